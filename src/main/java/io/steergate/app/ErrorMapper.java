@@ -1,0 +1,38 @@
+package io.steergate.app;
+
+import io.steergate.messages.ErrorInfo;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/** Every HTTP error is JSON {@code {"code", "message"}} with its status; never a stack trace. */
+public class ErrorMapper {
+
+    private static final Logger LOG = Logger.getLogger(ErrorMapper.class);
+
+    @ServerExceptionMapper
+    public Response notFound(NotFoundException e) {
+        return json(Response.Status.NOT_FOUND, new ErrorInfo("NOT_FOUND", "no such resource"));
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        Response.StatusType status = e.getResponse().getStatusInfo();
+        return Response.status(status.getStatusCode())
+                .entity(new ErrorInfo(status.getReasonPhrase().toUpperCase().replace(' ', '_'), e.getMessage()))
+                .type(MediaType.APPLICATION_JSON).build();
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(RuntimeException e) {
+        LOG.error("unexpected error answering an HTTP request", e);
+        return json(Response.Status.INTERNAL_SERVER_ERROR, new ErrorInfo("INTERNAL", "internal error; see the gateway log"));
+    }
+
+    private static Response json(Response.Status status, ErrorInfo error) {
+        return Response.status(status).entity(error).type(MediaType.APPLICATION_JSON).build();
+    }
+}

@@ -1,0 +1,33 @@
+package io.steergate.app;
+
+import io.steergate.outbox.OutboxRelay;
+import io.steergate.worker.JobWorker;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Readiness;
+
+/**
+ * Ready when this process's own loops are: the outbox relay (gateway role) and the model plus job loop (worker role).
+ * The database and the Kafka channels have their own readiness checks, contributed by their extensions.
+ */
+@Readiness
+@ApplicationScoped
+public class ReadinessCheck implements HealthCheck {
+
+    @Inject
+    OutboxRelay relay;
+
+    @Inject
+    JobWorker worker;
+
+    @Override
+    public HealthCheckResponse call() {
+        return HealthCheckResponse.named("steergate")
+                .status(relay.healthy() && worker.healthy())
+                .withData("outboxRelay", relay.healthy())
+                .withData("worker", worker.healthy())
+                .build();
+    }
+}

@@ -1,0 +1,66 @@
+package io.steergate.audit;
+
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.GeneratedValue;
+import jakarta.persistence.GenerationType;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import java.time.Instant;
+
+/** One outcome, tied to the model fingerprint, the policy version and the exact plan. Append-only (a trigger refuses updates). */
+@Entity
+@Table(name = "audit_records")
+public class AuditRecord extends PanacheEntityBase {
+
+    @Id
+    @GeneratedValue(strategy = GenerationType.IDENTITY)
+    public Long id;
+
+    @Column(name = "request_id")
+    public String requestId;
+
+    public String tenant;
+
+    public String status;
+
+    @Column(name = "model_name")
+    public String modelName;
+
+    @Column(name = "model_fingerprint")
+    public String modelFingerprint;
+
+    @Column(name = "policy_id")
+    public String policyId;
+
+    @Column(name = "policy_version")
+    public String policyVersion;
+
+    @Column(name = "applied_json", columnDefinition = "text")
+    public String appliedJson;
+
+    @Column(name = "scores_json", columnDefinition = "text")
+    public String scoresJson;
+
+    @Column(name = "output_text", columnDefinition = "text")
+    public String outputText;
+
+    @Column(name = "error_code")
+    public String errorCode;
+
+    @Column(name = "error_message", columnDefinition = "text")
+    public String errorMessage;
+
+    @Column(name = "queue_ms")
+    public Long queueMs;
+
+    @Column(name = "generate_ms")
+    public Long generateMs;
+
+    @Column(name = "total_ms")
+    public Long totalMs;
+
+    @Column(name = "recorded_at")
+    public Instant recordedAt;
+}

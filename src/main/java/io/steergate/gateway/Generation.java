@@ -1,0 +1,77 @@
+package io.steergate.gateway;
+
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.GeneratedValue;
+import jakarta.persistence.GenerationType;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import java.time.Instant;
+import java.util.Optional;
+
+/** One row per request id: the idempotency record and, once known, the exact result that was published. */
+@Entity
+@Table(name = "generations")
+public class Generation extends PanacheEntityBase {
+
+    public enum State { PENDING, COMPLETED, REJECTED, FAILED }
+
+    public enum Source { KAFKA, HTTP }
+
+    @Id
+    @GeneratedValue(strategy = GenerationType.IDENTITY)
+    public Long id;
+
+    @Column(name = "request_id")
+    public String requestId;
+
+    public String tenant;
+
+    @jakarta.persistence.Enumerated(jakarta.persistence.EnumType.STRING)
+    public State status;
+
+    @jakarta.persistence.Enumerated(jakarta.persistence.EnumType.STRING)
+    public Source source;
+
+    @Column(name = "request_json", columnDefinition = "text")
+    public String requestJson;
+
+    @Column(name = "job_json", columnDefinition = "text")
+    public String jobJson;
+
+    @Column(name = "result_json", columnDefinition = "text")
+    public String resultJson;
+
+    @Column(name = "error_code")
+    public String errorCode;
+
+    @Column(name = "prompt_tokens")
+    public Integer promptTokens;
+
+    @Column(name = "completion_tokens")
+    public Integer completionTokens;
+
+    @Column(name = "queue_ms")
+    public Long queueMs;
+
+    @Column(name = "generate_ms")
+    public Long generateMs;
+
+    @Column(name = "total_ms")
+    public Long totalMs;
+
+    @Column(name = "accepted_at")
+    public Instant acceptedAt;
+
+    @Column(name = "completed_at")
+    public Instant completedAt;
+
+    public static Optional<Generation> byRequestId(String requestId) {
+        return find("requestId", requestId).firstResultOptional();
+    }
+
+    public boolean finished() {
+        return status != State.PENDING;
+    }
+}

@@ -1,0 +1,116 @@
+package io.steergate.gateway;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.smallrye.common.annotation.Blocking;
+import io.steergate.messages.ErrorCode;
+import io.steergate.messages.ErrorInfo;
+import io.steergate.messages.GenerationResult;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.Map;
+import java.util.Optional;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/** The synchronous door to the same pipeline as steer.requests: the request is stored and queued, then awaited. */
+@Path("/v1/generations")
+@Tag(name = "generations")
+@Produces(MediaType.APPLICATION_JSON)
+@Blocking
+public class GenerationResource {
+
+    @Inject
+    GenerationService generations;
+
+    @Inject
+    GenerationWaiters waiters;
+
+    @Inject
+    RequestDecoders decoders;
+
+    @Inject
+    GatewayConfig config;
+
+    @Inject
+    ObjectMapper json;
+
+    @POST
+    @Consumes(MediaType.WILDCARD)
+    @Operation(summary = "Generate synchronously", description = "Body: a GenerationRequest (DESIGN.md). Waits up to steergate.gateway.http-wait.")
+    @APIResponse(responseCode = "200", description = "COMPLETED: the GenerationResult")
+    @APIResponse(responseCode = "400", description = "Invalid request: {code, message} naming the field")
+    @APIResponse(responseCode = "413", description = "Request larger than steergate.limits.message-bytes")
+    @APIResponse(responseCode = "500", description = "FAILED: generation failed on our side")
+    @APIResponse(responseCode = "504", description = "No outcome within the wait; poll GET /v1/generations/{id}")
+    public Response generate(byte[] body) throws InterruptedException {
+        DecodedRequest decoded = decoders.decoder().decode(body);
+        if (decoded instanceof DecodedRequest.Unreadable unreadable) {
+            return error(statusFor(unreadable.error()), unreadable.error());
+        }
+        String id = decoded instanceof DecodedRequest.Valid valid ? valid.request().id() : ((DecodedRequest.Invalid) decoded).id();
+        GenerationService.Acceptance acceptance = DatabaseRetry.untilStored("accepting HTTP request " + id,
+                () -> generations.accept(decoded, Generation.Source.HTTP));
+        Optional<String> resultJson = acceptance.resultJson() != null
+                ? Optional.of(acceptance.resultJson())
+                : waiters.await(id, config.httpWait());
+        if (resultJson.isEmpty()) {
+            return error(Response.Status.GATEWAY_TIMEOUT, ErrorInfo.of(ErrorCode.TIMEOUT,
+                    "no outcome for " + id + " within " + config.httpWait().toSeconds() + " s; GET /v1/generations/" + id + " later"));
+        }
+        return answer(resultJson.get());
+    }
+
+    @GET
+    @Path("/{id}")
+    @Operation(summary = "The stored outcome of a request, whichever door it came through")
+    @APIResponse(responseCode = "200", description = "The GenerationResult (COMPLETED, REJECTED or FAILED)")
+    @APIResponse(responseCode = "202", description = "Accepted, not finished: {id, status: PENDING}")
+    @APIResponse(responseCode = "404", description = "No request with this id")
+    public Response get(@PathParam("id") String id) {
+        Optional<Generation> row = Generation.byRequestId(id);
+        if (row.isEmpty()) {
+            return error(Response.Status.NOT_FOUND, ErrorInfo.of(ErrorCode.NOT_FOUND, "generation " + id + ": not found"));
+        }
+        Generation generation = row.get();
+        if (!generation.finished()) {
+            return Response.accepted(Map.of("id", id, "status", "PENDING")).build();
+        }
+        return Response.ok(generation.resultJson).build();
+    }
+
+    private Response answer(String resultJson) {
+        GenerationResult result = read(resultJson);
+        return switch (result.status()) {
+            case COMPLETED -> Response.ok(resultJson).build();
+            case REJECTED -> error(statusFor(result.error()), result.error());
+            case FAILED -> error(Response.Status.INTERNAL_SERVER_ERROR, result.error());
+        };
+    }
+
+    private static Response.Status statusFor(ErrorInfo error) {
+        return ErrorCode.MESSAGE_TOO_LARGE.name().equals(error.code())
+                ? Response.Status.REQUEST_ENTITY_TOO_LARGE
+                : Response.Status.BAD_REQUEST;
+    }
+
+    private static Response error(Response.Status status, ErrorInfo error) {
+        return Response.status(status).entity(error).type(MediaType.APPLICATION_JSON).build();
+    }
+
+    private GenerationResult read(String resultJson) {
+        try {
+            return json.readValue(resultJson, GenerationResult.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored result is unreadable", e);
+        }
+    }
+}

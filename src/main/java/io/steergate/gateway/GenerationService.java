@@ -1,0 +1,200 @@
+package io.steergate.gateway;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.steergate.audit.AuditLog;
+import io.steergate.messages.ErrorInfo;
+import io.steergate.messages.GenerationRequest;
+import io.steergate.messages.GenerationResult;
+import io.steergate.messages.GenerationResult.Status;
+import io.steergate.messages.Job;
+import io.steergate.messages.JobResult;
+import io.steergate.outbox.Outbox;
+import io.steergate.policy.Decision;
+import io.steergate.policy.PolicyEngine;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.transaction.Transactional;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+
+/**
+ * The gateway's two durable steps. {@link #accept} records a new request (or recognises a repeated id) and queues its
+ * job or its rejection; {@link #complete} records a worker's outcome with its audit record and queues the result.
+ * Each runs in one transaction with its outbox rows, so an outcome is published if and only if it is stored.
+ */
+@ApplicationScoped
+public class GenerationService {
+
+    private static final Logger LOG = Logger.getLogger(GenerationService.class);
+    private static final SecureRandom SEEDS = new SecureRandom();
+
+    @Inject
+    ObjectMapper json;
+
+    @Inject
+    PolicyEngine policies;
+
+    @Inject
+    AuditLog audit;
+
+    @Inject
+    Outbox outbox;
+
+    @Inject
+    GatewayConfig config;
+
+    @Inject
+    MeterRegistry metrics;
+
+    @Inject
+    GenerationWaiters waiters;
+
+    /** What became of an accepted request. */
+    public record Acceptance(Generation.State state, String resultJson, boolean duplicate) {}
+
+    /** Sends an unreadable message to the dead-letter topic, unchanged, with the reason in headers. */
+    @Transactional
+    public void deadLetter(byte[] raw, String key, ErrorInfo error) {
+        outbox.append(config.dlqTopic(), key, raw == null ? new byte[0] : raw,
+                Map.of("steergate-error-code", error.code(), "steergate-error-message", error.message()));
+        counter("steergate.requests.dead.lettered", "code", error.code()).increment();
+        LOG.infof("dead-lettered message with key %s: %s %s", key, error.code(), error.message());
+    }
+
+    /**
+     * Records a request whose id is readable. A repeated id changes nothing: from Kafka its stored result is
+     * published again unchanged (or, still pending, it will be published once); from HTTP it is only returned.
+     */
+    @Transactional
+    public Acceptance accept(DecodedRequest decoded, Generation.Source source) {
+        if (decoded instanceof DecodedRequest.Unreadable) {
+            throw new IllegalArgumentException("an unreadable request has no id");
+        }
+        String id = decoded instanceof DecodedRequest.Valid valid ? valid.request().id() : ((DecodedRequest.Invalid) decoded).id();
+        Optional<Generation> existing = Generation.byRequestId(id);
+        if (existing.isPresent()) {
+            Generation seen = existing.get();
+            if (seen.resultJson != null && source == Generation.Source.KAFKA) {
+                outbox.append(config.resultsTopic(), id, seen.resultJson.getBytes(StandardCharsets.UTF_8), null);
+            }
+            counter("steergate.requests.duplicate", "source", source.name()).increment();
+            LOG.debugf("request %s seen before (%s)", id, seen.status);
+            return new Acceptance(seen.status, seen.resultJson, true);
+        }
+        counter("steergate.requests", "source", source.name()).increment();
+        return decoded instanceof DecodedRequest.Valid valid
+                ? queue(valid.request(), source)
+                : reject((DecodedRequest.Invalid) decoded, source);
+    }
+
+    /**
+     * Records a worker's outcome: the generation row, its audit record and the result to publish. A job result for
+     * a request already finished (a redelivered job) is ignored, so the first outcome is the only one published.
+     */
+    @Transactional
+    public void complete(JobResult outcome) {
+        Optional<Generation> row = Generation.byRequestId(outcome.requestId());
+        if (row.isEmpty()) {
+            LOG.errorf("job result for unknown request %s ignored: no generation row (was the database reset?)", outcome.requestId());
+            counter("steergate.job.results.orphaned").increment();
+            return;
+        }
+        Generation generation = row.get();
+        if (generation.finished()) {
+            LOG.debugf("job result for %s ignored: already %s", outcome.requestId(), generation.status);
+            return;
+        }
+        Job job = read(generation.jobJson, Job.class);
+        long totalMs = Duration.between(generation.acceptedAt, Instant.now()).toMillis();
+        GenerationResult result = new GenerationResult(job.requestId(), job.tenant(), outcome.status(), outcome.text(),
+                outcome.model(), job.policy(), job.plan(), Map.of(), outcome.usage(),
+                new GenerationResult.Timings(outcome.queueMs(), outcome.generateMs(), totalMs), outcome.error());
+        finish(generation, result);
+        metrics.timer("steergate.request.latency", "status", result.status().name()).record(Duration.ofMillis(totalMs));
+        metrics.timer("steergate.request.queue.wait").record(Duration.ofMillis(outcome.queueMs()));
+        if (result.status() != Status.COMPLETED) {
+            counter("steergate.requests.rejected", "code", result.error() == null ? "NONE" : result.error().code()).increment();
+            LOG.infof("request %s %s: %s", result.id(), result.status(), result.error());
+        }
+    }
+
+    private Acceptance queue(GenerationRequest request, Generation.Source source) {
+        Decision decision = policies.decide(request);
+        long seed = request.seed() != null ? request.seed() : SEEDS.nextLong();
+        Instant now = Instant.now();
+        Job job = new Job(request.id(), request.tenant(), config.model(), request.prompt(), request.maxTokens(),
+                request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli());
+        Generation generation = new Generation();
+        generation.requestId = request.id();
+        generation.tenant = request.tenant();
+        generation.status = Generation.State.PENDING;
+        generation.source = source;
+        generation.requestJson = write(request);
+        generation.jobJson = write(job);
+        generation.acceptedAt = now;
+        generation.persist();
+        outbox.append(config.jobsTopic(), job.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
+        return new Acceptance(Generation.State.PENDING, null, false);
+    }
+
+    private Acceptance reject(DecodedRequest.Invalid invalid, Generation.Source source) {
+        Generation generation = new Generation();
+        generation.requestId = invalid.id();
+        generation.tenant = invalid.tenant();
+        generation.status = Generation.State.PENDING;
+        generation.source = source;
+        generation.acceptedAt = Instant.now();
+        GenerationResult result = GenerationResult.rejected(invalid.id(), invalid.tenant(), invalid.error(), 0);
+        finish(generation, result);
+        counter("steergate.requests.rejected", "code", invalid.error().code()).increment();
+        LOG.infof("request %s rejected: %s %s", invalid.id(), invalid.error().code(), invalid.error().message());
+        return new Acceptance(generation.status, generation.resultJson, false);
+    }
+
+    /** Stores the final result on the row, audits it and queues it for steer.results, in the caller's transaction. */
+    private void finish(Generation generation, GenerationResult result) {
+        generation.status = Generation.State.valueOf(result.status().name());
+        generation.resultJson = write(result);
+        generation.errorCode = result.error() == null ? null : result.error().code();
+        if (result.usage() != null) {
+            generation.promptTokens = result.usage().promptTokens();
+            generation.completionTokens = result.usage().completionTokens();
+        }
+        generation.queueMs = result.timings().queueMs();
+        generation.generateMs = result.timings().generateMs();
+        generation.totalMs = result.timings().totalMs();
+        generation.completedAt = Instant.now();
+        generation.persist();
+        audit.record(result);
+        outbox.append(config.resultsTopic(), result.id(), generation.resultJson.getBytes(StandardCharsets.UTF_8), null);
+        waiters.completeAfterCommit(result.id(), generation.resultJson);
+    }
+
+    private Counter counter(String name, String... tags) {
+        return metrics.counter(name, tags);
+    }
+
+    private String write(Object value) {
+        try {
+            return json.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(value.getClass().getSimpleName() + " must serialise as JSON", e);
+        }
+    }
+
+    private <T> T read(String text, Class<T> type) {
+        try {
+            return json.readValue(text, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored " + type.getSimpleName() + " is unreadable", e);
+        }
+    }
+}

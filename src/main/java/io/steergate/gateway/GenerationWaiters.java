@@ -1,0 +1,75 @@
+package io.steergate.gateway;
+
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.transaction.Status;
+import jakarta.transaction.Synchronization;
+import jakarta.transaction.TransactionSynchronizationRegistry;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Lets a synchronous HTTP caller wait for its request's outcome. Outcomes stored by this instance wake the waiter
+ * right after commit; an outcome stored by another gateway instance is found by re-reading the row every poll.
+ */
+@ApplicationScoped
+public class GenerationWaiters {
+
+    private static final Duration POLL = Duration.ofMillis(250);
+
+    @Inject
+    TransactionSynchronizationRegistry transactions;
+
+    private final ConcurrentHashMap<String, CompletableFuture<String>> waiting = new ConcurrentHashMap<>();
+
+    /** Called inside the transaction that stores a final result; wakes a waiter only if that transaction commits. */
+    void completeAfterCommit(String requestId, String resultJson) {
+        transactions.registerInterposedSynchronization(new Synchronization() {
+            @Override
+            public void beforeCompletion() {}
+
+            @Override
+            public void afterCompletion(int status) {
+                CompletableFuture<String> waiter = waiting.get(requestId);
+                if (status == Status.STATUS_COMMITTED && waiter != null) {
+                    waiter.complete(resultJson);
+                }
+            }
+        });
+    }
+
+    /** Waits up to {@code timeout} for the stored result JSON of a request; empty if none arrived in time. */
+    Optional<String> await(String requestId, Duration timeout) throws InterruptedException {
+        CompletableFuture<String> waiter = waiting.computeIfAbsent(requestId, id -> new CompletableFuture<>());
+        try {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                // A fresh transaction per look, so the row is read from the database and not a session cache.
+                Optional<String> stored = QuarkusTransaction.requiringNew()
+                        .call(() -> Generation.byRequestId(requestId).map(row -> row.resultJson));
+                if (stored.isPresent()) {
+                    return stored;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return Optional.empty();
+                }
+                try {
+                    return Optional.of(waiter.get(Math.min(left, POLL.toNanos()), TimeUnit.NANOSECONDS));
+                } catch (TimeoutException e) {
+                    // not yet: look at the row again (the outcome may have been stored by another instance)
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException("waiter failed", e.getCause());
+                }
+            }
+        } finally {
+            waiting.remove(requestId, waiter);
+        }
+    }
+}

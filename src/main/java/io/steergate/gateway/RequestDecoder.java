@@ -1,0 +1,344 @@
+package io.steergate.gateway;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.steergate.messages.ErrorCode;
+import io.steergate.messages.ErrorInfo;
+import io.steergate.messages.GenerationRequest;
+import io.steergate.messages.GenerationRequest.SteeringAsk;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Turns raw request bytes into a {@link DecodedRequest}, checking every field of the DESIGN.md GenerationRequest
+ * contract. Pure: no I/O, safe to share between threads. Errors name the field ("prompt: must not be empty").
+ */
+public final class RequestDecoder {
+
+    static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
+    private static final Set<String> FIELDS = Set.of(
+            "id", "tenant", "prompt", "maxTokens", "temperature", "topP", "seed", "styles", "labels", "steering");
+    private static final char REPLACEMENT = '\uFFFD';
+
+    private final ObjectMapper json;
+    private final ObjectReader strictReader;
+    private final RequestLimits limits;
+
+    public RequestDecoder(ObjectMapper json, RequestLimits limits) {
+        this.json = json;
+        // Trailing garbage and repeated keys make a message ambiguous: refuse them rather than guess.
+        this.strictReader = json.reader()
+                .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+        this.limits = limits;
+    }
+
+    public DecodedRequest decode(byte[] raw) {
+        if (raw == null) {
+            return unreadable(ErrorCode.NOT_JSON, "message: empty (null value)");
+        }
+        if (raw.length > limits.messageBytes()) {
+            return tooLarge(raw);
+        }
+        String text;
+        boolean badEncoding = false;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(raw)).toString();
+        } catch (CharacterCodingException e) {
+            // Decode leniently so a readable id still gets a REJECTED result naming the broken field.
+            text = new String(raw, StandardCharsets.UTF_8);
+            badEncoding = true;
+        }
+        JsonNode root;
+        try {
+            root = strictReader.readTree(text);
+        } catch (JsonProcessingException e) {
+            return unreadable(badEncoding ? ErrorCode.INVALID_ENCODING : ErrorCode.NOT_JSON,
+                    badEncoding ? "message: not valid UTF-8" : "message: not JSON (" + firstLine(e.getOriginalMessage()) + ")");
+        }
+        if (root == null || root.isMissingNode()) {
+            return unreadable(ErrorCode.NOT_JSON, "message: empty");
+        }
+        if (!root.isObject()) {
+            return unreadable(ErrorCode.NOT_AN_OBJECT, "message: must be a JSON object, got " + kind(root));
+        }
+        JsonNode idNode = root.get("id");
+        if (idNode == null || idNode.isNull()) {
+            return unreadable(ErrorCode.INVALID_ID, "id: missing");
+        }
+        if (!idNode.isTextual()) {
+            return unreadable(ErrorCode.INVALID_ID, "id: must be a string, got " + kind(idNode));
+        }
+        String id = idNode.textValue();
+        if (!ID.matcher(id).matches()) {
+            return unreadable(ErrorCode.INVALID_ID, "id: must be 1-128 characters of [A-Za-z0-9._:-]"
+                    + (id.length() > 128 ? ", got " + id.length() + " characters" : ""));
+        }
+        JsonNode tenantNode = root.get("tenant");
+        String tenant = tenantNode != null && tenantNode.isTextual() && TENANT.matcher(tenantNode.textValue()).matches()
+                ? tenantNode.textValue() : null;
+        if (badEncoding) {
+            return new DecodedRequest.Invalid(id, tenant,
+                    ErrorInfo.of(ErrorCode.INVALID_ENCODING, fieldsWithReplacement((ObjectNode) root) + ": not valid UTF-8"));
+        }
+        List<String> errors = new ArrayList<>();
+        GenerationRequest request = fields((ObjectNode) root, id, errors);
+        if (!errors.isEmpty()) {
+            return new DecodedRequest.Invalid(id, tenant, ErrorInfo.of(ErrorCode.INVALID_REQUEST, String.join("; ", errors)));
+        }
+        return new DecodedRequest.Valid(request);
+    }
+
+    private GenerationRequest fields(ObjectNode root, String id, List<String> errors) {
+        for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!FIELDS.contains(name)) {
+                errors.add(name + ": unknown field");
+            }
+        }
+        String tenant = requiredString(root, "tenant", errors);
+        if (tenant != null && !TENANT.matcher(tenant).matches()) {
+            errors.add("tenant: must be 1-64 characters of [a-z0-9-]");
+        }
+        String prompt = requiredString(root, "prompt", errors);
+        if (prompt != null) {
+            if (prompt.isEmpty()) {
+                errors.add("prompt: must not be empty");
+            } else if (prompt.length() > limits.promptChars()) {
+                errors.add("prompt: must be at most " + limits.promptChars() + " characters, got " + prompt.length());
+            }
+        }
+        Integer maxTokens = optionalInt(root, "maxTokens", errors);
+        if (maxTokens != null && (maxTokens < 1 || maxTokens > limits.maxTokens())) {
+            errors.add("maxTokens: must be between 1 and " + limits.maxTokens() + ", got " + maxTokens);
+        }
+        Double temperature = optionalNumber(root, "temperature", errors);
+        if (temperature != null && !(temperature >= 0 && temperature <= 2)) {
+            errors.add("temperature: must be between 0 and 2, got " + temperature);
+        }
+        Double topP = optionalNumber(root, "topP", errors);
+        if (topP != null && !(topP > 0 && topP <= 1)) {
+            errors.add("topP: must be in (0, 1], got " + topP);
+        }
+        Long seed = optionalLong(root, "seed", errors);
+        List<String> styles = stringList(root, "styles", errors);
+        Map<String, String> labels = stringMap(root, "labels", errors);
+        List<SteeringAsk> steering = steering(root, errors);
+        return new GenerationRequest(id, tenant, prompt,
+                maxTokens == null ? RequestLimits.DEFAULT_MAX_TOKENS : maxTokens,
+                temperature == null ? 0.0 : temperature,
+                topP == null ? 1.0 : topP,
+                seed, styles, labels, steering);
+    }
+
+    private static String requiredString(ObjectNode root, String field, List<String> errors) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            errors.add(field + ": missing");
+            return null;
+        }
+        if (!node.isTextual()) {
+            errors.add(field + ": must be a string, got " + kind(node));
+            return null;
+        }
+        return node.textValue();
+    }
+
+    private static Integer optionalInt(ObjectNode root, String field, List<String> errors) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isIntegralNumber()) {
+            errors.add(field + ": must be an integer, got " + kind(node));
+            return null;
+        }
+        if (!node.canConvertToInt()) {
+            errors.add(field + ": out of range, got " + node.asText());
+            return null;
+        }
+        return node.intValue();
+    }
+
+    private static Long optionalLong(ObjectNode root, String field, List<String> errors) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+            errors.add(field + ": must be a 64-bit integer, got " + kind(node));
+            return null;
+        }
+        return node.longValue();
+    }
+
+    private static Double optionalNumber(ObjectNode root, String field, List<String> errors) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isNumber()) {
+            errors.add(field + ": must be a number, got " + kind(node));
+            return null;
+        }
+        return node.doubleValue();
+    }
+
+    private static List<String> stringList(ObjectNode root, String field, List<String> errors) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isArray()) {
+            errors.add(field + ": must be an array of strings, got " + kind(node));
+            return null;
+        }
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode item = node.get(i);
+            if (!item.isTextual() || item.textValue().isEmpty()) {
+                errors.add(field + "[" + i + "]: must be a non-empty string, got " + kind(item));
+            } else {
+                values.add(item.textValue());
+            }
+        }
+        return values;
+    }
+
+    private static Map<String, String> stringMap(ObjectNode root, String field, List<String> errors) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            errors.add(field + ": must be an object of strings, got " + kind(node));
+            return null;
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        node.fields().forEachRemaining(entry -> {
+            if (!entry.getValue().isTextual()) {
+                errors.add(field + "." + entry.getKey() + ": must be a string, got " + kind(entry.getValue()));
+            } else {
+                values.put(entry.getKey(), entry.getValue().textValue());
+            }
+        });
+        return values;
+    }
+
+    private static List<SteeringAsk> steering(ObjectNode root, List<String> errors) {
+        JsonNode node = root.get("steering");
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isArray()) {
+            errors.add("steering: must be an array, got " + kind(node));
+            return null;
+        }
+        List<SteeringAsk> asks = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode item = node.get(i);
+            String at = "steering[" + i + "]";
+            if (!item.isObject()) {
+                errors.add(at + ": must be an object, got " + kind(item));
+                continue;
+            }
+            JsonNode name = item.get("intervention");
+            JsonNode strength = item.get("strength");
+            if (name == null || !name.isTextual() || name.textValue().isEmpty()) {
+                errors.add(at + ".intervention: must be a non-empty string");
+            } else if (strength != null && !strength.isNull() && !strength.isNumber()) {
+                errors.add(at + ".strength: must be a number, got " + kind(strength));
+            } else if (strength != null && strength.isNumber() && !(strength.doubleValue() >= 0 && strength.doubleValue() <= 1)) {
+                errors.add(at + ".strength: must be between 0 and 1, got " + strength.doubleValue());
+            } else {
+                asks.add(new SteeringAsk(name.textValue(), strength == null || strength.isNull() ? null : strength.doubleValue()));
+            }
+        }
+        return asks;
+    }
+
+    /**
+     * A message over the size limit is not parsed whole: a streaming pass looks only for a top-level id, so that a
+     * readable id still gets a REJECTED result.
+     */
+    private DecodedRequest tooLarge(byte[] raw) {
+        String reason = "message: " + raw.length + " bytes exceeds the limit of " + limits.messageBytes();
+        String id = topLevelId(raw);
+        if (id == null || !ID.matcher(id).matches()) {
+            return unreadable(ErrorCode.MESSAGE_TOO_LARGE, reason);
+        }
+        return new DecodedRequest.Invalid(id, null, ErrorInfo.of(ErrorCode.MESSAGE_TOO_LARGE, reason));
+    }
+
+    private String topLevelId(byte[] raw) {
+        try (JsonParser parser = json.getFactory().createParser(raw)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken value = parser.nextToken();
+                if ("id".equals(name)) {
+                    return value == JsonToken.VALUE_STRING ? parser.getText() : null;
+                }
+                parser.skipChildren();
+            }
+            return null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String fieldsWithReplacement(ObjectNode root) {
+        List<String> fields = new ArrayList<>();
+        root.fields().forEachRemaining(entry -> {
+            if (entry.getValue().toString().indexOf(REPLACEMENT) >= 0 || entry.getKey().indexOf(REPLACEMENT) >= 0) {
+                fields.add(entry.getKey());
+            }
+        });
+        return fields.isEmpty() ? "message" : String.join(", ", fields);
+    }
+
+    private static DecodedRequest unreadable(ErrorCode code, String message) {
+        return new DecodedRequest.Unreadable(ErrorInfo.of(code, message));
+    }
+
+    private static String kind(JsonNode node) {
+        if (node.isTextual()) return "a string";
+        if (node.isIntegralNumber()) return "an integer";
+        if (node.isNumber()) return "a number";
+        if (node.isBoolean()) return "a boolean";
+        if (node.isArray()) return "an array";
+        if (node.isObject()) return "an object";
+        if (node.isNull()) return "null";
+        return node.getNodeType().name().toLowerCase();
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) return "parse error";
+        int nl = message.indexOf('\n');
+        String line = nl < 0 ? message : message.substring(0, nl);
+        return line.length() > 120 ? line.substring(0, 120) + "..." : line;
+    }
+}

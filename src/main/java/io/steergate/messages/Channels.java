@@ -1,0 +1,9 @@
+package io.steergate.messages;
+
+/** Reactive Messaging channel names; the topics behind them are configuration (application.properties). */
+public final class Channels {
+    public static final String REQUESTS = "requests";
+    public static final String JOB_RESULTS = "job-results";
+
+    private Channels() {}
+}

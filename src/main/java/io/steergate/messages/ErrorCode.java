@@ -1,0 +1,25 @@
+package io.steergate.messages;
+
+/** Error codes used in results, DLQ headers and HTTP error bodies. */
+public enum ErrorCode {
+    /** The message bytes are not valid UTF-8. */
+    INVALID_ENCODING,
+    /** The message is not JSON. */
+    NOT_JSON,
+    /** The message is JSON but not an object. */
+    NOT_AN_OBJECT,
+    /** The id is missing or malformed, so no result can be addressed. */
+    INVALID_ID,
+    /** A field is missing, of the wrong type or out of range. */
+    INVALID_REQUEST,
+    /** The message exceeds steergate.limits.message-bytes. */
+    MESSAGE_TOO_LARGE,
+    /** The prompt does not fit the model's context together with maxTokens. */
+    PROMPT_TOO_LONG,
+    /** A job could not be generated (our fault). */
+    GENERATION_FAILED,
+    /** No result within the HTTP wait. */
+    TIMEOUT,
+    /** No such resource. */
+    NOT_FOUND
+}

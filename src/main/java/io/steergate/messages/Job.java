@@ -1,0 +1,20 @@
+package io.steergate.messages;
+
+import java.util.List;
+
+/**
+ * Internal message on {@code steer.jobs} (keyed by model name, so one model's jobs share partitions): everything a
+ * worker needs to generate, with the seed fixed by the gateway so a redelivered job regenerates the same text.
+ */
+public record Job(
+        String requestId,
+        String tenant,
+        String model,
+        String prompt,
+        int maxTokens,
+        double temperature,
+        double topP,
+        long seed,
+        PolicyRef policy,
+        List<AppliedIntervention> plan,
+        long acceptedAtMs) {}

@@ -1,0 +1,12 @@
+package io.steergate.messages;
+
+/** Internal message on {@code steer.job-results} (keyed by request id): what a worker produced for one job. */
+public record JobResult(
+        String requestId,
+        GenerationResult.Status status,
+        String text,
+        ModelRef model,
+        GenerationResult.Usage usage,
+        long queueMs,
+        long generateMs,
+        ErrorInfo error) {}

@@ -1,0 +1,34 @@
+package io.steergate.outbox;
+
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.GeneratedValue;
+import jakarta.persistence.GenerationType;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import java.time.Instant;
+
+/** A Kafka record waiting to be published: written in the transaction of the state it announces. */
+@Entity
+@Table(name = "outbox")
+public class OutboxEvent extends PanacheEntityBase {
+
+    @Id
+    @GeneratedValue(strategy = GenerationType.IDENTITY)
+    public Long id;
+
+    public String topic;
+
+    @Column(name = "message_key", columnDefinition = "text")
+    public String messageKey;
+
+    public byte[] payload;
+
+    /** JSON object of header name to UTF-8 value, or null. */
+    @Column(name = "headers_json", columnDefinition = "text")
+    public String headersJson;
+
+    @Column(name = "created_at")
+    public Instant createdAt;
+}

@@ -1,0 +1,72 @@
+package io.steergate.worker;
+
+import io.steergate.engine.model.DeviceChoice;
+import io.steergate.engine.model.Generator;
+import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.model.ModelFiles;
+import io.steergate.messages.ModelRef;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.jboss.logging.Logger;
+
+/** The served model, loaded once per worker process (and fetched first if configured to and absent). */
+@ApplicationScoped
+public class ModelRuntime implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(ModelRuntime.class);
+
+    private volatile LlamaModel model;
+    private volatile Generator generator;
+
+    synchronized void load(ModelConfig config) throws IOException, InterruptedException {
+        if (model != null) {
+            return;
+        }
+        Path dir = config.dir().toAbsolutePath().normalize();
+        if (!Files.exists(dir.resolve(ModelFiles.CHECKPOINT))) {
+            if (!config.download()) {
+                throw new IllegalStateException("no " + ModelFiles.CHECKPOINT + " in " + dir + " and steergate.model.download=false");
+            }
+            LOG.infof("%s absent in %s: downloading it from %s", ModelFiles.CHECKPOINT, dir, ModelFiles.SOURCE);
+            Files.createDirectories(dir);
+            ModelFiles.download(dir, HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).build());
+        }
+        // The native jar carries libtorch: never let DJL try to download an engine at run time unless told to.
+        if (System.getProperty("ai.djl.offline") == null && System.getenv("DJL_OFFLINE") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        long start = System.nanoTime();
+        model = LlamaModel.load(dir, DeviceChoice.parse(config.device()));
+        generator = new Generator(model);
+        LOG.infof("model %s (%s) loaded from %s on %s in %d ms", model.name(), model.fingerprint(), dir, model.device(),
+                (System.nanoTime() - start) / 1_000_000);
+    }
+
+    public boolean loaded() {
+        return generator != null;
+    }
+
+    public Generator generator() {
+        return generator;
+    }
+
+    public ModelRef ref() {
+        return new ModelRef(model.name(), model.fingerprint());
+    }
+
+    public int contextLength() {
+        return model.config().seqLen();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (model != null) {
+            model.close();
+            model = null;
+            generator = null;
+        }
+    }
+}

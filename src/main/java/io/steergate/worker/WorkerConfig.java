@@ -1,0 +1,32 @@
+package io.steergate.worker;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+/** Worker settings (application.properties, section "worker"). */
+@ConfigMapping(prefix = "steergate.worker")
+public interface WorkerConfig {
+
+    @WithName("jobs-topic")
+    @WithDefault("steer.jobs")
+    String jobsTopic();
+
+    @WithName("job-results-topic")
+    @WithDefault("steer.job-results")
+    String jobResultsTopic();
+
+    @WithName("group-id")
+    @WithDefault("steergate-workers")
+    String groupId();
+
+    /** Most jobs generated together. */
+    @WithName("batch-size")
+    @WithDefault("32")
+    int batchSize();
+
+    /** After the first job of a batch arrives, how long to wait for more before generating. */
+    @WithName("batch-wait-ms")
+    @WithDefault("5")
+    int batchWaitMs();
+}
