@@ -1,0 +1,342 @@
+package io.steergate.engine.model;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * A llama2.c-architecture decoder (RMSNorm, interleaved-pair RoPE, grouped-query attention, SwiGLU) whose forward
+ * pass is written in DJL NDArray operations, so that every activation site is one visible line. Loaded from a
+ * llama2.c checkpoint and its {@code tok*.bin} tokenizer; the weights stay on the chosen device until closed.
+ */
+public final class LlamaModel implements AutoCloseable {
+
+    /** Added to masked attention scores: finite, so a row with every key masked (padding) stays finite. */
+    static final float MASKED = -1e30f;
+
+    private final LlamaConfig config;
+    private final String name;
+    private final String fingerprint;
+    private final Tokenizer tokenizer;
+    private final NDManager manager;
+
+    // weights, transposed at load to (in, out) so that every product reads activation-first: x.matMul(w)
+    private final NDArray tokenEmbedding; // (vocabSize, dim)
+    private final NDArray[] rmsAtt; // per layer (dim)
+    private final NDArray[] wqkv; // per layer (dim, dim + 2 * kvDim): wq / sqrt(headSize), wk, wv side by side
+    private final NDArray[] wo; // per layer (dim, dim)
+    private final NDArray[] rmsFfn; // per layer (dim)
+    private final NDArray[] w13; // per layer (dim, 2 * hiddenDim): w1 (gate), w3 (up) side by side
+    private final NDArray[] w2; // per layer (hiddenDim, dim)
+    private final NDArray rmsFinal; // (dim)
+    private final NDArray wcls; // (dim, vocabSize)
+    private final NDArray rope; // (seqLen, headSize, headSize): the RoPE rotation of each position, x (1, hs) @ R
+    private final NDList longLived;
+
+    private LlamaModel(LlamaConfig config, String name, String fingerprint, Tokenizer tokenizer, NDManager manager,
+            FloatBuffer w) {
+        this.config = config;
+        this.name = name;
+        this.fingerprint = fingerprint;
+        this.tokenizer = tokenizer;
+        this.manager = manager;
+        int dim = config.dim();
+        int hidden = config.hiddenDim();
+        int layers = config.nLayers();
+        int kvDim = config.kvDim();
+        int vocab = config.vocabSize();
+        // the checkpoint order of run.c's memory_map_weights; each W is stored (layer, out, in)
+        float[] embedding = take(w, vocab * dim);
+        float[] rmsAttAll = take(w, layers * dim);
+        float[] wqAll = take(w, layers * dim * dim);
+        float[] wkAll = take(w, layers * kvDim * dim);
+        float[] wvAll = take(w, layers * kvDim * dim);
+        float[] woAll = take(w, layers * dim * dim);
+        float[] rmsFfnAll = take(w, layers * dim);
+        float[] w1All = take(w, layers * hidden * dim);
+        float[] w2All = take(w, layers * dim * hidden);
+        float[] w3All = take(w, layers * hidden * dim);
+        float[] rmsFinalW = take(w, dim);
+        take(w, config.seqLen() * config.headSize()); // freq_cis_real and freq_cis_imag: unused, RoPE is computed
+        float[] classifier = config.sharedClassifier() ? embedding : take(w, vocab * dim);
+
+        List<NDArray> all = new ArrayList<>();
+        this.tokenEmbedding = keep(all, manager.create(embedding, new Shape(vocab, dim)));
+        this.rmsAtt = new NDArray[layers];
+        this.wqkv = new NDArray[layers];
+        this.wo = new NDArray[layers];
+        this.rmsFfn = new NDArray[layers];
+        this.w13 = new NDArray[layers];
+        this.w2 = new NDArray[layers];
+        // the 1/sqrt(headSize) attention scale is folded into wq (RoPE is linear, so it commutes)
+        float qScale = (float) (1.0 / Math.sqrt(config.headSize()));
+        for (int l = 0; l < layers; l++) {
+            rmsAtt[l] = keep(all, manager.create(slice(rmsAttAll, l, dim), new Shape(dim)));
+            float[] qkv = new float[dim * (dim + 2 * kvDim)];
+            transposeInto(slice(wqAll, l, dim * dim), dim, dim, qkv, dim + 2 * kvDim, 0, qScale);
+            transposeInto(slice(wkAll, l, kvDim * dim), kvDim, dim, qkv, dim + 2 * kvDim, dim, 1f);
+            transposeInto(slice(wvAll, l, kvDim * dim), kvDim, dim, qkv, dim + 2 * kvDim, dim + kvDim, 1f);
+            wqkv[l] = keep(all, manager.create(qkv, new Shape(dim, dim + 2 * kvDim)));
+            float[] o = new float[dim * dim];
+            transposeInto(slice(woAll, l, dim * dim), dim, dim, o, dim, 0, 1f);
+            wo[l] = keep(all, manager.create(o, new Shape(dim, dim)));
+            rmsFfn[l] = keep(all, manager.create(slice(rmsFfnAll, l, dim), new Shape(dim)));
+            float[] gateUp = new float[dim * 2 * hidden];
+            transposeInto(slice(w1All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, 0, 1f);
+            transposeInto(slice(w3All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, hidden, 1f);
+            w13[l] = keep(all, manager.create(gateUp, new Shape(dim, 2 * hidden)));
+            float[] down = new float[hidden * dim];
+            transposeInto(slice(w2All, l, dim * hidden), dim, hidden, down, dim, 0, 1f);
+            w2[l] = keep(all, manager.create(down, new Shape(hidden, dim)));
+        }
+        this.rmsFinal = keep(all, manager.create(rmsFinalW, new Shape(dim)));
+        float[] cls = new float[dim * vocab];
+        transposeInto(classifier, vocab, dim, cls, vocab, 0, 1f);
+        this.wcls = keep(all, manager.create(cls, new Shape(dim, vocab)));
+        this.rope = keep(all, manager.create(ropeRotations(config), new Shape(config.seqLen(), config.headSize(),
+                config.headSize())));
+        this.longLived = new NDList(all);
+    }
+
+    /**
+     * Loads the llama2.c checkpoint in {@code dir} (the one {@code *.bin} whose name does not start with
+     * {@code tok}) with its tokenizer ({@code tok*.bin}).
+     *
+     * @param dir the model directory
+     * @param choice where to run: AUTO takes a GPU when DJL finds one, GPU fails when there is none
+     * @return the loaded model; close it to free the weights
+     * @throws IOException when a file cannot be read
+     * @throws IllegalArgumentException when the directory does not hold exactly one checkpoint and one tokenizer
+     * @throws IllegalStateException when GPU is asked for and DJL finds none
+     */
+    public static LlamaModel load(Path dir, DeviceChoice choice) throws IOException {
+        Path checkpoint = single(dir, false);
+        Path tokenizerFile = single(dir, true);
+        Device device = device(choice);
+        byte[] bytes = Files.readAllBytes(checkpoint);
+        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (bytes.length < 7 * Integer.BYTES) {
+            throw new IllegalArgumentException(checkpoint + " is too short for a llama2.c checkpoint header");
+        }
+        int dim = in.getInt();
+        int hiddenDim = in.getInt();
+        int nLayers = in.getInt();
+        int nHeads = in.getInt();
+        int nKvHeads = in.getInt();
+        int vocabSize = in.getInt(); // a hack of llama2.c: negative means the classifier is stored separately
+        int seqLen = in.getInt();
+        LlamaConfig config = new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, Math.abs(vocabSize), seqLen,
+                vocabSize > 0);
+        long expected = expectedFloats(config);
+        if (in.remaining() != expected * Float.BYTES) {
+            throw new IllegalArgumentException(checkpoint + " holds " + in.remaining() / Float.BYTES
+                    + " floats after the header; the config " + config + " needs " + expected);
+        }
+        Tokenizer tokenizer = LlamaTokenizer.read(tokenizerFile, config.vocabSize());
+        String name = checkpoint.getFileName().toString().replaceFirst("\\.bin$", "");
+        String fingerprint = "sha256:" + ModelFiles.sha256(bytes);
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            return new LlamaModel(config, name, fingerprint, tokenizer, manager, in.asFloatBuffer());
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** The forward pass: tokens at the given positions through all blocks; returns the logits of the last one. */
+    NDArray forward(NDArray tokens, NDArray positions, NDArray mask, KvCache cache, int start) {
+        long b = tokens.getShape().get(0);
+        long t = tokens.getShape().get(1);
+        int end = start + (int) t;
+        int dim = config.dim();
+        int hs = config.headSize();
+        int kvDim = config.kvDim();
+        int hidden = config.hiddenDim();
+        NDArray x = tokenEmbedding.get(tokens); // (B, T, dim)
+        NDArray rotation = rope.get(positions); // (B, T, hs, hs)
+        for (int l = 0; l < config.nLayers(); l++) {
+            // attention rmsnorm
+            NDArray xb = rmsnorm(x, rmsAtt[l]); // attn_norm: (B, T, dim)
+            // qkv matmuls, then RoPE: rotate each interleaved pair of q and k by its position
+            NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim, dim + kvDim}, 2);
+            NDArray q = qkv.get(0).reshape(b, t, config.nHeads(), hs).matMul(rotation); // (B, T, nHeads, hs)
+            NDArray k = qkv.get(1).reshape(b, t, config.nKvHeads(), hs).matMul(rotation); // (B, T, nKvHeads, hs)
+            NDArray v = qkv.get(2).reshape(b, t, config.nKvHeads(), hs); // (B, T, nKvHeads, hs)
+            // kv cache: write this chunk at columns [start, end), read [0, end)
+            cache.keys(l).set(new NDIndex(":, :, :, {}:{}", start, end), k.transpose(0, 2, 3, 1));
+            cache.values(l).set(new NDIndex(":, :, {}:{}", start, end), v.transpose(0, 2, 1, 3));
+            NDArray keys = cache.keys(l).get(":, :, :, :{}", end).expandDims(2); // (B, nKvHeads, 1, hs, S)
+            NDArray values = cache.values(l).get(":, :, :{}", end).expandDims(2); // (B, nKvHeads, 1, S, hs)
+            // grouped-query attention: query head h reads KV head h / kvMul
+            NDArray qh = q.reshape(b, t, config.nKvHeads(), config.kvMul(), hs)
+                    .transpose(0, 2, 3, 1, 4); // (B, nKvHeads, kvMul, T, hs)
+            NDArray att = qh.matMul(keys).add(mask).softmax(-1); // (B, nKvHeads, kvMul, T, S)
+            NDArray heads = att.matMul(values) // (B, nKvHeads, kvMul, T, hs)
+                    .transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
+            NDArray attnOut = heads.matMul(wo[l]); // attn_out: (B, T, dim)
+            x = x.add(attnOut); // residual
+            // ffn rmsnorm
+            NDArray hb = rmsnorm(x, rmsFfn[l]); // mlp_norm: (B, T, dim)
+            // SwiGLU: self.w2(F.silu(self.w1(x)) * self.w3(x))
+            NDList gateUp = hb.matMul(w13[l]).split(new long[] {hidden}, 2); // 2 x (B, T, hidden)
+            NDArray gate = gateUp.get(0);
+            NDArray h = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // (B, T, hidden)
+            NDArray mlpOut = h.matMul(w2[l]); // mlp_out: (B, T, dim)
+            x = x.add(mlpOut); // resid: (B, T, dim)
+        }
+        NDArray last = x.get(":, -1, :"); // (B, dim)
+        return rmsnorm(last, rmsFinal).matMul(wcls); // (B, vocabSize)
+    }
+
+    /** RMSNorm: w * x / sqrt(mean(x^2) + eps), over the last axis. */
+    static NDArray rmsnorm(NDArray x, NDArray weight) {
+        NDArray rms = x.square().mean(new int[] {-1}, true).add(LlamaConfig.NORM_EPS).sqrt(); // (..., 1)
+        return x.div(rms).mul(weight);
+    }
+
+    /** Arrays that live as long as the model: attach them temporarily to a step's manager (stack-notes pitfall 1). */
+    NDList longLived() {
+        return longLived;
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** The checkpoint's file name without {@code .bin}, e.g. {@code stories260K}. */
+    public String name() {
+        return name;
+    }
+
+    /** {@code sha256:<hex>} of the weights file. */
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    public Device device() {
+        return manager.getDevice();
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    /**
+     * run.c's RoPE as one rotation matrix per position, for row vectors: for each pair (2j, 2j+1) of a head,
+     * x'[2j] = x[2j] cos - x[2j+1] sin and x'[2j+1] = x[2j] sin + x[2j+1] cos, with angle pos / 10000^(2j/hs).
+     */
+    static float[] ropeRotations(LlamaConfig config) {
+        int hs = config.headSize();
+        float[] r = new float[config.seqLen() * hs * hs]; // (seqLen, hs, hs)
+        for (int pos = 0; pos < config.seqLen(); pos++) {
+            int base = pos * hs * hs;
+            for (int i = 0; i < hs; i += 2) {
+                float freq = (float) (1.0 / Math.pow(10000.0, i / (double) hs));
+                float val = pos * freq;
+                float fcr = (float) Math.cos(val);
+                float fci = (float) Math.sin(val);
+                r[base + i * hs + i] = fcr;
+                r[base + (i + 1) * hs + i] = -fci;
+                r[base + i * hs + i + 1] = fci;
+                r[base + (i + 1) * hs + i + 1] = fcr;
+            }
+        }
+        return r;
+    }
+
+    private static long expectedFloats(LlamaConfig c) {
+        long dim = c.dim();
+        long layers = c.nLayers();
+        long kvDim = c.kvDim();
+        long perLayer = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3 * dim * c.hiddenDim();
+        return c.vocabSize() * dim * (c.sharedClassifier() ? 1 : 2) + layers * perLayer + dim
+                + (long) c.seqLen() * c.headSize();
+    }
+
+    private static Device device(DeviceChoice choice) {
+        int gpus = Engine.getInstance().getGpuCount();
+        return switch (choice) {
+            case CPU -> Device.cpu();
+            case AUTO -> gpus > 0 ? Device.gpu() : Device.cpu();
+            case GPU -> {
+                if (gpus == 0) {
+                    throw new IllegalStateException("device GPU was requested but the "
+                            + Engine.getInstance().getEngineName() + " engine finds no GPU; use AUTO or CPU");
+                }
+                yield Device.gpu();
+            }
+        };
+    }
+
+    private static Path single(Path dir, boolean tokenizer) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("model directory " + dir + " does not exist");
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> found = files.filter(p -> {
+                String f = p.getFileName().toString();
+                return f.endsWith(".bin") && f.startsWith("tok") == tokenizer;
+            }).sorted().toList();
+            if (found.size() != 1) {
+                throw new IllegalArgumentException("model directory " + dir + " must hold exactly one "
+                        + (tokenizer ? "tokenizer tok*.bin" : "llama2.c checkpoint *.bin (other than tok*.bin)")
+                        + ", found " + found.size() + ": " + found);
+            }
+            return found.get(0);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static float[] take(FloatBuffer w, int n) {
+        float[] out = new float[n];
+        w.get(out);
+        return out;
+    }
+
+    private static float[] slice(float[] all, int layer, int size) {
+        float[] out = new float[size];
+        System.arraycopy(all, layer * size, out, 0, size);
+        return out;
+    }
+
+    /** Writes W (rows, cols) transposed, times scale, into dst (cols, dstCols) starting at column dstCol. */
+    private static void transposeInto(float[] w, int rows, int cols, float[] dst, int dstCols, int dstCol,
+            float scale) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                dst[c * dstCols + dstCol + r] = scale == 1f ? w[r * cols + c] : w[r * cols + c] * scale;
+            }
+        }
+    }
+
+    private static NDArray keep(List<NDArray> all, NDArray array) {
+        all.add(array);
+        return array;
+    }
+}
