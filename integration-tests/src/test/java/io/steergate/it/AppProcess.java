@@ -1,0 +1,266 @@
+package io.steergate.it;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import io.steergate.testing.EmbeddedKafka;
+import io.steergate.testing.EmbeddedPostgresServer;
+
+/**
+ * The packaged application (quarkus-run.jar) as a separate JVM, pointed at a broker and a database that
+ * live in the test JVM and so outlive it. Output goes to a log file under target/; start() returns once
+ * GET /q/health/ready answers 200. kill() is SIGKILL (no shutdown hooks run), stop() is SIGTERM.
+ */
+public final class AppProcess implements AutoCloseable {
+
+    private static final Duration READY_TIMEOUT =
+            Duration.ofSeconds(Long.getLong("steergate.it.ready-timeout-s", 120));
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Path appJar;
+    private final Map<String, String> env;
+    private final List<String> jvmArgs;
+    private final Path logFile;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private Process process;
+    private int httpPort;
+    private int starts;
+
+    /**
+     * @param appJar  the packaged application's quarkus-run.jar
+     * @param env     environment for the application, on top of this JVM's own (QUARKUS_HTTP_PORT is set here)
+     * @param jvmArgs extra JVM options, placed before -jar
+     * @param logFile where stdout and stderr go; appended to across restarts
+     */
+    public AppProcess(Path appJar, Map<String, String> env, List<String> jvmArgs, Path logFile) {
+        this.appJar = appJar;
+        this.env = Map.copyOf(env);
+        this.jvmArgs = List.copyOf(jvmArgs);
+        this.logFile = logFile;
+    }
+
+    /**
+     * The application as failsafe configures it: jar from {@code steergate.app.jar}, model from
+     * {@code steergate.model.dir}, log at target/it-logs/{name}.log, Kafka and PostgreSQL from the arguments.
+     */
+    public static AppProcess against(EmbeddedKafka kafka, EmbeddedPostgresServer postgres, String name) {
+        Path jar = Path.of(requiredProperty("steergate.app.jar"));
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException("the packaged application is missing: " + jar
+                    + " (run ./mvnw package first; failsafe runs after packaging)");
+        }
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+        env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
+        env.put("QUARKUS_DATASOURCE_USERNAME", postgres.username());
+        env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
+        env.put("STEERGATE_MODEL_DIR", Path.of(requiredProperty("steergate.model.dir")).toAbsolutePath().normalize().toString());
+        env.put("DJL_OFFLINE", "true");
+        List<String> jvmArgs = new ArrayList<>(List.of(
+                "-Dai.djl.offline=true",
+                // 1 torch thread: 2 shared cores oversubscribe otherwise (stack-notes.md)
+                "-Dai.djl.pytorch.num_threads=1",
+                "-Dai.djl.pytorch.num_interop_threads=1",
+                "-Xmx1g"));
+        String extra = System.getProperty("steergate.it.app.jvm", "").trim();
+        if (!extra.isEmpty()) {
+            jvmArgs.addAll(List.of(extra.split("\\s+")));
+        }
+        Path logDir = Path.of(System.getProperty("steergate.it.log.dir", "target/it-logs"));
+        return new AppProcess(jar, env, jvmArgs, logDir.resolve(name + ".log"));
+    }
+
+    private static String requiredProperty(String name) {
+        String value = System.getProperty(name);
+        if (value == null || value.isBlank()) {
+            throw new IllegalStateException("system property " + name + " is not set (failsafe sets it in pom.xml)");
+        }
+        return value;
+    }
+
+    /** Starts the JVM on a free HTTP port and waits until it reports ready; fails with the log's tail. */
+    public synchronized AppProcess start() {
+        if (isAlive()) {
+            throw new IllegalStateException("already running as pid " + process.pid());
+        }
+        httpPort = freePort();
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmArgs);
+        command.add("-jar");
+        command.add(appJar.toAbsolutePath().toString());
+        try {
+            Files.createDirectories(logFile.toAbsolutePath().getParent());
+            starts++;
+            Files.writeString(logFile, "=== start " + starts + " at " + Instant.now() + " on port " + httpPort + ": "
+                    + String.join(" ", command) + System.lineSeparator(), StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+            builder.environment().putAll(env);
+            builder.environment().put("QUARKUS_HTTP_PORT", String.valueOf(httpPort));
+            process = builder.start();
+        } catch (IOException e) {
+            throw new IllegalStateException("could not start " + command, e);
+        }
+        awaitReady();
+        return this;
+    }
+
+    private void awaitReady() {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        HttpRequest ready = HttpRequest.newBuilder(URI.create(baseUrl() + "/q/health/ready"))
+                .timeout(Duration.ofSeconds(5)).GET().build();
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("the application exited with code " + process.exitValue()
+                        + " before it was ready; log " + logFile + ":\n" + logTail(60));
+            }
+            try {
+                HttpResponse<String> response = http.send(ready, HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) {
+                    return;
+                }
+                last = response.statusCode() + " " + response.body();
+            } catch (IOException e) {
+                last = e.toString();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the application", e);
+            }
+            sleep(500);
+        }
+        String tail = logTail(60);
+        kill();
+        throw new IllegalStateException("the application was not ready within " + READY_TIMEOUT + " (last: " + last
+                + "); log " + logFile + ":\n" + tail);
+    }
+
+    /** SIGKILL: the JVM gets no chance to commit, flush or run shutdown hooks. Waits until it is gone. */
+    public synchronized void kill() {
+        if (process == null) {
+            return;
+        }
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        // on Unix, Process.destroyForcibly sends SIGKILL (destroy sends SIGTERM)
+        process.destroyForcibly();
+        awaitExit(STOP_TIMEOUT);
+    }
+
+    /** SIGTERM: a graceful Quarkus shutdown; SIGKILL if it takes longer than 30 s. */
+    public synchronized void stop() {
+        if (process == null) {
+            return;
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+                kill();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            kill();
+        }
+    }
+
+    /** Stops the running JVM gracefully (if any) and starts a new one. */
+    public AppProcess restart() {
+        stop();
+        return start();
+    }
+
+    private void awaitExit(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new IllegalStateException("pid " + process.pid() + " did not exit within " + timeout);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for pid " + process.pid(), e);
+        }
+    }
+
+    public synchronized boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    /** The exit code of the last JVM; 137 after kill(), 143 (or 0) after stop() on Linux. */
+    public synchronized int exitValue() {
+        if (process == null) {
+            throw new IllegalStateException("never started");
+        }
+        return process.exitValue();
+    }
+
+    public synchronized long pid() {
+        if (process == null) {
+            throw new IllegalStateException("never started");
+        }
+        return process.pid();
+    }
+
+    public synchronized int httpPort() {
+        return httpPort;
+    }
+
+    /** http://127.0.0.1:port of the current JVM; the port changes on every start. */
+    public synchronized String baseUrl() {
+        return "http://127.0.0.1:" + httpPort;
+    }
+
+    public Path logFile() {
+        return logFile;
+    }
+
+    /** The last lines of the log, for failure messages. */
+    public String logTail(int lines) {
+        try {
+            // lenient decoding: a crashed JVM may leave half a character behind
+            List<String> all = new String(Files.readAllBytes(logFile), StandardCharsets.UTF_8).lines().toList();
+            return String.join(System.lineSeparator(), all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(log unreadable: " + e + ")";
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("no free port", e);
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+}
