@@ -49,6 +49,8 @@ public final class EmbeddedKafka implements AutoCloseable {
                     .setConfigProp("group.initial.rebalance.delay.ms", "0")
                     .setConfigProp("auto.create.topics.enable", "true")
                     .setConfigProp("num.partitions", String.valueOf(defaultPartitions))
+                    // production brokers are often raised above the 1 MB default; tests send a 5 MB request
+                    .setConfigProp("message.max.bytes", String.valueOf(8 * 1024 * 1024))
                     .setConfigProp("offsets.topic.replication.factor", "1")
                     .setConfigProp("offsets.topic.num.partitions", "4")
                     .setConfigProp("transaction.state.log.replication.factor", "1")
