@@ -120,9 +120,13 @@ public class GenerationService {
         finish(generation, result);
         metrics.timer("steergate.request.latency", "status", result.status().name()).record(Duration.ofMillis(totalMs));
         metrics.timer("steergate.request.queue.wait").record(Duration.ofMillis(outcome.queueMs()));
-        if (result.status() != Status.COMPLETED) {
+        if (result.status() == Status.COMPLETED) {
+            LOG.infof("request %s COMPLETED: %d+%d tokens, queue %d ms, generate %d ms, total %d ms", result.id(),
+                    result.usage().promptTokens(), result.usage().completionTokens(), outcome.queueMs(), outcome.generateMs(), totalMs);
+        } else {
             counter("steergate.requests.rejected", "code", result.error() == null ? "NONE" : result.error().code()).increment();
-            LOG.infof("request %s %s: %s", result.id(), result.status(), result.error());
+            LOG.infof("request %s %s: %s %s", result.id(), result.status(),
+                    result.error() == null ? "" : result.error().code(), result.error() == null ? "" : result.error().message());
         }
     }
 

@@ -1,0 +1,175 @@
+package io.steergate.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.steergate.it.AppProcess;
+import io.steergate.testing.EmbeddedKafka;
+import io.steergate.testing.EmbeddedPostgresServer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * End-to-end benchmark through Kafka: the packaged application as its own process, a real broker and PostgreSQL.
+ * Closed loop: C clients each send a request and wait for its result before the next. Reports requests/s and
+ * p50/p99 latency (send to result received) at each concurrency, then resident memory of the application over a
+ * long run of sequential generations. Not a test: run it as BENCHMARKS.md says.
+ *
+ * Arguments: {@code [requests-per-level=200] [memory-requests=2000] [max-tokens=32]}.
+ */
+public final class GatewayBench {
+
+    private static final String[] PROMPTS = {
+        "Once upon a time", "One day, a little", "Once upon a time, there was a boy named Tim", "The sun was shining and",
+        "Lily went to the park", "There was a big dog", "Once upon a time, a girl", "Tom had a red ball"
+    };
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final KafkaProducer<String, byte[]> producer;
+    private final Map<String, CompletableFuture<Long>> pending = new ConcurrentHashMap<>();
+    private final Thread resultReader;
+    private volatile boolean running = true;
+    private final int maxTokens;
+
+    private GatewayBench(String bootstrap, int maxTokens) {
+        this.maxTokens = maxTokens;
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
+        List<TopicPartition> partitions = consumer.partitionsFor("steer.results").stream()
+                .map(info -> new TopicPartition(info.topic(), info.partition())).toList();
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        partitions.forEach(consumer::position);
+        resultReader = new Thread(() -> {
+            try (consumer) {
+                while (running) {
+                    for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                        CompletableFuture<Long> done = pending.remove(record.key());
+                        if (done != null) {
+                            done.complete(System.nanoTime());
+                            checkCompleted(record);
+                        }
+                    }
+                }
+            }
+        }, "bench-results");
+        resultReader.setDaemon(true);
+        resultReader.start();
+    }
+
+    public static void main(String[] args) throws Exception {
+        int perLevel = args.length > 0 ? Integer.parseInt(args[0]) : 200;
+        int memoryRequests = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
+        int maxTokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;
+        try (EmbeddedPostgresServer postgres = new EmbeddedPostgresServer().start();
+             EmbeddedKafka kafka = new EmbeddedKafka(4).start()) {
+            kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results");
+            try (AppProcess app = AppProcess.against(kafka, postgres, "gateway-bench").start()) {
+                GatewayBench bench = new GatewayBench(kafka.bootstrapServers(), maxTokens);
+                bench.run(32, 8); // warm-up: JIT, connections, first batches
+                System.out.printf("# %d-token greedy generations through Kafka, app pid %d%n", maxTokens, app.pid());
+                System.out.println("| concurrency | requests | requests/s | p50 ms | p99 ms | max ms |");
+                System.out.println("| --- | --- | --- | --- | --- | --- |");
+                for (int concurrency : new int[] {1, 16}) {
+                    bench.report(concurrency, perLevel);
+                }
+                if (memoryRequests > 0) {
+                    long before = rssKb(app.pid());
+                    long start = System.nanoTime();
+                    bench.run(memoryRequests, 1);
+                    long after = rssKb(app.pid());
+                    System.out.printf("%nmemory: %d sequential generations in %.0f s; app RSS %d MB -> %d MB (%+d MB)%n",
+                            memoryRequests, (System.nanoTime() - start) / 1e9, before / 1024, after / 1024, (after - before) / 1024);
+                }
+                bench.close();
+            }
+        }
+    }
+
+    private void report(int concurrency, int requests) throws Exception {
+        long start = System.nanoTime();
+        long[] latencies = run(requests, concurrency);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Arrays.sort(latencies);
+        System.out.printf("| %d | %d | %.1f | %.0f | %.0f | %.0f |%n", concurrency, requests, requests / seconds,
+                latencies[latencies.length / 2] / 1e6, latencies[(int) Math.ceil(latencies.length * 0.99) - 1] / 1e6,
+                latencies[latencies.length - 1] / 1e6);
+    }
+
+    /** Sends {@code requests} with at most {@code concurrency} in flight; returns each latency in ns. */
+    private long[] run(int requests, int concurrency) throws Exception {
+        Semaphore inFlight = new Semaphore(concurrency);
+        List<CompletableFuture<Long>> latencies = new ArrayList<>(requests);
+        for (int i = 0; i < requests; i++) {
+            inFlight.acquire();
+            String id = "bench-" + UUID.randomUUID();
+            String body = "{\"id\":\"" + id + "\",\"tenant\":\"bench\",\"prompt\":\"" + PROMPTS[i % PROMPTS.length]
+                    + "\",\"maxTokens\":" + maxTokens + "}";
+            CompletableFuture<Long> done = new CompletableFuture<>();
+            pending.put(id, done);
+            long sent = System.nanoTime();
+            producer.send(new ProducerRecord<>("steer.requests", id, body.getBytes(StandardCharsets.UTF_8)));
+            latencies.add(done.whenComplete((t, e) -> inFlight.release()).thenApply(received -> received - sent));
+        }
+        long[] out = new long[requests];
+        for (int i = 0; i < requests; i++) {
+            out[i] = latencies.get(i).get(2, TimeUnit.MINUTES);
+        }
+        return out;
+    }
+
+    private static void checkCompleted(ConsumerRecord<String, byte[]> record) {
+        try {
+            JsonNode result = JSON.readTree(record.value());
+            if (!"COMPLETED".equals(result.path("status").asText())) {
+                System.err.println("not completed: " + result);
+            }
+        } catch (IOException e) {
+            System.err.println("unreadable result: " + e.getMessage());
+        }
+    }
+
+    private static long rssKb(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IllegalStateException("no VmRSS for pid " + pid);
+    }
+
+    private void close() throws InterruptedException {
+        running = false;
+        resultReader.join(5_000);
+        producer.close();
+    }
+}
