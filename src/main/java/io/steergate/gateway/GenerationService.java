@@ -124,7 +124,8 @@ public class GenerationService {
             LOG.infof("request %s COMPLETED: %d+%d tokens, queue %d ms, generate %d ms, total %d ms", result.id(),
                     result.usage().promptTokens(), result.usage().completionTokens(), outcome.queueMs(), outcome.generateMs(), totalMs);
         } else {
-            counter("steergate.requests.rejected", "code", result.error() == null ? "NONE" : result.error().code()).increment();
+            String code = result.error() == null ? "NONE" : result.error().code();
+            counter(result.status() == Status.REJECTED ? "steergate.requests.rejected" : "steergate.requests.failed", "code", code).increment();
             LOG.infof("request %s %s: %s %s", result.id(), result.status(),
                     result.error() == null ? "" : result.error().code(), result.error() == null ? "" : result.error().message());
         }
