@@ -1,7 +1,6 @@
 package io.steergate.engine.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDResource;
 import ai.djl.ndarray.types.Shape;
@@ -54,7 +53,6 @@ public final class Generator {
         LlamaConfig config = model.config();
         Tokenizer tokenizer = model.tokenizer();
         int seqLen = config.seqLen();
-        int vocab = config.vocabSize();
 
         // rows: tokens, budget within the context, padding
         int[][] prompts = new int[rows][];

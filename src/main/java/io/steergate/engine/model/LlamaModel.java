@@ -159,7 +159,12 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    /** The forward pass: tokens at the given positions through all blocks; returns the logits of the last one. */
+    /**
+     * The forward pass: tokens (B, T) at positions (B, T) through all blocks, writing their keys and values into
+     * cache columns [start, start + T) and attending over columns [0, start + T) with the additive mask
+     * (broadcastable to (B, 1, 1, T, S)); returns the logits (B, vocabSize) of the last column. Call it with the
+     * long-lived arrays temporarily attached to the caller's NDManager, so that every result belongs to it.
+     */
     NDArray forward(NDArray tokens, NDArray positions, NDArray mask, KvCache cache, int start) {
         long b = tokens.getShape().get(0);
         long t = tokens.getShape().get(1);
@@ -170,6 +175,11 @@ public final class LlamaModel implements AutoCloseable {
         int hidden = config.hiddenDim();
         NDArray x = tokenEmbedding.get(tokens); // (B, T, dim)
         NDArray rotation = rope.get(positions); // (B, T, hs, hs)
+        // cache columns written by this chunk and read by its queries, parsed once for all layers
+        NDIndex keysWritten = new NDIndex(":, :, :, {}:{}", start, end);
+        NDIndex valuesWritten = new NDIndex(":, :, {}:{}", start, end);
+        NDIndex keysRead = new NDIndex(":, :, :, :{}", end);
+        NDIndex valuesRead = new NDIndex(":, :, :{}", end);
         for (int l = 0; l < config.nLayers(); l++) {
             // attention rmsnorm
             NDArray xb = rmsnorm(x, rmsAtt[l]); // attn_norm: (B, T, dim)
@@ -179,10 +189,10 @@ public final class LlamaModel implements AutoCloseable {
             NDArray k = qkv.get(1).reshape(b, t, config.nKvHeads(), hs).matMul(rotation); // (B, T, nKvHeads, hs)
             NDArray v = qkv.get(2).reshape(b, t, config.nKvHeads(), hs); // (B, T, nKvHeads, hs)
             // kv cache: write this chunk at columns [start, end), read [0, end)
-            cache.keys(l).set(new NDIndex(":, :, :, {}:{}", start, end), k.transpose(0, 2, 3, 1));
-            cache.values(l).set(new NDIndex(":, :, {}:{}", start, end), v.transpose(0, 2, 1, 3));
-            NDArray keys = cache.keys(l).get(":, :, :, :{}", end).expandDims(2); // (B, nKvHeads, 1, hs, S)
-            NDArray values = cache.values(l).get(":, :, :{}", end).expandDims(2); // (B, nKvHeads, 1, S, hs)
+            cache.keys(l).set(keysWritten, k.transpose(0, 2, 3, 1)); // (B, nKvHeads, hs, T)
+            cache.values(l).set(valuesWritten, v.transpose(0, 2, 1, 3)); // (B, nKvHeads, T, hs)
+            NDArray keys = cache.keys(l).get(keysRead).expandDims(2); // (B, nKvHeads, 1, hs, S)
+            NDArray values = cache.values(l).get(valuesRead).expandDims(2); // (B, nKvHeads, 1, S, hs)
             // grouped-query attention: query head h reads KV head h / kvMul
             NDArray qh = q.reshape(b, t, config.nKvHeads(), config.kvMul(), hs)
                     .transpose(0, 2, 3, 1, 4); // (B, nKvHeads, kvMul, T, hs)

@@ -1,0 +1,150 @@
+package io.steergate.engine.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Batched generation: the golden output, batch independence, sampling, and the stop conditions. */
+class GeneratorTest {
+
+    private static LlamaModel model;
+    private static Generator generator;
+
+    @BeforeAll
+    static void load() throws IOException {
+        model = LlamaModel.load(LlamaModelTest.MODEL_DIR, DeviceChoice.CPU);
+        generator = new Generator(model);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @Test
+    void greedyOnceUponATimeMatchesTheGolden() throws IOException {
+        int[] golden = golden("once-upon-a-time-greedy-64.txt");
+        ReferenceLlama reference = new ReferenceLlama(LlamaModelTest.MODEL_DIR.resolve("stories260K.bin"));
+        assertArrayEquals(golden, reference.greedy(model.tokenizer().encode("Once upon a time"), 64));
+
+        Completion completion = generator.generate(List.of(GenerationInput.greedy("Once upon a time", 64))).get(0);
+        assertEquals(model.tokenizer().decode(378, golden), completion.text());
+        assertTrue(completion.text().startsWith(
+                ", there was a little girl named Lily. She loved to play outside in the park."), completion.text());
+        assertEquals(new Completion(completion.text(), 5, 64, StopReason.MAX_TOKENS), completion);
+    }
+
+    @Test
+    void aRowInABatchGeneratesWhatItGeneratesAlone() {
+        List<GenerationInput> rows = List.of(
+                GenerationInput.greedy("Once upon a time", 40),
+                GenerationInput.greedy("", 25),
+                GenerationInput.greedy("The little dog was very sad because his ball was lost in the tall grass", 33),
+                GenerationInput.greedy("Tom and Sue", 7),
+                GenerationInput.greedy("One day, a bird", 50));
+        List<Completion> batched = generator.generate(rows);
+        for (int b = 0; b < rows.size(); b++) {
+            assertEquals(generator.generate(List.of(rows.get(b))).get(0), batched.get(b), "row " + b);
+        }
+        assertEquals(7, batched.get(3).completionTokens());
+        assertEquals(StopReason.MAX_TOKENS, batched.get(3).stopReason());
+    }
+
+    @Test
+    void seededSamplingIsReproducibleAndIndependentOfCompanions() {
+        GenerationInput row = new GenerationInput("Once upon a time", 40, 1.0f, 0.9f, 42L);
+        Completion alone = generator.generate(List.of(row)).get(0);
+        assertEquals(alone, generator.generate(List.of(row)).get(0));
+        List<Completion> batched = generator.generate(List.of(
+                new GenerationInput("A cat", 30, 0.8f, 1f, 7L), row, GenerationInput.greedy("The sun was hot and", 12)));
+        assertEquals(alone, batched.get(1));
+        assertNotEquals(alone.text(), generator.generate(List.of(
+                new GenerationInput("Once upon a time", 40, 1.0f, 0.9f, 43L))).get(0).text());
+    }
+
+    @Test
+    void temperatureSpreadsTheSamplesAndTopPNarrowsThem() {
+        Set<String> hot = new HashSet<>();
+        Set<String> nucleus = new HashSet<>();
+        List<GenerationInput> hotRows = new ArrayList<>();
+        List<GenerationInput> nucleusRows = new ArrayList<>();
+        for (long seed = 0; seed < 8; seed++) {
+            hotRows.add(new GenerationInput("Once upon a time", 6, 1.5f, 1f, seed));
+            nucleusRows.add(new GenerationInput("Once upon a time", 6, 1.5f, 0.01f, seed));
+        }
+        generator.generate(hotRows).forEach(c -> hot.add(c.text()));
+        generator.generate(nucleusRows).forEach(c -> nucleus.add(c.text()));
+        assertTrue(hot.size() > 4, "8 seeds at temperature 1.5 gave only " + hot);
+        // a tiny nucleus keeps only the most likely token: every seed gives the greedy text
+        String greedy = generator.generate(List.of(GenerationInput.greedy("Once upon a time", 6))).get(0).text();
+        assertEquals(Set.of(greedy), nucleus);
+    }
+
+    @Test
+    void topPSamplerKeepsTheNucleus() {
+        float[] probs = {0.5f, 0.3f, 0.15f, 0.05f};
+        // nucleus 0.7: {0 (0.5), 1 (0.3)}, cumulative 0.8; coin 0.99 -> r 0.792 lands on token 1
+        assertEquals(1, Sampler.sampleTopP(probs.clone(), 0.7f, 0.99f));
+        assertEquals(0, Sampler.sampleTopP(probs.clone(), 0.7f, 0.0f));
+        assertEquals(3, Sampler.sampleMult(probs.clone(), 0.99f));
+    }
+
+    @Test
+    void aRowNearTheEndOfTheContextStopsWithContextFull() {
+        int seqLen = model.config().seqLen();
+        String prompt = "Once upon a time" + " there was a dog.".repeat(82);
+        int promptTokens = generator.countPromptTokens(prompt);
+        assertTrue(promptTokens > seqLen - 20 && promptTokens < seqLen, "prompt has " + promptTokens + " tokens");
+        List<Completion> completions = generator.generate(List.of(
+                new GenerationInput(prompt, 100, 1f, 1f, 3L), GenerationInput.greedy("Hi", 3)));
+        Completion full = completions.get(0);
+        assertEquals(StopReason.CONTEXT_FULL, full.stopReason(), full.toString());
+        assertEquals(seqLen - promptTokens, full.completionTokens());
+        assertEquals(StopReason.MAX_TOKENS, completions.get(1).stopReason());
+    }
+
+    @Test
+    void aPromptLongerThanTheContextIsRejected() {
+        String prompt = "Once upon a time" + " there was a dog.".repeat(200);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> generator.generate(List.of(GenerationInput.greedy(prompt, 1))));
+        assertTrue(e.getMessage().contains("context"), e.getMessage());
+    }
+
+    @Test
+    void completionsAreValidText() {
+        for (Completion c : generator.generate(List.of(
+                new GenerationInput("🚀 café", 30, 1.2f, 1f, 11L), new GenerationInput("日本", 30, 1.2f, 1f, 12L)))) {
+            assertEquals(c.text(), new String(c.text().getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+            assertTrue(c.completionTokens() <= 30);
+        }
+    }
+
+    @Test
+    void anEmptyBatchGivesNothing() {
+        assertEquals(List.of(), generator.generate(List.of()));
+    }
+
+    static int[] golden(String name) throws IOException {
+        try (InputStream in = GeneratorTest.class.getResourceAsStream("/golden/" + name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
+                    .filter(line -> !line.startsWith("#") && !line.isBlank())
+                    .flatMap(line -> Arrays.stream(line.trim().split("\\s+")))
+                    .mapToInt(Integer::parseInt).toArray();
+        }
+    }
+}
