@@ -87,7 +87,7 @@ class GatewayContractIT {
         // GET returns the stored result: the same JSON as the one on the topic
         HttpResponse<String> stored = get("/v1/generations/" + encode(id));
         assertEquals(200, stored.statusCode(), stored::body);
-        assertEquals(withoutNulls(result), withoutNulls(TopicClient.json().readTree(stored.body())));
+        assertEquals(withoutNulls(result), withoutNulls(json(stored)));
     }
 
     @Test
@@ -98,12 +98,12 @@ class GatewayContractIT {
         HttpResponse<String> posted = post("/v1/generations", request.toString());
 
         assertEquals(200, posted.statusCode(), posted::body);
-        JsonNode result = TopicClient.json().readTree(posted.body());
+        JsonNode result = json(posted);
         assertCompleted(result, id, 16);
 
         HttpResponse<String> fetched = get("/v1/generations/" + encode(id));
         assertEquals(200, fetched.statusCode(), fetched::body);
-        JsonNode stored = TopicClient.json().readTree(fetched.body());
+        JsonNode stored = json(fetched);
         assertEquals(id, stored.path("id").asText());
         assertEquals("COMPLETED", stored.path("status").asText());
         assertEquals(result.path("text"), stored.path("text"));
@@ -116,7 +116,7 @@ class GatewayContractIT {
         HttpResponse<String> response = get("/v1/generations/never-sent-" + UUID.randomUUID());
 
         assertEquals(404, response.statusCode(), response::body);
-        JsonNode error = TopicClient.json().readTree(response.body());
+        JsonNode error = json(response);
         assertFalse(error.path("code").asText().isBlank(), response::body);
         assertFalse(error.path("message").asText().isBlank(), response::body);
     }
@@ -200,6 +200,15 @@ class GatewayContractIT {
     private static String weightsSha256() throws Exception {
         Path weights = Path.of(System.getProperty("steergate.model.dir"), "stories260K.bin");
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(weights)));
+    }
+
+    private static JsonNode json(HttpResponse<String> response) {
+        try {
+            return TopicClient.json().readTree(response.body());
+        } catch (java.io.IOException e) {
+            throw new AssertionError(response.request().method() + " " + response.uri() + " answered "
+                    + response.statusCode() + " with a body that is not JSON: " + response.body(), e);
+        }
     }
 
     private static HttpResponse<String> get(String path) throws Exception {
