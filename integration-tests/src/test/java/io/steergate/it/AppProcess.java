@@ -108,9 +108,11 @@ public final class AppProcess implements AutoCloseable {
         try {
             Files.createDirectories(logFile.toAbsolutePath().getParent());
             starts++;
+            // a fresh log per AppProcess (per test class), appended to across its restarts
+            StandardOpenOption mode = starts == 1 ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND;
             Files.writeString(logFile, "=== start " + starts + " at " + Instant.now() + " on port " + httpPort + ": "
                     + String.join(" ", command) + System.lineSeparator(), StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode);
             ProcessBuilder builder = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));

@@ -1,0 +1,529 @@
+package io.steergate.launcher;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The embedded default: starts a real single-node KRaft broker and a real PostgreSQL on fixed ports, with
+ * all data under one folder so it survives restarts, creates the topics, then runs the packaged SteerGate
+ * application as a child process pointed at them. Ctrl-C stops the application, the broker and PostgreSQL.
+ */
+public final class EmbeddedStack {
+
+    static final List<String> TOPICS = List.of(
+            "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results", "steer.retraining");
+    static final int PARTITIONS = 4;
+    static final String DATABASE = "steergate";
+    static final String DB_USER = "postgres";
+    static final String DB_PASSWORD = "postgres";
+
+    private final Options options;
+    private final AtomicBoolean stopping = new AtomicBoolean();
+    private Postgres postgres;
+    private KafkaBroker broker;
+    private Process app;
+
+    private EmbeddedStack(Options options) {
+        this.options = options;
+    }
+
+    public static void main(String[] args) {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            System.err.println();
+            System.err.println(Options.USAGE);
+            System.exit(2);
+            return;
+        }
+        if (options.help) {
+            System.out.println(Options.USAGE);
+            return;
+        }
+        if (!options.infraOnly && !Files.isRegularFile(options.appJar)) {
+            System.err.println("error: the application jar is missing: " + options.appJar.toAbsolutePath().normalize());
+            System.err.println("       build it with `./mvnw -B package -DskipTests` at the repository root (deploy/run does),");
+            System.err.println("       pass another with --app-jar PATH, or start only Kafka and PostgreSQL with --infra-only.");
+            System.exit(2);
+            return;
+        }
+        System.exit(new EmbeddedStack(options).run());
+    }
+
+    private int run() {
+        Path logs = options.dataDir.resolve("logs");
+        try {
+            Files.createDirectories(logs);
+        } catch (IOException e) {
+            say("cannot create " + logs + ": " + e);
+            return 1;
+        }
+        routeLibraryLogsTo(logs.resolve("infrastructure.log"));
+        Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "steergate-launcher-shutdown"));
+        try {
+            say("data in " + options.dataDir.toAbsolutePath().normalize() + ", broker and PostgreSQL logs in "
+                    + logs.resolve("infrastructure.log"));
+            postgres = Postgres.start(options.dataDir.resolve("postgres"), options.postgresPort, DATABASE);
+            say("PostgreSQL ready: " + postgres.jdbcUrl());
+            broker = KafkaBroker.start(options.dataDir.resolve("kafka"), options.kafkaPort, options.controllerPort,
+                    PARTITIONS, logs.resolve("storage-format.log"));
+            broker.createTopics(TOPICS, PARTITIONS);
+            say("Kafka ready: " + broker.bootstrapServers() + " (topics " + String.join(", ", TOPICS) + ")");
+        } catch (Exception e) {
+            say("could not start the infrastructure: " + e);
+            e.printStackTrace();
+            return 1;
+        }
+        if (options.infraOnly) {
+            printBanner(false);
+            return waitForever();
+        }
+        try {
+            app = startApp();
+        } catch (IOException e) {
+            say("could not start the application: " + e);
+            return 1;
+        }
+        if (!awaitReady()) {
+            return 1;
+        }
+        printBanner(true);
+        try {
+            int code = app.waitFor();
+            if (!stopping.get()) {
+                say("the application exited with code " + code + "; stopping Kafka and PostgreSQL");
+            }
+            return code;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    private Process startApp() throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Dai.djl.offline=true");
+        // one torch thread: small shared machines oversubscribe otherwise (stack-notes.md)
+        command.add("-Dai.djl.pytorch.num_threads=1");
+        command.add("-Dai.djl.pytorch.num_interop_threads=1");
+        command.addAll(options.appJvmArgs);
+        command.add("-jar");
+        command.add(options.appJar.toAbsolutePath().toString());
+        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+        Map<String, String> env = builder.environment();
+        env.put("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrapServers());
+        env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
+        env.put("QUARKUS_DATASOURCE_USERNAME", DB_USER);
+        env.put("QUARKUS_DATASOURCE_PASSWORD", DB_PASSWORD);
+        env.put("QUARKUS_HTTP_PORT", String.valueOf(options.httpPort));
+        env.put("DJL_OFFLINE", "true");
+        if (options.modelDir != null) {
+            env.put("STEERGATE_MODEL_DIR", options.modelDir.toAbsolutePath().normalize().toString());
+        }
+        say("starting " + String.join(" ", command)
+                + (options.modelDir == null ? " (no model dir: the application decides)" : " with model " + options.modelDir));
+        return builder.start();
+    }
+
+    private boolean awaitReady() {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpRequest ready = HttpRequest.newBuilder(URI.create(httpUrl() + "/q/health/ready"))
+                .timeout(Duration.ofSeconds(5)).GET().build();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.readyTimeoutSeconds);
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            if (!app.isAlive()) {
+                say("the application exited with code " + app.exitValue() + " before it was ready");
+                return false;
+            }
+            try {
+                HttpResponse<String> response = http.send(ready, HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) {
+                    return true;
+                }
+                last = response.statusCode() + " " + response.body();
+            } catch (IOException e) {
+                last = e.toString();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            sleep(500);
+        }
+        say("the application was not ready within " + options.readyTimeoutSeconds + " s (last answer: " + last + ")");
+        return false;
+    }
+
+    private String httpUrl() {
+        return "http://127.0.0.1:" + options.httpPort;
+    }
+
+    private void printBanner(boolean withApp) {
+        String bootstrap = broker.bootstrapServers();
+        StringBuilder text = new StringBuilder();
+        text.append("\n================ SteerGate embedded stack is up ================\n");
+        text.append("  Kafka bootstrap servers : ").append(bootstrap).append('\n');
+        text.append("  PostgreSQL JDBC URL     : ").append(postgres.jdbcUrl())
+                .append("  (user ").append(DB_USER).append(", password ").append(DB_PASSWORD).append(")\n");
+        if (withApp) {
+            text.append("  HTTP                    : ").append(httpUrl()).append("  (health ")
+                    .append(httpUrl()).append("/q/health/ready)\n");
+        } else {
+            text.append("  Application             : not started (--infra-only); run it with\n")
+                    .append("      KAFKA_BOOTSTRAP_SERVERS=").append(bootstrap)
+                    .append(" QUARKUS_DATASOURCE_JDBC_URL=").append(postgres.jdbcUrl())
+                    .append(" QUARKUS_DATASOURCE_USERNAME=").append(DB_USER)
+                    .append(" QUARKUS_DATASOURCE_PASSWORD=").append(DB_PASSWORD).append(" java -jar target/quarkus-app/quarkus-run.jar\n");
+        }
+        text.append("  Data                    : ").append(options.dataDir.toAbsolutePath().normalize()).append('\n');
+        text.append("\n  Generate through Kafka:\n");
+        text.append("    deploy/client --bootstrap ").append(bootstrap).append(" --tenant demo \"Once upon a time\"\n");
+        text.append("  Generate over HTTP:\n");
+        text.append("    curl -s -X POST ").append(httpUrl()).append("/v1/generations -H 'Content-Type: application/json' \\\n");
+        text.append("      -d '{\"id\":\"hello-1\",\"tenant\":\"demo\",\"prompt\":\"Once upon a time\",\"maxTokens\":64}'\n");
+        text.append("    curl -s ").append(httpUrl()).append("/v1/generations/hello-1\n");
+        text.append("\n  Ctrl-C stops the application, Kafka and PostgreSQL; the data stays.\n");
+        text.append("================================================================\n");
+        System.out.println(text);
+    }
+
+    private int waitForever() {
+        try {
+            Thread.currentThread().join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
+    /** Stops the application first (it holds connections to both), then the broker, then PostgreSQL. */
+    private void shutdown() {
+        if (!stopping.compareAndSet(false, true)) {
+            return;
+        }
+        if (app != null && app.isAlive()) {
+            say("stopping the application");
+            app.destroy();
+            try {
+                if (!app.waitFor(30, TimeUnit.SECONDS)) {
+                    say("the application did not stop within 30 s; killing it");
+                    app.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                app.destroyForcibly();
+            }
+        }
+        if (broker != null) {
+            say("stopping Kafka");
+            broker.close();
+        }
+        if (postgres != null) {
+            say("stopping PostgreSQL");
+            postgres.close();
+        }
+        say("stopped");
+    }
+
+    /** slf4j-simple reads these once, at the first logger; set them before any library logs. */
+    private static void routeLibraryLogsTo(Path file) {
+        System.setProperty("org.slf4j.simpleLogger.logFile", file.toAbsolutePath().toString());
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
+        System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd HH:mm:ss.SSS");
+        // a few Kafka classes call log4j-api directly; without log4j-core it would complain on the console
+        System.setProperty("log4j2.loggerContextFactory", "org.apache.logging.log4j.simple.SimpleLoggerContextFactory");
+        System.setProperty("log4j2.simplelogLevel", "WARN");
+    }
+
+    static void say(String message) {
+        System.out.println("[steergate-launcher] " + message);
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /** Command-line flags. */
+    static final class Options {
+
+        static final String USAGE = """
+                usage: java -jar deploy/launcher/target/steergate-launcher.jar [flags] [APP_JAR]
+
+                Starts Kafka (KRaft) and PostgreSQL with their data under --data-dir, creates the topics,
+                then the SteerGate application, and waits for it to be ready. Ctrl-C stops everything.
+
+                  --app-jar PATH          the packaged application (default target/quarkus-app/quarkus-run.jar)
+                  --data-dir DIR          all data and logs (default ./data)
+                  --model-dir DIR         model directory for STEERGATE_MODEL_DIR (default: $STEERGATE_MODEL_DIR,
+                                          else ../shared/models/stories260K when it exists)
+                  --kafka-port N          Kafka PLAINTEXT listener on 127.0.0.1 (default 9092)
+                  --controller-port N     KRaft CONTROLLER listener on 127.0.0.1 (default 9093)
+                  --postgres-port N       PostgreSQL on localhost (default 5432)
+                  --http-port N           the application's HTTP port (default 8080)
+                  --ready-timeout N       seconds to wait for /q/health/ready (default 180)
+                  --app-jvm-arg ARG       an extra JVM option for the application (repeatable), e.g. -Xmx2g
+                  --infra-only            start only Kafka and PostgreSQL
+                  -h, --help              this text
+                """;
+
+        Path appJar = Path.of("target", "quarkus-app", "quarkus-run.jar");
+        Path dataDir = Path.of("data");
+        Path modelDir;
+        int kafkaPort = 9092;
+        int controllerPort = 9093;
+        int postgresPort = 5432;
+        int httpPort = 8080;
+        int readyTimeoutSeconds = 180;
+        List<String> appJvmArgs = new ArrayList<>();
+        boolean infraOnly;
+        boolean help;
+
+        static Options parse(String[] args) {
+            Options options = new Options();
+            String envModel = System.getenv("STEERGATE_MODEL_DIR");
+            if (envModel != null && !envModel.isBlank()) {
+                options.modelDir = Path.of(envModel);
+            } else if (Files.isDirectory(Path.of("..", "shared", "models", "stories260K"))) {
+                options.modelDir = Path.of("..", "shared", "models", "stories260K");
+            }
+            boolean jarGiven = false;
+            for (int i = 0; i < args.length; i++) {
+                String arg = args[i];
+                switch (arg) {
+                    case "-h", "--help" -> options.help = true;
+                    case "--infra-only" -> options.infraOnly = true;
+                    case "--app-jar" -> { options.appJar = Path.of(value(args, ++i, arg)); jarGiven = true; }
+                    case "--data-dir" -> options.dataDir = Path.of(value(args, ++i, arg));
+                    case "--model-dir" -> options.modelDir = Path.of(value(args, ++i, arg));
+                    case "--kafka-port" -> options.kafkaPort = port(value(args, ++i, arg), arg);
+                    case "--controller-port" -> options.controllerPort = port(value(args, ++i, arg), arg);
+                    case "--postgres-port" -> options.postgresPort = port(value(args, ++i, arg), arg);
+                    case "--http-port" -> options.httpPort = port(value(args, ++i, arg), arg);
+                    case "--ready-timeout" -> options.readyTimeoutSeconds = positive(value(args, ++i, arg), arg);
+                    case "--app-jvm-arg" -> options.appJvmArgs.add(value(args, ++i, arg));
+                    default -> {
+                        if (arg.startsWith("-") || jarGiven) {
+                            throw new IllegalArgumentException("unknown argument: " + arg);
+                        }
+                        options.appJar = Path.of(arg);
+                        jarGiven = true;
+                    }
+                }
+            }
+            if (options.modelDir != null && !Files.isDirectory(options.modelDir)) {
+                throw new IllegalArgumentException("model directory not found: " + options.modelDir);
+            }
+            return options;
+        }
+
+        private static String value(String[] args, int i, String flag) {
+            if (i >= args.length) {
+                throw new IllegalArgumentException(flag + " needs a value");
+            }
+            return args[i];
+        }
+
+        private static int port(String text, String flag) {
+            int port = positive(text, flag);
+            if (port > 65535) {
+                throw new IllegalArgumentException(flag + ": not a port: " + text);
+            }
+            return port;
+        }
+
+        private static int positive(String text, String flag) {
+            try {
+                int n = Integer.parseInt(text);
+                if (n <= 0) {
+                    throw new IllegalArgumentException(flag + ": must be positive: " + text);
+                }
+                return n;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(flag + ": not a number: " + text);
+            }
+        }
+    }
+
+    /** A persistent PostgreSQL from the io.zonky binaries; initdb runs only on an empty data directory. */
+    static final class Postgres implements AutoCloseable {
+
+        private final io.zonky.test.db.postgres.embedded.EmbeddedPostgres server;
+        private final String database;
+
+        private Postgres(io.zonky.test.db.postgres.embedded.EmbeddedPostgres server, String database) {
+            this.server = server;
+            this.database = database;
+        }
+
+        static Postgres start(Path dataDir, int port, String database) throws Exception {
+            Files.createDirectories(dataDir);
+            var server = io.zonky.test.db.postgres.embedded.EmbeddedPostgres.builder()
+                    .setPort(port)
+                    .setDataDirectory(dataDir.toFile())
+                    .setCleanDataDirectory(false)
+                    .start();
+            try (Connection connection = server.getPostgresDatabase().getConnection();
+                 Statement statement = connection.createStatement()) {
+                boolean exists;
+                try (ResultSet rows = statement.executeQuery("select 1 from pg_database where datname = '" + database + "'")) {
+                    exists = rows.next();
+                }
+                if (!exists) {
+                    statement.execute("create database " + database);
+                }
+            }
+            return new Postgres(server, database);
+        }
+
+        String jdbcUrl() {
+            return "jdbc:postgresql://127.0.0.1:" + server.getPort() + "/" + database;
+        }
+
+        @Override
+        public void close() {
+            try {
+                server.close();
+            } catch (IOException e) {
+                say("PostgreSQL did not stop cleanly: " + e);
+            }
+        }
+    }
+
+    /** A combined broker + controller KRaft node on fixed 127.0.0.1 ports; formatted once, then reused. */
+    static final class KafkaBroker implements AutoCloseable {
+
+        private final kafka.server.KafkaRaftServer server;
+        private final String bootstrapServers;
+
+        private KafkaBroker(kafka.server.KafkaRaftServer server, String bootstrapServers) {
+            this.server = server;
+            this.bootstrapServers = bootstrapServers;
+        }
+
+        static KafkaBroker start(Path dir, int port, int controllerPort, int partitions, Path formatLog) throws Exception {
+            Path logDir = dir.resolve("logs").toAbsolutePath();
+            Files.createDirectories(logDir);
+            Properties props = new Properties();
+            props.put("process.roles", "broker,controller");
+            props.put("node.id", "1");
+            props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+            props.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+            props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+            props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+            props.put("controller.listener.names", "CONTROLLER");
+            props.put("inter.broker.listener.name", "PLAINTEXT");
+            props.put("log.dirs", logDir.toString());
+            props.put("num.partitions", String.valueOf(partitions));
+            props.put("auto.create.topics.enable", "true");
+            // one node: every internal topic has one replica
+            props.put("offsets.topic.replication.factor", "1");
+            props.put("transaction.state.log.replication.factor", "1");
+            props.put("transaction.state.log.min.isr", "1");
+            props.put("share.coordinator.state.topic.replication.factor", "1");
+            props.put("share.coordinator.state.topic.min.isr", "1");
+            props.put("group.initial.rebalance.delay.ms", "0");
+            Path config = dir.resolve("server.properties").toAbsolutePath();
+            try (OutputStream out = Files.newOutputStream(config)) {
+                props.store(out, "written by the SteerGate launcher on every start");
+            }
+            if (!Files.exists(logDir.resolve("meta.properties"))) {
+                String clusterId = org.apache.kafka.common.Uuid.randomUuid().toString();
+                try (PrintStream out = new PrintStream(Files.newOutputStream(formatLog), true, StandardCharsets.UTF_8)) {
+                    int code = kafka.tools.StorageTool.execute(
+                            new String[] {"format", "-t", clusterId, "-c", config.toString()}, out);
+                    if (code != 0) {
+                        throw new IllegalStateException("formatting " + logDir + " failed with code " + code + "; see " + formatLog);
+                    }
+                }
+                say("formatted a new Kafka log directory " + logDir + " (cluster " + clusterId + ")");
+            }
+            var server = new kafka.server.KafkaRaftServer(kafka.server.KafkaConfig.fromProps(props),
+                    org.apache.kafka.common.utils.Time.SYSTEM);
+            server.startup();
+            KafkaBroker broker = new KafkaBroker(server, "127.0.0.1:" + port);
+            broker.awaitReady(Duration.ofSeconds(60));
+            return broker;
+        }
+
+        String bootstrapServers() {
+            return bootstrapServers;
+        }
+
+        private org.apache.kafka.clients.admin.Admin admin() {
+            return org.apache.kafka.clients.admin.Admin.create(Map.of(
+                    "bootstrap.servers", bootstrapServers,
+                    "request.timeout.ms", "5000",
+                    "default.api.timeout.ms", "10000"));
+        }
+
+        private void awaitReady(Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            try (var admin = admin()) {
+                while (true) {
+                    try {
+                        if (!admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).isEmpty()) {
+                            return;
+                        }
+                    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                        if (System.nanoTime() > deadline) {
+                            throw new IllegalStateException("Kafka was not ready within " + timeout, e);
+                        }
+                    }
+                    Thread.sleep(200);
+                }
+            }
+        }
+
+        void createTopics(List<String> names, int partitions) throws InterruptedException {
+            try (var admin = admin()) {
+                var newTopics = names.stream()
+                        .map(name -> new org.apache.kafka.clients.admin.NewTopic(name, partitions, (short) 1))
+                        .toList();
+                for (var result : admin.createTopics(newTopics).values().entrySet()) {
+                    try {
+                        result.getValue().get(30, TimeUnit.SECONDS);
+                    } catch (ExecutionException e) {
+                        if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+                            throw new IllegalStateException("could not create topic " + result.getKey(), e.getCause());
+                        }
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        throw new IllegalStateException("creating topic " + result.getKey() + " timed out", e);
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            server.shutdown();
+            server.awaitShutdown();
+        }
+    }
+}
