@@ -215,8 +215,8 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** RMSNorm: w * x / sqrt(mean(x^2) + eps), over the last axis. */
-    static NDArray rmsnorm(NDArray x, NDArray weight) {
-        NDArray rms = x.square().mean(new int[] {-1}, true).add(LlamaConfig.NORM_EPS).sqrt(); // (..., 1)
+    NDArray rmsnorm(NDArray x, NDArray weight) {
+        NDArray rms = x.square().mean(new int[] {-1}, true).add(config.normEps()).sqrt(); // (..., 1)
         return x.div(rms).mul(weight);
     }
 
@@ -258,7 +258,8 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * run.c's RoPE as one rotation matrix per position, for row vectors: for each pair (2j, 2j+1) of a head,
-     * x'[2j] = x[2j] cos - x[2j+1] sin and x'[2j+1] = x[2j] sin + x[2j+1] cos, with angle pos / 10000^(2j/hs).
+     * x'[2j] = x[2j] cos - x[2j+1] sin and x'[2j+1] = x[2j] sin + x[2j+1] cos, with angle pos / theta^(2j/hs)
+     * (theta = ropeTheta, 10000 in run.c).
      */
     static float[] ropeRotations(LlamaConfig config) {
         int hs = config.headSize();
@@ -266,7 +267,7 @@ public final class LlamaModel implements AutoCloseable {
         for (int pos = 0; pos < config.seqLen(); pos++) {
             int base = pos * hs * hs;
             for (int i = 0; i < hs; i += 2) {
-                float freq = (float) (1.0 / Math.pow(10000.0, i / (double) hs));
+                float freq = (float) (1.0 / Math.pow(config.ropeTheta(), i / (double) hs));
                 float val = pos * freq;
                 float fcr = (float) Math.cos(val);
                 float fci = (float) Math.sin(val);
