@@ -11,12 +11,16 @@ package io.steergate.engine.model;
  * @param vocabSize number of tokens
  * @param seqLen the context: the most positions a sequence may occupy
  * @param sharedClassifier whether the output classifier is the token embedding table
+ * @param normEps the epsilon inside RMSNorm (Hugging Face {@code rms_norm_eps})
+ * @param ropeTheta the RoPE base: pair j of a head turns by pos / ropeTheta^(2j/headSize) (HF {@code rope_theta})
  */
 public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize, int seqLen,
-        boolean sharedClassifier) {
+        boolean sharedClassifier, float normEps, float ropeTheta) {
 
     /** The epsilon inside RMSNorm, as in run.c. */
     public static final float NORM_EPS = 1e-5f;
+    /** The RoPE base, as in run.c. */
+    public static final float ROPE_THETA = 10000f;
 
     public LlamaConfig {
         require(dim > 0, "dim must be positive, got " + dim);
@@ -28,6 +32,14 @@ public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int n
         require((dim / nHeads) % 2 == 0, "head size must be even for RoPE, got " + dim / nHeads);
         require(vocabSize > 0, "vocabSize must be positive, got " + vocabSize);
         require(seqLen > 0, "seqLen must be positive, got " + seqLen);
+        require(normEps > 0, "normEps must be positive, got " + normEps);
+        require(ropeTheta > 0, "ropeTheta must be positive, got " + ropeTheta);
+    }
+
+    /** A llama2.c config: run.c's RMSNorm epsilon and RoPE base, which its checkpoint header does not carry. */
+    public LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize, int seqLen,
+            boolean sharedClassifier) {
+        this(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier, NORM_EPS, ROPE_THETA);
     }
 
     /** Width of one attention head. */

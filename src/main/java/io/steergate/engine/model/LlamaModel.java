@@ -22,7 +22,8 @@ import java.util.stream.Stream;
 /**
  * A llama2.c-architecture decoder (RMSNorm, interleaved-pair RoPE, grouped-query attention, SwiGLU) whose forward
  * pass is written in DJL NDArray operations, so that every activation site is one visible line. Loaded from a
- * llama2.c checkpoint and its {@code tok*.bin} tokenizer; the weights stay on the chosen device until closed.
+ * llama2.c checkpoint and its {@code tok*.bin} tokenizer, or from a Hugging Face directory ({@link HfCheckpoint});
+ * the weights stay on the chosen device until closed.
  */
 public final class LlamaModel implements AutoCloseable {
 
@@ -114,17 +115,22 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Loads the llama2.c checkpoint in {@code dir} (the one {@code *.bin} whose name does not start with
-     * {@code tok}) with its tokenizer ({@code tok*.bin}).
+     * Loads the model in {@code dir}: a Hugging Face Llama directory when it holds {@code config.json} (see
+     * {@link HfCheckpoint#load}), otherwise the llama2.c checkpoint (the one {@code *.bin} whose name does not
+     * start with {@code tok}) with its tokenizer ({@code tok*.bin}).
      *
      * @param dir the model directory
      * @param choice where to run: AUTO takes a GPU when DJL finds one, GPU fails when there is none
      * @return the loaded model; close it to free the weights
      * @throws IOException when a file cannot be read
-     * @throws IllegalArgumentException when the directory does not hold exactly one checkpoint and one tokenizer
+     * @throws IllegalArgumentException when the directory does not hold exactly one checkpoint and one tokenizer,
+     *     or a Hugging Face directory is refused (the message names the key, tensor or dtype)
      * @throws IllegalStateException when GPU is asked for and DJL finds none
      */
     public static LlamaModel load(Path dir, DeviceChoice choice) throws IOException {
+        if (Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG))) {
+            return HfCheckpoint.load(dir, choice);
+        }
         Path checkpoint = single(dir, false);
         Path tokenizerFile = single(dir, true);
         Device device = device(choice);
@@ -150,9 +156,24 @@ public final class LlamaModel implements AutoCloseable {
         Tokenizer tokenizer = LlamaTokenizer.read(tokenizerFile, config.vocabSize());
         String name = checkpoint.getFileName().toString().replaceFirst("\\.bin$", "");
         String fingerprint = "sha256:" + ModelFiles.sha256(bytes);
+        return fromWeights(config, name, fingerprint, tokenizer, device, in.asFloatBuffer());
+    }
+
+    /**
+     * A model from weights in the llama2.c checkpoint layout (after the header: run.c's memory_map_weights order,
+     * each W (layer, out, in), freq_cis included, then the classifier when it is not shared), read from {@code w}'s
+     * position on. Other loaders ({@link HfCheckpoint}) convert to this layout and come through here.
+     */
+    static LlamaModel fromWeights(LlamaConfig config, String name, String fingerprint, Tokenizer tokenizer,
+            Device device, FloatBuffer w) {
+        long expected = expectedFloats(config);
+        if (w.remaining() != expected) {
+            throw new IllegalArgumentException("the weights of " + name + " hold " + w.remaining()
+                    + " floats; the config " + config + " needs " + expected);
+        }
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            return new LlamaModel(config, name, fingerprint, tokenizer, manager, in.asFloatBuffer());
+            return new LlamaModel(config, name, fingerprint, tokenizer, manager, w);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -215,8 +236,8 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** RMSNorm: w * x / sqrt(mean(x^2) + eps), over the last axis. */
-    static NDArray rmsnorm(NDArray x, NDArray weight) {
-        NDArray rms = x.square().mean(new int[] {-1}, true).add(LlamaConfig.NORM_EPS).sqrt(); // (..., 1)
+    NDArray rmsnorm(NDArray x, NDArray weight) {
+        NDArray rms = x.square().mean(new int[] {-1}, true).add(config.normEps()).sqrt(); // (..., 1)
         return x.div(rms).mul(weight);
     }
 
@@ -233,12 +254,12 @@ public final class LlamaModel implements AutoCloseable {
         return config;
     }
 
-    /** The checkpoint's file name without {@code .bin}, e.g. {@code stories260K}. */
+    /** The checkpoint's file name without {@code .bin} (e.g. {@code stories260K}), or the HF directory's name. */
     public String name() {
         return name;
     }
 
-    /** {@code sha256:<hex>} of the weights file. */
+    /** {@code sha256:<hex>} of the weights file (for a Hugging Face directory, see {@link HfCheckpoint#load}). */
     public String fingerprint() {
         return fingerprint;
     }
@@ -254,11 +275,15 @@ public final class LlamaModel implements AutoCloseable {
     @Override
     public void close() {
         manager.close();
+        if (tokenizer instanceof HfTokenizer hf) {
+            hf.close(); // the Rust tokenizer's memory
+        }
     }
 
     /**
      * run.c's RoPE as one rotation matrix per position, for row vectors: for each pair (2j, 2j+1) of a head,
-     * x'[2j] = x[2j] cos - x[2j+1] sin and x'[2j+1] = x[2j] sin + x[2j+1] cos, with angle pos / 10000^(2j/hs).
+     * x'[2j] = x[2j] cos - x[2j+1] sin and x'[2j+1] = x[2j] sin + x[2j+1] cos, with angle pos / theta^(2j/hs)
+     * (theta = ropeTheta, 10000 in run.c).
      */
     static float[] ropeRotations(LlamaConfig config) {
         int hs = config.headSize();
@@ -266,7 +291,7 @@ public final class LlamaModel implements AutoCloseable {
         for (int pos = 0; pos < config.seqLen(); pos++) {
             int base = pos * hs * hs;
             for (int i = 0; i < hs; i += 2) {
-                float freq = (float) (1.0 / Math.pow(10000.0, i / (double) hs));
+                float freq = (float) (1.0 / Math.pow(config.ropeTheta(), i / (double) hs));
                 float val = pos * freq;
                 float fcr = (float) Math.cos(val);
                 float fci = (float) Math.sin(val);
@@ -288,7 +313,7 @@ public final class LlamaModel implements AutoCloseable {
                 + (long) c.seqLen() * c.headSize();
     }
 
-    private static Device device(DeviceChoice choice) {
+    static Device device(DeviceChoice choice) {
         int gpus = Engine.getInstance().getGpuCount();
         return switch (choice) {
             case CPU -> Device.cpu();
