@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /** The served model, loaded once per worker process (and fetched first if configured to and absent). */
@@ -26,9 +27,9 @@ public class ModelRuntime implements AutoCloseable {
             return;
         }
         Path dir = config.dir().toAbsolutePath().normalize();
-        if (!Files.exists(dir.resolve(ModelFiles.CHECKPOINT))) {
+        if (!holdsModel(dir)) {
             if (!config.download()) {
-                throw new IllegalStateException("no " + ModelFiles.CHECKPOINT + " in " + dir + " and steergate.model.download=false");
+                throw new IllegalStateException("no model (config.json or a llama2.c *.bin) in " + dir + " and steergate.model.download=false");
             }
             LOG.infof("%s absent in %s: downloading it from %s", ModelFiles.CHECKPOINT, dir, ModelFiles.SOURCE);
             Files.createDirectories(dir);
@@ -43,6 +44,17 @@ public class ModelRuntime implements AutoCloseable {
         generator = new Generator(model);
         LOG.infof("model %s (%s) loaded from %s on %s in %d ms", model.name(), model.fingerprint(), dir, model.device(),
                 (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /** A Hugging Face directory (config.json) or a llama2.c checkpoint (a *.bin other than tok*.bin). */
+    private static boolean holdsModel(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(file -> file.getFileName().toString())
+                    .anyMatch(name -> name.equals("config.json") || (name.endsWith(".bin") && !name.startsWith("tok")));
+        }
     }
 
     public boolean loaded() {
