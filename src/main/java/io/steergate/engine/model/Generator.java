@@ -17,6 +17,10 @@ import java.util.Objects;
  * row keeps its own RoPE positions (counted from its first real token) and an attention mask hides its padding.
  * A row therefore produces the same tokens as it would alone, and samples from its own seeded random stream.
  *
+ * <p>Each row may carry its own steering ({@link GenerationInput#steering()}): once per batch, the rows' folded
+ * stages become (B, 1, dim) arrays per used site ({@link SteeringBatch}), applied at every position of prefill and
+ * decode. A batch with no steered row runs the unsteered forward (no hook at any site).
+ *
  * <p>Thread-safe: generations on the same model run one at a time (they lock the model), since each step attaches
  * the model's weights to its own NDManager.
  */
