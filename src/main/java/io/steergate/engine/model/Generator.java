@@ -17,6 +17,10 @@ import java.util.Objects;
  * row keeps its own RoPE positions (counted from its first real token) and an attention mask hides its padding.
  * A row therefore produces the same tokens as it would alone, and samples from its own seeded random stream.
  *
+ * <p>Each row may carry its own steering ({@link GenerationInput#steering()}): once per batch, the rows' folded
+ * stages become (B, 1, dim) arrays per used site ({@link SteeringBatch}), applied at every position of prefill and
+ * decode. A batch with no steered row runs the unsteered forward (no hook at any site).
+ *
  * <p>Thread-safe: generations on the same model run one at a time (they lock the model), since each step attaches
  * the model's weights to its own NDManager.
  */
@@ -90,7 +94,8 @@ public final class Generator {
             // the last emitted token is never fed back, so the cache needs one column less than the tokens
             int columns = promptColumns + maxBudget - 1;
             synchronized (model) {
-                decode(prompts, pad, promptColumns, columns, new Rows(budget, maxTokens, samplers, generated, count, stop));
+                decode(prompts, pad, promptColumns, columns, new Rows(budget, maxTokens, samplers, generated, count, stop),
+                        batch.stream().map(GenerationInput::steering).toList());
             }
         }
 
@@ -103,7 +108,8 @@ public final class Generator {
         return completions;
     }
 
-    private void decode(int[][] prompts, int[] pad, int promptColumns, int columns, Rows state) {
+    private void decode(int[][] prompts, int[] pad, int promptColumns, int columns, Rows state,
+            List<RowSteering> steering) {
         LlamaConfig config = model.config();
         int rows = prompts.length;
         int vocab = config.vocabSize();
@@ -117,6 +123,12 @@ public final class Generator {
             List<NDResource> longLived = new ArrayList<>(model.longLived());
             longLived.addAll(cache.all());
             longLived.add(paddingMask);
+            // the rows' steering as per-batch arrays, built once; null when no row is steered
+            SteeringBatch steered = SteeringBatch.build(generation, steering, config);
+            SiteHook[] hooks = steered == null ? null : steered.hooks();
+            if (steered != null) {
+                longLived.addAll(steered.arrays());
+            }
             NDResource[] attach = longLived.toArray(new NDResource[0]);
 
             // prefill: all prompts at columns [0, promptColumns)
@@ -138,8 +150,8 @@ public final class Generator {
                 NDArray mask = paddingMask.get(":, :, :, :, :{}", promptColumns)
                         .add(step.create(causal, new Shape(promptColumns, promptColumns))); // (B, 1, 1, P, P)
                 Shape shape = new Shape(rows, promptColumns);
-                logits = model.forward(step.create(tokens, shape), step.create(positions, shape), mask, cache, 0)
-                        .toFloatArray(); // (B, vocab)
+                logits = model.forward(step.create(tokens, shape), step.create(positions, shape), mask, cache, 0,
+                        hooks, config.nLayers()).toFloatArray(); // (B, vocab)
             }
             boolean running = state.sample(logits, vocab);
 
@@ -156,7 +168,7 @@ public final class Generator {
                     NDArray mask = paddingMask.get(":, :, :, :, :{}", column + 1); // (B, 1, 1, 1, S)
                     Shape shape = new Shape(rows, 1);
                     logits = model.forward(step.create(tokens, shape), step.create(positions, shape), mask, cache,
-                            column).toFloatArray(); // (B, vocab)
+                            column, hooks, config.nLayers()).toFloatArray(); // (B, vocab)
                 }
                 running = state.sample(logits, vocab);
             }

@@ -187,6 +187,45 @@ public final class LlamaModel implements AutoCloseable {
      * long-lived arrays temporarily attached to the caller's NDManager, so that every result belongs to it.
      */
     NDArray forward(NDArray tokens, NDArray positions, NDArray mask, KvCache cache, int start) {
+        return forward(tokens, positions, mask, cache, start, null, config.nLayers());
+    }
+
+    /**
+     * Forward of whole left-padded prompts without a KV cache, with hooks: activation collection and training.
+     * Runs the first {@code layers} blocks; returns the logits (B, vocabSize) of the last column when all blocks
+     * ran, else null (the hooks have seen what they needed). Call {@link #lendWeights} on the manager that owns
+     * {@code batch} first, so that every result (and every gradient) belongs to it.
+     *
+     * @param batch the prompts, see {@link PromptBatch#of}
+     * @param hooks indexed by {@link SiteHook#index(int, int)}, null entries (or null) for none
+     * @param layers how many blocks to run, 1 to nLayers
+     */
+    public NDArray forwardPrompts(PromptBatch batch, SiteHook[] hooks, int layers) {
+        if (layers < 1 || layers > config.nLayers()) {
+            throw new IllegalArgumentException("layers must be in [1, " + config.nLayers() + "], got " + layers);
+        }
+        if (hooks != null && hooks.length != config.nLayers() * SiteHook.POINTS) {
+            throw new IllegalArgumentException("hooks must have nLayers * POINTS = "
+                    + config.nLayers() * SiteHook.POINTS + " slots, got " + hooks.length);
+        }
+        return forward(batch.tokens(), batch.positions(), batch.mask(), null, 0, hooks, layers);
+    }
+
+    /**
+     * Attaches the weights to {@code step} until it closes, so that results of the forward belong to it (stack-notes
+     * pitfall 1). Once per manager: a second attach to the same manager would lose the weights' owner.
+     */
+    public void lendWeights(NDManager step) {
+        step.tempAttachAll(longLived.toArray(new NDArray[0]));
+    }
+
+    /**
+     * The forward pass with hooks (null for none) over the first {@code layers} blocks; without a cache
+     * ({@code cache} null) the keys and values of this chunk are attended directly. Returns null when not all blocks
+     * ran.
+     */
+    NDArray forward(NDArray tokens, NDArray positions, NDArray mask, KvCache cache, int start, SiteHook[] hooks,
+            int layers) {
         long b = tokens.getShape().get(0);
         long t = tokens.getShape().get(1);
         int end = start + (int) t;
@@ -201,38 +240,63 @@ public final class LlamaModel implements AutoCloseable {
         NDIndex valuesWritten = new NDIndex(":, :, {}:{}", start, end);
         NDIndex keysRead = new NDIndex(":, :, :, :{}", end);
         NDIndex valuesRead = new NDIndex(":, :, :{}", end);
-        for (int l = 0; l < config.nLayers(); l++) {
+        for (int l = 0; l < layers; l++) {
             // attention rmsnorm
-            NDArray xb = rmsnorm(x, rmsAtt[l]); // attn_norm: (B, T, dim)
+            NDArray xb = rmsnorm(x, rmsAtt[l]); // (B, T, dim)
+            xb = hook(hooks, l, SiteHook.ATTN_NORM, xb); // attn_norm
             // qkv matmuls, then RoPE: rotate each interleaved pair of q and k by its position
             NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim, dim + kvDim}, 2);
             NDArray q = qkv.get(0).reshape(b, t, config.nHeads(), hs).matMul(rotation); // (B, T, nHeads, hs)
             NDArray k = qkv.get(1).reshape(b, t, config.nKvHeads(), hs).matMul(rotation); // (B, T, nKvHeads, hs)
             NDArray v = qkv.get(2).reshape(b, t, config.nKvHeads(), hs); // (B, T, nKvHeads, hs)
-            // kv cache: write this chunk at columns [start, end), read [0, end)
-            cache.keys(l).set(keysWritten, k.transpose(0, 2, 3, 1)); // (B, nKvHeads, hs, T)
-            cache.values(l).set(valuesWritten, v.transpose(0, 2, 1, 3)); // (B, nKvHeads, T, hs)
-            NDArray keys = cache.keys(l).get(keysRead).expandDims(2); // (B, nKvHeads, 1, hs, S)
-            NDArray values = cache.values(l).get(valuesRead).expandDims(2); // (B, nKvHeads, 1, S, hs)
+            NDArray keys; // (B, nKvHeads, 1, hs, S)
+            NDArray values; // (B, nKvHeads, 1, S, hs)
+            if (cache != null) {
+                // kv cache: write this chunk at columns [start, end), read [0, end)
+                cache.keys(l).set(keysWritten, k.transpose(0, 2, 3, 1)); // (B, nKvHeads, hs, T)
+                cache.values(l).set(valuesWritten, v.transpose(0, 2, 1, 3)); // (B, nKvHeads, T, hs)
+                keys = cache.keys(l).get(keysRead).expandDims(2);
+                values = cache.values(l).get(valuesRead).expandDims(2);
+            } else {
+                // no cache: this chunk is the whole sequence (S = T)
+                keys = k.transpose(0, 2, 3, 1).expandDims(2);
+                values = v.transpose(0, 2, 1, 3).expandDims(2);
+            }
             // grouped-query attention: query head h reads KV head h / kvMul
             NDArray qh = q.reshape(b, t, config.nKvHeads(), config.kvMul(), hs)
                     .transpose(0, 2, 3, 1, 4); // (B, nKvHeads, kvMul, T, hs)
             NDArray att = qh.matMul(keys).add(mask).softmax(-1); // (B, nKvHeads, kvMul, T, S)
             NDArray heads = att.matMul(values) // (B, nKvHeads, kvMul, T, hs)
                     .transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
-            NDArray attnOut = heads.matMul(wo[l]); // attn_out: (B, T, dim)
+            NDArray attnOut = heads.matMul(wo[l]); // (B, T, dim)
+            attnOut = hook(hooks, l, SiteHook.ATTN_OUT, attnOut); // attn_out
             x = x.add(attnOut); // residual
             // ffn rmsnorm
-            NDArray hb = rmsnorm(x, rmsFfn[l]); // mlp_norm: (B, T, dim)
+            NDArray hb = rmsnorm(x, rmsFfn[l]); // (B, T, dim)
+            hb = hook(hooks, l, SiteHook.MLP_NORM, hb); // mlp_norm
             // SwiGLU: self.w2(F.silu(self.w1(x)) * self.w3(x))
             NDList gateUp = hb.matMul(w13[l]).split(new long[] {hidden}, 2); // 2 x (B, T, hidden)
             NDArray gate = gateUp.get(0);
             NDArray h = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // (B, T, hidden)
-            NDArray mlpOut = h.matMul(w2[l]); // mlp_out: (B, T, dim)
-            x = x.add(mlpOut); // resid: (B, T, dim)
+            NDArray mlpOut = h.matMul(w2[l]); // (B, T, dim)
+            mlpOut = hook(hooks, l, SiteHook.MLP_OUT, mlpOut); // mlp_out
+            x = x.add(mlpOut); // (B, T, dim)
+            x = hook(hooks, l, SiteHook.RESID, x); // resid
+        }
+        if (layers < config.nLayers()) {
+            return null;
         }
         NDArray last = x.get(":, -1, :"); // (B, dim)
         return rmsnorm(last, rmsFinal).matMul(wcls); // (B, vocabSize)
+    }
+
+    /** The hook at (layer, point) applied to x, or x itself when there is none. */
+    private static NDArray hook(SiteHook[] hooks, int layer, int point, NDArray x) {
+        if (hooks == null) {
+            return x;
+        }
+        SiteHook h = hooks[SiteHook.index(layer, point)];
+        return h == null ? x : h.apply(x);
     }
 
     /** RMSNorm: w * x / sqrt(mean(x^2) + eps), over the last axis. */
@@ -248,6 +312,11 @@ public final class LlamaModel implements AutoCloseable {
 
     NDManager manager() {
         return manager;
+    }
+
+    /** A new manager on the model's device for one forward ({@link #forwardPrompts}); close it when done. */
+    public NDManager newSubManager() {
+        return manager.newSubManager();
     }
 
     public LlamaConfig config() {

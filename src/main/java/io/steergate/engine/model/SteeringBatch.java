@@ -1,0 +1,137 @@
+package io.steergate.engine.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The per-batch form of the rows' steering: for every site that any row uses, per stage, omega and beta of shape
+ * (B, 1, dim) (rows without that stage get omega 1, beta 0) and, when any row's stage has a support, lo and hi of
+ * the same shape (rows without one get -inf, +inf). Built once per batch; the hooks are then two NDArray operations
+ * per stage (five with a support), and sites no row uses have no hook at all.
+ */
+public final class SteeringBatch {
+
+    private final SiteHook[] hooks; // (nLayers * POINTS), null where no row steers
+    private final List<NDArray> arrays; // every array the hooks hold
+
+    private SteeringBatch(SiteHook[] hooks, List<NDArray> arrays) {
+        this.hooks = hooks;
+        this.arrays = arrays;
+    }
+
+    /**
+     * Builds the hooks of a batch whose row b is steered by {@code rows.get(b)}.
+     *
+     * @param manager owns the arrays (they live as long as it; attach them to each step's manager)
+     * @param rows one entry per row; null or empty = unsteered
+     * @param config the model: sites must name one of its layers, stages must have width dim
+     * @return the batch, or null when no row is steered (the forward then runs its unsteered path)
+     * @throws IllegalArgumentException when a row names a site or width the model does not have
+     */
+    public static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, LlamaConfig config) {
+        return build(manager, rows, config.nLayers(), config.dim());
+    }
+
+    /** {@link #build(NDManager, List, LlamaConfig)} for a model of {@code nLayers} layers of width {@code dim}. */
+    public static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, int nLayers, int dim) {
+        int batch = rows.size();
+        int sites = nLayers * SiteHook.POINTS;
+        // site -> per row its stages
+        Map<Integer, List<HookStage>[]> used = new TreeMap<>();
+        for (int b = 0; b < batch; b++) {
+            RowSteering row = rows.get(b);
+            if (row == null) {
+                continue;
+            }
+            for (Map.Entry<Integer, List<HookStage>> e : row.stagesBySite().entrySet()) {
+                int site = e.getKey();
+                if (site < 0 || site >= sites) {
+                    throw new IllegalArgumentException("row " + b + " steers layer " + site / SiteHook.POINTS
+                            + "; the model has " + nLayers + " layers");
+                }
+                for (HookStage stage : e.getValue()) {
+                    if (stage.width() != dim) {
+                        throw new IllegalArgumentException("row " + b + " has a map of width " + stage.width()
+                                + " at layer " + site / SiteHook.POINTS + "; the model's width is " + dim);
+                    }
+                }
+                if (!e.getValue().isEmpty()) {
+                    @SuppressWarnings("unchecked")
+                    List<HookStage>[] perRow = used.computeIfAbsent(site, s -> new List[batch]);
+                    perRow[b] = e.getValue();
+                }
+            }
+        }
+        if (used.isEmpty()) {
+            return null;
+        }
+        SiteHook[] hooks = new SiteHook[sites];
+        List<NDArray> arrays = new ArrayList<>();
+        Shape shape = new Shape(batch, 1, dim);
+        for (Map.Entry<Integer, List<HookStage>[]> e : used.entrySet()) {
+            List<HookStage>[] perRow = e.getValue();
+            int stages = Arrays.stream(perRow).mapToInt(s -> s == null ? 0 : s.size()).max().orElse(0);
+            SiteHook hook = null;
+            for (int s = 0; s < stages; s++) {
+                float[] omega = new float[batch * dim];
+                float[] beta = new float[batch * dim];
+                float[] lo = null;
+                float[] hi = null;
+                Arrays.fill(omega, 1f);
+                for (int b = 0; b < batch; b++) {
+                    if (perRow[b] == null || s >= perRow[b].size()) {
+                        continue;
+                    }
+                    HookStage stage = perRow[b].get(s);
+                    System.arraycopy(stage.omega(), 0, omega, b * dim, dim);
+                    System.arraycopy(stage.beta(), 0, beta, b * dim, dim);
+                    if (stage.hasSupport()) {
+                        if (lo == null) {
+                            lo = new float[batch * dim];
+                            hi = new float[batch * dim];
+                            Arrays.fill(lo, Float.NEGATIVE_INFINITY);
+                            Arrays.fill(hi, Float.POSITIVE_INFINITY);
+                        }
+                        System.arraycopy(stage.lo(), 0, lo, b * dim, dim);
+                        System.arraycopy(stage.hi(), 0, hi, b * dim, dim);
+                    }
+                }
+                NDArray omegaArray = keep(arrays, manager.create(omega, shape)); // (B, 1, dim)
+                NDArray betaArray = keep(arrays, manager.create(beta, shape)); // (B, 1, dim)
+                SiteHook stageHook = lo == null ? SiteHook.affine(omegaArray, betaArray)
+                        : supported(omegaArray, betaArray, keep(arrays, manager.create(lo, shape)),
+                                keep(arrays, manager.create(hi, shape)));
+                hook = hook == null ? stageHook : hook.andThen(stageHook);
+            }
+            hooks[e.getKey()] = hook;
+        }
+        return new SteeringBatch(hooks, arrays);
+    }
+
+    /** omega * x + beta where lo < x < hi (strict), x elsewhere: Linear-AcT's support is a mask, not a clamp. */
+    public static SiteHook supported(NDArray omega, NDArray beta, NDArray lo, NDArray hi) {
+        return x -> NDArrays.where(x.gt(lo).logicalAnd(x.lt(hi)), x.mul(omega).add(beta), x);
+    }
+
+    /** The hooks, indexed by {@link SiteHook#index(int, int)}; null entries where no row steers. */
+    public SiteHook[] hooks() {
+        return hooks;
+    }
+
+    /** The arrays the hooks hold: attach them to each step's manager with the model's weights. */
+    public List<NDArray> arrays() {
+        return arrays;
+    }
+
+    private static NDArray keep(List<NDArray> all, NDArray array) {
+        all.add(array);
+        return array;
+    }
+}

@@ -1,0 +1,108 @@
+package io.steergate.engine.steering;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.model.PromptBatch;
+import io.steergate.engine.model.SiteHook;
+import io.steergate.engine.model.SteeringBatch;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * Pooled activations for estimation: runs prompts through the model (whole prompts, left-padded batches, no KV
+ * cache) with an optional plan applied to every row, and returns per requested site the mean over each prompt's
+ * tokens (BOS included, padding excluded) of the site's output after the site's own maps (steering-methods.md 1.6).
+ * The forward stops after the last layer it needs.
+ */
+public final class ActivationCollector {
+
+    private final LlamaModel model;
+    private final int batchSize;
+
+    /**
+     * @param model the model to run
+     * @param batchSize prompts per forward, at least 1
+     */
+    public ActivationCollector(LlamaModel model, int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
+        }
+        this.model = model;
+        this.batchSize = batchSize;
+    }
+
+    /**
+     * Collects the pooled activations of {@code prompts} at {@code sites}.
+     *
+     * @param prompts texts, each encoded with BOS and truncated to the model's context
+     * @param sites where to record (each must exist in the model)
+     * @param plan applied to every row while collecting; null or empty = clean
+     * @return per site, float[prompts][dim] in prompt order; sites in forward order
+     */
+    public SortedMap<HookSite, float[][]> collect(List<String> prompts, Collection<HookSite> sites,
+            SteeringPlan plan) {
+        List<HookSite> ordered = new ArrayList<>(new java.util.TreeSet<>(sites));
+        int layers = model.config().nLayers();
+        for (HookSite site : ordered) {
+            if (site.layer() >= layers) {
+                throw new IllegalArgumentException("site " + site.name() + " is beyond the model's " + layers
+                        + " layers");
+            }
+        }
+        SortedMap<HookSite, float[][]> out = new TreeMap<>();
+        ordered.forEach(s -> out.put(s, new float[prompts.size()][]));
+        if (ordered.isEmpty() || prompts.isEmpty()) {
+            return out;
+        }
+        int runLayers = ordered.get(ordered.size() - 1).layer() + 1;
+        int seqLen = model.config().seqLen();
+        for (int from = 0; from < prompts.size(); from += batchSize) {
+            int to = Math.min(prompts.size(), from + batchSize);
+            int[][] tokens = new int[to - from][];
+            for (int i = from; i < to; i++) {
+                int[] ids = model.tokenizer().encode(prompts.get(i));
+                tokens[i - from] = ids.length > seqLen ? java.util.Arrays.copyOf(ids, seqLen) : ids;
+            }
+            try (NDManager step = model.newSubManager()) {
+                model.lendWeights(step);
+                PromptBatch batch = PromptBatch.of(step, tokens);
+                SiteHook[] hooks = hooks(step, plan, tokens.length);
+                Map<HookSite, NDArray> pooled = new TreeMap<>();
+                for (HookSite site : ordered) {
+                    SiteHook map = hooks[site.index()];
+                    hooks[site.index()] = x -> {
+                        NDArray y = map == null ? x : map.apply(x);
+                        pooled.put(site, batch.meanPool(y)); // (B, dim)
+                        return y;
+                    };
+                }
+                model.forwardPrompts(batch, hooks, runLayers);
+                for (HookSite site : ordered) {
+                    float[] flat = pooled.get(site).toFloatArray();
+                    int dim = flat.length / tokens.length;
+                    float[][] rows = out.get(site);
+                    for (int b = 0; b < tokens.length; b++) {
+                        rows[from + b] = java.util.Arrays.copyOfRange(flat, b * dim, (b + 1) * dim);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The plan's hooks for a batch of {@code rows} rows (a fresh array of nLayers * POINTS slots). */
+    private SiteHook[] hooks(NDManager step, SteeringPlan plan, int rows) {
+        SiteHook[] hooks = new SiteHook[model.config().nLayers() * SiteHook.POINTS];
+        if (plan != null && !plan.isEmpty()) {
+            SteeringBatch steered = SteeringBatch.build(step, Collections.nCopies(rows, plan), model.config());
+            System.arraycopy(steered.hooks(), 0, hooks, 0, hooks.length);
+        }
+        return hooks;
+    }
+}

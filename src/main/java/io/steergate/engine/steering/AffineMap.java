@@ -1,0 +1,86 @@
+package io.steergate.engine.steering;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One site's per-neuron map T(x) = omega * x + beta, with the optional transport support (lo, hi) of Linear-AcT.
+ * At strength lambda: y = lambda (omega x + beta) + (1 - lambda) x where lo < x < hi (strict), x elsewhere
+ * (DESIGN.md; Linear-AcT, arXiv 2410.23054: the support is a mask, not a clamp).
+ *
+ * @param omega per-neuron scale
+ * @param beta per-neuron shift
+ * @param lo lower end of the support, or null for none
+ * @param hi upper end of the support, null exactly when lo is
+ */
+public record AffineMap(float[] omega, float[] beta, float[] lo, float[] hi) {
+
+    public AffineMap {
+        Objects.requireNonNull(omega, "omega");
+        Objects.requireNonNull(beta, "beta");
+        if (omega.length == 0) {
+            throw new IllegalArgumentException("omega must not be empty");
+        }
+        if (beta.length != omega.length) {
+            throw new IllegalArgumentException("beta has " + beta.length + " values; omega has " + omega.length);
+        }
+        if ((lo == null) != (hi == null)) {
+            throw new IllegalArgumentException("lo and hi must both be given or both be null");
+        }
+        if (lo != null && lo.length != omega.length) {
+            throw new IllegalArgumentException("lo has " + lo.length + " values; omega has " + omega.length);
+        }
+        if (hi != null && hi.length != omega.length) {
+            throw new IllegalArgumentException("hi has " + hi.length + " values; omega has " + omega.length);
+        }
+    }
+
+    /** A map without support. */
+    public static AffineMap of(float[] omega, float[] beta) {
+        return new AffineMap(omega, beta, null, null);
+    }
+
+    /** The identity map (omega 1, beta 0) of width {@code width}. */
+    public static AffineMap identity(int width) {
+        float[] omega = new float[width];
+        Arrays.fill(omega, 1f);
+        return of(omega, new float[width]);
+    }
+
+    public int width() {
+        return omega.length;
+    }
+
+    public boolean hasSupport() {
+        return lo != null;
+    }
+
+    /** The scalar reference of the rule at strength {@code lambda}: a new array. */
+    public float[] apply(float[] x, double lambda) {
+        if (x.length != omega.length) {
+            throw new IllegalArgumentException("x has " + x.length + " values; the map has " + omega.length);
+        }
+        float[] y = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            boolean inside = lo == null || (lo[i] < x[i] && x[i] < hi[i]);
+            y[i] = inside ? (float) (lambda * (omega[i] * (double) x[i] + beta[i]) + (1 - lambda) * x[i]) : x[i];
+        }
+        return y;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AffineMap m && Arrays.equals(omega, m.omega) && Arrays.equals(beta, m.beta)
+                && Arrays.equals(lo, m.lo) && Arrays.equals(hi, m.hi);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(Arrays.hashCode(omega), Arrays.hashCode(beta), Arrays.hashCode(lo), Arrays.hashCode(hi));
+    }
+
+    @Override
+    public String toString() {
+        return "AffineMap[width=" + omega.length + ", support=" + hasSupport() + "]";
+    }
+}

@@ -1,0 +1,72 @@
+package io.steergate.engine.steering;
+
+import io.steergate.engine.model.LlamaConfig;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * A stored intervention: per-site affine maps for one model, with where they came from. Persisted by
+ * {@link InterventionFile}; composed per request by {@link SteeringPlan}.
+ *
+ * @param name the intervention's name (e.g. {@code no-dogs})
+ * @param method how it was made: {@link #LINEAR_ACT}, {@link #MEAN_SHIFT}, {@link #LINEAS} or another string
+ * @param modelFingerprint {@code sha256:<hex>} of the weights it was fitted on
+ * @param concept what it steers toward or away from (free text, may be empty)
+ * @param metadata further string metadata (training data hashes, hyperparameters as JSON, ...); keys must not be
+ *     the reserved ones of the file format
+ * @param maps per site, ordered by layer then point in forward order
+ */
+public record Intervention(String name, String method, String modelFingerprint, String concept,
+        Map<String, String> metadata, SortedMap<HookSite, AffineMap> maps) {
+
+    public static final String LINEAR_ACT = "LINEAR_ACT";
+    public static final String MEAN_SHIFT = "MEAN_SHIFT";
+    public static final String LINEAS = "LINEAS";
+
+    public Intervention {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(method, "method");
+        Objects.requireNonNull(modelFingerprint, "modelFingerprint");
+        concept = concept == null ? "" : concept;
+        metadata = Collections.unmodifiableSortedMap(new TreeMap<>(metadata == null ? Map.of() : metadata));
+        for (String key : metadata.keySet()) {
+            if (InterventionFile.RESERVED_KEYS.contains(key)) {
+                throw new IllegalArgumentException("metadata key '" + key + "' is reserved by the file format");
+            }
+        }
+        Objects.requireNonNull(maps, "maps");
+        maps = Collections.unmodifiableSortedMap(new TreeMap<>(maps));
+        for (Map.Entry<HookSite, AffineMap> e : maps.entrySet()) {
+            Objects.requireNonNull(e.getValue(), () -> "map of " + e.getKey());
+        }
+    }
+
+    /**
+     * Refuses this intervention for a model it was not made for.
+     *
+     * @param config the model's hyperparameters
+     * @param fingerprint the model's fingerprint ({@code sha256:<hex>})
+     * @throws IllegalArgumentException naming the first mismatch: fingerprint (both named), a site's layer, a width
+     */
+    public void checkCompatible(LlamaConfig config, String fingerprint) {
+        if (!modelFingerprint.equals(fingerprint)) {
+            throw new IllegalArgumentException("intervention '" + name + "' was made for model " + modelFingerprint
+                    + ", not for model " + fingerprint);
+        }
+        for (Map.Entry<HookSite, AffineMap> e : maps.entrySet()) {
+            HookSite site = e.getKey();
+            if (site.layer() >= config.nLayers()) {
+                throw new IllegalArgumentException("intervention '" + name + "' has site " + site.name()
+                        + " but the model has " + config.nLayers() + " layers");
+            }
+            // every point of this architecture has width dim
+            if (e.getValue().width() != config.dim()) {
+                throw new IllegalArgumentException("intervention '" + name + "' has width " + e.getValue().width()
+                        + " at site " + site.name() + " but the model's width there is " + config.dim());
+            }
+        }
+    }
+}

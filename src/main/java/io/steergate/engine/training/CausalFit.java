@@ -1,0 +1,162 @@
+package io.steergate.engine.training;
+
+import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.ActivationCollector;
+import io.steergate.engine.steering.AffineMap;
+import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.SteeringPlan;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Causal ("incr") estimation shared by the closed-form estimators (steering-methods.md 2.5): sites are fitted in
+ * forward order, and site j's source activations are collected with the maps of sites 1..j-1 active at strength 1;
+ * target activations run clean unless {@link FitOptions#targetsThroughEarlierMaps()}. Source and target counts are
+ * equalized first by a seeded random subsample of the larger prompt list (never by truncating sorted arrays).
+ */
+final class CausalFit {
+
+    /** Fits one site's map from pooled activations, float[N][dim] each (equal N). */
+    interface SiteEstimator {
+        AffineMap fit(float[][] source, float[][] target);
+    }
+
+    private CausalFit() {
+    }
+
+    static Fit run(LlamaModel model, List<String> source, List<String> target, FitOptions options, String method,
+            Map<String, String> hyperparameters, SiteEstimator estimator) {
+        if (source.isEmpty() || target.isEmpty()) {
+            throw new IllegalArgumentException("source and target prompts must not be empty (got " + source.size()
+                    + " and " + target.size() + ")");
+        }
+        List<HookSite> sites = new ArrayList<>(new TreeSet<>(options.sites()));
+        for (HookSite site : sites) {
+            if (site.layer() >= model.config().nLayers()) {
+                throw new IllegalArgumentException("site " + site.name() + " is beyond the model's "
+                        + model.config().nLayers() + " layers");
+            }
+        }
+        int n = Math.min(source.size(), target.size());
+        Random random = new Random(options.seed());
+        List<String> src = subsample(source, n, random);
+        List<String> dst = subsample(target, n, random);
+        String sourceSha = sha256(source);
+        String targetSha = sha256(target);
+
+        ActivationCollector collector = new ActivationCollector(model, options.batchSize());
+        TreeMap<HookSite, AffineMap> fitted = new TreeMap<>();
+        long collectNanos = 0;
+        long fitNanos = 0;
+        // clean targets: one pass records every site
+        Map<HookSite, float[][]> cleanTargets = null;
+        if (!options.targetsThroughEarlierMaps()) {
+            long t0 = System.nanoTime();
+            cleanTargets = collector.collect(dst, sites, null);
+            collectNanos += System.nanoTime() - t0;
+        }
+        for (HookSite site : sites) {
+            long t0 = System.nanoTime();
+            SteeringPlan earlier = fitted.isEmpty() ? null : SteeringPlan.of(intervention(model, options, method,
+                    fitted, Map.of()), 1.0);
+            float[][] x = collector.collect(src, List.of(site), earlier).get(site);
+            float[][] y = cleanTargets != null ? cleanTargets.get(site)
+                    : collector.collect(dst, List.of(site), earlier).get(site);
+            long t1 = System.nanoTime();
+            fitted.put(site, estimator.fit(x, y));
+            fitNanos += System.nanoTime() - t1;
+            collectNanos += t1 - t0;
+        }
+        Map<String, String> metadata = new TreeMap<>();
+        metadata.put("training_data_sha256", "{\"source\":\"" + sourceSha + "\",\"target\":\"" + targetSha + "\"}");
+        TreeMap<String, String> hp = new TreeMap<>(hyperparameters);
+        hp.put("seed", Long.toString(options.seed()));
+        hp.put("targetsThroughEarlierMaps", Boolean.toString(options.targetsThroughEarlierMaps()));
+        hp.put("samplesPerSide", Integer.toString(n));
+        hp.put("incremental", "incr");
+        metadata.put("hyperparameters", json(hp));
+        return new Fit(intervention(model, options, method, fitted, metadata), sites, source.size(), target.size(), n,
+                options.seed(), sourceSha, targetSha, collectNanos / 1_000_000, fitNanos / 1_000_000);
+    }
+
+    private static Intervention intervention(LlamaModel model, FitOptions options, String method,
+            TreeMap<HookSite, AffineMap> maps, Map<String, String> metadata) {
+        return new Intervention(options.name(), method, model.fingerprint(), options.concept(), metadata, maps);
+    }
+
+    /** {@code n} of {@code prompts} drawn without replacement by a seeded shuffle, kept in their given order. */
+    static List<String> subsample(List<String> prompts, int n, Random random) {
+        if (n >= prompts.size()) {
+            return prompts;
+        }
+        int[] index = new int[prompts.size()];
+        for (int i = 0; i < index.length; i++) {
+            index[i] = i;
+        }
+        for (int i = 0; i < n; i++) { // partial Fisher-Yates
+            int j = i + random.nextInt(index.length - i);
+            int t = index[i];
+            index[i] = index[j];
+            index[j] = t;
+        }
+        int[] chosen = java.util.Arrays.copyOf(index, n);
+        java.util.Arrays.sort(chosen);
+        List<String> out = new ArrayList<>(n);
+        for (int i : chosen) {
+            out.add(prompts.get(i));
+        }
+        return out;
+    }
+
+    /** sha256 (hex) of the prompts as one UTF-8 text: each prompt's length in chars, ':', the prompt, '\n'. */
+    static String sha256(List<String> prompts) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            for (String p : prompts) {
+                digest.update((p.length() + ":" + p + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A flat JSON object of string values, keys sorted. */
+    static String json(Map<String, String> values) {
+        StringBuilder s = new StringBuilder("{");
+        for (Map.Entry<String, String> e : new TreeMap<>(values).entrySet()) {
+            if (s.length() > 1) {
+                s.append(',');
+            }
+            s.append(quote(e.getKey())).append(':').append(quote(e.getValue()));
+        }
+        return s.append('}').toString();
+    }
+
+    private static String quote(String s) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        return out.append('"').toString();
+    }
+}

@@ -1,0 +1,49 @@
+package io.steergate.engine.training;
+
+import io.steergate.engine.steering.HookSite;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How a causal fit runs.
+ *
+ * @param name the intervention's name
+ * @param concept what it steers (free text)
+ * @param sites where to fit maps; fitted in forward order whatever the order given
+ * @param seed seed of the subsample that equalizes source and target counts (java.util.Random)
+ * @param targetsThroughEarlierMaps false (default): target prompts run clean; true: they pass through the maps
+ *     fitted so far, as the reference code's "incr" mode does (stack-notes.md measured more overshoot that way)
+ * @param batchSize prompts per forward while collecting
+ */
+public record FitOptions(String name, String concept, List<HookSite> sites, long seed,
+        boolean targetsThroughEarlierMaps, int batchSize) {
+
+    public FitOptions {
+        Objects.requireNonNull(name, "name");
+        concept = concept == null ? "" : concept;
+        sites = List.copyOf(sites);
+        if (sites.isEmpty()) {
+            throw new IllegalArgumentException("sites must not be empty");
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
+        }
+    }
+
+    /** Defaults: seed 0, clean targets, batches of 32. */
+    public static FitOptions of(String name, String concept, List<HookSite> sites) {
+        return new FitOptions(name, concept, sites, 0L, false, 32);
+    }
+
+    public FitOptions withSeed(long seed) {
+        return new FitOptions(name, concept, sites, seed, targetsThroughEarlierMaps, batchSize);
+    }
+
+    public FitOptions withTargetsThroughEarlierMaps(boolean through) {
+        return new FitOptions(name, concept, sites, seed, through, batchSize);
+    }
+
+    public FitOptions withBatchSize(int batchSize) {
+        return new FitOptions(name, concept, sites, seed, targetsThroughEarlierMaps, batchSize);
+    }
+}
