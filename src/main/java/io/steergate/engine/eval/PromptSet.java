@@ -1,0 +1,120 @@
+package io.steergate.engine.eval;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A prompt set read from a JSONL file (policies/prompts/*.jsonl, one {"text": "..."} object a line): the source or
+ * target sentences an intervention is learned from, or held-out prompts it is evaluated on.
+ */
+public final class PromptSet {
+
+    private final String name;
+    private final List<String> texts;
+
+    /**
+     * A prompt set named {@code name} holding {@code texts} in order.
+     *
+     * @throws IllegalArgumentException if there are no texts or one is blank
+     */
+    public PromptSet(String name, List<String> texts) {
+        if (texts.isEmpty()) {
+            throw new IllegalArgumentException("prompt set " + name + " has no texts");
+        }
+        for (int i = 0; i < texts.size(); i++) {
+            if (texts.get(i) == null || texts.get(i).isBlank()) {
+                throw new IllegalArgumentException("prompt set " + name + " text " + (i + 1) + " is empty");
+            }
+        }
+        this.name = name;
+        this.texts = List.copyOf(texts);
+    }
+
+    /**
+     * Reads a JSONL prompt file. Each non-blank line must be a JSON object whose "text" is a non-blank string; other
+     * fields (a note, a label) are allowed and ignored. Texts are kept exactly as written, spaces included, since a
+     * prompt's trailing space changes its tokens.
+     *
+     * @throws IOException if the file cannot be read
+     * @throws IllegalArgumentException naming the file and 1-based line of bad JSON, a missing or non-string "text",
+     *     an empty text, or a file without prompts
+     */
+    public static PromptSet read(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            if (i == 0 && line.startsWith("\uFEFF")) {
+                line = line.substring(1);
+            }
+            if (line.isBlank()) {
+                continue;
+            }
+            String where = file + " line " + (i + 1) + ": ";
+            Object value;
+            try {
+                value = JsonLine.parse(line);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(where + e.getMessage(), e);
+            }
+            if (!(value instanceof Map<?, ?> object)) {
+                throw new IllegalArgumentException(where + "expected a JSON object like {\"text\": \"...\"}");
+            }
+            if (!object.containsKey("text")) {
+                throw new IllegalArgumentException(where + "missing field \"text\"");
+            }
+            if (!(object.get("text") instanceof String text)) {
+                throw new IllegalArgumentException(where + "field \"text\" is not a string");
+            }
+            if (text.isBlank()) {
+                throw new IllegalArgumentException(where + "field \"text\" is empty");
+            }
+            texts.add(text);
+        }
+        if (texts.isEmpty()) {
+            throw new IllegalArgumentException(file + ": no prompts");
+        }
+        return new PromptSet(file.getFileName().toString(), texts);
+    }
+
+    /** The set's name: the file name when read from a file. */
+    public String name() {
+        return name;
+    }
+
+    /** The texts, in file order. */
+    public List<String> texts() {
+        return texts;
+    }
+
+    /** Number of texts. */
+    public int size() {
+        return texts.size();
+    }
+
+    /**
+     * Hex sha256 of the canonical content, recorded as the training-data hash in a map's metadata. The canonical
+     * content is each text as a JSON string literal ({@code "..."}, escaping only quote, backslash and control
+     * characters) followed by '\n', in order, UTF-8; so the hash ignores field order, other fields, spacing and
+     * escape spelling, but changes with any text or its order.
+     */
+    public String sha256() {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            for (String text : texts) {
+                digest.update((JsonLine.quote(text) + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks SHA-256", e);
+        }
+    }
+}
