@@ -1,5 +1,12 @@
 package io.steergate.engine.eval;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,13 +16,18 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A prompt set read from a JSONL file (policies/prompts/*.jsonl, one {"text": "..."} object a line): the source or
  * target sentences an intervention is learned from, or held-out prompts it is evaluated on.
  */
 public final class PromptSet {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    // One object per line: trailing tokens and repeated keys are errors, not silently ignored.
+    private static final ObjectReader LINE_READER = JSON.reader()
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
 
     private final String name;
     private final List<String> texts;
@@ -59,21 +71,24 @@ public final class PromptSet {
                 continue;
             }
             String where = file + " line " + (i + 1) + ": ";
-            Object value;
+            JsonNode value;
             try {
-                value = JsonLine.parse(line);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(where + e.getMessage(), e);
+                value = LINE_READER.readTree(line);
+            } catch (JsonProcessingException e) {
+                JsonLocation at = e.getLocation();
+                throw new IllegalArgumentException(where + e.getOriginalMessage()
+                        + (at == null ? "" : " (column " + at.getColumnNr() + ")"), e);
             }
-            if (!(value instanceof Map<?, ?> object)) {
+            if (!value.isObject()) {
                 throw new IllegalArgumentException(where + "expected a JSON object like {\"text\": \"...\"}");
             }
-            if (!object.containsKey("text")) {
+            if (!value.has("text")) {
                 throw new IllegalArgumentException(where + "missing field \"text\"");
             }
-            if (!(object.get("text") instanceof String text)) {
+            if (!value.get("text").isTextual()) {
                 throw new IllegalArgumentException(where + "field \"text\" is not a string");
             }
+            String text = value.get("text").textValue();
             if (text.isBlank()) {
                 throw new IllegalArgumentException(where + "field \"text\" is empty");
             }
@@ -102,19 +117,21 @@ public final class PromptSet {
 
     /**
      * Hex sha256 of the canonical content, recorded as the training-data hash in a map's metadata. The canonical
-     * content is each text as a JSON string literal ({@code "..."}, escaping only quote, backslash and control
-     * characters) followed by '\n', in order, UTF-8; so the hash ignores field order, other fields, spacing and
+     * content is each text as a JSON string literal (Jackson's escaping: quote, backslash and control characters)
+     * followed by '\n', in order, UTF-8; so the hash ignores field order, other fields, spacing and
      * escape spelling, but changes with any text or its order.
      */
     public String sha256() {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             for (String text : texts) {
-                digest.update((JsonLine.quote(text) + "\n").getBytes(StandardCharsets.UTF_8));
+                digest.update((JSON.writeValueAsString(text) + "\n").getBytes(StandardCharsets.UTF_8));
             }
             return HexFormat.of().formatHex(digest.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK lacks SHA-256", e);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a string always serialises as JSON", e);
         }
     }
 }

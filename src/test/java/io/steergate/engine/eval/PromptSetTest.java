@@ -38,10 +38,10 @@ class PromptSetTest {
 
     @Test
     void namesFileAndLineOfBadJson() throws IOException {
-        assertBad("{\"text\": \"ok\"}\n{\"text\": \"oops}\n", "line 2", "unterminated string");
-        assertBad("{\"text\": \"ok\"} x\n", "line 1", "after the value");
+        assertBad("{\"text\": \"ok\"}\n{\"text\": \"oops}\n", "line 2", "end-of-input");
+        assertBad("{\"text\": \"ok\"} x\n", "line 1", "Unrecognized token 'x'");
         assertBad("{\"text\": \"ok\",}\n", "line 1", "field name");
-        assertBad("{\"text\": \"a\", \"text\": \"b\"}\n", "line 1", "duplicate field");
+        assertBad("{\"text\": \"a\", \"text\": \"b\"}\n", "line 1", "Duplicate field");
         assertBad("{\"text\": 'a'}\n", "line 1", "column 10");
         assertBad("[\"text\"]\n", "line 1", "JSON object");
     }

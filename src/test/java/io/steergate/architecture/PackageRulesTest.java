@@ -1,0 +1,88 @@
+package io.steergate.architecture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The package rules of style-anchors.md 6.2, read off the import lines of src/main/java: the steering engine stays
+ * free of Quarkus, Jakarta and Kafka; messages stay plain records; flows only point forward, so no cycle can form.
+ */
+class PackageRulesTest {
+
+    private static final Path SOURCES = Path.of("src/main/java/io/steergate");
+    private static final Pattern IMPORT = Pattern.compile("^import (?:static )?([\\w.*]+);", Pattern.MULTILINE);
+
+    /** Which io.steergate packages each package may import (its own package always). */
+    private static final Map<String, Set<String>> INTERNAL = Map.ofEntries(
+            Map.entry("engine.model", Set.of()),
+            Map.entry("engine.steering", Set.of("engine.model")),
+            Map.entry("engine.training", Set.of("engine.model", "engine.steering", "engine.eval")),
+            Map.entry("engine.eval", Set.of("engine.model", "engine.steering")),
+            Map.entry("messages", Set.of()),
+            Map.entry("policy", Set.of("messages")),
+            Map.entry("audit", Set.of("messages")),
+            Map.entry("outbox", Set.of("messages")),
+            Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages")),
+            Map.entry("worker", Set.of("engine.model", "engine.steering", "messages")),
+            Map.entry("cli", Set.of("engine.model", "engine.steering", "engine.training", "engine.eval")),
+            Map.entry("app", Set.of("gateway", "worker", "policy", "audit", "outbox", "messages")));
+
+    /**
+     * Outside libraries the engine and the wire records may use. Jackson databind is allowed in the engine for the JSON
+     * of safetensors headers, config.json and JSONL prompt files: the well-kept library beats a hand-written parser.
+     */
+    private static final List<String> ENGINE_LIBRARIES = List.of("java.", "ai.djl.", "com.fasterxml.jackson.");
+    private static final List<String> MESSAGE_LIBRARIES = List.of("java.", "com.fasterxml.jackson.annotation");
+
+    @Test
+    void everyPackageImportsOnlyWhatItsRuleAllows() throws IOException {
+        List<String> violations = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(SOURCES)) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+                String pkg = SOURCES.relativize(file.getParent()).toString().replace('/', '.');
+                Set<String> allowed = INTERNAL.get(pkg);
+                if (allowed == null) {
+                    violations.add(file + ": package " + pkg + " has no rule here; add one");
+                    continue;
+                }
+                Matcher imports = IMPORT.matcher(Files.readString(file));
+                while (imports.find()) {
+                    String imported = imports.group(1);
+                    check(file, pkg, allowed, imported, violations);
+                }
+            }
+        }
+        assertEquals(List.of(), violations);
+    }
+
+    private static void check(Path file, String pkg, Set<String> allowed, String imported, List<String> violations) {
+        if (imported.startsWith("io.steergate.")) {
+            String target = owningPackage(imported.substring("io.steergate.".length()));
+            if (!target.equals(pkg) && !allowed.contains(target)) {
+                violations.add(file + ": " + pkg + " must not import " + imported);
+            }
+            return;
+        }
+        List<String> libraries = pkg.startsWith("engine.") ? ENGINE_LIBRARIES : pkg.equals("messages") ? MESSAGE_LIBRARIES : null;
+        if (libraries != null && libraries.stream().noneMatch(imported::startsWith)) {
+            violations.add(file + ": " + pkg + " must stay free of " + imported);
+        }
+    }
+
+    /** "engine.model.sub" and "engine.model" own to engine.model; "gateway.x" to gateway. */
+    private static String owningPackage(String relative) {
+        String[] parts = relative.split("\\.");
+        return parts[0].equals("engine") && parts.length > 1 ? "engine." + parts[1] : parts[0];
+    }
+}
