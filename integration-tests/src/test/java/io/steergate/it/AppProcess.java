@@ -60,6 +60,12 @@ public final class AppProcess implements AutoCloseable {
      * {@code steergate.model.dir}, log at target/it-logs/{name}.log, Kafka and PostgreSQL from the arguments.
      */
     public static AppProcess against(EmbeddedKafka kafka, EmbeddedPostgresServer postgres, String name) {
+        return against(kafka, postgres, name, Map.of());
+    }
+
+    /** As {@link #against(EmbeddedKafka, EmbeddedPostgresServer, String)}, with extra environment (roles, limits). */
+    public static AppProcess against(EmbeddedKafka kafka, EmbeddedPostgresServer postgres, String name,
+            Map<String, String> extraEnv) {
         Path jar = Path.of(requiredProperty("steergate.app.jar"));
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("the packaged application is missing: " + jar
@@ -72,6 +78,7 @@ public final class AppProcess implements AutoCloseable {
         env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
         env.put("STEERGATE_MODEL_DIR", Path.of(requiredProperty("steergate.model.dir")).toAbsolutePath().normalize().toString());
         env.put("DJL_OFFLINE", "true");
+        env.putAll(extraEnv);
         List<String> jvmArgs = new ArrayList<>(List.of(
                 "-Dai.djl.offline=true",
                 // 1 torch thread: 2 shared cores oversubscribe otherwise (stack-notes.md)
