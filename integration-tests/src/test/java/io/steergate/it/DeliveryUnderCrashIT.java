@@ -25,8 +25,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.steergate.testing.EmbeddedKafka;
-import io.steergate.testing.EmbeddedPostgresServer;
 import io.steergate.testing.TopicClient;
 
 /**
@@ -49,37 +47,18 @@ class DeliveryUnderCrashIT {
     };
     private static final String[] ENDINGS = { "", " and", " who", " that" };
 
-    private static EmbeddedKafka kafka;
-    private static EmbeddedPostgresServer postgres;
+    private static ItStack stack;
     private static AppProcess app;
-    private static TopicClient topics;
 
     @BeforeAll
     static void startStack() {
-        postgres = new EmbeddedPostgresServer().start();
-        kafka = new EmbeddedKafka(4).start();
-        kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results");
-        topics = new TopicClient(kafka.bootstrapServers());
-        app = AppProcess.against(kafka, postgres, "delivery-under-crash").start();
+        stack = ItStack.start();
+        app = stack.app("delivery-under-crash").start();
     }
 
     @AfterAll
     static void stopStack() {
-        try {
-            if (app != null) {
-                app.stop();
-            }
-        } finally {
-            if (topics != null) {
-                topics.close();
-            }
-            if (kafka != null) {
-                kafka.close();
-            }
-            if (postgres != null) {
-                postgres.close();
-            }
-        }
+        ItStack.close(stack, app);
     }
 
     @Test
@@ -93,8 +72,8 @@ class DeliveryUnderCrashIT {
         }
         Set<String> ids = requests.keySet();
 
-        try (TopicClient.Tail results = topics.tail("steer.results")) {
-            topics.sendAllJson("steer.requests", requests);
+        try (TopicClient.Tail results = stack.topics.tail("steer.results")) {
+            stack.topics.sendAllJson("steer.requests", requests);
 
             results.await(r -> ids.contains(r.key()), RESULTS_BEFORE_KILL, Duration.ofMinutes(3));
             app.kill();
@@ -154,7 +133,7 @@ class DeliveryUnderCrashIT {
 
     private static Map<String, Long> generationsPerId() throws Exception {
         Map<String, Long> rows = new HashMap<>();
-        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), postgres.username(), postgres.password());
+        try (Connection connection = DriverManager.getConnection(stack.postgres.jdbcUrl(), stack.postgres.username(), stack.postgres.password());
              Statement statement = connection.createStatement();
              ResultSet resultSet = statement.executeQuery(GENERATIONS_PER_ID_SQL)) {
             while (resultSet.next()) {

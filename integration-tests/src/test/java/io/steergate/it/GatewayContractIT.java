@@ -26,8 +26,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.steergate.testing.EmbeddedKafka;
-import io.steergate.testing.EmbeddedPostgresServer;
 import io.steergate.testing.TopicClient;
 
 /**
@@ -43,46 +41,27 @@ class GatewayContractIT {
     /** The start of llama2.c's greedy continuation of PROMPT on stories260K (stack-notes.md). */
     private static final String GREEDY_CONTINUATION = "there was a little girl named Lily";
 
-    private static EmbeddedKafka kafka;
-    private static EmbeddedPostgresServer postgres;
-    private static AppProcess app;
-    private static TopicClient topics;
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static ItStack stack;
+    private static AppProcess app;
 
     @BeforeAll
     static void startStack() {
-        postgres = new EmbeddedPostgresServer().start();
-        kafka = new EmbeddedKafka(4).start();
-        kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results");
-        topics = new TopicClient(kafka.bootstrapServers());
-        app = AppProcess.against(kafka, postgres, "gateway-contract").start();
+        stack = ItStack.start();
+        app = stack.app("gateway-contract").start();
     }
 
     @AfterAll
     static void stopStack() {
-        try {
-            if (app != null) {
-                app.stop();
-            }
-        } finally {
-            if (topics != null) {
-                topics.close();
-            }
-            if (kafka != null) {
-                kafka.close();
-            }
-            if (postgres != null) {
-                postgres.close();
-            }
-        }
+        ItStack.close(stack, app);
     }
 
     @Test
     void requestOnKafkaGetsACompletedResultWithTheContractFields() throws Exception {
         String id = "contract-kafka-" + UUID.randomUUID();
-        topics.sendJson("steer.requests", id, GenerationRequests.of(id, "acme", PROMPT, MAX_TOKENS, 0.0));
+        stack.topics.sendJson("steer.requests", id, GenerationRequests.of(id, "acme", PROMPT, MAX_TOKENS, 0.0));
 
-        TopicClient.Received record = topics.awaitRecord("steer.results", id, RESULT_TIMEOUT);
+        TopicClient.Received record = stack.topics.awaitRecord("steer.results", id, RESULT_TIMEOUT);
         JsonNode result = record.json();
 
         assertCompleted(result, id, MAX_TOKENS);
@@ -126,9 +105,9 @@ class GatewayContractIT {
     @Test
     void readableIdWithAnEmptyPromptIsRejectedNamingTheField() {
         String id = "contract-rejected-" + UUID.randomUUID();
-        topics.sendJson("steer.requests", id, GenerationRequests.of(id, "acme", "", 16, 0.0));
+        stack.topics.sendJson("steer.requests", id, GenerationRequests.of(id, "acme", "", 16, 0.0));
 
-        JsonNode result = topics.awaitRecord("steer.results", id, RESULT_TIMEOUT).json();
+        JsonNode result = stack.topics.awaitRecord("steer.results", id, RESULT_TIMEOUT).json();
 
         assertEquals(id, result.path("id").asText());
         assertEquals("REJECTED", result.path("status").asText(), result::toString);
@@ -140,9 +119,9 @@ class GatewayContractIT {
     void unreadableMessageGoesToTheDeadLetterTopicWithTheReason() {
         String key = "contract-dlq-" + UUID.randomUUID();
         byte[] garbage = "not json".getBytes(StandardCharsets.UTF_8);
-        topics.send("steer.requests", key, garbage);
+        stack.topics.send("steer.requests", key, garbage);
 
-        TopicClient.Received dead = topics.awaitRecord("steer.requests.dlq", key, RESULT_TIMEOUT);
+        TopicClient.Received dead = stack.topics.awaitRecord("steer.requests.dlq", key, RESULT_TIMEOUT);
 
         assertEquals("not json", dead.text(), "the DLQ keeps the original bytes");
         assertFalse(blank(dead.header("steergate-error-code")), dead::toString);
