@@ -1,5 +1,6 @@
 package io.steergate.app;
 
+import io.steergate.intervention.RegistryError;
 import io.steergate.messages.ErrorInfo;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.WebApplicationException;
@@ -16,6 +17,12 @@ public class ErrorMapper {
     @ServerExceptionMapper
     public Response notFound(NotFoundException e) {
         return json(Response.Status.NOT_FOUND, new ErrorInfo("NOT_FOUND", "no such resource"));
+    }
+
+    @ServerExceptionMapper
+    public Response refused(RegistryError e) {
+        LOG.infof("registry refused: %s %s", e.error().code(), e.error().message());
+        return Response.status(e.status()).entity(e.error()).type(MediaType.APPLICATION_JSON).build();
     }
 
     @ServerExceptionMapper

@@ -21,5 +21,9 @@ public enum ErrorCode {
     /** No result within the HTTP wait. */
     TIMEOUT,
     /** No such resource. */
-    NOT_FOUND
+    NOT_FOUND,
+    /** An intervention map that does not fit the served model, or a malformed map file. */
+    MAP_REFUSED,
+    /** The request conflicts with the resource's state (promoting a retired version, a name already taken). */
+    CONFLICT
 }

@@ -3,6 +3,8 @@ package io.steergate.worker;
 import io.steergate.engine.model.Completion;
 import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
+import io.steergate.engine.steering.SteeringPlan;
+import io.steergate.messages.AppliedIntervention;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationResult;
@@ -13,8 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Generates one batch of jobs together and turns each row into a {@link JobResult}. Prompts that cannot fit the
- * model's context are rejected row by row; a generation failure fails the batch's rows, never the worker.
+ * Generates one batch of jobs together, each row with its own folded plan, and turns each row into a
+ * {@link JobResult}. A prompt that cannot fit the model's context or a plan that cannot be met is rejected row by
+ * row; a generation failure fails the batch's rows, never the worker.
  */
 final class JobBatch {
 
@@ -23,7 +26,12 @@ final class JobBatch {
 
     private JobBatch() {}
 
-    static Outcome run(List<Job> jobs, Generator generator, ModelRef model, int contextLength, long nowMs) {
+    /** Resolves a job's plan into the folded maps to apply; throws when the plan cannot be met. */
+    interface PlanResolver {
+        SteeringPlan resolve(List<AppliedIntervention> plan) throws PlanMaps.Unavailable;
+    }
+
+    static Outcome run(List<Job> jobs, Generator generator, ModelRef model, int contextLength, PlanResolver plans, long nowMs) {
         JobResult[] results = new JobResult[jobs.size()];
         List<GenerationInput> inputs = new ArrayList<>();
         List<Integer> rows = new ArrayList<>();
@@ -36,7 +44,15 @@ final class JobBatch {
                         "prompt: " + tokens + " tokens leave no room in the model's context of " + contextLength + " tokens"));
                 continue;
             }
-            inputs.add(new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(), (float) job.topP(), job.seed()));
+            SteeringPlan steering;
+            try {
+                steering = plans.resolve(job.plan());
+            } catch (PlanMaps.Unavailable e) {
+                results[i] = rejected(job, model, queueMs(job, nowMs), e.error);
+                continue;
+            }
+            inputs.add(new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(), (float) job.topP(),
+                    job.seed(), steering.isEmpty() ? null : steering));
             rows.add(i);
             promptTokens.add(tokens);
         }

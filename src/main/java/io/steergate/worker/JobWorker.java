@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.steergate.intervention.InterventionRegistry;
 import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -56,6 +57,12 @@ public class JobWorker {
     ModelConfig modelConfig;
 
     @Inject
+    InterventionRegistry registry;
+
+    @Inject
+    PlanMaps plans;
+
+    @Inject
     WorkerConfig config;
 
     @Inject
@@ -84,6 +91,7 @@ public class JobWorker {
             return;
         }
         runtime.load(modelConfig);
+        registry.registerServedModel(runtime.ref().name(), runtime.ref().fingerprint(), runtime.config().nLayers(), runtime.config().dim());
         consumer = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(), new ByteArrayDeserializer());
         producer = new KafkaProducer<>(producerProperties(), new StringSerializer(), new ByteArraySerializer());
         consumerMetrics = new KafkaClientMetrics(consumer);
@@ -164,7 +172,8 @@ public class JobWorker {
         if (jobs.isEmpty()) {
             return;
         }
-        JobBatch.Outcome outcome = JobBatch.run(jobs, runtime.generator(), runtime.ref(), runtime.contextLength(), System.currentTimeMillis());
+        JobBatch.Outcome outcome = JobBatch.run(jobs, runtime.generator(), runtime.ref(), runtime.config().seqLen(),
+                plans::resolve, System.currentTimeMillis());
         batchSizes.record(jobs.size());
         metrics.counter("steergate.worker.tokens.generated").increment(outcome.generatedTokens());
         if (outcome.generateMs() > 0) {

@@ -2,6 +2,7 @@ package io.steergate.worker;
 
 import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.Generator;
+import io.steergate.engine.model.LlamaConfig;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.ModelFiles;
 import io.steergate.messages.ModelRef;
@@ -69,8 +70,8 @@ public class ModelRuntime implements AutoCloseable {
         return new ModelRef(model.name(), model.fingerprint());
     }
 
-    public int contextLength() {
-        return model.config().seqLen();
+    public LlamaConfig config() {
+        return model.config();
     }
 
     @Override

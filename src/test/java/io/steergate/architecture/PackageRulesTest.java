@@ -34,9 +34,10 @@ class PackageRulesTest {
             Map.entry("audit", Set.of("messages")),
             Map.entry("outbox", Set.of("messages")),
             Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages")),
-            Map.entry("worker", Set.of("engine.model", "engine.steering", "messages")),
+            Map.entry("intervention", Set.of("engine.steering", "messages")),
+            Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages")),
             Map.entry("cli", Set.of("engine.model", "engine.steering", "engine.training", "engine.eval")),
-            Map.entry("app", Set.of("gateway", "worker", "policy", "audit", "outbox", "messages")));
+            Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages")));
 
     /**
      * Outside libraries the engine and the wire records may use. Jackson databind is allowed in the engine for the JSON

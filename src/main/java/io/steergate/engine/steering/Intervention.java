@@ -52,20 +52,28 @@ public record Intervention(String name, String method, String modelFingerprint, 
      * @throws IllegalArgumentException naming the first mismatch: fingerprint (both named), a site's layer, a width
      */
     public void checkCompatible(LlamaConfig config, String fingerprint) {
+        checkCompatible(config.nLayers(), config.dim(), fingerprint);
+    }
+
+    /**
+     * As {@link #checkCompatible(LlamaConfig, String)}, for callers that know only the model's depth and width (the
+     * registry checks uploads against the models workers registered).
+     */
+    public void checkCompatible(int layers, int dim, String fingerprint) {
         if (!modelFingerprint.equals(fingerprint)) {
             throw new IllegalArgumentException("intervention '" + name + "' was made for model " + modelFingerprint
                     + ", not for model " + fingerprint);
         }
         for (Map.Entry<HookSite, AffineMap> e : maps.entrySet()) {
             HookSite site = e.getKey();
-            if (site.layer() >= config.nLayers()) {
+            if (site.layer() >= layers) {
                 throw new IllegalArgumentException("intervention '" + name + "' has site " + site.name()
-                        + " but the model has " + config.nLayers() + " layers");
+                        + " but the model has " + layers + " layers");
             }
             // every point of this architecture has width dim
-            if (e.getValue().width() != config.dim()) {
+            if (e.getValue().width() != dim) {
                 throw new IllegalArgumentException("intervention '" + name + "' has width " + e.getValue().width()
-                        + " at site " + site.name() + " but the model's width there is " + config.dim());
+                        + " at site " + site.name() + " but the model's width there is " + dim);
             }
         }
     }

@@ -1,0 +1,227 @@
+package io.steergate.intervention;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.InterventionFile;
+import io.steergate.messages.ErrorCode;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.transaction.Transactional;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
+
+/**
+ * Interventions and their versions in PostgreSQL: upload (checked against the models workers serve), promote,
+ * retire, and reads for the policy and the workers. Versions are immutable; only their status moves.
+ */
+@ApplicationScoped
+public class InterventionRegistry {
+
+    private static final Logger LOG = Logger.getLogger(InterventionRegistry.class);
+    static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+
+    @Inject
+    MeterRegistry metrics;
+
+    /** What a listing shows of a version: everything but the map bytes. */
+    public record VersionSummary(int version, String status, String method, String modelFingerprint, List<String> sites,
+            String mapSha256, String createdBy, Instant createdAt, Instant statusChangedAt) {}
+
+    /** An intervention with its versions, newest first. */
+    public record InterventionSummary(String name, String kind, String description, Integer activeVersion,
+            List<VersionSummary> versions) {}
+
+    /** Called by a worker at start so that uploads can be checked against the model it serves. */
+    @Transactional
+    public void registerServedModel(String name, String fingerprint, int layers, int dim) {
+        ServedModel model = ServedModel.findById(fingerprint);
+        if (model == null) {
+            model = new ServedModel();
+            model.fingerprint = fingerprint;
+        }
+        model.name = name;
+        model.layers = layers;
+        model.dim = dim;
+        model.registeredAt = Instant.now();
+        model.persist();
+    }
+
+    /**
+     * Stores a map file as a new candidate version, creating the intervention on its first version.
+     *
+     * @throws RegistryError 422 when the file is malformed, names another intervention, or does not fit any served
+     *     model (fingerprint, layers, widths); 400 for a bad name or kind
+     */
+    @Transactional
+    public VersionSummary upload(String name, String kind, String description, byte[] file, String createdBy) {
+        if (!NAME.matcher(name).matches()) {
+            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "name: must be 1-64 characters of [a-z0-9-], starting with a letter or digit");
+        }
+        Intervention map = parse(name, file);
+        ServedModel served = ServedModel.findById(map.modelFingerprint());
+        if (served == null) {
+            String known = ServedModel.<ServedModel>listAll().stream().map(m -> m.name + " (" + m.fingerprint + ")")
+                    .collect(Collectors.joining(", "));
+            throw new RegistryError(422, ErrorCode.MAP_REFUSED, "map '" + name + "' was made for model " + map.modelFingerprint()
+                    + ", which no worker serves; served: " + (known.isEmpty() ? "none registered yet" : known));
+        }
+        try {
+            map.checkCompatible(served.layers, served.dim, served.fingerprint);
+        } catch (IllegalArgumentException e) {
+            throw new RegistryError(422, ErrorCode.MAP_REFUSED, e.getMessage());
+        }
+        InterventionDefinition definition = InterventionDefinition.findById(name);
+        if (definition == null) {
+            definition = new InterventionDefinition();
+            definition.name = name;
+            definition.kind = kind(kind);
+            definition.description = description;
+            definition.createdAt = Instant.now();
+            definition.persist();
+        } else if (kind != null && !kind.equals(definition.kind)) {
+            throw new RegistryError(409, ErrorCode.CONFLICT, "intervention '" + name + "' is of kind " + definition.kind + ", not " + kind);
+        }
+        int next = InterventionVersion.find("name", name).count() == 0 ? 1
+                : InterventionVersion.<InterventionVersion>find("name = ?1 order by version desc", name).firstResult().version + 1;
+        InterventionVersion version = new InterventionVersion();
+        version.name = name;
+        version.version = next;
+        version.status = InterventionVersion.Status.candidate.name();
+        version.method = map.method();
+        version.modelFingerprint = map.modelFingerprint();
+        version.sites = map.maps().keySet().stream().map(HookSite::name).collect(Collectors.joining(","));
+        version.metricsJson = map.metadata().get("metrics");
+        version.mapSha256 = sha256(file);
+        version.mapBlob = file;
+        version.createdBy = createdBy == null || createdBy.isBlank() ? "upload" : createdBy;
+        version.createdAt = Instant.now();
+        version.statusChangedAt = version.createdAt;
+        version.persist();
+        metrics.counter("steergate.interventions.uploaded", "name", name).increment();
+        LOG.infof("intervention %s version %d stored as candidate (%s, %d sites, by %s)", name, next, map.method(),
+                map.maps().size(), version.createdBy);
+        return summary(version);
+    }
+
+    /** Makes a version the active one; the previously active version goes back to candidate. */
+    @Transactional
+    public VersionSummary promote(String name, int number) {
+        InterventionVersion version = version(name, number);
+        if (InterventionVersion.Status.retired.name().equals(version.status)) {
+            throw new RegistryError(409, ErrorCode.CONFLICT, "intervention '" + name + "' version " + number + " is retired and cannot be promoted");
+        }
+        Optional<InterventionVersion> current = InterventionVersion.active(name);
+        if (current.isPresent() && current.get().version == number) {
+            return summary(version);
+        }
+        current.ifPresent(previous -> {
+            previous.status = InterventionVersion.Status.candidate.name();
+            previous.statusChangedAt = Instant.now();
+            previous.flush(); // the partial unique index allows one active row: demote before promoting
+        });
+        version.status = InterventionVersion.Status.active.name();
+        version.statusChangedAt = Instant.now();
+        LOG.infof("intervention %s version %d promoted (was %s)", name, number,
+                current.map(v -> "version " + v.version).orElse("none active"));
+        return summary(version);
+    }
+
+    /** Takes a version out of use for good; plans can no longer name it. */
+    @Transactional
+    public VersionSummary retire(String name, int number) {
+        InterventionVersion version = version(name, number);
+        version.status = InterventionVersion.Status.retired.name();
+        version.statusChangedAt = Instant.now();
+        LOG.infof("intervention %s version %d retired", name, number);
+        return summary(version);
+    }
+
+    @Transactional
+    public List<InterventionSummary> list() {
+        return InterventionDefinition.<InterventionDefinition>list("order by name").stream().map(this::summary).toList();
+    }
+
+    @Transactional
+    public Optional<InterventionSummary> get(String name) {
+        return InterventionDefinition.<InterventionDefinition>findByIdOptional(name).map(this::summary);
+    }
+
+    /** The active version number of an intervention, if it has one. */
+    @Transactional
+    public Optional<Integer> activeVersion(String name) {
+        return InterventionVersion.active(name).map(v -> v.version);
+    }
+
+    /** The sites of one version (for per-site strength caps). */
+    @Transactional
+    public List<String> sites(String name, int number) {
+        return Arrays.asList(version(name, number).sites.split(","));
+    }
+
+    /**
+     * The map file of a version, whatever its status: a job planned before a retirement still finishes with the
+     * version it was planned with. Only planning looks at the status.
+     */
+    @Transactional
+    public byte[] mapFile(String name, int number) {
+        return version(name, number).mapBlob;
+    }
+
+    private InterventionVersion version(String name, int number) {
+        return InterventionVersion.of(name, number).orElseThrow(() -> new RegistryError(404, ErrorCode.NOT_FOUND,
+                "intervention '" + name + "' has no version " + number));
+    }
+
+    private static Intervention parse(String name, byte[] file) {
+        Intervention map;
+        try {
+            map = InterventionFile.read(file);
+        } catch (IllegalArgumentException e) {
+            throw new RegistryError(422, ErrorCode.MAP_REFUSED, "not a steergate.intervention/v1 map file: " + e.getMessage());
+        }
+        if (!map.name().equals(name)) {
+            throw new RegistryError(422, ErrorCode.MAP_REFUSED, "the file is a map of '" + map.name() + "', not of '" + name + "'");
+        }
+        return map;
+    }
+
+    private static String kind(String kind) {
+        if (kind == null) {
+            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "kind: required for a new intervention (toxicity, style, negation or concept)");
+        }
+        try {
+            return InterventionDefinition.Kind.valueOf(kind).name();
+        } catch (IllegalArgumentException e) {
+            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "kind: must be toxicity, style, negation or concept, got " + kind);
+        }
+    }
+
+    private InterventionSummary summary(InterventionDefinition definition) {
+        List<VersionSummary> versions = InterventionVersion.<InterventionVersion>list("name = ?1 order by version desc", definition.name)
+                .stream().map(InterventionRegistry::summary).toList();
+        Integer active = versions.stream().filter(v -> v.status().equals("active")).map(VersionSummary::version).findFirst().orElse(null);
+        return new InterventionSummary(definition.name, definition.kind, definition.description, active, versions);
+    }
+
+    private static VersionSummary summary(InterventionVersion v) {
+        return new VersionSummary(v.version, v.status, v.method, v.modelFingerprint, Arrays.asList(v.sites.split(",")),
+                v.mapSha256, v.createdBy, v.createdAt, v.statusChangedAt);
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package io.steergate.intervention;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.steergate.engine.model.ModelFiles;
+import io.steergate.engine.steering.AffineMap;
+import io.steergate.engine.steering.HookPoint;
+import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.InterventionFile;
+import io.steergate.testing.SteerGateTestProfile;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** The registry over HTTP on the real PostgreSQL: upload, refusals that name the mismatch, promote, retire. */
+@QuarkusTest
+@TestProfile(SteerGateTestProfile.class)
+class InterventionRegistryQuarkusTest {
+
+    static final int LAYERS = 5;
+    static final int DIM = 64;
+
+    static String fingerprint() throws IOException {
+        return "sha256:" + ModelFiles.sha256(Path.of(System.getProperty("steergate.model.dir"), ModelFiles.CHECKPOINT));
+    }
+
+    /** A small random map at the resid sites of the given layers. */
+    static byte[] mapFile(String name, String fingerprint, int width, int... layers) {
+        Random random = new Random(name.hashCode());
+        TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
+        for (int layer : layers) {
+            float[] omega = new float[width];
+            float[] beta = new float[width];
+            for (int i = 0; i < width; i++) {
+                omega[i] = 1f + 0.05f * (float) random.nextGaussian();
+                beta[i] = 0.05f * (float) random.nextGaussian();
+            }
+            maps.put(new HookSite(layer, HookPoint.RESID), AffineMap.of(omega, beta));
+        }
+        return InterventionFile.write(new Intervention(name, Intervention.MEAN_SHIFT, fingerprint, "test", Map.of(), maps));
+    }
+
+    static String name() {
+        return "t-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    @Test
+    void uploadPromoteAndRetireMoveVersionsThroughTheirLifecycle() throws IOException {
+        String name = name();
+        given().body(mapFile(name, fingerprint(), DIM, 0, 4)).contentType("application/octet-stream")
+                .queryParam("kind", "style").queryParam("description", "a test map")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(201).body("version", equalTo(1)).body("status", equalTo("candidate"))
+                .body("sites", equalTo(java.util.List.of("layers.0.resid", "layers.4.resid")));
+        given().body(mapFile(name, fingerprint(), DIM, 1)).contentType("application/octet-stream")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(201).body("version", equalTo(2));
+
+        given().when().post("/v1/interventions/" + name + "/versions/1/promote").then().statusCode(200).body("status", equalTo("active"));
+        given().when().get("/v1/interventions/" + name).then().statusCode(200)
+                .body("kind", equalTo("style")).body("activeVersion", equalTo(1));
+        given().when().post("/v1/interventions/" + name + "/versions/2/promote").then().statusCode(200);
+        given().when().get("/v1/interventions/" + name).then().statusCode(200)
+                .body("activeVersion", equalTo(2)).body("versions.find { it.version == 1 }.status", equalTo("candidate"));
+
+        given().when().post("/v1/interventions/" + name + "/versions/1/retire").then().statusCode(200).body("status", equalTo("retired"));
+        given().when().post("/v1/interventions/" + name + "/versions/1/promote")
+                .then().statusCode(409).body("code", equalTo("CONFLICT")).body("message", containsString("retired"));
+        given().when().get("/v1/interventions").then().statusCode(200).body("name", hasItem(name));
+    }
+
+    @Test
+    void aMapForAnotherModelIsRefusedNamingTheMismatch() throws IOException {
+        String name = name();
+        String other = "sha256:" + "ab".repeat(32);
+        given().body(mapFile(name, other, DIM, 0)).contentType("application/octet-stream").queryParam("kind", "concept")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(422).body("code", equalTo("MAP_REFUSED"))
+                .body("message", containsString(other)).body("message", containsString(fingerprint()));
+        given().body(mapFile(name, fingerprint(), DIM + 1, 0)).contentType("application/octet-stream").queryParam("kind", "concept")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(422).body("message", containsString("width 65"));
+        given().body(mapFile(name, fingerprint(), DIM, LAYERS)).contentType("application/octet-stream").queryParam("kind", "concept")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(422).body("message", containsString("layers.5.resid"));
+        given().when().get("/v1/interventions/" + name).then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+    }
+
+    @Test
+    void malformedUploadsAreRefusedWithClearErrors() throws IOException {
+        String name = name();
+        given().body("not a safetensors file".getBytes()).contentType("application/octet-stream").queryParam("kind", "style")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(422).body("code", equalTo("MAP_REFUSED")).body("message", containsString("not a steergate.intervention/v1 map file"));
+        given().body(mapFile("someone-else", fingerprint(), DIM, 0)).contentType("application/octet-stream").queryParam("kind", "style")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(422).body("message", containsString("'someone-else'"));
+        given().body(mapFile(name, fingerprint(), DIM, 0)).contentType("application/octet-stream")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(400).body("message", containsString("kind: required"));
+        given().body(mapFile(name, fingerprint(), DIM, 0)).contentType("application/octet-stream").queryParam("kind", "mood")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(400).body("message", containsString("got mood"));
+        given().when().post("/v1/interventions/" + name + "/versions/7/promote").then().statusCode(404);
+        byte[] tooShort = Arrays.copyOf(mapFile(name, fingerprint(), DIM, 0), 40);
+        given().body(tooShort).contentType("application/octet-stream").queryParam("kind", "style")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(422).body("code", equalTo("MAP_REFUSED"));
+    }
+}
