@@ -51,9 +51,9 @@ public final class Proximal {
         }
         double scaleW = groupScale(Math.sqrt(normW), tau * lambda2w * sqrtD);
         double scaleB = groupScale(Math.sqrt(normB), tau * lambda2b * sqrtD);
-        for (int k = 0; k < omega.length; k++) {
-            omega[k] = (float) (1 + scaleW * (omega[k] - 1.0));
-            beta[k] = (float) (scaleB * beta[k]);
+        for (int k = 0; k < omega.length; k++) { // a zeroed group is exactly (1, +0), never -0
+            omega[k] = scaleW > 0 ? (float) (1 + scaleW * (omega[k] - 1.0)) : 1f;
+            beta[k] = scaleB > 0 ? (float) (scaleB * beta[k]) : 0f;
         }
     }
 

@@ -1,7 +1,10 @@
 package io.steergate.engine.training;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.steergate.engine.steering.AffineMap;
 
 import org.junit.jupiter.api.Test;
 
@@ -45,6 +48,11 @@ class ProximalTest {
         Proximal.groupLasso(omega, beta, 1, 1, 1);
         assertArrayEquals(new float[] {1f, 1f}, omega, 0f);
         assertArrayEquals(new float[] {0f, 0f}, beta, 0f);
+        // a shrunk negative shift is +0 (AffineMap.equals tells -0 from 0)
+        float[] w1 = {1.5f};
+        float[] b1 = {-0.5f};
+        Proximal.groupLasso(w1, b1, 1, 1, 1);
+        assertEquals(AffineMap.identity(1), AffineMap.of(w1, b1));
         // zero weights change nothing
         float[] w = {1.3f, 0.9f};
         float[] b = {0.1f, -0.2f};
