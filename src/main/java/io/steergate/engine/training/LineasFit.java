@@ -11,8 +11,8 @@ import java.util.List;
  *     hyperparameters, data hashes, initial and final loss and skipped steps too
  * @param sites the trained sites, in forward order
  * @param lossHistory the loss of every step run, before that step's update (NaN where it was not finite)
- * @param initialLoss the loss of step 1 (identity maps)
- * @param finalLoss the loss of the last step run (with the maps before its update)
+ * @param initialLoss the loss of step 1 (identity maps); NaN when no step ran
+ * @param finalLoss the loss of the last step run (with the maps before its update); NaN when no step ran
  * @param skippedSteps steps whose loss or gradient was not finite; their update was skipped
  * @param cancelled true when the cancel signal stopped the training early: the maps are those of the last
  *     completed step
