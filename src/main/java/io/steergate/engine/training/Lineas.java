@@ -1,0 +1,328 @@
+package io.steergate.engine.training;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.model.PromptBatch;
+import io.steergate.engine.model.SiteHook;
+import io.steergate.engine.steering.ActivationCollector;
+import io.steergate.engine.steering.AffineMap;
+import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.Intervention;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * LinEAS (Linear End-to-end Activation Steering, arXiv 2503.10679; steering-methods.md 3.2-3.10): per-neuron affine
+ * maps at every chosen site, trained jointly by backpropagation through the frozen model so that the pooled
+ * post-map activations of source prompts match the clean target prompts' distribution at every site (sorted-sample
+ * W2 loss, {@link SortedSampleLoss}). Adam (betas 0.9, 0.9) with cosine annealing, then optional L1 and group-lasso
+ * proximal steps toward the identity ({@link Proximal}).
+ *
+ * <p>Parameters and Adam state live in Java arrays; each step builds fresh ω, β arrays that require gradients in its
+ * own sub-manager, reads their gradients back and closes the manager, so nothing accumulates and nothing leaks
+ * (stack-notes.md, DJL pitfalls 1-2).
+ */
+public final class Lineas {
+
+    /** A neuron counts as active when |ω − 1| or |β| exceeds this (the reference's sparsity_threshold). */
+    public static final double SPARSITY_THRESHOLD = 1e-5;
+    static final double BETA1 = 0.9;
+    static final double BETA2 = 0.9;
+    static final double EPS = 1e-8;
+    /** The schedule ends at learningRate times this (the reference's dampen_lr). */
+    static final double DAMPEN_LR = 1e-3;
+
+    /**
+     * What the trainer reports after every step.
+     *
+     * @param step 1-based
+     * @param loss this step's loss, before its update (may be NaN on a skipped step)
+     * @param learningRate the learning rate of this step (also τ of its proximal step)
+     * @param activeNeurons neurons, over all sites, whose map is not the identity (see {@link #SPARSITY_THRESHOLD})
+     * @param activeSites sites with at least one active neuron
+     * @param skipped steps skipped so far for a non-finite loss or gradient
+     */
+    public record Progress(int step, double loss, double learningRate, int activeNeurons, int activeSites,
+            int skipped) {
+    }
+
+    /** Sees (and may alter) the gradients of one step before the finiteness check: a seam for tests. */
+    interface GradientTap {
+        void inspect(int step, float[][] gradOmega, float[][] gradBeta);
+    }
+
+    private Lineas() {
+    }
+
+    /** {@link #train(LlamaModel, List, List, LineasOptions, Consumer, BooleanSupplier)} without progress or cancel. */
+    public static LineasFit train(LlamaModel model, List<String> source, List<String> target, LineasOptions options) {
+        return train(model, source, target, options, p -> { }, () -> false);
+    }
+
+    /**
+     * Trains LinEAS maps at {@code options.sites()} that move source prompts' activations onto target prompts'.
+     * Deterministic for a given seed on one machine (same inputs, same maps, bit for bit).
+     *
+     * @param model the frozen model
+     * @param source prompts showing the behaviour to remove; batches cycle through a seeded shuffle of them
+     * @param target prompts showing the desired behaviour; their clean pooled activations are the target
+     * @param options sites, schedule, sparsity weights, seed
+     * @param listener called after every step, skipped steps included
+     * @param cancel checked before every step; once true the training stops and returns the maps so far with
+     *     {@link LineasFit#cancelled()} true (no exception)
+     * @return the intervention (method {@link Intervention#LINEAS}) and the loss history
+     * @throws IllegalArgumentException on empty prompt lists, fewer than 4 source prompts, or a site beyond the model
+     */
+    public static LineasFit train(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
+            Consumer<Progress> listener, BooleanSupplier cancel) {
+        return run(model, source, target, options, listener, cancel, (s, gw, gb) -> { });
+    }
+
+    static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
+            Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
+        long start = System.nanoTime();
+        if (source.size() < 4 || target.isEmpty()) {
+            throw new IllegalArgumentException("need at least 4 source prompts and 1 target prompt, got "
+                    + source.size() + " and " + target.size());
+        }
+        List<HookSite> sites = options.sites();
+        int nLayers = model.config().nLayers();
+        for (HookSite site : sites) {
+            if (site.layer() >= nLayers) {
+                throw new IllegalArgumentException("site " + site.name() + " is beyond the model's " + nLayers
+                        + " layers");
+            }
+        }
+        int dim = model.config().dim();
+        int nSites = sites.size();
+        int batchSize = Math.min(options.batchSize(), source.size());
+        int runLayers = sites.get(sites.size() - 1).layer() + 1;
+
+        // targets: clean pooled activations, read at the batch's quantile levels once
+        Map<HookSite, float[][]> clean = new ActivationCollector(model, 32).collect(target, sites, null);
+        float[][] targetQuantiles = new float[nSites][];
+        for (int s = 0; s < nSites; s++) {
+            targetQuantiles[s] = flatten(SortedSampleLoss.quantiles(clean.get(sites.get(s)), batchSize));
+        }
+        // source token ids once, in a seeded shuffle the batches cycle through
+        int seqLen = model.config().seqLen();
+        int[][] sourceIds = new int[source.size()][];
+        for (int i = 0; i < sourceIds.length; i++) {
+            int[] ids = model.tokenizer().encode(source.get(i));
+            sourceIds[i] = ids.length > seqLen ? Arrays.copyOf(ids, seqLen) : ids;
+        }
+        int[] order = shuffle(source.size(), new Random(options.seed()));
+
+        float[][] omega = new float[nSites][dim];
+        float[][] beta = new float[nSites][dim];
+        for (float[] w : omega) {
+            Arrays.fill(w, 1f);
+        }
+        double[][] mOmega = new double[nSites][dim];
+        double[][] vOmega = new double[nSites][dim];
+        double[][] mBeta = new double[nSites][dim];
+        double[][] vBeta = new double[nSites][dim];
+        int updates = 0; // Adam's own step count: skipped steps do not advance it
+        int skipped = 0;
+        int cursor = 0;
+        List<Double> history = new ArrayList<>();
+        boolean cancelled = false;
+
+        for (int step = 1; step <= options.steps(); step++) {
+            if (cancel.getAsBoolean()) {
+                cancelled = true;
+                break;
+            }
+            int[][] batch = new int[batchSize][];
+            for (int b = 0; b < batchSize; b++) {
+                batch[b] = sourceIds[order[cursor]];
+                cursor = (cursor + 1) % order.length;
+            }
+            float[][] gradOmega = new float[nSites][];
+            float[][] gradBeta = new float[nSites][];
+            double loss = forwardBackward(model, sites, runLayers, batch, omega, beta, targetQuantiles, gradOmega,
+                    gradBeta);
+            tap.inspect(step, gradOmega, gradBeta);
+            // cosine annealing; the lr of this step is also τ of its proximal step (pitfall 5.10)
+            double lr = learningRate(options, step - 1);
+            if (Double.isFinite(loss) && allFinite(gradOmega) && allFinite(gradBeta)) {
+                updates++;
+                for (int s = 0; s < nSites; s++) {
+                    adam(omega[s], gradOmega[s], mOmega[s], vOmega[s], lr, updates);
+                    adam(beta[s], gradBeta[s], mBeta[s], vBeta[s], lr, updates);
+                    Proximal.sparseGroup(omega[s], beta[s], lr, options.l1(), options.groupLasso());
+                }
+            } else {
+                skipped++;
+            }
+            history.add(Double.isFinite(loss) ? loss : Double.NaN);
+            int[] active = active(omega, beta);
+            listener.accept(new Progress(step, loss, lr, active[0], active[1], skipped));
+        }
+
+        double[] losses = history.stream().mapToDouble(Double::doubleValue).toArray();
+        double initialLoss = losses.length > 0 ? losses[0] : Double.NaN;
+        double finalLoss = losses.length > 0 ? losses[losses.length - 1] : Double.NaN;
+        String sourceSha = CausalFit.sha256(source);
+        String targetSha = CausalFit.sha256(target);
+        TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
+        for (int s = 0; s < nSites; s++) {
+            maps.put(sites.get(s), AffineMap.of(omega[s].clone(), beta[s].clone()));
+        }
+        Map<String, String> hp = new TreeMap<>();
+        hp.put("lr", Double.toString(options.learningRate()));
+        hp.put("steps", Integer.toString(options.steps()));
+        hp.put("batch", Integer.toString(batchSize));
+        hp.put("l1", Double.toString(options.l1()));
+        hp.put("group", Double.toString(options.groupLasso()));
+        hp.put("seed", Long.toString(options.seed()));
+        hp.put("optimizer", "adam(0.9,0.9,1e-8)");
+        hp.put("schedule", "cosine(min=lr*" + DAMPEN_LR + ")");
+        hp.put("criterion", "wasserstein(p=2,sorted,mean)");
+        Map<String, String> metadata = new TreeMap<>();
+        metadata.put("hyperparameters", CausalFit.json(hp));
+        metadata.put("training_data_sha256", "{\"source\":\"" + sourceSha + "\",\"target\":\"" + targetSha + "\"}");
+        metadata.put("initial_loss", Double.toString(initialLoss));
+        metadata.put("final_loss", Double.toString(finalLoss));
+        metadata.put("skipped_steps", Integer.toString(skipped));
+        metadata.put("steps_run", Integer.toString(losses.length));
+        if (cancelled) {
+            metadata.put("cancelled", "true");
+        }
+        Intervention intervention = new Intervention(options.name(), Intervention.LINEAS, model.fingerprint(),
+                options.concept(), metadata, maps);
+        return new LineasFit(intervention, sites, losses, initialLoss, finalLoss, skipped, cancelled, sourceSha,
+                targetSha, (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /**
+     * One forward with the maps at strength 1 and one backward; fills the gradients (float[dim] per site) and returns
+     * the loss: mean over sites of the sorted-sample loss (LinEAS, arXiv 2503.10679, Algorithm 1).
+     */
+    private static double forwardBackward(LlamaModel model, List<HookSite> sites, int runLayers, int[][] tokens,
+            float[][] omega, float[][] beta, float[][] targetQuantiles, float[][] gradOmega, float[][] gradBeta) {
+        int nSites = sites.size();
+        int dim = omega[0].length;
+        int rows = tokens.length;
+        try (NDManager step = model.newSubManager()) {
+            model.lendWeights(step);
+            PromptBatch batch = PromptBatch.of(step, tokens);
+            NDArray[] w = new NDArray[nSites];
+            NDArray[] b = new NDArray[nSites];
+            Map<HookSite, NDArray> pooled = new HashMap<>();
+            SiteHook[] hooks = new SiteHook[model.config().nLayers() * SiteHook.POINTS];
+            for (int s = 0; s < nSites; s++) {
+                HookSite site = sites.get(s);
+                w[s] = step.create(omega[s]); // (dim)
+                b[s] = step.create(beta[s]); // (dim)
+                w[s].setRequiresGradient(true);
+                b[s].setRequiresGradient(true);
+                NDArray ws = w[s];
+                NDArray bs = b[s];
+                hooks[site.index()] = x -> {
+                    NDArray y = x.mul(ws).add(bs); // (B, T, dim)
+                    pooled.put(site, batch.meanPool(y)); // (B, dim), the post-map output (pitfall 5.8)
+                    return y;
+                };
+            }
+            double loss;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                model.forwardPrompts(batch, hooks, runLayers);
+                NDArray total = null;
+                for (int s = 0; s < nSites; s++) {
+                    NDArray v = step.create(targetQuantiles[s], new Shape(rows, dim));
+                    NDArray l = SortedSampleLoss.loss(pooled.get(sites.get(s)), v);
+                    total = total == null ? l : total.add(l);
+                }
+                total = total.div(nSites);
+                loss = total.getFloat();
+                collector.backward(total);
+            }
+            for (int s = 0; s < nSites; s++) {
+                gradOmega[s] = w[s].getGradient().toFloatArray();
+                gradBeta[s] = b[s].getGradient().toFloatArray();
+            }
+            return loss;
+        }
+    }
+
+    /** torch.optim.Adam without weight decay: bias-corrected moments, eps outside the square root. */
+    private static void adam(float[] p, float[] g, double[] m, double[] v, double lr, int t) {
+        double c1 = 1 - Math.pow(BETA1, t);
+        double c2 = 1 - Math.pow(BETA2, t);
+        for (int k = 0; k < p.length; k++) {
+            m[k] = BETA1 * m[k] + (1 - BETA1) * g[k];
+            v[k] = BETA2 * v[k] + (1 - BETA2) * g[k] * (double) g[k];
+            p[k] = (float) (p[k] - lr * (m[k] / c1) / (Math.sqrt(v[k] / c2) + EPS));
+        }
+    }
+
+    /** CosineAnnealingLR(T_max = steps, eta_min = lr·1e-3) at 0-based step t. */
+    static double learningRate(LineasOptions options, int t) {
+        double max = options.learningRate();
+        double min = max * DAMPEN_LR;
+        return min + (max - min) * (1 + Math.cos(Math.PI * t / options.steps())) / 2;
+    }
+
+    /** {active neurons over all sites, active sites}. */
+    static int[] active(float[][] omega, float[][] beta) {
+        int neurons = 0;
+        int sites = 0;
+        for (int s = 0; s < omega.length; s++) {
+            int here = 0;
+            for (int k = 0; k < omega[s].length; k++) {
+                if (Math.abs(omega[s][k] - 1.0) > SPARSITY_THRESHOLD || Math.abs(beta[s][k]) > SPARSITY_THRESHOLD) {
+                    here++;
+                }
+            }
+            neurons += here;
+            sites += here > 0 ? 1 : 0;
+        }
+        return new int[] {neurons, sites};
+    }
+
+    private static boolean allFinite(float[][] grads) {
+        for (float[] g : grads) {
+            for (float x : g) {
+                if (!Float.isFinite(x)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static int[] shuffle(int n, Random random) {
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) { // Fisher-Yates
+            int j = random.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        return order;
+    }
+
+    private static float[] flatten(float[][] rows) {
+        int dim = rows[0].length;
+        float[] out = new float[rows.length * dim];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(rows[i], 0, out, i * dim, dim);
+        }
+        return out;
+    }
+}

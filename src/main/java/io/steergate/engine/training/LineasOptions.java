@@ -1,0 +1,75 @@
+package io.steergate.engine.training;
+
+import io.steergate.engine.steering.HookSite;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How a LinEAS training runs (steering-methods.md 3.6; defaults from stack-notes.md for stories260K).
+ *
+ * @param name the intervention's name
+ * @param concept what it steers (free text)
+ * @param sites where to train maps, also where the loss is taken; kept in forward order, duplicates dropped
+ * @param steps Adam steps, at least 1
+ * @param learningRate the peak learning rate; a cosine schedule anneals it to learningRate·1e-3 over the steps
+ * @param batchSize source prompts per step, at least 4 (the reference refuses smaller batches); capped at the
+ *     number of source prompts
+ * @param l1 weight of the L1 proximal step toward the identity (neuron selection), 0 = off
+ * @param groupLasso weight of the group-lasso proximal step, one group per site for ω and one for β (site
+ *     selection), 0 = off
+ * @param seed seed of the shuffle that orders the source prompts into batches (java.util.Random)
+ */
+public record LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
+        int batchSize, double l1, double groupLasso, long seed) {
+
+    public LineasOptions {
+        Objects.requireNonNull(name, "name");
+        concept = concept == null ? "" : concept;
+        sites = List.copyOf(new java.util.TreeSet<>(sites));
+        if (sites.isEmpty()) {
+            throw new IllegalArgumentException("sites must not be empty");
+        }
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps must be at least 1, got " + steps);
+        }
+        if (!(learningRate > 0) || !Double.isFinite(learningRate)) {
+            throw new IllegalArgumentException("learningRate must be positive and finite, got " + learningRate);
+        }
+        if (batchSize < 4) {
+            throw new IllegalArgumentException("batchSize must be at least 4, got " + batchSize);
+        }
+        if (!(l1 >= 0) || !(groupLasso >= 0) || !Double.isFinite(l1) || !Double.isFinite(groupLasso)) {
+            throw new IllegalArgumentException("l1 and groupLasso must be finite and >= 0, got " + l1 + " and "
+                    + groupLasso);
+        }
+    }
+
+    /** Defaults: 300 steps, learning rate 1e-2, batches of 32, no sparsity, seed 0. */
+    public static LineasOptions of(String name, String concept, List<HookSite> sites) {
+        return new LineasOptions(name, concept, sites, 300, 1e-2, 32, 0, 0, 0L);
+    }
+
+    public LineasOptions withSteps(int steps) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+    }
+
+    public LineasOptions withLearningRate(double learningRate) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+    }
+
+    public LineasOptions withBatchSize(int batchSize) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+    }
+
+    public LineasOptions withL1(double l1) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+    }
+
+    public LineasOptions withGroupLasso(double groupLasso) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+    }
+
+    public LineasOptions withSeed(long seed) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+    }
+}

@@ -1,0 +1,216 @@
+package io.steergate.engine.training;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.steergate.engine.eval.PromptSets;
+import io.steergate.engine.eval.Wasserstein;
+import io.steergate.engine.model.Completion;
+import io.steergate.engine.model.DeviceChoice;
+import io.steergate.engine.model.GenerationInput;
+import io.steergate.engine.model.Generator;
+import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.ActivationCollector;
+import io.steergate.engine.steering.HookPoint;
+import io.steergate.engine.steering.AffineMap;
+import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.InterventionFile;
+import io.steergate.engine.steering.SteeringPlan;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** LinEAS on stories260K: the kindness prompts' activations move onto the target's; guards, sparsity, files. */
+class LineasTest {
+
+    private static final Path MODEL_DIR =
+            Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
+
+    private static LlamaModel model;
+    private static PromptSets kindness;
+    private static List<HookSite> resid;
+    private static LineasFit fit;
+
+    @BeforeAll
+    static void load() throws IOException {
+        model = LlamaModel.load(MODEL_DIR, DeviceChoice.CPU);
+        kindness = PromptSets.load(Path.of("policies/prompts"), "kindness");
+        resid = new ArrayList<>();
+        for (int l = 0; l < model.config().nLayers(); l++) {
+            resid.add(new HookSite(l, HookPoint.RESID));
+        }
+        fit = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                LineasOptions.of("kindness", "kindness", resid).withSteps(100));
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @Test
+    void theLossFallsAndTheSourceMovesOntoTheTarget() {
+        double drop = 1 - fit.finalLoss() / fit.initialLoss();
+        ActivationCollector collector = new ActivationCollector(model, 32);
+        List<String> src = kindness.source().texts();
+        Map<HookSite, float[][]> before = collector.collect(src, resid, null);
+        Map<HookSite, float[][]> after = collector.collect(src, resid, SteeringPlan.of(fit.intervention(), 1.0));
+        Map<HookSite, float[][]> target = collector.collect(kindness.target().texts(), resid, null);
+        double w0 = 0;
+        double w1 = 0;
+        for (HookSite site : resid) {
+            w0 += Wasserstein.siteMean(before.get(site), target.get(site)) / resid.size();
+            w1 += Wasserstein.siteMean(after.get(site), target.get(site)) / resid.size();
+        }
+        System.out.printf("loss %.5f -> %.5f (drop %.1f%%), W1 %.5f -> %.5f (ratio %.3f), %d ms%n",
+                fit.initialLoss(), fit.finalLoss(), 100 * drop, w0, w1, w1 / w0, fit.trainMillis());
+        assertTrue(drop >= 0.6, "loss drop " + drop);
+        assertTrue(w1 <= 0.75 * w0, "W1 " + w0 + " -> " + w1);
+        assertEquals(0, fit.skippedSteps());
+    }
+
+    @Test
+    void aStepWithANonFiniteGradientIsSkippedAndLeavesTheMapsAsTheyWere() {
+        LineasOptions options = small("guard").withSteps(4);
+        // poisoned: step 4's gradient gets a NaN, so its update must not happen
+        AtomicInteger reportedSkips = new AtomicInteger();
+        LineasFit poisoned = Lineas.run(model, kindness.source().texts(), kindness.target().texts(), options,
+                p -> reportedSkips.set(p.skipped()), () -> false, (step, gw, gb) -> {
+                    if (step == 4) {
+                        gw[0][3] = Float.NaN;
+                    }
+                });
+        assertEquals(1, poisoned.skippedSteps());
+        assertEquals(1, reportedSkips.get());
+        assertEquals(4, poisoned.stepsRun());
+        assertEquals("1", poisoned.intervention().metadata().get("skipped_steps"));
+        assertAllFinite(poisoned.intervention());
+        // the same schedule stopped before step 4: the same maps
+        AtomicInteger done = new AtomicInteger();
+        LineasFit stopped = Lineas.train(model, kindness.source().texts(), kindness.target().texts(), options,
+                p -> done.set(p.step()), () -> done.get() == 3);
+        assertEquals(poisoned.intervention().maps(), stopped.intervention().maps());
+        // an infinite gradient is caught the same way, at any step
+        LineasFit inf = Lineas.run(model, kindness.source().texts(), kindness.target().texts(), options.withSteps(2),
+                p -> { }, () -> false, (step, gw, gb) -> gb[1][0] = Float.POSITIVE_INFINITY);
+        assertEquals(2, inf.skippedSteps());
+        assertEquals(AffineMap.identity(model.config().dim()), inf.intervention().maps().get(resid.get(1)));
+    }
+
+    @Test
+    void theSameSeedGivesIdenticalMapsAndCancellingStopsEarly() {
+        LineasOptions options = small("seeded").withSteps(6).withSeed(5);
+        List<String> src = kindness.source().texts();
+        List<String> dst = kindness.target().texts();
+        LineasFit first = Lineas.train(model, src, dst, options);
+        LineasFit second = Lineas.train(model, src, dst, options);
+        assertEquals(first.intervention().maps(), second.intervention().maps());
+        assertArrayEquals(first.lossHistory(), second.lossHistory());
+        assertNotEquals(first.intervention().maps(), Lineas.train(model, src, dst, options.withSeed(6))
+                .intervention().maps());
+        assertFalse(first.cancelled());
+
+        AtomicInteger steps = new AtomicInteger();
+        LineasFit cancelled = Lineas.train(model, src, dst, options.withSteps(1000), p -> steps.set(p.step()),
+                () -> steps.get() >= 2);
+        assertTrue(cancelled.cancelled());
+        assertEquals(2, cancelled.stepsRun());
+        assertEquals("true", cancelled.intervention().metadata().get("cancelled"));
+        assertAllFinite(cancelled.intervention());
+    }
+
+    @Test
+    void aLargeL1WeightReturnsNeuronsExactlyToTheIdentity() {
+        LineasFit plain = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                small("plain").withSteps(30));
+        LineasFit sparse = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                small("sparse").withSteps(30).withL1(0.75));
+        int total = resid.size() * model.config().dim();
+        int plainIdentity = exactIdentityNeurons(plain.intervention());
+        int sparseIdentity = exactIdentityNeurons(sparse.intervention());
+        System.out.printf("exact-identity neurons: %d without L1, %d with l1=0.75, of %d%n", plainIdentity,
+                sparseIdentity, total);
+        assertTrue(sparseIdentity >= total / 2, sparseIdentity + " of " + total);
+        assertTrue(sparseIdentity > plainIdentity);
+    }
+
+    @Test
+    void aLargeGroupWeightReturnsWholeSitesToTheIdentity() {
+        AtomicInteger activeSites = new AtomicInteger();
+        LineasFit grouped = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                small("grouped").withSteps(30).withGroupLasso(0.7), p -> activeSites.set(p.activeSites()),
+                () -> false);
+        int identitySites = 0;
+        for (AffineMap map : grouped.intervention().maps().values()) {
+            identitySites += map.equals(AffineMap.identity(model.config().dim())) ? 1 : 0;
+        }
+        System.out.printf("group 0.7: %d of %d sites exactly the identity, %d active%n", identitySites,
+                resid.size(), activeSites.get());
+        assertTrue(identitySites >= 1);
+        // active counts |ω−1| or |β| above 1e-5, so a site can be inactive without being exactly the identity
+        assertTrue(activeSites.get() <= resid.size() - identitySites);
+    }
+
+    @Test
+    void theFittedInterventionRoundTripsThroughItsFileAndSteersGeneration() {
+        Intervention trained = fit.intervention();
+        assertEquals(Intervention.LINEAS, trained.method());
+        assertTrue(trained.maps().values().stream().noneMatch(AffineMap::hasSupport));
+        assertTrue(trained.metadata().get("hyperparameters").contains("\"lr\":\"0.01\""));
+        assertTrue(trained.metadata().get("training_data_sha256").contains(fit.sourceSha256()));
+        assertAllFinite(trained);
+        Intervention read = InterventionFile.read(InterventionFile.write(trained), model.config(),
+                model.fingerprint());
+        assertEquals(trained, read);
+
+        Generator generator = new Generator(model);
+        GenerationInput row = GenerationInput.greedy("Once upon a time", 40);
+        Completion clean = generator.generate(List.of(row)).get(0);
+        Completion steered = generator.generate(List.of(row.withSteering(SteeringPlan.of(read, 1.0)))).get(0);
+        assertNotEquals(clean.text(), steered.text());
+    }
+
+    @Test
+    void badInputsAreRefused() {
+        List<String> three = kindness.source().texts().subList(0, 3);
+        assertThrows(IllegalArgumentException.class,
+                () -> Lineas.train(model, three, kindness.target().texts(), small("few")));
+        assertThrows(IllegalArgumentException.class, () -> small("tiny").withBatchSize(3));
+        assertThrows(IllegalArgumentException.class, () -> Lineas.train(model, kindness.source().texts(),
+                kindness.target().texts(), LineasOptions.of("far", "", List.of(HookSite.parse("layers.9.resid")))));
+    }
+
+    /** All five resid sites, batches of 16: quick runs for the behaviour tests. */
+    private static LineasOptions small(String name) {
+        return LineasOptions.of(name, "kindness", resid).withBatchSize(16);
+    }
+
+    private static int exactIdentityNeurons(Intervention intervention) {
+        int n = 0;
+        for (AffineMap map : intervention.maps().values()) {
+            for (int k = 0; k < map.width(); k++) {
+                n += map.omega()[k] == 1f && map.beta()[k] == 0f ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
+    private static void assertAllFinite(Intervention intervention) {
+        for (AffineMap map : intervention.maps().values()) {
+            for (int k = 0; k < map.width(); k++) {
+                assertTrue(Float.isFinite(map.omega()[k]) && Float.isFinite(map.beta()[k]));
+            }
+        }
+    }
+}
