@@ -145,8 +145,8 @@ final class EvaluateCommand implements Callable<Integer> {
                 out.println("wrote " + outSvg);
             }
             if (outMd != null) {
-                String command = "steer evaluate " + String.join(" ", spec.commandLine().getParseResult()
-                        .originalArgs());
+                String command = "steer " + String.join(" ", spec.commandLine().getParseResult().originalArgs()
+                        .stream().map(a -> a.matches("[A-Za-z0-9_./,=:+-]+") ? a : "'" + a + "'").toList());
                 Files.writeString(outMd, EvaluationReport.markdown(command, options, sweep, names, composition),
                         StandardCharsets.UTF_8);
                 out.println("wrote " + outMd);
