@@ -8,7 +8,9 @@ import java.util.List;
 /**
  * The one place where {@code fit --method lineas} meets the LinEAS trainer, so that the command compiles before the
  * trainer ({@code io.steergate.engine.training.Lineas}) is on this branch. Until then {@link #available()} is false
- * and {@code fit} refuses the method with a clear message.
+ * and {@code fit} refuses the method with a clear message. The trainer's shape, which {@link Params} mirrors:
+ * {@code Lineas.train(model, source, target, new LineasOptions(name, concept, sites, steps, lr, 32, l1, group, seed))}
+ * returning a {@code LineasFit} with {@code intervention()} and {@code lossHistory()}.
  */
 final class LineasAdapter {
 
