@@ -212,6 +212,18 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
+     * Like {@link #forwardPrompts} over all blocks, but returns the logits of every column, (B, T, vocabSize):
+     * perplexity. Padding columns hold logits too; mask them with {@link PromptBatch#valid()}.
+     */
+    public NDArray forwardPromptsAllPositions(PromptBatch batch, SiteHook[] hooks) {
+        if (hooks != null && hooks.length != config.nLayers() * SiteHook.POINTS) {
+            throw new IllegalArgumentException("hooks must have nLayers * POINTS = "
+                    + config.nLayers() * SiteHook.POINTS + " slots, got " + hooks.length);
+        }
+        return forward(batch.tokens(), batch.positions(), batch.mask(), null, 0, hooks, config.nLayers(), true);
+    }
+
+    /**
      * Attaches the weights to {@code step} until it closes, so that results of the forward belong to it (stack-notes
      * pitfall 1). Once per manager: a second attach to the same manager would lose the weights' owner.
      */
@@ -226,6 +238,11 @@ public final class LlamaModel implements AutoCloseable {
      */
     NDArray forward(NDArray tokens, NDArray positions, NDArray mask, KvCache cache, int start, SiteHook[] hooks,
             int layers) {
+        return forward(tokens, positions, mask, cache, start, hooks, layers, false);
+    }
+
+    private NDArray forward(NDArray tokens, NDArray positions, NDArray mask, KvCache cache, int start,
+            SiteHook[] hooks, int layers, boolean allColumns) {
         long b = tokens.getShape().get(0);
         long t = tokens.getShape().get(1);
         int end = start + (int) t;
@@ -286,8 +303,8 @@ public final class LlamaModel implements AutoCloseable {
         if (layers < config.nLayers()) {
             return null;
         }
-        NDArray last = x.get(":, -1, :"); // (B, dim)
-        return rmsnorm(last, rmsFinal).matMul(wcls); // (B, vocabSize)
+        NDArray last = allColumns ? x : x.get(":, -1, :"); // (B, T, dim) or (B, dim)
+        return rmsnorm(last, rmsFinal).matMul(wcls); // (B, T, vocabSize) or (B, vocabSize)
     }
 
     /** The hook at (layer, point) applied to x, or x itself when there is none. */

@@ -1,0 +1,181 @@
+package io.steergate.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.steergate.engine.steering.HookPoint;
+import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.InterventionFile;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line run in-process: fit writes a readable map, generate uses it, evaluate reports, errors are one line. */
+class SteerCliTest {
+
+    private static final String MODEL =
+            Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K")).toString();
+
+    @TempDir
+    static Path dir;
+
+    private static Path source;
+    private static Path target;
+    private static Path map;
+
+    /** What one run returned: exit code, stdout, stderr. */
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = SteerCli.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @BeforeAll
+    static void fitOnce() throws IOException {
+        source = dir.resolve("dogs.jsonl");
+        target = dir.resolve("cats.jsonl");
+        Files.writeString(source, """
+                {"text": "The dog ran to the park."}
+                {"text": "A big dog barked at the ball."}
+                {"text": "The puppy wagged its tail."}
+                {"text": "Max the dog liked his bone."}
+                """);
+        Files.writeString(target, """
+                {"text": "The cat ran to the park."}
+                {"text": "A big cat looked at the ball."}
+                {"text": "The kitten flicked its tail."}
+                {"text": "Max the cat liked his fish."}
+                """);
+        map = dir.resolve("no-dogs.safetensors");
+        Run fit = run("fit", "--model", MODEL, "--method", "mean-shift", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "layers.0-1.resid,layers.3.mlp_norm", "--name", "no-dogs",
+                "--concept", "dogs", "--out", map.toString());
+        assertEquals(0, fit.code(), fit.err());
+        assertTrue(fit.out().contains("fitted 'no-dogs' (MEAN_SHIFT) at 3 sites"), fit.out());
+        assertTrue(fit.out().contains("wrote " + map), fit.out());
+    }
+
+    @Test
+    void fitWritesAReadableMap() throws IOException {
+        Intervention iv = InterventionFile.read(map);
+        assertEquals("no-dogs", iv.name());
+        assertEquals(Intervention.MEAN_SHIFT, iv.method());
+        assertEquals("dogs", iv.concept());
+        assertEquals(List.of(new HookSite(0, HookPoint.RESID), new HookSite(1, HookPoint.RESID),
+                new HookSite(3, HookPoint.MLP_NORM)), List.copyOf(iv.maps().keySet()));
+    }
+
+    @Test
+    void linearActFitsToo() throws IOException {
+        Path out = dir.resolve("la.safetensors");
+        Run fit = run("fit", "--model", MODEL, "--method", "linear-act", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "attn_norm", "--name", "la", "--out", out.toString(), "--seed", "3");
+        assertEquals(0, fit.code(), fit.err());
+        Intervention iv = InterventionFile.read(out);
+        assertEquals(Intervention.LINEAR_ACT, iv.method());
+        assertEquals(5, iv.maps().size());
+    }
+
+    @Test
+    void generateWithTheMapPrintsText() {
+        Run gen = run("generate", "--model", MODEL, "--map", map.toString(), "--strength", "0.5", "--prompt",
+                "Tom went to the park. He saw", "--max-tokens", "12", "--seed", "7");
+        assertEquals(0, gen.code(), gen.err());
+        assertTrue(gen.out().startsWith("Tom went to the park. He saw"), gen.out());
+        assertTrue(gen.out().strip().length() > "Tom went to the park. He saw".length(), gen.out());
+        assertTrue(gen.err().contains("1 map(s)"), gen.err());
+        // greedy and seeded runs repeat exactly
+        assertEquals(gen.out(), run("generate", "--model", MODEL, "--map", map.toString(), "--strength", "0.5",
+                "--prompt", "Tom went to the park. He saw", "--max-tokens", "12", "--seed", "7").out());
+    }
+
+    @Test
+    void evaluateWritesTableChartAndMarkdown() throws IOException {
+        Path eval = dir.resolve("eval.jsonl");
+        Files.writeString(eval, """
+                {"text": "Tom went to the park with his dad. At the park, he saw"}
+                {"text": "Lily had a new pet. It was"}
+                """);
+        Path lexicon = dir.resolve("dogs.txt");
+        Files.writeString(lexicon, "dog\npuppy\n");
+        Path svg = dir.resolve("curve.svg");
+        Path md = dir.resolve("report.md");
+        Run ev = run("evaluate", "--model", MODEL, "--map", map.toString(), "--eval", eval.toString(), "--lexicon",
+                lexicon.toString(), "--source", source.toString(), "--target", target.toString(), "--strengths",
+                "0,1", "--n", "4", "--ppl-texts", source.toString(), "--out-svg", svg.toString(), "--out-md",
+                md.toString());
+        assertEquals(0, ev.code(), ev.err());
+        assertTrue(ev.out().contains("ppl ratio"), ev.out());
+        assertTrue(ev.out().lines().anyMatch(l -> l.startsWith("0.00 ") && l.contains("1.0000")), ev.out());
+        assertTrue(Files.readString(svg).startsWith("<svg") || Files.readString(svg).startsWith("<?xml"));
+        String report = Files.readString(md);
+        assertTrue(report.contains("| 1.00 |"), report);
+        assertTrue(report.contains("steer evaluate --model"), report);
+    }
+
+    @Test
+    void badArgumentsGiveExitCode2AndOneLine() {
+        assertBad(run("generate", "--prompt", "hi"), "Missing required option: '--model=DIR'");
+        assertBad(run("generate", "--model", dir.resolve("nope").toString(), "--prompt", "hi"), "no such directory");
+        assertBad(run("generate", "--model", MODEL, "--prompt", "hi", "--map", map.toString(), "--strength", "2"),
+                "--strength must be in [0, 1]");
+        assertBad(run("fit", "--model", MODEL, "--method", "mean-shift", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "layers.9.resid", "--name", "x", "--out",
+                dir.resolve("x.safetensors").toString()), "--sites: bad site 'layers.9.resid'");
+        assertBad(run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "resid", "--name", "x", "--out",
+                dir.resolve("x.safetensors").toString()), "not available");
+        assertBad(run("fit", "--model", MODEL, "--method", "pca", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "resid", "--name", "x", "--out",
+                dir.resolve("x.safetensors").toString()), "unknown method 'pca'");
+        assertBad(run("evaluate", "--model", MODEL, "--map", source.toString(), "--eval", source.toString(),
+                "--lexicon", source.toString(), "--ppl-texts", source.toString()), "--lexicon");
+        assertBad(run("frobnicate"), "Unmatched argument");
+    }
+
+    @Test
+    void failuresGiveExitCode1AndOneLine() {
+        // --out names a directory: the arguments parse, the write fails
+        Run r = run("fit", "--model", MODEL, "--method", "mean-shift", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "layers.0.resid", "--name", "x", "--out", dir.toString());
+        assertEquals(1, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().startsWith("steer fit: "), r.err());
+    }
+
+    @Test
+    void siteSpecs() {
+        assertEquals(5, SiteSpec.parse("resid", 5).size());
+        assertEquals(10, SiteSpec.parse("attn_norm, mlp_norm", 5).size());
+        assertEquals(List.of(new HookSite(0, HookPoint.RESID), new HookSite(1, HookPoint.RESID),
+                new HookSite(2, HookPoint.RESID)), SiteSpec.parse("layers.0-2.resid", 5));
+        assertEquals(List.of(new HookSite(1, HookPoint.ATTN_NORM), new HookSite(3, HookPoint.MLP_OUT)),
+                SiteSpec.parse("layers.3.mlp_out,layers.1.attn_norm,layers.3.mlp_out", 5));
+        assertThrows(IllegalArgumentException.class, () -> SiteSpec.parse("layers.2-1.resid", 5));
+        assertThrows(IllegalArgumentException.class, () -> SiteSpec.parse("residual", 5));
+        assertThrows(IllegalArgumentException.class, () -> SiteSpec.parse("", 5));
+    }
+
+    private static void assertBad(Run r, String fragment) {
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains(fragment), r.err());
+        assertTrue(!r.err().contains("\tat "), r.err());
+    }
+}
