@@ -1,5 +1,7 @@
 package io.steergate.cli;
 
+import io.steergate.engine.steering.SteeringPlan;
+
 import io.steergate.engine.eval.Evaluation;
 import io.steergate.engine.eval.LexiconScorer;
 import io.steergate.engine.eval.PromptSet;
@@ -100,8 +102,8 @@ final class EvaluateCommand implements Callable<Integer> {
             throw SteerCli.badArgument(spec, e.getMessage());
         }
         for (double s : strengths) {
-            if (!(s >= 0 && s <= 1)) {
-                throw SteerCli.badArgument(spec, "--strengths must each be in [0, 1], got " + s);
+            if (!(s >= 0 && s <= SteeringPlan.MAX_STRENGTH)) {
+                throw SteerCli.badArgument(spec, "--strengths must each be in [0, " + SteeringPlan.MAX_STRENGTH + "], got " + s);
             }
         }
         if ((source == null) != (target == null)) {

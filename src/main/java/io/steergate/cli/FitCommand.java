@@ -10,6 +10,9 @@ import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.training.Fit;
 import io.steergate.engine.training.FitOptions;
 import io.steergate.engine.training.LinearAct;
+import io.steergate.engine.training.Lineas;
+import io.steergate.engine.training.LineasFit;
+import io.steergate.engine.training.LineasOptions;
 import io.steergate.engine.training.MeanShift;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -107,10 +110,6 @@ final class FitCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw SteerCli.badArgument(spec, "--method: " + e.getMessage());
         }
-        if (m == Method.LINEAS && !LineasAdapter.available()) {
-            throw SteerCli.badArgument(spec, "--method lineas is not available in this build "
-                    + "(the LinEAS trainer is not on this branch yet); use linear-act or mean-shift");
-        }
         List<String> src = readPrompts("--source", source);
         List<String> dst = readPrompts("--target", target);
         Path parent = out.toAbsolutePath().getParent();
@@ -129,12 +128,19 @@ final class FitCommand implements Callable<Integer> {
             Intervention iv;
             String detail;
             if (m == Method.LINEAS) {
-                LineasAdapter.Result r = LineasAdapter.fit(llama, src, dst, new LineasAdapter.Params(name, concept,
-                        siteList, seed, steps, lr, l1, group));
-                iv = r.intervention();
-                double[] loss = r.lossHistory();
-                detail = String.format(Locale.ROOT, "%d steps, loss %.5g -> %.5g", loss.length,
-                        loss.length > 0 ? loss[0] : Double.NaN, loss.length > 0 ? loss[loss.length - 1] : Double.NaN);
+                LineasOptions options = new LineasOptions(name, concept, siteList, steps, lr, 32, l1, group, seed);
+                PrintWriter err = spec.commandLine().getErr();
+                LineasFit fit = Lineas.train(llama, src, dst, options, progress -> {
+                    if (progress.step() % 50 == 0) {
+                        err.printf(Locale.ROOT, "step %d: loss %.5g, lr %.2g, active %d neurons / %d sites%n", progress.step(),
+                                progress.loss(), progress.learningRate(), progress.activeNeurons(), progress.activeSites());
+                        err.flush();
+                    }
+                }, () -> false);
+                iv = fit.intervention();
+                detail = String.format(Locale.ROOT, "%d steps, loss %.5g -> %.5g (%.0f%% lower), %d skipped",
+                        fit.stepsRun(), fit.initialLoss(), fit.finalLoss(), 100 * (1 - fit.finalLoss() / fit.initialLoss()),
+                        fit.skippedSteps());
             } else {
                 FitOptions options = FitOptions.of(name, concept, siteList).withSeed(seed)
                         .withTargetsThroughEarlierMaps(targetsThroughEarlierMaps);

@@ -27,7 +27,7 @@ final class GenerateCommand implements Callable<Integer> {
         Path file;
 
         // a field initializer, not defaultValue: picocli applies an ArgGroup's defaults even when no group was given
-        @Option(names = "--strength", paramLabel = "S", description = "strength in [0, 1] of the preceding --map "
+        @Option(names = "--strength", paramLabel = "S", description = "strength in [0, 4] of the preceding --map "
                 + "(default 1)")
         double strength = 1.0;
     }
@@ -60,8 +60,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         for (MapArg m : maps) {
-            if (!(m.strength >= 0 && m.strength <= 1)) {
-                throw SteerCli.badArgument(spec, "--strength must be in [0, 1], got " + m.strength);
+            if (!(m.strength >= 0 && m.strength <= SteeringPlan.MAX_STRENGTH)) {
+                throw SteerCli.badArgument(spec, "--strength must be in [0, " + SteeringPlan.MAX_STRENGTH + "], got " + m.strength);
             }
         }
         GenerationInput input;

@@ -188,7 +188,7 @@ public final class Evaluation {
      * Sweeps {@code intervention} over {@code strengths}.
      *
      * @param intervention the maps to evaluate (checked against the model)
-     * @param strengths lambdas in [0, 1], in the order to report
+     * @param strengths lambdas in [0, SteeringPlan.MAX_STRENGTH], in the order to report
      * @param probe eval prompts and lexicons
      * @param activations prompts for the W1 columns
      * @param perplexityTexts passages for the perplexity ratio

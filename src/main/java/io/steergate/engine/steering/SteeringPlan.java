@@ -22,13 +22,19 @@ import java.util.TreeMap;
  */
 public final class SteeringPlan implements RowSteering {
 
-    /** One intervention of a plan at strength {@code strength} in [0, 1]. */
+    /**
+     * Largest strength the engine applies. Above 1 the map is extrapolated (λ(ωx + β) + (1 − λ)x past the map):
+     * evaluation sweeps use it to find where a map stops paying for its perplexity; policies keep strengths in [0, 1].
+     */
+    public static final double MAX_STRENGTH = 4.0;
+
+    /** One intervention of a plan at strength {@code strength} in [0, {@link #MAX_STRENGTH}]. */
     public record Step(Intervention intervention, double strength) {
         public Step {
             Objects.requireNonNull(intervention, "intervention");
-            if (!(strength >= 0 && strength <= 1)) {
-                throw new IllegalArgumentException("strength of '" + intervention.name() + "' must be in [0, 1], got "
-                        + strength);
+            if (!(strength >= 0 && strength <= MAX_STRENGTH)) {
+                throw new IllegalArgumentException("strength of '" + intervention.name() + "' must be in [0, "
+                        + MAX_STRENGTH + "], got " + strength);
             }
         }
     }

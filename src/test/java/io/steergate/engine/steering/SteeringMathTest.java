@@ -107,9 +107,9 @@ class SteeringMathTest {
     }
 
     @Test
-    void strengthOutsideZeroToOneIsRefused() {
+    void strengthOutsideTheEngineRangeIsRefused() {
         Intervention i = intervention(AffineMap.of(new float[] {2}, new float[] {1}));
-        assertThrows(IllegalArgumentException.class, () -> new SteeringPlan.Step(i, 1.5));
+        assertThrows(IllegalArgumentException.class, () -> new SteeringPlan.Step(i, SteeringPlan.MAX_STRENGTH + 0.5));
         assertThrows(IllegalArgumentException.class, () -> new SteeringPlan.Step(i, -0.1));
         assertThrows(IllegalArgumentException.class, () -> new SteeringPlan.Step(i, Double.NaN));
         assertTrue(SteeringPlan.of(i, 0).isEmpty());
