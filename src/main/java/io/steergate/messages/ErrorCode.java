@@ -21,5 +21,16 @@ public enum ErrorCode {
     /** No result within the HTTP wait. */
     TIMEOUT,
     /** No such resource. */
-    NOT_FOUND
+    NOT_FOUND,
+    /**
+     * The tenant's policy refuses the request: an explicit steering ask under {@code explicitSteering: deny} (the
+     * message names the intervention), or no policy covers the tenant.
+     */
+    POLICY_DENIED,
+    /** A requested style is not offered by the tenant's policy; the message names the style. */
+    STYLE_NOT_ALLOWED,
+    /** Two requested styles contradict each other under the tenant's policy; the message names both. */
+    STYLE_CONFLICT,
+    /** The plan names an intervention the registry does not know or that has no active version; the message names it. */
+    UNKNOWN_INTERVENTION
 }
