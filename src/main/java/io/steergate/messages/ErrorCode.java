@@ -25,5 +25,16 @@ public enum ErrorCode {
     /** An intervention map that does not fit the served model, or a malformed map file. */
     MAP_REFUSED,
     /** The request conflicts with the resource's state (promoting a retired version, a name already taken). */
-    CONFLICT
+    CONFLICT,
+    /**
+     * The tenant's policy refuses the request: an explicit steering ask under {@code explicitSteering: deny} (the
+     * message names the intervention), or no policy covers the tenant.
+     */
+    POLICY_DENIED,
+    /** A requested style is not offered by the tenant's policy; the message names the style. */
+    STYLE_NOT_ALLOWED,
+    /** Two requested styles contradict each other under the tenant's policy; the message names both. */
+    STYLE_CONFLICT,
+    /** The plan names an intervention the registry does not know or that has no active version; the message names it. */
+    UNKNOWN_INTERVENTION
 }

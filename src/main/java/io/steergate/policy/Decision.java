@@ -1,8 +1,40 @@
 package io.steergate.policy;
 
 import io.steergate.messages.AppliedIntervention;
+import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.PolicyRef;
 import java.util.List;
 
-/** What the policy decided for one request: the policy version and the ordered plan of interventions. */
-public record Decision(PolicyRef policy, List<AppliedIntervention> plan) {}
+/**
+ * What the policy decided for one request: the policy version, and either the ordered plan or a rejection; in both
+ * cases the trace of how (rules matched or skipped, asks clamped or denied, caps applied).
+ *
+ * @param policy    the deciding policy's id and content version; null when no policy covers the tenant
+ * @param entries   the ordered plan; empty when rejected
+ * @param trace     human-readable steps of the decision, in order
+ * @param rejection the error to answer with (status REJECTED), or null when a plan was decided
+ */
+public record Decision(PolicyRef policy, List<PlanEntry> entries, List<String> trace, ErrorInfo rejection) {
+
+    public Decision {
+        entries = List.copyOf(entries);
+        trace = List.copyOf(trace);
+    }
+
+    public static Decision planned(PolicyRef policy, List<PlanEntry> entries, List<String> trace) {
+        return new Decision(policy, entries, trace, null);
+    }
+
+    public static Decision rejected(PolicyRef policy, ErrorInfo rejection, List<String> trace) {
+        return new Decision(policy, List.of(), trace, rejection);
+    }
+
+    public boolean isRejected() {
+        return rejection != null;
+    }
+
+    /** The plan as it travels in Job and GenerationResult.applied: intervention, version, strength. */
+    public List<AppliedIntervention> plan() {
+        return entries.stream().map(PlanEntry::toApplied).toList();
+    }
+}

@@ -1,0 +1,14 @@
+package io.steergate.policy;
+
+import io.steergate.messages.AppliedIntervention;
+
+/**
+ * One intervention of a decided plan: the catalog's active version, the strength after clamps and caps, and why it
+ * is there ({@code rule:<name>}, {@code style:<name>} or {@code explicit}).
+ */
+public record PlanEntry(String intervention, int version, double strength, String reason) {
+
+    public AppliedIntervention toApplied() {
+        return new AppliedIntervention(intervention, version, strength);
+    }
+}

@@ -1,0 +1,132 @@
+package io.steergate.policy;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One tenant policy as read from a policies/*.yaml file by {@link PolicyParser} (format: policies/README.md). Immutable;
+ * {@link PolicyEvaluator} turns it and a request into a {@link Decision}.
+ *
+ * @param id              the policy id, equal to the file name without {@code .yaml}
+ * @param version         {@code "sha256:"} + hex sha256 of the file bytes
+ * @param source          the file name the policy was read from
+ * @param description     free text, empty when absent
+ * @param tenants         the tenants the policy covers; {@code "*"} (only in {@code default}) covers every tenant no
+ *                        other policy covers
+ * @param explicitSteering what happens to the request's explicit {@code steering} asks
+ * @param explicitMaxStrength the clamp for {@link ExplicitSteering#CLAMP}
+ * @param siteStrengthCap the cap on the summed strength of the plan at any one hook site; infinite when absent
+ * @param disallowedStyles what happens to a requested style the policy does not offer
+ * @param styles          the styles a request may ask for, by style name
+ * @param conflicts       groups of styles that contradict each other: asking for two of a group is rejected
+ * @param rules           evaluated in order; each matching rule applies its interventions
+ * @param scorers         lexicon scorers the service layer runs on outputs under this policy
+ */
+public record Policy(
+        String id,
+        String version,
+        String source,
+        String description,
+        List<String> tenants,
+        ExplicitSteering explicitSteering,
+        double explicitMaxStrength,
+        double siteStrengthCap,
+        DisallowedStyles disallowedStyles,
+        Map<String, StyleGrant> styles,
+        List<Set<String>> conflicts,
+        List<Rule> rules,
+        List<ScorerSpec> scorers) {
+
+    /** The tenant pattern that makes a policy the fallback for uncovered tenants. */
+    public static final String ANY_TENANT = "*";
+
+    public Policy {
+        tenants = List.copyOf(tenants);
+        styles = ordered(styles);
+        conflicts = conflicts.stream().map(Policy::ordered).toList();
+        rules = List.copyOf(rules);
+        scorers = List.copyOf(scorers);
+    }
+
+    /** What a policy does with the request's explicit steering asks. */
+    public enum ExplicitSteering {
+        /** Applied as asked; an ask without a strength gets 1.0. */
+        ALLOW,
+        /** Applied, with the strength lowered to {@code explicitMaxStrength}. */
+        CLAMP,
+        /** Any explicit ask rejects the request with POLICY_DENIED naming the intervention. */
+        DENY,
+        /** Explicit asks are dropped silently (the trace says so); the request goes on. */
+        DROP
+    }
+
+    /** What a policy does with a requested style it does not offer. */
+    public enum DisallowedStyles {
+        /** The request is rejected with STYLE_NOT_ALLOWED naming the style. */
+        REJECT,
+        /** The style is dropped (the trace says so); the request goes on. */
+        DROP
+    }
+
+    /** A style a request may ask for: the intervention behind it and its strength limits. */
+    public record StyleGrant(String style, String intervention, double defaultStrength, double maxStrength) {}
+
+    /** One rule: when its condition holds, its interventions are applied. */
+    public record Rule(String name, Condition when, List<Application> apply) {
+        public Rule {
+            apply = List.copyOf(apply);
+        }
+    }
+
+    /** An intervention a rule applies and at which strength. */
+    public record Application(String intervention, double strength) {}
+
+    /**
+     * A rule condition: every present part must hold. Absent parts are empty and hold always.
+     *
+     * @param labels   every key must be present in the request's labels with one of the listed values
+     * @param styles   the request asks for at least one of these styles
+     * @param tenants  the request's tenant is one of these
+     * @param steering the request explicitly asks for at least one of these interventions
+     */
+    public record Condition(Map<String, Set<String>> labels, Set<String> styles, Set<String> tenants, Set<String> steering) {
+
+        public static final Condition ALWAYS = new Condition(Map.of(), Set.of(), Set.of(), Set.of());
+
+        public Condition {
+            Map<String, Set<String>> copy = new LinkedHashMap<>();
+            labels.forEach((key, values) -> copy.put(key, ordered(values)));
+            labels = Collections.unmodifiableMap(copy);
+            styles = ordered(styles);
+            tenants = ordered(tenants);
+            steering = ordered(steering);
+        }
+
+        public boolean always() {
+            return labels.isEmpty() && styles.isEmpty() && tenants.isEmpty() && steering.isEmpty();
+        }
+    }
+
+    /**
+     * A scorer the policy wants run on every output: a name (the key in GenerationResult.scores) and a lexicon file,
+     * relative to the policies directory. The service layer builds the engine's LexiconScorer from it.
+     */
+    public record ScorerSpec(String name, String lexicon) {}
+
+    // Insertion-ordered copies (Map.copyOf's order changes from one JVM run to the next), so traces are reproducible.
+    static <V> Map<String, V> ordered(Map<String, V> map) {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(map));
+    }
+
+    static Set<String> ordered(Set<String> set) {
+        return Collections.unmodifiableSet(new LinkedHashSet<>(set));
+    }
+
+    public boolean hasSiteCap() {
+        return siteStrengthCap != Double.POSITIVE_INFINITY;
+    }
+}

@@ -1,0 +1,597 @@
+package io.steergate.policy;
+
+import io.steergate.policy.Policy.Application;
+import io.steergate.policy.Policy.Condition;
+import io.steergate.policy.Policy.DisallowedStyles;
+import io.steergate.policy.Policy.ExplicitSteering;
+import io.steergate.policy.Policy.Rule;
+import io.steergate.policy.Policy.ScorerSpec;
+import io.steergate.policy.Policy.StyleGrant;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+
+/**
+ * Reads one policy file (format: policies/README.md) into a {@link Policy}, or into every error found in it, each at
+ * file:line:column. Uses SnakeYAML's compose API (a node tree with marks) rather than binding to objects, so that
+ * unknown and duplicate keys, wrong types and bad values are reported where they are written.
+ */
+public final class PolicyParser {
+
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+    private static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
+    private static final Pattern RULE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+    private static final Set<String> TOP_KEYS = Set.of("id", "description", "tenants", "explicitSteering",
+            "explicitMaxStrength", "siteStrengthCap", "disallowedStyles", "styles", "conflicts", "rules", "scorers");
+    private static final Set<String> STYLE_KEYS = Set.of("intervention", "defaultStrength", "maxStrength");
+    private static final Set<String> RULE_KEYS = Set.of("name", "when", "apply");
+    private static final Set<String> CONDITION_KEYS = Set.of("labels", "styles", "tenants", "steering");
+    private static final Set<String> APPLY_KEYS = Set.of("intervention", "strength");
+    private static final Set<String> SCORER_KEYS = Set.of("name", "lexicon");
+
+    private final Path policiesDir;
+    private final InterventionCatalog catalog;
+
+    /**
+     * A parser that resolves lexicon paths against {@code policiesDir} and checks intervention names with
+     * {@code catalog}.
+     */
+    public PolicyParser(Path policiesDir, InterventionCatalog catalog) {
+        this.policiesDir = policiesDir;
+        this.catalog = catalog;
+    }
+
+    /**
+     * What parsing one file gave: the policy (null when any error was found) or the errors, every one of them, plus
+     * where each tenant is written (for the store's cross-file check).
+     */
+    public record Result(String file, String version, Policy policy, List<PolicyError> errors, Map<String, PolicyError> tenantMarks) {
+
+        public Result {
+            errors = List.copyOf(errors);
+            tenantMarks = Map.copyOf(tenantMarks);
+        }
+
+        public boolean ok() {
+            return policy != null;
+        }
+    }
+
+    /** Parses the file at {@code file}; the policy id must equal its name without {@code .yaml}. */
+    public Result parse(Path file) {
+        String name = file.getFileName().toString();
+        try {
+            return parse(name, Files.readAllBytes(file));
+        } catch (IOException e) {
+            return new Result(name, null, null, List.of(new PolicyError(name, 0, 0, "cannot read: " + e.getMessage())), Map.of());
+        }
+    }
+
+    /**
+     * Parses {@code content} as the file {@code fileName} (used by the validate endpoint too). Never throws on bad
+     * content: every problem found is in {@link Result#errors()}. A YAML syntax error stops the reading there, so it
+     * is the only error reported for that file.
+     */
+    public Result parse(String fileName, byte[] content) {
+        String version = "sha256:" + sha256(content);
+        Reading reading = new Reading(fileName);
+        Policy policy = null;
+        try {
+            Iterator<Node> documents = new Yaml(new LoaderOptions())
+                    .composeAll(new InputStreamReader(new ByteArrayInputStream(content), StandardCharsets.UTF_8)).iterator();
+            if (!documents.hasNext()) {
+                reading.error(null, "the file is empty; expected a policy mapping");
+            } else {
+                Node root = documents.next();
+                if (documents.hasNext()) {
+                    reading.error(documents.next(), "one policy per file: a second YAML document starts here");
+                }
+                policy = reading.policy(root, version);
+            }
+        } catch (MarkedYAMLException e) {
+            var mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+            String problem = e.getProblem() != null ? e.getProblem() : e.getMessage();
+            reading.errors.add(mark == null ? new PolicyError(fileName, 0, 0, "YAML syntax: " + problem)
+                    : new PolicyError(fileName, mark.getLine() + 1, mark.getColumn() + 1, "YAML syntax: " + problem));
+        } catch (YAMLException e) {
+            reading.errors.add(new PolicyError(fileName, 0, 0, "YAML syntax: " + e.getMessage()));
+        }
+        return new Result(fileName, version, reading.errors.isEmpty() ? policy : null, reading.errors, reading.tenantMarks);
+    }
+
+    static String sha256(byte[] content) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    /** The state of reading one file: its name and the errors so far. Each read method returns null on error. */
+    private final class Reading {
+
+        final String file;
+        final List<PolicyError> errors = new ArrayList<>();
+        final Map<String, PolicyError> tenantMarks = new LinkedHashMap<>();
+
+        Reading(String file) {
+            this.file = file;
+        }
+
+        void error(Node at, String message) {
+            errors.add(at == null ? new PolicyError(file, 0, 0, message)
+                    : new PolicyError(file, at.getStartMark().getLine() + 1, at.getStartMark().getColumn() + 1, message));
+        }
+
+        Policy policy(Node root, String version) {
+            Map<String, NodeTuple> top = fields(root, "policy", TOP_KEYS, Set.of("id", "tenants"));
+            if (top == null) {
+                return null;
+            }
+            String id = name(value(top, "id"), "id", NAME);
+            String expectedId = file.endsWith(".yaml") ? file.substring(0, file.length() - ".yaml".length()) : file;
+            if (id != null && !id.equals(expectedId)) {
+                error(value(top, "id"), "id '" + id + "' must equal the file name without .yaml ('" + expectedId + "')");
+            }
+            String description = top.containsKey("description") ? string(value(top, "description"), "description") : "";
+            List<String> tenants = tenants(value(top, "tenants"), id);
+            ExplicitSteering explicit = top.containsKey("explicitSteering")
+                    ? choice(value(top, "explicitSteering"), "explicitSteering", ExplicitSteering.class) : ExplicitSteering.DENY;
+            double explicitMax = 1.0;
+            if (top.containsKey("explicitMaxStrength")) {
+                Double max = strength(value(top, "explicitMaxStrength"), "explicitMaxStrength");
+                explicitMax = max == null ? 1.0 : max;
+                if (explicit != null && explicit != ExplicitSteering.CLAMP) {
+                    error(value(top, "explicitMaxStrength"), "explicitMaxStrength applies only with explicitSteering: clamp");
+                }
+            } else if (explicit == ExplicitSteering.CLAMP) {
+                error(root, "missing field 'explicitMaxStrength' (required with explicitSteering: clamp)");
+            }
+            double cap = Double.POSITIVE_INFINITY;
+            if (top.containsKey("siteStrengthCap")) {
+                Double value = number(value(top, "siteStrengthCap"), "siteStrengthCap");
+                if (value != null && !(value > 0)) {
+                    error(value(top, "siteStrengthCap"), "siteStrengthCap must be greater than 0, got " + value);
+                } else if (value != null) {
+                    cap = value;
+                }
+            }
+            DisallowedStyles disallowed = top.containsKey("disallowedStyles")
+                    ? choice(value(top, "disallowedStyles"), "disallowedStyles", DisallowedStyles.class) : DisallowedStyles.REJECT;
+            Map<String, StyleGrant> styles = top.containsKey("styles") ? styles(value(top, "styles")) : Map.of();
+            List<Set<String>> conflicts = top.containsKey("conflicts") ? conflicts(value(top, "conflicts"), styles) : List.of();
+            List<Rule> rules = top.containsKey("rules") ? rules(value(top, "rules"), styles, tenants) : List.of();
+            List<ScorerSpec> scorers = top.containsKey("scorers") ? scorers(value(top, "scorers")) : List.of();
+            if (!errors.isEmpty()) {
+                return null;
+            }
+            return new Policy(id, version, file, description, tenants, explicit, explicitMax, cap, disallowed, styles,
+                    conflicts, rules, scorers);
+        }
+
+        List<String> tenants(Node node, String id) {
+            List<Node> items = sequence(node, "tenants");
+            if (items == null) {
+                return List.of();
+            }
+            if (items.isEmpty()) {
+                error(node, "tenants must list at least one tenant");
+            }
+            List<String> tenants = new ArrayList<>();
+            for (Node item : items) {
+                String tenant = string(item, "tenants[]");
+                if (tenant == null) {
+                    continue;
+                }
+                if (tenant.equals(Policy.ANY_TENANT)) {
+                    if (!"default".equals(id)) {
+                        error(item, "tenant '*' is allowed only in the policy 'default'");
+                    }
+                } else if (!TENANT.matcher(tenant).matches()) {
+                    error(item, "tenant '" + tenant + "' must be 1-64 chars of [a-z0-9-]");
+                }
+                if (tenantMarks.containsKey(tenant)) {
+                    error(item, "tenant '" + tenant + "' is listed twice");
+                    continue;
+                }
+                tenantMarks.put(tenant, mark(item));
+                tenants.add(tenant);
+            }
+            return tenants;
+        }
+
+        Map<String, StyleGrant> styles(Node node) {
+            Map<String, NodeTuple> entries = fields(node, "styles", null, Set.of());
+            if (entries == null) {
+                return Map.of();
+            }
+            Map<String, StyleGrant> styles = new LinkedHashMap<>();
+            for (NodeTuple entry : entries.values()) {
+                String style = name(entry.getKeyNode(), "style name", NAME);
+                String where = "styles." + style;
+                Map<String, NodeTuple> grant = fields(entry.getValueNode(), where, STYLE_KEYS, Set.of("intervention"));
+                if (style == null || grant == null) {
+                    continue;
+                }
+                String intervention = intervention(value(grant, "intervention"), where + ".intervention");
+                Double max = grant.containsKey("maxStrength") ? strength(value(grant, "maxStrength"), where + ".maxStrength") : Double.valueOf(1.0);
+                Double dflt = grant.containsKey("defaultStrength") ? strength(value(grant, "defaultStrength"), where + ".defaultStrength") : max;
+                if (max != null && dflt != null && dflt > max) {
+                    error(value(grant, "defaultStrength"), where + ".defaultStrength " + dflt + " is above maxStrength " + max);
+                }
+                if (intervention != null && max != null && dflt != null) {
+                    styles.put(style, new StyleGrant(style, intervention, dflt, max));
+                }
+            }
+            return styles;
+        }
+
+        List<Set<String>> conflicts(Node node, Map<String, StyleGrant> styles) {
+            List<Node> groups = sequence(node, "conflicts");
+            if (groups == null) {
+                return List.of();
+            }
+            List<Set<String>> conflicts = new ArrayList<>();
+            for (Node groupNode : groups) {
+                List<Node> members = sequence(groupNode, "conflicts[]");
+                if (members == null) {
+                    continue;
+                }
+                Set<String> group = new LinkedHashSet<>();
+                for (Node member : members) {
+                    String style = string(member, "conflicts[][]");
+                    if (style != null && !styles.containsKey(style)) {
+                        error(member, "conflicts: style '" + style + "' is not offered under styles");
+                    } else if (style != null && !group.add(style)) {
+                        error(member, "conflicts: style '" + style + "' is listed twice in one group");
+                    }
+                }
+                if (members.size() < 2) {
+                    error(groupNode, "conflicts: a group needs at least two styles");
+                }
+                conflicts.add(group);
+            }
+            return conflicts;
+        }
+
+        List<Rule> rules(Node node, Map<String, StyleGrant> styles, List<String> tenants) {
+            List<Node> items = sequence(node, "rules");
+            if (items == null) {
+                return List.of();
+            }
+            List<Rule> rules = new ArrayList<>();
+            Set<String> names = new LinkedHashSet<>();
+            for (Node item : items) {
+                Map<String, NodeTuple> rule = fields(item, "rule", RULE_KEYS, Set.of("name", "apply"));
+                if (rule == null) {
+                    continue;
+                }
+                String name = name(value(rule, "name"), "rule name", RULE_NAME);
+                if (name != null && !names.add(name)) {
+                    error(value(rule, "name"), "duplicate rule name '" + name + "'");
+                }
+                String where = "rule " + (name == null ? "?" : "'" + name + "'");
+                Condition when = rule.containsKey("when") ? condition(value(rule, "when"), where, styles, tenants) : Condition.ALWAYS;
+                List<Application> apply = applications(value(rule, "apply"), where);
+                if (name != null && when != null) {
+                    rules.add(new Rule(name, when, apply));
+                }
+            }
+            return rules;
+        }
+
+        Condition condition(Node node, String where, Map<String, StyleGrant> styles, List<String> tenants) {
+            Map<String, NodeTuple> parts = fields(node, where + " when", CONDITION_KEYS, Set.of(), "condition key");
+            if (parts == null) {
+                return null;
+            }
+            if (parts.isEmpty()) {
+                error(node, where + ": 'when' is empty; leave it out for a rule that always applies");
+            }
+            Map<String, Set<String>> labels = new LinkedHashMap<>();
+            if (parts.containsKey("labels")) {
+                Map<String, NodeTuple> labelNodes = fields(value(parts, "labels"), where + " when.labels", null, Set.of());
+                if (labelNodes != null) {
+                    if (labelNodes.isEmpty()) {
+                        error(value(parts, "labels"), where + ": when.labels is empty");
+                    }
+                    labelNodes.forEach((key, tuple) -> labels.put(key, oneOrMany(tuple.getValueNode(), where + " when.labels." + key)));
+                }
+            }
+            Set<String> styleSet = names(parts, "styles", where);
+            for (String style : styleSet) {
+                if (!styles.containsKey(style)) {
+                    error(value(parts, "styles"), where + ": when.styles names '" + style + "', which the policy does not offer under styles");
+                }
+            }
+            Set<String> tenantSet = names(parts, "tenants", where);
+            for (String tenant : tenantSet) {
+                if (!tenants.contains(tenant) && !tenants.contains(Policy.ANY_TENANT)) {
+                    error(value(parts, "tenants"), where + ": when.tenants names '" + tenant + "', which the policy does not cover");
+                }
+            }
+            Set<String> steering = names(parts, "steering", where);
+            for (String intervention : steering) {
+                if (!catalog.exists(intervention)) {
+                    error(value(parts, "steering"), where + ": when.steering names unknown intervention '" + intervention + "'");
+                }
+            }
+            return new Condition(labels, styleSet, tenantSet, steering);
+        }
+
+        Set<String> names(Map<String, NodeTuple> parts, String key, String where) {
+            if (!parts.containsKey(key)) {
+                return Set.of();
+            }
+            Set<String> names = oneOrMany(value(parts, key), where + " when." + key);
+            if (names.isEmpty()) {
+                error(value(parts, key), where + ": when." + key + " is empty");
+            }
+            return names;
+        }
+
+        /** A scalar or a sequence of scalars, as a set. */
+        Set<String> oneOrMany(Node node, String where) {
+            Set<String> values = new LinkedHashSet<>();
+            if (node instanceof SequenceNode sequence) {
+                for (Node item : sequence.getValue()) {
+                    String value = string(item, where);
+                    if (value != null) {
+                        values.add(value);
+                    }
+                }
+                if (sequence.getValue().isEmpty()) {
+                    error(node, where + " must not be an empty list");
+                }
+            } else {
+                String value = string(node, where);
+                if (value != null) {
+                    values.add(value);
+                }
+            }
+            return values;
+        }
+
+        List<Application> applications(Node node, String where) {
+            List<Node> items = sequence(node, where + " apply");
+            if (items == null) {
+                return List.of();
+            }
+            if (items.isEmpty()) {
+                error(node, where + ": apply must list at least one intervention");
+            }
+            List<Application> apply = new ArrayList<>();
+            for (Node item : items) {
+                Map<String, NodeTuple> fields = fields(item, where + " apply[]", APPLY_KEYS, Set.of("intervention", "strength"));
+                if (fields == null) {
+                    continue;
+                }
+                String intervention = intervention(value(fields, "intervention"), where + " apply.intervention");
+                Double strength = strength(value(fields, "strength"), where + " apply.strength");
+                if (intervention != null && strength != null) {
+                    apply.add(new Application(intervention, strength));
+                }
+            }
+            return apply;
+        }
+
+        List<ScorerSpec> scorers(Node node) {
+            List<Node> items = sequence(node, "scorers");
+            if (items == null) {
+                return List.of();
+            }
+            List<ScorerSpec> scorers = new ArrayList<>();
+            Set<String> names = new LinkedHashSet<>();
+            for (Node item : items) {
+                Map<String, NodeTuple> fields = fields(item, "scorer", SCORER_KEYS, Set.of("name", "lexicon"));
+                if (fields == null) {
+                    continue;
+                }
+                String name = name(value(fields, "name"), "scorer name", NAME);
+                if (name != null && !names.add(name)) {
+                    error(value(fields, "name"), "duplicate scorer name '" + name + "'");
+                }
+                String lexicon = string(value(fields, "lexicon"), "scorer lexicon");
+                if (lexicon != null) {
+                    Path base = policiesDir.toAbsolutePath().normalize();
+                    Path resolved = base.resolve(lexicon).normalize();
+                    if (!resolved.startsWith(base)) {
+                        error(value(fields, "lexicon"), "lexicon '" + lexicon + "' must lie inside the policies directory");
+                        lexicon = null;
+                    } else if (!Files.isRegularFile(resolved)) {
+                        error(value(fields, "lexicon"), "unknown lexicon file '" + lexicon + "' (relative to " + policiesDir + ")");
+                        lexicon = null;
+                    }
+                }
+                if (name != null && lexicon != null) {
+                    scorers.add(new ScorerSpec(name, lexicon));
+                }
+            }
+            return scorers;
+        }
+
+        // ---- typed scalars ----
+
+        String intervention(Node node, String where) {
+            String name = string(node, where);
+            if (name != null && !catalog.exists(name)) {
+                error(node, where + ": unknown intervention '" + name + "'");
+                return null;
+            }
+            return name;
+        }
+
+        Double strength(Node node, String where) {
+            Double value = number(node, where);
+            if (value != null && !(value >= 0 && value <= 1)) {
+                error(node, where + ": strength must be in [0, 1], got " + scalarText(node));
+                return null;
+            }
+            return value;
+        }
+
+        Double number(Node node, String where) {
+            if (node == null) {
+                return null;
+            }
+            if (node instanceof ScalarNode scalar && (scalar.getTag().equals(Tag.INT) || scalar.getTag().equals(Tag.FLOAT))) {
+                try {
+                    double value = Double.parseDouble(scalar.getValue().replace("_", ""));
+                    if (Double.isFinite(value)) {
+                        return value;
+                    }
+                } catch (NumberFormatException e) {
+                    // fall through: YAML 1.1 also allows hex and sexagesimal ints, which no strength needs
+                }
+            }
+            error(node, where + ": must be a number, got " + describe(node));
+            return null;
+        }
+
+        <E extends Enum<E>> E choice(Node node, String where, Class<E> type) {
+            String text = string(node, where);
+            if (text == null) {
+                return null;
+            }
+            for (E constant : type.getEnumConstants()) {
+                if (constant.name().toLowerCase(Locale.ROOT).equals(text)) {
+                    return constant;
+                }
+            }
+            List<String> allowed = new ArrayList<>();
+            for (E constant : type.getEnumConstants()) {
+                allowed.add(constant.name().toLowerCase(Locale.ROOT));
+            }
+            error(node, where + ": '" + text + "' is not one of " + String.join(" | ", allowed));
+            return null;
+        }
+
+        String name(Node node, String where, Pattern pattern) {
+            String text = string(node, where);
+            if (text != null && !pattern.matcher(text).matches()) {
+                error(node, where + " '" + text + "' must match " + pattern.pattern());
+                return null;
+            }
+            return text;
+        }
+
+        // Each reader below returns null for a missing node without a second error: the missing field is reported.
+
+        /** Any non-null scalar, as written: "yes" stays the string "yes" rather than YAML 1.1's boolean. */
+        String string(Node node, String where) {
+            if (node == null) {
+                return null;
+            }
+            if (node instanceof ScalarNode scalar && !scalar.getTag().equals(Tag.NULL)) {
+                return scalar.getValue();
+            }
+            error(node, where + ": must be a string, got " + describe(node));
+            return null;
+        }
+
+        List<Node> sequence(Node node, String where) {
+            if (node == null) {
+                return null;
+            }
+            if (node instanceof SequenceNode sequence) {
+                return sequence.getValue();
+            }
+            error(node, where + ": must be a list, got " + describe(node));
+            return null;
+        }
+
+        Map<String, NodeTuple> fields(Node node, String where, Set<String> allowed, Set<String> required) {
+            return fields(node, where, allowed, required, "key");
+        }
+
+        /**
+         * The entries of a mapping by key, after checking that every key is a string, none is repeated, each is
+         * {@code allowed} (null: any) and every {@code required} one is there. Null when the node is not a mapping.
+         */
+        Map<String, NodeTuple> fields(Node node, String where, Set<String> allowed, Set<String> required, String keyWord) {
+            if (node == null) {
+                return null;
+            }
+            if (!(node instanceof MappingNode mapping)) {
+                error(node, where + ": must be a mapping, got " + describe(node));
+                return null;
+            }
+            Map<String, NodeTuple> fields = new LinkedHashMap<>();
+            for (NodeTuple tuple : mapping.getValue()) {
+                String key = string(tuple.getKeyNode(), where + " key");
+                if (key == null) {
+                    continue;
+                }
+                if (fields.containsKey(key)) {
+                    error(tuple.getKeyNode(), where + ": duplicate key '" + key + "' (first at line "
+                            + (fields.get(key).getKeyNode().getStartMark().getLine() + 1) + ")");
+                    continue;
+                }
+                if (allowed != null && !allowed.contains(key)) {
+                    error(tuple.getKeyNode(), where + ": unknown " + keyWord + " '" + key + "' (allowed: "
+                            + String.join(", ", allowed.stream().sorted().toList()) + ")");
+                    continue;
+                }
+                fields.put(key, tuple);
+            }
+            for (String key : required.stream().sorted().toList()) {
+                if (!fields.containsKey(key)) {
+                    error(node, where + ": missing field '" + key + "'");
+                }
+            }
+            return fields;
+        }
+
+        Node value(Map<String, NodeTuple> fields, String key) {
+            NodeTuple tuple = fields.get(key);
+            return tuple == null ? null : tuple.getValueNode();
+        }
+
+        PolicyError mark(Node node) {
+            return new PolicyError(file, node.getStartMark().getLine() + 1, node.getStartMark().getColumn() + 1, "");
+        }
+
+        String describe(Node node) {
+            if (node == null) {
+                return "nothing";
+            }
+            if (node instanceof MappingNode) {
+                return "a mapping";
+            }
+            if (node instanceof SequenceNode) {
+                return "a list";
+            }
+            return node.getTag().equals(Tag.NULL) ? "null" : "'" + scalarText(node) + "'";
+        }
+
+        String scalarText(Node node) {
+            return node instanceof ScalarNode scalar ? scalar.getValue() : describe(node);
+        }
+    }
+}

@@ -1,0 +1,273 @@
+package io.steergate.policy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.steergate.policy.Policy.ExplicitSteering;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** PolicyParser: the shipped policies parse; every kind of bad file is reported at file:line:column, all at once. */
+class PolicyParserTest {
+
+    static final InterventionCatalog CATALOG = InterventionCatalog.of(
+            Map.of("kindness", 3, "cheerful", 1, "no-dogs", 2, "gloomy", 1), Map.of());
+    private final PolicyParser parser = new PolicyParser(Path.of("policies"), CATALOG);
+
+    @Test
+    void shippedPoliciesParse() {
+        Policy kids = parseFile("kids-platform");
+        assertEquals(List.of("kids-co"), kids.tenants());
+        assertEquals(ExplicitSteering.DENY, kids.explicitSteering());
+        assertEquals(List.of("always-kind", "kids-channel-no-dogs"), kids.rules().stream().map(Policy.Rule::name).toList());
+        assertEquals(Map.of("channel", Set.of("kids")), kids.rules().get(1).when().labels());
+        assertEquals(0.8, kids.rules().get(1).apply().get(0).strength());
+        assertEquals(new Policy.ScorerSpec("meanness", "lexicons/meanness.txt"), kids.scorers().get(0));
+
+        Policy story = parseFile("storytelling");
+        assertEquals(List.of("story-app", "story-app-beta"), story.tenants());
+        assertEquals(ExplicitSteering.CLAMP, story.explicitSteering());
+        assertEquals(0.5, story.explicitMaxStrength());
+        assertEquals(1.5, story.siteStrengthCap());
+        assertEquals(new Policy.StyleGrant("cheerful", "cheerful", 0.6, 0.8), story.styles().get("cheerful"));
+
+        Policy fallback = parseFile("default");
+        assertEquals(List.of("*"), fallback.tenants());
+        assertEquals(List.of(), fallback.rules());
+        assertEquals(Policy.DisallowedStyles.DROP, fallback.disallowedStyles());
+    }
+
+    @Test
+    void readmeExampleParses() throws IOException {
+        String readme = Files.readString(Path.of("policies/README.md"));
+        Matcher example = Pattern.compile("```yaml\\n(# file: (\\S+)\\n.*?)```", Pattern.DOTALL).matcher(readme);
+        assertTrue(example.find(), "policies/README.md has a ```yaml block starting with '# file: NAME'");
+        PolicyParser.Result result = parser.parse(example.group(2), example.group(1).getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(), result.errors());
+    }
+
+    @Test
+    void versionIsTheSha256OfTheFileBytes() throws Exception {
+        byte[] bytes = Files.readAllBytes(Path.of("policies/storytelling.yaml"));
+        String expected = "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        assertEquals(expected, parser.parse(Path.of("policies/storytelling.yaml")).policy().version());
+    }
+
+    @Test
+    void yamlSyntaxErrorNamesFileLineAndColumn() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a
+                rules: []
+                """);
+        assertEquals(1, errors.size(), errors.toString());
+        assertTrue(errors.get(0).startsWith("p.yaml:3:"), errors.toString());
+        assertTrue(errors.get(0).contains("YAML syntax"), errors.toString());
+    }
+
+    @Test
+    void unknownKeysAreReportedAtEveryLevel() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                colour: red
+                styles:
+                  cheerful: {intervention: cheerful, strenght: 0.5}
+                rules:
+                  - name: r
+                    aply: []
+                    apply:
+                      - {intervention: kindness, strength: 1, weight: 2}
+                scorers:
+                  - {name: s, lexicon: lexicons/meanness.txt, threshold: 1}
+                """);
+        assertEquals(List.of(
+                "p.yaml:3:1: policy: unknown key 'colour' (allowed: conflicts, description, disallowedStyles, explicitMaxStrength, explicitSteering, id, rules, scorers, siteStrengthCap, styles, tenants)",
+                "p.yaml:5:38: styles.cheerful: unknown key 'strenght' (allowed: defaultStrength, intervention, maxStrength)",
+                "p.yaml:8:5: rule: unknown key 'aply' (allowed: apply, name, when)",
+                "p.yaml:10:47: rule 'r' apply[]: unknown key 'weight' (allowed: intervention, strength)",
+                "p.yaml:12:47: scorer: unknown key 'threshold' (allowed: lexicon, name)"), errors);
+    }
+
+    @Test
+    void unknownConditionKey() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                rules:
+                  - name: r
+                    when: {label: {channel: kids}}
+                    apply: [{intervention: kindness, strength: 1}]
+                """);
+        assertEquals(List.of("p.yaml:5:12: rule 'r' when: unknown condition key 'label' (allowed: labels, steering, styles, tenants)",
+                "p.yaml:5:11: rule 'r': 'when' is empty; leave it out for a rule that always applies"), errors);
+    }
+
+    @Test
+    void strengthOutsideZeroToOne() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                styles:
+                  cheerful: {intervention: cheerful, maxStrength: 1.2}
+                rules:
+                  - name: r
+                    apply: [{intervention: kindness, strength: -0.1}, {intervention: no-dogs, strength: "high"}]
+                """);
+        assertEquals(List.of("p.yaml:4:51: styles.cheerful.maxStrength: strength must be in [0, 1], got 1.2",
+                "p.yaml:7:48: rule 'r' apply.strength: strength must be in [0, 1], got -0.1",
+                "p.yaml:7:89: rule 'r' apply.strength: must be a number, got 'high'"), errors);
+    }
+
+    @Test
+    void missingFields() {
+        List<String> errors = errors("""
+                id: p
+                rules:
+                  - name: r
+                  - apply: [{strength: 1}]
+                """);
+        assertEquals(List.of("p.yaml:1:1: policy: missing field 'tenants'",
+                "p.yaml:3:5: rule: missing field 'apply'",
+                "p.yaml:4:5: rule: missing field 'name'",
+                "p.yaml:4:13: rule ? apply[]: missing field 'intervention'"), errors);
+    }
+
+    @Test
+    void duplicateRuleNames() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                rules:
+                  - name: r
+                    apply: [{intervention: kindness, strength: 1}]
+                  - name: r
+                    apply: [{intervention: no-dogs, strength: 1}]
+                """);
+        assertEquals(List.of("p.yaml:6:11: duplicate rule name 'r'"), errors);
+    }
+
+    @Test
+    void duplicateKeys() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                id: q
+                styles:
+                  cheerful: {intervention: cheerful, maxStrength: 0.5, maxStrength: 0.6}
+                """);
+        assertEquals(List.of("p.yaml:3:1: policy: duplicate key 'id' (first at line 1)",
+                "p.yaml:5:56: styles.cheerful: duplicate key 'maxStrength' (first at line 5)"), errors);
+    }
+
+    @Test
+    void unknownIntervention() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                styles:
+                  sunny: {intervention: sunshine}
+                rules:
+                  - name: r
+                    when: {steering: [no-cats]}
+                    apply: [{intervention: no-cats, strength: 1}]
+                """);
+        assertEquals(List.of("p.yaml:4:25: styles.sunny.intervention: unknown intervention 'sunshine'",
+                "p.yaml:7:22: rule 'r': when.steering names unknown intervention 'no-cats'",
+                "p.yaml:8:28: rule 'r' apply.intervention: unknown intervention 'no-cats'"), errors);
+    }
+
+    @Test
+    void unknownLexiconFile() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                scorers:
+                  - {name: meanness, lexicon: lexicons/meanes.txt}
+                  - {name: secrets, lexicon: ../../etc/passwd}
+                """);
+        assertEquals(List.of("p.yaml:4:31: unknown lexicon file 'lexicons/meanes.txt' (relative to policies)",
+                "p.yaml:5:30: lexicon '../../etc/passwd' must lie inside the policies directory"), errors);
+    }
+
+    @Test
+    void everyErrorOfAFileIsCollected() {
+        List<String> errors = errors("""
+                id: Wrong_Id
+                tenants: ['*', a, a]
+                explicitSteering: sometimes
+                siteStrengthCap: 0
+                styles:
+                  cheerful: {intervention: cheerful, defaultStrength: 0.9, maxStrength: 0.8}
+                conflicts: [[cheerful, gloomy]]
+                rules:
+                  - name: r
+                    when: {styles: [sunny]}
+                    apply: []
+                """);
+        assertEquals(List.of(
+                "p.yaml:1:5: id 'Wrong_Id' must match [a-z0-9][a-z0-9-]{0,63}",
+                "p.yaml:2:11: tenant '*' is allowed only in the policy 'default'",
+                "p.yaml:2:19: tenant 'a' is listed twice",
+                "p.yaml:3:19: explicitSteering: 'sometimes' is not one of allow | clamp | deny | drop",
+                "p.yaml:4:18: siteStrengthCap must be greater than 0, got 0.0",
+                "p.yaml:6:55: styles.cheerful.defaultStrength 0.9 is above maxStrength 0.8",
+                "p.yaml:7:24: conflicts: style 'gloomy' is not offered under styles",
+                "p.yaml:10:20: rule 'r': when.styles names 'sunny', which the policy does not offer under styles",
+                "p.yaml:11:12: rule 'r': apply must list at least one intervention"), errors);
+    }
+
+    @Test
+    void idMustMatchTheFileNameAndClampNeedsItsMaximum() {
+        List<String> errors = errors("""
+                id: q
+                tenants: [a]
+                explicitSteering: clamp
+                """);
+        assertEquals(List.of("p.yaml:1:5: id 'q' must equal the file name without .yaml ('p')",
+                "p.yaml:1:1: missing field 'explicitMaxStrength' (required with explicitSteering: clamp)"), errors);
+    }
+
+    @Test
+    void emptyFileAndTwoDocuments() {
+        assertEquals(List.of("p.yaml: the file is empty; expected a policy mapping"), errors(""));
+        assertEquals(List.of("p.yaml:4:1: one policy per file: a second YAML document starts here"),
+                errors("id: p\ntenants: [a]\n---\nid: q\n"));
+    }
+
+    @Test
+    void labelValuesStayAsWrittenAndMayBeLists() {
+        PolicyParser.Result result = parser.parse("p.yaml", """
+                id: p
+                tenants: [a]
+                rules:
+                  - name: r
+                    when: {labels: {adult: no, channel: [kids, family]}}
+                    apply: [{intervention: kindness, strength: 1}]
+                """.getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(), result.errors());
+        assertEquals(Map.of("adult", Set.of("no"), "channel", Set.of("kids", "family")), result.policy().rules().get(0).when().labels());
+        assertNull(parser.parse("p.yaml", "id: p\n".getBytes(StandardCharsets.UTF_8)).policy());
+    }
+
+    private Policy parseFile(String id) {
+        PolicyParser.Result result = parser.parse(Path.of("policies", id + ".yaml"));
+        assertEquals(List.of(), result.errors());
+        return result.policy();
+    }
+
+    private List<String> errors(String yaml) {
+        return parser.parse("p.yaml", yaml.getBytes(StandardCharsets.UTF_8)).errors().stream().map(PolicyError::toString).toList();
+    }
+}
