@@ -15,8 +15,12 @@ public class AuditLog {
     @Inject
     ObjectMapper json;
 
+    /**
+     * @param result the outcome as published
+     * @param decisionTraceJson how the policy decided (a JSON array of lines), or null when no policy was consulted
+     */
     @Transactional(Transactional.TxType.MANDATORY)
-    public void record(GenerationResult result) {
+    public void record(GenerationResult result, String decisionTraceJson) {
         AuditRecord record = new AuditRecord();
         record.requestId = result.id();
         record.tenant = result.tenant();
@@ -31,6 +35,7 @@ public class AuditLog {
         }
         record.appliedJson = write(result.applied());
         record.scoresJson = write(result.scores());
+        record.decisionTraceJson = decisionTraceJson;
         record.outputText = result.text();
         if (result.error() != null) {
             record.errorCode = result.error().code();

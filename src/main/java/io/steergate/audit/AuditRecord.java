@@ -43,6 +43,9 @@ public class AuditRecord extends PanacheEntityBase {
     @Column(name = "scores_json", columnDefinition = "text")
     public String scoresJson;
 
+    @Column(name = "decision_trace_json", columnDefinition = "text")
+    public String decisionTraceJson;
+
     @Column(name = "output_text", columnDefinition = "text")
     public String outputText;
 

@@ -43,6 +43,10 @@ public class Generation extends PanacheEntityBase {
     @Column(name = "result_json", columnDefinition = "text")
     public String resultJson;
 
+    /** How the policy decided (JSON array of trace lines); null when the request never reached the policy. */
+    @Column(name = "decision_trace_json", columnDefinition = "text")
+    public String decisionTraceJson;
+
     @Column(name = "error_code")
     public String errorCode;
 

@@ -11,6 +11,7 @@ import io.steergate.messages.GenerationResult;
 import io.steergate.messages.GenerationResult.Status;
 import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
+import io.steergate.messages.PolicyRef;
 import io.steergate.outbox.Outbox;
 import io.steergate.policy.Decision;
 import io.steergate.policy.PolicyEngine;
@@ -21,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.jboss.logging.Logger;
@@ -92,7 +94,7 @@ public class GenerationService {
         counter("steergate.requests", "source", source.name()).increment();
         return decoded instanceof DecodedRequest.Valid valid
                 ? queue(valid.request(), source)
-                : reject((DecodedRequest.Invalid) decoded, source);
+                : reject((DecodedRequest.Invalid) decoded, null, null, source);
     }
 
     /**
@@ -114,8 +116,9 @@ public class GenerationService {
         }
         Job job = read(generation.jobJson, Job.class);
         long totalMs = Duration.between(generation.acceptedAt, Instant.now()).toMillis();
+        Map<String, Double> scores = outcome.status() == Status.COMPLETED ? policies.score(job.policy(), outcome.text()) : Map.of();
         GenerationResult result = new GenerationResult(job.requestId(), job.tenant(), outcome.status(), outcome.text(),
-                outcome.model(), job.policy(), job.plan(), Map.of(), outcome.usage(),
+                outcome.model(), job.policy(), outcome.status() == Status.COMPLETED ? job.plan() : List.of(), scores, outcome.usage(),
                 new GenerationResult.Timings(outcome.queueMs(), outcome.generateMs(), totalMs), outcome.error());
         finish(generation, result);
         metrics.timer("steergate.request.latency", "status", result.status().name()).record(Duration.ofMillis(totalMs));
@@ -133,6 +136,11 @@ public class GenerationService {
 
     private Acceptance queue(GenerationRequest request, Generation.Source source) {
         Decision decision = policies.decide(request);
+        String traceJson = write(decision.trace());
+        if (decision.isRejected()) {
+            return reject(new DecodedRequest.Invalid(request.id(), request.tenant(), decision.rejection()),
+                    decision.policy(), traceJson, source);
+        }
         long seed = request.seed() != null ? request.seed() : SEEDS.nextLong();
         Instant now = Instant.now();
         Job job = new Job(request.id(), request.tenant(), config.model(), request.prompt(), request.maxTokens(),
@@ -144,20 +152,22 @@ public class GenerationService {
         generation.source = source;
         generation.requestJson = write(request);
         generation.jobJson = write(job);
+        generation.decisionTraceJson = traceJson;
         generation.acceptedAt = now;
         generation.persist();
         outbox.append(config.jobsTopic(), job.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
         return new Acceptance(Generation.State.PENDING, null, false);
     }
 
-    private Acceptance reject(DecodedRequest.Invalid invalid, Generation.Source source) {
+    private Acceptance reject(DecodedRequest.Invalid invalid, PolicyRef policy, String traceJson, Generation.Source source) {
         Generation generation = new Generation();
+        generation.decisionTraceJson = traceJson;
         generation.requestId = invalid.id();
         generation.tenant = invalid.tenant();
         generation.status = Generation.State.PENDING;
         generation.source = source;
         generation.acceptedAt = Instant.now();
-        GenerationResult result = GenerationResult.rejected(invalid.id(), invalid.tenant(), invalid.error(), 0);
+        GenerationResult result = GenerationResult.rejected(invalid.id(), invalid.tenant(), policy, invalid.error(), 0);
         finish(generation, result);
         counter("steergate.requests.rejected", "code", invalid.error().code()).increment();
         LOG.infof("request %s rejected: %s %s", invalid.id(), invalid.error().code(), invalid.error().message());
@@ -178,7 +188,7 @@ public class GenerationService {
         generation.totalMs = result.timings().totalMs();
         generation.completedAt = Instant.now();
         generation.persist();
-        audit.record(result);
+        audit.record(result, generation.decisionTraceJson);
         outbox.append(config.resultsTopic(), result.id(), generation.resultJson.getBytes(StandardCharsets.UTF_8), null);
         waiters.completeAfterCommit(result.id(), generation.resultJson);
     }

@@ -161,10 +161,22 @@ public class InterventionRegistry {
         return InterventionVersion.active(name).map(v -> v.version);
     }
 
-    /** The sites of one version (for per-site strength caps). */
+    /** Whether some worker has registered the model it serves (uploads can be checked only then). */
     @Transactional
-    public List<String> sites(String name, int number) {
-        return Arrays.asList(version(name, number).sites.split(","));
+    public boolean anyServedModel() {
+        return ServedModel.count() > 0;
+    }
+
+    /** Whether an intervention of this name is registered, with or without an active version. */
+    @Transactional
+    public boolean exists(String name) {
+        return InterventionDefinition.count("name", name) > 0;
+    }
+
+    /** The sites of the active version (for per-site strength caps); empty when none is active. */
+    @Transactional
+    public List<String> activeSites(String name) {
+        return InterventionVersion.active(name).map(v -> Arrays.asList(v.sites.split(","))).orElse(List.of());
     }
 
     /**

@@ -23,8 +23,9 @@ public record GenerationResult(
 
     public record Timings(long queueMs, long generateMs, long totalMs) {}
 
-    public static GenerationResult rejected(String id, String tenant, ErrorInfo error, long totalMs) {
-        return new GenerationResult(id, tenant, Status.REJECTED, null, null, null, List.of(), Map.of(),
+    /** A request refused before generation; {@code policy} is the deciding policy, or null when none was consulted. */
+    public static GenerationResult rejected(String id, String tenant, PolicyRef policy, ErrorInfo error, long totalMs) {
+        return new GenerationResult(id, tenant, Status.REJECTED, null, null, policy, List.of(), Map.of(),
                 new Usage(0, 0), new Timings(0, 0, totalMs), error);
     }
 }

@@ -1,50 +1,123 @@
 package io.steergate.policy;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.steergate.engine.eval.LexiconScorer;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationRequest;
+import io.steergate.messages.PolicyRef;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 /**
- * Decides the plan for a request: finds the tenant's policy in a {@link PolicyStore} and evaluates it
- * ({@link PolicyEvaluator}) against an {@link InterventionCatalog}. Until the service layer constructs it with the
- * store of policies/ and the intervention registry, the CDI bean runs one built-in policy, {@code default}, that
- * covers every tenant and applies nothing (styles and explicit asks are dropped, so nothing is rejected).
+ * Decides the plan for each request with the tenant's policy from policies/ ({@link PolicyStore},
+ * {@link PolicyEvaluator}) against the intervention registry ({@link InterventionCatalog}), and scores outputs with
+ * the policy's scorers. Reloads policies/ every few seconds: a changed file takes effect for new requests, a broken
+ * one is refused (logged once, counted in {@code steergate.policy.refused.files}) and its previous version stays.
  */
 @ApplicationScoped
 public class PolicyEngine {
 
+    private static final Logger LOG = Logger.getLogger(PolicyEngine.class);
+
     static final String BUILT_IN_DEFAULT = """
             id: default
-            description: Built-in fallback until the policy store is wired; covers every tenant, applies nothing.
+            description: Built-in fallback when the policies directory is missing; covers every tenant, applies nothing.
             tenants: ['*']
             explicitSteering: drop
             disallowedStyles: drop
             """;
 
-    private final PolicyStore store;
-    private final InterventionCatalog catalog;
-    private final Policy builtIn;
+    @Inject
+    InterventionCatalog catalog;
 
-    /** The CDI bean: the built-in default policy only. */
-    public PolicyEngine() {
-        this(null, InterventionCatalog.empty());
-    }
+    @Inject
+    MeterRegistry metrics;
 
-    /** An engine deciding with the policies of {@code store} (null: the built-in default) and {@code catalog}. */
-    public PolicyEngine(PolicyStore store, InterventionCatalog catalog) {
+    @ConfigProperty(name = "steergate.policy.dir", defaultValue = "policies")
+    Path dir;
+
+    /** default-policy: tenants no policy names get the policy whose tenants are '*'; reject: they are REJECTED. */
+    @ConfigProperty(name = "steergate.policy.uncovered-tenants", defaultValue = "default-policy")
+    String uncoveredTenants;
+
+    @ConfigProperty(name = "steergate.policy.reload-seconds", defaultValue = "2")
+    int reloadSeconds;
+
+    @ConfigProperty(name = "steergate.role.gateway", defaultValue = "true")
+    boolean gatewayRole;
+
+    private volatile PolicyStore store;
+    private volatile Policy builtIn;
+    private volatile String lastRefusals = "";
+    private final AtomicInteger refusedFiles = new AtomicInteger();
+    private final Map<Path, LexiconScorer> scorers = new ConcurrentHashMap<>();
+    private ScheduledExecutorService reloader;
+
+    /** For CDI; the store is built at start from the configuration. */
+    PolicyEngine() {}
+
+    /** An engine over {@code store} (null: the built-in default policy only), for tests of the plain logic. */
+    PolicyEngine(PolicyStore store, InterventionCatalog catalog) {
         this.store = store;
         this.catalog = catalog;
-        PolicyParser.Result parsed = new PolicyParser(Path.of("."), InterventionCatalog.empty())
-                .parse("default.yaml", BUILT_IN_DEFAULT.getBytes(StandardCharsets.UTF_8));
-        if (!parsed.ok()) {
-            throw new IllegalStateException("the built-in default policy must parse: " + parsed.errors());
+        this.builtIn = store == null ? builtInDefault() : null;
+    }
+
+    private static Policy builtInDefault() {
+        return new PolicyParser(Path.of("."), InterventionCatalog.empty())
+                .parse("default.yaml", BUILT_IN_DEFAULT.getBytes(StandardCharsets.UTF_8)).policy();
+    }
+
+    void start(@Observes StartupEvent event) throws IOException {
+        if (!gatewayRole) {
+            return;
         }
-        this.builtIn = parsed.policy();
+        metrics.gauge("steergate.policy.refused.files", refusedFiles);
+        if (!Files.isDirectory(dir)) {
+            LOG.warnf("no policies directory at %s: every tenant gets the built-in default policy (applies nothing)", dir.toAbsolutePath());
+            builtIn = builtInDefault();
+            return;
+        }
+        PolicyStore.UncoveredTenants uncovered = "reject".equals(uncoveredTenants)
+                ? PolicyStore.UncoveredTenants.REJECT : PolicyStore.UncoveredTenants.DEFAULT_POLICY;
+        store = new PolicyStore(dir, catalog, uncovered);
+        reload(true);
+        reloader = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "policy-reload");
+            thread.setDaemon(true);
+            return thread;
+        });
+        reloader.scheduleWithFixedDelay(() -> reload(false), reloadSeconds, reloadSeconds, TimeUnit.SECONDS);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (reloader != null) {
+            reloader.shutdownNow();
+        }
     }
 
     /**
@@ -52,11 +125,111 @@ public class PolicyEngine {
      * policy covers is rejected with POLICY_DENIED and a null policy ref.
      */
     public Decision decide(GenerationRequest request) {
-        Optional<Policy> policy = store == null ? Optional.of(builtIn) : store.policyFor(request.tenant());
+        Optional<Policy> policy = store == null ? Optional.ofNullable(builtIn) : store.policyFor(request.tenant());
         if (policy.isEmpty()) {
             String message = "no policy covers tenant '" + request.tenant() + "'";
             return Decision.rejected(null, ErrorInfo.of(ErrorCode.POLICY_DENIED, message), List.of("rejected: " + message));
         }
         return PolicyEvaluator.evaluate(policy.get(), request, catalog);
+    }
+
+    /** The policy's scorers applied to an output: scorer name to share of words hit. Empty without scorers. */
+    public Map<String, Double> score(PolicyRef ref, String text) {
+        if (ref == null || text == null || store == null) {
+            return Map.of();
+        }
+        Optional<Policy> policy = store.policy(ref.id());
+        if (policy.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, Double> scores = new LinkedHashMap<>();
+        for (Policy.ScorerSpec spec : policy.get().scorers()) {
+            scores.put(spec.name(), scorer(dir.resolve(spec.lexicon())).score(text));
+        }
+        return scores;
+    }
+
+    /** The policies in force. */
+    public List<Policy> policies() {
+        return store == null ? (builtIn == null ? List.of() : List.of(builtIn)) : store.policies();
+    }
+
+    public Optional<Policy> policy(String id) {
+        return policies().stream().filter(p -> p.id().equals(id)).findFirst();
+    }
+
+    /** Checks a policy file without putting it in force. */
+    public PolicyParser.Result validate(String fileName, byte[] content) {
+        return store == null ? new PolicyParser(dir, catalog).parse(fileName, content) : store.validate(fileName, content);
+    }
+
+    /**
+     * A full reload re-checks every file against the registry, so a policy refused for an intervention that did not
+     * exist yet (the demo interventions are imported after start) comes into force once it does; otherwise only
+     * changed files are read.
+     */
+    private void reload(boolean first) {
+        try {
+            PolicyStore.ReloadReport report = first || refusedFiles.get() > 0 ? store.reload() : store.reloadIfChanged();
+            refusedFiles.set(report.refused().size());
+            String refusals = report.refused().toString();
+            if (!refusals.equals(lastRefusals)) {
+                for (PolicyStore.Refusal refusal : report.refused()) {
+                    LOG.warnf("policy file %s refused (%s in force): %s", refusal.file(),
+                            refusal.keptVersion() == null ? "nothing" : "version " + refusal.keptVersion(), refusal.errors());
+                }
+                lastRefusals = refusals;
+            }
+            if (!report.accepted().isEmpty()) {
+                for (String file : report.accepted()) {
+                    store.policies().stream().filter(p -> p.source().equals(file)).findFirst().ifPresent(this::recordVersion);
+                }
+                metrics.counter("steergate.policy.reloads").increment();
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("reloading policies from %s failed, the policies in force stay: %s", dir, e.getMessage());
+        }
+    }
+
+    private void recordVersion(Policy policy) {
+        try {
+            byte[] content = Files.readAllBytes(dir.resolve(policy.source()));
+            if (!policy.version().equals("sha256:" + sha256(content))) {
+                return; // changed again since it was read: the next reload records that version
+            }
+            QuarkusTransaction.requiringNew().run(() -> {
+                if (PolicyVersionRecord.count("policyId = ?1 and version = ?2", policy.id(), policy.version()) == 0) {
+                    PolicyVersionRecord record = new PolicyVersionRecord();
+                    record.policyId = policy.id();
+                    record.version = policy.version();
+                    record.file = policy.source();
+                    record.content = new String(content, StandardCharsets.UTF_8);
+                    record.firstLoadedAt = Instant.now();
+                    record.persist();
+                }
+            });
+            LOG.infof("policy %s %s in force (%s, %d rules, tenants %s)", policy.id(), policy.version(), policy.source(),
+                    policy.rules().size(), policy.tenants());
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("could not record policy %s version %s: %s", policy.id(), policy.version(), e.getMessage());
+        }
+    }
+
+    private LexiconScorer scorer(Path lexicon) {
+        return scorers.computeIfAbsent(lexicon, path -> {
+            try {
+                return LexiconScorer.load(path);
+            } catch (IOException e) {
+                throw new IllegalStateException("lexicon " + path + " cannot be read: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
     }
 }

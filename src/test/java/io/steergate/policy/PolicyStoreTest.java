@@ -149,7 +149,7 @@ class PolicyStoreTest {
 
     @Test
     void theBuiltInEngineDecidesWithTheDefaultPolicyAndAppliesNothing() {
-        Decision decision = new PolicyEngine().decide(new GenerationRequest("r", "acme", "p", 64, 0.0, 1.0, 1L,
+        Decision decision = new PolicyEngine(null, InterventionCatalog.empty()).decide(new GenerationRequest("r", "acme", "p", 64, 0.0, 1.0, 1L,
                 List.of("cheerful"), Map.of("channel", "kids"), List.of(new SteeringAsk("no-dogs", 0.5))));
         assertFalse(decision.isRejected());
         assertEquals("default", decision.policy().id());

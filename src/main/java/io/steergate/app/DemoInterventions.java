@@ -1,0 +1,81 @@
+package io.steergate.app;
+
+import io.quarkus.runtime.StartupEvent;
+import io.steergate.intervention.InterventionRegistry;
+import io.steergate.intervention.RegistryError;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Imports the demo interventions the example policies use (policies/interventions/: map files fitted on the default
+ * model, listed with their kind in index.txt) into an empty registry and promotes them, so that a newcomer sees
+ * steering work on first start. Waits in the background until a worker has registered the model it serves; an
+ * intervention that already exists is left alone, so later versions and promotions are never overwritten.
+ */
+@ApplicationScoped
+public class DemoInterventions {
+
+    private static final Logger LOG = Logger.getLogger(DemoInterventions.class);
+
+    @Inject
+    InterventionRegistry registry;
+
+    @ConfigProperty(name = "steergate.demo.interventions-dir", defaultValue = "policies/interventions")
+    Path dir;
+
+    @ConfigProperty(name = "steergate.role.gateway", defaultValue = "true")
+    boolean gatewayRole;
+
+    /** One line of index.txt: {@code name kind description...}. */
+    record Entry(String name, String kind, String description) {}
+
+    void start(@Observes StartupEvent event) throws IOException {
+        Path index = dir.resolve("index.txt");
+        if (!gatewayRole || !Files.isRegularFile(index)) {
+            return;
+        }
+        List<Entry> entries = Files.readAllLines(index, StandardCharsets.UTF_8).stream()
+                .map(String::strip).filter(line -> !line.isEmpty() && !line.startsWith("#"))
+                .map(line -> line.split("\\s+", 3))
+                .map(parts -> new Entry(parts[0], parts[1], parts.length > 2 ? parts[2] : ""))
+                .toList();
+        Thread thread = new Thread(() -> importWhenServed(entries), "demo-interventions");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void importWhenServed(List<Entry> entries) {
+        try {
+            for (int waited = 0; !registry.anyServedModel(); waited++) {
+                if (waited == 600) {
+                    LOG.warn("demo interventions not imported: no worker registered a model within 10 minutes");
+                    return;
+                }
+                Thread.sleep(1_000);
+            }
+            for (Entry entry : entries) {
+                if (registry.exists(entry.name())) {
+                    continue;
+                }
+                byte[] map = Files.readAllBytes(dir.resolve(entry.name() + ".safetensors"));
+                int version = registry.upload(entry.name(), entry.kind(), entry.description(), map, "demo-import").version();
+                registry.promote(entry.name(), version);
+                LOG.infof("demo intervention %s (%s) imported from %s and promoted", entry.name(), entry.kind(), dir);
+            }
+        } catch (RegistryError e) {
+            LOG.warnf("demo interventions not imported: %s", e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("demo interventions not imported: %s", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

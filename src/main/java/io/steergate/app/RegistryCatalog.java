@@ -1,0 +1,35 @@
+package io.steergate.app;
+
+import io.steergate.intervention.InterventionRegistry;
+import io.steergate.policy.InterventionCatalog;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The policy engine's view of the intervention registry. Read from PostgreSQL on every decision, so a promotion
+ * takes effect for the next request on every gateway, with no cache to invalidate.
+ */
+@ApplicationScoped
+public class RegistryCatalog implements InterventionCatalog {
+
+    @Inject
+    InterventionRegistry registry;
+
+    @Override
+    public boolean exists(String name) {
+        return registry.exists(name);
+    }
+
+    @Override
+    public Optional<Integer> activeVersion(String name) {
+        return registry.activeVersion(name);
+    }
+
+    @Override
+    public Set<String> sites(String name) {
+        return new LinkedHashSet<>(registry.activeSites(name));
+    }
+}
