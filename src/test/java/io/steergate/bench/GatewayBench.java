@@ -49,7 +49,8 @@ public final class GatewayBench {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final KafkaProducer<String, byte[]> producer;
-    private final Map<String, CompletableFuture<Long>> pending = new ConcurrentHashMap<>();
+    /** Per request in flight: completed with {result received (nanoTime), the result's generateMs}. */
+    private final Map<String, CompletableFuture<long[]>> pending = new ConcurrentHashMap<>();
     private final Thread resultReader;
     private volatile boolean running = true;
     private final int maxTokens;
@@ -73,10 +74,10 @@ public final class GatewayBench {
             try (consumer) {
                 while (running) {
                     for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
-                        CompletableFuture<Long> done = pending.remove(record.key());
+                        CompletableFuture<long[]> done = pending.remove(record.key());
                         if (done != null) {
-                            done.complete(System.nanoTime());
-                            checkCompleted(record);
+                            long received = System.nanoTime();
+                            done.complete(new long[] {received, generateMs(record)});
                         }
                     }
                 }
@@ -97,8 +98,8 @@ public final class GatewayBench {
                 GatewayBench bench = new GatewayBench(kafka.bootstrapServers(), maxTokens);
                 bench.run(32, 8); // warm-up: JIT, connections, first batches
                 System.out.printf("# %d-token greedy generations through Kafka, app pid %d%n", maxTokens, app.pid());
-                System.out.println("| concurrency | requests | requests/s | p50 ms | p99 ms | max ms |");
-                System.out.println("| --- | --- | --- | --- | --- | --- |");
+                System.out.println("| concurrency | requests | requests/s | p50 ms | p99 ms | max ms | overhead p50 ms | overhead p99 ms |");
+                System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
                 for (int concurrency : new int[] {1, 16}) {
                     bench.report(concurrency, perLevel);
                 }
@@ -115,46 +116,57 @@ public final class GatewayBench {
         }
     }
 
+    /**
+     * One row: throughput, latency, and the gateway's overhead per request = latency minus the worker's generation
+     * time of the batch the request rode in (validation, both transactions, the outbox, the topics, batching waits).
+     */
     private void report(int concurrency, int requests) throws Exception {
         long start = System.nanoTime();
-        long[] latencies = run(requests, concurrency);
+        long[][] measured = run(requests, concurrency);
         double seconds = (System.nanoTime() - start) / 1e9;
-        Arrays.sort(latencies);
-        System.out.printf("| %d | %d | %.1f | %.0f | %.0f | %.0f |%n", concurrency, requests, requests / seconds,
-                latencies[latencies.length / 2] / 1e6, latencies[(int) Math.ceil(latencies.length * 0.99) - 1] / 1e6,
-                latencies[latencies.length - 1] / 1e6);
+        long[] latencies = Arrays.stream(measured).mapToLong(m -> m[0]).sorted().toArray();
+        long[] overheads = Arrays.stream(measured).mapToLong(m -> m[0] - m[1] * 1_000_000).sorted().toArray();
+        System.out.printf("| %d | %d | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f |%n", concurrency, requests, requests / seconds,
+                p(latencies, 0.5), p(latencies, 0.99), latencies[latencies.length - 1] / 1e6, p(overheads, 0.5), p(overheads, 0.99));
     }
 
-    /** Sends {@code requests} with at most {@code concurrency} in flight; returns each latency in ns. */
-    private long[] run(int requests, int concurrency) throws Exception {
+    private static double p(long[] sortedNanos, double q) {
+        return sortedNanos[Math.max(0, (int) Math.ceil(sortedNanos.length * q) - 1)] / 1e6;
+    }
+
+    /** Sends {@code requests} with at most {@code concurrency} in flight; returns each {latency ns, generateMs}. */
+    private long[][] run(int requests, int concurrency) throws Exception {
         Semaphore inFlight = new Semaphore(concurrency);
-        List<CompletableFuture<Long>> latencies = new ArrayList<>(requests);
+        List<CompletableFuture<long[]>> latencies = new ArrayList<>(requests);
         for (int i = 0; i < requests; i++) {
             inFlight.acquire();
             String id = "bench-" + UUID.randomUUID();
             String body = "{\"id\":\"" + id + "\",\"tenant\":\"bench\",\"prompt\":\"" + PROMPTS[i % PROMPTS.length]
                     + "\",\"maxTokens\":" + maxTokens + "}";
-            CompletableFuture<Long> done = new CompletableFuture<>();
+            CompletableFuture<long[]> done = new CompletableFuture<>();
             pending.put(id, done);
             long sent = System.nanoTime();
             producer.send(new ProducerRecord<>("steer.requests", id, body.getBytes(StandardCharsets.UTF_8)));
-            latencies.add(done.whenComplete((t, e) -> inFlight.release()).thenApply(received -> received - sent));
+            latencies.add(done.whenComplete((t, e) -> inFlight.release()).thenApply(r -> new long[] {r[0] - sent, r[1]}));
         }
-        long[] out = new long[requests];
+        long[][] out = new long[requests][];
         for (int i = 0; i < requests; i++) {
             out[i] = latencies.get(i).get(2, TimeUnit.MINUTES);
         }
         return out;
     }
 
-    private static void checkCompleted(ConsumerRecord<String, byte[]> record) {
+    /** The result's generation time; a result that is not COMPLETED is reported, since the numbers would lie. */
+    private static long generateMs(ConsumerRecord<String, byte[]> record) {
         try {
             JsonNode result = JSON.readTree(record.value());
             if (!"COMPLETED".equals(result.path("status").asText())) {
                 System.err.println("not completed: " + result);
             }
+            return result.at("/timings/generateMs").asLong();
         } catch (IOException e) {
             System.err.println("unreadable result: " + e.getMessage());
+            return 0;
         }
     }
 
