@@ -5,6 +5,7 @@
 #   policies/evaluation/measure.sh eval N SUFFIX MAP...     # evaluate maps (basename, e.g. kindness.linear-act.resid)
 #   policies/evaluation/measure.sh fit-lineas               # 6 LinEAS maps (300 steps, lr 1e-2, seed 0); log -> runs/lineas-fit.log
 #   policies/evaluation/measure.sh sweep SET N STRENGTHS MAP...  # SET = eval | elicit; -> runs/<map>.v2[.elicit].nN.{md,svg}
+#     (SEED=N before it: a replication whose row i samples with seed N+i, files .v2[.elicit].seedN.nN.*)
 #   policies/evaluation/measure.sh compose SET N STRENGTHS MAP1 MAP2  # composition, -> runs/composition.<m1>+<m2>.v2[.elicit].nN.*
 #   policies/evaluation/measure.sh v2                       # the whole second measurement (EVALUATION.md), in order
 set -euo pipefail
@@ -59,6 +60,7 @@ case "${1:-}" in
   sweep)
     set_="$2"; n="$3"; strengths="$4"; shift 4
     tag=v2; [[ "$set_" == elicit ]] && tag=v2.elicit
+    seed="${SEED:-0}"; [[ "$seed" != 0 ]] && tag="$tag.seed$seed"   # SEED=N: rows use seeds N+i (a replication)
     for m in "$@"; do
       name="${m%%.*}"
       d="$(desired "$name")"
@@ -66,7 +68,7 @@ case "${1:-}" in
       $steer evaluate --model "$model" --map "$out/maps/$m.safetensors" --eval "$p/$name.$set_.jsonl" \
         --lexicon "$lx/$(concept "$name").txt" ${d:+--desired "$lx/$d.txt"} \
         --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
-        --strengths "$strengths" --n "$n" --ppl-texts "$p/perplexity.jsonl" \
+        --strengths "$strengths" --n "$n" --seed "$seed" --ppl-texts "$p/perplexity.jsonl" \
         --out-svg "$out/runs/$m.$tag.n$n.svg" --out-md "$out/runs/$m.$tag.n$n.md"
     done 2>&1 | tee -a "$out/runs/v2.log"
     ;;
