@@ -73,5 +73,49 @@ def main():
                       f"{r['w1ta']:.4f} | {r['w1hb']:.4f} / {r['w1ha']:.4f} | {act} | {'; '.join(marks) or '-'} |")
 
 
+def wilson(k, n, z=1.959964):
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / d
+    return 100 * max(0.0, c - h), 100 * min(1.0, c + h)
+
+
+def replications():
+    """Replications (SEED=N runs, files *.seedN.*): the seed-0 row, the replication row, and both pooled."""
+    files = sorted(glob.glob(os.path.join(runs, "*.v2*.seed*.n*.md")))
+    if not files:
+        return
+    print("\n### Replications (rows i use seeds 1000 + i) and pooled N = 400\n")
+    print("| map | eval set | strength | concept, seeds 0-199 | concept, seeds 1000-1199 | pooled concept [95% CI] "
+          "| desired pooled [95% CI] | ppl ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for f in files:
+        base = os.path.basename(f)
+        orig = re.sub(r"\.seed\d+", "", f)
+        if not os.path.exists(orig):
+            continue
+        rep, _ = parse(f)
+        first = {r["s"]: r for r in parse(orig)[0]}
+        evalset = "elicit" if ".elicit." in base else "eval"
+        for r in rep:
+            o = first.get(r["s"])
+            if o is None:
+                continue
+            k, n = o["k"] + r["k"], o["n"] + r["n"]
+            lo, hi = wilson(k, n)
+            des = "-"
+            dm = RATE.match(o["desired"]) if o["dp"] is not None else None
+            dr = RATE.match(r["desired"]) if r["dp"] is not None else None
+            if dm and dr:
+                dk, dn = int(dm.group(1)) + int(dr.group(1)), int(dm.group(2)) + int(dr.group(2))
+                dlo, dhi = wilson(dk, dn)
+                des = f"{dk}/{dn} {100 * dk / dn:.1f}% [{dlo:.1f}, {dhi:.1f}]"
+            print(f"| {'.'.join(base.split('.')[:3])} | {evalset} | {r['s']:g} | {o['k']}/{o['n']} {o['p']:.1f}% | "
+                  f"{r['k']}/{r['n']} {r['p']:.1f}% | {k}/{n} {100 * k / n:.2f}% [{lo:.1f}, {hi:.1f}] | {des} | "
+                  f"{r['ppl']:.4f} |")
+
+
 if __name__ == "__main__":
     main()
+    replications()
