@@ -85,5 +85,24 @@ case "${1:-}" in
       --out-svg "$out/runs/composition.$m1+$m2.$tag.n$n.svg" \
       --out-md "$out/runs/composition.$m1+$m2.$tag.n$n.md" 2>&1 | tee -a "$out/runs/v2.log"
     ;;
+  v2)
+    maps=""
+    for name in kindness cheerful no-dogs; do
+      for method in linear-act mean-shift lineas; do
+        for sites in resid attn_norm+mlp_norm; do maps="$maps $name.$method.$sites"; done
+      done
+    done
+    "$0" fit-lineas
+    "$0" sweep elicit 200 0,0.5,1,2,3,4 $maps
+    "$0" sweep eval 200 0,0.5,1,2,3,4 $maps
+    for set_ in elicit eval; do
+      SEED=1000 "$0" sweep "$set_" 200 0,2,3,4 kindness.linear-act.resid kindness.mean-shift.resid \
+        kindness.mean-shift.attn_norm+mlp_norm no-dogs.linear-act.resid cheerful.mean-shift.resid
+    done
+    "$0" compose elicit 200 0,2,3 kindness.mean-shift.resid no-dogs.linear-act.resid
+    "$0" compose eval 200 0,2,3 kindness.mean-shift.resid no-dogs.linear-act.resid
+    "$0" compose elicit 200 0,2,3 cheerful.mean-shift.resid no-dogs.linear-act.resid
+    python3 "$out/v2_tables.py"
+    ;;
   *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2" >&2; exit 2;;
 esac

@@ -42,7 +42,7 @@ def moved(base, now, up):
 
 def main():
     for name, (concept, desired) in CONCEPT.items():
-        files = sorted(glob.glob(os.path.join(runs, f"{name}.*.v2*.md")))
+        files = sorted(f for f in glob.glob(os.path.join(runs, f"{name}.*.v2*.md")) if ".seed" not in f)
         if not files:
             continue
         print(f"\n### {name} (concept {concept}{', desired ' + desired if desired else ''})\n")
