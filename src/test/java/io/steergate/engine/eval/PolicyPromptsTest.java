@@ -45,6 +45,28 @@ class PolicyPromptsTest {
         assertDistinct(sets.source(), sets.target(), sets.eval());
     }
 
+    /**
+     * The eliciting held-out sets ({@code <name>.elicit.jsonl}) set up the concept (a conflict, a setback, a pet about
+     * to appear) without naming it: no prompt holds a word of the concept lexicon or of the desired one, and none
+     * repeats a source, target or eval text.
+     */
+    @ParameterizedTest
+    @CsvSource({"kindness, meanness, kindness", "cheerful, sadness, cheerfulness", "no-dogs, dogs, dogs"})
+    void elicitingPromptsSetUpTheConceptWithoutNamingIt(String name, String concept, String desired)
+            throws IOException {
+        PromptSets sets = PromptSets.load(PROMPTS, name);
+        PromptSet elicit = PromptSet.read(PROMPTS.resolve(name + ".elicit.jsonl"));
+        LexiconScorer remove = lexicon(concept);
+        LexiconScorer want = lexicon(desired);
+
+        assertTrue(elicit.size() >= 40, name + " elicit: " + elicit.size());
+        for (String text : elicit.texts()) {
+            assertEquals(List.of(), remove.matches(text), name + " elicit: " + text);
+            assertEquals(List.of(), want.matches(text), name + " elicit: " + text);
+        }
+        assertDistinct(sets.source(), sets.target(), sets.eval(), elicit);
+    }
+
     @Test
     void perplexityPassagesAreNeutralShortStories() throws IOException {
         PromptSet passages = PromptSet.read(PROMPTS.resolve("perplexity.jsonl"));
