@@ -19,7 +19,7 @@ import picocli.CommandLine.ParameterException;
  */
 @Command(name = "steer", mixinStandardHelpOptions = true, version = "steer 0.1.0",
         description = "Generate, fit and evaluate activation-steering maps on a local model.",
-        subcommands = {GenerateCommand.class, FitCommand.class, EvaluateCommand.class,
+        subcommands = {GenerateCommand.class, FitCommand.class, EvaluateCommand.class, ScaleCommand.class,
             CommandLine.HelpCommand.class})
 public final class SteerCli implements Runnable {
 
@@ -90,11 +90,20 @@ public final class SteerCli implements Runnable {
 
     /** Reads a map file and checks it fits the model; a missing, malformed or foreign file is a bad argument. */
     static Intervention readMap(CommandSpec spec, String option, Path file, LlamaModel model) throws IOException {
-        existingFile(spec, option, file);
+        Intervention iv = readMap(spec, option, file);
         try {
-            Intervention iv = InterventionFile.read(file);
             iv.checkCompatible(model.config(), model.fingerprint());
             return iv;
+        } catch (IllegalArgumentException e) {
+            throw badArgument(spec, option + " " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Reads a map file; a missing or malformed file is a bad argument. */
+    static Intervention readMap(CommandSpec spec, String option, Path file) throws IOException {
+        existingFile(spec, option, file);
+        try {
+            return InterventionFile.read(file);
         } catch (IllegalArgumentException e) {
             throw badArgument(spec, option + " " + file + ": " + e.getMessage());
         }

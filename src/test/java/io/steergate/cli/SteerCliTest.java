@@ -94,6 +94,19 @@ class SteerCliTest {
     }
 
     @Test
+    void scaleWritesTheMapAtAStrengthAsAMapOfItsOwn() throws IOException {
+        Path out = dir.resolve("scaled.safetensors");
+        Run scale = run("scale", "--map", map.toString(), "--strength", "2", "--out", out.toString());
+        assertEquals(0, scale.code(), scale.err());
+        Intervention original = InterventionFile.read(map);
+        Intervention scaled = InterventionFile.read(out);
+        assertEquals("2.0", scaled.metadata().get("scaled"));
+        HookSite first = original.maps().firstKey();
+        assertEquals(original.maps().get(first).scaled(2), scaled.maps().get(first));
+        assertBad(run("scale", "--map", map.toString(), "--strength", "0", "--out", out.toString()), "--strength must be in (0, 4.0]");
+    }
+
+    @Test
     void linearActFitsToo() throws IOException {
         Path out = dir.resolve("la.safetensors");
         Run fit = run("fit", "--model", MODEL, "--method", "linear-act", "--source", source.toString(), "--target",

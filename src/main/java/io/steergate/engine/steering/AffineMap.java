@@ -56,6 +56,20 @@ public record AffineMap(float[] omega, float[] beta, float[] lo, float[] hi) {
     }
 
     /** The scalar reference of the rule at strength {@code lambda}: a new array. */
+    /**
+     * This map at strength {@code lambda} as a map of its own: omega' = lambda omega + (1 - lambda), beta' =
+     * lambda beta, support unchanged; so applying it at strength mu equals applying this map at mu * lambda.
+     */
+    public AffineMap scaled(double lambda) {
+        float[] o = new float[omega.length];
+        float[] b = new float[beta.length];
+        for (int i = 0; i < o.length; i++) {
+            o[i] = (float) (lambda * omega[i] + (1 - lambda));
+            b[i] = (float) (lambda * beta[i]);
+        }
+        return new AffineMap(o, b, lo, hi);
+    }
+
     public float[] apply(float[] x, double lambda) {
         if (x.length != omega.length) {
             throw new IllegalArgumentException("x has " + x.length + " values; the map has " + omega.length);

@@ -45,6 +45,22 @@ public record Intervention(String name, String method, String modelFingerprint, 
     }
 
     /**
+     * This intervention at strength {@code lambda}, stored as strength 1 (see {@link AffineMap#scaled}). A measured
+     * strength above 1 thus becomes a map a policy can apply at strengths in [0, 1]; the metadata records it.
+     */
+    public Intervention scaled(double lambda) {
+        if (!(lambda > 0 && lambda <= SteeringPlan.MAX_STRENGTH)) {
+            throw new IllegalArgumentException("scale must be in (0, " + SteeringPlan.MAX_STRENGTH + "], got " + lambda);
+        }
+        TreeMap<HookSite, AffineMap> out = new TreeMap<>();
+        maps.forEach((site, map) -> out.put(site, map.scaled(lambda)));
+        Map<String, String> meta = new TreeMap<>(metadata);
+        double previous = Double.parseDouble(meta.getOrDefault("scaled", "1"));
+        meta.put("scaled", String.valueOf(previous * lambda));
+        return new Intervention(name, method, modelFingerprint, concept, meta, out);
+    }
+
+    /**
      * Refuses this intervention for a model it was not made for.
      *
      * @param config the model's hyperparameters

@@ -31,6 +31,20 @@ class SteeringMathTest {
     }
 
     @Test
+    void aScaledMapAtStrengthMuIsTheMapAtMuTimesLambda() {
+        // ω=2, β=1 scaled by 2 -> ω'=3, β'=2; at μ=0.5 on x=1: 0.5(3+2)+0.5 = 3 = the original at strength 1
+        AffineMap map = new AffineMap(new float[] {2}, new float[] {1}, new float[] {0}, new float[] {5});
+        AffineMap scaled = map.scaled(2);
+        assertArrayEquals(new float[] {3}, scaled.omega());
+        assertArrayEquals(new float[] {2}, scaled.beta());
+        assertArrayEquals(map.apply(new float[] {1}, 1), scaled.apply(new float[] {1}, 0.5));
+        assertArrayEquals(new float[] {6}, scaled.apply(new float[] {6}, 1), "the support is kept");
+        Intervention twice = intervention(map).scaled(2).scaled(1.5);
+        assertEquals("3.0", twice.metadata().get("scaled"));
+        assertThrows(IllegalArgumentException.class, () -> intervention(map).scaled(0));
+    }
+
+    @Test
     void theSupportIsAStrictMaskNotAClamp() {
         // lo=0, hi=1, ω=2, β=0, λ=1 maps [-1, 0.5, 2] -> [-1, 1, 2]; values at lo or hi are unchanged
         AffineMap map = new AffineMap(new float[] {2, 2, 2}, new float[3], new float[3], new float[] {1, 1, 1});
