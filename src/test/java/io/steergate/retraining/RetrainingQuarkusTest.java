@@ -15,6 +15,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.steergate.testing.SteerGateTestProfile;
+import io.steergate.testing.TopicClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,6 +24,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,6 +37,9 @@ import org.junit.jupiter.api.Test;
 class RetrainingQuarkusTest {
 
     static final Duration WAIT = Duration.ofSeconds(60);
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrapServers;
 
     static String read(String file) throws IOException {
         return Files.readString(Path.of("policies/prompts", file), StandardCharsets.UTF_8);
@@ -73,13 +78,18 @@ class RetrainingQuarkusTest {
     }
 
     static JsonPath awaitFinished(String id) {
+        JsonPath job = awaitDone(id);
+        assertEquals("SUCCEEDED", job.getString("status"), () -> "job error: " + job.getString("error"));
+        return job;
+    }
+
+    static JsonPath awaitDone(String id) {
         JsonPath[] job = new JsonPath[1];
         await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
             job[0] = given().get("/v1/retraining-jobs/" + id).then().statusCode(200).extract().jsonPath();
             String status = job[0].getString("status");
             return status.equals("SUCCEEDED") || status.equals("FAILED");
         });
-        assertEquals("SUCCEEDED", job[0].getString("status"), () -> "job error: " + job[0].getString("error"));
         return job[0];
     }
 
@@ -123,6 +133,40 @@ class RetrainingQuarkusTest {
         body.put("promote", false);
         assertEquals(2, awaitFinished(queue(name, body)).getInt("resultVersion"));
         given().get("/v1/interventions/" + name).then().body("activeVersion", equalTo(1));
+    }
+
+    @Test
+    void aRedeliveredOrUnreadableRecordNeitherTrainsTwiceNorStopsTheTrainer() {
+        String name = name();
+        String first = queue(name, body("mean-shift"));
+        awaitFinished(first);
+        try (TopicClient kafka = new TopicClient(bootstrapServers)) {
+            // same key, so same partition: both are consumed before the next job's outbox record
+            kafka.sendJson("steer.retraining", name, Map.of("jobId", first));
+            kafka.send("steer.retraining", name, "not json".getBytes(StandardCharsets.UTF_8));
+        }
+        Map<String, Object> body = body("mean-shift");
+        body.remove("kind");
+        assertEquals(2, awaitFinished(queue(name, body)).getInt("resultVersion"));
+        given().get("/v1/retraining-jobs/" + first).then().body("attempts", equalTo(1)).body("resultVersion", equalTo(1));
+        given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(2));
+    }
+
+    @Test
+    void aJobTheRegistryRefusesFailsWithAOneLineError() {
+        String name = name();
+        String first = queue(name, body("mean-shift"));
+        // queued before the first created the intervention, so its kind could not be checked yet
+        String second = queue(name, with("kind", "style"));
+        awaitFinished(first);
+        JsonPath failed = awaitDone(second);
+        assertEquals("FAILED", failed.getString("status"));
+        assertTrue(failed.getString("error").contains("is of kind toxicity, not style"), failed.getString("error"));
+        assertTrue(!failed.getString("error").contains("\n"), failed.getString("error"));
+        given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(1));
+        // and the kind is now checked at request time
+        given().body(with("kind", "style")).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
+                .then().statusCode(409).body("message", containsString("kind:"));
     }
 
     @Test
