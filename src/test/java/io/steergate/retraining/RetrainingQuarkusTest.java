@@ -11,6 +11,7 @@ import static org.hamcrest.Matchers.notNullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
@@ -21,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -150,6 +152,38 @@ class RetrainingQuarkusTest {
         assertEquals(2, awaitFinished(queue(name, body)).getInt("resultVersion"));
         given().get("/v1/retraining-jobs/" + first).then().body("attempts", equalTo(1)).body("resultVersion", equalTo(1));
         given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(2));
+    }
+
+    @Test
+    void aRunningJobWhoseTrainerWentSilentIsRestartedOnRedelivery() {
+        String name = name();
+        UUID id = UUID.randomUUID();
+        // as a trainer that crashed mid-training leaves it: RUNNING, heartbeat long past stale-after, record unacked
+        QuarkusTransaction.requiringNew().run(() -> {
+            RetrainingJob job = new RetrainingJob();
+            job.id = id;
+            job.intervention = name;
+            job.kind = "toxicity";
+            job.method = "mean-shift";
+            job.sourceSet = "kindness-source";
+            job.targetSet = "kindness-target";
+            job.sites = "layers.2.resid";
+            job.hyperparametersJson = "{\"steps\":300,\"learningRate\":0.01,\"l1\":0,\"groupLasso\":0,\"seed\":0}";
+            job.status = "RUNNING";
+            job.attempts = 1;
+            job.requestedBy = "test";
+            job.createdAt = Instant.now().minusSeconds(7200);
+            job.startedAt = job.createdAt;
+            job.heartbeatAt = job.createdAt;
+            job.persist();
+        });
+        try (TopicClient kafka = new TopicClient(bootstrapServers)) {
+            kafka.sendJson("steer.retraining", name, Map.of("jobId", id.toString()));
+        }
+        JsonPath job = awaitFinished(id.toString());
+        assertEquals(2, job.getInt("attempts"));
+        given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(1))
+                .body("versions[0].createdBy", equalTo("retraining-job:" + id));
     }
 
     @Test
