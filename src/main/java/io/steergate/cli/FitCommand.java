@@ -7,6 +7,7 @@ import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
+import io.steergate.engine.steering.SiteSpec;
 import io.steergate.engine.training.Fit;
 import io.steergate.engine.training.FitOptions;
 import io.steergate.engine.training.LinearAct;

@@ -36,6 +36,9 @@ public class InterventionRegistry {
     public record VersionSummary(int version, String status, String method, String modelFingerprint, List<String> sites,
             String mapSha256, String createdBy, Instant createdAt, Instant statusChangedAt) {}
 
+    /** A model some worker registered: what a trainer checks site specs against. */
+    public record ServedModelSummary(String name, String fingerprint, int layers, int dim, Instant registeredAt) {}
+
     /** An intervention with its versions, newest first. */
     public record InterventionSummary(String name, String kind, String description, Integer activeVersion,
             List<VersionSummary> versions) {}
@@ -63,9 +66,7 @@ public class InterventionRegistry {
      */
     @Transactional
     public VersionSummary upload(String name, String kind, String description, byte[] file, String createdBy) {
-        if (!NAME.matcher(name).matches()) {
-            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "name: must be 1-64 characters of [a-z0-9-], starting with a letter or digit");
-        }
+        checkName(name);
         Intervention map = parse(name, file);
         ServedModel served = ServedModel.findById(map.modelFingerprint());
         if (served == null) {
@@ -161,6 +162,13 @@ public class InterventionRegistry {
         return InterventionVersion.active(name).map(v -> v.version);
     }
 
+    /** The models workers registered, the most recently registered first. */
+    @Transactional
+    public List<ServedModelSummary> servedModels() {
+        return ServedModel.<ServedModel>list("order by registeredAt desc").stream()
+                .map(m -> new ServedModelSummary(m.name, m.fingerprint, m.layers, m.dim, m.registeredAt)).toList();
+    }
+
     /** Whether some worker has registered the model it serves (uploads can be checked only then). */
     @Transactional
     public boolean anyServedModel() {
@@ -204,6 +212,26 @@ public class InterventionRegistry {
             throw new RegistryError(422, ErrorCode.MAP_REFUSED, "the file is a map of '" + map.name() + "', not of '" + name + "'");
         }
         return map;
+    }
+
+    /**
+     * Checks an intervention name before anything is stored under it.
+     *
+     * @throws RegistryError 400 naming the field when it is not 1-64 characters of [a-z0-9-]
+     */
+    public static void checkName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "name: must be 1-64 characters of [a-z0-9-], starting with a letter or digit");
+        }
+    }
+
+    /**
+     * Checks the kind a new intervention is created with.
+     *
+     * @throws RegistryError 400 naming the field when it is missing or not toxicity, style, negation or concept
+     */
+    public static void checkKind(String kind) {
+        kind(kind);
     }
 
     private static String kind(String kind) {

@@ -4,6 +4,7 @@ package io.steergate.messages;
 public final class Channels {
     public static final String REQUESTS = "requests";
     public static final String JOB_RESULTS = "job-results";
+    public static final String RETRAINING = "retraining";
 
     private Channels() {}
 }

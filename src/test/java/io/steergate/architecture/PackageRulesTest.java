@@ -36,6 +36,8 @@ class PackageRulesTest {
             Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages")),
             Map.entry("intervention", Set.of("engine.steering", "messages")),
             Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages")),
+            Map.entry("retraining", Set.of("audit", "policy", "intervention", "outbox", "engine.training", "engine.eval",
+                    "engine.model", "engine.steering", "messages")),
             Map.entry("cli", Set.of("engine.model", "engine.steering", "engine.training", "engine.eval")),
             Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages")));
 

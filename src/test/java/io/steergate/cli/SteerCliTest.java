@@ -8,6 +8,7 @@ import io.steergate.engine.steering.HookPoint;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
+import io.steergate.engine.steering.SiteSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

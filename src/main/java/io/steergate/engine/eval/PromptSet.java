@@ -60,7 +60,23 @@ public final class PromptSet {
      *     an empty text, or a file without prompts
      */
     public static PromptSet read(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        return parse(file.getFileName().toString(), file.toString(),
+                Files.readAllLines(file, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Parses JSONL prompt text by the rules of {@link #read(Path)}: what an HTTP import of a prompt set accepts.
+     *
+     * @param name the set's name
+     * @param origin what errors name before the line number (a file, or "body")
+     * @param content the JSONL text
+     * @throws IllegalArgumentException naming {@code origin} and the 1-based line, as {@link #read(Path)} does
+     */
+    public static PromptSet parse(String name, String origin, String content) {
+        return parse(name, origin, content.lines().toList());
+    }
+
+    private static PromptSet parse(String name, String origin, List<String> lines) {
         List<String> texts = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
@@ -70,7 +86,7 @@ public final class PromptSet {
             if (line.isBlank()) {
                 continue;
             }
-            String where = file + " line " + (i + 1) + ": ";
+            String where = origin + " line " + (i + 1) + ": ";
             JsonNode value;
             try {
                 value = LINE_READER.readTree(line);
@@ -95,9 +111,9 @@ public final class PromptSet {
             texts.add(text);
         }
         if (texts.isEmpty()) {
-            throw new IllegalArgumentException(file + ": no prompts");
+            throw new IllegalArgumentException(origin + ": no prompts");
         }
-        return new PromptSet(file.getFileName().toString(), texts);
+        return new PromptSet(name, texts);
     }
 
     /** The set's name: the file name when read from a file. */

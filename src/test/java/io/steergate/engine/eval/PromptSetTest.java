@@ -80,6 +80,20 @@ class PromptSetTest {
         assertThrows(IllegalArgumentException.class, () -> PromptSets.load(dir, "../kind"));
     }
 
+    @Test
+    void parsesTextByTheFileRulesNamingItsOriginAndLine() throws IOException {
+        String content = "{\"text\": \"a\"}\r\n\n{\"text\": \"b\"}\n";
+        PromptSet parsed = PromptSet.parse("set", "body", content);
+        assertEquals(List.of("a", "b"), parsed.texts());
+        assertEquals("set", parsed.name());
+        assertEquals(read("same.jsonl", content).sha256(), parsed.sha256());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PromptSet.parse("set", "body", "{\"text\": \"a\"}\n\n{\"text\": 3}\n"));
+        assertTrue(e.getMessage().startsWith("body line 3: field \"text\" is not a string"), e.getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> PromptSet.parse("set", "body", "\n"))
+                .getMessage().equals("body: no prompts"));
+    }
+
     private PromptSet read(String name, String content) throws IOException {
         Path file = dir.resolve(name);
         Files.writeString(file, content, StandardCharsets.UTF_8);

@@ -1,7 +1,5 @@
-package io.steergate.cli;
+package io.steergate.engine.steering;
 
-import io.steergate.engine.steering.HookPoint;
-import io.steergate.engine.steering.HookSite;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -9,10 +7,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The {@code --sites} syntax of {@code fit}: comma-separated items, each a hook point for every layer
- * ({@code resid}, {@code attn_norm}), a site ({@code layers.3.resid}) or a layer range ({@code layers.0-2.resid}).
+ * The site syntax of {@code steer fit --sites} and of a retraining request's {@code sites}: comma-separated items,
+ * each a hook point for every layer ({@code resid}, {@code attn_norm}), a site ({@code layers.3.resid}) or a layer
+ * range ({@code layers.0-2.resid}).
  */
-final class SiteSpec {
+public final class SiteSpec {
 
     private static final Pattern LAYERS = Pattern.compile("layers\\.(\\d{1,6})(?:-(\\d{1,6}))?\\.([a-z_]+)");
 
@@ -24,7 +23,7 @@ final class SiteSpec {
      *
      * @throws IllegalArgumentException naming the bad item
      */
-    static List<HookSite> parse(String spec, int nLayers) {
+    public static List<HookSite> parse(String spec, int nLayers) {
         TreeSet<HookSite> sites = new TreeSet<>();
         if (spec == null || spec.isBlank()) {
             throw new IllegalArgumentException("no sites given");

@@ -1,0 +1,11 @@
+package io.steergate.retraining;
+
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A job a trainer has marked RUNNING, with the prompt texts it trains on. {@code attempt} tells this run from a later
+ * restart of the same job: only the run whose attempt is still the job's may report progress or store a result.
+ */
+public record Claim(UUID id, int attempt, String intervention, String kind, String description, String method,
+        String sites, Hyperparameters hyperparameters, boolean promote, List<String> source, List<String> target) {}

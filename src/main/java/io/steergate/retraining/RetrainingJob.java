@@ -1,0 +1,71 @@
+package io.steergate.retraining;
+
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import java.time.Instant;
+import java.util.UUID;
+
+/** One request to train an intervention and how it went: QUEUED, RUNNING, then SUCCEEDED or FAILED. */
+@Entity
+@Table(name = "retraining_jobs")
+public class RetrainingJob extends PanacheEntityBase {
+
+    public enum Status { QUEUED, RUNNING, SUCCEEDED, FAILED }
+
+    @Id
+    public UUID id;
+
+    public String intervention;
+
+    public String kind;
+
+    public String description;
+
+    public String method;
+
+    @Column(name = "source_set")
+    public String sourceSet;
+
+    @Column(name = "target_set")
+    public String targetSet;
+
+    public String sites;
+
+    @Column(name = "hyperparameters_json")
+    public String hyperparametersJson;
+
+    public boolean promote;
+
+    public String status;
+
+    public int attempts;
+
+    @Column(name = "progress_json")
+    public String progressJson;
+
+    @Column(name = "result_version")
+    public Integer resultVersion;
+
+    @Column(name = "metrics_json")
+    public String metricsJson;
+
+    public String error;
+
+    @Column(name = "requested_by")
+    public String requestedBy;
+
+    @Column(name = "created_at")
+    public Instant createdAt;
+
+    @Column(name = "started_at")
+    public Instant startedAt;
+
+    @Column(name = "heartbeat_at")
+    public Instant heartbeatAt;
+
+    @Column(name = "finished_at")
+    public Instant finishedAt;
+}

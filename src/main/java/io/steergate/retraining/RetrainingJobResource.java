@@ -1,0 +1,52 @@
+package io.steergate.retraining;
+
+import io.smallrye.common.annotation.Blocking;
+import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ErrorCode;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/** Retraining jobs over HTTP: newest first, or one with its status, progress, metrics, result version or error. */
+@Path("/v1/retraining-jobs")
+@Tag(name = "retraining")
+@Produces(MediaType.APPLICATION_JSON)
+@Blocking
+public class RetrainingJobResource {
+
+    @Inject
+    RetrainingService jobs;
+
+    @GET
+    @Operation(summary = "Retraining jobs, newest first; ?intervention= keeps one intervention's")
+    public List<RetrainingJobSummary> list(@QueryParam("intervention") String intervention) {
+        return jobs.list(intervention);
+    }
+
+    @GET
+    @Path("/{id}")
+    @Operation(summary = "One retraining job: status, progress, metrics, result version or error")
+    @APIResponse(responseCode = "404", description = "No such job")
+    public RetrainingJobSummary get(@PathParam("id") String id) {
+        return parse(id).flatMap(jobs::get)
+                .orElseThrow(() -> new RegistryError(404, ErrorCode.NOT_FOUND, "retraining job '" + id + "': not found"));
+    }
+
+    private static Optional<UUID> parse(String id) {
+        try {
+            return Optional.of(UUID.fromString(id));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+}

@@ -1,0 +1,11 @@
+package io.steergate.retraining;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.UUID;
+
+/** A retraining job as the HTTP API shows it; hyperparameters, progress and metrics are JSON objects. */
+public record RetrainingJobSummary(UUID id, String intervention, String kind, String description, String method,
+        String source, String target, String sites, JsonNode hyperparameters, boolean promote, String status,
+        int attempts, JsonNode progress, Integer resultVersion, JsonNode metrics, String error, String requestedBy,
+        Instant createdAt, Instant startedAt, Instant finishedAt) {}

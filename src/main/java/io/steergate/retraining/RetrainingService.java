@@ -1,0 +1,287 @@
+package io.steergate.retraining;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.steergate.engine.steering.SiteSpec;
+import io.steergate.intervention.InterventionRegistry;
+import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ErrorCode;
+import io.steergate.messages.RetrainingRequest;
+import io.steergate.outbox.Outbox;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.persistence.LockModeType;
+import jakarta.transaction.Transactional;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.jboss.logging.Logger;
+
+/**
+ * Retraining jobs in PostgreSQL: {@link #request} validates and queues a job together with its steer.retraining
+ * outbox record; the trainer moves it through RUNNING to SUCCEEDED or FAILED ({@link #claim}, {@link #heartbeat},
+ * {@link #succeed}, {@link #fail}), each step one transaction.
+ */
+@ApplicationScoped
+public class RetrainingService {
+
+    private static final Logger LOG = Logger.getLogger(RetrainingService.class);
+    static final Set<String> METHODS = Set.of("linear-act", "mean-shift", "lineas");
+    static final int MAX_STEPS = 100_000;
+
+    @Inject
+    InterventionRegistry registry;
+
+    @Inject
+    PromptSetStore promptSets;
+
+    @Inject
+    Outbox outbox;
+
+    @Inject
+    RetrainingConfig config;
+
+    @Inject
+    ObjectMapper json;
+
+    /**
+     * Queues a training of intervention {@code name}: the job row (QUEUED) and its steer.retraining record (key: the
+     * name, value: {@link RetrainingRequest}) are written in one transaction.
+     *
+     * @throws RegistryError 400 naming the field (name, method, source, target, sites, steps, learningRate, l1,
+     *     groupLasso, kind), 404 for an unknown prompt set, 409 for a kind other than the intervention's, or when no
+     *     worker has registered a model to check the sites against
+     */
+    @Transactional
+    public RetrainingJobSummary request(String name, TrainingRequest body, String requestedBy) {
+        InterventionRegistry.checkName(name);
+        if (body == null) {
+            throw invalid("body: expected a JSON object with method, source, target and sites");
+        }
+        String method = required("method", body.method());
+        if (!METHODS.contains(method)) {
+            throw invalid("method: must be linear-act, mean-shift or lineas, got '" + method + "'");
+        }
+        int sourceSize = promptSetSize("source", body.source());
+        promptSetSize("target", body.target());
+        checkSites(required("sites", body.sites()));
+        Hyperparameters hp = hyperparameters(body);
+        if (method.equals("lineas") && sourceSize < 4) {
+            throw invalid("source: lineas needs at least 4 source prompts, '" + body.source() + "' has " + sourceSize);
+        }
+        checkKind(name, body.kind());
+
+        RetrainingJob job = new RetrainingJob();
+        job.id = UUID.randomUUID();
+        job.intervention = name;
+        job.kind = body.kind();
+        job.description = body.description();
+        job.method = method;
+        job.sourceSet = body.source();
+        job.targetSet = body.target();
+        job.sites = body.sites().strip();
+        job.hyperparametersJson = write(hp);
+        job.promote = Boolean.TRUE.equals(body.promote());
+        job.status = RetrainingJob.Status.QUEUED.name();
+        job.requestedBy = requestedBy == null || requestedBy.isBlank() ? "http" : requestedBy;
+        job.createdAt = Instant.now();
+        job.persist();
+        outbox.append(config.topic(), name, writeBytes(new RetrainingRequest(job.id.toString())), null);
+        LOG.infof("retraining job %s queued: %s %s on %s -> %s at %s (by %s)", job.id, name, method, job.sourceSet,
+                job.targetSet, job.sites, job.requestedBy);
+        return summary(job);
+    }
+
+    /** Jobs, newest first; only those of one intervention when {@code intervention} is given. */
+    @Transactional
+    public List<RetrainingJobSummary> list(String intervention) {
+        List<RetrainingJob> jobs = intervention == null || intervention.isBlank()
+                ? RetrainingJob.list("order by createdAt desc")
+                : RetrainingJob.list("intervention = ?1 order by createdAt desc", intervention);
+        return jobs.stream().map(this::summary).toList();
+    }
+
+    @Transactional
+    public Optional<RetrainingJobSummary> get(UUID id) {
+        return RetrainingJob.<RetrainingJob>findByIdOptional(id).map(this::summary);
+    }
+
+    /**
+     * Marks a job RUNNING for this trainer if it is QUEUED, or RUNNING without a heartbeat for
+     * {@code steergate.retraining.stale-after} (its trainer died: the redelivered record restarts it). Anything else
+     * (finished, unknown, or running live elsewhere) is skipped: a redelivery never trains a job twice at once.
+     */
+    @Transactional
+    public Optional<Claim> claim(UUID id) {
+        RetrainingJob job = RetrainingJob.findById(id, LockModeType.PESSIMISTIC_WRITE);
+        if (job == null) {
+            LOG.warnf("retraining job %s skipped: no such job", id);
+            return Optional.empty();
+        }
+        Instant now = Instant.now();
+        boolean queued = job.status.equals(RetrainingJob.Status.QUEUED.name());
+        boolean orphaned = job.status.equals(RetrainingJob.Status.RUNNING.name())
+                && job.heartbeatAt.isBefore(now.minus(config.staleAfter()));
+        if (!queued && !orphaned) {
+            LOG.infof("retraining job %s skipped: already %s", id, job.status);
+            return Optional.empty();
+        }
+        job.status = RetrainingJob.Status.RUNNING.name();
+        job.attempts++;
+        job.startedAt = now;
+        job.heartbeatAt = now;
+        job.progressJson = null;
+        LOG.infof("retraining job %s running (attempt %d%s): %s %s at %s", id, job.attempts,
+                orphaned ? ", restarted after a silent trainer" : "", job.intervention, job.method, job.sites);
+        return Optional.of(new Claim(job.id, job.attempts, job.intervention, job.kind, job.description, job.method,
+                job.sites, read(job.hyperparametersJson, Hyperparameters.class), job.promote,
+                promptSets.texts(job.sourceSet), promptSets.texts(job.targetSet)));
+    }
+
+    /** Stores progress and refreshes the heartbeat; false when this attempt no longer owns the job (stop training). */
+    @Transactional
+    public boolean heartbeat(Claim claim, String progressJson) {
+        RetrainingJob job = RetrainingJob.findById(claim.id(), LockModeType.PESSIMISTIC_WRITE);
+        if (!owns(job, claim)) {
+            return false;
+        }
+        job.progressJson = progressJson;
+        job.heartbeatAt = Instant.now();
+        return true;
+    }
+
+    /**
+     * Stores the trained map as a candidate version (created by "retraining-job:&lt;id&gt;"), promotes it if asked, and
+     * marks the job SUCCEEDED, all in one transaction: a crash leaves either no version or a finished job.
+     *
+     * @return the new version, or empty when a later attempt owns the job (this result is dropped)
+     * @throws RegistryError when the registry refuses the map; nothing is stored then
+     */
+    @Transactional
+    public Optional<Integer> succeed(Claim claim, byte[] mapFile, String metricsJson, String progressJson) {
+        RetrainingJob job = RetrainingJob.findById(claim.id(), LockModeType.PESSIMISTIC_WRITE);
+        if (!owns(job, claim)) {
+            return Optional.empty();
+        }
+        InterventionRegistry.VersionSummary version = registry.upload(claim.intervention(), claim.kind(),
+                claim.description(), mapFile, "retraining-job:" + claim.id());
+        if (claim.promote()) {
+            registry.promote(claim.intervention(), version.version());
+        }
+        job.status = RetrainingJob.Status.SUCCEEDED.name();
+        job.resultVersion = version.version();
+        job.metricsJson = metricsJson;
+        job.progressJson = progressJson;
+        job.finishedAt = Instant.now();
+        job.heartbeatAt = job.finishedAt;
+        return Optional.of(version.version());
+    }
+
+    /** Marks the job FAILED with a one-line error, unless a later attempt owns it. */
+    @Transactional
+    public void fail(Claim claim, String error) {
+        RetrainingJob job = RetrainingJob.findById(claim.id(), LockModeType.PESSIMISTIC_WRITE);
+        if (!owns(job, claim)) {
+            return;
+        }
+        job.status = RetrainingJob.Status.FAILED.name();
+        job.error = error;
+        job.finishedAt = Instant.now();
+        job.heartbeatAt = job.finishedAt;
+    }
+
+    private static boolean owns(RetrainingJob job, Claim claim) {
+        return job != null && job.attempts == claim.attempt() && job.status.equals(RetrainingJob.Status.RUNNING.name());
+    }
+
+    private int promptSetSize(String field, String name) {
+        required(field, name);
+        return promptSets.get(name).map(PromptSetStore.PromptSetContent::size).orElseThrow(() -> new RegistryError(404,
+                ErrorCode.NOT_FOUND, field + ": no prompt set '" + name + "'; import it with POST /v1/prompt-sets/" + name));
+    }
+
+    private void checkSites(String sites) {
+        // The model the most recently started worker serves is the one the trainer loads in a one-model deployment.
+        InterventionRegistry.ServedModelSummary model = registry.servedModels().stream().findFirst().orElseThrow(
+                () -> new RegistryError(409, ErrorCode.CONFLICT, "sites: no worker has registered a model yet, so sites cannot be checked"));
+        try {
+            SiteSpec.parse(sites, model.layers());
+        } catch (IllegalArgumentException e) {
+            throw invalid("sites: " + e.getMessage() + " (model " + model.name() + " has " + model.layers() + " layers)");
+        }
+    }
+
+    private static Hyperparameters hyperparameters(TrainingRequest body) {
+        int steps = body.steps() == null ? 300 : body.steps();
+        if (steps < 1 || steps > MAX_STEPS) {
+            throw invalid("steps: must be in [1, " + MAX_STEPS + "], got " + steps);
+        }
+        double learningRate = body.learningRate() == null ? 1e-2 : body.learningRate();
+        if (!(learningRate > 0 && learningRate <= 1)) {
+            throw invalid("learningRate: must be in (0, 1], got " + learningRate);
+        }
+        double l1 = body.l1() == null ? 0 : body.l1();
+        if (!(l1 >= 0 && l1 <= 1)) {
+            throw invalid("l1: must be in [0, 1], got " + l1);
+        }
+        double groupLasso = body.groupLasso() == null ? 0 : body.groupLasso();
+        if (!(groupLasso >= 0 && groupLasso <= 1)) {
+            throw invalid("groupLasso: must be in [0, 1], got " + groupLasso);
+        }
+        return new Hyperparameters(steps, learningRate, l1, groupLasso, body.seed() == null ? 0L : body.seed());
+    }
+
+    private void checkKind(String name, String kind) {
+        Optional<InterventionRegistry.InterventionSummary> existing = registry.get(name);
+        if (existing.isEmpty()) {
+            InterventionRegistry.checkKind(kind);
+        } else if (kind != null && !kind.equals(existing.get().kind())) {
+            throw new RegistryError(409, ErrorCode.CONFLICT, "kind: intervention '" + name + "' is of kind "
+                    + existing.get().kind() + ", not " + kind);
+        }
+    }
+
+    private static String required(String field, String value) {
+        if (value == null || value.isBlank()) {
+            throw invalid(field + ": required");
+        }
+        return value;
+    }
+
+    private static RegistryError invalid(String message) {
+        return new RegistryError(400, ErrorCode.INVALID_REQUEST, message);
+    }
+
+    private RetrainingJobSummary summary(RetrainingJob j) {
+        return new RetrainingJobSummary(j.id, j.intervention, j.kind, j.description, j.method, j.sourceSet, j.targetSet,
+                j.sites, tree(j.hyperparametersJson), j.promote, j.status, j.attempts, tree(j.progressJson),
+                j.resultVersion, tree(j.metricsJson), j.error, j.requestedBy, j.createdAt, j.startedAt, j.finishedAt);
+    }
+
+    private JsonNode tree(String text) {
+        return text == null ? null : read(text, JsonNode.class);
+    }
+
+    private <T> T read(String text, Class<T> type) {
+        try {
+            return json.readValue(text, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a retraining_jobs JSON column holds invalid JSON", e);
+        }
+    }
+
+    private String write(Object value) {
+        return new String(writeBytes(value), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private byte[] writeBytes(Object value) {
+        try {
+            return json.writeValueAsBytes(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("records always serialise as JSON", e);
+        }
+    }
+}

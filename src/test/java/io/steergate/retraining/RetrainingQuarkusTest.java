@@ -1,0 +1,261 @@
+package io.steergate.retraining;
+
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.anyOf;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+import io.steergate.testing.SteerGateTestProfile;
+import io.steergate.testing.TopicClient;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Retraining over HTTP on the real broker and database: prompt sets imported from policies/prompts, jobs queued through
+ * the outbox onto steer.retraining, trained by the trainer role, stored as intervention versions.
+ */
+@QuarkusTest
+@TestProfile(SteerGateTestProfile.class)
+class RetrainingQuarkusTest {
+
+    static final Duration WAIT = Duration.ofSeconds(60);
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrapServers;
+
+    static String read(String file) throws IOException {
+        return Files.readString(Path.of("policies/prompts", file), StandardCharsets.UTF_8);
+    }
+
+    static String name() {
+        return "kind-test-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    @BeforeEach
+    void importKindness() throws IOException {
+        for (String side : new String[] {"source", "target"}) {
+            given().body(read("kindness." + side + ".jsonl")).contentType("text/plain")
+                    .when().post("/v1/prompt-sets/kindness-" + side)
+                    .then().statusCode(anyOf(equalTo(201), equalTo(200))).body("size", equalTo(56));
+        }
+        // jobs check sites against the model a worker registered at start
+        await().atMost(WAIT).until(() -> given().get("/v1/interventions").statusCode() == 200);
+    }
+
+    static Map<String, Object> body(String method) {
+        Map<String, Object> body = new HashMap<>();
+        body.put("method", method);
+        body.put("source", "kindness-source");
+        body.put("target", "kindness-target");
+        body.put("sites", "resid");
+        body.put("kind", "toxicity");
+        body.put("description", "test: kinder stories");
+        return body;
+    }
+
+    static String queue(String name, Map<String, Object> body) {
+        return given().body(body).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
+                .then().statusCode(202).body("status", equalTo("QUEUED")).body("intervention", equalTo(name))
+                .extract().path("id");
+    }
+
+    static JsonPath awaitFinished(String id) {
+        JsonPath job = awaitDone(id);
+        assertEquals("SUCCEEDED", job.getString("status"), () -> "job error: " + job.getString("error"));
+        return job;
+    }
+
+    static JsonPath awaitDone(String id) {
+        JsonPath[] job = new JsonPath[1];
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
+            job[0] = given().get("/v1/retraining-jobs/" + id).then().statusCode(200).extract().jsonPath();
+            String status = job[0].getString("status");
+            return status.equals("SUCCEEDED") || status.equals("FAILED");
+        });
+        return job[0];
+    }
+
+    @Test
+    void aMeanShiftJobStoresACandidateVersionOfANewIntervention() {
+        String name = name();
+        String id = queue(name, body("mean-shift"));
+        JsonPath job = awaitFinished(id);
+        assertEquals(1, job.getInt("resultVersion"));
+        assertEquals(1, job.getInt("attempts"));
+        assertTrue(job.getDouble("metrics.w1After") < job.getDouble("metrics.w1Before"), job.prettify());
+        given().get("/v1/interventions/" + name).then().statusCode(200).body("kind", equalTo("toxicity"))
+                .body("activeVersion", equalTo(null))
+                .body("versions[0].status", equalTo("candidate")).body("versions[0].method", equalTo("MEAN_SHIFT"))
+                .body("versions[0].createdBy", equalTo("retraining-job:" + id))
+                .body("versions[0].sites", hasItem("layers.4.resid"));
+        given().queryParam("intervention", name).get("/v1/retraining-jobs").then().statusCode(200)
+                .body("id", equalTo(java.util.List.of(id)));
+        given().get("/v1/retraining-jobs").then().statusCode(200).body("id", hasItem(id));
+    }
+
+    @Test
+    void aLineasJobReportsLossAndIsPromotedWhenAsked() {
+        String name = name();
+        Map<String, Object> body = body("lineas");
+        body.put("steps", 10);
+        body.put("sites", "layers.0-1.resid");
+        body.put("promote", true);
+        String id = queue(name, body);
+        JsonPath job = awaitFinished(id);
+        assertTrue(job.getDouble("metrics.finalLoss") < job.getDouble("metrics.initialLoss"), job.prettify());
+        assertEquals(0, job.getInt("metrics.skippedSteps"));
+        assertEquals(10, job.getInt("progress.step"));
+        assertEquals(10, job.getInt("hyperparameters.steps"));
+        given().get("/v1/interventions/" + name).then().statusCode(200).body("activeVersion", equalTo(1))
+                .body("versions[0].method", equalTo("LINEAS"))
+                .body("versions[0].createdBy", equalTo("retraining-job:" + id));
+        // a second job trains version 2 of the now existing intervention: no kind needed
+        body.remove("kind");
+        body.put("method", "linear-act");
+        body.put("promote", false);
+        assertEquals(2, awaitFinished(queue(name, body)).getInt("resultVersion"));
+        given().get("/v1/interventions/" + name).then().body("activeVersion", equalTo(1));
+    }
+
+    @Test
+    void aRedeliveredOrUnreadableRecordNeitherTrainsTwiceNorStopsTheTrainer() {
+        String name = name();
+        String first = queue(name, body("mean-shift"));
+        awaitFinished(first);
+        try (TopicClient kafka = new TopicClient(bootstrapServers)) {
+            // same key, so same partition: both are consumed before the next job's outbox record
+            kafka.sendJson("steer.retraining", name, Map.of("jobId", first));
+            kafka.send("steer.retraining", name, "not json".getBytes(StandardCharsets.UTF_8));
+        }
+        Map<String, Object> body = body("mean-shift");
+        body.remove("kind");
+        assertEquals(2, awaitFinished(queue(name, body)).getInt("resultVersion"));
+        given().get("/v1/retraining-jobs/" + first).then().body("attempts", equalTo(1)).body("resultVersion", equalTo(1));
+        given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(2));
+    }
+
+    @Test
+    void aRunningJobWhoseTrainerWentSilentIsRestartedOnRedelivery() {
+        String name = name();
+        UUID id = UUID.randomUUID();
+        // as a trainer that crashed mid-training leaves it: RUNNING, heartbeat long past stale-after, record unacked
+        QuarkusTransaction.requiringNew().run(() -> {
+            RetrainingJob job = new RetrainingJob();
+            job.id = id;
+            job.intervention = name;
+            job.kind = "toxicity";
+            job.method = "mean-shift";
+            job.sourceSet = "kindness-source";
+            job.targetSet = "kindness-target";
+            job.sites = "layers.2.resid";
+            job.hyperparametersJson = "{\"steps\":300,\"learningRate\":0.01,\"l1\":0,\"groupLasso\":0,\"seed\":0}";
+            job.status = "RUNNING";
+            job.attempts = 1;
+            job.requestedBy = "test";
+            job.createdAt = Instant.now().minusSeconds(7200);
+            job.startedAt = job.createdAt;
+            job.heartbeatAt = job.createdAt;
+            job.persist();
+        });
+        try (TopicClient kafka = new TopicClient(bootstrapServers)) {
+            kafka.sendJson("steer.retraining", name, Map.of("jobId", id.toString()));
+        }
+        JsonPath job = awaitFinished(id.toString());
+        assertEquals(2, job.getInt("attempts"));
+        given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(1))
+                .body("versions[0].createdBy", equalTo("retraining-job:" + id));
+    }
+
+    @Test
+    void aJobTheRegistryRefusesFailsWithAOneLineError() {
+        String name = name();
+        String first = queue(name, body("mean-shift"));
+        // queued before the first created the intervention, so its kind could not be checked yet
+        String second = queue(name, with("kind", "style"));
+        awaitFinished(first);
+        JsonPath failed = awaitDone(second);
+        assertEquals("FAILED", failed.getString("status"));
+        assertTrue(failed.getString("error").contains("is of kind toxicity, not style"), failed.getString("error"));
+        assertTrue(!failed.getString("error").contains("\n"), failed.getString("error"));
+        given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(1));
+        // and the kind is now checked at request time
+        given().body(with("kind", "style")).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
+                .then().statusCode(409).body("message", containsString("kind:"));
+    }
+
+    @Test
+    void badRequestsAreRefusedNamingTheField() {
+        String name = name();
+        Map<String, Map<String, Object>> cases = new java.util.LinkedHashMap<>();
+        cases.put("source: no prompt set 'nope'", with("source", "nope"));
+        cases.put("method: must be linear-act, mean-shift or lineas", with("method", "gradient-magic"));
+        cases.put("sites: bad site 'residual'", with("sites", "residual"));
+        cases.put("sites: bad site 'layers.9.resid'", with("sites", "layers.9.resid"));
+        cases.put("steps: must be in [1,", with("steps", 0));
+        cases.put("learningRate: must be in (0, 1]", with("learningRate", 5));
+        cases.put("kind: required", with("kind", null));
+        cases.put("target: required", with("target", null));
+        for (Map.Entry<String, Map<String, Object>> c : cases.entrySet()) {
+            given().body(c.getValue()).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
+                    .then().statusCode(anyOf(equalTo(400), equalTo(404))).body("message", containsString(c.getKey()));
+        }
+        given().body(body("mean-shift")).contentType("application/json").when().post("/v1/interventions/Bad_Name/train")
+                .then().statusCode(400).body("message", containsString("name:"));
+        given().get("/v1/interventions/" + name).then().statusCode(404);
+        given().queryParam("intervention", name).get("/v1/retraining-jobs").then().statusCode(200).body("size()", equalTo(0));
+        given().get("/v1/retraining-jobs/" + UUID.randomUUID()).then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+        given().get("/v1/retraining-jobs/not-a-uuid").then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+    }
+
+    static Map<String, Object> with(String field, Object value) {
+        Map<String, Object> body = body("mean-shift");
+        body.put(field, value);
+        return body;
+    }
+
+    @Test
+    void aPromptSetNameIsImmutable() throws IOException {
+        String set = name();
+        String jsonl = "{\"text\": \"Tom was kind.\"}\n{\"text\": \"Lily shared her toys.\"}\n";
+        given().body(jsonl).when().post("/v1/prompt-sets/" + set).then().statusCode(201).body("size", equalTo(2))
+                .body("sha256", notNullValue());
+        given().body(jsonl).when().post("/v1/prompt-sets/" + set).then().statusCode(200).body("size", equalTo(2));
+        given().body(jsonl + "{\"text\": \"Max hugged his dog.\"}\n").when().post("/v1/prompt-sets/" + set)
+                .then().statusCode(409).body("code", equalTo("CONFLICT")).body("message", containsString(set));
+        given().get("/v1/prompt-sets/" + set).then().statusCode(200).body("texts", equalTo(java.util.List.of("Tom was kind.", "Lily shared her toys.")));
+        given().get("/v1/prompt-sets").then().statusCode(200).body("name", hasItem("kindness-source"))
+                .body("texts", everyItem(equalTo(null)));
+        given().get("/v1/prompt-sets/" + name()).then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+    }
+
+    @Test
+    void jsonlErrorsNameTheLine() {
+        String set = name();
+        given().body("{\"text\": \"fine\"}\n\n{\"text\": \"broken\"\n").when().post("/v1/prompt-sets/" + set)
+                .then().statusCode(400).body("code", equalTo("INVALID_REQUEST")).body("message", containsString("body line 3"));
+        given().body("{\"text\": \"fine\"}\n{\"note\": \"no text\"}\n").when().post("/v1/prompt-sets/" + set)
+                .then().statusCode(400).body("message", containsString("body line 2: missing field \"text\""));
+        given().body("").when().post("/v1/prompt-sets/" + set).then().statusCode(400).body("message", containsString("no prompts"));
+        given().get("/v1/prompt-sets/" + set).then().statusCode(404);
+    }
+}
