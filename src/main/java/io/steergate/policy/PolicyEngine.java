@@ -163,12 +163,26 @@ public class PolicyEngine {
         return store == null ? new PolicyParser(dir, catalog).parse(fileName, content) : store.validate(fileName, content);
     }
 
+    /** Re-reads every file now (POST /v1/policies/reload); the report says what came into force and what was refused. */
+    public PolicyStore.ReloadReport reloadNow() throws IOException {
+        if (store == null) {
+            return new PolicyStore.ReloadReport(false, List.of(), List.of(), List.of(), List.of());
+        }
+        synchronized (this) {
+            PolicyStore.ReloadReport report = store.reload();
+            refusedFiles.set(report.refused().size());
+            report.accepted().forEach(file -> store.policies().stream().filter(p -> p.source().equals(file)).findFirst()
+                    .ifPresent(this::recordVersion));
+            return report;
+        }
+    }
+
     /**
      * A full reload re-checks every file against the registry, so a policy refused for an intervention that did not
      * exist yet (the demo interventions are imported after start) comes into force once it does; otherwise only
      * changed files are read.
      */
-    private void reload(boolean first) {
+    private synchronized void reload(boolean first) {
         try {
             PolicyStore.ReloadReport report = first || refusedFiles.get() > 0 ? store.reload() : store.reloadIfChanged();
             refusedFiles.set(report.refused().size());

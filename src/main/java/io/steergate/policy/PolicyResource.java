@@ -62,6 +62,19 @@ public class PolicyResource {
                         .type(MediaType.APPLICATION_JSON).build());
     }
 
+    /** What a reload did, file by file. */
+    public record Reload(List<String> accepted, List<String> unchanged, List<String> removed, List<String> refused) {}
+
+    @POST
+    @Path("/reload")
+    @Operation(summary = "Re-read policies/ now, instead of waiting for the periodic reload")
+    @APIResponse(responseCode = "200", description = "What came into force, what was unchanged or removed, and every refusal at file:line:column (the previous version of a refused file stays in force)")
+    public Reload reload() throws java.io.IOException {
+        PolicyStore.ReloadReport report = engine.reloadNow();
+        return new Reload(report.accepted(), report.unchanged(), report.removed(), report.refused().stream()
+                .flatMap(r -> r.errors().stream().map(PolicyError::toString)).toList());
+    }
+
     @POST
     @Path("/validate")
     @Consumes(MediaType.WILDCARD)

@@ -167,6 +167,9 @@ class PolicySteeringQuarkusTest {
         given().get("/v1/policies/kids-platform").then().statusCode(200).body("tenants", hasItems("kids-co"));
         given().get("/v1/policies/nope").then().statusCode(404).body("code", equalTo("NOT_FOUND"));
 
+        given().post("/v1/policies/reload").then().statusCode(200).body("refused.size()", equalTo(0))
+                .body("unchanged", hasItems("kids-platform.yaml", "storytelling.yaml", "default.yaml"));
+
         String good = "id: trial\ntenants: [trial-co]\nrules:\n  - name: kind\n    apply: [{intervention: kindness, strength: 0.5}]\n";
         given().body(good).queryParam("file", "trial.yaml").post("/v1/policies/validate")
                 .then().statusCode(200).body("valid", equalTo(true)).body("id", equalTo("trial"));
