@@ -70,8 +70,8 @@ final class FitCommand implements Callable<Integer> {
             description = "prompts showing the desired behaviour")
     Path target;
 
-    @Option(names = "--sites", required = true, paramLabel = "SPEC",
-            description = "e.g. resid, attn_norm,mlp_norm, layers.0-2.resid or layers.3.mlp_out")
+    @Option(names = "--sites", defaultValue = SiteSpec.DEFAULT, paramLabel = "SPEC",
+            description = "default ${DEFAULT-VALUE}; e.g. attn_norm,mlp_norm, layers.0-2.resid or layers.3.mlp_out")
     String sites;
 
     @Option(names = "--name", required = true, paramLabel = "NAME", description = "the intervention's name")

@@ -67,7 +67,8 @@ public class RetrainingService {
         }
         int sourceSize = promptSetSize("source", body.source());
         promptSetSize("target", body.target());
-        checkSites(required("sites", body.sites()));
+        String sites = body.sites() == null || body.sites().isBlank() ? SiteSpec.DEFAULT : body.sites().strip();
+        checkSites(sites);
         Hyperparameters hp = hyperparameters(body);
         if (method.equals("lineas") && sourceSize < 4) {
             throw invalid("source: lineas needs at least 4 source prompts, '" + body.source() + "' has " + sourceSize);
@@ -82,7 +83,7 @@ public class RetrainingService {
         job.method = method;
         job.sourceSet = body.source();
         job.targetSet = body.target();
-        job.sites = body.sites().strip();
+        job.sites = sites;
         job.hyperparametersJson = write(hp);
         job.promote = Boolean.TRUE.equals(body.promote());
         job.status = RetrainingJob.Status.QUEUED.name();

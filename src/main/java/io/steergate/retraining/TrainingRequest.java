@@ -1,7 +1,7 @@
 package io.steergate.retraining;
 
 /**
- * The body of {@code POST /v1/interventions/{name}/train}. Boxed fields: absent means the default (steps 300,
+ * The body of {@code POST /v1/interventions/{name}/train}. Boxed fields: absent means the default (sites {@code resid}, steps 300,
  * learningRate 0.01, l1 0, groupLasso 0, seed 0, promote false); kind is required only for a new intervention.
  */
 public record TrainingRequest(String method, String source, String target, String sites, Integer steps,
