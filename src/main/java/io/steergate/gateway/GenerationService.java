@@ -124,6 +124,8 @@ public class GenerationService {
         metrics.timer("steergate.request.latency", "status", result.status().name()).record(Duration.ofMillis(totalMs));
         metrics.timer("steergate.request.queue.wait").record(Duration.ofMillis(outcome.queueMs()));
         if (result.status() == Status.COMPLETED) {
+            result.applied().forEach(applied -> metrics.counter("steergate.interventions.applied",
+                    "intervention", applied.intervention(), "version", String.valueOf(applied.version())).increment());
             LOG.infof("request %s COMPLETED: %d+%d tokens, queue %d ms, generate %d ms, total %d ms", result.id(),
                     result.usage().promptTokens(), result.usage().completionTokens(), outcome.queueMs(), outcome.generateMs(), totalMs);
         } else {

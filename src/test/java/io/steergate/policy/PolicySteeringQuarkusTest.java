@@ -94,6 +94,9 @@ class PolicySteeringQuarkusTest {
         assertEquals(0, unsteered.get("applied").size());
         assertNotEquals(unsteered.get("text").asText(), result.get("text").asText(), "same prompt and seed, steered vs not");
 
+        given().get("/q/metrics").then().statusCode(200)
+                .body(containsString("steergate_interventions_applied_total{intervention=\"no-dogs\""));
+
         AuditRecord audit = QuarkusTransaction.requiringNew().call(() -> AuditRecord.<AuditRecord>find("requestId", steered).singleResult());
         assertEquals("kids-platform", audit.policyId);
         assertEquals(result.at("/policy/version").asText(), audit.policyVersion);
