@@ -86,6 +86,7 @@ public class OutboxRelay {
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "steergate-outbox-relay");
         producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
         published = Counter.builder("steergate.outbox.published").description("Outbox records published to Kafka").register(metrics);
+        // rows still waiting after the last batch: grows when the broker is away or slower than the gateway
         metrics.gauge("steergate.outbox.backlog", backlog);
         running = true;
         thread = new Thread(this::run, "outbox-relay");
@@ -163,7 +164,7 @@ public class OutboxRelay {
             }
             entities.createQuery("delete from OutboxEvent where id in :ids").setParameter("ids", ids).executeUpdate();
             published.increment(rows.size());
-            backlog.set(rows.size() == BATCH ? BATCH : 0);
+            backlog.set(((Number) entities.createNativeQuery("select count(*) from outbox").getSingleResult()).longValue());
             return rows.size();
         });
     }
