@@ -135,7 +135,11 @@ class AuditQuarkusTest {
         assertEquals(ours.get(1), detail.getString("requestId"));
         assertEquals("violation", detail.getString("latestVerdict"));
         assertEquals(List.of("ann", "bob"), detail.getList("reviews.reviewer"));
-        assertTrue(detail.getList("decisionTrace").size() > 0, detail.prettify());
+        assertNotNull(detail.getList("decisionTrace"), detail.prettify());
+        long kidsId = noDogs.getLong("items.find { it.requestId == '" + kids + "' }.id");
+        JsonPath kidsDetail = given().get("/v1/audit/" + kidsId).then().statusCode(200).extract().jsonPath();
+        assertTrue(kidsDetail.getList("decisionTrace").toString().contains("always-kind"), kidsDetail.prettify());
+        assertEquals(0, kidsDetail.getList("reviews").size());
 
         // scorer range
         JsonPath meanness = list(Map.of("from", from, "scorer", "meanness", "minScore", "0", "maxScore", "1"));
