@@ -1,5 +1,6 @@
 package io.steergate.app;
 
+import io.steergate.audit.AuditError;
 import io.steergate.intervention.RegistryError;
 import io.steergate.messages.ErrorInfo;
 import jakarta.ws.rs.NotFoundException;
@@ -22,6 +23,12 @@ public class ErrorMapper {
     @ServerExceptionMapper
     public Response refused(RegistryError e) {
         LOG.infof("registry refused: %s %s", e.error().code(), e.error().message());
+        return Response.status(e.status()).entity(e.error()).type(MediaType.APPLICATION_JSON).build();
+    }
+
+    @ServerExceptionMapper
+    public Response auditRefused(AuditError e) {
+        LOG.infof("audit refused: %s %s", e.error().code(), e.error().message());
         return Response.status(e.status()).entity(e.error()).type(MediaType.APPLICATION_JSON).build();
     }
 

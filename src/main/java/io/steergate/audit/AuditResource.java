@@ -1,0 +1,67 @@
+package io.steergate.audit;
+
+import io.smallrye.common.annotation.Blocking;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/** The audit trail over HTTP: query with filters and cursor paging, one record whole, append a review verdict. */
+@Path("/v1/audit")
+@Tag(name = "audit")
+@Produces(MediaType.APPLICATION_JSON)
+@Blocking
+public class AuditResource {
+
+    @Inject
+    AuditQuery audit;
+
+    @GET
+    @Operation(summary = "Audit records, newest first, with cursor paging",
+            description = "All filters are optional and combine with AND. nextCursor is null on the last page.")
+    @APIResponse(responseCode = "200", description = "{items, nextCursor}")
+    @APIResponse(responseCode = "400", description = "A bad parameter; the message names it")
+    public AuditViews.Page list(
+            @Parameter(description = "exact tenant") @QueryParam("tenant") String tenant,
+            @Parameter(description = "ISO-8601 instant; recorded at or after") @QueryParam("from") String from,
+            @Parameter(description = "ISO-8601 instant; recorded before") @QueryParam("to") String to,
+            @Parameter(description = "records whose plan applied this intervention") @QueryParam("intervention") String intervention,
+            @Parameter(description = "latest review verdict: ok, violation, unsure or unreviewed") @QueryParam("verdict") String verdict,
+            @Parameter(description = "records with this scorer's value; with minScore/maxScore a range on it") @QueryParam("scorer") String scorer,
+            @Parameter(description = "inclusive lower bound on the scorer's value (needs scorer)") @QueryParam("minScore") String minScore,
+            @Parameter(description = "inclusive upper bound on the scorer's value (needs scorer)") @QueryParam("maxScore") String maxScore,
+            @Parameter(description = "page size, 1-500 (default 50)") @QueryParam("limit") String limit,
+            @Parameter(description = "nextCursor of the previous page") @QueryParam("cursor") String cursor) {
+        return audit.search(new AuditQuery.Filter(tenant, from, to, intervention, verdict, scorer, minScore, maxScore, limit, cursor));
+    }
+
+    @GET
+    @Path("/{id}")
+    @Operation(summary = "One audit record with its decision trace and every review verdict")
+    @APIResponse(responseCode = "200", description = "The record")
+    @APIResponse(responseCode = "404", description = "No such record")
+    public AuditViews.Detail get(@PathParam("id") long id) {
+        return audit.get(id);
+    }
+
+    @POST
+    @Path("/{id}/review")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Append a review verdict (ok, violation, unsure); the latest verdict of a record counts")
+    @APIResponse(responseCode = "201", description = "The stored review")
+    @APIResponse(responseCode = "400", description = "A bad field; the message names it")
+    @APIResponse(responseCode = "404", description = "No such record")
+    public Response review(@PathParam("id") long id, AuditViews.ReviewRequest request) {
+        return Response.status(Response.Status.CREATED).entity(audit.review(id, request)).build();
+    }
+}

@@ -1,0 +1,35 @@
+package io.steergate.audit;
+
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.steergate.messages.ErrorInfo;
+import java.time.Instant;
+import java.util.List;
+
+/** The JSON shapes of the audit API. */
+public final class AuditViews {
+
+    private AuditViews() {}
+
+    public record Model(String name, String fingerprint) {}
+
+    public record Policy(String id, String version) {}
+
+    public record Timings(Long queueMs, Long generateMs, Long totalMs) {}
+
+    /** One audit record as listed: applied and scores parsed, the latest review verdict or null. */
+    public record Item(long id, String requestId, String tenant, String status, Model model, Policy policy,
+            JsonNode applied, JsonNode scores, String output, ErrorInfo error, Timings timings, Instant recordedAt,
+            String latestVerdict) {}
+
+    /** One page, newest first; nextCursor is null on the last page. */
+    public record Page(List<Item> items, String nextCursor) {}
+
+    public record Review(long id, long auditId, String verdict, String reviewer, String note, Instant createdAt) {}
+
+    /** One record whole: the item, how the policy decided, and every review, oldest first. */
+    public record Detail(@JsonUnwrapped Item item, JsonNode decisionTrace, List<Review> reviews) {}
+
+    /** The body of POST /v1/audit/{id}/review. */
+    public record ReviewRequest(String verdict, String reviewer, String note) {}
+}
