@@ -38,7 +38,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * p50/p99 latency (send to result received) at each concurrency, then resident memory of the application over a
  * long run of sequential generations. Not a test: run it as BENCHMARKS.md says.
  *
- * Arguments: {@code [requests-per-level=200] [memory-requests=2000] [max-tokens=32]}.
+ * Arguments: {@code [requests-per-level=200] [memory-requests=2000] [max-tokens=32] [tenant=bench]}; tenant
+ * {@code kids-co} is steered by the shipped kids-platform policy (kindness on every request) once the demo
+ * interventions are imported, a few seconds after start.
  */
 public final class GatewayBench {
 
@@ -54,9 +56,12 @@ public final class GatewayBench {
     private final Thread resultReader;
     private volatile boolean running = true;
     private final int maxTokens;
+    private final String tenant;
+    private final java.util.concurrent.atomic.AtomicInteger steered = new java.util.concurrent.atomic.AtomicInteger();
 
-    private GatewayBench(String bootstrap, int maxTokens) {
+    private GatewayBench(String bootstrap, int maxTokens, String tenant) {
         this.maxTokens = maxTokens;
+        this.tenant = tenant;
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
@@ -91,13 +96,14 @@ public final class GatewayBench {
         int perLevel = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         int memoryRequests = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
         int maxTokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;
+        String tenant = args.length > 3 ? args[3] : "bench";
         try (EmbeddedPostgresServer postgres = new EmbeddedPostgresServer().start();
              EmbeddedKafka kafka = new EmbeddedKafka(4).start()) {
             kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results");
             try (AppProcess app = AppProcess.against(kafka, postgres, "gateway-bench").start()) {
-                GatewayBench bench = new GatewayBench(kafka.bootstrapServers(), maxTokens);
+                GatewayBench bench = new GatewayBench(kafka.bootstrapServers(), maxTokens, tenant);
                 bench.run(32, 8); // warm-up: JIT, connections, first batches
-                System.out.printf("# %d-token greedy generations through Kafka, app pid %d%n", maxTokens, app.pid());
+                System.out.printf("# %d-token greedy generations through Kafka for tenant %s, app pid %d%n", maxTokens, tenant, app.pid());
                 System.out.println("| concurrency | requests | requests/s | p50 ms | p99 ms | max ms | overhead p50 ms | overhead p99 ms |");
                 System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
                 for (int concurrency : new int[] {1, 16}) {
@@ -111,6 +117,7 @@ public final class GatewayBench {
                     System.out.printf("%nmemory: %d sequential generations in %.0f s; app RSS %d MB -> %d MB (%+d MB)%n",
                             memoryRequests, (System.nanoTime() - start) / 1e9, before / 1024, after / 1024, (after - before) / 1024);
                 }
+                System.out.printf("steered results (non-empty plan): %d%n", bench.steered.get());
                 bench.close();
             }
         }
@@ -141,7 +148,7 @@ public final class GatewayBench {
         for (int i = 0; i < requests; i++) {
             inFlight.acquire();
             String id = "bench-" + UUID.randomUUID();
-            String body = "{\"id\":\"" + id + "\",\"tenant\":\"bench\",\"prompt\":\"" + PROMPTS[i % PROMPTS.length]
+            String body = "{\"id\":\"" + id + "\",\"tenant\":\"" + tenant + "\",\"prompt\":\"" + PROMPTS[i % PROMPTS.length]
                     + "\",\"maxTokens\":" + maxTokens + "}";
             CompletableFuture<long[]> done = new CompletableFuture<>();
             pending.put(id, done);
@@ -157,11 +164,14 @@ public final class GatewayBench {
     }
 
     /** The result's generation time; a result that is not COMPLETED is reported, since the numbers would lie. */
-    private static long generateMs(ConsumerRecord<String, byte[]> record) {
+    private long generateMs(ConsumerRecord<String, byte[]> record) {
         try {
             JsonNode result = JSON.readTree(record.value());
             if (!"COMPLETED".equals(result.path("status").asText())) {
                 System.err.println("not completed: " + result);
+            }
+            if (result.path("applied").size() > 0) {
+                steered.incrementAndGet();
             }
             return result.at("/timings/generateMs").asLong();
         } catch (IOException e) {
