@@ -16,10 +16,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -171,8 +168,7 @@ public class PolicyEngine {
         synchronized (this) {
             PolicyStore.ReloadReport report = store.reload();
             refusedFiles.set(report.refused().size());
-            report.accepted().forEach(file -> store.policies().stream().filter(p -> p.source().equals(file)).findFirst()
-                    .ifPresent(this::recordVersion));
+            recordAccepted(report);
             return report;
         }
     }
@@ -194,21 +190,27 @@ public class PolicyEngine {
                 }
                 lastRefusals = refusals;
             }
-            if (!report.accepted().isEmpty()) {
-                for (String file : report.accepted()) {
-                    store.policies().stream().filter(p -> p.source().equals(file)).findFirst().ifPresent(this::recordVersion);
-                }
-                metrics.counter("steergate.policy.reloads").increment();
-            }
+            recordAccepted(report);
         } catch (IOException | RuntimeException e) {
             LOG.warnf("reloading policies from %s failed, the policies in force stay: %s", dir, e.getMessage());
         }
     }
 
+    /** Records in PostgreSQL each policy version a reload put in force. */
+    private void recordAccepted(PolicyStore.ReloadReport report) {
+        if (report.accepted().isEmpty()) {
+            return;
+        }
+        for (String file : report.accepted()) {
+            store.policies().stream().filter(p -> p.source().equals(file)).findFirst().ifPresent(this::recordVersion);
+        }
+        metrics.counter("steergate.policy.reloads").increment();
+    }
+
     private void recordVersion(Policy policy) {
         try {
             byte[] content = Files.readAllBytes(dir.resolve(policy.source()));
-            if (!policy.version().equals("sha256:" + sha256(content))) {
+            if (!policy.version().equals("sha256:" + PolicyParser.sha256(content))) {
                 return; // changed again since it was read: the next reload records that version
             }
             QuarkusTransaction.requiringNew().run(() -> {
@@ -237,13 +239,5 @@ public class PolicyEngine {
                 throw new IllegalStateException("lexicon " + path + " cannot be read: " + e.getMessage(), e);
             }
         });
-    }
-
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
     }
 }
