@@ -1,5 +1,6 @@
 package io.steergate.gateway;
 
+import io.steergate.resilience.Retry;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.common.annotation.Blocking;
@@ -57,7 +58,7 @@ public class GenerationResource {
             return error(statusFor(unreadable.error()), unreadable.error());
         }
         String id = decoded instanceof DecodedRequest.Valid valid ? valid.request().id() : ((DecodedRequest.Invalid) decoded).id();
-        GenerationService.Acceptance acceptance = DatabaseRetry.untilStored("accepting HTTP request " + id,
+        GenerationService.Acceptance acceptance = Retry.untilDone("accepting HTTP request " + id,
                 () -> generations.accept(decoded, Generation.Source.HTTP));
         Optional<String> resultJson = acceptance.resultJson() != null
                 ? Optional.of(acceptance.resultJson())

@@ -1,5 +1,6 @@
 package io.steergate.gateway;
 
+import io.steergate.resilience.Retry;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.reactive.messaging.annotations.Blocking;
@@ -41,7 +42,7 @@ public class JobResultListener {
                     record.partition(), record.offset(), record.key(), e.getMessage(), excerpt(record.value()));
             return;
         }
-        DatabaseRetry.untilStored("completing " + outcome.requestId(), () -> { generations.complete(outcome); return null; });
+        Retry.untilDone("completing " + outcome.requestId(), () -> { generations.complete(outcome); return null; });
     }
 
     private static String excerpt(byte[] value) {

@@ -1,5 +1,6 @@
 package io.steergate.gateway;
 
+import io.steergate.resilience.Retry;
 import io.smallrye.reactive.messaging.annotations.Blocking;
 import io.steergate.messages.Channels;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -26,10 +27,10 @@ public class RequestListener {
     public void onRequest(ConsumerRecord<String, byte[]> record) {
         DecodedRequest decoded = decoders.decoder().decode(record.value());
         if (decoded instanceof DecodedRequest.Unreadable unreadable) {
-            DatabaseRetry.untilStored("dead-lettering " + record.topic() + "@" + record.offset(),
+            Retry.untilDone("dead-lettering " + record.topic() + "@" + record.offset(),
                     () -> { generations.deadLetter(record.value(), record.key(), unreadable.error()); return null; });
         } else {
-            DatabaseRetry.untilStored("accepting " + record.topic() + "@" + record.offset(),
+            Retry.untilDone("accepting " + record.topic() + "@" + record.offset(),
                     () -> generations.accept(decoded, Generation.Source.KAFKA));
         }
     }

@@ -20,6 +20,15 @@ public enum ErrorCode {
     GENERATION_FAILED,
     /** No result within the HTTP wait. */
     TIMEOUT,
+    /** An accepted request got no outcome within steergate.gateway.request-deadline: it ends FAILED with this code. */
+    TIMED_OUT,
+    /**
+     * A job failed or took its worker down steergate.worker.max-attempts times: it went to the job dead-letter topic
+     * with the reason and its request ends FAILED with this code.
+     */
+    JOB_DEAD_LETTERED,
+    /** A dependency (the database or the broker) is unavailable; retry after the Retry-After header's seconds. */
+    UNAVAILABLE,
     /** No such resource. */
     NOT_FOUND,
     /** An intervention map that does not fit the served model, or a malformed map file. */

@@ -30,16 +30,17 @@ class PackageRulesTest {
             Map.entry("engine.training", Set.of("engine.model", "engine.steering", "engine.eval")),
             Map.entry("engine.eval", Set.of("engine.model", "engine.steering")),
             Map.entry("messages", Set.of()),
-            Map.entry("policy", Set.of("engine.eval", "messages")),
+            Map.entry("resilience", Set.of()),
+            Map.entry("policy", Set.of("engine.eval", "messages", "resilience")),
             Map.entry("audit", Set.of("messages")),
-            Map.entry("outbox", Set.of("messages")),
-            Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages")),
+            Map.entry("outbox", Set.of("messages", "resilience")),
+            Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages", "resilience")),
             Map.entry("intervention", Set.of("engine.steering", "messages")),
-            Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages")),
+            Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages", "resilience")),
             Map.entry("retraining", Set.of("audit", "policy", "intervention", "outbox", "engine.training", "engine.eval",
-                    "engine.model", "engine.steering", "messages")),
+                    "engine.model", "engine.steering", "messages", "resilience")),
             Map.entry("cli", Set.of("engine.model", "engine.steering", "engine.training", "engine.eval")),
-            Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages")));
+            Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages", "resilience")));
 
     /**
      * Outside libraries the engine and the wire records may use. Jackson databind is allowed in the engine for the JSON

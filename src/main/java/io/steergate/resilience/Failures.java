@@ -1,0 +1,73 @@
+package io.steergate.resilience;
+
+import java.io.IOException;
+import java.sql.SQLException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientException;
+import java.util.Set;
+
+/**
+ * The one rule for what is worth retrying. A failure is transient when a dependency was away or busy: the database
+ * or broker unreachable, a connection lost, a serialization conflict or deadlock, a timeout. Everything else is
+ * permanent: the same input would fail the same way, so retrying it can only block what comes after it.
+ */
+public final class Failures {
+
+    /**
+     * SQLSTATE classes and codes that mean "the server, not the statement": 08 connection exceptions, 40001
+     * serialization failure, 40P01 deadlock, 53 insufficient resources, 57P01-57P03 shutdown and start-up, 58 system
+     * errors, 55P03 lock not available, 57014 statement cancelled by a timeout.
+     */
+    private static final Set<String> TRANSIENT_SQL_CLASSES = Set.of("08", "53", "58");
+    private static final Set<String> TRANSIENT_SQL_STATES = Set.of("40001", "40P01", "57P01", "57P02", "57P03", "55P03", "57014");
+
+    /** Exception types of libraries named by class, so this package needs none of them on its import list. */
+    private static final Set<String> TRANSIENT_TYPES = Set.of(
+            "org.hibernate.exception.JDBCConnectionException",
+            "org.hibernate.exception.LockAcquisitionException",
+            "org.hibernate.PessimisticLockException",
+            "org.hibernate.QueryTimeoutException",
+            "jakarta.persistence.LockTimeoutException",
+            "jakarta.persistence.PessimisticLockException",
+            "jakarta.persistence.QueryTimeoutException",
+            "org.apache.kafka.common.errors.RetriableException",
+            "org.apache.kafka.common.errors.TimeoutException",
+            "org.apache.kafka.common.errors.DisconnectException",
+            "org.apache.kafka.common.errors.InterruptException",
+            "java.util.concurrent.TimeoutException");
+
+    private Failures() {}
+
+    /** True when some exception in the cause chain says a dependency was away, busy or slow. */
+    public static boolean isTransient(Throwable failure) {
+        int depth = 0;
+        for (Throwable e = failure; e != null && depth < 32; e = e.getCause(), depth++) {
+            if (e instanceof SQLTransientException || e instanceof SQLRecoverableException || e instanceof IOException) {
+                return true;
+            }
+            if (e instanceof SQLException sql && transientState(sql.getSQLState())) {
+                return true;
+            }
+            for (Class<?> type = e.getClass(); type != null; type = type.getSuperclass()) {
+                if (TRANSIENT_TYPES.contains(type.getName())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean transientState(String state) {
+        return state != null && state.length() == 5
+                && (TRANSIENT_SQL_STATES.contains(state) || TRANSIENT_SQL_CLASSES.contains(state.substring(0, 2)));
+    }
+
+    /** The innermost cause as "Type: message", for one-line logs. */
+    public static String rootMessage(Throwable failure) {
+        Throwable root = failure;
+        for (int depth = 0; root.getCause() != null && root.getCause() != root && depth < 32; depth++) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+}

@@ -1,0 +1,74 @@
+package io.steergate.resilience;
+
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs a durable step until it succeeds or proves permanent. Transient failures ({@link Failures#isTransient}) are
+ * retried with growing pauses for as long as they last, so an outage of any length only pauses the caller. A
+ * failure that is not transient is tried {@link #PERMANENT_ATTEMPTS} times in all (a transient failure in between
+ * does not count), then thrown as {@link PermanentFailure} for the caller to turn into an answer that says why.
+ */
+public final class Retry {
+
+    /** How often a non-transient failure is tried before it is taken as permanent. */
+    public static final int PERMANENT_ATTEMPTS = 3;
+    private static final long FIRST_PAUSE_MS = 50;
+    private static final long MAX_PAUSE_MS = 2_000;
+    private static final Logger LOG = Logger.getLogger(Retry.class);
+
+    private Retry() {}
+
+    /** The failure of a step that failed the same way {@link #PERMANENT_ATTEMPTS} times with its dependencies up. */
+    public static final class PermanentFailure extends RuntimeException {
+        PermanentFailure(String what, RuntimeException cause) {
+            super(what + " failed permanently: " + Failures.rootMessage(cause), cause);
+        }
+    }
+
+    /** Runs {@code step} until it returns; see the class comment. Interrupted: throws IllegalStateException. */
+    public static <T> T untilDone(String what, Supplier<T> step) {
+        int permanent = 0;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                T value = step.get();
+                if (attempt > 1) {
+                    LOG.infof("%s succeeded after %d attempts", what, attempt);
+                }
+                return value;
+            } catch (RuntimeException e) {
+                boolean transientFailure = Failures.isTransient(e);
+                if (!transientFailure && ++permanent >= PERMANENT_ATTEMPTS) {
+                    throw new PermanentFailure(what, e);
+                }
+                if (attempt == 1 || attempt % 30 == 0) {
+                    LOG.warnf("%s failed (attempt %d, %s), retrying: %s", what, attempt,
+                            transientFailure ? "transient" : "not yet permanent", Failures.rootMessage(e));
+                }
+                pause(attempt, what);
+            }
+        }
+    }
+
+    /** Runs {@code step} until it returns; see {@link #untilDone(String, Supplier)}. */
+    public static void untilDone(String what, Runnable step) {
+        untilDone(what, () -> {
+            step.run();
+            return null;
+        });
+    }
+
+    /** The pause before attempt {@code attempt + 1}: 100 ms doubling to 2 s. */
+    public static long pauseMs(int attempt) {
+        return Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS << Math.min(Math.max(attempt, 1), 10));
+    }
+
+    private static void pause(int attempt, String what) {
+        try {
+            Thread.sleep(pauseMs(attempt));
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(what + " interrupted", interrupted);
+        }
+    }
+}

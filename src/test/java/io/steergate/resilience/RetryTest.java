@@ -1,0 +1,65 @@
+package io.steergate.resilience;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.ConnectException;
+import java.sql.SQLException;
+import java.sql.SQLTimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class RetryTest {
+
+    @Test
+    void connectionAndServerStatesAreTransientStatementErrorsAreNot() {
+        assertTrue(Failures.isTransient(wrapped(new SQLException("connection refused", "08001"))));
+        assertTrue(Failures.isTransient(wrapped(new SQLException("terminating connection", "57P01"))));
+        assertTrue(Failures.isTransient(wrapped(new SQLException("could not serialize", "40001"))));
+        assertTrue(Failures.isTransient(wrapped(new SQLTimeoutException("acquisition timeout"))));
+        assertTrue(Failures.isTransient(wrapped(new ConnectException("Connection refused"))));
+        assertFalse(Failures.isTransient(wrapped(new SQLException("invalid byte sequence for encoding UTF8: 0x00", "22021"))));
+        assertFalse(Failures.isTransient(wrapped(new SQLException("duplicate key", "23505"))));
+        assertFalse(Failures.isTransient(new IllegalArgumentException("bad")));
+    }
+
+    @Test
+    void transientFailuresAreRetriedUntilTheStepSucceeds() {
+        AtomicInteger calls = new AtomicInteger();
+        String value = Retry.untilDone("test step", () -> {
+            if (calls.incrementAndGet() < 5) {
+                throw wrapped(new SQLException("connection lost", "08006"));
+            }
+            return "done";
+        });
+        assertEquals("done", value);
+        assertEquals(5, calls.get());
+    }
+
+    @Test
+    void aFailureThatIsNotTransientIsThrownAsPermanentAfterItsAttempts() {
+        AtomicInteger calls = new AtomicInteger();
+        Retry.PermanentFailure failure = assertThrows(Retry.PermanentFailure.class, () -> Retry.untilDone("storing x", () -> {
+            calls.incrementAndGet();
+            throw wrapped(new SQLException("invalid byte sequence for encoding UTF8: 0x00", "22021"));
+        }));
+        assertEquals(Retry.PERMANENT_ATTEMPTS, calls.get());
+        assertTrue(failure.getMessage().startsWith("storing x failed permanently: SQLException: invalid byte sequence"), failure.getMessage());
+    }
+
+    @Test
+    void transientFailuresBetweenPermanentOnesDoNotCountTowardsGivingUp() {
+        AtomicInteger calls = new AtomicInteger();
+        assertThrows(Retry.PermanentFailure.class, () -> Retry.untilDone("step", () -> {
+            int call = calls.incrementAndGet();
+            throw call % 2 == 0 ? wrapped(new SQLException("down", "08006")) : new IllegalStateException("broken");
+        }));
+        assertEquals(2 * Retry.PERMANENT_ATTEMPTS - 1, calls.get());
+    }
+
+    private static RuntimeException wrapped(Exception cause) {
+        return new RuntimeException("transaction failed", new RuntimeException("wrapped", cause));
+    }
+}
