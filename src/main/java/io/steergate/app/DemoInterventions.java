@@ -3,6 +3,9 @@ package io.steergate.app;
 import io.quarkus.runtime.StartupEvent;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.intervention.RegistryError;
+import io.steergate.policy.PolicyEngine;
+import io.steergate.resilience.Failures;
+import io.steergate.resilience.Retry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -31,15 +34,26 @@ public class DemoInterventions {
     @ConfigProperty(name = "steergate.demo.interventions-dir", defaultValue = "policies/interventions")
     Path dir;
 
+    @Inject
+    PolicyEngine policies;
+
     @ConfigProperty(name = "steergate.role.gateway", defaultValue = "true")
     boolean gatewayRole;
+
+    private volatile boolean settled;
 
     /** One line of index.txt: {@code name kind description...}. */
     record Entry(String name, String kind, String description) {}
 
+    /** True once there is nothing (more) to import and the policies have been re-read with what was imported. */
+    public boolean settled() {
+        return settled;
+    }
+
     void start(@Observes StartupEvent event) throws IOException {
         Path index = dir.resolve("index.txt");
         if (!gatewayRole || !Files.isRegularFile(index)) {
+            settled = true;
             return;
         }
         List<Entry> entries = Files.readAllLines(index, StandardCharsets.UTF_8).stream()
@@ -52,9 +66,10 @@ public class DemoInterventions {
         thread.start();
     }
 
+    /** Database calls wait out outages (Retry); whatever happens, the import ends settled so decisions can start. */
     private void importWhenServed(List<Entry> entries) {
         try {
-            for (int waited = 0; !registry.anyServedModel(); waited++) {
+            for (int waited = 0; !Retry.untilDone("looking for a served model", registry::anyServedModel); waited++) {
                 if (waited == 600) {
                     LOG.warn("demo interventions not imported: no worker registered a model within 10 minutes");
                     return;
@@ -62,20 +77,27 @@ public class DemoInterventions {
                 Thread.sleep(1_000);
             }
             for (Entry entry : entries) {
-                if (registry.exists(entry.name())) {
-                    continue;
-                }
                 byte[] map = Files.readAllBytes(dir.resolve(entry.name() + ".safetensors"));
-                int version = registry.upload(entry.name(), entry.kind(), entry.description(), map, "demo-import").version();
-                registry.promote(entry.name(), version);
-                LOG.infof("demo intervention %s (%s) imported from %s and promoted", entry.name(), entry.kind(), dir);
+                Retry.untilDone("importing demo intervention " + entry.name(), () -> importOne(entry, map));
             }
+            policies.reloadNow();
         } catch (RegistryError e) {
             LOG.warnf("demo interventions not imported: %s", e.getMessage());
         } catch (IOException | RuntimeException e) {
-            LOG.warnf("demo interventions not imported: %s", e.toString());
+            LOG.warnf("demo interventions not imported: %s", Failures.rootMessage(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            settled = true;
         }
+    }
+
+    private void importOne(Entry entry, byte[] map) {
+        if (registry.exists(entry.name())) {
+            return;
+        }
+        int version = registry.upload(entry.name(), entry.kind(), entry.description(), map, "demo-import").version();
+        registry.promote(entry.name(), version);
+        LOG.infof("demo intervention %s (%s) imported from %s and promoted", entry.name(), entry.kind(), dir);
     }
 }

@@ -1,8 +1,12 @@
 package io.steergate.app;
 
 import io.steergate.audit.AuditError;
+import io.steergate.gateway.GenerationResource;
 import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
+import io.steergate.resilience.Failures;
+import io.steergate.resilience.Retry;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
@@ -40,8 +44,19 @@ public class ErrorMapper {
                 .type(MediaType.APPLICATION_JSON).build();
     }
 
+    /** A dependency stayed away past the caller's wait: 503 with Retry-After, one log line. */
+    @ServerExceptionMapper
+    public Response unavailable(Retry.Unavailable e) {
+        LOG.warnf("HTTP request answered 503: %s", e.getMessage());
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE).header("Retry-After", GenerationResource.RETRY_AFTER_SECONDS)
+                .entity(ErrorInfo.of(ErrorCode.UNAVAILABLE, e.getMessage())).type(MediaType.APPLICATION_JSON).build();
+    }
+
     @ServerExceptionMapper
     public Response unexpected(RuntimeException e) {
+        if (Failures.isTransient(e)) {
+            return unavailable(new Retry.Unavailable("answering an HTTP request", e));
+        }
         LOG.error("unexpected error answering an HTTP request", e);
         return json(Response.Status.INTERNAL_SERVER_ERROR, new ErrorInfo("INTERNAL", "internal error; see the gateway log"));
     }

@@ -9,7 +9,8 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * Ready when this process's own loops are: the outbox relay (gateway role) and the model plus job loop (worker role).
+ * Ready when this process's own loops are: the outbox relay (gateway role), the model plus job loop (worker role),
+ * and the policies and interventions that decisions read (gateway role).
  * The database and the Kafka channels have their own readiness checks, contributed by their extensions.
  */
 @Readiness
@@ -22,12 +23,16 @@ public class ReadinessCheck implements HealthCheck {
     @Inject
     JobWorker worker;
 
+    @Inject
+    StartupGate decisions;
+
     @Override
     public HealthCheckResponse call() {
         return HealthCheckResponse.named("steergate")
-                .status(relay.healthy() && worker.healthy())
+                .status(relay.healthy() && worker.healthy() && decisions.isOpen())
                 .withData("outboxRelay", relay.healthy())
                 .withData("worker", worker.healthy())
+                .withData("decisions", decisions.isOpen())
                 .build();
     }
 }

@@ -6,6 +6,22 @@ import io.steergate.messages.GenerationRequest;
 /** What {@link RequestDecoder} made of raw request bytes: a valid request, a rejection addressed to an id, or neither. */
 public sealed interface DecodedRequest {
 
+    /** The request id, when readable. */
+    default String id() {
+        if (this instanceof Valid valid) {
+            return valid.request().id();
+        }
+        return this instanceof Invalid invalid ? invalid.id() : null;
+    }
+
+    /** The tenant, when readable and valid. */
+    default String tenant() {
+        if (this instanceof Valid valid) {
+            return valid.request().tenant();
+        }
+        return this instanceof Invalid invalid ? invalid.tenant() : null;
+    }
+
     /** Every field valid, defaults filled in. */
     record Valid(GenerationRequest request) implements DecodedRequest {}
 

@@ -22,6 +22,26 @@ public interface GatewayConfig {
     @WithDefault("steer.requests.dlq")
     String dlqTopic();
 
+    /** Where job results that cannot be read or stored go, with the reason in headers. */
+    @WithName("job-results-dlq-topic")
+    @WithDefault("steer.job-results.dlq")
+    String jobResultsDlqTopic();
+
+    /** An accepted request still PENDING this long after acceptance ends FAILED with TIMED_OUT. */
+    @WithName("request-deadline")
+    @WithDefault("PT10M")
+    Duration requestDeadline();
+
+    /** How often the gateway looks for requests past the deadline. */
+    @WithName("deadline-sweep")
+    @WithDefault("PT5S")
+    Duration deadlineSweep();
+
+    /** How long POST /v1/generations waits out an unavailable database (or start-up) before answering 503. */
+    @WithName("unavailable-wait")
+    @WithDefault("PT5S")
+    Duration unavailableWait();
+
     @WithName("jobs-topic")
     @WithDefault("steer.jobs")
     String jobsTopic();

@@ -6,8 +6,10 @@ import jakarta.persistence.Entity;
 import jakarta.persistence.GeneratedValue;
 import jakarta.persistence.GenerationType;
 import jakarta.persistence.Id;
+import jakarta.persistence.LockModeType;
 import jakarta.persistence.Table;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /** One row per request id: the idempotency record and, once known, the exact result that was published. */
@@ -73,6 +75,19 @@ public class Generation extends PanacheEntityBase {
 
     public static Optional<Generation> byRequestId(String requestId) {
         return find("requestId", requestId).firstResultOptional();
+    }
+
+    /** The row locked until the transaction ends (select ... for update). */
+    public static Optional<Generation> byRequestIdForUpdate(String requestId) {
+        return find("requestId", requestId).withLock(LockModeType.PESSIMISTIC_WRITE).firstResultOptional();
+    }
+
+    /** Up to {@code max} PENDING rows accepted before {@code before}, oldest first, locked; rows locked elsewhere skipped. */
+    @SuppressWarnings("unchecked")
+    public static List<Generation> overduePendingForUpdate(Instant before, int max) {
+        return getEntityManager().createNativeQuery("select * from generations where status = 'PENDING' and accepted_at < ?1"
+                        + " order by accepted_at limit ?2 for update skip locked", Generation.class)
+                .setParameter(1, before).setParameter(2, max).getResultList();
     }
 
     public boolean finished() {

@@ -1,12 +1,13 @@
 package io.steergate.gateway;
 
-import io.steergate.resilience.Retry;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.common.annotation.Blocking;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationResult;
+import io.steergate.resilience.Failures;
+import io.steergate.resilience.Retry;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -42,6 +43,12 @@ public class GenerationResource {
     GatewayConfig config;
 
     @Inject
+    DecisionGate gate;
+
+    /** What a 503 asks the client to wait: about how long a database or broker restart takes. */
+    public static final String RETRY_AFTER_SECONDS = "5";
+
+    @Inject
     ObjectMapper json;
 
     @POST
@@ -51,15 +58,25 @@ public class GenerationResource {
     @APIResponse(responseCode = "400", description = "Invalid request: {code, message} naming the field")
     @APIResponse(responseCode = "413", description = "Request larger than steergate.limits.message-bytes")
     @APIResponse(responseCode = "500", description = "FAILED: generation failed on our side")
+    @APIResponse(responseCode = "503", description = "A dependency is down or the gateway is starting: retry after Retry-After seconds")
     @APIResponse(responseCode = "504", description = "No outcome within the wait; poll GET /v1/generations/{id}")
     public Response generate(byte[] body) throws InterruptedException {
         DecodedRequest decoded = decoders.decoder().decode(body);
         if (decoded instanceof DecodedRequest.Unreadable unreadable) {
             return error(statusFor(unreadable.error()), unreadable.error());
         }
-        String id = decoded instanceof DecodedRequest.Valid valid ? valid.request().id() : ((DecodedRequest.Invalid) decoded).id();
-        GenerationService.Acceptance acceptance = Retry.untilDone("accepting HTTP request " + id,
-                () -> generations.accept(decoded, Generation.Source.HTTP));
+        String id = decoded.id();
+        if (!gate.await(config.unavailableWait())) {
+            return unavailable("the gateway is starting: policies and interventions are not loaded yet");
+        }
+        GenerationService.Acceptance acceptance;
+        try {
+            acceptance = Retry.within(config.unavailableWait(), "accepting HTTP request " + id,
+                    () -> generations.accept(decoded, Generation.Source.HTTP));
+        } catch (Retry.PermanentFailure refused) {
+            acceptance = Retry.within(config.unavailableWait(), "failing HTTP request " + id, () -> generations.failUnstorable(
+                    id, decoded.tenant(), Generation.Source.HTTP, Failures.rootMessage(refused.getCause())));
+        }
         Optional<String> resultJson = acceptance.resultJson() != null
                 ? Optional.of(acceptance.resultJson())
                 : waiters.await(id, config.httpWait());
@@ -68,6 +85,11 @@ public class GenerationResource {
                     "no outcome for " + id + " within " + config.httpWait().toSeconds() + " s; GET /v1/generations/" + id + " later"));
         }
         return answer(resultJson.get());
+    }
+
+    private Response unavailable(String message) {
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE).header("Retry-After", RETRY_AFTER_SECONDS)
+                .entity(ErrorInfo.of(ErrorCode.UNAVAILABLE, message)).type(MediaType.APPLICATION_JSON).build();
     }
 
     @GET

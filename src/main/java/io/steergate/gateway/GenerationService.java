@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.audit.AuditLog;
+import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationRequest;
 import io.steergate.messages.GenerationResult;
@@ -12,6 +13,7 @@ import io.steergate.messages.GenerationResult.Status;
 import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.PolicyRef;
+import io.steergate.messages.SafeText;
 import io.steergate.outbox.Outbox;
 import io.steergate.policy.Decision;
 import io.steergate.policy.PolicyEngine;
@@ -65,10 +67,16 @@ public class GenerationService {
     /** Sends an unreadable message to the dead-letter topic, unchanged, with the reason in headers. */
     @Transactional
     public void deadLetter(byte[] raw, String key, ErrorInfo error) {
-        outbox.append(config.dlqTopic(), key, raw == null ? new byte[0] : raw,
-                Map.of("steergate-error-code", error.code(), "steergate-error-message", error.message()));
+        deadLetter(config.dlqTopic(), raw, key, error);
         counter("steergate.requests.dead.lettered", "code", error.code()).increment();
-        LOG.infof("dead-lettered message with key %s: %s %s", key, error.code(), error.message());
+    }
+
+    /** Puts a record on {@code topic}, unchanged, with the reason in the steergate-error-* headers. */
+    @Transactional
+    public void deadLetter(String topic, byte[] raw, String key, ErrorInfo error) {
+        outbox.append(topic, key, raw == null ? new byte[0] : raw,
+                Map.of("steergate-error-code", error.code(), "steergate-error-message", error.message()));
+        LOG.infof("dead-lettered a message to %s with key %s: %s %s", topic, SafeText.of(key, 128), error.code(), error.message());
     }
 
     /**
@@ -80,7 +88,7 @@ public class GenerationService {
         if (decoded instanceof DecodedRequest.Unreadable) {
             throw new IllegalArgumentException("an unreadable request has no id");
         }
-        String id = decoded instanceof DecodedRequest.Valid valid ? valid.request().id() : ((DecodedRequest.Invalid) decoded).id();
+        String id = decoded.id();
         Optional<Generation> existing = Generation.byRequestId(id);
         if (existing.isPresent()) {
             Generation seen = existing.get();
@@ -103,7 +111,9 @@ public class GenerationService {
      */
     @Transactional
     public void complete(JobResult outcome) {
-        Optional<Generation> row = Generation.byRequestId(outcome.requestId());
+        // Locked: two gateways finishing one request (a redelivery after a rebalance, or the deadline sweep) take turns,
+        // and the second sees it finished, so there is one audit record and one result per id.
+        Optional<Generation> row = Generation.byRequestIdForUpdate(outcome.requestId());
         if (row.isEmpty()) {
             LOG.errorf("job result for unknown request %s ignored: no generation row (was the database reset?)", outcome.requestId());
             counter("steergate.job.results.orphaned").increment();
@@ -134,6 +144,52 @@ public class GenerationService {
             LOG.infof("request %s %s: %s %s", result.id(), result.status(),
                     result.error() == null ? "" : result.error().code(), result.error() == null ? "" : result.error().message());
         }
+    }
+
+    /**
+     * Ends requests accepted more than {@code deadline} ago that are still PENDING (their job or its result was lost,
+     * or dead-lettered without a result): each becomes FAILED with TIMED_OUT, audited and published. Rows another
+     * gateway is finishing right now are skipped. Returns how many were ended.
+     */
+    @Transactional
+    public int expireOverdue(Duration deadline, int max) {
+        List<Generation> overdue = Generation.overduePendingForUpdate(Instant.now().minus(deadline), max);
+        for (Generation generation : overdue) {
+            PolicyRef policy = generation.jobJson == null ? null : read(generation.jobJson, Job.class).policy();
+            long totalMs = Duration.between(generation.acceptedAt, Instant.now()).toMillis();
+            ErrorInfo error = ErrorInfo.of(ErrorCode.TIMED_OUT, "no outcome within " + deadline.toSeconds()
+                    + " s of acceptance (steergate.gateway.request-deadline); the request was not generated");
+            finish(generation, new GenerationResult(generation.requestId, generation.tenant, Status.FAILED, null, null,
+                    policy, List.of(), Map.of(), new GenerationResult.Usage(0, 0),
+                    new GenerationResult.Timings(0, 0, totalMs), error));
+            counter("steergate.requests.failed", "code", error.code()).increment();
+            LOG.warnf("request %s FAILED: TIMED_OUT after %d ms PENDING", generation.requestId, totalMs);
+        }
+        return overdue.size();
+    }
+
+    /**
+     * The last resort for a request whose id is readable but which could not be stored as it came (the database
+     * refused it for good): a FAILED result that says why, so the client is answered and the consumer moves on.
+     */
+    @Transactional
+    public Acceptance failUnstorable(String id, String tenant, Generation.Source source, String reason) {
+        Optional<Generation> existing = Generation.byRequestId(id);
+        if (existing.isPresent()) {
+            return new Acceptance(existing.get().status, existing.get().resultJson, true);
+        }
+        Generation generation = new Generation();
+        generation.requestId = id;
+        generation.tenant = tenant;
+        generation.status = Generation.State.PENDING;
+        generation.source = source;
+        generation.acceptedAt = Instant.now();
+        ErrorInfo error = ErrorInfo.of(ErrorCode.STORAGE_FAILED, "the request could not be stored: " + reason);
+        finish(generation, new GenerationResult(id, tenant, Status.FAILED, null, null, null, List.of(), Map.of(),
+                new GenerationResult.Usage(0, 0), new GenerationResult.Timings(0, 0, 0), error));
+        counter("steergate.requests.failed", "code", error.code()).increment();
+        LOG.warnf("request %s FAILED: %s", id, error.message());
+        return new Acceptance(generation.status, generation.resultJson, false);
     }
 
     private Acceptance queue(GenerationRequest request, Generation.Source source) {

@@ -1,20 +1,27 @@
 package io.steergate.gateway;
 
-import io.steergate.resilience.Retry;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.reactive.messaging.annotations.Blocking;
 import io.steergate.messages.Channels;
+import io.steergate.messages.ErrorCode;
+import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.JobResult;
+import io.steergate.messages.SafeText;
+import io.steergate.resilience.Failures;
+import io.steergate.resilience.Retry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
-/** Consumes steer.job-results: stores each outcome, its audit record and its result in one transaction, then acks. */
+/**
+ * Consumes steer.job-results: stores each outcome, its audit record and its result in one transaction, then acks.
+ * While the database is away it waits; a record that cannot be read or stored for good goes to the job-results
+ * dead-letter topic with the reason (its request then ends by the deadline), and the consumer moves on.
+ */
 @ApplicationScoped
 public class JobResultListener {
 
@@ -22,6 +29,9 @@ public class JobResultListener {
 
     @Inject
     GenerationService generations;
+
+    @Inject
+    GatewayConfig config;
 
     @Inject
     ObjectMapper json;
@@ -32,22 +42,34 @@ public class JobResultListener {
     @Incoming(Channels.JOB_RESULTS)
     @Blocking
     public void onJobResult(ConsumerRecord<String, byte[]> record) {
+        String where = record.topic() + "-" + record.partition() + "@" + record.offset();
         JobResult outcome;
         try {
             outcome = json.readValue(record.value(), JobResult.class);
         } catch (IOException | RuntimeException e) {
-            // Only our workers write this topic: an unreadable record is a bug, reported loudly, never a stuck consumer.
-            metrics.counter("steergate.job.results.unreadable").increment();
-            LOG.errorf("unreadable job result at %s-%d@%d (key %s) skipped: %s; payload starts %s", record.topic(),
-                    record.partition(), record.offset(), record.key(), e.getMessage(), excerpt(record.value()));
+            deadLetter(record, where, "not a JobResult: " + e.getMessage());
             return;
         }
-        Retry.untilDone("completing " + outcome.requestId(), () -> { generations.complete(outcome); return null; });
+        if (outcome.requestId() == null || outcome.status() == null) {
+            deadLetter(record, where, "not a JobResult: " + (outcome.requestId() == null ? "requestId" : "status") + " is missing");
+            return;
+        }
+        try {
+            Retry.untilDone("completing " + SafeText.of(outcome.requestId(), 128), () -> generations.complete(outcome));
+        } catch (Retry.PermanentFailure refused) {
+            deadLetter(record, where, "could not be stored: " + Failures.rootMessage(refused.getCause()));
+        }
     }
 
-    private static String excerpt(byte[] value) {
-        if (value == null) return "<null>";
-        String text = new String(value, 0, Math.min(value.length, 200), StandardCharsets.UTF_8);
-        return text.replace('\n', ' ');
+    /** Only our workers write this topic: a record we cannot use is a bug or a forgery, kept aside with the reason. */
+    private void deadLetter(ConsumerRecord<String, byte[]> record, String where, String reason) {
+        ErrorInfo error = ErrorInfo.of(ErrorCode.INVALID_REQUEST, "job result " + where + " " + reason);
+        metrics.counter("steergate.job.results.dead.lettered").increment();
+        try {
+            Retry.untilDone("dead-lettering job result " + where,
+                    () -> generations.deadLetter(config.jobResultsDlqTopic(), record.value(), record.key(), error));
+        } catch (Retry.PermanentFailure lost) {
+            LOG.errorf("job result %s skipped: it could not be dead-lettered either: %s", where, Failures.rootMessage(lost.getCause()));
+        }
     }
 }

@@ -27,6 +27,8 @@ public enum ErrorCode {
      * with the reason and its request ends FAILED with this code.
      */
     JOB_DEAD_LETTERED,
+    /** The database refused to store a request for good; the message says why. The request ends FAILED. */
+    STORAGE_FAILED,
     /** A dependency (the database or the broker) is unavailable; retry after the Retry-After header's seconds. */
     UNAVAILABLE,
     /** No such resource. */

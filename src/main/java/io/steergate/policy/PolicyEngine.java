@@ -73,6 +73,8 @@ public class PolicyEngine {
     private final AtomicInteger refusedFiles = new AtomicInteger();
     private final Map<Path, LexiconScorer> scorers = new ConcurrentHashMap<>();
     private ScheduledExecutorService reloader;
+    /** Set once the policies are read against a reachable registry (or there is nothing to read): decisions may start. */
+    private volatile boolean loaded;
 
     /** For CDI; the store is built at start from the configuration. */
     PolicyEngine() {}
@@ -91,12 +93,14 @@ public class PolicyEngine {
 
     void start(@Observes StartupEvent event) throws IOException {
         if (!gatewayRole) {
+            loaded = true;
             return;
         }
         metrics.gauge("steergate.policy.refused.files", refusedFiles);
         if (!Files.isDirectory(dir)) {
             LOG.warnf("no policies directory at %s: every tenant gets the built-in default policy (applies nothing)", dir.toAbsolutePath());
             builtIn = builtInDefault();
+            loaded = true;
             return;
         }
         PolicyStore.UncoveredTenants uncovered = "reject".equals(uncoveredTenants)
@@ -108,13 +112,19 @@ public class PolicyEngine {
             thread.setDaemon(true);
             return thread;
         });
-        reloader.scheduleWithFixedDelay(() -> reload(false), reloadSeconds, reloadSeconds, TimeUnit.SECONDS);
+        // until a first reload succeeds every reload is a full one
+        reloader.scheduleWithFixedDelay(() -> reload(!loaded), reloadSeconds, reloadSeconds, TimeUnit.SECONDS);
     }
 
     void stop(@Observes ShutdownEvent event) {
         if (reloader != null) {
             reloader.shutdownNow();
         }
+    }
+
+    /** True once the policies have been read against a reachable registry: before that, no decision may be taken. */
+    public boolean loaded() {
+        return loaded;
     }
 
     /**
@@ -191,7 +201,9 @@ public class PolicyEngine {
                 lastRefusals = refusals;
             }
             recordAccepted(report);
+            loaded = true;
         } catch (IOException | RuntimeException e) {
+            // caught whatever it is: an exception escaping a scheduled task would cancel every later reload
             LOG.warnf("reloading policies from %s failed, the policies in force stay: %s", dir, e.getMessage());
         }
     }

@@ -1,5 +1,6 @@
 package io.steergate.resilience;
 
+import java.time.Duration;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
@@ -26,8 +27,33 @@ public final class Retry {
         }
     }
 
+    /** A dependency stayed away for longer than the caller could wait (a bounded {@link #within} call). */
+    public static final class Unavailable extends RuntimeException {
+        Unavailable(String what, Duration limit, RuntimeException cause) {
+            super(what + ": a dependency is unavailable (still failing after " + limit.toSeconds() + " s: "
+                    + Failures.rootMessage(cause) + ")", cause);
+        }
+
+        /** A transient failure met where nothing waits it out. */
+        public Unavailable(String what, RuntimeException cause) {
+            super(what + ": a dependency is unavailable (" + Failures.rootMessage(cause) + ")", cause);
+        }
+    }
+
     /** Runs {@code step} until it returns; see the class comment. Interrupted: throws IllegalStateException. */
     public static <T> T untilDone(String what, Supplier<T> step) {
+        return run(what, step, Long.MAX_VALUE, null);
+    }
+
+    /**
+     * As {@link #untilDone(String, Supplier)}, for a caller that is waiting (an HTTP request): transient failures are
+     * waited out for at most {@code limit}, then thrown as {@link Unavailable}.
+     */
+    public static <T> T within(Duration limit, String what, Supplier<T> step) {
+        return run(what, step, System.nanoTime() + limit.toNanos(), limit);
+    }
+
+    private static <T> T run(String what, Supplier<T> step, long deadlineNanos, Duration limit) {
         int permanent = 0;
         for (int attempt = 1; ; attempt++) {
             try {
@@ -40,6 +66,9 @@ public final class Retry {
                 boolean transientFailure = Failures.isTransient(e);
                 if (!transientFailure && ++permanent >= PERMANENT_ATTEMPTS) {
                     throw new PermanentFailure(what, e);
+                }
+                if (limit != null && System.nanoTime() + pauseMs(attempt) * 1_000_000 - deadlineNanos > 0) {
+                    throw new Unavailable(what, limit, e);
                 }
                 if (attempt == 1 || attempt % 30 == 0) {
                     LOG.warnf("%s failed (attempt %d, %s), retrying: %s", what, attempt,

@@ -59,6 +59,18 @@ class RetryTest {
         assertEquals(2 * Retry.PERMANENT_ATTEMPTS - 1, calls.get());
     }
 
+    @Test
+    void aBoundedCallGivesUpOnATransientFailureThatOutlastsItsLimit() {
+        AtomicInteger calls = new AtomicInteger();
+        Retry.Unavailable unavailable = assertThrows(Retry.Unavailable.class, () -> Retry.within(java.time.Duration.ofMillis(300),
+                "accepting r1", () -> {
+                    calls.incrementAndGet();
+                    throw wrapped(new SQLException("Connection refused", "08001"));
+                }));
+        assertTrue(calls.get() >= 2, "retried before giving up: " + calls.get());
+        assertTrue(unavailable.getMessage().startsWith("accepting r1: a dependency is unavailable"), unavailable.getMessage());
+    }
+
     private static RuntimeException wrapped(Exception cause) {
         return new RuntimeException("transaction failed", new RuntimeException("wrapped", cause));
     }
