@@ -21,7 +21,22 @@ public interface LimitsConfig {
     @WithDefault("1048576")
     int messageBytes();
 
+    /** Most entries in each of styles, labels and steering. */
+    @WithName("list-items")
+    @WithDefault("16")
+    int listItems();
+
+    /** Longest style, label key or intervention name. */
+    @WithName("name-chars")
+    @WithDefault("64")
+    int nameChars();
+
+    /** Longest label value. */
+    @WithName("label-chars")
+    @WithDefault("256")
+    int labelChars();
+
     default RequestLimits toLimits() {
-        return new RequestLimits(promptChars(), maxTokens(), messageBytes());
+        return new RequestLimits(promptChars(), maxTokens(), messageBytes(), listItems(), nameChars(), labelChars());
     }
 }

@@ -13,6 +13,7 @@ import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationRequest;
 import io.steergate.messages.GenerationRequest.SteeringAsk;
+import io.steergate.messages.SafeText;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -37,6 +38,10 @@ public final class RequestDecoder {
     private static final Set<String> FIELDS = Set.of(
             "id", "tenant", "prompt", "maxTokens", "temperature", "topP", "seed", "styles", "labels", "steering");
     private static final char REPLACEMENT = '\uFFFD';
+    /** An error message names this many unknown fields, then counts the rest: it stays small whatever was sent. */
+    private static final int NAMED_UNKNOWN_FIELDS = 5;
+    /** Control characters (U+0000 is refused by PostgreSQL; all make names ambiguous in logs and policies). */
+    private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
 
     private final ObjectMapper json;
     private final ObjectReader strictReader;
@@ -111,11 +116,15 @@ public final class RequestDecoder {
     }
 
     private GenerationRequest fields(ObjectNode root, String id, List<String> errors) {
+        int unknown = 0;
         for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
             String name = names.next();
-            if (!FIELDS.contains(name)) {
-                errors.add(name + ": unknown field");
+            if (!FIELDS.contains(name) && ++unknown <= NAMED_UNKNOWN_FIELDS) {
+                errors.add(shown(name) + ": unknown field");
             }
+        }
+        if (unknown > NAMED_UNKNOWN_FIELDS) {
+            errors.add("and " + (unknown - NAMED_UNKNOWN_FIELDS) + " more unknown fields");
         }
         String tenant = requiredString(root, "tenant", errors);
         if (tenant != null && !TENANT.matcher(tenant).matches()) {
@@ -142,8 +151,8 @@ public final class RequestDecoder {
             errors.add("topP: must be in (0, 1], got " + topP);
         }
         Long seed = optionalLong(root, "seed", errors);
-        List<String> styles = stringList(root, "styles", errors);
-        Map<String, String> labels = stringMap(root, "labels", errors);
+        List<String> styles = names(root, "styles", errors);
+        Map<String, String> labels = labels(root, errors);
         List<SteeringAsk> steering = steering(root, errors);
         return new GenerationRequest(id, tenant, prompt,
                 maxTokens == null ? RequestLimits.DEFAULT_MAX_TOKENS : maxTokens,
@@ -205,7 +214,7 @@ public final class RequestDecoder {
         return node.doubleValue();
     }
 
-    private static List<String> stringList(ObjectNode root, String field, List<String> errors) {
+    private List<String> names(ObjectNode root, String field, List<String> errors) {
         JsonNode node = root.get(field);
         if (node == null || node.isNull()) {
             return null;
@@ -214,45 +223,60 @@ public final class RequestDecoder {
             errors.add(field + ": must be an array of strings, got " + kind(node));
             return null;
         }
+        if (node.size() > limits.listItems()) {
+            errors.add(field + ": at most " + limits.listItems() + " entries, got " + node.size());
+            return null;
+        }
         List<String> values = new ArrayList<>();
         for (int i = 0; i < node.size(); i++) {
             JsonNode item = node.get(i);
+            String at = field + "[" + i + "]";
             if (!item.isTextual() || item.textValue().isEmpty()) {
-                errors.add(field + "[" + i + "]: must be a non-empty string, got " + kind(item));
-            } else {
+                errors.add(at + ": must be a non-empty string, got " + kind(item));
+            } else if (checkText(at, item.textValue(), limits.nameChars(), errors)) {
                 values.add(item.textValue());
             }
         }
         return values;
     }
 
-    private static Map<String, String> stringMap(ObjectNode root, String field, List<String> errors) {
-        JsonNode node = root.get(field);
+    private Map<String, String> labels(ObjectNode root, List<String> errors) {
+        JsonNode node = root.get("labels");
         if (node == null || node.isNull()) {
             return null;
         }
         if (!node.isObject()) {
-            errors.add(field + ": must be an object of strings, got " + kind(node));
+            errors.add("labels: must be an object of strings, got " + kind(node));
+            return null;
+        }
+        if (node.size() > limits.listItems()) {
+            errors.add("labels: at most " + limits.listItems() + " entries, got " + node.size());
             return null;
         }
         Map<String, String> values = new LinkedHashMap<>();
         node.fields().forEachRemaining(entry -> {
+            String at = "labels." + shown(entry.getKey());
             if (!entry.getValue().isTextual()) {
-                errors.add(field + "." + entry.getKey() + ": must be a string, got " + kind(entry.getValue()));
-            } else {
+                errors.add(at + ": must be a string, got " + kind(entry.getValue()));
+            } else if (checkText(at + " (the key)", entry.getKey(), limits.nameChars(), errors)
+                    && checkText(at, entry.getValue().textValue(), limits.labelChars(), errors)) {
                 values.put(entry.getKey(), entry.getValue().textValue());
             }
         });
         return values;
     }
 
-    private static List<SteeringAsk> steering(ObjectNode root, List<String> errors) {
+    private List<SteeringAsk> steering(ObjectNode root, List<String> errors) {
         JsonNode node = root.get("steering");
         if (node == null || node.isNull()) {
             return null;
         }
         if (!node.isArray()) {
             errors.add("steering: must be an array, got " + kind(node));
+            return null;
+        }
+        if (node.size() > limits.listItems()) {
+            errors.add("steering: at most " + limits.listItems() + " asks, got " + node.size());
             return null;
         }
         List<SteeringAsk> asks = new ArrayList<>();
@@ -267,6 +291,8 @@ public final class RequestDecoder {
             JsonNode strength = item.get("strength");
             if (name == null || !name.isTextual() || name.textValue().isEmpty()) {
                 errors.add(at + ".intervention: must be a non-empty string");
+            } else if (!checkText(at + ".intervention", name.textValue(), limits.nameChars(), errors)) {
+                continue;
             } else if (strength != null && !strength.isNull() && !strength.isNumber()) {
                 errors.add(at + ".strength: must be a number, got " + kind(strength));
             } else if (strength != null && strength.isNumber() && !(strength.doubleValue() >= 0 && strength.doubleValue() <= 1)) {
@@ -276,6 +302,24 @@ public final class RequestDecoder {
             }
         }
         return asks;
+    }
+
+    /** A name or label: at most {@code maxChars}, no control characters. False (with the error named) otherwise. */
+    private static boolean checkText(String at, String value, int maxChars, List<String> errors) {
+        if (value.length() > maxChars) {
+            errors.add(at + ": must be at most " + maxChars + " characters, got " + value.length());
+            return false;
+        }
+        if (CONTROL.matcher(value).find()) {
+            errors.add(at + ": must not contain control characters (U+0000-U+001F, U+007F-U+009F)");
+            return false;
+        }
+        return true;
+    }
+
+    /** A client's field or key name as an error message shows it: escaped and short. */
+    private static String shown(String name) {
+        return SafeText.of(name, 64);
     }
 
     /**

@@ -93,12 +93,62 @@ class RequestDecoderTest {
         "\"tenant\":\"acme\",\"prompt\":\"p\",\"steering\":[{\"strength\":0.5}] | steering[0].intervention: must be a non-empty string",
         "\"tenant\":\"acme\",\"prompt\":\"p\",\"steering\":[{\"intervention\":\"x\",\"strength\":2}] | steering[0].strength: must be between 0 and 1, got 2.0",
         "\"tenant\":\"acme\",\"prompt\":\"p\",\"colour\":\"red\"     | colour: unknown field",
+        "\"tenant\":\"acme\",\"prompt\":\"p\",\"\\u0000\":1          | \\u0000: unknown field",
+        "\"tenant\":\"acme\",\"prompt\":\"p\",\"styles\":[\"a\\u0000\"] | styles[0]: must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
+        "\"tenant\":\"acme\",\"prompt\":\"p\",\"labels\":{\"k\\n\":\"v\"} | labels.k\\u000a (the key): must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
+        "\"tenant\":\"acme\",\"prompt\":\"p\",\"labels\":{\"k\":\"v\\u0000\"} | labels.k: must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
+        "\"tenant\":\"acme\",\"prompt\":\"p\",\"steering\":[{\"intervention\":\"x\\u0007\"}] | steering[0].intervention: must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
     })
     void readableIdWithBadFieldIsRejectedNamingTheField(String fields, String message) {
         DecodedRequest.Invalid invalid = assertInstanceOf(DecodedRequest.Invalid.class, decode("{\"id\":\"req-9\"," + fields + "}"));
         assertEquals("req-9", invalid.id());
         assertEquals("INVALID_REQUEST", invalid.error().code());
         assertEquals(message, invalid.error().message());
+    }
+
+    @Test
+    void manyUnknownFieldsAreCountedNotListed() {
+        StringBuilder body = new StringBuilder("{\"id\":\"r\",\"tenant\":\"acme\",\"prompt\":\"p\"");
+        for (int i = 0; i < 40_000; i++) {
+            body.append(",\"f").append(i).append("\":1");
+        }
+        RequestDecoder roomy = new RequestDecoder(new ObjectMapper(), new RequestLimits(100, 512, 1 << 20));
+        DecodedRequest.Invalid invalid = assertInstanceOf(DecodedRequest.Invalid.class,
+                roomy.decode(body.append('}').toString().getBytes(StandardCharsets.UTF_8)));
+        assertEquals("f0: unknown field; f1: unknown field; f2: unknown field; f3: unknown field; f4: unknown field; "
+                + "and 39995 more unknown fields", invalid.error().message());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "styles   | [\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\",\"s\"] | styles: at most 16 entries, got 17",
+        "steering | [{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"},{\"intervention\":\"a\"}] | steering: at most 16 asks, got 17",
+    })
+    void listsOverTheirCapAreRejectedNamingTheCap(String field, String value, String message) {
+        DecodedRequest.Invalid invalid = assertInstanceOf(DecodedRequest.Invalid.class,
+                decode("{\"id\":\"r\",\"tenant\":\"acme\",\"prompt\":\"p\",\"" + field + "\":" + value + "}"));
+        assertEquals(message, invalid.error().message());
+    }
+
+    @Test
+    void labelsAndNamesOverTheirLengthAreRejected() {
+        StringBuilder labels = new StringBuilder("{");
+        for (int i = 0; i < 17; i++) {
+            labels.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":\"v\"");
+        }
+        assertEquals("labels: at most 16 entries, got 17", assertInstanceOf(DecodedRequest.Invalid.class,
+                decode("{\"id\":\"r\",\"tenant\":\"acme\",\"prompt\":\"p\",\"labels\":" + labels + "}}")).error().message());
+        assertEquals("styles[0]: must be at most 64 characters, got 65", assertInstanceOf(DecodedRequest.Invalid.class,
+                decode("{\"id\":\"r\",\"tenant\":\"acme\",\"prompt\":\"p\",\"styles\":[\"" + "s".repeat(65) + "\"]}")).error().message());
+        assertEquals("labels.k: must be at most 256 characters, got 257", assertInstanceOf(DecodedRequest.Invalid.class,
+                decode("{\"id\":\"r\",\"tenant\":\"acme\",\"prompt\":\"p\",\"labels\":{\"k\":\"" + "v".repeat(257) + "\"}}")).error().message());
+    }
+
+    @Test
+    void aPromptKeepsItsControlCharactersExactly() {
+        DecodedRequest.Valid valid = assertInstanceOf(DecodedRequest.Valid.class,
+                decode("{\"id\":\"r\",\"tenant\":\"acme\",\"prompt\":\"a\\u0000b\\nc\"}"));
+        assertEquals("a\u0000b\nc", valid.request().prompt());
     }
 
     @Test
