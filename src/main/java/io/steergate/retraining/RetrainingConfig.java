@@ -17,9 +17,25 @@ public interface RetrainingConfig {
     int progressEvery();
 
     /**
-     * How long a RUNNING job may go without a heartbeat before a redelivery of its record restarts it: longer than
-     * the slowest progress interval, or a live training elsewhere would be started twice.
+     * How long a RUNNING job may go without a heartbeat before it counts as orphaned (its trainer died) and is
+     * restarted: longer than the slowest progress interval, or a live training elsewhere would be started twice.
      */
     @WithDefault("PT5M")
     Duration staleAfter();
+
+    /** How often the trainer's recovery sweep looks for orphaned and lost jobs. */
+    @WithDefault("PT30S")
+    Duration sweepEvery();
+
+    /**
+     * How long a job may stay QUEUED before the sweep takes its record for lost and queues a fresh one. A record
+     * waiting behind a long training is only duplicated (the copy is skipped), so this trades duplicates for the time
+     * a really lost record takes to come back.
+     */
+    @WithDefault("PT5M")
+    Duration queuedGrace();
+
+    /** Trainings started for one job at most: an orphaned job that has had this many ends FAILED instead. */
+    @WithDefault("3")
+    int maxAttempts();
 }

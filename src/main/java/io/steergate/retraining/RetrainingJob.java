@@ -52,13 +52,22 @@ public class RetrainingJob extends PanacheEntityBase {
     @Column(name = "metrics_json")
     public String metricsJson;
 
+    /** Why a FAILED job failed (null otherwise). */
     public String error;
+
+    /** Why the latest attempt ended without a result; kept when a later attempt succeeds. */
+    @Column(name = "last_error")
+    public String lastError;
 
     @Column(name = "requested_by")
     public String requestedBy;
 
     @Column(name = "created_at")
     public Instant createdAt;
+
+    /** When the job's latest steer.retraining record was queued: its creation or the last re-queue. */
+    @Column(name = "queued_at")
+    public Instant queuedAt;
 
     @Column(name = "started_at")
     public Instant startedAt;

@@ -4,8 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 import java.util.UUID;
 
-/** A retraining job as the HTTP API shows it; hyperparameters, progress and metrics are JSON objects. */
+/**
+ * A retraining job as the HTTP API shows it; hyperparameters, progress and metrics are JSON objects. {@code error} is
+ * why a FAILED job failed; {@code lastError} why its latest attempt ended without a result (also on a job that later
+ * succeeded).
+ */
 public record RetrainingJobSummary(UUID id, String intervention, String kind, String description, String method,
         String source, String target, String sites, JsonNode hyperparameters, boolean promote, String status,
-        int attempts, JsonNode progress, Integer resultVersion, JsonNode metrics, String error, String requestedBy,
-        Instant createdAt, Instant startedAt, Instant finishedAt) {}
+        int attempts, JsonNode progress, Integer resultVersion, JsonNode metrics, String error, String lastError,
+        String requestedBy, Instant createdAt, Instant startedAt, Instant finishedAt) {}

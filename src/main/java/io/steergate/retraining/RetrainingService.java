@@ -3,6 +3,7 @@ package io.steergate.retraining;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.engine.steering.SiteSpec;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.intervention.RegistryError;
@@ -13,6 +14,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.persistence.LockModeType;
 import jakarta.transaction.Transactional;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -23,7 +25,8 @@ import org.jboss.logging.Logger;
 /**
  * Retraining jobs in PostgreSQL: {@link #request} validates and queues a job together with its steer.retraining
  * outbox record; the trainer moves it through RUNNING to SUCCEEDED or FAILED ({@link #claim}, {@link #heartbeat},
- * {@link #succeed}, {@link #fail}), each step one transaction.
+ * {@link #succeed}, {@link #fail}), each step one transaction. {@link #recover} re-queues jobs whose record was lost
+ * or whose trainer died, and gives up on a job that has used its attempts.
  */
 @ApplicationScoped
 public class RetrainingService {
@@ -31,6 +34,8 @@ public class RetrainingService {
     private static final Logger LOG = Logger.getLogger(RetrainingService.class);
     static final Set<String> METHODS = Set.of("linear-act", "mean-shift", "lineas");
     static final int MAX_STEPS = 100_000;
+    /** Jobs one sweep handles at most; the next sweep takes the rest. */
+    static final int SWEEP_BATCH = 100;
 
     @Inject
     InterventionRegistry registry;
@@ -46,6 +51,9 @@ public class RetrainingService {
 
     @Inject
     ObjectMapper json;
+
+    @Inject
+    MeterRegistry metrics;
 
     /**
      * Queues a training of intervention {@code name}: the job row (QUEUED) and its steer.retraining record (key: the
@@ -89,8 +97,9 @@ public class RetrainingService {
         job.status = RetrainingJob.Status.QUEUED.name();
         job.requestedBy = requestedBy == null || requestedBy.isBlank() ? "http" : requestedBy;
         job.createdAt = Instant.now();
+        job.queuedAt = job.createdAt;
         job.persist();
-        outbox.append(config.topic(), name, writeBytes(new RetrainingRequest(job.id.toString())), null);
+        appendRecord(job);
         LOG.infof("retraining job %s queued: %s %s on %s -> %s at %s (by %s)", job.id, name, method, job.sourceSet,
                 job.targetSet, job.sites, job.requestedBy);
         return summary(job);
@@ -112,8 +121,9 @@ public class RetrainingService {
 
     /**
      * Marks a job RUNNING for this trainer if it is QUEUED, or RUNNING without a heartbeat for
-     * {@code steergate.retraining.stale-after} (its trainer died: the redelivered record restarts it). Anything else
-     * (finished, unknown, or running live elsewhere) is skipped: a redelivery never trains a job twice at once.
+     * {@code steergate.retraining.stale-after} (its trainer died: a redelivered record restarts it at once rather than
+     * waiting for the sweep). Anything else (finished, unknown, or running live elsewhere) is skipped: a redelivery
+     * never trains a job twice at once. An orphaned job that has used {@code max-attempts} ends FAILED instead.
      */
     @Transactional
     public Optional<Claim> claim(UUID id) {
@@ -123,12 +133,19 @@ public class RetrainingService {
             return Optional.empty();
         }
         Instant now = Instant.now();
-        boolean queued = job.status.equals(RetrainingJob.Status.QUEUED.name());
-        boolean orphaned = job.status.equals(RetrainingJob.Status.RUNNING.name())
-                && job.heartbeatAt.isBefore(now.minus(config.staleAfter()));
-        if (!queued && !orphaned) {
+        boolean orphaned = orphaned(job, now);
+        if (!queued(job) && !orphaned) {
             LOG.infof("retraining job %s skipped: already %s", id, job.status);
             return Optional.empty();
+        }
+        if (orphaned) {
+            String reason = trainerDied(job, now);
+            if (job.attempts >= config.maxAttempts()) {
+                giveUp(job, reason, now);
+                return Optional.empty();
+            }
+            job.lastError = reason;
+            recovered("trainer-died");
         }
         job.status = RetrainingJob.Status.RUNNING.name();
         job.attempts++;
@@ -136,10 +153,69 @@ public class RetrainingService {
         job.heartbeatAt = now;
         job.progressJson = null;
         LOG.infof("retraining job %s running (attempt %d%s): %s %s at %s", id, job.attempts,
-                orphaned ? ", restarted after a silent trainer" : "", job.intervention, job.method, job.sites);
+                job.lastError != null ? ", after " + job.lastError : "", job.intervention, job.method, job.sites);
         return Optional.of(new Claim(job.id, job.attempts, job.intervention, job.kind, job.description, job.method,
                 job.sites, read(job.hyperparametersJson, Hyperparameters.class), job.promote,
                 promptSets.texts(job.sourceSet), promptSets.texts(job.targetSet)));
+    }
+
+    /**
+     * Marks FAILED a job that could not be claimed because reading it failed permanently, unless a trainer runs it
+     * live or it has finished meanwhile.
+     *
+     * @return whether the job is now FAILED with {@code error}
+     */
+    @Transactional
+    public boolean abandon(UUID id, String error) {
+        RetrainingJob job = RetrainingJob.findById(id, LockModeType.PESSIMISTIC_WRITE);
+        if (job == null || !(queued(job) || orphaned(job, Instant.now()))) {
+            return false;
+        }
+        markFailed(job, error, error, Instant.now());
+        return true;
+    }
+
+    /**
+     * One pass of the recovery sweep (trainer role). Jobs QUEUED for longer than {@code queued-grace} (their record was
+     * lost, or acked without running) get a fresh steer.retraining record; RUNNING jobs without a heartbeat for
+     * {@code stale-after} (their trainer died) are put back to QUEUED with a fresh record and the reason as lastError,
+     * or end FAILED once they have used {@code max-attempts}. Each job's update and its record commit together; rows
+     * are locked with skip locked, so two trainers sweeping at once never handle one job twice, and a job a trainer
+     * is writing at that moment waits for the next sweep.
+     */
+    @Transactional
+    public void recover() {
+        Instant now = Instant.now();
+        @SuppressWarnings("unchecked")
+        List<RetrainingJob> due = RetrainingJob.getEntityManager().createNativeQuery("""
+                select * from retraining_jobs
+                 where status in ('QUEUED', 'RUNNING')
+                   and ((status = 'QUEUED' and queued_at < :queuedBefore)
+                     or (status = 'RUNNING' and heartbeat_at < :staleBefore))
+                 order by created_at
+                 limit :batch
+                 for update skip locked""", RetrainingJob.class)
+                .setParameter("queuedBefore", now.minus(config.queuedGrace()))
+                .setParameter("staleBefore", now.minus(config.staleAfter()))
+                .setParameter("batch", SWEEP_BATCH)
+                .getResultList();
+        for (RetrainingJob job : due) {
+            if (queued(job)) {
+                // nothing ran, so no attempt is used: the record is only queued again
+                LOG.warnf("retraining job %s re-queued: still QUEUED %s after its record was queued (lost, or waiting "
+                        + "behind another training)", job.id, age(Duration.between(job.queuedAt, now)));
+                requeue(job, now);
+                recovered("record-lost");
+            } else if (job.attempts >= config.maxAttempts()) {
+                giveUp(job, trainerDied(job, now), now);
+            } else {
+                job.lastError = trainerDied(job, now);
+                LOG.warnf("retraining job %s re-queued after attempt %d of %d: %s", job.id, job.attempts,
+                        config.maxAttempts(), job.lastError);
+                requeue(job, now);
+                recovered("trainer-died");
+            }
+        }
     }
 
     /** Stores progress and refreshes the heartbeat; false when this attempt no longer owns the job (stop training). */
@@ -181,21 +257,66 @@ public class RetrainingService {
         return Optional.of(version.version());
     }
 
-    /** Marks the job FAILED with a one-line error, unless a later attempt owns it. */
+    /** Marks the job FAILED with a one-line error (also its lastError), unless a later attempt owns it. */
     @Transactional
     public void fail(Claim claim, String error) {
         RetrainingJob job = RetrainingJob.findById(claim.id(), LockModeType.PESSIMISTIC_WRITE);
         if (!owns(job, claim)) {
             return;
         }
-        job.status = RetrainingJob.Status.FAILED.name();
-        job.error = error;
-        job.finishedAt = Instant.now();
-        job.heartbeatAt = job.finishedAt;
+        markFailed(job, error, error, Instant.now());
     }
 
     private static boolean owns(RetrainingJob job, Claim claim) {
         return job != null && job.attempts == claim.attempt() && job.status.equals(RetrainingJob.Status.RUNNING.name());
+    }
+
+    private static boolean queued(RetrainingJob job) {
+        return job.status.equals(RetrainingJob.Status.QUEUED.name());
+    }
+
+    /** RUNNING without a heartbeat for stale-after: the trainer that claimed it died. */
+    private boolean orphaned(RetrainingJob job, Instant now) {
+        return job.status.equals(RetrainingJob.Status.RUNNING.name())
+                && job.heartbeatAt.isBefore(now.minus(config.staleAfter()));
+    }
+
+    private static String trainerDied(RetrainingJob job, Instant now) {
+        return "trainer died (heartbeat " + age(Duration.between(job.heartbeatAt, now)) + " old)";
+    }
+
+    /** "45 s" under two minutes, else whole minutes: "7 min". */
+    static String age(Duration age) {
+        return age.toMinutes() >= 2 ? age.toMinutes() + " min" : age.toSeconds() + " s";
+    }
+
+    private void giveUp(RetrainingJob job, String reason, Instant now) {
+        markFailed(job, "gave up after " + job.attempts + " attempts: " + reason, reason, now);
+        LOG.errorf("retraining job %s failed: %s", job.id, job.error);
+        recovered("gave-up");
+    }
+
+    private static void markFailed(RetrainingJob job, String error, String lastError, Instant now) {
+        job.status = RetrainingJob.Status.FAILED.name();
+        job.error = error;
+        job.lastError = lastError;
+        job.finishedAt = now;
+        job.heartbeatAt = now;
+    }
+
+    /** QUEUED again with a fresh record, in the caller's transaction: the update and the record commit together. */
+    private void requeue(RetrainingJob job, Instant now) {
+        job.status = RetrainingJob.Status.QUEUED.name();
+        job.queuedAt = now;
+        appendRecord(job);
+    }
+
+    private void appendRecord(RetrainingJob job) {
+        outbox.append(config.topic(), job.intervention, writeBytes(new RetrainingRequest(job.id.toString())), null);
+    }
+
+    private void recovered(String action) {
+        metrics.counter("steergate.retraining.recovered", "action", action).increment();
     }
 
     private int promptSetSize(String field, String name) {
@@ -259,7 +380,8 @@ public class RetrainingService {
     private RetrainingJobSummary summary(RetrainingJob j) {
         return new RetrainingJobSummary(j.id, j.intervention, j.kind, j.description, j.method, j.sourceSet, j.targetSet,
                 j.sites, tree(j.hyperparametersJson), j.promote, j.status, j.attempts, tree(j.progressJson),
-                j.resultVersion, tree(j.metricsJson), j.error, j.requestedBy, j.createdAt, j.startedAt, j.finishedAt);
+                j.resultVersion, tree(j.metricsJson), j.error, j.lastError, j.requestedBy, j.createdAt, j.startedAt,
+                j.finishedAt);
     }
 
     private JsonNode tree(String text) {

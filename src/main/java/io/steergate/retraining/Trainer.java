@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.Timer;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.training.Lineas;
 import io.steergate.intervention.RegistryError;
+import io.steergate.resilience.Failures;
+import io.steergate.resilience.Retry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.UncheckedIOException;
@@ -21,12 +23,17 @@ import org.jboss.logging.Logger;
 /**
  * Runs one retraining job end to end: claim (RUNNING), fit on the trainer's model with progress every few LinEAS
  * steps, then store the map as a candidate version (promoted if asked) and mark the job SUCCEEDED, or mark it FAILED
- * with a one-line error. Never throws: the listener acks the record whatever happened.
+ * with a one-line error. Every database step goes through {@link Retry#untilDone}: an outage pauses the job rather
+ * than losing it, so {@link #train} returns only when the job is finished, known to be someone else's, or left to
+ * the recovery sweep ({@link RetrainingService#recover}) after a permanent failure that could not even be recorded.
+ * Never throws: the listener acks the record once it returns.
  */
 @ApplicationScoped
 public class Trainer {
 
     private static final Logger LOG = Logger.getLogger(Trainer.class);
+    /** Stored errors are one line of at most this many characters. */
+    static final int ERROR_CHARS = 2000;
 
     @Inject
     RetrainingService jobs;
@@ -47,10 +54,15 @@ public class Trainer {
     public void train(UUID id) {
         Optional<Claim> claimed;
         try {
-            claimed = jobs.claim(id);
-        } catch (RuntimeException e) {
-            LOG.errorf(e, "retraining job %s not started: claiming it failed", id);
-            count("unclaimed");
+            claimed = Retry.untilDone("claiming retraining job " + id, () -> jobs.claim(id));
+        } catch (Retry.PermanentFailure e) {
+            abandon(id, oneLine("not started: " + reason(e)));
+            count("failed");
+            return;
+        } catch (IllegalStateException e) {
+            // Retry throws this only when interrupted (shutdown): the job is still QUEUED, for the sweep
+            LOG.warnf("retraining job %s not claimed: %s; the recovery sweep takes it up", id, e.getMessage());
+            count("interrupted");
             return;
         }
         if (claimed.isEmpty()) {
@@ -64,6 +76,7 @@ public class Trainer {
     }
 
     private String run(Claim job) {
+        String what = "retraining job " + job.id() + " attempt " + job.attempt();
         try {
             AtomicBoolean owned = new AtomicBoolean(true);
             AtomicReference<String> progress = new AtomicReference<>();
@@ -71,48 +84,76 @@ public class Trainer {
             Fitter.Fitted fitted = Fitter.fit(model.model(), job, p -> {
                 if (p.step() % config.progressEvery() == 0 || p.step() == steps) {
                     progress.set(write(progress(p, steps)));
-                    owned.set(jobs.heartbeat(job, progress.get()));
+                    owned.set(Retry.untilDone("recording progress of " + what, () -> jobs.heartbeat(job, progress.get())));
                 }
             }, () -> !owned.get());
-            Optional<Integer> version = fitted.cancelled() ? Optional.empty()
-                    : jobs.succeed(job, InterventionFile.write(fitted.intervention()), write(fitted.metrics()), progress.get());
+            Optional<Integer> version = Optional.empty();
+            if (!fitted.cancelled()) {
+                byte[] mapFile = InterventionFile.write(fitted.intervention());
+                String metricsJson = write(fitted.metrics());
+                version = Retry.untilDone("storing the result of " + what,
+                        () -> jobs.succeed(job, mapFile, metricsJson, progress.get()));
+            }
             if (version.isEmpty()) {
-                LOG.warnf("retraining job %s attempt %d dropped: a later attempt owns the job", job.id(), job.attempt());
+                LOG.warnf("%s dropped: a later attempt owns the job", what);
                 return "superseded";
             }
             LOG.infof("retraining job %s succeeded: %s version %d%s, %s", job.id(), job.intervention(), version.get(),
                     job.promote() ? " (promoted)" : " (candidate)", fitted.metrics());
             return "succeeded";
-        } catch (RegistryError | IllegalArgumentException | UncheckedIOException e) {
-            // Expected refusals (registry, sites or prompts that do not fit the model, no model): no stack trace.
-            fail(job, oneLine(e.getMessage()));
-            LOG.warnf("retraining job %s failed: %s", job.id(), oneLine(e.getMessage()));
         } catch (RuntimeException e) {
-            fail(job, oneLine(e.getClass().getSimpleName() + ": " + e.getMessage()));
-            LOG.errorf(e, "retraining job %s failed unexpectedly", job.id());
+            if (Thread.currentThread().isInterrupted()) {
+                // shutting down: not the job's fault; the sweep restarts it once its heartbeat is stale
+                LOG.warnf("%s interrupted: %s; the recovery sweep restarts it", what, Failures.rootMessage(e));
+                return "interrupted";
+            }
+            String error = oneLine(reason(e));
+            if (expected(unwrap(e))) {
+                LOG.warnf("retraining job %s failed: %s", job.id(), error);
+            } else {
+                LOG.errorf(unwrap(e), "retraining job %s failed unexpectedly", job.id());
+            }
+            fail(job, error);
+            return "failed";
         }
-        return "failed";
     }
 
-    /** A FAILED mark is retried briefly: a job left RUNNING is restarted only on a redelivery, which may never come. */
+    /** Marks the claimed job FAILED; if even that fails for good, the sweep finds it stale and takes it up. */
     private void fail(Claim job, String error) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                jobs.fail(job, error);
-                return;
-            } catch (RuntimeException e) {
-                if (attempt == 3) {
-                    LOG.errorf("retraining job %s could not be marked FAILED (%s): it stays RUNNING", job.id(), e.getMessage());
-                    return;
-                }
-                try {
-                    Thread.sleep(1000L * attempt);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
+        try {
+            Retry.untilDone("marking retraining job " + job.id() + " FAILED", () -> jobs.fail(job, error));
+        } catch (RuntimeException e) {
+            LOG.errorf("retraining job %s could not be marked FAILED (%s): it stays RUNNING until the recovery sweep "
+                    + "finds it stale", job.id(), Failures.rootMessage(e));
         }
+    }
+
+    /** Marks FAILED a job that could not be claimed; if even that fails, the sweep finds it QUEUED and re-queues it. */
+    private void abandon(UUID id, String error) {
+        try {
+            if (Retry.untilDone("marking retraining job " + id + " FAILED", () -> jobs.abandon(id, error))) {
+                LOG.warnf("retraining job %s failed: %s", id, error);
+            }
+        } catch (RuntimeException e) {
+            LOG.errorf("retraining job %s %s, and marking it FAILED failed too (%s)", id, error, Failures.rootMessage(e));
+        }
+    }
+
+    /** Refusals the trainer expects (registry, sites or prompts that do not fit the model, no model): no stack trace. */
+    private static boolean expected(Throwable e) {
+        return e instanceof RegistryError || e instanceof IllegalArgumentException || e instanceof UncheckedIOException;
+    }
+
+    /** What a permanent failure of a step failed with; anything else as is. */
+    private static Throwable unwrap(Throwable e) {
+        return e instanceof Retry.PermanentFailure && e.getCause() != null ? e.getCause() : e;
+    }
+
+    /** The message an operator reads: an expected refusal's own words, otherwise the type too. */
+    private static String reason(Throwable e) {
+        Throwable cause = unwrap(e);
+        return expected(cause) ? String.valueOf(cause.getMessage())
+                : cause.getClass().getSimpleName() + ": " + cause.getMessage();
     }
 
     private static Map<String, Object> progress(Lineas.Progress p, int steps) {
@@ -139,9 +180,13 @@ public class Trainer {
         }
     }
 
-    private static String oneLine(String message) {
+    /** The first line, control characters (NUL included, which PostgreSQL refuses) as '?', cut to ERROR_CHARS. */
+    static String oneLine(String message) {
         String text = message == null ? "no message" : message.strip();
         int newline = text.indexOf('\n');
-        return newline < 0 ? text : text.substring(0, newline);
+        String line = newline < 0 ? text : text.substring(0, newline).strip();
+        StringBuilder out = new StringBuilder(Math.min(line.length(), ERROR_CHARS));
+        line.codePoints().limit(ERROR_CHARS).forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return out.toString();
     }
 }

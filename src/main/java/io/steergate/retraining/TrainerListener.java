@@ -14,7 +14,9 @@ import org.jboss.logging.Logger;
 
 /**
  * Consumes steer.retraining (trainer role): each record names a stored job, which {@link Trainer} runs to SUCCEEDED or
- * FAILED; the offset is acked afterwards. A redelivered record finds its job finished (or running live) and is skipped.
+ * FAILED; the offset is acked afterwards, never before (a database outage pauses the trainer inside it, and the
+ * channel allows a record to stay unacked that long). A redelivered record finds its job finished (or running live)
+ * and is skipped. Whatever a record leaves unfinished, {@link RetrainingRecovery} takes up again.
  */
 @ApplicationScoped
 public class TrainerListener {
@@ -44,6 +46,13 @@ public class TrainerListener {
                     record.partition(), record.offset(), record.key(), e.getMessage());
             return;
         }
-        trainer.train(id);
+        try {
+            trainer.train(id);
+        } catch (RuntimeException | Error e) {
+            // Trainer handles every expected failure; anything else must not nack, which would close the consumer for
+            // good. The job stays QUEUED or RUNNING, so the sweep restarts it, within max-attempts trainings.
+            metrics.counter("steergate.retraining.jobs", "outcome", "crashed").increment();
+            LOG.errorf(e, "retraining job %s left to the recovery sweep: the trainer failed", id);
+        }
     }
 }

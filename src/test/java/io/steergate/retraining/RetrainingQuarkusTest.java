@@ -52,7 +52,12 @@ class RetrainingQuarkusTest {
     }
 
     @BeforeEach
-    void importKindness() throws IOException {
+    void importPromptSets() throws IOException {
+        importKindness();
+    }
+
+    /** The kindness prompt sets, and a worker's model registered (jobs check sites against it). */
+    static void importKindness() throws IOException {
         for (String side : new String[] {"source", "target"}) {
             given().body(read("kindness." + side + ".jsonl")).contentType("text/plain")
                     .when().post("/v1/prompt-sets/kindness-" + side)
@@ -157,8 +162,26 @@ class RetrainingQuarkusTest {
     @Test
     void aRunningJobWhoseTrainerWentSilentIsRestartedOnRedelivery() {
         String name = name();
-        UUID id = UUID.randomUUID();
         // as a trainer that crashed mid-training leaves it: RUNNING, heartbeat long past stale-after, record unacked
+        UUID id = insertJob(name, "RUNNING", 1, Instant.now().minusSeconds(7200));
+        try (TopicClient kafka = new TopicClient(bootstrapServers)) {
+            kafka.sendJson("steer.retraining", name, Map.of("jobId", id.toString()));
+        }
+        // the redelivery or the recovery sweep, whichever comes first, restarts it; the other finds it running
+        JsonPath job = awaitFinished(id.toString());
+        assertEquals(2, job.getInt("attempts"));
+        assertEquals("trainer died (heartbeat 120 min old)", job.getString("lastError"));
+        given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(1))
+                .body("versions[0].createdBy", equalTo("retraining-job:" + id));
+    }
+
+    /**
+     * Stores a mean-shift job of a new intervention {@code name} directly, with no record on steer.retraining: as a
+     * lost record or a crashed trainer leaves one. {@code since} is when it was queued and, when RUNNING, its last
+     * heartbeat.
+     */
+    static UUID insertJob(String name, String status, int attempts, Instant since) {
+        UUID id = UUID.randomUUID();
         QuarkusTransaction.requiringNew().run(() -> {
             RetrainingJob job = new RetrainingJob();
             job.id = id;
@@ -169,21 +192,18 @@ class RetrainingQuarkusTest {
             job.targetSet = "kindness-target";
             job.sites = "layers.2.resid";
             job.hyperparametersJson = "{\"steps\":300,\"learningRate\":0.01,\"l1\":0,\"groupLasso\":0,\"seed\":0}";
-            job.status = "RUNNING";
-            job.attempts = 1;
+            job.status = status;
+            job.attempts = attempts;
             job.requestedBy = "test";
-            job.createdAt = Instant.now().minusSeconds(7200);
-            job.startedAt = job.createdAt;
-            job.heartbeatAt = job.createdAt;
+            job.createdAt = since;
+            job.queuedAt = since;
+            if (status.equals("RUNNING")) {
+                job.startedAt = since;
+                job.heartbeatAt = since;
+            }
             job.persist();
         });
-        try (TopicClient kafka = new TopicClient(bootstrapServers)) {
-            kafka.sendJson("steer.retraining", name, Map.of("jobId", id.toString()));
-        }
-        JsonPath job = awaitFinished(id.toString());
-        assertEquals(2, job.getInt("attempts"));
-        given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(1))
-                .body("versions[0].createdBy", equalTo("retraining-job:" + id));
+        return id;
     }
 
     @Test
