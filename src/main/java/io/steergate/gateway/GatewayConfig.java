@@ -42,6 +42,11 @@ public interface GatewayConfig {
     @WithDefault("PT5S")
     Duration unavailableWait();
 
+    /** Largest result published; the broker's message.max.bytes (1 MB by default) must allow it. */
+    @WithName("max-result-bytes")
+    @WithDefault("1000000")
+    int maxResultBytes();
+
     @WithName("jobs-topic")
     @WithDefault("steer.jobs")
     String jobsTopic();

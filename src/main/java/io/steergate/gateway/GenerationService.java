@@ -234,6 +234,7 @@ public class GenerationService {
 
     /** Stores the final result on the row, audits it and queues it for steer.results, in the caller's transaction. */
     private void finish(Generation generation, GenerationResult result) {
+        result = withinResultLimit(result);
         generation.status = Generation.State.valueOf(result.status().name());
         generation.resultJson = write(result);
         generation.errorCode = result.error() == null ? null : result.error().code();
@@ -249,6 +250,21 @@ public class GenerationService {
         audit.record(result, generation.decisionTraceJson);
         outbox.append(config.resultsTopic(), result.id(), generation.resultJson.getBytes(StandardCharsets.UTF_8), null);
         waiters.completeAfterCommit(result.id(), generation.resultJson);
+    }
+
+    /**
+     * A result the results topic could not take is never published cut short: it becomes FAILED with the reason
+     * (only a forged or broken job result can be this large: maxTokens bounds a real one far below).
+     */
+    private GenerationResult withinResultLimit(GenerationResult result) {
+        int bytes = write(result).getBytes(StandardCharsets.UTF_8).length;
+        if (bytes <= config.maxResultBytes()) {
+            return result;
+        }
+        ErrorInfo error = ErrorInfo.of(ErrorCode.RESULT_TOO_LARGE, "the result would be " + bytes + " bytes; "
+                + "the results topic takes at most " + config.maxResultBytes() + " (steergate.gateway.max-result-bytes)");
+        return new GenerationResult(result.id(), result.tenant(), GenerationResult.Status.FAILED, null, result.model(),
+                result.policy(), List.of(), Map.of(), result.usage(), result.timings(), error);
     }
 
     private Counter counter(String name, String... tags) {

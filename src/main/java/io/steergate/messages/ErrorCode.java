@@ -27,6 +27,8 @@ public enum ErrorCode {
      * with the reason and its request ends FAILED with this code.
      */
     JOB_DEAD_LETTERED,
+    /** The result would exceed steergate.gateway.max-result-bytes; it is never published cut short. FAILED. */
+    RESULT_TOO_LARGE,
     /** The database refused to store a request for good; the message says why. The request ends FAILED. */
     STORAGE_FAILED,
     /** A dependency (the database or the broker) is unavailable; retry after the Retry-After header's seconds. */

@@ -31,4 +31,15 @@ public class OutboxEvent extends PanacheEntityBase {
 
     @Column(name = "created_at")
     public Instant createdAt;
+
+    /** How often the broker refused this record for good (transient failures do not count). */
+    public int attempts;
+
+    /** The broker's reason for the latest refusal. */
+    @Column(name = "last_error", columnDefinition = "text")
+    public String lastError;
+
+    /** When the record was set aside after steergate.outbox.max-attempts refusals; null while it waits to be published. */
+    @Column(name = "set_aside_at")
+    public Instant setAsideAt;
 }

@@ -7,13 +7,15 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.steergate.messages.SafeText;
+import io.steergate.resilience.Failures;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -26,7 +28,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -44,8 +45,6 @@ public class OutboxRelay {
 
     private static final Logger LOG = Logger.getLogger(OutboxRelay.class);
     private static final int BATCH = 500;
-    /** A dead letter the broker refuses as too large is kept, cut to this size, rather than blocking the relay. */
-    private static final int TRUNCATED_BYTES = 512 * 1024;
 
     @Inject
     EntityManager entities;
@@ -65,8 +64,13 @@ public class OutboxRelay {
     @ConfigProperty(name = "steergate.outbox.poll-ms", defaultValue = "250")
     long pollMs;
 
+    /** Refusals (not transient failures) after which a record is set aside instead of retried. */
+    @ConfigProperty(name = "steergate.outbox.max-attempts", defaultValue = "5")
+    int maxAttempts;
+
     private final Semaphore signal = new Semaphore(0);
     private final AtomicLong backlog = new AtomicLong();
+    private final AtomicLong setAside = new AtomicLong();
     private volatile boolean running;
     private volatile boolean healthy;
     private Thread thread;
@@ -88,6 +92,8 @@ public class OutboxRelay {
         published = Counter.builder("steergate.outbox.published").description("Outbox records published to Kafka").register(metrics);
         // rows still waiting after the last batch: grows when the broker is away or slower than the gateway
         metrics.gauge("steergate.outbox.backlog", backlog);
+        // records the broker refused max-attempts times: kept in the outbox table (set_aside_at) for an operator
+        metrics.gauge("steergate.outbox.set.aside", setAside);
         running = true;
         thread = new Thread(this::run, "outbox-relay");
         thread.setDaemon(true);
@@ -135,52 +141,76 @@ public class OutboxRelay {
                 healthy = false;
                 failures++;
                 if (failures == 1 || failures % 60 == 0) {
-                    LOG.warnf("outbox relay attempt %d failed, will retry: %s", failures, rootMessage(e));
+                    LOG.warnf("outbox relay attempt %d failed, will retry: %s", failures, Failures.rootMessage(e));
                 }
                 sleepQuietly(Math.min(5_000, 100L * failures));
             }
         }
     }
 
+    /**
+     * Publishes the oldest waiting rows and deletes those the broker acknowledged. A row the broker refuses for good
+     * is counted and, after max-attempts, set aside; it never holds up the rows behind it. When the broker is away
+     * (every row failed transiently) the batch fails, so the loop backs off; acknowledged rows are never re-sent.
+     */
     private int publishBatch() {
         return QuarkusTransaction.requiringNew().call(() -> {
             @SuppressWarnings("unchecked")
-            List<OutboxEvent> rows = entities.createNativeQuery(
-                            "select * from outbox order by id limit " + BATCH + " for update skip locked", OutboxEvent.class)
-                    .getResultList();
+            List<OutboxEvent> rows = entities.createNativeQuery("select * from outbox where set_aside_at is null order by id limit "
+                    + BATCH + " for update skip locked", OutboxEvent.class).getResultList();
             if (rows.isEmpty()) {
                 backlog.set(0);
                 return 0;
             }
             List<Future<RecordMetadata>> acks = new ArrayList<>(rows.size());
             for (OutboxEvent row : rows) {
-                acks.add(producer.send(record(row, row.payload)));
+                acks.add(producer.send(record(row)));
             }
             producer.flush();
-            List<Long> ids = new ArrayList<>(rows.size());
+            List<Long> acknowledged = new ArrayList<>(rows.size());
+            RuntimeException away = null;
             for (int i = 0; i < rows.size(); i++) {
-                awaitAck(rows.get(i), acks.get(i));
-                ids.add(rows.get(i).id);
+                try {
+                    awaitAck(rows.get(i), acks.get(i));
+                    acknowledged.add(rows.get(i).id);
+                } catch (RuntimeException e) {
+                    if (Failures.isTransient(e)) {
+                        away = e;
+                    } else {
+                        refused(rows.get(i), e);
+                    }
+                }
             }
-            entities.createQuery("delete from OutboxEvent where id in :ids").setParameter("ids", ids).executeUpdate();
-            published.increment(rows.size());
-            backlog.set(((Number) entities.createNativeQuery("select count(*) from outbox").getSingleResult()).longValue());
+            if (!acknowledged.isEmpty()) {
+                entities.createQuery("delete from OutboxEvent where id in :ids").setParameter("ids", acknowledged).executeUpdate();
+                published.increment(acknowledged.size());
+            }
+            backlog.set(((Number) entities.createNativeQuery("select count(*) from outbox where set_aside_at is null").getSingleResult()).longValue());
+            setAside.set(((Number) entities.createNativeQuery("select count(*) from outbox where set_aside_at is not null").getSingleResult()).longValue());
+            if (away != null && acknowledged.isEmpty()) {
+                throw away;
+            }
             return rows.size();
         });
     }
 
-    private void awaitAck(OutboxEvent row, Future<RecordMetadata> ack) {
+    /** Counts a refusal on the row (in the batch's transaction); after max-attempts the row is set aside for good. */
+    private void refused(OutboxEvent row, RuntimeException failure) {
+        row.attempts++;
+        row.lastError = SafeText.of(Failures.rootMessage(failure), 1_000);
+        if (row.attempts >= maxAttempts) {
+            row.setAsideAt = Instant.now();
+            LOG.errorf("outbox record %d for %s (%d bytes) set aside after %d refusals: %s", row.id, row.topic,
+                    row.payload.length, row.attempts, row.lastError);
+        } else {
+            LOG.warnf("outbox record %d for %s refused (%d of %d): %s", row.id, row.topic, row.attempts, maxAttempts, row.lastError);
+        }
+    }
+
+    private static void awaitAck(OutboxEvent row, Future<RecordMetadata> ack) {
         try {
             ack.get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RecordTooLargeException && row.payload.length > TRUNCATED_BYTES) {
-                LOG.warnf("outbox record %d for %s (%d bytes) refused as too large; publishing its first %d bytes",
-                        row.id, row.topic, row.payload.length, TRUNCATED_BYTES);
-                ProducerRecord<String, byte[]> cut = record(row, Arrays.copyOf(row.payload, TRUNCATED_BYTES));
-                cut.headers().add("steergate-truncated-from", String.valueOf(row.payload.length).getBytes(StandardCharsets.UTF_8));
-                awaitAck(row, producer.send(cut));
-                return;
-            }
             throw new IllegalStateException("publishing outbox record " + row.id + " to " + row.topic + " failed", e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -190,8 +220,8 @@ public class OutboxRelay {
         }
     }
 
-    private ProducerRecord<String, byte[]> record(OutboxEvent row, byte[] payload) {
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(row.topic, row.messageKey, payload);
+    private ProducerRecord<String, byte[]> record(OutboxEvent row) {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(row.topic, row.messageKey, row.payload);
         if (row.headersJson != null) {
             try {
                 Map<String, String> headers = json.readValue(row.headersJson, new TypeReference<Map<String, String>>() {});
@@ -211,11 +241,4 @@ public class OutboxRelay {
         }
     }
 
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null) {
-            root = root.getCause();
-        }
-        return root.getClass().getSimpleName() + ": " + root.getMessage();
-    }
 }

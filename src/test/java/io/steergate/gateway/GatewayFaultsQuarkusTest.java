@@ -12,6 +12,7 @@ import io.steergate.audit.AuditRecord;
 import io.steergate.messages.GenerationResult;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
+import io.steergate.outbox.OutboxEvent;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
 import io.steergate.testing.TopicClient.Received;
@@ -169,6 +170,57 @@ class GatewayFaultsQuarkusTest {
 
     static AuditRecord audit(String id) {
         return QuarkusTransaction.requiringNew().call(() -> AuditRecord.<AuditRecord>find("requestId", id).singleResult());
+    }
+
+    @Test
+    void aResultTooLargeForTheTopicEndsFailedInsteadOfBeingPublishedCut() {
+        String id = id("huge");
+        QuarkusTransaction.requiringNew().run(() -> pendingRow(id, Instant.now()).persist());
+        generations.complete(new JobResult(id, GenerationResult.Status.COMPLETED, "x".repeat(1_100_000),
+                new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null));
+
+        Received result = kafka.awaitRecord("steer.results", id, WAIT);
+        assertEquals("FAILED", result.json().get("status").asText());
+        assertEquals("RESULT_TOO_LARGE", result.json().at("/error/code").asText());
+        assertTrue(result.value().length < 2_000, "published whole and small: " + result.value().length);
+    }
+
+    @Test
+    void anOutboxRecordTheBrokerRefusesIsSetAsideWithoutHoldingUpTheRecordsBehindIt() throws InterruptedException {
+        String key = id("refused");
+        long refusedId = QuarkusTransaction.requiringNew().call(() -> {
+            OutboxEvent bad = outboxRow("not a valid topic!", key);
+            bad.persist();
+            outboxRow("steer.results", key).persist();
+            return bad.id;
+        });
+
+        assertEquals("{}", kafka.awaitRecord("steer.results", key, WAIT).text());
+        OutboxEvent setAside = awaitSetAside(refusedId);
+        assertEquals(5, setAside.attempts);
+        assertTrue(setAside.lastError.contains("InvalidTopicException"), setAside.lastError);
+        sentinel();
+    }
+
+    private static OutboxEvent awaitSetAside(long id) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            OutboxEvent row = QuarkusTransaction.requiringNew().call(() -> OutboxEvent.<OutboxEvent>findById(id));
+            if (row.setAsideAt != null) {
+                return row;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("outbox record " + id + " was not set aside within " + WAIT);
+    }
+
+    private static OutboxEvent outboxRow(String topic, String key) {
+        OutboxEvent row = new OutboxEvent();
+        row.topic = topic;
+        row.messageKey = key;
+        row.payload = "{}".getBytes(StandardCharsets.UTF_8);
+        row.createdAt = Instant.now();
+        return row;
     }
 
     /** A PENDING row with its job, as accept leaves it, accepted at {@code acceptedAt}. */
