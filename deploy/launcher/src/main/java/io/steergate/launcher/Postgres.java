@@ -247,10 +247,6 @@ final class Postgres implements AutoCloseable {
         return password;
     }
 
-    Settings settings() {
-        return settings;
-    }
-
     String jdbcUrl() {
         return jdbcUrl(settings.database());
     }

@@ -62,10 +62,6 @@ final class SupervisedPostgres implements AutoCloseable {
         }
     }
 
-    synchronized boolean isUp() {
-        return current != null && current.isRunning();
-    }
-
     /** The postmaster of the running server; null while PostgreSQL is down. */
     synchronized ProcessHandle postmaster() {
         return current == null ? null : current.postmaster();
