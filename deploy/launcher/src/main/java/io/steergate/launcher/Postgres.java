@@ -82,7 +82,7 @@ final class Postgres implements AutoCloseable {
                 .setRegisterShutdownHook(false)
                 .setPGStartupWait(STARTUP_WAIT)
                 // zonky starts the postmaster with -F (fsync off) and synchronous_commit=off; these -c options
-                // come after -F and win (EmbeddedStackPostgresTest checks with SHOW)
+                // come after -F and win (PostgresTest checks with SHOW)
                 .setServerConfig("fsync", durability)
                 .setServerConfig("synchronous_commit", durability)
                 .setServerConfig("password_encryption", "scram-sha-256")
