@@ -116,8 +116,9 @@ public final class Client {
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(withAll(common, Map.of(
                      "enable.auto.commit", "false"
              )), new StringDeserializer(), new ByteArrayDeserializer());
+             // durable and exactly once per send: all in-sync replicas acknowledge, retries cannot duplicate
              KafkaProducer<String, byte[]> producer = new KafkaProducer<>(withAll(common, Map.of(
-                     "acks", "all", "delivery.timeout.ms", "20000"
+                     "acks", "all", "enable.idempotence", "true", "delivery.timeout.ms", "20000"
              )), new StringSerializer(), new ByteArraySerializer())) {
             // listen before sending: assign every partition of the results topic at its end
             List<TopicPartition> partitions = consumer.partitionsFor(RESULTS).stream()

@@ -3,16 +3,9 @@ package io.steergate.launcher;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +18,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The embedded default: starts a real single-node KRaft broker and a real PostgreSQL on fixed ports, with
  * all data under one folder so it survives restarts, creates the topics, then runs the packaged SteerGate
- * application as a child process pointed at them. Ctrl-C stops the application, the broker and PostgreSQL.
+ * application as a child process pointed at them, and supervises: PostgreSQL and the application are restarted
+ * when they exit (the application also when it stops being live), and neither outlives the launcher. Ctrl-C
+ * stops the application, the broker and PostgreSQL.
  */
 public final class EmbeddedStack {
 
@@ -33,14 +28,19 @@ public final class EmbeddedStack {
             "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results", "steer.retraining");
     static final int PARTITIONS = 4;
     static final String DATABASE = "steergate";
-    static final String DB_USER = "postgres";
-    static final String DB_PASSWORD = "postgres";
+    static final String BANNER_TITLE = "SteerGate embedded stack is up";
+    private static final long SUPERVISE_EVERY_MS = 500;
+    private static final Duration MAX_RESTART_PAUSE = Duration.ofSeconds(30);
 
     private final Options options;
     private final AtomicBoolean stopping = new AtomicBoolean();
-    private Postgres postgres;
+    /** Held by every start, restart and stop of a part, so that the shutdown hook never races a restart. */
+    private final Object lifecycle = new Object();
+    private RunDir runDir;
+    private volatile Watchdog watchdog;
+    private SupervisedPostgres postgres;
     private KafkaBroker broker;
-    private Process app;
+    private SupervisedApp app;
 
     private EmbeddedStack(Options options) {
         this.options = options;
@@ -75,20 +75,47 @@ public final class EmbeddedStack {
         Path logs = options.dataDir.resolve("logs");
         try {
             Files.createDirectories(logs);
+            routeLibraryLogsTo(logs.resolve("infrastructure.log"));
+            runDir = RunDir.claim(options.dataDir);
+        } catch (RunDir.Busy e) {
+            say(e.getMessage());
+            return 1;
         } catch (IOException e) {
-            say("cannot create " + logs + ": " + e);
+            say("cannot use the data directory " + options.dataDir.toAbsolutePath().normalize() + ": " + e);
             return 1;
         }
-        routeLibraryLogsTo(logs.resolve("infrastructure.log"));
+        Path postgresDir = options.dataDir.resolve("postgres");
+        runDir.stopLeftovers(postgresDir);
+        List<String> taken = Ports.taken(options.neededPorts());
+        if (!taken.isEmpty()) {
+            taken.forEach(EmbeddedStack::say);
+            return 1;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "steergate-launcher-shutdown"));
         try {
             say("data in " + options.dataDir.toAbsolutePath().normalize() + ", broker and PostgreSQL logs in "
                     + logs.resolve("infrastructure.log"));
-            postgres = Postgres.start(options.dataDir.resolve("postgres"), options.postgresPort, DATABASE);
-            say("PostgreSQL ready: " + postgres.jdbcUrl());
-            broker = KafkaBroker.start(options.dataDir.resolve("kafka"), options.kafkaPort, options.controllerPort,
-                    PARTITIONS, logs.resolve("storage-format.log"));
-            broker.createTopics(TOPICS, PARTITIONS);
+            if (!options.durable) {
+                say("--unsafe-no-fsync: PostgreSQL runs without fsync and synchronous commit; a crash of PostgreSQL or"
+                        + " of the machine can lose requests that were already accepted");
+            }
+            synchronized (lifecycle) {
+                if (stopping.get()) {
+                    return 1;
+                }
+                startWatchdog(postgresDir);
+                postgres = SupervisedPostgres.start(new Postgres.Settings(postgresDir, options.postgresPort, DATABASE,
+                        passwordFile(), options.durable));
+            }
+            say("PostgreSQL ready: " + postgres.jdbcUrl() + " (pid " + postgres.postmaster().pid() + ")");
+            synchronized (lifecycle) {
+                if (stopping.get()) {
+                    return 1;
+                }
+                broker = KafkaBroker.start(options.dataDir.resolve("kafka"), options.kafkaPort, options.controllerPort,
+                        PARTITIONS, logs.resolve("storage-format.log"));
+                broker.createTopics(TOPICS, PARTITIONS);
+            }
             say("Kafka ready: " + broker.bootstrapServers() + " (topics " + String.join(", ", TOPICS) + ")");
         } catch (Exception e) {
             say("could not start the infrastructure: " + e);
@@ -97,31 +124,81 @@ public final class EmbeddedStack {
         }
         if (options.infraOnly) {
             printBanner(false);
-            return waitForever();
+            return superviseUntilStopped();
         }
-        try {
-            app = startApp();
-        } catch (IOException e) {
-            say("could not start the application: " + e);
-            return 1;
+        synchronized (lifecycle) {
+            if (stopping.get()) {
+                return 1;
+            }
+            app = new SupervisedApp(appProcess(), httpUrl(), Duration.ofSeconds(options.readyTimeoutSeconds),
+                    Duration.ofSeconds(options.livenessTimeoutSeconds), this::appStarted);
+            try {
+                app.start();
+            } catch (IOException e) {
+                say("could not start the application: " + e);
+                return 1;
+            }
         }
-        if (!awaitReady()) {
+        if (!app.awaitFirstReady(stopping::get)) {
             return 1;
         }
         printBanner(true);
-        try {
-            int code = app.waitFor();
-            if (!stopping.get()) {
-                say("the application exited with code " + code + "; stopping Kafka and PostgreSQL");
+        return superviseUntilStopped();
+    }
+
+    private Path passwordFile() {
+        return options.dataDir.resolve("credentials").resolve("postgres.password");
+    }
+
+    private void startWatchdog(Path postgresDir) throws IOException {
+        watchdog = Watchdog.start(postgresDir);
+        runDir.recordWatchdog(watchdog.handle());
+    }
+
+    private void appStarted(ProcessHandle process) {
+        runDir.recordApp(process);
+        watchdog.watchApp(process.pid());
+    }
+
+    /** The supervision loop, until the shutdown hook runs. */
+    private int superviseUntilStopped() {
+        while (true) {
+            synchronized (lifecycle) {
+                if (stopping.get()) {
+                    return 0;
+                }
+                if (!watchdog.isAlive()) {
+                    say("the watchdog (pid " + watchdog.handle().pid() + ") exited; starting another");
+                    try {
+                        startWatchdog(options.dataDir.resolve("postgres"));
+                        if (app != null && app.process() != null) {
+                            watchdog.watchApp(app.process().pid());
+                        }
+                    } catch (IOException e) {
+                        say("could not start a watchdog (" + e.getMessage() + "); trying again");
+                    }
+                }
+                postgres.check();
+                if (app != null) {
+                    app.check();
+                }
             }
-            return code;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 1;
+            sleep(SUPERVISE_EVERY_MS);
         }
     }
 
-    private Process startApp() throws IOException {
+    /** The pause before restart attempt n (1, 2, 4, ... s, at most 30 s). */
+    static Duration restartPause(int failures) {
+        long seconds = 1L << Math.min(failures - 1, 5);
+        return Duration.ofSeconds(Math.min(seconds, MAX_RESTART_PAUSE.toSeconds()));
+    }
+
+    /** A failure for one log line: its message, or its type when it has none. */
+    static String reason(Throwable e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getName();
+    }
+
+    private ProcessBuilder appProcess() {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Dai.djl.offline=true");
@@ -135,45 +212,18 @@ public final class EmbeddedStack {
         Map<String, String> env = builder.environment();
         env.put("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrapServers());
         env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
-        env.put("QUARKUS_DATASOURCE_USERNAME", DB_USER);
-        env.put("QUARKUS_DATASOURCE_PASSWORD", DB_PASSWORD);
+        env.put("QUARKUS_DATASOURCE_USERNAME", Postgres.USER);
+        env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
         env.put("QUARKUS_HTTP_PORT", String.valueOf(options.httpPort));
+        // the application shuts itself down when the launcher is gone (io.steergate.app.ParentWatch)
+        env.put("STEERGATE_EXIT_WITH_PID", String.valueOf(ProcessHandle.current().pid()));
         env.put("DJL_OFFLINE", "true");
         if (options.modelDir != null) {
             env.put("STEERGATE_MODEL_DIR", options.modelDir.toAbsolutePath().normalize().toString());
         }
         say("starting " + String.join(" ", command)
                 + (options.modelDir == null ? " (no model dir: the application decides)" : " with model " + options.modelDir));
-        return builder.start();
-    }
-
-    private boolean awaitReady() {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest ready = HttpRequest.newBuilder(URI.create(httpUrl() + "/q/health/ready"))
-                .timeout(Duration.ofSeconds(5)).GET().build();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.readyTimeoutSeconds);
-        String last = "no answer";
-        while (System.nanoTime() < deadline) {
-            if (!app.isAlive()) {
-                say("the application exited with code " + app.exitValue() + " before it was ready");
-                return false;
-            }
-            try {
-                HttpResponse<String> response = http.send(ready, HttpResponse.BodyHandlers.ofString());
-                if (response.statusCode() == 200) {
-                    return true;
-                }
-                last = response.statusCode() + " " + response.body();
-            } catch (IOException e) {
-                last = e.toString();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-            sleep(500);
-        }
-        say("the application was not ready within " + options.readyTimeoutSeconds + " s (last answer: " + last + ")");
-        return false;
+        return builder;
     }
 
     private String httpUrl() {
@@ -182,11 +232,13 @@ public final class EmbeddedStack {
 
     private void printBanner(boolean withApp) {
         String bootstrap = broker.bootstrapServers();
+        Path passwordFile = passwordFile().toAbsolutePath().normalize();
         StringBuilder text = new StringBuilder();
-        text.append("\n================ SteerGate embedded stack is up ================\n");
+        text.append("\n================ ").append(BANNER_TITLE).append(" ================\n");
         text.append("  Kafka bootstrap servers : ").append(bootstrap).append('\n');
-        text.append("  PostgreSQL JDBC URL     : ").append(postgres.jdbcUrl())
-                .append("  (user ").append(DB_USER).append(", password ").append(DB_PASSWORD).append(")\n");
+        text.append("  PostgreSQL JDBC URL     : ").append(postgres.jdbcUrl()).append('\n');
+        text.append("  PostgreSQL user         : ").append(Postgres.USER).append(", password ").append(postgres.password())
+                .append(" (kept in ").append(passwordFile).append(")\n");
         if (withApp) {
             text.append("  HTTP                    : ").append(httpUrl()).append("  (health ")
                     .append(httpUrl()).append("/q/health/ready)\n");
@@ -194,28 +246,26 @@ public final class EmbeddedStack {
             text.append("  Application             : not started (--infra-only); run it with\n")
                     .append("      KAFKA_BOOTSTRAP_SERVERS=").append(bootstrap)
                     .append(" QUARKUS_DATASOURCE_JDBC_URL=").append(postgres.jdbcUrl())
-                    .append(" QUARKUS_DATASOURCE_USERNAME=").append(DB_USER)
-                    .append(" QUARKUS_DATASOURCE_PASSWORD=").append(DB_PASSWORD).append(" java -jar target/quarkus-app/quarkus-run.jar\n");
+                    .append(" QUARKUS_DATASOURCE_USERNAME=").append(Postgres.USER)
+                    .append(" QUARKUS_DATASOURCE_PASSWORD=$(cat ").append(passwordFile)
+                    .append(") java -jar target/quarkus-app/quarkus-run.jar\n");
         }
         text.append("  Data                    : ").append(options.dataDir.toAbsolutePath().normalize()).append('\n');
+        text.append("  PostgreSQL durability   : ").append(options.durable
+                ? "fsync and synchronous commit on"
+                : "fsync and synchronous commit OFF (--unsafe-no-fsync): a crash can lose accepted requests").append('\n');
         text.append("\n  Generate through Kafka:\n");
         text.append("    deploy/client --bootstrap ").append(bootstrap).append(" --tenant demo \"Once upon a time\"\n");
         text.append("  Generate over HTTP:\n");
         text.append("    curl -s -X POST ").append(httpUrl()).append("/v1/generations -H 'Content-Type: application/json' \\\n");
         text.append("      -d '{\"id\":\"hello-1\",\"tenant\":\"demo\",\"prompt\":\"Once upon a time\",\"maxTokens\":64}'\n");
         text.append("    curl -s ").append(httpUrl()).append("/v1/generations/hello-1\n");
-        text.append("\n  Ctrl-C stops the application, Kafka and PostgreSQL; the data stays.\n");
+        text.append("\n  PostgreSQL").append(withApp ? " and the application are" : " is")
+                .append(" restarted when ").append(withApp ? "they exit" : "it exits")
+                .append("; nothing outlives the launcher.\n");
+        text.append("  Ctrl-C stops the application, Kafka and PostgreSQL; the data stays.\n");
         text.append("================================================================\n");
         System.out.println(text);
-    }
-
-    private int waitForever() {
-        try {
-            Thread.currentThread().join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return 0;
     }
 
     /** Stops the application first (it holds connections to both), then the broker, then PostgreSQL. */
@@ -223,25 +273,23 @@ public final class EmbeddedStack {
         if (!stopping.compareAndSet(false, true)) {
             return;
         }
-        if (app != null && app.isAlive()) {
-            say("stopping the application");
-            app.destroy();
-            try {
-                if (!app.waitFor(30, TimeUnit.SECONDS)) {
-                    say("the application did not stop within 30 s; killing it");
-                    app.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                app.destroyForcibly();
+        synchronized (lifecycle) {
+            if (app != null) {
+                say("stopping the application");
+                app.stop();
             }
-        }
-        if (broker != null) {
-            say("stopping Kafka");
-            broker.close();
-        }
-        if (postgres != null) {
-            say("stopping PostgreSQL");
-            postgres.close();
+            if (broker != null) {
+                say("stopping Kafka");
+                broker.close();
+            }
+            if (postgres != null) {
+                say("stopping PostgreSQL");
+                postgres.close();
+            }
+            if (watchdog != null) {
+                watchdog.close();
+            }
+            runDir.close();
         }
         say("stopped");
     }
@@ -277,7 +325,8 @@ public final class EmbeddedStack {
                 usage: java -jar deploy/launcher/target/steergate-launcher.jar [flags] [APP_JAR]
 
                 Starts Kafka (KRaft) and PostgreSQL with their data under --data-dir, creates the topics,
-                then the SteerGate application, and waits for it to be ready. Ctrl-C stops everything.
+                then the SteerGate application, and waits for it to be ready. Restarts PostgreSQL and the
+                application when they exit; nothing outlives the launcher. Ctrl-C stops everything.
 
                   --app-jar PATH          the packaged application (default target/quarkus-app/quarkus-run.jar)
                   --data-dir DIR          all data and logs (default ./data)
@@ -287,7 +336,11 @@ public final class EmbeddedStack {
                   --controller-port N     KRaft CONTROLLER listener on 127.0.0.1 (default 9093)
                   --postgres-port N       PostgreSQL on localhost (default 5432)
                   --http-port N           the application's HTTP port (default 8080)
-                  --ready-timeout N       seconds to wait for /q/health/ready (default 180)
+                  --ready-timeout N       seconds to wait for /q/health/ready after each start (default 180)
+                  --liveness-timeout N    restart the application when /q/health/live has not been UP for
+                                          this many seconds (default 60)
+                  --unsafe-no-fsync       PostgreSQL without fsync and synchronous commit: faster, but a crash
+                                          can lose requests that were already accepted (never the default)
                   --app-jvm-arg ARG       an extra JVM option for the application (repeatable), e.g. -Xmx2g
                   --infra-only            start only Kafka and PostgreSQL
                   -h, --help              this text
@@ -301,6 +354,8 @@ public final class EmbeddedStack {
         int postgresPort = 5432;
         int httpPort = 8080;
         int readyTimeoutSeconds = 180;
+        int livenessTimeoutSeconds = 60;
+        boolean durable = true;
         List<String> appJvmArgs = new ArrayList<>();
         boolean infraOnly;
         boolean help;
@@ -327,6 +382,8 @@ public final class EmbeddedStack {
                     case "--postgres-port" -> options.postgresPort = port(value(args, ++i, arg), arg);
                     case "--http-port" -> options.httpPort = port(value(args, ++i, arg), arg);
                     case "--ready-timeout" -> options.readyTimeoutSeconds = positive(value(args, ++i, arg), arg);
+                    case "--liveness-timeout" -> options.livenessTimeoutSeconds = positive(value(args, ++i, arg), arg);
+                    case "--unsafe-no-fsync" -> options.durable = false;
                     case "--app-jvm-arg" -> options.appJvmArgs.add(value(args, ++i, arg));
                     default -> {
                         if (arg.startsWith("-") || jarGiven) {
@@ -340,7 +397,28 @@ public final class EmbeddedStack {
             if (options.modelDir != null && !Files.isDirectory(options.modelDir)) {
                 throw new IllegalArgumentException("model directory not found: " + options.modelDir);
             }
+            List<Ports.Need> needs = options.neededPorts();
+            for (int i = 0; i < needs.size(); i++) {
+                for (int j = i + 1; j < needs.size(); j++) {
+                    if (needs.get(i).port() == needs.get(j).port()) {
+                        throw new IllegalArgumentException(needs.get(i).flag() + " and " + needs.get(j).flag()
+                                + " are both " + needs.get(i).port());
+                    }
+                }
+            }
             return options;
+        }
+
+        /** The ports the stack will listen on. */
+        List<Ports.Need> neededPorts() {
+            List<Ports.Need> needs = new ArrayList<>(List.of(
+                    new Ports.Need(kafkaPort, "--kafka-port", "Kafka"),
+                    new Ports.Need(controllerPort, "--controller-port", "the Kafka controller"),
+                    new Ports.Need(postgresPort, "--postgres-port", "PostgreSQL")));
+            if (!infraOnly) {
+                needs.add(new Ports.Need(httpPort, "--http-port", "the application's HTTP"));
+            }
+            return needs;
         }
 
         private static String value(String[] args, int i, String flag) {
@@ -367,51 +445,6 @@ public final class EmbeddedStack {
                 return n;
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(flag + ": not a number: " + text);
-            }
-        }
-    }
-
-    /** A persistent PostgreSQL from the io.zonky binaries; initdb runs only on an empty data directory. */
-    static final class Postgres implements AutoCloseable {
-
-        private final io.zonky.test.db.postgres.embedded.EmbeddedPostgres server;
-        private final String database;
-
-        private Postgres(io.zonky.test.db.postgres.embedded.EmbeddedPostgres server, String database) {
-            this.server = server;
-            this.database = database;
-        }
-
-        static Postgres start(Path dataDir, int port, String database) throws Exception {
-            Files.createDirectories(dataDir);
-            var server = io.zonky.test.db.postgres.embedded.EmbeddedPostgres.builder()
-                    .setPort(port)
-                    .setDataDirectory(dataDir.toFile())
-                    .setCleanDataDirectory(false)
-                    .start();
-            try (Connection connection = server.getPostgresDatabase().getConnection();
-                 Statement statement = connection.createStatement()) {
-                boolean exists;
-                try (ResultSet rows = statement.executeQuery("select 1 from pg_database where datname = '" + database + "'")) {
-                    exists = rows.next();
-                }
-                if (!exists) {
-                    statement.execute("create database " + database);
-                }
-            }
-            return new Postgres(server, database);
-        }
-
-        String jdbcUrl() {
-            return "jdbc:postgresql://127.0.0.1:" + server.getPort() + "/" + database;
-        }
-
-        @Override
-        public void close() {
-            try {
-                server.close();
-            } catch (IOException e) {
-                say("PostgreSQL did not stop cleanly: " + e);
             }
         }
     }
