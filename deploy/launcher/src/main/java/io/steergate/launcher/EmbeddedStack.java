@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class EmbeddedStack {
 
     static final List<String> TOPICS = List.of(
-            "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results", "steer.retraining");
+            "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.jobs.dlq", "steer.job-results",
+            "steer.job-results.dlq", "steer.retraining");
     static final int PARTITIONS = 4;
     static final String DATABASE = "steergate";
     static final String BANNER_TITLE = "SteerGate embedded stack is up";
