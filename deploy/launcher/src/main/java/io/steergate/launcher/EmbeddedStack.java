@@ -238,8 +238,9 @@ public final class EmbeddedStack {
         text.append("\n================ ").append(BANNER_TITLE).append(" ================\n");
         text.append("  Kafka bootstrap servers : ").append(bootstrap).append('\n');
         text.append("  PostgreSQL JDBC URL     : ").append(postgres.jdbcUrl()).append('\n');
-        text.append("  PostgreSQL user         : ").append(Postgres.USER).append(", password ").append(postgres.password())
-                .append(" (kept in ").append(passwordFile).append(")\n");
+        // the password itself stays out of the console (and so out of captured logs): it is in a 0600 file
+        text.append("  PostgreSQL user         : ").append(Postgres.USER).append(", password in ").append(passwordFile)
+                .append('\n');
         if (withApp) {
             text.append("  HTTP                    : ").append(httpUrl()).append("  (health ")
                     .append(httpUrl()).append("/q/health/ready)\n");
