@@ -23,6 +23,10 @@ import org.jboss.logging.Logger;
 public class PromptSetStore {
 
     private static final Logger LOG = Logger.getLogger(PromptSetStore.class);
+    /** Most prompts in one set: the papers train on 32-1,000; this leaves room and bounds a training's memory. */
+    static final int MAX_PROMPTS = 10_000;
+    /** Longest prompt: the model's context is 512 tokens, and training uses the first tokens of each prompt only. */
+    static final int MAX_PROMPT_CHARS = 4_000;
 
     @Inject
     ObjectMapper json;
@@ -51,6 +55,7 @@ public class PromptSetStore {
         } catch (IllegalArgumentException e) {
             throw new RegistryError(400, ErrorCode.INVALID_REQUEST, e.getMessage());
         }
+        checkCaps(set);
         StoredPromptSet stored = StoredPromptSet.findById(name);
         if (stored != null) {
             if (!stored.sha256.equals(set.sha256())) {
@@ -68,6 +73,23 @@ public class PromptSetStore {
         stored.persist();
         LOG.infof("prompt set %s stored (%d prompts, sha256 %s)", name, set.size(), set.sha256());
         return new Imported(summary(stored), true);
+    }
+
+    /**
+     * A stored set is read whole by every training that names it and each text is tokenized there: both are capped,
+     * so one import cannot make every later training slow or large.
+     */
+    private static void checkCaps(PromptSet set) {
+        if (set.size() > MAX_PROMPTS) {
+            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "body: at most " + MAX_PROMPTS + " prompts, got " + set.size());
+        }
+        for (int i = 0; i < set.size(); i++) {
+            int chars = set.texts().get(i).length();
+            if (chars > MAX_PROMPT_CHARS) {
+                throw new RegistryError(400, ErrorCode.INVALID_REQUEST,
+                        "body: prompt " + (i + 1) + " is " + chars + " characters; at most " + MAX_PROMPT_CHARS);
+            }
+        }
     }
 
     @Transactional

@@ -269,6 +269,17 @@ class RetrainingQuarkusTest {
     }
 
     @Test
+    void promptSetsAreCappedInSizeAndTextLength() {
+        String tooLong = "{\"text\": \"" + "a".repeat(4_001) + "\"}\n";
+        given().body("{\"text\": \"fine\"}\n" + tooLong).when().post("/v1/prompt-sets/" + name())
+                .then().statusCode(400).body("code", equalTo("INVALID_REQUEST"))
+                .body("message", equalTo("body: prompt 2 is 4001 characters; at most 4000"));
+        String tooMany = "{\"text\": \"a\"}\n".repeat(10_001);
+        given().body(tooMany).when().post("/v1/prompt-sets/" + name())
+                .then().statusCode(400).body("message", equalTo("body: at most 10000 prompts, got 10001"));
+    }
+
+    @Test
     void jsonlErrorsNameTheLine() {
         String set = name();
         given().body("{\"text\": \"fine\"}\n\n{\"text\": \"broken\"\n").when().post("/v1/prompt-sets/" + set)
