@@ -485,7 +485,10 @@ final class JobLoop implements Runnable {
         return trace.length == 0 ? "an unknown place" : trace[0].toString();
     }
 
-    /** Partitions assigned while the loop waits on a dependency are paused at once, like the others. */
+    /**
+     * Partitions assigned while the loop waits on a dependency are paused at once, like the others. The whole
+     * assignment is paused again, since a rebalance may hand back a kept partition without its paused state.
+     */
     private final class PauseNewPartitionsWhileWaiting implements ConsumerRebalanceListener {
 
         @Override
@@ -498,7 +501,7 @@ final class JobLoop implements Runnable {
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             if (waiting) {
-                consumer.pause(partitions);
+                consumer.pause(consumer.assignment());
             }
         }
     }
