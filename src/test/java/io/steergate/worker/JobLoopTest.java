@@ -239,7 +239,7 @@ class JobLoopTest {
     @Test
     void aRebalanceDuringTheWaitDropsTheRevokedPartitionsJobsAndPausesTheNewOnes() {
         AtomicReference<Set<TopicPartition>> pausedAfterRebalance = new AtomicReference<>();
-        resolver = registryDown(6, () -> duringNextPoll(() -> {
+        resolver = registryDown(4, () -> duringNextPoll(() -> {
             consumer.rebalance(List.of(P1, P2)); // P0 goes to another worker, P2 comes to this one
             duringNextPoll(() -> pausedAfterRebalance.set(Set.copyOf(consumer.paused())));
         }));
