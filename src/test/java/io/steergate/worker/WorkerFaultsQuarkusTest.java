@@ -1,6 +1,7 @@
 package io.steergate.worker;
 
 import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -11,6 +12,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.steergate.engine.steering.AffineMap;
+import io.steergate.engine.steering.HookPoint;
+import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.InterventionFile;
+import io.steergate.messages.AppliedIntervention;
 import io.steergate.messages.Job;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
@@ -18,11 +25,17 @@ import io.steergate.testing.TopicClient.Received;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
@@ -30,9 +43,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The worker's answers to jobs that fail, end without a result or cannot be read, through the real pipeline: a real
- * broker, a real PostgreSQL, the real model. How the loop waits out a transient failure is JobLoopTest's: stopping
- * this JVM's shared PostgreSQL or broker would also break the other suites' background loops.
+ * The worker's answers to jobs that fail, end without a result or cannot be read, and to a registry read that fails
+ * while the database is away, through the real pipeline: a real broker, a real PostgreSQL, the real model.
+ * Stopping this JVM's shared PostgreSQL or broker would also hit the other suites' background loops, so the outage
+ * here is staged on the worker's own connection only: its map read is held by a table lock and its backend is
+ * terminated, as a PostgreSQL restart does. JobLoopTest covers the loop's waits (pause, rebalance, broker errors).
  */
 @QuarkusTest
 @TestProfile(SteerGateTestProfile.class)
@@ -48,6 +63,18 @@ class WorkerFaultsQuarkusTest {
 
     @Inject
     JobAttempts attempts;
+
+    @Inject
+    ModelRuntime runtime;
+
+    @ConfigProperty(name = "quarkus.datasource.jdbc.url")
+    String jdbcUrl;
+
+    @ConfigProperty(name = "quarkus.datasource.username")
+    String dbUser;
+
+    @ConfigProperty(name = "quarkus.datasource.password")
+    String dbPassword;
 
     TopicClient kafka;
 
@@ -157,7 +184,66 @@ class WorkerFaultsQuarkusTest {
     }
 
     static Job job(String id, double topP) {
-        return new Job(id, "acme", "stories260K", "Once upon a time", 4, 0.0, topP, 1L, null, List.of(), System.currentTimeMillis());
+        return job(id, topP, List.of());
+    }
+
+    static Job job(String id, double topP, List<AppliedIntervention> plan) {
+        return new Job(id, "acme", "stories260K", "Once upon a time", 4, 0.0, topP, 1L, null, plan, System.currentTimeMillis());
+    }
+
+    @Test
+    void aMapReadFailingWhileTheDatabaseIsAwayPausesTheWorkerUntilItGoesThrough() throws Exception {
+        // a version no worker has read yet, so the job's plan must be read from the registry
+        String name = "wf-" + UUID.randomUUID().toString().substring(0, 8);
+        given().body(mapFile(name)).contentType("application/octet-stream").queryParam("kind", "style")
+                .when().post("/v1/interventions/" + name + "/versions").then().statusCode(201);
+        String id = id("map-read");
+        try (Connection holder = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+             Connection observer = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword)) {
+            holder.setAutoCommit(false);
+            try (Statement lock = holder.createStatement()) {
+                lock.execute("lock table intervention_versions in access exclusive mode");
+            }
+            kafka.sendJson("steer.jobs", id, job(id, 1.0, List.of(new AppliedIntervention(name, 1, 0.5))));
+
+            int reader = await().atMost(WAIT).until(() -> blockedMapReader(observer), pid -> pid != null);
+            try (Statement terminate = observer.createStatement()) {
+                terminate.execute("select pg_terminate_backend(" + reader + ")");
+            }
+            // the worker retries, meets the lock again and reports not ready while it waits
+            await().atMost(WAIT).until(() -> given().when().get("/q/health/ready").statusCode() == 503);
+            given().when().get("/q/health/ready").then().statusCode(503)
+                    .body("checks.find { it.name == 'steergate' }.data.worker", equalTo(false));
+            holder.rollback();
+        }
+
+        JsonNode result = kafka.awaitRecord("steer.job-results", id, WAIT).json();
+        assertEquals("COMPLETED", result.get("status").asText(), result.toString());
+        await().atMost(WAIT).until(() -> given().when().get("/q/health/ready").statusCode() == 200);
+        String sentinel = id("after-map-read");
+        assertEquals("COMPLETED", sendRequest(sentinel).get("status").asText());
+    }
+
+    /**
+     * The backend of the worker's map read once it waits on the test's lock (Hibernate's query by name and version).
+     * Asked outside the lock's transaction: pg_stat_activity is a snapshot taken once per transaction.
+     */
+    static Integer blockedMapReader(Connection observer) throws Exception {
+        try (Statement query = observer.createStatement();
+             ResultSet rows = query.executeQuery("select pid from pg_stat_activity where wait_event_type = 'Lock'"
+                     + " and query like '%intervention_versions%' and query like '%version=$2%'")) {
+            return rows.next() ? rows.getInt(1) : null;
+        }
+    }
+
+    byte[] mapFile(String name) {
+        int width = runtime.config().dim();
+        float[] omega = new float[width];
+        float[] beta = new float[width];
+        Arrays.fill(omega, 1f);
+        Arrays.fill(beta, 0.01f);
+        return InterventionFile.write(new Intervention(name, Intervention.MEAN_SHIFT, runtime.ref().fingerprint(), "test",
+                Map.of(), new TreeMap<>(Map.of(new HookSite(0, HookPoint.RESID), AffineMap.of(omega, beta)))));
     }
 
     @Test
