@@ -51,8 +51,8 @@ import org.jboss.logging.Logger;
  * logged on one line, recorded as the last error of the jobs in hand, and their records are delivered again: their
  * attempts, counted before generation, then take them through a run alone to the dead-letter topic.
  *
- * <p>Attempts: the jobs of a poll without an attempts row are counted and generated together; a job with a row (its
- * earlier attempt ended without a result) runs alone, and the delivery that reaches max-attempts is dead-lettered
+ * <p>Attempts: the jobs of a batch without an attempts row are counted in one transaction and generated together; a
+ * job with a row (its earlier attempt ended without a result) runs alone, and the delivery that reaches max-attempts is dead-lettered
  * instead: its bytes go to the job DLQ and a FAILED JobResult (JOB_DEAD_LETTERED) ends its request. An unreadable job
  * goes to the job DLQ with the reason.
  */
@@ -214,18 +214,25 @@ final class JobLoop implements Runnable {
         deadLetteredUnreadable.increment(unreadable.size());
 
         // records of partitions revoked during a wait are dropped at each step: their new owner takes them
-        Set<String> first = untilDone("counting the attempts of " + jobs.size() + " jobs",
-                () -> attempts.startFirst(owned(jobs).stream().map(d -> d.job().requestId()).toList()));
-        List<Delivery> together = jobs.stream().filter(d -> first.contains(d.job().requestId())).toList();
-        for (int from = 0; from < together.size(); from += settings.batchSize()) {
-            generate(together.subList(from, Math.min(together.size(), from + settings.batchSize())));
+        for (int from = 0; from < jobs.size(); from += settings.batchSize()) {
+            runBatch(jobs.subList(from, Math.min(jobs.size(), from + settings.batchSize())));
         }
-        for (Delivery delivery : jobs) {
+        commit(records);
+    }
+
+    /**
+     * Counts a first attempt of each job of the batch that has none, in one transaction, and generates those
+     * together; each of the others (an earlier attempt ended without a result) then runs alone or is dead-lettered.
+     */
+    private void runBatch(List<Delivery> batch) {
+        Set<String> first = untilDone("counting the attempts of " + batch.size() + " jobs",
+                () -> attempts.startFirst(owned(batch).stream().map(d -> d.job().requestId()).toList()));
+        generate(batch.stream().filter(d -> first.contains(d.job().requestId())).toList());
+        for (Delivery delivery : batch) {
             if (!first.contains(delivery.job().requestId()) && owns(delivery)) {
                 runAlone(delivery);
             }
         }
-        commit(records);
     }
 
     private Job decode(byte[] value) throws Unreadable {
@@ -281,6 +288,9 @@ final class JobLoop implements Runnable {
 
     /** Generates the batch, publishes its results and forgets their attempts. */
     private void generate(List<Delivery> batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
         inHand = batch.stream().map(d -> d.job().requestId()).toList();
         JobBatch.Outcome outcome = untilDone("generating " + batch.size() + " jobs",
                 () -> generation.run(owned(batch).stream().map(Delivery::job).toList()));
