@@ -13,6 +13,7 @@ import io.steergate.engine.steering.SteeringPlan;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
@@ -41,9 +42,9 @@ import org.postgresql.util.PSQLState;
  * The job loop against Kafka's MockConsumer and MockProducer, with an in-memory attempts table and a stand-in model:
  * what it does while a dependency is away (pause, keep polling, retry, resume), around a rebalance during that wait,
  * before the broker acknowledges, and with attempts, unreadable records and unexpected failures.
- * A real outage cannot be staged in the shared test JVM (stopping its PostgreSQL or broker would fail the other
- * QuarkusTests' background loops), so the transient failures are thrown here exactly as the PostgreSQL driver and the
- * Kafka producer throw them.
+ * Stopping the shared test JVM's PostgreSQL or broker would also hit the other QuarkusTests' background loops, so
+ * the transient failures are thrown here as the PostgreSQL driver and the Kafka producer throw them (a mock is fine
+ * in a unit test of one class); WorkerFaultsQuarkusTest stages one real failure on the worker's own connection.
  */
 class JobLoopTest {
 
@@ -334,6 +335,21 @@ class JobLoopTest {
         assertEquals("COMPLETED", result("after").get("status").asText());
         assertEquals(5L, committed(P0));
         assertEquals(4.0, metrics.counter("steergate.worker.jobs.dead.lettered", "reason", "unreadable").count());
+    }
+
+    @Test
+    void aDeadLetterLargerThanTheLimitKeepsItsFirstBytesAndSaysHowLongItWas() {
+        start();
+        byte[] huge = new byte[JobLoop.DEAD_LETTER_MAX_BYTES + 1000];
+        Arrays.fill(huge, (byte) 'x');
+        deliver(P0, 0, huge);
+
+        await().atMost(WAIT).until(() -> committed(P0) != null);
+
+        ProducerRecord<String, byte[]> letter = sent(DLQ).get(0);
+        assertEquals(JobLoop.DEAD_LETTER_MAX_BYTES, letter.value().length);
+        assertEquals(String.valueOf(huge.length), header(letter, "steergate-truncated-from"));
+        assertEquals("NOT_JSON", header(letter, "steergate-error-code"));
     }
 
     @Test
