@@ -11,18 +11,24 @@ import io.steergate.messages.GenerationResult;
 import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
+import io.steergate.resilience.Failures;
 import java.util.ArrayList;
 import java.util.List;
+import org.jboss.logging.Logger;
 
 /**
  * Generates one batch of jobs together, each row with its own folded plan, and turns each row into a
  * {@link JobResult}. A prompt that cannot fit the model's context or a plan that cannot be met is rejected row by
- * row; a generation failure fails the batch's rows, never the worker.
+ * row; a job that cannot be prepared fails alone. When generating the batch throws, each row is generated again
+ * alone, so a failing row fails only itself. A transient failure of plan resolution (the registry unreachable) is
+ * thrown, for the caller to wait it out and run the batch again.
  */
 final class JobBatch {
 
-    /** What generating a batch produced, with how many tokens it made (for tokens/s). */
-    record Outcome(List<JobResult> results, int generatedTokens, long generateMs) {}
+    private static final Logger LOG = Logger.getLogger(JobBatch.class);
+
+    /** What generating a batch produced, with how many tokens it made (for tokens/s) and how many rows ran alone. */
+    record Outcome(List<JobResult> results, int generatedTokens, long generateMs, int retriedAlone) {}
 
     private JobBatch() {}
 
@@ -31,61 +37,116 @@ final class JobBatch {
         SteeringPlan resolve(List<AppliedIntervention> plan) throws PlanMaps.Unavailable;
     }
 
-    static Outcome run(List<Job> jobs, Generator generator, ModelRef model, int contextLength, PlanResolver plans, long nowMs) {
-        JobResult[] results = new JobResult[jobs.size()];
-        List<GenerationInput> inputs = new ArrayList<>();
-        List<Integer> rows = new ArrayList<>();
-        List<Integer> promptTokens = new ArrayList<>();
-        for (int i = 0; i < jobs.size(); i++) {
-            Job job = jobs.get(i);
-            int tokens = generator.countPromptTokens(job.prompt());
-            if (tokens >= contextLength) {
-                results[i] = rejected(job, model, queueMs(job, nowMs), ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG,
-                        "prompt: " + tokens + " tokens leave no room in the model's context of " + contextLength + " tokens"));
-                continue;
-            }
-            SteeringPlan steering;
-            try {
-                steering = plans.resolve(job.plan());
-            } catch (PlanMaps.Unavailable e) {
-                results[i] = rejected(job, model, queueMs(job, nowMs), e.error);
-                continue;
-            }
-            inputs.add(new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(), (float) job.topP(),
-                    job.seed(), steering.isEmpty() ? null : steering));
-            rows.add(i);
-            promptTokens.add(tokens);
-        }
-        int generated = 0;
-        long start = System.nanoTime();
-        if (!inputs.isEmpty()) {
-            try {
-                List<Completion> completions = generator.generate(inputs);
-                long generateMs = (System.nanoTime() - start) / 1_000_000;
-                for (int k = 0; k < completions.size(); k++) {
-                    Completion completion = completions.get(k);
-                    Job job = jobs.get(rows.get(k));
-                    generated += completion.completionTokens();
-                    results[rows.get(k)] = new JobResult(job.requestId(), GenerationResult.Status.COMPLETED, completion.text(),
-                            model, new GenerationResult.Usage(completion.promptTokens(), completion.completionTokens()),
-                            queueMs(job, nowMs), generateMs, null);
+    /** The model as a batch uses it: {@link Generator} in service, a stand-in in tests. */
+    interface RowGenerator {
+        int countPromptTokens(String prompt);
+
+        List<Completion> generate(List<GenerationInput> rows);
+
+        static RowGenerator of(Generator generator) {
+            return new RowGenerator() {
+                @Override
+                public int countPromptTokens(String prompt) {
+                    return generator.countPromptTokens(prompt);
                 }
-            } catch (RuntimeException e) {
-                long generateMs = (System.nanoTime() - start) / 1_000_000;
-                for (int k = 0; k < rows.size(); k++) {
-                    Job job = jobs.get(rows.get(k));
-                    results[rows.get(k)] = new JobResult(job.requestId(), GenerationResult.Status.FAILED, null, model,
-                            new GenerationResult.Usage(promptTokens.get(k), 0), queueMs(job, nowMs), generateMs,
-                            ErrorInfo.of(ErrorCode.GENERATION_FAILED, "generation failed: " + e.getMessage()));
+
+                @Override
+                public List<Completion> generate(List<GenerationInput> rows) {
+                    return generator.generate(rows);
                 }
-            }
+            };
         }
-        return new Outcome(List.of(results), generated, (System.nanoTime() - start) / 1_000_000);
     }
 
-    private static JobResult rejected(Job job, ModelRef model, long queueMs, ErrorInfo error) {
+    /** A job ready to generate, at its index in the batch. */
+    private record Row(int index, Job job, GenerationInput input, int promptTokens) {}
+
+    static Outcome run(List<Job> jobs, RowGenerator generator, ModelRef model, int contextLength, PlanResolver plans, long nowMs) {
+        JobResult[] results = new JobResult[jobs.size()];
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < jobs.size(); i++) {
+            Job job = jobs.get(i);
+            try {
+                int tokens = generator.countPromptTokens(job.prompt());
+                if (tokens >= contextLength) {
+                    results[i] = rejected(job, model, nowMs, ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG,
+                            "prompt: " + tokens + " tokens leave no room in the model's context of " + contextLength + " tokens"));
+                    continue;
+                }
+                SteeringPlan steering = plans.resolve(job.plan());
+                rows.add(new Row(i, job, new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(),
+                        (float) job.topP(), job.seed(), steering.isEmpty() ? null : steering), tokens));
+            } catch (PlanMaps.Unavailable e) {
+                results[i] = rejected(job, model, nowMs, e.error);
+            } catch (RuntimeException e) {
+                if (Failures.isTransient(e)) {
+                    throw e;
+                }
+                // Only a forged or corrupted job gets here (the gateway validates every field): it fails alone.
+                results[i] = failed(job, model, nowMs, 0, 0, "job cannot be generated: " + Reasons.of(e));
+                LOG.warnf("job %s cannot be generated: %s", job.requestId(), Reasons.of(e));
+            }
+        }
+        long start = System.nanoTime();
+        int generated = generate(rows, generator, model, nowMs, results, start);
+        int retriedAlone = 0;
+        if (generated < 0) {
+            retriedAlone = rows.size();
+            generated = 0;
+            for (Row row : rows) {
+                generated += Math.max(0, generate(List.of(row), generator, model, nowMs, results, start));
+            }
+        }
+        return new Outcome(List.of(results), generated, (System.nanoTime() - start) / 1_000_000, retriedAlone);
+    }
+
+    /**
+     * Generates the rows together and fills their results. Returns the tokens generated, or -1 when the generation
+     * of several rows threw (nothing filled: each row is to be tried alone); a single row that throws is FAILED.
+     */
+    private static int generate(List<Row> rows, RowGenerator generator, ModelRef model, long nowMs, JobResult[] results, long start) {
+        if (rows.isEmpty()) {
+            return 0;
+        }
+        List<Completion> completions;
+        try {
+            completions = generator.generate(rows.stream().map(Row::input).toList());
+        } catch (RuntimeException e) {
+            if (rows.size() > 1) {
+                LOG.warnf("generating a batch of %d jobs failed, generating each alone: %s", rows.size(), Reasons.of(e));
+                return -1;
+            }
+            Row row = rows.get(0);
+            LOG.warnf("job %s failed alone: %s", row.job().requestId(), Reasons.of(e));
+            results[row.index()] = failed(row.job(), model, nowMs, row.promptTokens(), (System.nanoTime() - start) / 1_000_000,
+                    "generation failed: " + Reasons.of(e));
+            return 0;
+        }
+        long generateMs = (System.nanoTime() - start) / 1_000_000;
+        int generated = 0;
+        for (int k = 0; k < completions.size(); k++) {
+            Completion completion = completions.get(k);
+            Job job = rows.get(k).job();
+            generated += completion.completionTokens();
+            results[rows.get(k).index()] = new JobResult(job.requestId(), GenerationResult.Status.COMPLETED, completion.text(),
+                    model, new GenerationResult.Usage(completion.promptTokens(), completion.completionTokens()),
+                    queueMs(job, nowMs), generateMs, null);
+        }
+        return generated;
+    }
+
+    private static JobResult rejected(Job job, ModelRef model, long nowMs, ErrorInfo error) {
         return new JobResult(job.requestId(), GenerationResult.Status.REJECTED, null, model,
-                new GenerationResult.Usage(0, 0), queueMs, 0, error);
+                new GenerationResult.Usage(0, 0), queueMs(job, nowMs), 0, error);
+    }
+
+    static JobResult failed(Job job, ModelRef model, long nowMs, int promptTokens, long generateMs, String reason) {
+        return failed(job, model, nowMs, promptTokens, generateMs, ErrorInfo.of(ErrorCode.GENERATION_FAILED, reason));
+    }
+
+    static JobResult failed(Job job, ModelRef model, long nowMs, int promptTokens, long generateMs, ErrorInfo error) {
+        return new JobResult(job.requestId(), GenerationResult.Status.FAILED, null, model,
+                new GenerationResult.Usage(promptTokens, 0), queueMs(job, nowMs), generateMs, error);
     }
 
     private static long queueMs(Job job, long nowMs) {

@@ -16,6 +16,11 @@ public interface WorkerConfig {
     @WithDefault("steer.job-results")
     String jobResultsTopic();
 
+    /** Where unreadable jobs and jobs that used up their attempts go, with the reason in headers. */
+    @WithName("job-dlq-topic")
+    @WithDefault("steer.jobs.dlq")
+    String jobDlqTopic();
+
     @WithName("group-id")
     @WithDefault("steergate-workers")
     String groupId();
@@ -29,4 +34,12 @@ public interface WorkerConfig {
     @WithName("batch-wait-ms")
     @WithDefault("5")
     int batchWaitMs();
+
+    /**
+     * The delivery of a job that reaches this attempt count is dead-lettered instead of generated: its earlier
+     * attempts (one in a batch, then alone) ended without a result because the worker failed or stopped. At least 2.
+     */
+    @WithName("max-attempts")
+    @WithDefault("3")
+    int maxAttempts();
 }

@@ -99,7 +99,8 @@ public final class GatewayBench {
         String tenant = args.length > 3 ? args[3] : "bench";
         try (EmbeddedPostgresServer postgres = new EmbeddedPostgresServer().start();
              EmbeddedKafka kafka = new EmbeddedKafka(4).start()) {
-            kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results");
+            kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.jobs.dlq",
+                    "steer.job-results");
             try (AppProcess app = AppProcess.against(kafka, postgres, "gateway-bench").start()) {
                 GatewayBench bench = new GatewayBench(kafka.bootstrapServers(), maxTokens, tenant);
                 bench.run(32, 8); // warm-up: JIT, connections, first batches
