@@ -8,6 +8,8 @@ package io.steergate.messages;
 public final class SafeText {
 
     private static final String CUT = "... (cut)";
+    /** How long a failure reason may be in results, dead-letter headers, tables and logs. */
+    public static final int REASON_CHARS = 500;
 
     private SafeText() {}
 

@@ -1,5 +1,6 @@
 package io.steergate.resilience;
 
+import io.steergate.messages.SafeText;
 import java.io.IOException;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
@@ -60,6 +61,11 @@ public final class Failures {
     private static boolean transientState(String state) {
         return state != null && state.length() == 5
                 && (TRANSIENT_SQL_STATES.contains(state) || TRANSIENT_SQL_CLASSES.contains(state.substring(0, 2)));
+    }
+
+    /** The innermost cause as "Type: message", escaped and cut to {@link SafeText#REASON_CHARS}: a reason to store. */
+    public static String reason(Throwable failure) {
+        return SafeText.of(rootMessage(failure), SafeText.REASON_CHARS);
     }
 
     /** The innermost cause as "Type: message", for one-line logs. */

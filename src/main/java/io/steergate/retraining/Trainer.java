@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Timer;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.training.Lineas;
 import io.steergate.intervention.RegistryError;
+import io.steergate.messages.SafeText;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -180,13 +181,10 @@ public class Trainer {
         }
     }
 
-    /** The first line, control characters (NUL included, which PostgreSQL refuses) as '?', cut to ERROR_CHARS. */
+    /** The first line, made {@link SafeText safe} (PostgreSQL refuses NUL) and cut to ERROR_CHARS. */
     static String oneLine(String message) {
         String text = message == null ? "no message" : message.strip();
         int newline = text.indexOf('\n');
-        String line = newline < 0 ? text : text.substring(0, newline).strip();
-        StringBuilder out = new StringBuilder(Math.min(line.length(), ERROR_CHARS));
-        line.codePoints().limit(ERROR_CHARS).forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        return out.toString();
+        return SafeText.of(newline < 0 ? text : text.substring(0, newline).strip(), ERROR_CHARS);
     }
 }

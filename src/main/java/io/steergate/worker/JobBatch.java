@@ -83,8 +83,8 @@ final class JobBatch {
                     throw e;
                 }
                 // Only a forged or corrupted job gets here (the gateway validates every field): it fails alone.
-                results[i] = failed(job, model, nowMs, 0, 0, "job cannot be generated: " + Reasons.of(e));
-                LOG.warnf("job %s cannot be generated: %s", job.requestId(), Reasons.of(e));
+                results[i] = failed(job, model, nowMs, 0, 0, "job cannot be generated: " + Failures.reason(e));
+                LOG.warnf("job %s cannot be generated: %s", job.requestId(), Failures.reason(e));
             }
         }
         long start = System.nanoTime();
@@ -113,13 +113,13 @@ final class JobBatch {
             completions = generator.generate(rows.stream().map(Row::input).toList());
         } catch (RuntimeException e) {
             if (rows.size() > 1) {
-                LOG.warnf("generating a batch of %d jobs failed, generating each alone: %s", rows.size(), Reasons.of(e));
+                LOG.warnf("generating a batch of %d jobs failed, generating each alone: %s", rows.size(), Failures.reason(e));
                 return -1;
             }
             Row row = rows.get(0);
-            LOG.warnf("job %s failed alone: %s", row.job().requestId(), Reasons.of(e));
+            LOG.warnf("job %s failed alone: %s", row.job().requestId(), Failures.reason(e));
             results[row.index()] = failed(row.job(), model, nowMs, row.promptTokens(), (System.nanoTime() - start) / 1_000_000,
-                    "generation failed: " + Reasons.of(e));
+                    "generation failed: " + Failures.reason(e));
             return 0;
         }
         long generateMs = (System.nanoTime() - start) / 1_000_000;

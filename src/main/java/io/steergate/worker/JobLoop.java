@@ -99,7 +99,7 @@ final class JobLoop implements Runnable {
 
         Unreadable(ErrorCode code, String message) {
             super(message, null, false, false);
-            this.error = ErrorInfo.of(code, Reasons.safe(message));
+            this.error = ErrorInfo.of(code, message);
         }
     }
 
@@ -275,10 +275,10 @@ final class JobLoop implements Runnable {
             generate(List.of(delivery));
             return;
         }
-        ErrorInfo error = ErrorInfo.of(ErrorCode.JOB_DEAD_LETTERED, Reasons.safe("attempt " + attempt.count()
+        ErrorInfo error = ErrorInfo.of(ErrorCode.JOB_DEAD_LETTERED, "attempt " + attempt.count()
                 + " of steergate.worker.max-attempts=" + settings.maxAttempts() + ": the earlier attempts ended without"
                 + " a result (a failed batch or a worker that stopped while generating it); last error: "
-                + (attempt.lastError() == null ? "none recorded" : attempt.lastError())));
+                + (attempt.lastError() == null ? "none recorded" : attempt.lastError()));
         JobResult failed = JobBatch.failed(delivery.job(), model, System.currentTimeMillis(), 0, 0, error);
         publish(List.of(deadLetter(delivery.record(), error), resultRecord(failed)));
         deadLetteredAttempts.increment();
@@ -335,9 +335,9 @@ final class JobLoop implements Runnable {
                         paused = true;
                         waiting = true;
                         consumer.pause(consumer.assignment());
-                        LOG.warnf("%s failed, job partitions paused until it goes through: %s", what, Reasons.of(e));
+                        LOG.warnf("%s failed, job partitions paused until it goes through: %s", what, Failures.reason(e));
                     } else if (attempt % 30 == 0) {
-                        LOG.warnf("%s still failing at attempt %d: %s", what, attempt, Reasons.of(e));
+                        LOG.warnf("%s still failing at attempt %d: %s", what, attempt, Failures.reason(e));
                     }
                     pollPaused(Retry.pauseMs(attempt));
                 }
@@ -364,7 +364,7 @@ final class JobLoop implements Runnable {
     /** Something unexpected: recorded as the last error of the jobs in hand, whose records come again. */
     private void recover(List<ConsumerRecord<String, byte[]>> records, Throwable failure) {
         surprises++;
-        String reason = Reasons.of(failure);
+        String reason = Failures.reason(failure);
         LOG.errorf("job loop: %s at %s while handling %d job records; they will be delivered again and their attempts counted",
                 reason, where(failure), records.size());
         try {
@@ -373,7 +373,7 @@ final class JobLoop implements Runnable {
             }
             rewind(records);
         } catch (RuntimeException e) {
-            LOG.warnf("job loop: recovering from the failure above failed too: %s", Reasons.of(e));
+            LOG.warnf("job loop: recovering from the failure above failed too: %s", Failures.reason(e));
         }
         inHand = List.of();
         try {
@@ -420,7 +420,7 @@ final class JobLoop implements Runnable {
         } catch (RuntimeException e) {
             // After a rebalance the new owner redoes these jobs; the gateway keeps one outcome per request.
             LOG.warnf("committing job offsets failed, the next commit covers them (a restart first generates them again): %s",
-                    Reasons.of(e));
+                    Failures.reason(e));
         }
     }
 

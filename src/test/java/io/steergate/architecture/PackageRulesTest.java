@@ -30,7 +30,7 @@ class PackageRulesTest {
             Map.entry("engine.training", Set.of("engine.model", "engine.steering", "engine.eval")),
             Map.entry("engine.eval", Set.of("engine.model", "engine.steering")),
             Map.entry("messages", Set.of()),
-            Map.entry("resilience", Set.of()),
+            Map.entry("resilience", Set.of("messages")),
             Map.entry("policy", Set.of("engine.eval", "messages", "resilience")),
             Map.entry("audit", Set.of("messages")),
             Map.entry("outbox", Set.of("messages", "resilience")),

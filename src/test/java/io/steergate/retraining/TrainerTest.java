@@ -147,7 +147,7 @@ class TrainerTest {
 
     @Test
     void storedErrorsAreOneBoundedLineWithoutControlCharacters() {
-        assertEquals("bad ?name?", Trainer.oneLine(" bad \u0000name\u0007 \nat line 2"));
+        assertEquals("bad \\u0000name\\u0007", Trainer.oneLine(" bad \u0000name\u0007 \nat line 2"));
         assertEquals(Trainer.ERROR_CHARS, Trainer.oneLine("x".repeat(10_000)).length());
         assertEquals("no message", Trainer.oneLine(null));
     }

@@ -65,7 +65,7 @@ class JobBatchTest {
         assertEquals("done: first", results.get(0).text());
         assertEquals(Status.FAILED, results.get(1).status());
         assertEquals("GENERATION_FAILED", results.get(1).error().code());
-        assertEquals("generation failed: IllegalStateException: kernel fault in row with poison", results.get(1).error().message());
+        assertEquals("generation failed: IllegalStateException: kernel fault\\u000ain row with poison", results.get(1).error().message());
         assertNull(results.get(1).text());
         assertEquals(Status.COMPLETED, results.get(2).status());
         assertEquals("done: third", results.get(2).text());
