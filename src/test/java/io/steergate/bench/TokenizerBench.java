@@ -37,7 +37,8 @@ public final class TokenizerBench {
                 if (size < 64_000 || quadratic64k) {
                     int[] reference = runC.encode(text);
                     check(reference, expected, "O(n log n)", size);
-                    time(size, "before: run.c quadratic", t -> runC.encode(t).length, text, size < 64_000 ? 1 : 0, runs);
+                    int warmups = size < 64_000 ? 1 : 0;
+                    time(size, "before: run.c quadratic", t -> runC.encode(t).length, text, warmups, runs);
                 }
                 time(size, "after: O(n log n)", t -> fast.encode(t).length, text, 200, 21);
                 check(expected, hf.encode(text), "tokenizer.json", size);

@@ -185,7 +185,8 @@ public final class LlamaTokenizer implements Tokenizer {
      * token, at least that one byte ({@code <0xXX>}); a merge's piece is the two pieces joined. So the pieces of
      * all tokens together spell at least BOS's piece, the dummy space and every byte of the text, and no token
      * spells more than the longest piece: tokens &gt;= ceil((|BOS piece| + 1 + utf8 bytes) / longest piece); the
-     * empty text is BOS alone. For tok512.bin (longest piece 7 bytes) an 8,000-character ASCII text needs at least 1,144.
+     * empty text is BOS alone. For tok512.bin (longest piece 7 bytes) an 8,000-character ASCII text needs at least
+     * 1,144.
      */
     @Override
     public int minTokens(String text) {
