@@ -38,6 +38,15 @@ public final class Generator {
     }
 
     /**
+     * A lower bound on {@link #countPromptTokens} from the prompt's length alone, without tokenizing
+     * ({@link Tokenizer#minTokens}): a prompt for which this reaches the context cannot fit, and its tokenization
+     * can be skipped. Linear in the prompt's length, whatever the tokenizer.
+     */
+    public int minPromptTokens(String prompt) {
+        return model.tokenizer().minTokens(prompt);
+    }
+
+    /**
      * Generates a completion for every row of {@code batch} in one batched run.
      *
      * <p>A row stops at EOS or BOS (run.c's terminating condition; that token is not part of the completion), after

@@ -59,6 +59,17 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         return tokens;
     }
 
+    /**
+     * 1 (BOS): no bound from the text's length holds for every tokenizer.json, whose normalizer and pre-tokenizer
+     * may remove characters (Strip, Replace with nothing, whitespace splitting) or compose them (NFC, NFKC), and
+     * whose model may fuse any run of unknown characters into one token. Encoding itself is native (the Rust
+     * tokenizers library) and not quadratic.
+     */
+    @Override
+    public int minTokens(String text) {
+        return 1;
+    }
+
     @Override
     public String decode(int[] tokens) {
         return decode(-1, tokens);

@@ -7,12 +7,15 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.PriorityQueue;
 
 /**
  * llama2.c's BPE tokenizer ({@code tok*.bin}), ported from run.c's {@code encode} and {@code decode}: a dummy
- * prefix space, per-code-point lookup with byte fallback, then greedy merges by score.
+ * prefix space, per-code-point lookup with byte fallback, then greedy merges by score (the same tokens as run.c, in
+ * O(n log n) rather than run.c's O(n²)).
  */
 public final class LlamaTokenizer implements Tokenizer {
 
@@ -20,22 +23,39 @@ public final class LlamaTokenizer implements Tokenizer {
     private static final int EOS = 2;
     /** Byte-fallback tokens: byte b is token b + 3 (after UNK, BOS, EOS). */
     private static final int BYTE_OFFSET = 3;
+    /** run.c's starting best score: a merge must score above it. */
+    private static final float NO_MERGE = -1e10f;
 
     private final byte[][] vocab; // (vocabSize) pieces as raw bytes
     private final float[] scores; // (vocabSize) merge priority
-    /** Piece bytes, held as an ISO-8859-1 string so that every byte maps to one char, to token id. */
+    /** Each piece's bytes as an ISO-8859-1 string (every byte one char): the keys of {@link #ids}. */
+    private final String[] pieces;
+    /** Piece, as in {@link #pieces}, to token id (the first id when pieces repeat). */
     private final Map<String, Integer> ids;
+    /** The longest piece in bytes: the most text one token can spell (see {@link #minTokens}). */
+    private final int maxPieceBytes;
 
     LlamaTokenizer(byte[][] vocab, float[] scores) {
         if (vocab.length != scores.length || vocab.length < BYTE_OFFSET + 256) {
             throw new IllegalArgumentException("a llama2.c vocabulary needs at least 259 pieces, got " + vocab.length);
         }
+        for (int b = 0; b < 256; b++) {
+            if (vocab[b + BYTE_OFFSET].length == 0) {
+                // minTokens relies on every piece spelling at least the bytes it stands for
+                throw new IllegalArgumentException("byte-fallback piece " + (b + BYTE_OFFSET) + " is empty");
+            }
+        }
         this.vocab = vocab;
         this.scores = scores;
+        this.pieces = new String[vocab.length];
         this.ids = new HashMap<>(vocab.length * 2);
+        int longest = 0;
         for (int id = 0; id < vocab.length; id++) {
-            ids.putIfAbsent(key(vocab[id]), id);
+            pieces[id] = key(vocab[id]);
+            ids.putIfAbsent(pieces[id], id);
+            longest = Math.max(longest, vocab[id].length);
         }
+        this.maxPieceBytes = longest;
     }
 
     /** Reads {@code tok*.bin}: int max_token_length, then per token float score, int len, len bytes. */
@@ -83,27 +103,125 @@ public final class LlamaTokenizer implements Tokenizer {
             }
             start = end;
         }
-        // merge the adjacent pair with the best score until none is in the vocabulary
-        while (true) {
-            float bestScore = -1e10f;
-            int bestId = -1;
-            int bestIdx = -1;
-            for (int i = 0; i < n - 1; i++) {
-                Integer id = ids.get(key(vocab[tokens[i]]) + key(vocab[tokens[i + 1]]));
-                if (id != null && scores[id] > bestScore) {
-                    bestScore = scores[id];
-                    bestId = id;
-                    bestIdx = i;
-                }
-            }
-            if (bestIdx == -1) {
-                break;
-            }
-            tokens[bestIdx] = bestId;
-            System.arraycopy(tokens, bestIdx + 2, tokens, bestIdx + 1, n - bestIdx - 2);
-            n--;
+        return merge(tokens, n);
+    }
+
+    /**
+     * run.c's merge rule: again and again, merge the adjacent pair whose joined piece is in the vocabulary with the
+     * best score (the leftmost such pair when scores tie, and only scores above run.c's starting best of -1e10),
+     * until no pair joins. run.c rescans the whole sequence for every merge, O(n²); here the candidate pairs wait in
+     * a heap ordered by score, then position, over a linked list of symbols, O(n log n). A merge changes only the
+     * pairs on either side of it: those are offered anew, and an entry whose pair no longer exists (a symbol merged
+     * away or changed) is skipped when it surfaces. The left symbol of a pair keeps its index, so index order is
+     * sequence order and the leftmost tie is the lowest index, as in run.c.
+     *
+     * @param symbols the initial symbols; overwritten
+     * @param n how many of them are used
+     */
+    private int[] merge(int[] symbols, int n) {
+        int[] next = new int[n]; // index of the following live symbol, n at the end
+        int[] prev = new int[n]; // index of the preceding live symbol, -1 at the start
+        for (int i = 0; i < n; i++) {
+            next[i] = i + 1;
+            prev[i] = i - 1;
         }
-        return java.util.Arrays.copyOf(tokens, n);
+        PriorityQueue<Pair> candidates = new PriorityQueue<>(Math.max(1, n), Pair.ORDER);
+        for (int i = 0; i + 1 < n; i++) {
+            offer(candidates, symbols, i, i + 1);
+        }
+        int live = n;
+        while (!candidates.isEmpty()) {
+            Pair pair = candidates.poll();
+            int left = pair.left;
+            int right = pair.right;
+            if (symbols[left] != pair.leftToken || next[left] != right || symbols[right] != pair.rightToken) {
+                continue; // stale: one side merged or changed since this pair was offered
+            }
+            symbols[left] = pair.merged;
+            symbols[right] = -1;
+            next[left] = next[right];
+            if (next[right] < n) {
+                prev[next[right]] = left;
+            }
+            live--;
+            if (prev[left] >= 0) {
+                offer(candidates, symbols, prev[left], left);
+            }
+            if (next[left] < n) {
+                offer(candidates, symbols, left, next[left]);
+            }
+        }
+        int[] tokens = new int[live];
+        int k = 0;
+        for (int i = 0; i < n; i = next[i]) {
+            tokens[k++] = symbols[i];
+        }
+        return tokens;
+    }
+
+    /** Queues the pair (left, right) when its joined piece is a token run.c would merge. */
+    private void offer(PriorityQueue<Pair> candidates, int[] symbols, int left, int right) {
+        Integer merged = ids.get(pieces[symbols[left]] + pieces[symbols[right]]);
+        // run.c only takes a score above its starting best; that also keeps NaN scores out of the heap's order
+        if (merged != null && scores[merged] > NO_MERGE) {
+            candidates.add(new Pair(scores[merged], left, right, symbols[left], symbols[right], merged));
+        }
+    }
+
+    /** A candidate merge of the symbols at {@code left} and {@code right}, as they were when it was offered. */
+    private record Pair(float score, int left, int right, int leftToken, int rightToken, int merged) {
+
+        /**
+         * Best score first, then leftmost. Scores compare with {@code >} as run.c does, so -0.0 and 0.0 tie (where
+         * {@link Float#compare} would order them).
+         */
+        static final Comparator<Pair> ORDER = (a, b) -> a.score > b.score ? -1
+                : b.score > a.score ? 1 : Integer.compare(a.left, b.left);
+    }
+
+    /**
+     * A lower bound on {@code encode(text).length} from the text's UTF-8 length alone, in one pass over its chars.
+     * Each token stands for its piece: an initial symbol's piece is its code point's bytes or, for a byte-fallback
+     * token, at least that one byte ({@code <0xXX>}); a merge's piece is the two pieces joined. So the pieces of
+     * all tokens together spell at least BOS's piece, the dummy space and every byte of the text, and no token
+     * spells more than the longest piece: tokens &gt;= ceil((|BOS piece| + 1 + utf8 bytes) / longest piece); the
+     * empty text is BOS alone. For tok512.bin (longest piece 7 bytes) an 8,000-character ASCII text needs at least
+     * 1,144.
+     */
+    @Override
+    public int minTokens(String text) {
+        long bytes = utf8Length(text);
+        if (bytes == 0) {
+            return 1;
+        }
+        long spelled = vocab[BOS].length + 1L + bytes;
+        long atLeast = (spelled + maxPieceBytes - 1) / maxPieceBytes;
+        return (int) Math.min(Integer.MAX_VALUE, atLeast);
+    }
+
+    /**
+     * The length of {@code text.getBytes(UTF_8)} without making the array: a surrogate pair is 4 bytes, and a lone
+     * surrogate 1 (the encoder replaces it with '?').
+     */
+    static long utf8Length(String text) {
+        long bytes = 0;
+        int length = text.length();
+        for (int i = 0; i < length; i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) {
+                bytes += 1;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < length && Character.isLowSurrogate(text.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                bytes += 1;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
     }
 
     @Override

@@ -1,16 +1,23 @@
 package io.steergate.engine.steering;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.steergate.engine.model.LlamaConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,7 +44,14 @@ public final class InterventionFile {
     public static final Set<String> RESERVED_KEYS =
             Set.of("format", "name", "method", "model_fingerprint", "concept", "sites");
 
+    /** safetensors' limit on the header (its MAX_HEADER_SIZE): a longer header is refused before it is read. */
+    public static final long MAX_HEADER_BYTES = 100_000_000L;
+
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The header as serde_json reads it for safetensors: nothing after the object, and no key twice. */
+    private static final ObjectReader HEADER = JSON.reader()
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final List<String> PARTS = List.of("omega", "beta", "lo", "hi");
 
     private InterventionFile() {
@@ -103,27 +117,45 @@ public final class InterventionFile {
     }
 
     /**
-     * Reads an intervention file without checking it against a model.
+     * Reads an intervention file without checking it against a model. Refuses what Python's safetensors refuses
+     * (its README's format section and {@code SafeTensors::read_metadata}): a header length over 100,000,000 bytes
+     * or past the end of the file, a header that is not UTF-8 JSON or not an object, a key given twice, a shape or
+     * offset that is not a non-negative whole number, an element count or byte size that overflows, data_offsets
+     * that do not match the shape, and tensors that overlap, leave a gap or do not end exactly at the end of the
+     * file. Then what a steergate map cannot hold: a dtype other than F32, a shape other than [width], and NaN or
+     * infinity in omega, beta, lo or hi (safetensors itself does not check values).
      *
-     * @throws IllegalArgumentException when the bytes are not a steergate intervention file: the message says what
-     *     is wrong (format tag, a site name, a tensor's dtype, shape or offsets, a missing omega or beta)
+     * @throws IllegalArgumentException when the bytes are not a steergate intervention file: the message names the
+     *     tensor, where there is one, and says what is wrong
      */
     public static Intervention read(byte[] bytes) {
         ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < 8) {
             throw new IllegalArgumentException("not a safetensors file: " + bytes.length + " bytes, no header length");
         }
-        long n = in.getLong();
-        if (n < 2 || n > bytes.length - 8L) {
+        long n = in.getLong(); // an unsigned 64-bit length: a negative long is a length beyond 2^63
+        if (n < 0 || n > MAX_HEADER_BYTES) {
             throw new IllegalArgumentException("not a safetensors file: header length " + Long.toUnsignedString(n)
-                    + " does not fit in " + bytes.length + " bytes");
+                    + " is over safetensors' limit of " + MAX_HEADER_BYTES + " bytes");
+        }
+        if (n > bytes.length - 8L) {
+            throw new IllegalArgumentException("not a safetensors file: header length " + n + " does not fit in "
+                    + bytes.length + " bytes");
         }
         int dataStart = 8 + (int) n;
+        String headerText;
+        try {
+            headerText = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes, 8, (int) n))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("not a safetensors file: the header is not UTF-8", e);
+        }
         JsonNode header;
         try {
-            header = JSON.readTree(new String(bytes, 8, (int) n, StandardCharsets.UTF_8).stripTrailing());
+            header = HEADER.readTree(headerText);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("not a safetensors file: the header is not JSON: "
+            throw new IllegalArgumentException("not a safetensors file: the header is not valid JSON: "
                     + e.getOriginalMessage(), e);
         }
         if (header == null || !header.isObject()) {
@@ -148,21 +180,25 @@ public final class InterventionFile {
                     + (format == null ? "missing" : "'" + format + "'") + ", expected '" + FORMAT + "'");
         }
 
-        // tensors, grouped by site
-        Map<HookSite, float[][]> parts = new TreeMap<>(); // site -> omega, beta, lo, hi
+        // tensors: their entries first, checked as safetensors checks them, then their values, grouped by site
+        List<TensorEntry> entries = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext();) {
             Map.Entry<String, JsonNode> e = it.next();
-            String tensor = e.getKey();
-            if (tensor.equals("__metadata__")) {
-                continue;
+            if (!e.getKey().equals("__metadata__")) {
+                entries.add(TensorEntry.of(e.getKey(), e.getValue()));
             }
+        }
+        checkLayout(entries, bytes.length - (long) dataStart);
+        Map<HookSite, float[][]> parts = new TreeMap<>(); // site -> omega, beta, lo, hi
+        for (TensorEntry entry : entries) {
+            String tensor = entry.name();
             int dot = tensor.lastIndexOf('.');
             int part = dot < 0 ? -1 : PARTS.indexOf(tensor.substring(dot + 1));
             if (part < 0) {
                 throw new IllegalArgumentException("tensor '" + tensor + "': expected <site>.omega, .beta, .lo or .hi");
             }
             HookSite site = HookSite.parse(tensor.substring(0, dot));
-            parts.computeIfAbsent(site, s -> new float[4][])[part] = tensor(tensor, e.getValue(), bytes, dataStart);
+            parts.computeIfAbsent(site, x -> new float[4][])[part] = entry.values(bytes, dataStart);
         }
         TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
         for (Map.Entry<HookSite, float[][]> e : parts.entrySet()) {
@@ -207,30 +243,135 @@ public final class InterventionFile {
         return read(Files.readAllBytes(file));
     }
 
-    private static float[] tensor(String name, JsonNode info, byte[] bytes, int dataStart) {
-        JsonNode dtype = info.get("dtype");
-        if (dtype == null || !"F32".equals(dtype.asText())) {
-            throw new IllegalArgumentException("tensor '" + name + "' has dtype " + dtype + "; only F32 is supported");
+    /**
+     * safetensors' layout rule: the tensors, in order of data_offsets, tile the data section exactly, from byte 0 to
+     * its last byte, without overlaps or gaps ("no holes").
+     */
+    private static void checkLayout(List<TensorEntry> entries, long dataBytes) {
+        List<TensorEntry> byOffset = new ArrayList<>(entries);
+        byOffset.sort(Comparator.comparingLong(TensorEntry::begin).thenComparingLong(TensorEntry::end));
+        long covered = 0;
+        TensorEntry previous = null;
+        for (TensorEntry entry : byOffset) {
+            if (entry.begin() < covered) {
+                throw new IllegalArgumentException("tensor '" + entry.name() + "' has data_offsets " + entry.offsets()
+                        + ", which overlap tensor '" + previous.name() + "' at " + previous.offsets());
+            }
+            if (entry.begin() > covered) {
+                throw new IllegalArgumentException("tensor '" + entry.name() + "' has data_offsets " + entry.offsets()
+                        + ", which leave a gap of " + (entry.begin() - covered) + " bytes before it"
+                        + (previous == null ? "" : ", after tensor '" + previous.name() + "'"));
+            }
+            covered = entry.end();
+            previous = entry;
         }
-        JsonNode shape = info.get("shape");
-        if (shape == null || !shape.isArray() || shape.size() != 1 || !shape.get(0).canConvertToLong()) {
-            throw new IllegalArgumentException("tensor '" + name + "' has shape " + shape + "; expected [width]");
+        if (covered > dataBytes) {
+            throw new IllegalArgumentException("tensor '" + previous.name() + "' has data_offsets " + previous.offsets()
+                    + ", past the end of the " + dataBytes + " data bytes");
         }
-        long width = shape.get(0).asLong();
-        JsonNode offsets = info.get("data_offsets");
-        if (offsets == null || !offsets.isArray() || offsets.size() != 2) {
-            throw new IllegalArgumentException("tensor '" + name + "' has data_offsets " + offsets);
+        if (covered < dataBytes) {
+            throw new IllegalArgumentException((dataBytes - covered) + " trailing bytes after the last tensor"
+                    + (previous == null ? "" : " ('" + previous.name() + "', data_offsets " + previous.offsets() + ")")
+                    + ": the tensors' data_offsets must end at the end of the file");
         }
-        long begin = offsets.get(0).asLong();
-        long end = offsets.get(1).asLong();
-        if (begin < 0 || end - begin != width * Float.BYTES || dataStart + end > bytes.length) {
-            throw new IllegalArgumentException("tensor '" + name + "' has data_offsets [" + begin + ", " + end
-                    + "]: not " + width + " floats inside the " + (bytes.length - dataStart) + " data bytes");
+    }
+
+    /**
+     * One tensor's header entry, checked on its own: dtype F32, shape and data_offsets non-negative whole numbers
+     * that fit in a long, an element count and byte size that do not overflow, and exactly as many bytes as the
+     * shape needs; then shape [width].
+     */
+    private record TensorEntry(String name, long width, long begin, long end) {
+
+        static TensorEntry of(String name, JsonNode info) {
+            if (!info.isObject()) {
+                throw new IllegalArgumentException("tensor '" + name + "' is " + info + "; expected {dtype, shape, "
+                        + "data_offsets}");
+            }
+            JsonNode dtype = info.get("dtype");
+            if (dtype == null || !"F32".equals(dtype.asText())) {
+                throw new IllegalArgumentException("tensor '" + name + "' has dtype " + dtype
+                        + "; only F32 is supported");
+            }
+            JsonNode shape = info.get("shape");
+            if (shape == null || !shape.isArray()) {
+                throw new IllegalArgumentException("tensor '" + name + "' has shape " + shape + "; expected [width]");
+            }
+            long elements = 1;
+            for (JsonNode dimension : shape) {
+                long d = whole(name, "shape " + shape, dimension);
+                try {
+                    elements = Math.multiplyExact(elements, d);
+                } catch (ArithmeticException e) {
+                    throw new IllegalArgumentException("tensor '" + name + "' has shape " + shape
+                            + ": its element count overflows a long");
+                }
+            }
+            long bytes;
+            try {
+                bytes = Math.multiplyExact(elements, (long) Float.BYTES);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("tensor '" + name + "' has shape " + shape + ": " + elements
+                        + " F32 elements are more bytes than a long counts");
+            }
+            JsonNode offsets = info.get("data_offsets");
+            if (offsets == null || !offsets.isArray() || offsets.size() != 2) {
+                throw new IllegalArgumentException("tensor '" + name + "' has data_offsets " + offsets
+                        + "; expected [begin, end]");
+            }
+            long begin = whole(name, "data_offsets " + offsets, offsets.get(0));
+            long end = whole(name, "data_offsets " + offsets, offsets.get(1));
+            if (end < begin) {
+                throw new IllegalArgumentException("tensor '" + name + "' has data_offsets " + offsets
+                        + ": the end comes before the begin");
+            }
+            if (end - begin != bytes) {
+                throw new IllegalArgumentException("tensor '" + name + "' has data_offsets " + offsets + ": "
+                        + (end - begin) + " bytes, but shape " + shape + " of F32 holds " + bytes);
+            }
+            if (shape.size() != 1) {
+                throw new IllegalArgumentException("tensor '" + name + "' has shape " + shape + "; expected [width]");
+            }
+            return new TensorEntry(name, elements, begin, end);
         }
-        float[] values = new float[(int) width];
-        ByteBuffer.wrap(bytes, dataStart + (int) begin, (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN)
-                .asFloatBuffer().get(values);
-        return values;
+
+        /** A non-negative whole number that fits in a long, as safetensors' usize fields (on 64 bits). */
+        private static long whole(String name, String where, JsonNode value) {
+            if (!value.isIntegralNumber()) {
+                throw new IllegalArgumentException("tensor '" + name + "' has " + where + ": " + value
+                        + " is not a whole number");
+            }
+            if (value.bigIntegerValue().signum() < 0) {
+                throw new IllegalArgumentException("tensor '" + name + "' has " + where + ": " + value
+                        + " is negative");
+            }
+            if (!value.canConvertToLong()) {
+                throw new IllegalArgumentException("tensor '" + name + "' has " + where + ": " + value
+                        + " overflows a long");
+            }
+            return value.longValue();
+        }
+
+        String offsets() {
+            return "[" + begin + ", " + end + "]";
+        }
+
+        /**
+         * The values, once the layout has been checked (so they lie inside the file); each must be finite: a NaN or
+         * an infinity in a map turns every steered activation into garbage.
+         */
+        float[] values(byte[] file, int dataStart) {
+            float[] values = new float[(int) width];
+            ByteBuffer.wrap(file, dataStart + (int) begin, (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN)
+                    .asFloatBuffer().get(values);
+            for (int i = 0; i < values.length; i++) {
+                if (!Float.isFinite(values[i])) {
+                    throw new IllegalArgumentException("tensor '" + name + "' holds " + values[i] + " at index " + i
+                            + ": omega, beta, lo and hi must be finite");
+                }
+            }
+            return values;
+        }
     }
 
     private static String require(Map<String, String> metadata, String key) {

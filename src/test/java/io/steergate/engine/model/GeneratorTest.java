@@ -118,6 +118,17 @@ class GeneratorTest {
     }
 
     @Test
+    void theCheapBoundNeverExceedsTheCountAndMarksWhatCannotFit() {
+        for (String prompt : List.of("", "Once upon a time", "Once upon a time" + " there was a dog.".repeat(82),
+                "🚀 日本 שלום".repeat(30))) {
+            int bound = generator.minPromptTokens(prompt);
+            assertTrue(bound >= 1 && bound <= generator.countPromptTokens(prompt), bound + " for " + prompt);
+        }
+        // the 8,000-character prompt: refused by the bound, without tokenizing
+        assertTrue(generator.minPromptTokens("x".repeat(8000)) >= model.config().seqLen());
+    }
+
+    @Test
     void aPromptLongerThanTheContextIsRejected() {
         String prompt = "Once upon a time" + " there was a dog.".repeat(200);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -85,6 +85,13 @@ class HfCheckpointTest {
         assertArrayEquals(new int[] {1}, hf.tokenizer().encode(""));
     }
 
+    @Test
+    void theHfTokenizerClaimsNoBoundFromTheLengthAlone() {
+        // a tokenizer.json's normalizer may remove characters: only BOS is certain
+        assertEquals(1, hf.tokenizer().minTokens("a".repeat(8000)));
+        assertEquals(1, hf.tokenizer().minTokens(""));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"Once upon a time", "Hello, world! 123", "two  spaces\nand a newline", "café crème",
             "a rocket 🚀 and 日本", "The cat sat on the mat. It was happy."})

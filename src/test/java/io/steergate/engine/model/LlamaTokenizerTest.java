@@ -2,6 +2,7 @@ package io.steergate.engine.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -51,6 +52,42 @@ class LlamaTokenizerTest {
         assertEquals("🚀", tokenizer.decode(tokens[1], bytes));
         // token by token, each byte alone is not UTF-8: the caller must decode the whole completion at once
         assertEquals("\uFFFD", tokenizer.decode(tokens[1], new int[] {bytes[0]}));
+    }
+
+    @Test
+    void minTokensIsALowerBoundFromTheLengthAlone() {
+        // tok512's longest piece has 7 bytes and BOS's piece 5: at least ceil((5 + 1 + bytes) / 7) tokens
+        assertEquals(1, tokenizer.minTokens(""));
+        assertEquals(4, tokenizer.minTokens("Once upon a time")); // 5 tokens in fact
+        assertEquals(1144, tokenizer.minTokens("a".repeat(8000)));
+        assertEquals(2, tokenizer.minTokens("🚀")); // ceil((5 + 1 + 4) / 7); 6 tokens in fact
+        String story = "Once upon a time, there was a little girl named Lily. ".repeat(40);
+        int count = tokenizer.encode(story).length;
+        int bound = tokenizer.minTokens(story);
+        assertTrue(bound <= count && bound * 3 > count, bound + " against " + count + " tokens");
+    }
+
+    @Test
+    void aPromptTheBoundRefusesIsTooLongWhenTokenized() {
+        int context = 512;
+        // the shortest run of 'a' that the bound puts at the context: its tokens do not fit either
+        String prompt = "a".repeat(7 * (context - 1) - 5);
+        assertEquals(context, tokenizer.minTokens(prompt));
+        assertTrue(tokenizer.encode(prompt).length >= context);
+        assertEquals(context - 1, tokenizer.minTokens(prompt.substring(1)));
+    }
+
+    @Test
+    void anEmptyByteFallbackPieceIsRefused() {
+        byte[][] vocab = new byte[259][];
+        float[] scores = new float[259];
+        for (int i = 0; i < vocab.length; i++) {
+            vocab[i] = new byte[] {(byte) 'x'};
+        }
+        vocab[3 + 0x41] = new byte[0];
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new LlamaTokenizer(vocab,
+                scores));
+        assertTrue(e.getMessage().contains("68"), e.getMessage());
     }
 
     @Test

@@ -6,14 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.steergate.engine.model.LlamaConfig;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The safetensors layout byte for byte, deterministic round trips, and every refusal's message. */
 class InterventionFileTest {
@@ -130,6 +137,224 @@ class InterventionFileTest {
         assertMessage(Arrays.copyOf(bytes, bytes.length - 4), "data_offsets");
         assertMessage(replaceAll(bytes, "layers.0.attn_norm.omega", "layers.0.attn_norm.gamma"),
                 "expected <site>.omega");
+    }
+
+    // Refusals as Python's safetensors refuses (SafeTensors::read_metadata, README "Format"), one per rule. Each bad
+    // file differs by one thing from VALID, a file built the same way that reads.
+
+    private static final String META = "\"__metadata__\":{\"format\":\"steergate.intervention/v1\",\"name\":\"n\","
+            + "\"method\":\"MEAN_SHIFT\",\"model_fingerprint\":\"sha256:x\"}";
+    private static final String BETA = entry("layers.0.resid.beta", "[2]", "[0,8]");
+    private static final String OMEGA = entry("layers.0.resid.omega", "[2]", "[8,16]");
+
+    @Test
+    void everyMapInTheRepositoryPassesTheStricterReading() throws IOException {
+        List<Path> maps;
+        try (Stream<Path> files = Files.walk(Path.of("policies"))) {
+            maps = files.filter(f -> f.toString().endsWith(".safetensors")).sorted().toList();
+        }
+        assertTrue(maps.size() >= 3, maps.toString());
+        for (Path file : maps) {
+            Intervention map = InterventionFile.read(Files.readAllBytes(file), STORIES, FINGERPRINT);
+            assertArrayEquals(Files.readAllBytes(file), InterventionFile.write(map), file.toString());
+        }
+    }
+
+    @Test
+    void theHandBuiltBaselineReads() {
+        Intervention read = InterventionFile.read(file(header(BETA, OMEGA), floats(0.5f, -0.5f, 2f, 1f)));
+        AffineMap map = read.maps().get(HookSite.parse("layers.0.resid"));
+        assertArrayEquals(new float[] {2f, 1f}, map.omega());
+        assertArrayEquals(new float[] {0.5f, -0.5f}, map.beta());
+        Intervention supported = InterventionFile.read(file(header(BETA, OMEGA, entry("layers.0.resid.lo", "[2]",
+                "[16,24]"), entry("layers.0.resid.hi", "[2]", "[24,32]")), floats(0, 0, 1, 1, -1, -1, 1, 1)));
+        assertArrayEquals(new float[] {-1f, -1f}, supported.maps().get(HookSite.parse("layers.0.resid")).lo());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"0, layers.0.resid.beta, NaN", "3, layers.0.resid.omega, Infinity",
+            "4, layers.0.resid.lo, -Infinity", "7, layers.0.resid.hi, NaN"})
+    void refusesNaNAndInfinityInAnyPart(int index, String tensor, String value) {
+        float[] values = {0, 0, 1, 1, -1, -1, 1, 1};
+        values[index] = Float.parseFloat(value);
+        byte[] bytes = file(header(BETA, OMEGA, entry("layers.0.resid.lo", "[2]", "[16,24]"),
+                entry("layers.0.resid.hi", "[2]", "[24,32]")), floats(values));
+        assertMessage(bytes, "tensor '" + tensor + "' holds " + value + " at index " + (index % 2));
+    }
+
+    @Test
+    void refusesANegativeDimension() {
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[-2]", "[8,16]")), floats(0, 0, 1, 1)),
+                "tensor 'layers.0.resid.omega' has shape [-2]: -2 is negative");
+    }
+
+    @Test
+    void refusesADimensionThatOverflowsALong() {
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[18446744073709551616]", "[8,16]")),
+                floats(0, 0, 1, 1)), "tensor 'layers.0.resid.omega' has shape [18446744073709551616]: "
+                + "18446744073709551616 overflows a long");
+    }
+
+    @Test
+    void refusesAnElementCountThatOverflowsALong() {
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[4294967296,4294967296]", "[8,16]")),
+                floats(0, 0, 1, 1)), "tensor 'layers.0.resid.omega' has shape [4294967296,4294967296]: its element "
+                + "count overflows a long");
+    }
+
+    @Test
+    void refusesAByteSizeThatOverflowsALong() {
+        // 2^62 elements fit in a long; their 2^64 bytes of F32 do not
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[4611686018427387904]", "[8,16]")),
+                floats(0, 0, 1, 1)), "tensor 'layers.0.resid.omega' has shape [4611686018427387904]: "
+                + "4611686018427387904 F32 elements are more bytes than a long counts");
+    }
+
+    @Test
+    void refusesAShapeThatDoesNotMatchItsDataOffsets() {
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[3]", "[8,16]")), floats(0, 0, 1, 1)),
+                "tensor 'layers.0.resid.omega' has data_offsets [8,16]: 8 bytes, but shape [3] of F32 holds 12");
+    }
+
+    @Test
+    void refusesAShapeOrOffsetThatIsNotAWholeNumber() {
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[2.0]", "[8,16]")), floats(0, 0, 1, 1)),
+                "tensor 'layers.0.resid.omega' has shape [2.0]: 2.0 is not a whole number");
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[2]", "[8,\"16\"]")), floats(0, 0, 1, 1)),
+                "tensor 'layers.0.resid.omega' has data_offsets [8,\"16\"]: \"16\" is not a whole number");
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[2]", "[-8,0]")), floats(0, 0, 1, 1)),
+                "tensor 'layers.0.resid.omega' has data_offsets [-8,0]: -8 is negative");
+    }
+
+    @Test
+    void refusesDataOffsetsOutOfOrder() {
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[2]", "[16,8]")), floats(0, 0, 1, 1)),
+                "tensor 'layers.0.resid.omega' has data_offsets [16,8]: the end comes before the begin");
+    }
+
+    @Test
+    void refusesOverlappingTensors() {
+        // omega reuses beta's last 4 bytes: each range has the right size, together they overlap
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[2]", "[4,12]")), floats(0, 0, 1)),
+                "tensor 'layers.0.resid.omega' has data_offsets [4, 12], which overlap tensor 'layers.0.resid.beta' "
+                        + "at [0, 8]");
+        // the same range twice
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[2]", "[0,8]")), floats(0, 0)),
+                "which overlap tensor");
+    }
+
+    @Test
+    void refusesAGapBetweenTensors() {
+        assertMessage(file(header(BETA, entry("layers.0.resid.omega", "[2]", "[12,20]")), floats(0, 0, 9, 1, 1)),
+                "tensor 'layers.0.resid.omega' has data_offsets [12, 20], which leave a gap of 4 bytes before it, "
+                        + "after tensor 'layers.0.resid.beta'");
+        // nor before the first tensor
+        assertMessage(file(header(entry("layers.0.resid.beta", "[2]", "[4,12]"), entry("layers.0.resid.omega",
+                "[2]", "[12,20]")), floats(9, 0, 0, 1, 1)), "tensor 'layers.0.resid.beta' has data_offsets [4, 12], "
+                + "which leave a gap of 4 bytes before it");
+    }
+
+    @Test
+    void refusesTrailingBytes() {
+        assertMessage(file(header(BETA, OMEGA), floats(0, 0, 1, 1, 7)), "4 trailing bytes after the last tensor "
+                + "('layers.0.resid.omega', data_offsets [8, 16])");
+        assertMessage(file("{" + META + "}", floats(7)), "4 trailing bytes after the last tensor:");
+        byte[] valid = InterventionFile.write(sample(new Random(6)));
+        assertMessage(Arrays.copyOf(valid, valid.length + 1), "1 trailing bytes");
+    }
+
+    @Test
+    void refusesDataOffsetsPastTheEndOfTheFile() {
+        assertMessage(file(header(BETA, OMEGA), floats(0, 0, 1)), "tensor 'layers.0.resid.omega' has data_offsets "
+                + "[8, 16], past the end of the 12 data bytes");
+    }
+
+    @Test
+    void refusesAnAbsurdHeaderLength() {
+        byte[] valid = file(header(BETA, OMEGA), floats(0, 0, 1, 1));
+        assertMessage(withHeaderLength(valid, -1L), "header length 18446744073709551615 is over safetensors' "
+                + "limit of 100000000 bytes");
+        assertMessage(withHeaderLength(valid, Long.MIN_VALUE), "header length 9223372036854775808 is over");
+        assertMessage(withHeaderLength(valid, 100_000_001L), "header length 100000001 is over");
+        assertMessage(withHeaderLength(valid, valid.length - 7), "header length " + (valid.length - 7)
+                + " does not fit in " + valid.length + " bytes");
+    }
+
+    @Test
+    void refusesAHeaderThatIsNotAJsonObject() {
+        for (String notAnObject : new String[] {"[1,2]", "null", "42", "\"text\"", " "}) {
+            assertMessage(file(notAnObject, new byte[0]), "not a safetensors file: the header is not a JSON object");
+        }
+        assertMessage(file("{" + META + ",", new byte[0]), "not a safetensors file: the header is not valid JSON");
+        // serde_json reads one value: anything after it is an error, not ignored
+        assertMessage(file(header(BETA, OMEGA) + "{}", floats(0, 0, 1, 1)), "the header is not valid JSON");
+        byte[] latin1 = file(header(BETA, OMEGA).replace("\"n\"", "\"n\u00e9\""), floats(0, 0, 1, 1));
+        byte[] notUtf8 = replaceFirst(latin1, "n\u00c3\u00a9", "n\u00e9 ");
+        assertMessage(notUtf8, "not a safetensors file: the header is not UTF-8");
+    }
+
+    @Test
+    void refusesATensorNameGivenTwice() {
+        assertMessage(file(header(BETA, OMEGA, entry("layers.0.resid.omega", "[2]", "[16,24]")),
+                floats(0, 0, 1, 1, 3, 3)), "Duplicate field 'layers.0.resid.omega'");
+        // the same name spelled with an escape is the same name
+        assertMessage(file(header(BETA, OMEGA, entry("layers.0.resid\\u002eomega", "[2]", "[16,24]")),
+                floats(0, 0, 1, 1, 3, 3)), "Duplicate field 'layers.0.resid.omega'");
+        // and no key repeats inside the metadata either
+        assertMessage(file("{" + META.replace("\"name\":\"n\",", "\"name\":\"n\",\"name\":\"m\",") + ","
+                + BETA + "," + OMEGA + "}", floats(0, 0, 1, 1)), "Duplicate field 'name'");
+    }
+
+    @Test
+    void refusesATensorEntryThatIsNotAnObject() {
+        assertMessage(file(header(BETA, "\"layers.0.resid.omega\":[8,16]"), floats(0, 0)),
+                "tensor 'layers.0.resid.omega' is [8,16]; expected {dtype, shape, data_offsets}");
+    }
+
+    /** One tensor's header entry, F32, with shape and offsets as raw JSON. */
+    private static String entry(String name, String shape, String offsets) {
+        return "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":" + offsets + "}";
+    }
+
+    private static String header(String... entries) {
+        return "{" + META + "," + String.join(",", entries) + "}";
+    }
+
+    /** A safetensors file as the writer lays it out, from a header taken as given: no check of any kind. */
+    private static byte[] file(String header, byte[] data) {
+        byte[] json = header.getBytes(StandardCharsets.UTF_8);
+        int padded = (json.length + 7) / 8 * 8;
+        ByteBuffer out = ByteBuffer.allocate(8 + padded + data.length).order(ByteOrder.LITTLE_ENDIAN);
+        out.putLong(padded).put(json);
+        while (out.position() < 8 + padded) {
+            out.put((byte) ' ');
+        }
+        return out.put(data).array();
+    }
+
+    private static byte[] floats(float... values) {
+        ByteBuffer out = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            out.putFloat(v);
+        }
+        return out.array();
+    }
+
+    private static byte[] withHeaderLength(byte[] bytes, long length) {
+        byte[] out = bytes.clone();
+        ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).putLong(0, length);
+        return out;
+    }
+
+    /** Replaces the first occurrence of {@code from} (ISO-8859-1 bytes) by {@code to}, of the same length. */
+    private static byte[] replaceFirst(byte[] bytes, String from, String to) {
+        assertEquals(from.length(), to.length());
+        String all = new String(bytes, StandardCharsets.ISO_8859_1);
+        int at = all.indexOf(from);
+        assertTrue(at >= 0, from);
+        byte[] out = bytes.clone();
+        System.arraycopy(to.getBytes(StandardCharsets.ISO_8859_1), 0, out, at, to.length());
+        return out;
     }
 
     @Test
