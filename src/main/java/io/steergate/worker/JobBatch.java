@@ -41,6 +41,11 @@ final class JobBatch {
     interface RowGenerator {
         int countPromptTokens(String prompt);
 
+        /** A lower bound on countPromptTokens, from the length alone (cheap); 1 when the model gives none. */
+        default int minPromptTokens(String prompt) {
+            return 1;
+        }
+
         List<Completion> generate(List<GenerationInput> rows);
 
         static RowGenerator of(Generator generator) {
@@ -48,6 +53,11 @@ final class JobBatch {
                 @Override
                 public int countPromptTokens(String prompt) {
                     return generator.countPromptTokens(prompt);
+                }
+
+                @Override
+                public int minPromptTokens(String prompt) {
+                    return generator.minPromptTokens(prompt);
                 }
 
                 @Override
@@ -67,6 +77,13 @@ final class JobBatch {
         for (int i = 0; i < jobs.size(); i++) {
             Job job = jobs.get(i);
             try {
+                // a prompt that cannot fit is refused before the tokenizer spends time on it
+                int atLeast = generator.minPromptTokens(job.prompt());
+                if (atLeast >= contextLength) {
+                    results[i] = rejected(job, model, nowMs, ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG, "prompt: at least "
+                            + atLeast + " tokens leave no room in the model's context of " + contextLength + " tokens"));
+                    continue;
+                }
                 int tokens = generator.countPromptTokens(job.prompt());
                 if (tokens >= contextLength) {
                     results[i] = rejected(job, model, nowMs, ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG,

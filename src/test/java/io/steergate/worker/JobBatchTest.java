@@ -28,10 +28,18 @@ class JobBatchTest {
     /** Completes every row with "done: prompt"; a batch holding a prompt with "poison" throws, as a kernel fault would. */
     static final class StandInModel implements JobBatch.RowGenerator {
         final List<List<String>> calls = new ArrayList<>();
+        final List<String> counted = new ArrayList<>();
 
         @Override
         public int countPromptTokens(String prompt) {
+            counted.add(prompt);
             return prompt.length();
+        }
+
+        /** As a tokenizer whose longest piece is 4 characters would bound it. */
+        @Override
+        public int minPromptTokens(String prompt) {
+            return (prompt.length() + 3) / 4;
         }
 
         @Override
@@ -120,5 +128,18 @@ class JobBatchTest {
         assertEquals(Status.REJECTED, outcome.results().get(0).status());
         assertEquals("PROMPT_TOO_LONG", outcome.results().get(0).error().code());
         assertEquals(List.of(List.of("fits")), model.calls);
+    }
+
+    @Test
+    void aPromptThatCannotFitByItsLengthAloneIsRefusedBeforeItIsTokenized() {
+        StandInModel model = new StandInModel();
+
+        JobBatch.Outcome outcome = JobBatch.run(List.of(job("huge", "x".repeat(2_000)), job("b", "fits")), model, MODEL, 256,
+                NO_STEERING, 0L);
+
+        assertEquals(Status.REJECTED, outcome.results().get(0).status());
+        assertEquals("prompt: at least 500 tokens leave no room in the model's context of 256 tokens",
+                outcome.results().get(0).error().message());
+        assertEquals(List.of("fits"), model.counted);
     }
 }
