@@ -6,6 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
 
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
@@ -31,6 +35,7 @@ public final class KafkaBrokerMain {
             System.err.println("usage: KafkaBrokerMain LOG_DIR PORT CONTROLLER_PORT PARTITIONS");
             System.exit(2);
         }
+        logToStandardOutput();
         try {
             Path logDir = Path.of(args[0]).toAbsolutePath();
             int port = Integer.parseInt(args[1]);
@@ -53,6 +58,22 @@ public final class KafkaBrokerMain {
             // Kafka's non-daemon threads would keep a half-started broker alive
             Runtime.getRuntime().halt(1);
         }
+    }
+
+    /**
+     * The test class path makes JBoss LogManager the logging backend, and Quarkus's configurator, also on it, only
+     * buffers until a Quarkus application starts: without a handler of its own the broker would log nothing.
+     */
+    private static void logToStandardOutput() {
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tT.%1$tL %4$-7s [%3$s] %5$s%6$s%n");
+        ConsoleHandler handler = new ConsoleHandler() {
+            {
+                setOutputStream(System.out);
+            }
+        };
+        handler.setFormatter(new SimpleFormatter());
+        handler.setLevel(Level.INFO);
+        Logger.getLogger("").addHandler(handler);
     }
 
     private static Properties config(Path logDir, int port, int controllerPort, int partitions) {

@@ -26,8 +26,8 @@ import org.apache.kafka.common.errors.TopicExistsException;
 /**
  * A real single-node KRaft broker in a JVM of its own ({@link KafkaBrokerMain}, started with this JVM's java and
  * test class path), so a test can SIGKILL it or stop it and start it again on the same ports and the same log
- * directory. The ports are chosen once, at construction; the broker's output goes to a log file, appended to across
- * restarts.
+ * directory. The ports are chosen once, at construction; the broker's output goes to a log file, emptied on the first
+ * start and appended to across restarts.
  */
 public final class KafkaBrokerProcess implements AutoCloseable {
 
@@ -82,8 +82,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
                     String.valueOf(controllerPort),
                     String.valueOf(partitions)));
             starts++;
+            // a fresh log per KafkaBrokerProcess, appended to across its restarts
+            StandardOpenOption mode = starts == 1 ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND;
             Files.writeString(logFile, "=== start " + starts + " at " + Instant.now() + " on 127.0.0.1:" + port
-                    + System.lineSeparator(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                    + System.lineSeparator(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode);
             process = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
