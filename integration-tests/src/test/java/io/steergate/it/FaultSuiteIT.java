@@ -15,20 +15,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Collectors;
-
-import com.fasterxml.jackson.databind.JsonNode;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -38,8 +32,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-
-import io.steergate.testing.TopicClient;
 
 /**
  * Issue 7's fault suite, black box: the broker, PostgreSQL and the application each run as a process of their own,
@@ -52,13 +44,18 @@ import io.steergate.testing.TopicClient;
  * broker and PostgreSQL are shared and keep their data. Per scenario one line goes to stdout and to
  * target/fault-suite-results.txt: requests, the recovery time (from the part's return to the first result for an id
  * that had none), the drain time, the duplicates seen. System properties (for a developer's shorter run):
- * {@code steergate.it.faults.outage-s} (default 90), {@code steergate.it.faults.requests} (default 1000),
+ * {@code steergate.it.faults.outage-s} (default 90), {@code steergate.it.faults.requests} (default 1100),
  * {@code steergate.it.faults.drain-timeout-s} (default 300), {@code steergate.it.faults.stall-timeout-s} (default 120).
+ * Alone, against an already packaged application:
+ * {@code ./mvnw -B test-compile failsafe:integration-test failsafe:verify -Dit.test=FaultSuiteIT -Dai.djl.offline=true}
+ * (one scenario: {@code -Dit.test=FaultSuiteIT#applicationSigkilled}).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FaultSuiteIT {
 
-    private static final int REQUESTS = Integer.getInteger("steergate.it.faults.requests", 1_000);
+    /** The fault comes once this many ids have a result: the rest, at least 1,000, are in flight. */
+    private static final int RESULTS_BEFORE_FAULT = 20;
+    private static final int REQUESTS = Integer.getInteger("steergate.it.faults.requests", 1_100);
     /** How long PostgreSQL (d) and the broker (e) stay down. */
     private static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("steergate.it.faults.outage-s", 90));
     /** After the part's return, the longest wait for every id to be answered. */
@@ -67,11 +64,7 @@ class FaultSuiteIT {
     /** After the part's return, waiting stops early when no new result came for this long: processing has stopped. */
     private static final Duration STALL_TIMEOUT =
             Duration.ofSeconds(Long.getLong("steergate.it.faults.stall-timeout-s", 120));
-    /** The fault comes once this many ids have a result, so the rest are in flight. */
-    private static final int RESULTS_BEFORE_FAULT = 50;
     private static final int MAX_TOKENS = 12;
-    /** Problems of one kind listed by id in a failure message; the rest are counted. */
-    private static final int LISTED = 15;
     private static final Path RESULTS_FILE = Path.of("target", "fault-suite-results.txt");
     private static final String[] PROMPTS = {
         "Once upon a time", "One day, a little", "There was a little dog", "The sun was shining and",
@@ -205,17 +198,19 @@ class FaultSuiteIT {
             timeline.drained = System.nanoTime();
             copies = results.copiesById();
         }
-        Outcome outcome = judge(ids, copies, answeredAtReturn, timeline.returned, prefix);
+        FaultVerdict verdict = FaultVerdict.judge(ids, copies, databaseState(prefix), answeredAtReturn, timeline.returned);
+        String recovery = verdict.firstNewNanos()
+                .map(first -> String.format(Locale.ROOT, "%.1f s", seconds(first - timeline.returned))).orElse("none");
         String line = String.format(Locale.ROOT,
-                "%s: requests %d, fault after %d results, down %d s, recovery %s (part back -> first new result),"
+                "%s: requests %d, %d in flight at the fault, down %d s, recovery %s (part back -> first new result),"
                         + " drain %.1f s (part back -> %s), total %.1f s (first send -> end), duplicates %d,"
                         + " scenario wall %.0f s",
-                label, REQUESTS, answeredAtFault, down.toSeconds(), outcome.recovery(),
+                label, REQUESTS, REQUESTS - answeredAtFault, down.toSeconds(), recovery,
                 seconds(timeline.drained - timeline.returned), drainEnd, seconds(timeline.drained - timeline.sent),
-                outcome.duplicates(), seconds(System.nanoTime() - began));
+                verdict.duplicates(), seconds(System.nanoTime() - began));
         record(line);
-        if (!outcome.problems().isEmpty()) {
-            fail(label + " broke the delivery rules:\n- " + String.join("\n- ", outcome.problems())
+        if (!verdict.problems().isEmpty()) {
+            fail(label + " broke the delivery rules:\n- " + String.join("\n- ", verdict.problems())
                     + "\n" + line + "\n" + applicationsReport());
         }
     }
@@ -225,10 +220,6 @@ class FaultSuiteIT {
         long sent;
         long returned;
         long drained;
-    }
-
-    /** What the results and the database say after a scenario. */
-    private record Outcome(List<String> problems, String recovery, int duplicates) {
     }
 
     /** Waits until every id is answered, or processing stalls, or the drain timeout passes; says which. */
@@ -252,92 +243,9 @@ class FaultSuiteIT {
         }
     }
 
-    private static Outcome judge(Set<String> ids, Map<String, List<ResultWatch.Copy>> copies,
-            Set<String> answeredAtReturn, long returned, String prefix) {
-        List<String> problems = new ArrayList<>();
-        Map<String, DbState> db = databaseState(prefix);
-
-        Set<String> missing = new TreeSet<>(ids);
-        missing.removeAll(copies.keySet());
-        if (!missing.isEmpty()) {
-            // group by what PostgreSQL knows of them: lost before the database, stuck PENDING, or finished unpublished
-            Map<String, List<String>> byState = new TreeMap<>();
-            for (String id : missing) {
-                DbState state = db.get(id);
-                String described = state == null ? "no generation row"
-                        : "generation " + state.status() + (state.errorCode() == null ? "" : " " + state.errorCode())
-                        + ", " + state.auditRecords() + " audit records";
-                byState.computeIfAbsent(described, s -> new ArrayList<>()).add(id);
-            }
-            problems.add(missing.size() + " of " + ids.size() + " ids have no result: " + byState.entrySet().stream()
-                    .map(e -> e.getValue().size() + " with " + e.getKey() + " " + listed(e.getValue()))
-                    .collect(Collectors.joining("; ")));
-        }
-
-        List<String> differing = new ArrayList<>();
-        // status and error code -> the ids with that outcome and its message
-        Map<String, List<String>> notCompleted = new TreeMap<>();
-        int duplicates = 0;
-        long firstNew = Long.MAX_VALUE;
-        for (var entry : new TreeMap<>(copies).entrySet()) {
-            List<ResultWatch.Copy> list = entry.getValue();
-            duplicates += list.size() - 1;
-            byte[] first = list.get(0).value();
-            if (list.stream().anyMatch(copy -> !Arrays.equals(first, copy.value()))) {
-                differing.add(entry.getKey() + " (" + list.size() + " copies: " + list.stream()
-                        .map(copy -> new String(copy.value(), StandardCharsets.UTF_8)).distinct()
-                        .collect(Collectors.joining(" <> ")) + ")");
-            }
-            JsonNode result = json(first);
-            if (!"COMPLETED".equals(result.path("status").asText())) {
-                notCompleted.computeIfAbsent(result.path("status").asText() + " " + result.path("error").path("code").asText(),
-                        outcome -> new ArrayList<>())
-                        .add(entry.getKey() + " \"" + result.path("error").path("message").asText() + "\"");
-            }
-            if (!answeredAtReturn.contains(entry.getKey())) {
-                firstNew = Math.min(firstNew, list.stream().mapToLong(ResultWatch.Copy::arrivedNanos)
-                        .filter(t -> t >= returned).min().orElse(Long.MAX_VALUE));
-            }
-        }
-        if (!differing.isEmpty()) {
-            problems.add(differing.size() + " ids have copies that differ: " + listed(differing));
-        }
-        if (!notCompleted.isEmpty()) {
-            problems.add(notCompleted.values().stream().mapToInt(List::size).sum() + " results are not COMPLETED: "
-                    + notCompleted.entrySet().stream()
-                            .map(e -> e.getValue().size() + " " + e.getKey() + " " + listed(e.getValue()))
-                            .collect(Collectors.joining("; ")));
-        }
-
-        List<String> generationsWrong = new ArrayList<>();
-        List<String> auditsWrong = new ArrayList<>();
-        for (String id : new TreeSet<>(ids)) {
-            DbState state = db.get(id);
-            int generations = state == null ? 0 : state.generationRows();
-            int audits = state == null ? 0 : state.auditRecords();
-            if (generations != 1) {
-                generationsWrong.add(id + "=" + generations);
-            }
-            if (audits != 1) {
-                auditsWrong.add(id + "=" + audits);
-            }
-        }
-        if (!generationsWrong.isEmpty()) {
-            problems.add(generationsWrong.size() + " ids do not have exactly one generation row: " + listed(generationsWrong));
-        }
-        if (!auditsWrong.isEmpty()) {
-            problems.add(auditsWrong.size() + " ids do not have exactly one audit record: " + listed(auditsWrong));
-        }
-        String recovery = firstNew == Long.MAX_VALUE ? "none" : String.format(Locale.ROOT, "%.1f s", seconds(firstNew - returned));
-        return new Outcome(problems, recovery, duplicates);
-    }
-
-    /** One id's rows in PostgreSQL. */
-    private record DbState(int generationRows, String status, String errorCode, int auditRecords) {
-    }
-
-    private static Map<String, DbState> databaseState(String prefix) {
-        Map<String, DbState> states = new HashMap<>();
+    /** Every generation row and audit record of the scenario's ids, by id. */
+    private static Map<String, FaultVerdict.DbState> databaseState(String prefix) {
+        Map<String, FaultVerdict.DbState> states = new HashMap<>();
         String sql = """
                 select g.request_id, count(*), min(g.status), min(g.error_code),
                        (select count(*) from audit_records a where a.request_id = g.request_id)
@@ -356,7 +264,7 @@ class FaultSuiteIT {
             try (ResultSet rows = statement.executeQuery()) {
                 while (rows.next()) {
                     states.put(rows.getString(1),
-                            new DbState(rows.getInt(2), rows.getString(3), rows.getString(4), rows.getInt(5)));
+                            new FaultVerdict.DbState(rows.getInt(2), rows.getString(3), rows.getString(4), rows.getInt(5)));
                 }
             }
         } catch (SQLException e) {
@@ -378,19 +286,6 @@ class FaultSuiteIT {
             text.append("\nlast lines of ").append(app.logFile().getFileName()).append(":\n").append(app.logTail(25));
         }
         return text.toString();
-    }
-
-    private static String listed(List<String> items) {
-        String shown = items.stream().limit(LISTED).collect(Collectors.joining(", "));
-        return "[" + shown + (items.size() > LISTED ? ", ... " + (items.size() - LISTED) + " more" : "") + "]";
-    }
-
-    private static JsonNode json(byte[] value) {
-        try {
-            return TopicClient.json().readTree(value);
-        } catch (IOException e) {
-            throw new AssertionError("a result is not JSON: " + new String(value, StandardCharsets.UTF_8), e);
-        }
     }
 
     private static void record(String line) {
