@@ -73,6 +73,8 @@ class FaultSuiteIT {
 
     private static ProcessStack stack;
     private final List<AppProcess> apps = new ArrayList<>();
+    /** System.nanoTime() when this scenario began, before its applications started. */
+    private long scenarioBegan;
 
     @BeforeAll
     static void startStack() throws IOException {
@@ -92,6 +94,7 @@ class FaultSuiteIT {
     /** A scenario that failed half-way may have left its part down; the next one starts on a whole stack. */
     @BeforeEach
     void wholeStack() {
+        scenarioBegan = System.nanoTime();
         stack.ensureRunning();
     }
 
@@ -165,7 +168,6 @@ class FaultSuiteIT {
      * restores it, waits for every id to be answered (bounded), then checks the results and the database.
      */
     private void runScenario(String label, String key, Duration down, Runnable inject, Runnable restore) {
-        long began = System.nanoTime();
         String prefix = "fault-" + key + "-" + UUID.randomUUID().toString().substring(0, 8) + "-";
         Map<String, Object> requests = new LinkedHashMap<>();
         for (int i = 0; i < REQUESTS; i++) {
@@ -173,6 +175,7 @@ class FaultSuiteIT {
             requests.put(id, GenerationRequests.of(id, "acme", PROMPTS[i % PROMPTS.length], MAX_TOKENS, 0.0));
         }
         Set<String> ids = requests.keySet();
+        String earlierBacklog = awaitPipelineIdle();
         Timeline timeline = new Timeline();
         Map<String, List<ResultWatch.Copy>> copies;
         Set<String> answeredAtReturn;
@@ -204,10 +207,10 @@ class FaultSuiteIT {
         String line = String.format(Locale.ROOT,
                 "%s: requests %d, %d in flight at the fault, down %d s, recovery %s (part back -> first new result),"
                         + " drain %.1f s (part back -> %s), total %.1f s (first send -> end), duplicates %d,"
-                        + " scenario wall %.0f s",
+                        + " scenario %.0f s (applications started -> end)%s",
                 label, REQUESTS, REQUESTS - answeredAtFault, down.toSeconds(), recovery,
                 seconds(timeline.drained - timeline.returned), drainEnd, seconds(timeline.drained - timeline.sent),
-                verdict.duplicates(), seconds(System.nanoTime() - began));
+                verdict.duplicates(), seconds(System.nanoTime() - scenarioBegan), earlierBacklog);
         record(line);
         if (!verdict.problems().isEmpty()) {
             fail(label + " broke the delivery rules:\n- " + String.join("\n- ", verdict.problems())
@@ -220,6 +223,26 @@ class FaultSuiteIT {
         long sent;
         long returned;
         long drained;
+    }
+
+    /**
+     * A scenario that failed leaves requests its stopped applications never finished; the next scenario's
+     * applications take them up first. Its fault should land on its own requests, so it waits (bounded by the stall
+     * timeout) until the pipeline is idle. Says what it waited for, for the scenario's line; empty when nothing.
+     */
+    private static String awaitPipelineIdle() {
+        long began = System.nanoTime();
+        long backlog = stack.pipelineBacklog();
+        if (backlog == 0) {
+            return "";
+        }
+        long initial = backlog;
+        while (backlog > 0 && System.nanoTime() - began < STALL_TIMEOUT.toNanos()) {
+            pause(Duration.ofSeconds(1));
+            backlog = stack.pipelineBacklog();
+        }
+        return String.format(Locale.ROOT, ", earlier scenarios' backlog of %d records: %s after %.0f s", initial,
+                backlog == 0 ? "processed" : backlog + " left", seconds(System.nanoTime() - began));
     }
 
     /** Waits until every id is answered, or processing stalls, or the drain timeout passes; says which. */
