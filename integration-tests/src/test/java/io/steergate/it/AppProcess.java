@@ -23,7 +23,7 @@ import io.steergate.testing.EmbeddedPostgresServer;
 
 /**
  * The packaged application (quarkus-run.jar) as a separate JVM, pointed at a broker and a database that
- * live in the test JVM and so outlive it. Output goes to a log file under target/; start() returns once
+ * outlive it (in the test JVM, or in processes of their own for the fault suite). Output goes to a log file under target/; start() returns once
  * GET /q/health/ready answers 200. kill() is SIGKILL (no shutdown hooks run), stop() is SIGTERM.
  */
 public final class AppProcess implements AutoCloseable {
@@ -66,13 +66,19 @@ public final class AppProcess implements AutoCloseable {
     /** As {@link #against(EmbeddedKafka, EmbeddedPostgresServer, String)}, with extra environment (roles, limits). */
     public static AppProcess against(EmbeddedKafka kafka, EmbeddedPostgresServer postgres, String name,
             Map<String, String> extraEnv) {
+        return against(kafka.bootstrapServers(), postgres, name, extraEnv);
+    }
+
+    /** As {@link #against(EmbeddedKafka, EmbeddedPostgresServer, String, Map)}, for a broker in another process. */
+    public static AppProcess against(String bootstrapServers, EmbeddedPostgresServer postgres, String name,
+            Map<String, String> extraEnv) {
         Path jar = Path.of(requiredProperty("steergate.app.jar"));
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("the packaged application is missing: " + jar
                     + " (run ./mvnw package first; failsafe runs after packaging)");
         }
         Map<String, String> env = new LinkedHashMap<>();
-        env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+        env.put("KAFKA_BOOTSTRAP_SERVERS", bootstrapServers);
         env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
         env.put("QUARKUS_DATASOURCE_USERNAME", postgres.username());
         env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
@@ -233,6 +239,30 @@ public final class AppProcess implements AutoCloseable {
     /** http://127.0.0.1:port of the current JVM; the port changes on every start. */
     public synchronized String baseUrl() {
         return "http://127.0.0.1:" + httpPort;
+    }
+
+    /**
+     * What the process says about itself, for failure messages: whether it runs, and the status and body of
+     * /q/health/live and /q/health/ready.
+     */
+    public synchronized String health() {
+        if (!isAlive()) {
+            return process == null ? "never started" : "exited with code " + process.exitValue();
+        }
+        return "pid " + process.pid() + ", live: " + probe("/q/health/live") + ", ready: " + probe("/q/health/ready");
+    }
+
+    private String probe(String path) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(5)).GET().build();
+        try {
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() + " " + response.body().replaceAll("\\s+", " ");
+        } catch (IOException e) {
+            return "no answer (" + e + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
     }
 
     public Path logFile() {

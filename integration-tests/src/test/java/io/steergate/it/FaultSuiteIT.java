@@ -1,0 +1,336 @@
+package io.steergate.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Issue 7's fault suite, black box: the broker, PostgreSQL and the application each run as a process of their own,
+ * and each scenario kills or stops one of them while at least 1,000 requests are in flight, then restarts only that
+ * part. Afterwards every id must have a result, every copy of an id's result must be byte-identical, PostgreSQL must
+ * hold exactly one generation row and one audit record per id, and every result must be COMPLETED (the requests are
+ * all valid, so anything else is the fault's doing).
+ *
+ * <p>Each scenario starts its own application processes, so one scenario's damage cannot spill into the next; the
+ * broker and PostgreSQL are shared and keep their data. Per scenario one line goes to stdout and to
+ * target/fault-suite-results.txt: requests, the recovery time (from the part's return to the first result for an id
+ * that had none), the drain time, the duplicates seen. System properties (for a developer's shorter run):
+ * {@code steergate.it.faults.outage-s} (default 90), {@code steergate.it.faults.requests} (default 1100),
+ * {@code steergate.it.faults.drain-timeout-s} (default 300), {@code steergate.it.faults.stall-timeout-s} (default 120).
+ * Alone, against an already packaged application:
+ * {@code ./mvnw -B test-compile failsafe:integration-test failsafe:verify -Dit.test=FaultSuiteIT -Dai.djl.offline=true}
+ * (one scenario: {@code -Dit.test=FaultSuiteIT#applicationSigkilled}).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FaultSuiteIT {
+
+    /** The fault comes once this many ids have a result: the rest, at least 1,000, are in flight. */
+    private static final int RESULTS_BEFORE_FAULT = 20;
+    private static final int REQUESTS = Integer.getInteger("steergate.it.faults.requests", 1_100);
+    /** How long PostgreSQL (d) and the broker (e) stay down. */
+    private static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("steergate.it.faults.outage-s", 90));
+    /** After the part's return, the longest wait for every id to be answered. */
+    private static final Duration DRAIN_TIMEOUT =
+            Duration.ofSeconds(Long.getLong("steergate.it.faults.drain-timeout-s", 300));
+    /** After the part's return, waiting stops early when no new result came for this long: processing has stopped. */
+    private static final Duration STALL_TIMEOUT =
+            Duration.ofSeconds(Long.getLong("steergate.it.faults.stall-timeout-s", 120));
+    private static final int MAX_TOKENS = 12;
+    private static final Path RESULTS_FILE = Path.of("target", "fault-suite-results.txt");
+    private static final String[] PROMPTS = {
+        "Once upon a time", "One day, a little", "There was a little dog", "The sun was shining and",
+        "Once upon a time, a girl", "Lily went to the park", "Tim had a red ball", "The cat sat on the"
+    };
+
+    private static ProcessStack stack;
+    private final List<AppProcess> apps = new ArrayList<>();
+    /** System.nanoTime() when this scenario began, before its applications started. */
+    private long scenarioBegan;
+
+    @BeforeAll
+    static void startStack() throws IOException {
+        Files.createDirectories(RESULTS_FILE.getParent());
+        Files.writeString(RESULTS_FILE, "", StandardCharsets.UTF_8);
+        Path logDir = Path.of(System.getProperty("steergate.it.log.dir", "target/it-logs"));
+        stack = ProcessStack.start(Path.of("target", "fault-suite"), logDir);
+    }
+
+    @AfterAll
+    static void stopStack() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    /** A scenario that failed half-way may have left its part down; the next one starts on a whole stack. */
+    @BeforeEach
+    void wholeStack() {
+        scenarioBegan = System.nanoTime();
+        stack.ensureRunning();
+    }
+
+    @AfterEach
+    void stopApplications() {
+        apps.forEach(AppProcess::stop);
+    }
+
+    @Test
+    @Order(1)
+    void applicationSigkilled() {
+        AppProcess app = start("fault-a-app", Map.of());
+        runScenario("(a) application SIGKILL", "a", Duration.ZERO, () -> {
+            app.kill();
+            assertEquals(137, app.exitValue(), "the application must die by SIGKILL (128 + 9)");
+        }, app::start);
+    }
+
+    @Test
+    @Order(2)
+    void workerOnlyProcessSigkilled() {
+        AppProcess gateway = stack.app("fault-b-gateway", Map.of("STEERGATE_ROLE_WORKER", "false"));
+        AppProcess worker = stack.app("fault-b-worker",
+                Map.of("STEERGATE_ROLE_GATEWAY", "false", "STEERGATE_ROLE_TRAINER", "false"));
+        apps.add(gateway);
+        apps.add(worker);
+        // side by side: each start mostly waits (class loading, Kafka, the model), and the suite's time is tight
+        CompletableFuture<AppProcess> gatewayStarted = CompletableFuture.supplyAsync(gateway::start);
+        worker.start();
+        gatewayStarted.join();
+        runScenario("(b) worker-only process SIGKILL", "b", Duration.ZERO, () -> {
+            worker.kill();
+            assertEquals(137, worker.exitValue(), "the worker must die by SIGKILL (128 + 9)");
+        }, worker::start);
+    }
+
+    @Test
+    @Order(3)
+    void brokerSigkilledAndRestarted() {
+        start("fault-c-app", Map.of());
+        runScenario("(c) broker SIGKILL, restarted at once", "c", Duration.ZERO, () -> {
+            stack.broker.kill();
+            assertEquals(137, stack.broker.exitValue(), "the broker must die by SIGKILL (128 + 9)");
+        }, stack.broker::start);
+    }
+
+    @Test
+    @Order(4)
+    void postgresSigkilledAndDownForTheOutage() {
+        start("fault-d-app", Map.of());
+        runScenario("(d) PostgreSQL SIGKILL, down " + OUTAGE.toSeconds() + " s", "d", OUTAGE,
+                stack.postgres::kill, stack.postgres::start);
+    }
+
+    @Test
+    @Order(5)
+    void brokerStoppedForTheOutage() {
+        start("fault-e-app", Map.of());
+        runScenario("(e) broker stopped (SIGTERM) for " + OUTAGE.toSeconds() + " s", "e", OUTAGE,
+                stack.broker::stop, stack.broker::start);
+    }
+
+    private AppProcess start(String name, Map<String, String> env) {
+        AppProcess app = stack.app(name, env);
+        apps.add(app);
+        return app.start();
+    }
+
+    /**
+     * Sends the requests, injects the fault once some results are back, keeps the part down for {@code down},
+     * restores it, waits for every id to be answered (bounded), then checks the results and the database.
+     */
+    private void runScenario(String label, String key, Duration down, Runnable inject, Runnable restore) {
+        String prefix = "fault-" + key + "-" + UUID.randomUUID().toString().substring(0, 8) + "-";
+        Map<String, Object> requests = new LinkedHashMap<>();
+        for (int i = 0; i < REQUESTS; i++) {
+            String id = prefix + i;
+            requests.put(id, GenerationRequests.of(id, "acme", PROMPTS[i % PROMPTS.length], MAX_TOKENS, 0.0));
+        }
+        Set<String> ids = requests.keySet();
+        String earlierBacklog = awaitPipelineIdle();
+        Timeline timeline = new Timeline();
+        Map<String, List<ResultWatch.Copy>> copies;
+        Set<String> answeredAtReturn;
+        String drainEnd;
+        int answeredAtFault;
+        try (ResultWatch results = new ResultWatch(stack.broker.bootstrapServers(), "steer.results", ids)) {
+            timeline.sent = System.nanoTime();
+            stack.topics.sendAllJson("steer.requests", requests);
+            if (!results.awaitAnswered(RESULTS_BEFORE_FAULT, Duration.ofMinutes(3))) {
+                fail(label + ": only " + results.answered() + " of " + REQUESTS + " ids answered within 3 minutes"
+                        + " before any fault\n" + applicationsReport());
+            }
+            answeredAtFault = results.answered();
+            try {
+                inject.run();
+                pause(down);
+            } finally {
+                restore.run();
+            }
+            timeline.returned = System.nanoTime();
+            answeredAtReturn = results.answeredIds();
+            drainEnd = awaitDrain(results, timeline.returned);
+            timeline.drained = System.nanoTime();
+            copies = results.copiesById();
+        }
+        FaultVerdict verdict = FaultVerdict.judge(ids, copies, databaseState(prefix), answeredAtReturn, timeline.returned);
+        String recovery = verdict.firstNewNanos()
+                .map(first -> String.format(Locale.ROOT, "%.1f s", seconds(first - timeline.returned))).orElse("none");
+        String line = String.format(Locale.ROOT,
+                "%s: requests %d, %d in flight at the fault, down %d s, recovery %s (part back -> first new result),"
+                        + " drain %.1f s (part back -> %s), total %.1f s (first send -> end), duplicates %d,"
+                        + " scenario %.0f s (applications started -> end)%s",
+                label, REQUESTS, REQUESTS - answeredAtFault, down.toSeconds(), recovery,
+                seconds(timeline.drained - timeline.returned), drainEnd, seconds(timeline.drained - timeline.sent),
+                verdict.duplicates(), seconds(System.nanoTime() - scenarioBegan), earlierBacklog);
+        record(line);
+        if (!verdict.problems().isEmpty()) {
+            fail(label + " broke the delivery rules:\n- " + String.join("\n- ", verdict.problems())
+                    + "\n" + line + "\n" + applicationsReport());
+        }
+    }
+
+    /** The moments of one scenario, as System.nanoTime(). */
+    private static final class Timeline {
+        long sent;
+        long returned;
+        long drained;
+    }
+
+    /**
+     * A scenario that failed leaves requests its stopped applications never finished; the next scenario's
+     * applications take them up first. Its fault should land on its own requests, so it waits (bounded by the stall
+     * timeout) until the pipeline is idle. Says what it waited for, for the scenario's line; empty when nothing.
+     */
+    private static String awaitPipelineIdle() {
+        long began = System.nanoTime();
+        long backlog = stack.pipelineBacklog();
+        if (backlog == 0) {
+            return "";
+        }
+        long initial = backlog;
+        while (backlog > 0 && System.nanoTime() - began < STALL_TIMEOUT.toNanos()) {
+            pause(Duration.ofSeconds(1));
+            backlog = stack.pipelineBacklog();
+        }
+        return String.format(Locale.ROOT, ", earlier scenarios' backlog of %d records: %s after %.0f s", initial,
+                backlog == 0 ? "processed" : backlog + " left", seconds(System.nanoTime() - began));
+    }
+
+    /** Waits until every id is answered, or processing stalls, or the drain timeout passes; says which. */
+    private static String awaitDrain(ResultWatch results, long returned) {
+        long deadline = returned + DRAIN_TIMEOUT.toNanos();
+        while (true) {
+            int answered = results.answered();
+            if (answered >= REQUESTS) {
+                return "every id answered";
+            }
+            long now = System.nanoTime();
+            long lastProgress = Math.max(returned, results.lastArrivalNanos());
+            if (now - lastProgress > STALL_TIMEOUT.toNanos()) {
+                return "STALLED: no new result for " + STALL_TIMEOUT.toSeconds() + " s, " + answered + " of " + REQUESTS
+                        + " answered";
+            }
+            if (now > deadline) {
+                return "TIMED OUT after " + DRAIN_TIMEOUT.toSeconds() + " s, " + answered + " of " + REQUESTS + " answered";
+            }
+            pause(Duration.ofMillis(250));
+        }
+    }
+
+    /** Every generation row and audit record of the scenario's ids, by id. */
+    private static Map<String, FaultVerdict.DbState> databaseState(String prefix) {
+        Map<String, FaultVerdict.DbState> states = new HashMap<>();
+        String sql = """
+                select g.request_id, count(*), min(g.status), min(g.error_code),
+                       (select count(*) from audit_records a where a.request_id = g.request_id)
+                from generations g where g.request_id like ? group by g.request_id
+                union all
+                select a.request_id, 0, null, null, count(*)
+                from audit_records a where a.request_id like ?
+                  and not exists (select 1 from generations g where g.request_id = a.request_id)
+                group by a.request_id
+                """;
+        try (Connection connection = DriverManager.getConnection(stack.postgres.jdbcUrl(), stack.postgres.username(),
+                stack.postgres.password());
+             PreparedStatement statement = connection.prepareStatement(sql)) {
+            statement.setString(1, prefix + "%");
+            statement.setString(2, prefix + "%");
+            try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                    states.put(rows.getString(1),
+                            new FaultVerdict.DbState(rows.getInt(2), rows.getString(3), rows.getString(4), rows.getInt(5)));
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not read the generations and audit records", e);
+        }
+        return states;
+    }
+
+    private String applicationsReport() {
+        StringBuilder text = new StringBuilder("applications at the end:");
+        for (AppProcess app : apps) {
+            text.append("\n  ").append(app.logFile().getFileName()).append(": ").append(app.health())
+                    .append(" (log ").append(app.logFile()).append(')');
+        }
+        text.append("\n  broker: ").append(stack.broker.isAlive() ? "running" : "down").append(" (log ")
+                .append(stack.broker.logFile()).append(')');
+        text.append("\n  PostgreSQL: ").append(stack.postgres.isRunning() ? "running" : "down");
+        for (AppProcess app : apps) {
+            text.append("\nlast lines of ").append(app.logFile().getFileName()).append(":\n").append(app.logTail(25));
+        }
+        return text.toString();
+    }
+
+    private static void record(String line) {
+        System.out.println("[fault-suite] " + line);
+        try {
+            Files.writeString(RESULTS_FILE, line + System.lineSeparator(), StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new IllegalStateException("could not write " + RESULTS_FILE, e);
+        }
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+
+    private static void pause(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+}
