@@ -87,6 +87,11 @@ public class OutboxRelay {
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         props.put(ProducerConfig.LINGER_MS_CONFIG, 1);
         props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
+        // while the broker is away a batch fails within these bounds (well inside its transaction's timeout) and is
+        // retried, instead of holding its rows locked until the transaction reaper aborts it
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "steergate-outbox-relay");
         producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
         published = Counter.builder("steergate.outbox.published").description("Outbox records published to Kafka").register(metrics);
@@ -169,12 +174,13 @@ public class OutboxRelay {
             producer.flush();
             List<Long> acknowledged = new ArrayList<>(rows.size());
             RuntimeException away = null;
-            for (int i = 0; i < rows.size(); i++) {
+            for (int i = 0; i < rows.size() && away == null; i++) {
                 try {
                     awaitAck(rows.get(i), acks.get(i));
                     acknowledged.add(rows.get(i).id);
                 } catch (RuntimeException e) {
                     if (Failures.isTransient(e)) {
+                        // the broker is away: waiting on the rest would hold this transaction for each of them
                         away = e;
                     } else {
                         refused(rows.get(i), e);

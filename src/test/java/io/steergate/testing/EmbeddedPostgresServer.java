@@ -46,9 +46,11 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     public synchronized EmbeddedPostgresServer start() {
         if (postgres == null) {
             try {
+                // -Dsteergate.postgres.durable=false: zonky's own fast settings, only to measure what durability costs
+                String durable = Boolean.parseBoolean(System.getProperty("steergate.postgres.durable", "true")) ? "on" : "off";
                 EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
-                        .setServerConfig("fsync", "on")
-                        .setServerConfig("synchronous_commit", "on")
+                        .setServerConfig("fsync", durable)
+                        .setServerConfig("synchronous_commit", durable)
                         // crash recovery after a SIGKILL can take longer than zonky's 10 s on a busy machine
                         .setPGStartupWait(Duration.ofSeconds(60));
                 if (dataDirectory != null) {
