@@ -1,9 +1,14 @@
 package io.steergate.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -144,9 +149,39 @@ class FaultSuiteIT {
     @Test
     @Order(4)
     void postgresSigkilledAndDownForTheOutage() {
-        start("fault-d-app", Map.of());
-        runScenario("(d) PostgreSQL SIGKILL, down " + OUTAGE.toSeconds() + " s", "d", OUTAGE,
-                stack.postgres::kill, stack.postgres::start);
+        AppProcess app = start("fault-d-app", Map.of());
+        List<HttpResponse<String>> duringOutage = new ArrayList<>();
+        runScenario("(d) PostgreSQL SIGKILL, down " + OUTAGE.toSeconds() + " s", "d", OUTAGE, () -> {
+            stack.postgres.kill();
+            pause(Duration.ofSeconds(5));
+            duringOutage.add(http(app, "POST", "/v1/generations",
+                    "{\"id\":\"fault-d-http-" + UUID.randomUUID() + "\",\"tenant\":\"acme\",\"prompt\":\"Once upon a time\",\"maxTokens\":4}"));
+            duringOutage.add(http(app, "GET", "/q/health/live", null));
+            duringOutage.add(http(app, "GET", "/q/health/ready", null));
+        }, stack.postgres::start);
+
+        // while PostgreSQL is away: the HTTP door answers 503 with Retry-After instead of holding the thread, the
+        // process stays live (nothing to restart), and it is not ready
+        assertEquals(503, duringOutage.get(0).statusCode(), duringOutage.get(0).body());
+        assertEquals("5", duringOutage.get(0).headers().firstValue("Retry-After").orElse(null));
+        assertTrue(duringOutage.get(0).body().contains("UNAVAILABLE"), duringOutage.get(0).body());
+        assertEquals(200, duringOutage.get(1).statusCode(), "liveness during the outage: " + duringOutage.get(1).body());
+        assertEquals(503, duringOutage.get(2).statusCode(), "readiness during the outage: " + duringOutage.get(2).body());
+    }
+
+    /** One HTTP call to {@code app}, bounded at 30 s: a door that held the thread would fail the scenario here. */
+    private static HttpResponse<String> http(AppProcess app, String method, String path, String body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(app.baseUrl() + path)).timeout(Duration.ofSeconds(30));
+        request = body == null ? request.GET() : request.header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        try {
+            return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new AssertionError(method + " " + path + " got no answer within 30 s during the outage: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
     }
 
     @Test
