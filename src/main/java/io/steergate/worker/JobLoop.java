@@ -61,7 +61,10 @@ final class JobLoop implements Runnable {
     private static final Logger LOG = Logger.getLogger(JobLoop.class);
     /** The request id of DESIGN.md: a job without a valid one cannot be answered, so it is dead-lettered. */
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
-    /** A dead letter keeps at most this many of the original bytes (as the gateway's outbox does), so the DLQ takes it. */
+    /**
+     * A dead letter keeps at most this many of the original bytes (header steergate-truncated-from says how many there
+     * were), so that a job too large for the DLQ's broker limit is still set aside with its reason.
+     */
     static final int DEAD_LETTER_MAX_BYTES = 512 * 1024;
     private static final long ACK_WAIT_MS = 30_000;
     private static final long STALE_POLL_NANOS = TimeUnit.MINUTES.toNanos(1);
