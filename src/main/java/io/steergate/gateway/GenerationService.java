@@ -234,9 +234,14 @@ public class GenerationService {
 
     /** Stores the final result on the row, audits it and queues it for steer.results, in the caller's transaction. */
     private void finish(Generation generation, GenerationResult result) {
-        result = withinResultLimit(result);
+        String resultJson = write(result);
+        int bytes = resultJson.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > config.maxResultBytes()) {
+            result = tooLarge(result, bytes);
+            resultJson = write(result);
+        }
         generation.status = Generation.State.valueOf(result.status().name());
-        generation.resultJson = write(result);
+        generation.resultJson = resultJson;
         generation.errorCode = result.error() == null ? null : result.error().code();
         if (result.usage() != null) {
             generation.promptTokens = result.usage().promptTokens();
@@ -256,11 +261,7 @@ public class GenerationService {
      * A result the results topic could not take is never published cut short: it becomes FAILED with the reason
      * (only a forged or broken job result can be this large: maxTokens bounds a real one far below).
      */
-    private GenerationResult withinResultLimit(GenerationResult result) {
-        int bytes = write(result).getBytes(StandardCharsets.UTF_8).length;
-        if (bytes <= config.maxResultBytes()) {
-            return result;
-        }
+    private GenerationResult tooLarge(GenerationResult result, int bytes) {
         ErrorInfo error = ErrorInfo.of(ErrorCode.RESULT_TOO_LARGE, "the result would be " + bytes + " bytes; "
                 + "the results topic takes at most " + config.maxResultBytes() + " (steergate.gateway.max-result-bytes)");
         return new GenerationResult(result.id(), result.tenant(), GenerationResult.Status.FAILED, null, result.model(),

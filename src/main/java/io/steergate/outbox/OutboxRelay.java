@@ -191,8 +191,10 @@ public class OutboxRelay {
                 entities.createQuery("delete from OutboxEvent where id in :ids").setParameter("ids", acknowledged).executeUpdate();
                 published.increment(acknowledged.size());
             }
-            backlog.set(((Number) entities.createNativeQuery("select count(*) from outbox where set_aside_at is null").getSingleResult()).longValue());
-            setAside.set(((Number) entities.createNativeQuery("select count(*) from outbox where set_aside_at is not null").getSingleResult()).longValue());
+            Object[] counts = (Object[]) entities.createNativeQuery("select count(*) filter (where set_aside_at is null),"
+                    + " count(*) filter (where set_aside_at is not null) from outbox").getSingleResult();
+            backlog.set(((Number) counts[0]).longValue());
+            setAside.set(((Number) counts[1]).longValue());
             if (away != null && acknowledged.isEmpty()) {
                 throw away;
             }
