@@ -7,18 +7,19 @@ import java.util.List;
 
 /**
  * What the policy decided for one request: the policy version, and either the ordered plan or a rejection; in both
- * cases the trace of how (rules matched or skipped, asks clamped or denied, caps applied).
+ * cases the trace of how (rules matched or skipped, asks clamped or denied, caps applied), bounded in size whatever
+ * the request (see {@link DecisionTrace}).
  *
  * @param policy    the deciding policy's id and content version; null when no policy covers the tenant
  * @param entries   the ordered plan; empty when rejected
- * @param trace     human-readable steps of the decision, in order
+ * @param trace     human-readable steps of the decision, in order; repeats counted, at most 64 lines and 8,000 characters
  * @param rejection the error to answer with (status REJECTED), or null when a plan was decided
  */
 public record Decision(PolicyRef policy, List<PlanEntry> entries, List<String> trace, ErrorInfo rejection) {
 
     public Decision {
         entries = List.copyOf(entries);
-        trace = List.copyOf(trace);
+        trace = List.copyOf(DecisionTrace.bounded(trace));
     }
 
     public static Decision planned(PolicyRef policy, List<PlanEntry> entries, List<String> trace) {
