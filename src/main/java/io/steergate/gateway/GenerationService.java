@@ -14,6 +14,7 @@ import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.PolicyRef;
 import io.steergate.messages.SafeText;
+import io.steergate.outbox.DeadLetters;
 import io.steergate.outbox.Outbox;
 import io.steergate.policy.Decision;
 import io.steergate.policy.PolicyEngine;
@@ -53,6 +54,9 @@ public class GenerationService {
     Outbox outbox;
 
     @Inject
+    DeadLetters deadLetters;
+
+    @Inject
     GatewayConfig config;
 
     @Inject
@@ -67,16 +71,8 @@ public class GenerationService {
     /** Sends an unreadable message to the dead-letter topic, unchanged, with the reason in headers. */
     @Transactional
     public void deadLetter(byte[] raw, String key, ErrorInfo error) {
-        deadLetter(config.dlqTopic(), raw, key, error);
+        deadLetters.put(config.dlqTopic(), raw, key, error);
         counter("steergate.requests.dead.lettered", "code", error.code()).increment();
-    }
-
-    /** Puts a record on {@code topic}, unchanged, with the reason in the steergate-error-* headers. */
-    @Transactional
-    public void deadLetter(String topic, byte[] raw, String key, ErrorInfo error) {
-        outbox.append(topic, key, raw == null ? new byte[0] : raw,
-                Map.of("steergate-error-code", error.code(), "steergate-error-message", error.message()));
-        LOG.infof("dead-lettered a message to %s with key %s: %s %s", topic, SafeText.of(key, 128), error.code(), error.message());
     }
 
     /**

@@ -8,6 +8,7 @@ import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.SafeText;
+import io.steergate.outbox.DeadLetters;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -15,7 +16,6 @@ import jakarta.inject.Inject;
 import java.io.IOException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
-import org.jboss.logging.Logger;
 
 /**
  * Consumes steer.job-results: stores each outcome, its audit record and its result in one transaction, then acks.
@@ -25,8 +25,6 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class JobResultListener {
 
-    private static final Logger LOG = Logger.getLogger(JobResultListener.class);
-
     @Inject
     GenerationService generations;
 
@@ -35,6 +33,9 @@ public class JobResultListener {
 
     @Inject
     ObjectMapper json;
+
+    @Inject
+    DeadLetters deadLetters;
 
     @Inject
     MeterRegistry metrics;
@@ -63,13 +64,8 @@ public class JobResultListener {
 
     /** Only our workers write this topic: a record we cannot use is a bug or a forgery, kept aside with the reason. */
     private void deadLetter(ConsumerRecord<String, byte[]> record, String where, String reason) {
-        ErrorInfo error = ErrorInfo.of(ErrorCode.INVALID_REQUEST, "job result " + where + " " + reason);
         metrics.counter("steergate.job.results.dead.lettered").increment();
-        try {
-            Retry.untilDone("dead-lettering job result " + where,
-                    () -> generations.deadLetter(config.jobResultsDlqTopic(), record.value(), record.key(), error));
-        } catch (Retry.PermanentFailure lost) {
-            LOG.errorf("job result %s skipped: it could not be dead-lettered either: %s", where, Failures.rootMessage(lost.getCause()));
-        }
+        deadLetters.setAside(config.jobResultsDlqTopic(), record,
+                ErrorInfo.of(ErrorCode.INVALID_REQUEST, "job result " + where + " " + reason));
     }
 }

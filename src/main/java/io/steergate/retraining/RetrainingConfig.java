@@ -12,6 +12,10 @@ public interface RetrainingConfig {
     @WithDefault("steer.retraining")
     String topic();
 
+    /** Where records of {@link #topic()} that name no job go, unchanged, with the reason in headers. */
+    @WithDefault("steer.retraining.dlq")
+    String dlqTopic();
+
     /** LinEAS steps between two progress updates (each also refreshes the job's heartbeat). */
     @WithDefault("25")
     int progressEvery();

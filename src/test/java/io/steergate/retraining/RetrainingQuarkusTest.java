@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -157,6 +158,27 @@ class RetrainingQuarkusTest {
         assertEquals(2, awaitFinished(queue(name, body)).getInt("resultVersion"));
         given().get("/v1/retraining-jobs/" + first).then().body("attempts", equalTo(1)).body("resultVersion", equalTo(1));
         given().get("/v1/interventions/" + name).then().body("versions.size()", equalTo(2));
+    }
+
+    @Test
+    void unreadableAndForgedRecordsGoToTheRetrainingDeadLetterTopicWithTheReason() {
+        String name = name();
+        Map<String, String[]> forged = new LinkedHashMap<>(); // key -> value, expected code, expected message part
+        forged.put(name + "-not-json", new String[] {"not json", "NOT_JSON", "not JSON"});
+        forged.put(name + "-array", new String[] {"[1]", "NOT_AN_OBJECT", "not a JSON object"});
+        forged.put(name + "-no-id", new String[] {"{\"jobId\":null}", "INVALID_ID", "jobId: must be a string"});
+        forged.put(name + "-bad-id", new String[] {"{\"jobId\":\"job-\\u0000-5\"}", "INVALID_ID", "jobId: not a UUID: 'job-\\u0000-5'"});
+        try (TopicClient kafka = new TopicClient(bootstrapServers)) {
+            forged.forEach((key, c) -> kafka.send("steer.retraining", key, c[0].getBytes(StandardCharsets.UTF_8)));
+            for (Map.Entry<String, String[]> c : forged.entrySet()) {
+                TopicClient.Received dead = kafka.awaitRecord("steer.retraining.dlq", c.getKey(), WAIT);
+                assertEquals(c.getValue()[0], dead.text(), "the record is kept as it came");
+                assertEquals(c.getValue()[1], dead.header("steergate-error-code"), c.getKey());
+                assertTrue(dead.header("steergate-error-message").contains(c.getValue()[2]), dead.header("steergate-error-message"));
+            }
+        }
+        // the trainer went on
+        assertEquals(1, awaitFinished(queue(name, body("mean-shift"))).getInt("resultVersion"));
     }
 
     @Test

@@ -70,6 +70,7 @@ class TrainerTest {
         trainer.json = new ObjectMapper();
         trainer.config = new RetrainingConfig() {
             public String topic() { return "steer.retraining"; }
+            public String dlqTopic() { return "steer.retraining.dlq"; }
             public int progressEvery() { return 25; }
             public Duration staleAfter() { return Duration.ofMinutes(5); }
             public Duration sweepEvery() { return Duration.ofSeconds(30); }
