@@ -1,7 +1,11 @@
 package io.steergate.testing;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
@@ -19,6 +23,20 @@ import org.apache.kafka.server.common.MetadataVersion;
  * Shared by the @QuarkusTests (through {@link KafkaAndPostgresResource}) and the integration tests.
  */
 public final class EmbeddedKafka implements AutoCloseable {
+
+    /**
+     * Kafka's bytes around a record's value that count against message.max.bytes: the record batch header (61), the
+     * record's own varints and attributes (at most 26), its key (a request id, at most 128 ASCII characters) and headers.
+     * Kept equal to deploy/launcher's EmbeddedStack.RECORD_OVERHEAD_BYTES, which explains the number.
+     */
+    static final int RECORD_OVERHEAD_BYTES = 16 * 1024;
+
+    /**
+     * The broker's message.max.bytes, the same as the embedded default's (deploy/run): the largest request the
+     * gateway promises to answer, steergate.limits.message-bytes of application.properties, plus the record overhead.
+     * Tests never get a roomier broker than a user does.
+     */
+    public static final int MESSAGE_MAX_BYTES = configuredMessageBytes() + RECORD_OVERHEAD_BYTES;
 
     private final int defaultPartitions;
     private KafkaClusterTestKit cluster;
@@ -49,8 +67,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                     .setConfigProp("group.initial.rebalance.delay.ms", "0")
                     .setConfigProp("auto.create.topics.enable", "true")
                     .setConfigProp("num.partitions", String.valueOf(defaultPartitions))
-                    // production brokers are often raised above the 1 MB default; tests send a 5 MB request
-                    .setConfigProp("message.max.bytes", String.valueOf(8 * 1024 * 1024))
+                    .setConfigProp("message.max.bytes", String.valueOf(MESSAGE_MAX_BYTES))
                     .setConfigProp("offsets.topic.replication.factor", "1")
                     .setConfigProp("offsets.topic.num.partitions", "4")
                     .setConfigProp("transaction.state.log.replication.factor", "1")
@@ -97,6 +114,19 @@ public final class EmbeddedKafka implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         }
+    }
+
+    private static int configuredMessageBytes() {
+        Properties config = new Properties();
+        try (InputStream in = EmbeddedKafka.class.getClassLoader().getResourceAsStream("application.properties")) {
+            if (in == null) {
+                throw new IllegalStateException("application.properties is not on the class path");
+            }
+            config.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read application.properties", e);
+        }
+        return Integer.parseInt(config.getProperty("steergate.limits.message-bytes").trim());
     }
 
     @Override

@@ -16,7 +16,7 @@ public class KafkaAndPostgresResource implements QuarkusTestResourceLifecycleMan
     /** Topics created up front, so consumers in the app and in tests never race the auto-creation. */
     static final String[] TOPICS = {
         "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.jobs.dlq", "steer.job-results",
-        "steer.retraining"
+        "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq"
     };
     static final int PARTITIONS = 4;
 

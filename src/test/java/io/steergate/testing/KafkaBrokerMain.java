@@ -89,8 +89,7 @@ public final class KafkaBrokerMain {
         props.put("log.dirs", logDir.toString());
         props.put("num.partitions", String.valueOf(partitions));
         props.put("auto.create.topics.enable", "true");
-        // as EmbeddedKafka: tests send a 5 MB request
-        props.put("message.max.bytes", String.valueOf(8 * 1024 * 1024));
+        props.put("message.max.bytes", String.valueOf(EmbeddedKafka.MESSAGE_MAX_BYTES));
         // one node: every internal topic has one replica
         props.put("offsets.topic.replication.factor", "1");
         props.put("offsets.topic.num.partitions", "4");

@@ -26,8 +26,17 @@ public final class EmbeddedStack {
 
     static final List<String> TOPICS = List.of(
             "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.jobs.dlq", "steer.job-results",
-            "steer.job-results.dlq", "steer.retraining");
+            "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq");
     static final int PARTITIONS = 4;
+    /** The largest request the application promises to answer: its steergate.limits.message-bytes default. */
+    static final int MESSAGE_BYTES = 1_048_576;
+    /**
+     * Kafka's bytes around a record's value that count against message.max.bytes: a record batch header (61 bytes),
+     * the record's varints and attributes (at most 26), its key (a request id: at most 128 ASCII characters) and
+     * the client's headers; 16 KiB leaves a client over 15 KB of headers. So a request the application promises to
+     * answer always reaches it, and one a little over the limit still does and is answered MESSAGE_TOO_LARGE.
+     */
+    static final int RECORD_OVERHEAD_BYTES = 16 * 1024;
     static final String DATABASE = "steergate";
     static final String BANNER_TITLE = "SteerGate embedded stack is up";
     private static final long SUPERVISE_EVERY_MS = 500;
@@ -477,6 +486,8 @@ public final class EmbeddedStack {
             props.put("log.dirs", logDir.toString());
             props.put("num.partitions", String.valueOf(partitions));
             props.put("auto.create.topics.enable", "true");
+            // set, not left to Kafka's default (1 MiB + 12): the limit follows what the application promises
+            props.put("message.max.bytes", String.valueOf(MESSAGE_BYTES + RECORD_OVERHEAD_BYTES));
             // one node: every internal topic has one replica
             props.put("offsets.topic.replication.factor", "1");
             props.put("transaction.state.log.replication.factor", "1");
