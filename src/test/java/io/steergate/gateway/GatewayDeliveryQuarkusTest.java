@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,6 +14,7 @@ import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.steergate.audit.AuditRecord;
+import io.steergate.testing.EmbeddedKafka;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
 import io.steergate.testing.TopicClient.Received;
@@ -20,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -35,6 +38,9 @@ class GatewayDeliveryQuarkusTest {
 
     static final String GOLDEN_PREFIX = ", there was a little girl named Lily. She loved to play outside in the park.";
     static final Duration WAIT = Duration.ofSeconds(60);
+
+    @ConfigProperty(name = "steergate.limits.message-bytes")
+    int messageBytes;
 
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
@@ -168,15 +174,30 @@ class GatewayDeliveryQuarkusTest {
     }
 
     @Test
-    void fiveMegabyteMessageIsRejectedAndTheConsumerGoesOn() {
+    void aMessageOverTheSizeLimitIsRejectedAndTheConsumerGoesOn() {
+        // the broker takes a little more than the gateway's limit (EmbeddedKafka.MESSAGE_MAX_BYTES, as deploy/run's),
+        // so a request just over it reaches the gateway and is answered
         String id = id("huge");
-        String body = request(id, ",\"styles\":[\"" + "x".repeat(5 * 1024 * 1024) + "\"]");
+        String body = request(id, ",\"styles\":[\"" + "x".repeat(messageBytes + 1_000) + "\"]");
+        assertTrue(body.length() < EmbeddedKafka.MESSAGE_MAX_BYTES - 1_000, "the test record fits the broker");
         JsonNode result = send(id, body).json();
         assertEquals("REJECTED", result.get("status").asText());
         assertEquals("MESSAGE_TOO_LARGE", result.at("/error/code").asText());
 
         String next = id("after-huge");
         assertEquals("COMPLETED", send(next, request(next, ",\"maxTokens\":4")).json().get("status").asText());
+    }
+
+    @Test
+    void aFiveMegabyteRequestIsRefusedByTheBrokerOverKafkaAndByTheGatewayOverHttp() {
+        String id = id("five-mb");
+        String body = request(id, ",\"styles\":[\"" + "x".repeat(5 * 1024 * 1024) + "\"]");
+        IllegalStateException refused = assertThrows(IllegalStateException.class,
+                () -> kafka.send("steer.requests", id, body.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(refused.getCause().getCause() instanceof RecordTooLargeException, String.valueOf(refused.getCause()));
+
+        given().body(body).contentType("application/json").when().post("/v1/generations")
+                .then().statusCode(413).body("code", equalTo("MESSAGE_TOO_LARGE"));
     }
 
     @Test
