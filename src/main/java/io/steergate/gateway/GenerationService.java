@@ -25,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,6 +41,8 @@ public class GenerationService {
 
     private static final Logger LOG = Logger.getLogger(GenerationService.class);
     private static final SecureRandom SEEDS = new SecureRandom();
+    /** The metric label for any value outside a closed set. */
+    private static final String OTHER = "other";
 
     @Inject
     ObjectMapper json;
@@ -130,12 +133,13 @@ public class GenerationService {
         metrics.timer("steergate.request.latency", "status", result.status().name()).record(Duration.ofMillis(totalMs));
         metrics.timer("steergate.request.queue.wait").record(Duration.ofMillis(outcome.queueMs()));
         if (result.status() == Status.COMPLETED) {
-            result.applied().forEach(applied -> metrics.counter("steergate.interventions.applied",
-                    "intervention", applied.intervention(), "version", String.valueOf(applied.version())).increment());
+            // versions are left out of the labels (every promotion would add series); the audit record has them
+            result.applied().forEach(applied -> metrics.counter("steergate.interventions.applied", "intervention",
+                    policies.names(applied.intervention()) ? applied.intervention() : OTHER).increment());
             LOG.infof("request %s COMPLETED: %d+%d tokens, queue %d ms, generate %d ms, total %d ms", result.id(),
                     result.usage().promptTokens(), result.usage().completionTokens(), outcome.queueMs(), outcome.generateMs(), totalMs);
         } else {
-            String code = result.error() == null ? "NONE" : result.error().code();
+            String code = result.error() == null ? "NONE" : codeLabel(result.error().code());
             counter(result.status() == Status.REJECTED ? "steergate.requests.rejected" : "steergate.requests.failed", "code", code).increment();
             LOG.infof("request %s %s: %s %s", result.id(), result.status(),
                     result.error() == null ? "" : result.error().code(), result.error() == null ? "" : result.error().message());
@@ -262,6 +266,11 @@ public class GenerationService {
                 + "the results topic takes at most " + config.maxResultBytes() + " (steergate.gateway.max-result-bytes)");
         return new GenerationResult(result.id(), result.tenant(), GenerationResult.Status.FAILED, null, result.model(),
                 result.policy(), List.of(), Map.of(), result.usage(), result.timings(), error);
+    }
+
+    /** A worker's error code as a metric label: one of ours, else "other" (a forged job result may carry anything). */
+    private static String codeLabel(String code) {
+        return Arrays.stream(ErrorCode.values()).anyMatch(known -> known.name().equals(code)) ? code : OTHER;
     }
 
     private Counter counter(String name, String... tags) {

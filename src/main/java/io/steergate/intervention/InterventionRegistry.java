@@ -107,7 +107,8 @@ public class InterventionRegistry {
         version.createdAt = Instant.now();
         version.statusChangedAt = version.createdAt;
         version.persist();
-        metrics.counter("steergate.interventions.uploaded", "name", name).increment();
+        // by kind, a closed set: a label per uploaded name would add a series per name for the life of the process
+        metrics.counter("steergate.interventions.uploaded", "kind", definition.kind).increment();
         LOG.infof("intervention %s version %d stored as candidate (%s, %d sites, by %s)", name, next, map.method(),
                 map.maps().size(), version.createdBy);
         return summary(version);

@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * One tenant policy as read from a policies/*.yaml file by {@link PolicyParser} (format: policies/README.md). Immutable;
@@ -50,6 +51,17 @@ public record Policy(
         conflicts = conflicts.stream().map(Policy::ordered).toList();
         rules = List.copyOf(rules);
         scorers = List.copyOf(scorers);
+    }
+
+    /** The interventions this policy names: applied by its rules, behind its styles, or in its rules' conditions. */
+    public Set<String> interventions() {
+        Set<String> names = new TreeSet<>();
+        styles.values().forEach(grant -> names.add(grant.intervention()));
+        for (Rule rule : rules) {
+            rule.apply().forEach(application -> names.add(application.intervention()));
+            names.addAll(rule.when().steering());
+        }
+        return names;
     }
 
     /** What a policy does with the request's explicit steering asks. */

@@ -161,6 +161,15 @@ public class PolicyEngine {
         return store == null ? (builtIn == null ? List.of() : List.of(builtIn)) : store.policies();
     }
 
+    /**
+     * Whether a policy in force names {@code intervention}. Metric series are labelled with such names only (others
+     * as "other"): a request's explicit asks and uploads may name anything, and every label value is a series kept
+     * for the life of the process.
+     */
+    public boolean names(String intervention) {
+        return policies().stream().anyMatch(policy -> policy.interventions().contains(intervention));
+    }
+
     public Optional<Policy> policy(String id) {
         return policies().stream().filter(p -> p.id().equals(id)).findFirst();
     }

@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.steergate.audit.AuditRecord;
+import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationResult;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
@@ -47,6 +49,9 @@ class GatewayFaultsQuarkusTest {
 
     @Inject
     GenerationService generations;
+
+    @Inject
+    MeterRegistry metrics;
 
     TopicClient kafka;
 
@@ -183,6 +188,19 @@ class GatewayFaultsQuarkusTest {
         assertEquals("FAILED", result.json().get("status").asText());
         assertEquals("RESULT_TOO_LARGE", result.json().at("/error/code").asText());
         assertTrue(result.value().length < 2_000, "published whole and small: " + result.value().length);
+    }
+
+    @Test
+    void aForgedErrorCodeIsCountedAsOtherNotAsASeriesOfItsOwn() {
+        String id = id("forged-code");
+        String forged = "F_" + UUID.randomUUID().toString().substring(0, 8); // a code column holds 32 characters
+        QuarkusTransaction.requiringNew().run(() -> pendingRow(id, Instant.now()).persist());
+        generations.complete(new JobResult(id, GenerationResult.Status.FAILED, null, null, new GenerationResult.Usage(0, 0),
+                1, 2, new ErrorInfo(forged, "made up by whoever wrote the record")));
+
+        assertEquals("FAILED", kafka.awaitRecord("steer.results", id, WAIT).json().get("status").asText());
+        assertEquals(List.of(), metrics.find("steergate.requests.failed").tag("code", forged).counters());
+        assertTrue(metrics.find("steergate.requests.failed").tag("code", "other").counter().count() >= 1);
     }
 
     @Test

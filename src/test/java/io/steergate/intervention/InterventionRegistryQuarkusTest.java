@@ -5,6 +5,10 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.steergate.engine.model.ModelFiles;
@@ -14,9 +18,11 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.testing.SteerGateTestProfile;
+import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
@@ -29,6 +35,9 @@ import org.junit.jupiter.api.Test;
 class InterventionRegistryQuarkusTest {
 
     static final int LAYERS = 5;
+
+    @Inject
+    MeterRegistry metrics;
     static final int DIM = 64;
 
     static String fingerprint() throws IOException {
@@ -78,6 +87,24 @@ class InterventionRegistryQuarkusTest {
         given().when().post("/v1/interventions/" + name + "/versions/1/promote")
                 .then().statusCode(409).body("code", equalTo("CONFLICT")).body("message", containsString("retired"));
         given().when().get("/v1/interventions").then().statusCode(200).body("name", hasItem(name));
+    }
+
+    @Test
+    void aHundredUploadedNamesAddNoMetricSeriesPerName() throws IOException {
+        List<String> kinds = List.of("toxicity", "style", "negation", "concept");
+        for (int i = 0; i < 100; i++) {
+            String name = name();
+            given().body(mapFile(name, fingerprint(), DIM, 0)).contentType("application/octet-stream")
+                    .queryParam("kind", kinds.get(i % kinds.size()))
+                    .when().post("/v1/interventions/" + name + "/versions").then().statusCode(201);
+        }
+        var series = metrics.find("steergate.interventions.uploaded").counters();
+        assertTrue(series.size() <= kinds.size(), series.size() + " series for 100 uploads");
+        for (var counter : series) {
+            assertEquals(List.of("kind"), counter.getId().getTags().stream().map(tag -> tag.getKey()).toList());
+            assertTrue(kinds.contains(counter.getId().getTag("kind")), counter.getId().toString());
+        }
+        assertTrue(series.stream().mapToDouble(counter -> counter.count()).sum() >= 100);
     }
 
     @Test

@@ -13,11 +13,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.restassured.path.json.JsonPath;
 import io.steergate.audit.AuditRecord;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.InterventionFile;
 import io.steergate.gateway.Generation;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
+import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,6 +29,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
@@ -44,6 +49,9 @@ class PolicySteeringQuarkusTest {
 
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
+
+    @Inject
+    MeterRegistry metrics;
 
     TopicClient kafka;
 
@@ -130,6 +138,39 @@ class PolicySteeringQuarkusTest {
         assertEquals("COMPLETED", result.get("status").asText(), result.toString());
         assertEquals("cheerful", result.at("/applied/0/intervention").asText());
         assertEquals(0.6, result.at("/applied/0/strength").asDouble(), 1e-9);
+    }
+
+    @Test
+    void appliedInterventionsNoPolicyNamesAreCountedAsOtherNotOneSeriesEach() throws IOException {
+        Intervention kindness = InterventionFile.read(Path.of("policies/interventions/kindness.safetensors"));
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            String name = "explicit-" + UUID.randomUUID().toString().substring(0, 8);
+            names.add(name);
+            byte[] map = InterventionFile.write(new Intervention(name, kindness.method(), kindness.modelFingerprint(),
+                    kindness.concept(), Map.of(), kindness.maps()));
+            given().body(map).contentType("application/octet-stream").queryParam("kind", "style")
+                    .post("/v1/interventions/" + name + "/versions").then().statusCode(201);
+            given().post("/v1/interventions/" + name + "/versions/1/promote").then().statusCode(200);
+        }
+        double otherBefore = applied("other");
+        for (String name : names) {
+            // storytelling clamps explicit asks: any active intervention may be asked for by name
+            JsonNode result = send(id("explicit"), "story-app", ",\"steering\":[{\"intervention\":\"" + name + "\"}]");
+            assertEquals(name, result.at("/applied/0/intervention").asText(), result.toString());
+        }
+
+        assertEquals(otherBefore + 3, applied("other"));
+        for (String name : names) {
+            assertEquals(List.of(), metrics.find("steergate.interventions.applied").tag("intervention", name).counters());
+        }
+        given().get("/q/metrics").then().statusCode(200)
+                .body(containsString("steergate_interventions_applied_total{intervention=\"other\""));
+    }
+
+    private double applied(String intervention) {
+        var counter = metrics.find("steergate.interventions.applied").tag("intervention", intervention).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     @Test
