@@ -220,6 +220,33 @@ class GatewayFaultsQuarkusTest {
         sentinel();
     }
 
+    @Test
+    void recordsTheBrokerAcknowledgedAreNeverSentAgainWhileARefusedOneIsRetried() throws InterruptedException {
+        String key = id("acked-once"); // one key, one partition: its records are read in the order published
+        long refusedId = QuarkusTransaction.requiringNew().call(() -> {
+            outboxRow("steer.results", key, "{\"n\":1}").persist();
+            OutboxEvent bad = outboxRow("not a valid topic!", key);
+            bad.persist();
+            outboxRow("steer.results", key, "{\"n\":2}").persist();
+            return bad.id;
+        });
+        // set aside after max-attempts passes of the relay: a pass that re-sent acknowledged records has run by now
+        awaitSetAside(refusedId);
+        QuarkusTransaction.requiringNew().run(() -> outboxRow("steer.results", key, "{\"n\":3}").persist());
+
+        try (TopicClient.Tail tail = kafka.tail("steer.results")) {
+            tail.await(r -> key.equals(r.key()) && r.text().equals("{\"n\":3}"), 1, WAIT);
+            assertEquals(List.of("{\"n\":1}", "{\"n\":2}", "{\"n\":3}"),
+                    tail.records(r -> key.equals(r.key())).stream().map(Received::text).toList());
+        }
+    }
+
+    private static OutboxEvent outboxRow(String topic, String key, String payload) {
+        OutboxEvent row = outboxRow(topic, key);
+        row.payload = payload.getBytes(StandardCharsets.UTF_8);
+        return row;
+    }
+
     private static OutboxEvent awaitSetAside(long id) throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < deadline) {

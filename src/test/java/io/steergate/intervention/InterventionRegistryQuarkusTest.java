@@ -20,8 +20,12 @@ import io.steergate.engine.steering.InterventionFile;
 import io.steergate.testing.SteerGateTestProfile;
 import jakarta.inject.Inject;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -105,6 +109,39 @@ class InterventionRegistryQuarkusTest {
             assertTrue(kinds.contains(counter.getId().getTag("kind")), counter.getId().toString());
         }
         assertTrue(series.stream().mapToDouble(counter -> counter.count()).sum() >= 100);
+    }
+
+    @Test
+    void mapFilesPythonsSafetensorsWouldRefuseAreAnswered422NamingTheProblem() throws IOException {
+        String name = name();
+        byte[] valid = mapFile(name, fingerprint(), DIM, 0); // beta at [0,256], omega at [256,512]
+        String header = new String(valid, 8, (int) ByteBuffer.wrap(valid, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(),
+                StandardCharsets.ISO_8859_1);
+        int dataStart = 8 + header.length();
+
+        byte[] nan = valid.clone();
+        ByteBuffer.wrap(nan, dataStart, 4).order(ByteOrder.LITTLE_ENDIAN).putFloat(Float.NaN);
+        byte[] infinity = valid.clone();
+        ByteBuffer.wrap(infinity, dataStart + 256, 4).order(ByteOrder.LITTLE_ENDIAN).putFloat(Float.POSITIVE_INFINITY);
+        Map<String, byte[]> refused = new LinkedHashMap<>();
+        refused.put("tensor 'layers.0.resid.beta' holds NaN at index 0", nan);
+        refused.put("tensor 'layers.0.resid.omega' holds Infinity at index 0", infinity);
+        refused.put("has shape [-6]: -6 is negative", sameLength(valid, header, "\"shape\":[64]", "\"shape\":[-6]"));
+        refused.put("which overlap tensor", sameLength(valid, header, "[256,512]", "[128,384]"));
+        refused.put("1 trailing bytes", Arrays.copyOf(valid, valid.length + 1));
+        refused.forEach((problem, file) -> given().body(file).contentType("application/octet-stream").queryParam("kind", "style")
+                .when().post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(422).body("code", equalTo("MAP_REFUSED")).body("message", containsString(problem)));
+        given().when().get("/v1/interventions/" + name).then().statusCode(404);
+    }
+
+    /** {@code file} with the first {@code from} in its header replaced by {@code to} of the same length. */
+    private static byte[] sameLength(byte[] file, String header, String from, String to) {
+        int at = header.indexOf(from);
+        assertTrue(at >= 0 && from.length() == to.length(), header);
+        byte[] out = file.clone();
+        System.arraycopy(to.getBytes(StandardCharsets.ISO_8859_1), 0, out, 8 + at, to.length());
+        return out;
     }
 
     @Test
