@@ -13,7 +13,6 @@ import io.steergate.messages.GenerationResult.Status;
 import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.PolicyRef;
-import io.steergate.messages.SafeText;
 import io.steergate.outbox.DeadLetters;
 import io.steergate.outbox.Outbox;
 import io.steergate.policy.Decision;
