@@ -24,7 +24,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -269,7 +268,7 @@ public class GenerationService {
 
     /** A worker's error code as a metric label: one of ours, else "other" (a forged job result may carry anything). */
     private static String codeLabel(String code) {
-        return Arrays.stream(ErrorCode.values()).anyMatch(known -> known.name().equals(code)) ? code : OTHER;
+        return ErrorCode.isKnown(code) ? code : OTHER;
     }
 
     private Counter counter(String name, String... tags) {

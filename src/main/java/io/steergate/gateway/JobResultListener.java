@@ -6,6 +6,7 @@ import io.smallrye.reactive.messaging.annotations.Blocking;
 import io.steergate.messages.Channels;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
+import io.steergate.messages.GenerationResult;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.SafeText;
 import io.steergate.outbox.DeadLetters;
@@ -51,8 +52,9 @@ public class JobResultListener {
             deadLetter(record, where, "not a JobResult: " + e.getMessage());
             return;
         }
-        if (outcome.requestId() == null || outcome.status() == null) {
-            deadLetter(record, where, "not a JobResult: " + (outcome.requestId() == null ? "requestId" : "status") + " is missing");
+        String problem = problemOf(outcome);
+        if (problem != null) {
+            deadLetter(record, where, "not a JobResult: " + problem);
             return;
         }
         try {
@@ -60,6 +62,29 @@ public class JobResultListener {
         } catch (Retry.PermanentFailure refused) {
             deadLetter(record, where, "could not be stored: " + Failures.rootMessage(refused.getCause()));
         }
+    }
+
+    /**
+     * What makes {@code outcome} one our workers cannot have written, or null. Checked before storing, so that a
+     * forged record is set aside at once instead of failing in the database (an unknown error code longer than its
+     * column) and leaving its request to the deadline.
+     */
+    static String problemOf(JobResult outcome) {
+        if (outcome.requestId() == null) {
+            return "requestId is missing";
+        }
+        if (outcome.status() == null) {
+            return "status is missing";
+        }
+        if (outcome.status() == GenerationResult.Status.COMPLETED) {
+            return outcome.text() == null || outcome.usage() == null || outcome.model() == null
+                    ? "a COMPLETED result needs text, usage and model" : null;
+        }
+        if (outcome.error() == null) {
+            return "a " + outcome.status() + " result needs an error";
+        }
+        return ErrorCode.isKnown(outcome.error().code()) ? null
+                : "error code " + SafeText.of(outcome.error().code(), 40) + " is not one of SteerGate's";
     }
 
     /** Only our workers write this topic: a record we cannot use is a bug or a forgery, kept aside with the reason. */

@@ -49,5 +49,15 @@ public enum ErrorCode {
     /** Two requested styles contradict each other under the tenant's policy; the message names both. */
     STYLE_CONFLICT,
     /** The plan names an intervention the registry does not know or that has no active version; the message names it. */
-    UNKNOWN_INTERVENTION
+    UNKNOWN_INTERVENTION;
+
+    /** Whether {@code code} names one of these (codes arrive as text from workers and the database). */
+    public static boolean isKnown(String code) {
+        for (ErrorCode known : values()) {
+            if (known.name().equals(code)) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

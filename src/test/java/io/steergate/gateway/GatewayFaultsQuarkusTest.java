@@ -191,16 +191,17 @@ class GatewayFaultsQuarkusTest {
     }
 
     @Test
-    void aForgedErrorCodeIsCountedAsOtherNotAsASeriesOfItsOwn() {
+    void aJobResultWithAnErrorCodeOfNoWorkerIsDeadLetteredAtOnceNotLeftToTheDeadline() {
         String id = id("forged-code");
-        String forged = "F_" + UUID.randomUUID().toString().substring(0, 8); // a code column holds 32 characters
+        String forged = "F_" + "X".repeat(40); // longer than the audit record's code column, and no code of ours
         QuarkusTransaction.requiringNew().run(() -> pendingRow(id, Instant.now()).persist());
-        generations.complete(new JobResult(id, GenerationResult.Status.FAILED, null, null, new GenerationResult.Usage(0, 0),
-                1, 2, new ErrorInfo(forged, "made up by whoever wrote the record")));
+        kafka.send("steer.job-results", id, ("{\"requestId\":\"" + id + "\",\"status\":\"FAILED\",\"queueMs\":0,"
+                + "\"generateMs\":0,\"error\":{\"code\":\"" + forged + "\",\"message\":\"made up\"}}").getBytes(StandardCharsets.UTF_8));
 
-        assertEquals("FAILED", kafka.awaitRecord("steer.results", id, WAIT).json().get("status").asText());
+        Received dead = kafka.awaitRecord("steer.job-results.dlq", id, WAIT);
+        assertTrue(dead.header("steergate-error-message").contains("is not one of SteerGate's"), dead.header("steergate-error-message"));
         assertEquals(List.of(), metrics.find("steergate.requests.failed").tag("code", forged).counters());
-        assertTrue(metrics.find("steergate.requests.failed").tag("code", "other").counter().count() >= 1);
+        sentinel();
     }
 
     @Test

@@ -1,0 +1,35 @@
+package io.steergate.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.steergate.messages.ErrorInfo;
+import io.steergate.messages.GenerationResult.Status;
+import io.steergate.messages.GenerationResult.Usage;
+import io.steergate.messages.JobResult;
+import io.steergate.messages.ModelRef;
+import org.junit.jupiter.api.Test;
+
+class JobResultListenerTest {
+
+    private static final ModelRef MODEL = new ModelRef("stories260K", "sha256:00");
+
+    @Test
+    void aWorkersOwnOutcomesPass() {
+        assertNull(JobResultListener.problemOf(new JobResult("r1", Status.COMPLETED, "", MODEL, new Usage(1, 0), 0, 0, null)));
+        assertNull(JobResultListener.problemOf(new JobResult("r1", Status.FAILED, null, null, null, 0, 0,
+                new ErrorInfo("GENERATION_FAILED", "out of memory"))));
+    }
+
+    @Test
+    void recordsNoWorkerWritesAreNamed() {
+        assertEquals("requestId is missing", JobResultListener.problemOf(new JobResult(null, Status.FAILED, null, null, null, 0, 0, null)));
+        assertEquals("status is missing", JobResultListener.problemOf(new JobResult("r1", null, "x", MODEL, new Usage(1, 1), 0, 0, null)));
+        assertEquals("a COMPLETED result needs text, usage and model",
+                JobResultListener.problemOf(new JobResult("r1", Status.COMPLETED, null, MODEL, new Usage(1, 1), 0, 0, null)));
+        assertEquals("a REJECTED result needs an error",
+                JobResultListener.problemOf(new JobResult("r1", Status.REJECTED, null, null, null, 0, 0, null)));
+        assertEquals("error code NOPE is not one of SteerGate's", JobResultListener.problemOf(
+                new JobResult("r1", Status.FAILED, null, null, null, 0, 0, new ErrorInfo("NOPE", "made up"))));
+    }
+}
