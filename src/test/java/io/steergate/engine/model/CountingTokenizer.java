@@ -62,6 +62,11 @@ public final class CountingTokenizer implements Tokenizer {
     }
 
     @Override
+    public String prefixOfAtLeast(String text, int tokens) {
+        return inner.prefixOfAtLeast(text, tokens);
+    }
+
+    @Override
     public String decode(int[] tokens) {
         return inner.decode(tokens);
     }
