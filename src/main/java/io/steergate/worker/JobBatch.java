@@ -130,12 +130,12 @@ final class JobBatch {
             }
         }
         int[] promptLengths = rows.stream().mapToInt(row -> row.promptTokens().length).toArray();
-        int[] emitted = rows.stream().mapToInt(row -> Math.min(row.input().maxTokens(), contextLength - row.promptTokens().length))
+        int[] toEmit = rows.stream().mapToInt(row -> Math.min(row.input().maxTokens(), contextLength - row.promptTokens().length))
                 .toArray();
         long start = System.nanoTime();
         int generated = 0;
         int retriedAlone = 0;
-        for (List<Integer> group : pack(promptLengths, emitted, limits.tokenBudget())) {
+        for (List<Integer> group : pack(promptLengths, toEmit, limits.tokenBudget())) {
             List<Row> together = group.stream().map(rows::get).toList();
             int tokens = generate(together, generator, model, nowMs, results, start);
             if (tokens < 0) {
