@@ -42,6 +42,8 @@ final class Fitter {
         List<HookSite> sites = SiteSpec.parse(job.sites(), model.config().nLayers());
         Hyperparameters hp = job.hyperparameters();
         String concept = job.description() == null ? "" : job.description();
+        List<String> source = withinContext(model, job.source());
+        List<String> target = withinContext(model, job.target());
         Map<String, Object> metrics = new LinkedHashMap<>();
         long start = System.nanoTime();
         Intervention intervention;
@@ -49,7 +51,7 @@ final class Fitter {
         if (job.method().equals("lineas")) {
             LineasOptions options = new LineasOptions(job.intervention(), concept, sites, hp.steps(), hp.learningRate(),
                     BATCH, hp.l1(), hp.groupLasso(), hp.seed());
-            LineasFit fit = Lineas.train(model, job.source(), job.target(), options, progress, cancel);
+            LineasFit fit = Lineas.train(model, source, target, options, progress, cancel);
             intervention = fit.intervention();
             cancelled = fit.cancelled();
             metrics.put("stepsRun", fit.stepsRun());
@@ -58,36 +60,48 @@ final class Fitter {
             metrics.put("skippedSteps", fit.skippedSteps());
         } else {
             FitOptions options = FitOptions.of(job.intervention(), concept, sites).withSeed(hp.seed());
-            Fit fit = job.method().equals("linear-act") ? LinearAct.fit(model, job.source(), job.target(), options)
-                    : MeanShift.fit(model, job.source(), job.target(), options);
+            Fit fit = job.method().equals("linear-act") ? LinearAct.fit(model, source, target, options)
+                    : MeanShift.fit(model, source, target, options);
             intervention = fit.intervention();
             metrics.put("samplesPerSide", fit.samplesPerSide());
         }
         metrics.put("trainMillis", (System.nanoTime() - start) / 1_000_000);
         metrics.put("sites", intervention.maps().size());
-        metrics.put("sourcePrompts", job.source().size());
-        metrics.put("targetPrompts", job.target().size());
+        metrics.put("sourcePrompts", source.size());
+        metrics.put("targetPrompts", target.size());
         if (!cancelled) {
-            transport(model, job, intervention, metrics);
+            transport(model, source, target, intervention, metrics);
         }
         return new Fitted(intervention, metrics, cancelled);
     }
 
     // W1 on the training prompts: cheap (three collection passes), and a map that does not lower it is suspect.
-    private static void transport(LlamaModel model, Claim job, Intervention intervention, Map<String, Object> metrics) {
+    private static void transport(LlamaModel model, List<String> source, List<String> target, Intervention intervention,
+            Map<String, Object> metrics) {
         ActivationCollector collector = new ActivationCollector(model, BATCH);
         var sites = intervention.maps().keySet();
-        SortedMap<HookSite, float[][]> target = collector.collect(job.target(), sites, null);
-        SortedMap<HookSite, float[][]> before = collector.collect(job.source(), sites, null);
-        SortedMap<HookSite, float[][]> after = collector.collect(job.source(), sites, SteeringPlan.of(intervention, 1.0));
+        SortedMap<HookSite, float[][]> targetActivations = collector.collect(target, sites, null);
+        SortedMap<HookSite, float[][]> before = collector.collect(source, sites, null);
+        SortedMap<HookSite, float[][]> after = collector.collect(source, sites, SteeringPlan.of(intervention, 1.0));
         double w1Before = 0;
         double w1After = 0;
         for (HookSite site : sites) {
-            w1Before += Wasserstein.siteMean(before.get(site), target.get(site));
-            w1After += Wasserstein.siteMean(after.get(site), target.get(site));
+            w1Before += Wasserstein.siteMean(before.get(site), targetActivations.get(site));
+            w1After += Wasserstein.siteMean(after.get(site), targetActivations.get(site));
         }
         metrics.put("w1Before", finite(w1Before / sites.size()));
         metrics.put("w1After", finite(w1After / sites.size()));
+    }
+
+    /**
+     * The texts cut, before any is tokenized, to what the model can take: the engine keeps a prompt's first seqLen
+     * tokens, so the tokenizer need not see more than a prefix that surely has that many
+     * ({@link io.steergate.engine.model.Tokenizer#prefixOfAtLeast}); a stored text of any length then costs the
+     * trainer the same few kilobytes.
+     */
+    static List<String> withinContext(LlamaModel model, List<String> texts) {
+        int seqLen = model.config().seqLen();
+        return texts.stream().map(text -> model.tokenizer().prefixOfAtLeast(text, seqLen)).toList();
     }
 
     private static Double finite(double x) {

@@ -13,15 +13,21 @@ import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
 import io.steergate.resilience.Failures;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import org.jboss.logging.Logger;
 
 /**
- * Generates one batch of jobs together, each row with its own folded plan, and turns each row into a
- * {@link JobResult}. A prompt that cannot fit the model's context or a plan that cannot be met is rejected row by
- * row; a job that cannot be prepared fails alone. When generating the batch throws, each row is generated again
- * alone, so a failing row fails only itself. A transient failure of plan resolution (the registry unreachable) is
- * thrown, for the caller to wait it out and run the batch again.
+ * Generates one batch of jobs, each row with its own folded plan, and turns each row into a {@link JobResult}. A
+ * prompt that cannot fit the model's context or a plan that cannot be met is rejected row by row; a job that cannot
+ * be prepared fails alone. Each prompt is tokenized once, and those tokens are what the model generates from.
+ *
+ * <p>The rows are generated in groups whose cost stays within the token budget ({@link #pack}); a row over the
+ * budget by itself runs alone. When generating a group throws, each of its rows is generated again alone, so a
+ * failing row fails only itself. A transient failure of plan resolution (the registry unreachable) is thrown, for
+ * the caller to wait it out and run the batch again.
  */
 final class JobBatch {
 
@@ -29,6 +35,22 @@ final class JobBatch {
 
     /** What generating a batch produced, with how many tokens it made (for tokens/s) and how many rows ran alone. */
     record Outcome(List<JobResult> results, int generatedTokens, long generateMs, int retriedAlone) {}
+
+    /**
+     * What one generation may take.
+     *
+     * @param contextLength the model's context in tokens: a prompt must leave room for one generated token
+     * @param tokenBudget the most a group of rows generated together may cost, rows x (longest prompt + most tokens
+     *     any of them may emit), at least 1
+     */
+    record Limits(int contextLength, int tokenBudget) {
+        Limits {
+            if (contextLength < 1 || tokenBudget < 1) {
+                throw new IllegalArgumentException("context length and token budget must be at least 1, got "
+                        + contextLength + " and " + tokenBudget);
+            }
+        }
+    }
 
     private JobBatch() {}
 
@@ -39,20 +61,22 @@ final class JobBatch {
 
     /** The model as a batch uses it: {@link Generator} in service, a stand-in in tests. */
     interface RowGenerator {
-        int countPromptTokens(String prompt);
+        /** The prompt's tokens, BOS included. */
+        int[] encodePrompt(String prompt);
 
-        /** A lower bound on countPromptTokens, from the length alone (cheap); 1 when the model gives none. */
+        /** A lower bound on the length of encodePrompt, from the prompt's length alone (cheap); 1 when the model gives none. */
         default int minPromptTokens(String prompt) {
             return 1;
         }
 
-        List<Completion> generate(List<GenerationInput> rows);
+        /** Generates the rows from their prompts' tokens (from encodePrompt, one per row), without tokenizing again. */
+        List<Completion> generate(List<GenerationInput> rows, List<int[]> promptTokens);
 
         static RowGenerator of(Generator generator) {
             return new RowGenerator() {
                 @Override
-                public int countPromptTokens(String prompt) {
-                    return generator.countPromptTokens(prompt);
+                public int[] encodePrompt(String prompt) {
+                    return generator.encodePrompt(prompt);
                 }
 
                 @Override
@@ -61,17 +85,18 @@ final class JobBatch {
                 }
 
                 @Override
-                public List<Completion> generate(List<GenerationInput> rows) {
-                    return generator.generate(rows);
+                public List<Completion> generate(List<GenerationInput> rows, List<int[]> promptTokens) {
+                    return generator.generate(rows, promptTokens);
                 }
             };
         }
     }
 
-    /** A job ready to generate, at its index in the batch. */
-    private record Row(int index, Job job, GenerationInput input, int promptTokens) {}
+    /** A job ready to generate, at its index in the batch, with its prompt's tokens. */
+    private record Row(int index, Job job, GenerationInput input, int[] promptTokens) {}
 
-    static Outcome run(List<Job> jobs, RowGenerator generator, ModelRef model, int contextLength, PlanResolver plans, long nowMs) {
+    static Outcome run(List<Job> jobs, RowGenerator generator, ModelRef model, Limits limits, PlanResolver plans, long nowMs) {
+        int contextLength = limits.contextLength();
         JobResult[] results = new JobResult[jobs.size()];
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < jobs.size(); i++) {
@@ -84,10 +109,10 @@ final class JobBatch {
                             + atLeast + " tokens leave no room in the model's context of " + contextLength + " tokens"));
                     continue;
                 }
-                int tokens = generator.countPromptTokens(job.prompt());
-                if (tokens >= contextLength) {
-                    results[i] = rejected(job, model, nowMs, ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG,
-                            "prompt: " + tokens + " tokens leave no room in the model's context of " + contextLength + " tokens"));
+                int[] tokens = generator.encodePrompt(job.prompt());
+                if (tokens.length >= contextLength) {
+                    results[i] = rejected(job, model, nowMs, ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG, "prompt: "
+                            + tokens.length + " tokens leave no room in the model's context of " + contextLength + " tokens"));
                     continue;
                 }
                 SteeringPlan steering = plans.resolve(job.plan());
@@ -104,17 +129,66 @@ final class JobBatch {
                 LOG.warnf("job %s cannot be generated: %s", job.requestId(), Failures.reason(e));
             }
         }
+        int[] promptLengths = rows.stream().mapToInt(row -> row.promptTokens().length).toArray();
+        int[] toEmit = rows.stream().mapToInt(row -> Math.min(row.input().maxTokens(), contextLength - row.promptTokens().length))
+                .toArray();
         long start = System.nanoTime();
-        int generated = generate(rows, generator, model, nowMs, results, start);
+        int generated = 0;
         int retriedAlone = 0;
-        if (generated < 0) {
-            retriedAlone = rows.size();
-            generated = 0;
-            for (Row row : rows) {
-                generated += Math.max(0, generate(List.of(row), generator, model, nowMs, results, start));
+        for (List<Integer> group : pack(promptLengths, toEmit, limits.tokenBudget())) {
+            List<Row> together = group.stream().map(rows::get).toList();
+            int tokens = generate(together, generator, model, nowMs, results, start);
+            if (tokens < 0) {
+                retriedAlone += together.size();
+                tokens = 0;
+                for (Row row : together) {
+                    tokens += Math.max(0, generate(List.of(row), generator, model, nowMs, results, start));
+                }
             }
+            generated += tokens;
         }
         return new Outcome(List.of(results), generated, (System.nanoTime() - start) / 1_000_000, retriedAlone);
+    }
+
+    /**
+     * Groups rows into generations whose cost stays within {@code budget}. The cost of a group is what the generator
+     * allocates for it: every row is padded to the longest prompt and runs as long as the row that may emit the most,
+     * so rows x (longest prompt + most tokens to emit); its KV cache holds that many columns per row, less one.
+     * Rows are taken longest prompt first, so rows of like length share a group and pad little; a row whose own cost
+     * is over the budget is a group alone. Within a group the rows keep the order they came in.
+     *
+     * @param promptTokens each row's prompt length in tokens
+     * @param emitTokens the most tokens each row may emit (its maxTokens, capped by the context left)
+     * @return the groups, as indices into the rows; every row in exactly one group
+     */
+    static List<List<Integer>> pack(int[] promptTokens, int[] emitTokens, int budget) {
+        Integer[] order = new Integer[promptTokens.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> promptTokens[i]).reversed().thenComparingInt(i -> i));
+        List<List<Integer>> groups = new ArrayList<>();
+        List<Integer> group = new ArrayList<>();
+        int longestPrompt = 0;
+        int mostEmitted = 0;
+        for (int i : order) {
+            int prompt = Math.max(longestPrompt, promptTokens[i]);
+            int emit = Math.max(mostEmitted, emitTokens[i]);
+            if (!group.isEmpty() && (group.size() + 1L) * (prompt + (long) emit) > budget) {
+                groups.add(group);
+                group = new ArrayList<>();
+                prompt = promptTokens[i];
+                emit = emitTokens[i];
+            }
+            group.add(i);
+            longestPrompt = prompt;
+            mostEmitted = emit;
+        }
+        if (!group.isEmpty()) {
+            groups.add(group);
+        }
+        groups.forEach(Collections::sort);
+        return groups;
     }
 
     /**
@@ -127,7 +201,7 @@ final class JobBatch {
         }
         List<Completion> completions;
         try {
-            completions = generator.generate(rows.stream().map(Row::input).toList());
+            completions = generator.generate(rows.stream().map(Row::input).toList(), rows.stream().map(Row::promptTokens).toList());
         } catch (RuntimeException e) {
             if (rows.size() > 1) {
                 LOG.warnf("generating a batch of %d jobs failed, generating each alone: %s", rows.size(), Failures.reason(e));
@@ -135,7 +209,7 @@ final class JobBatch {
             }
             Row row = rows.get(0);
             LOG.warnf("job %s failed alone: %s", row.job().requestId(), Failures.reason(e));
-            results[row.index()] = failed(row.job(), model, nowMs, row.promptTokens(), (System.nanoTime() - start) / 1_000_000,
+            results[row.index()] = failed(row.job(), model, nowMs, row.promptTokens().length, (System.nanoTime() - start) / 1_000_000,
                     "generation failed: " + Failures.reason(e));
             return 0;
         }

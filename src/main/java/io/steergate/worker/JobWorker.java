@@ -20,6 +20,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 /**
  * The worker role: loads the model, registers it, and runs the {@link JobLoop} on its own thread: steer.jobs in,
@@ -32,6 +33,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  */
 @ApplicationScoped
 public class JobWorker {
+
+    private static final Logger LOG = Logger.getLogger(JobWorker.class);
 
     @Inject
     ModelRuntime runtime;
@@ -76,6 +79,9 @@ public class JobWorker {
             throw new IllegalStateException("steergate.worker.max-attempts must be at least 2 (a first attempt in a batch, "
                     + "then the one that dead-letters), got " + config.maxAttempts());
         }
+        if (config.batchTokenBudget() < 1) {
+            throw new IllegalStateException("steergate.worker.batch-token-budget must be at least 1, got " + config.batchTokenBudget());
+        }
         runtime.load(modelConfig);
         registry.registerServedModel(runtime.ref().name(), runtime.ref().fingerprint(), runtime.config().nLayers(), runtime.config().dim());
         KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(), new ByteArrayDeserializer());
@@ -83,10 +89,14 @@ public class JobWorker {
         consumerMetrics = new KafkaClientMetrics(consumer);
         consumerMetrics.bindTo(metrics); // kafka_consumer_fetch_manager_records_lag_max is the queue lag to watch
         ModelRef model = runtime.ref();
-        int contextLength = runtime.config().seqLen();
+        JobBatch.Limits limits = new JobBatch.Limits(runtime.config().seqLen(), config.batchTokenBudget());
+        if (limits.tokenBudget() < limits.contextLength()) {
+            LOG.warnf("steergate.worker.batch-token-budget=%d is below the model's context of %d tokens: long jobs run alone",
+                    limits.tokenBudget(), limits.contextLength());
+        }
         JobBatch.RowGenerator rows = JobBatch.RowGenerator.of(runtime.generator());
         loop = new JobLoop(consumer, producer, attempts,
-                jobs -> JobBatch.run(jobs, rows, model, contextLength, plans::resolve, System.currentTimeMillis()),
+                jobs -> JobBatch.run(jobs, rows, model, limits, plans::resolve, System.currentTimeMillis()),
                 model, json, metrics, new JobLoop.Settings(config.jobsTopic(), config.jobResultsTopic(), config.jobDlqTopic(),
                         config.batchSize(), config.batchWaitMs(), config.maxAttempts()));
         thread = new Thread(loop, "job-worker");

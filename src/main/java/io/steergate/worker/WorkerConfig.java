@@ -30,6 +30,15 @@ public interface WorkerConfig {
     @WithDefault("32")
     int batchSize();
 
+    /**
+     * The most a group of jobs generated together may cost, in tokens: rows x (longest prompt + most tokens any of
+     * them may emit), which is what the generator's KV cache and masks hold. A batch over it is generated in several
+     * groups; a job over it by itself runs alone. 16384 = 32 rows at stories260K's full context of 512.
+     */
+    @WithName("batch-token-budget")
+    @WithDefault("16384")
+    int batchTokenBudget();
+
     /** After the first job of a batch arrives, how long to wait for more before generating. */
     @WithName("batch-wait-ms")
     @WithDefault("5")

@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.steergate.engine.model.Completion;
+import io.steergate.engine.model.CountingTokenizer;
 import io.steergate.engine.model.GenerationInput;
+import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.StopReason;
 import io.steergate.engine.steering.SteeringPlan;
 import io.steergate.messages.GenerationResult.Status;
@@ -19,10 +22,15 @@ import org.junit.jupiter.api.Test;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.PSQLState;
 
-/** Row isolation of one batch, with a stand-in for the model: one failing row fails only itself. */
+/**
+ * One batch, with a stand-in for the model (and once with the served model): one failing row fails only itself, each
+ * prompt is tokenized once, and rows are generated in groups within the token budget.
+ */
 class JobBatchTest {
 
     static final ModelRef MODEL = new ModelRef("stories260K", "sha256:test");
+    static final java.nio.file.Path STORIES260K = java.nio.file.Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
+    static final JobBatch.Limits LIMITS = new JobBatch.Limits(256, 32 * 256);
     static final JobBatch.PlanResolver NO_STEERING = plan -> SteeringPlan.NONE;
 
     /** Completes every row with "done: prompt"; a batch holding a prompt with "poison" throws, as a kernel fault would. */
@@ -30,10 +38,16 @@ class JobBatchTest {
         final List<List<String>> calls = new ArrayList<>();
         final List<String> counted = new ArrayList<>();
 
+        final List<List<int[]>> tokensGiven = new ArrayList<>();
+        final List<int[]> encoded = new ArrayList<>();
+
+        /** One token per character. */
         @Override
-        public int countPromptTokens(String prompt) {
+        public int[] encodePrompt(String prompt) {
             counted.add(prompt);
-            return prompt.length();
+            int[] tokens = new int[prompt.length()];
+            encoded.add(tokens);
+            return tokens;
         }
 
         /** As a tokenizer whose longest piece is 4 characters would bound it. */
@@ -43,8 +57,9 @@ class JobBatchTest {
         }
 
         @Override
-        public List<Completion> generate(List<GenerationInput> rows) {
+        public List<Completion> generate(List<GenerationInput> rows, List<int[]> promptTokens) {
             calls.add(rows.stream().map(GenerationInput::prompt).toList());
+            tokensGiven.add(promptTokens);
             if (rows.stream().anyMatch(row -> row.prompt().contains("poison"))) {
                 throw new IllegalStateException("kernel fault\nin row with poison");
             }
@@ -65,7 +80,7 @@ class JobBatchTest {
         StandInModel model = new StandInModel();
 
         JobBatch.Outcome outcome = JobBatch.run(List.of(job("a", "first"), job("b", "poison"), job("c", "third")),
-                model, MODEL, 256, NO_STEERING, 0L);
+                model, MODEL, LIMITS, NO_STEERING, 0L);
 
         List<JobResult> results = outcome.results();
         assertEquals(List.of("a", "b", "c"), results.stream().map(JobResult::requestId).toList());
@@ -88,7 +103,7 @@ class JobBatchTest {
         StandInModel model = new StandInModel();
 
         JobBatch.Outcome outcome = JobBatch.run(List.of(job("a", "first"), job("forged", "x", 0.0), job("c", "third")),
-                model, MODEL, 256, NO_STEERING, 0L);
+                model, MODEL, LIMITS, NO_STEERING, 0L);
 
         assertEquals(Status.FAILED, outcome.results().get(1).status());
         assertEquals("GENERATION_FAILED", outcome.results().get(1).error().code());
@@ -107,11 +122,11 @@ class JobBatchTest {
                 new PSQLException("Connection to localhost:5432 refused", PSQLState.CONNECTION_UNABLE_TO_CONNECT));
 
         RuntimeException thrown = assertThrows(RuntimeException.class, () -> JobBatch.run(List.of(job("a", "first")), model,
-                MODEL, 256, plan -> { throw registryDown; }, 0L));
+                MODEL, LIMITS, plan -> { throw registryDown; }, 0L));
         assertSame(registryDown, thrown);
         assertEquals(List.of(), model.calls);
 
-        JobBatch.Outcome outcome = JobBatch.run(List.of(job("a", "first"), job("b", "second")), model, MODEL, 256,
+        JobBatch.Outcome outcome = JobBatch.run(List.of(job("a", "first"), job("b", "second")), model, MODEL, LIMITS,
                 plan -> { throw new IllegalArgumentException("strength 5.0 is out of range"); }, 0L);
         assertEquals(List.of(Status.FAILED, Status.FAILED), outcome.results().stream().map(JobResult::status).toList());
         assertEquals("job cannot be generated: IllegalArgumentException: strength 5.0 is out of range",
@@ -122,7 +137,7 @@ class JobBatchTest {
     void aPromptLongerThanTheContextIsRejectedWithoutGenerating() {
         StandInModel model = new StandInModel();
 
-        JobBatch.Outcome outcome = JobBatch.run(List.of(job("long", "x".repeat(300)), job("b", "fits")), model, MODEL, 256,
+        JobBatch.Outcome outcome = JobBatch.run(List.of(job("long", "x".repeat(300)), job("b", "fits")), model, MODEL, LIMITS,
                 NO_STEERING, 0L);
 
         assertEquals(Status.REJECTED, outcome.results().get(0).status());
@@ -134,12 +149,114 @@ class JobBatchTest {
     void aPromptThatCannotFitByItsLengthAloneIsRefusedBeforeItIsTokenized() {
         StandInModel model = new StandInModel();
 
-        JobBatch.Outcome outcome = JobBatch.run(List.of(job("huge", "x".repeat(2_000)), job("b", "fits")), model, MODEL, 256,
+        JobBatch.Outcome outcome = JobBatch.run(List.of(job("huge", "x".repeat(2_000)), job("b", "fits")), model, MODEL, LIMITS,
                 NO_STEERING, 0L);
 
         assertEquals(Status.REJECTED, outcome.results().get(0).status());
         assertEquals("prompt: at least 500 tokens leave no room in the model's context of 256 tokens",
                 outcome.results().get(0).error().message());
         assertEquals(List.of("fits"), model.counted);
+    }
+
+    @Test
+    void eachPromptIsTokenizedOnceAndThoseTokensAreWhatIsGenerated() {
+        StandInModel model = new StandInModel();
+
+        JobBatch.Outcome outcome = JobBatch.run(List.of(job("a", "first"), job("b", "second"), job("huge", "x".repeat(2_000))),
+                model, MODEL, LIMITS, NO_STEERING, 0L);
+
+        assertEquals(List.of(Status.COMPLETED, Status.COMPLETED, Status.REJECTED),
+                outcome.results().stream().map(JobResult::status).toList());
+        assertEquals(List.of("first", "second"), model.counted);
+        assertEquals(1, model.tokensGiven.size());
+        assertSame(model.encoded.get(0), model.tokensGiven.get(0).get(0));
+        assertSame(model.encoded.get(1), model.tokensGiven.get(0).get(1));
+    }
+
+    @Test
+    void onTheServedModelEachPromptIsTokenizedOnce() throws Exception {
+        try (CountingTokenizer.Counted counted = CountingTokenizer.load(STORIES260K)) {
+            Generator generator = new Generator(counted.model());
+            List<Job> jobs = List.of(job("a", "Once upon a time"), job("b", "The dog"), job("c", "Lily and Tom went to the park"),
+                    job("huge", "x".repeat(8_000)));
+
+            JobBatch.Outcome outcome = JobBatch.run(jobs, JobBatch.RowGenerator.of(generator), MODEL,
+                    new JobBatch.Limits(512, 16_384), NO_STEERING, 0L);
+
+            assertEquals(List.of("Once upon a time", "The dog", "Lily and Tom went to the park"), counted.tokenizer().encoded());
+            assertEquals(List.of(Status.COMPLETED, Status.COMPLETED, Status.COMPLETED, Status.REJECTED),
+                    outcome.results().stream().map(JobResult::status).toList());
+            for (int i = 0; i < 3; i++) {
+                Completion alone = generator.generate(List.of(GenerationInput.greedy(jobs.get(i).prompt(), 8))).get(0);
+                assertEquals(alone.text(), outcome.results().get(i).text(), jobs.get(i).requestId());
+            }
+        }
+    }
+
+    @Test
+    void rowsThatFitTheTokenBudgetTogetherAreOneGroupInTheirOrder() {
+        assertEquals(List.of(List.of(0, 1, 2)), JobBatch.pack(new int[] {3, 5, 4}, new int[] {8, 8, 8}, 100));
+        assertEquals(List.of(), JobBatch.pack(new int[0], new int[0], 100));
+    }
+
+    @Test
+    void thirtyTwoRowsAtTheFullContextFitTheDefaultBudget() {
+        int[] prompts = new int[32];
+        int[] emit = new int[32];
+        for (int i = 0; i < 32; i++) {
+            prompts[i] = 500 - i;
+            emit[i] = 512 - prompts[0]; // every row may run to the end of the 512-token context
+        }
+        assertEquals(1, JobBatch.pack(prompts, emit, 16_384).size());
+    }
+
+    @Test
+    void aGroupCostsRowsTimesLongestPromptPlusMostToEmitAndLongPromptsGoFirst() {
+        // costs: row 1 alone 9+1; with row 3: 2 x (9 + 3) = 24; with row 2 too: 3 x (9 + 5) = 42 > 25
+        List<List<Integer>> groups = JobBatch.pack(new int[] {2, 9, 5, 7}, new int[] {8, 1, 5, 3}, 25);
+
+        assertEquals(List.of(List.of(1, 3), List.of(2), List.of(0)), groups);
+    }
+
+    @Test
+    void aRowOverTheBudgetByItselfRunsAlone() {
+        assertEquals(List.of(List.of(0), List.of(1)), JobBatch.pack(new int[] {30, 2}, new int[] {10, 2}, 20));
+    }
+
+    @Test
+    void everyRowIsInExactlyOneGroupAndEveryGroupOfSeveralIsWithinTheBudget() {
+        java.util.Random random = new java.util.Random(8);
+        for (int trial = 0; trial < 500; trial++) {
+            int rows = random.nextInt(40);
+            int[] prompts = random.ints(rows, 1, 512).toArray();
+            int[] emit = random.ints(rows, 1, 256).toArray();
+            int budget = 1 + random.nextInt(20_000);
+
+            List<List<Integer>> groups = JobBatch.pack(prompts, emit, budget);
+
+            assertEquals(java.util.stream.IntStream.range(0, rows).boxed().toList(),
+                    groups.stream().flatMap(List::stream).sorted().toList());
+            for (List<Integer> group : groups) {
+                long cost = (long) group.size() * (group.stream().mapToInt(i -> prompts[i]).max().orElseThrow()
+                        + group.stream().mapToInt(i -> emit[i]).max().orElseThrow());
+                assertTrue(group.size() == 1 || cost <= budget, "group " + group + " costs " + cost + " > " + budget);
+                assertEquals(group.stream().sorted().toList(), group);
+            }
+        }
+    }
+
+    @Test
+    void aBatchOverTheTokenBudgetRunsInGroupsAndAFailingGroupRetriesOnlyItsRows() {
+        StandInModel model = new StandInModel();
+        // one token per character, 8 to emit each: "aaaa" costs 12 alone, two such rows 24
+        List<Job> jobs = List.of(job("a", "aaaa"), job("b", "bbbb"), job("c", "poison"), job("d", "dddd"));
+
+        JobBatch.Outcome outcome = JobBatch.run(jobs, model, MODEL, new JobBatch.Limits(256, 30), NO_STEERING, 0L);
+
+        assertEquals(List.of(Status.COMPLETED, Status.COMPLETED, Status.FAILED, Status.COMPLETED),
+                outcome.results().stream().map(JobResult::status).toList());
+        // poison (6 + 8) and aaaa: 2 x 14 = 28; then bbbb and dddd: 2 x 12 = 24; the first group fails, its rows go alone
+        assertEquals(List.of(List.of("aaaa", "poison"), List.of("aaaa"), List.of("poison"), List.of("bbbb", "dddd")), model.calls);
+        assertEquals(2, outcome.retriedAlone());
     }
 }

@@ -126,7 +126,7 @@ class JobLoopTest {
 
     void start() {
         loop = new JobLoop(consumer, producer, attempts,
-                jobs -> JobBatch.run(jobs, model, JobBatchTest.MODEL, 256, plan -> resolver.resolve(plan), 0L),
+                jobs -> JobBatch.run(jobs, model, JobBatchTest.MODEL, JobBatchTest.LIMITS, plan -> resolver.resolve(plan), 0L),
                 JobBatchTest.MODEL, JSON, metrics, new JobLoop.Settings(JOBS, RESULTS, DLQ, 32, 0, 3));
         consumer.updateBeginningOffsets(Map.of(P0, 0L, P1, 0L, P2, 0L));
         consumer.schedulePollTask(() -> consumer.rebalance(List.of(P0, P1)));

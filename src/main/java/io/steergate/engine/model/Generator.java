@@ -32,13 +32,17 @@ public final class Generator {
         this.model = Objects.requireNonNull(model, "model");
     }
 
-    /** The prompt's length in tokens, BOS included: a prompt fits when this is at most the model's seqLen. */
-    public int countPromptTokens(String prompt) {
-        return model.tokenizer().encode(prompt).length;
+    /**
+     * The prompt's tokens, BOS included: a prompt fits when there are at most the model's seqLen. A caller that needs
+     * the count before generating passes these tokens to {@link #generate(List, List)}, so each prompt is tokenized
+     * once.
+     */
+    public int[] encodePrompt(String prompt) {
+        return model.tokenizer().encode(prompt);
     }
 
     /**
-     * A lower bound on {@link #countPromptTokens} from the prompt's length alone, without tokenizing
+     * A lower bound on the length of {@link #encodePrompt} from the prompt's length alone, without tokenizing
      * ({@link Tokenizer#minTokens}): a prompt for which this reaches the context cannot fit, and its tokenization
      * can be skipped. Linear in the prompt's length, whatever the tokenizer.
      */
@@ -59,7 +63,21 @@ public final class Generator {
      * @throws IllegalArgumentException when a prompt alone is longer than the context
      */
     public List<Completion> generate(List<GenerationInput> batch) {
+        return generate(batch, batch.stream().map(input -> encodePrompt(input.prompt())).toList());
+    }
+
+    /**
+     * {@link #generate(List)} on prompts already tokenized: {@code promptTokens.get(b)} is
+     * {@link #encodePrompt}{@code (batch.get(b).prompt())}, and is not tokenized again.
+     *
+     * @throws IllegalArgumentException when the lists differ in size, or a prompt has no tokens or more than the
+     *     context holds
+     */
+    public List<Completion> generate(List<GenerationInput> batch, List<int[]> promptTokens) {
         int rows = batch.size();
+        if (promptTokens.size() != rows) {
+            throw new IllegalArgumentException(rows + " rows but " + promptTokens.size() + " tokenized prompts");
+        }
         if (rows == 0) {
             return List.of();
         }
@@ -76,7 +94,10 @@ public final class Generator {
         int maxBudget = 0;
         for (int b = 0; b < rows; b++) {
             GenerationInput input = batch.get(b);
-            prompts[b] = tokenizer.encode(input.prompt());
+            prompts[b] = promptTokens.get(b);
+            if (prompts[b].length == 0) {
+                throw new IllegalArgumentException("prompt of row " + b + " has no tokens (BOS at least)");
+            }
             if (prompts[b].length > seqLen) {
                 throw new IllegalArgumentException("prompt of row " + b + " has " + prompts[b].length
                         + " tokens; the context holds " + seqLen);

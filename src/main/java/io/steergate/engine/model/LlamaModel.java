@@ -246,63 +246,104 @@ public final class LlamaModel implements AutoCloseable {
         long b = tokens.getShape().get(0);
         long t = tokens.getShape().get(1);
         int end = start + (int) t;
-        int dim = config.dim();
-        int hs = config.headSize();
-        int kvDim = config.kvDim();
-        int hidden = config.hiddenDim();
         NDArray x = tokenEmbedding.get(tokens); // (B, T, dim)
         NDArray rotation = rope.get(positions); // (B, T, hs, hs)
-        // cache columns written by this chunk and read by its queries, parsed once for all layers
-        NDIndex keysWritten = new NDIndex(":, :, :, {}:{}", start, end);
-        NDIndex valuesWritten = new NDIndex(":, :, {}:{}", start, end);
-        NDIndex keysRead = new NDIndex(":, :, :, :{}", end);
-        NDIndex valuesRead = new NDIndex(":, :, :{}", end);
+        Chunk chunk = new Chunk(b, t, mask, rotation, cache, hooks, new NDIndex(":, :, :, {}:{}", start, end),
+                new NDIndex(":, :, {}:{}", start, end), new NDIndex(":, :, :, :{}", end), new NDIndex(":, :, :{}", end));
+        // With a cache the forward is generation's (prefill and decode): nothing reads a layer's intermediates once
+        // it is done, so each layer runs in its own manager, closed with them; prefill's attention scores, (B, heads,
+        // T, T) per layer, would otherwise all live until the step ends. Without a cache (training, activation
+        // collection) autograd and the hooks keep intermediates, so they stay with the caller's manager.
+        boolean release = cache != null;
+        NDManager owner = x.getManager();
         for (int l = 0; l < layers; l++) {
-            // attention rmsnorm
-            NDArray xb = rmsnorm(x, rmsAtt[l]); // (B, T, dim)
-            xb = hook(hooks, l, SiteHook.ATTN_NORM, xb); // attn_norm
-            // qkv matmuls, then RoPE: rotate each interleaved pair of q and k by its position
-            NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim, dim + kvDim}, 2);
-            NDArray q = qkv.get(0).reshape(b, t, config.nHeads(), hs).matMul(rotation); // (B, T, nHeads, hs)
-            NDArray k = qkv.get(1).reshape(b, t, config.nKvHeads(), hs).matMul(rotation); // (B, T, nKvHeads, hs)
-            NDArray v = qkv.get(2).reshape(b, t, config.nKvHeads(), hs); // (B, T, nKvHeads, hs)
-            NDArray keys; // (B, nKvHeads, 1, hs, S)
-            NDArray values; // (B, nKvHeads, 1, S, hs)
-            if (cache != null) {
-                // kv cache: write this chunk at columns [start, end), read [0, end)
-                cache.keys(l).set(keysWritten, k.transpose(0, 2, 3, 1)); // (B, nKvHeads, hs, T)
-                cache.values(l).set(valuesWritten, v.transpose(0, 2, 1, 3)); // (B, nKvHeads, T, hs)
-                keys = cache.keys(l).get(keysRead).expandDims(2);
-                values = cache.values(l).get(valuesRead).expandDims(2);
-            } else {
-                // no cache: this chunk is the whole sequence (S = T)
-                keys = k.transpose(0, 2, 3, 1).expandDims(2);
-                values = v.transpose(0, 2, 1, 3).expandDims(2);
+            if (!release) {
+                x = block(l, x, chunk);
+                continue;
             }
-            // grouped-query attention: query head h reads KV head h / kvMul
-            NDArray qh = q.reshape(b, t, config.nKvHeads(), config.kvMul(), hs)
-                    .transpose(0, 2, 3, 1, 4); // (B, nKvHeads, kvMul, T, hs)
-            NDArray att = qh.matMul(keys).add(mask).softmax(-1); // (B, nKvHeads, kvMul, T, S)
-            NDArray heads = att.matMul(values) // (B, nKvHeads, kvMul, T, hs)
-                    .transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
-            NDArray attnOut = heads.matMul(wo[l]); // (B, T, dim)
-            attnOut = hook(hooks, l, SiteHook.ATTN_OUT, attnOut); // attn_out
-            x = x.add(attnOut); // residual
-            // ffn rmsnorm
-            NDArray hb = rmsnorm(x, rmsFfn[l]); // (B, T, dim)
-            hb = hook(hooks, l, SiteHook.MLP_NORM, hb); // mlp_norm
-            // SwiGLU: self.w2(F.silu(self.w1(x)) * self.w3(x))
-            NDList gateUp = hb.matMul(w13[l]).split(new long[] {hidden}, 2); // 2 x (B, T, hidden)
-            NDArray gate = gateUp.get(0);
-            NDArray h = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // (B, T, hidden)
-            NDArray mlpOut = h.matMul(w2[l]); // (B, T, dim)
-            mlpOut = hook(hooks, l, SiteHook.MLP_OUT, mlpOut); // mlp_out
-            x = x.add(mlpOut); // (B, T, dim)
-            x = hook(hooks, l, SiteHook.RESID, x); // resid
+            try (NDManager layer = owner.newSubManager()) {
+                x.attach(layer); // the previous hidden state dies with this layer's intermediates
+                x = block(l, x, chunk);
+                x.attach(owner);
+            }
         }
         if (layers < config.nLayers()) {
             return null;
         }
+        if (!release) {
+            return head(x, allColumns);
+        }
+        try (NDManager last = owner.newSubManager()) {
+            x.attach(last); // only the logits outlive the head
+            NDArray logits = head(x, allColumns);
+            logits.attach(owner);
+            return logits;
+        }
+    }
+
+    /**
+     * What every layer of one forward shares: the chunk's shape, its mask and RoPE rotations, where it writes and
+     * reads the cache (null without one; the NDIndex parsed once for all layers), and the hooks.
+     */
+    private record Chunk(long b, long t, NDArray mask, NDArray rotation, KvCache cache, SiteHook[] hooks,
+            NDIndex keysWritten, NDIndex valuesWritten, NDIndex keysRead, NDIndex valuesRead) {}
+
+    /** Block {@code l} on the hidden state x (B, T, dim); every new array belongs to x's manager. */
+    private NDArray block(int l, NDArray x, Chunk chunk) {
+        long b = chunk.b();
+        long t = chunk.t();
+        int dim = config.dim();
+        int hs = config.headSize();
+        int kvDim = config.kvDim();
+        int hidden = config.hiddenDim();
+        SiteHook[] hooks = chunk.hooks();
+        KvCache cache = chunk.cache();
+        NDManager manager = x.getManager();
+        // attention rmsnorm
+        NDArray xb = rmsnorm(x, rmsAtt[l]); // (B, T, dim)
+        xb = hook(hooks, l, SiteHook.ATTN_NORM, xb); // attn_norm
+        // qkv matmuls, then RoPE: rotate each interleaved pair of q and k by its position
+        NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim, dim + kvDim}, 2);
+        NDArray q = qkv.get(0).reshape(b, t, config.nHeads(), hs).matMul(chunk.rotation()); // (B, T, nHeads, hs)
+        NDArray k = qkv.get(1).reshape(b, t, config.nKvHeads(), hs).matMul(chunk.rotation()); // (B, T, nKvHeads, hs)
+        NDArray v = qkv.get(2).reshape(b, t, config.nKvHeads(), hs); // (B, T, nKvHeads, hs)
+        NDArray keys; // (B, nKvHeads, 1, hs, S)
+        NDArray values; // (B, nKvHeads, 1, S, hs)
+        if (cache != null) {
+            // kv cache: write this chunk at columns [start, end), read [0, end)
+            cache.keys(l).set(chunk.keysWritten(), k.transpose(0, 2, 3, 1)); // (B, nKvHeads, hs, T)
+            cache.values(l).set(chunk.valuesWritten(), v.transpose(0, 2, 1, 3)); // (B, nKvHeads, T, hs)
+            keys = cache.keys(l).get(manager, chunk.keysRead()).expandDims(2);
+            values = cache.values(l).get(manager, chunk.valuesRead()).expandDims(2);
+        } else {
+            // no cache: this chunk is the whole sequence (S = T)
+            keys = k.transpose(0, 2, 3, 1).expandDims(2);
+            values = v.transpose(0, 2, 1, 3).expandDims(2);
+        }
+        // grouped-query attention: query head h reads KV head h / kvMul
+        NDArray qh = q.reshape(b, t, config.nKvHeads(), config.kvMul(), hs)
+                .transpose(0, 2, 3, 1, 4); // (B, nKvHeads, kvMul, T, hs)
+        NDArray att = qh.matMul(keys).add(chunk.mask()).softmax(-1); // (B, nKvHeads, kvMul, T, S)
+        NDArray heads = att.matMul(values) // (B, nKvHeads, kvMul, T, hs)
+                .transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
+        NDArray attnOut = heads.matMul(wo[l]); // (B, T, dim)
+        attnOut = hook(hooks, l, SiteHook.ATTN_OUT, attnOut); // attn_out
+        x = x.add(attnOut); // residual
+        // ffn rmsnorm
+        NDArray hb = rmsnorm(x, rmsFfn[l]); // (B, T, dim)
+        hb = hook(hooks, l, SiteHook.MLP_NORM, hb); // mlp_norm
+        // SwiGLU: self.w2(F.silu(self.w1(x)) * self.w3(x))
+        NDList gateUp = hb.matMul(w13[l]).split(new long[] {hidden}, 2); // 2 x (B, T, hidden)
+        NDArray gate = gateUp.get(0);
+        NDArray h = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // (B, T, hidden)
+        NDArray mlpOut = h.matMul(w2[l]); // (B, T, dim)
+        mlpOut = hook(hooks, l, SiteHook.MLP_OUT, mlpOut); // mlp_out
+        x = x.add(mlpOut); // (B, T, dim)
+        return hook(hooks, l, SiteHook.RESID, x); // resid
+    }
+
+    /** The final norm and classifier: logits (B, vocabSize) of the last column, or (B, T, vocabSize) of all. */
+    private NDArray head(NDArray x, boolean allColumns) {
         NDArray last = allColumns ? x : x.get(":, -1, :"); // (B, T, dim) or (B, dim)
         return rmsnorm(last, rmsFinal).matMul(wcls); // (B, T, vocabSize) or (B, vocabSize)
     }

@@ -200,28 +200,54 @@ public final class LlamaTokenizer implements Tokenizer {
     }
 
     /**
+     * Walks the text's UTF-8 length as {@link #minTokens} counts it and cuts after the code point where that bound
+     * reaches {@code tokens}.
+     */
+    @Override
+    public String prefixOfAtLeast(String text, int tokens) {
+        if (tokens <= 1) {
+            return ""; // BOS alone
+        }
+        long spelled = vocab[BOS].length + 1L; // BOS's piece and the dummy space
+        long needed = (long) tokens * maxPieceBytes - maxPieceBytes + 1; // ceil(spelled / max) >= tokens
+        for (int i = 0; i < text.length(); ) {
+            int width = utf8Width(text, i);
+            i += width == 4 ? 2 : 1;
+            spelled += width;
+            if (spelled >= needed) {
+                return text.substring(0, i);
+            }
+        }
+        return text;
+    }
+
+    /**
      * The length of {@code text.getBytes(UTF_8)} without making the array: a surrogate pair is 4 bytes, and a lone
      * surrogate 1 (the encoder replaces it with '?').
      */
     static long utf8Length(String text) {
         long bytes = 0;
-        int length = text.length();
-        for (int i = 0; i < length; i++) {
-            char c = text.charAt(i);
-            if (c < 0x80) {
-                bytes += 1;
-            } else if (c < 0x800) {
-                bytes += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < length && Character.isLowSurrogate(text.charAt(i + 1))) {
-                bytes += 4;
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                bytes += 1;
-            } else {
-                bytes += 3;
-            }
+        for (int i = 0; i < text.length(); ) {
+            int width = utf8Width(text, i);
+            i += width == 4 ? 2 : 1;
+            bytes += width;
         }
         return bytes;
+    }
+
+    /** The UTF-8 bytes of the code point at {@code i}: 4 exactly for a surrogate pair (two chars), 1 for a lone surrogate. */
+    private static int utf8Width(String text, int i) {
+        char c = text.charAt(i);
+        if (c < 0x80) {
+            return 1;
+        }
+        if (c < 0x800) {
+            return 2;
+        }
+        if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+            return 4;
+        }
+        return Character.isSurrogate(c) ? 1 : 3;
     }
 
     @Override

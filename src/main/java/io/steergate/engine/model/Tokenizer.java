@@ -13,6 +13,17 @@ public interface Tokenizer {
      */
     int minTokens(String text);
 
+    /**
+     * The shortest prefix of {@code text} that {@link #minTokens} already proves to encode to at least {@code tokens}
+     * tokens, found in one pass without encoding; {@code text} itself when no shorter prefix is proven to. Cutting a
+     * text there before encoding it still leaves a model that takes {@code tokens} tokens a full context, while the
+     * tokenizer never sees the rest. Never splits a surrogate pair. A tokenizer that can prove nothing (minTokens is
+     * always 1) answers {@code text}.
+     */
+    default String prefixOfAtLeast(String text, int tokens) {
+        return text;
+    }
+
     /** Decodes a whole sequence (control tokens such as BOS and EOS produce no text). */
     String decode(int[] tokens);
 

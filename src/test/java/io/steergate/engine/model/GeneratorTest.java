@@ -104,10 +104,28 @@ class GeneratorTest {
     }
 
     @Test
+    void promptsTokenizedByTheCallerAreNotTokenizedAgainAndGenerateTheSame() throws IOException {
+        try (CountingTokenizer.Counted counted = CountingTokenizer.load(LlamaModelTest.MODEL_DIR)) {
+            Generator counting = new Generator(counted.model());
+            List<GenerationInput> rows = List.of(GenerationInput.greedy("Once upon a time", 16),
+                    new GenerationInput("The dog", 16, 0.9f, 0.95f, 7L));
+            List<int[]> tokens = rows.stream().map(row -> counting.encodePrompt(row.prompt())).toList();
+            assertEquals(List.of("Once upon a time", "The dog"), counted.tokenizer().encoded());
+
+            List<Completion> fromTokens = counting.generate(rows, tokens);
+
+            assertEquals(2, counted.tokenizer().encoded().size(), "generating from tokens tokenized again");
+            assertEquals(generator.generate(rows), fromTokens);
+            counting.generate(rows);
+            assertEquals(4, counted.tokenizer().encoded().size(), "generating from text tokenizes each prompt once");
+        }
+    }
+
+    @Test
     void aRowNearTheEndOfTheContextStopsWithContextFull() {
         int seqLen = model.config().seqLen();
         String prompt = "Once upon a time" + " there was a dog.".repeat(82);
-        int promptTokens = generator.countPromptTokens(prompt);
+        int promptTokens = generator.encodePrompt(prompt).length;
         assertTrue(promptTokens > seqLen - 20 && promptTokens < seqLen, "prompt has " + promptTokens + " tokens");
         List<Completion> completions = generator.generate(List.of(
                 new GenerationInput(prompt, 100, 1f, 1f, 3L), GenerationInput.greedy("Hi", 3)));
@@ -122,7 +140,7 @@ class GeneratorTest {
         for (String prompt : List.of("", "Once upon a time", "Once upon a time" + " there was a dog.".repeat(82),
                 "🚀 日本 שלום".repeat(30))) {
             int bound = generator.minPromptTokens(prompt);
-            assertTrue(bound >= 1 && bound <= generator.countPromptTokens(prompt), bound + " for " + prompt);
+            assertTrue(bound >= 1 && bound <= generator.encodePrompt(prompt).length, bound + " for " + prompt);
         }
         // the 8,000-character prompt: refused by the bound, without tokenizing
         assertTrue(generator.minPromptTokens("x".repeat(8000)) >= model.config().seqLen());

@@ -95,4 +95,33 @@ class LlamaTokenizerTest {
         assertEquals("Once", tokenizer.decode(1, new int[] {403}));
         assertEquals(" upon", tokenizer.decode(403, new int[] {407}));
     }
+
+    @Test
+    void aLongTextIsCutBeforeEncodingToTheShortestPrefixTheBoundProvesFillsTheContext() {
+        String text = "Once upon a time, there was a little girl named Lily. She loved to play outside. ".repeat(800);
+        int context = 512;
+
+        String prefix = tokenizer.prefixOfAtLeast(text, context);
+
+        assertTrue(text.startsWith(prefix));
+        assertTrue(prefix.length() <= context * 7, prefix.length() + " chars kept of " + text.length());
+        assertTrue(tokenizer.minTokens(prefix) >= context);
+        assertTrue(tokenizer.minTokens(prefix.substring(0, prefix.length() - 1)) < context, "not the shortest prefix");
+        int[] cut = tokenizer.encode(prefix);
+        assertTrue(cut.length >= context, cut.length + " tokens");
+        assertArrayEquals(java.util.Arrays.copyOf(tokenizer.encode(text), context), java.util.Arrays.copyOf(cut, context));
+    }
+
+    @Test
+    void aTextNotProvenLongEnoughIsKeptWholeAndASurrogatePairIsNeverSplit() {
+        assertEquals("Once upon a time", tokenizer.prefixOfAtLeast("Once upon a time", 512));
+        assertEquals("", tokenizer.prefixOfAtLeast("Once upon a time", 1));
+
+        String rockets = "🚀".repeat(2_000);
+        String prefix = tokenizer.prefixOfAtLeast(rockets, 512);
+
+        assertTrue(prefix.length() < rockets.length() && prefix.length() % 2 == 0, prefix.length() + " chars");
+        assertTrue(tokenizer.minTokens(prefix) >= 512);
+        assertTrue(tokenizer.encode(prefix).length >= 512);
+    }
 }
