@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
+import java.util.Objects;
 
 /**
  * The hash chain of a tenant's audit records (plain Java: the offline verifier uses it without a database).
@@ -122,7 +123,7 @@ public final class AuditChain {
             if (reason != null) {
                 return true;
             }
-            if (!java.util.Objects.equals(tenant, e.tenant())) {
+            if (!Objects.equals(tenant, e.tenant())) {
                 return broken(e.id(), "record " + e.id() + " belongs to tenant " + e.tenant() + ", not to this chain");
             }
             if (e.seq() > expectedSeq) {
@@ -170,13 +171,5 @@ public final class AuditChain {
             return false;
         }
 
-        /** The hash of the last record accepted in order (GENESIS before the first). */
-        public String lastHash() {
-            return previousHash;
-        }
-
-        public long records() {
-            return records;
-        }
     }
 }

@@ -11,7 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
+import org.jboss.logging.Logger;
 
 /**
  * Checks a tenant's audit chain against the database, and exports it as a signed bundle ({@link AuditBundle}). Each
@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 @ApplicationScoped
 public class AuditEvidence {
 
-    private static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
+    private static final Logger LOG = Logger.getLogger(AuditEvidence.class);
     private static final int PAGE = 500;
     /** An export streams to the client inside its snapshot: give a slow client time. */
     private static final Duration EXPORT_TIMEOUT = Duration.ofHours(1);
@@ -39,12 +39,17 @@ public class AuditEvidence {
      */
     public AuditChain.Check verify(String tenant) {
         String key = chainKey(tenant);
-        return QuarkusTransaction.requiringNew().call(() -> {
+        AuditChain.Check check = QuarkusTransaction.requiringNew().call(() -> {
             Head head = snapshot(key);
             AuditChain.Walker walker = new AuditChain.Walker(key.isEmpty() ? null : key);
             walk(key, Long.MAX_VALUE, walker::accept);
             return walker.finish(head.records() == null ? 0L : head.records(), head.lastId(), head.lastHash());
         });
+        if (!check.ok()) {
+            // evidence of tampering (or of a fault): worth an operator's attention; the reason names ids, not content
+            LOG.warnf("audit chain of tenant '%s' is broken at record %s: %s", key, check.firstBrokenId(), check.reason());
+        }
+        return check;
     }
 
     /** Writes the bundle of the tenant's chain as it stands when the export begins (its head's record count). */
@@ -76,7 +81,7 @@ public class AuditEvidence {
         if (tenant == null) {
             throw AuditError.badParameter("tenant", "required (empty for the records without a tenant)");
         }
-        if (!tenant.isEmpty() && !TENANT.matcher(tenant).matches()) {
+        if (!tenant.isEmpty() && !AuditQuery.TENANT.matcher(tenant).matches()) {
             throw AuditError.badParameter("tenant", "must be 1-64 characters of [a-z0-9-]");
         }
         return tenant;

@@ -3,6 +3,7 @@ package io.steergate.audit;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.matchesPattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -127,6 +128,8 @@ class AuditEvidenceQuarkusTest {
         }
         assertTrue(verify(tenant).getBoolean("ok"));
         long second = ids(tenant).get(1);
+        given().when().get("/v1/audit/" + second).then().statusCode(200)
+                .body("chainSeq", equalTo(2)).body("hash", matchesPattern("[0-9a-f]{64}"));
         behindTheApplicationsBack("update audit_records set output_text = 'a kinder story' where id = " + second);
         JsonPath check = verify(tenant);
         assertFalse(check.getBoolean("ok"));
