@@ -17,7 +17,7 @@ create table audit_chain_heads (
 
 -- Records written before this migration get their chain here, in id order per tenant. The functions are temporary
 -- (this session only): the one lasting definition of the canonical form is AuditChain's, which
--- AuditChainMigrationTest checks against these.
+-- AuditDatabaseRolesTest checks against these.
 create function pg_temp.audit_field(value text) returns bytea language sql immutable as $$
     select case when value is null then '\x00'::bytea
                 else '\x01'::bytea || int4send(octet_length(convert_to(value, 'UTF8'))) || convert_to(value, 'UTF8')
