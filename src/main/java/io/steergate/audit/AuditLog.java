@@ -52,32 +52,48 @@ public class AuditLog {
     public void record(GenerationResult result, String decisionTraceJson) {
         // PostgreSQL keeps microseconds: the hash must cover the instant as it will be read back
         Instant recordedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        String chainKey = chainKey(result.tenant());
-        em.unwrap(Session.class).doWork(connection -> {
-            long seq;
-            String previousHash;
-            long id;
-            try (PreparedStatement lock = connection.prepareStatement(LOCK_HEAD)) {
-                lock.setString(1, chainKey);
-                lock.setString(2, AuditChain.GENESIS);
-                try (ResultSet head = lock.executeQuery()) {
-                    head.next();
-                    seq = head.getLong(1) + 1;
-                    previousHash = head.getString(2);
-                    id = head.getLong(3);
-                }
+        em.unwrap(Session.class).doWork(connection -> append(connection, result.tenant(), recordedAt,
+                (id, seq) -> entry(id, seq, recordedAt, result, decisionTraceJson)));
+    }
+
+    /** The record to append, once its id and its place in the chain are drawn (its hash is computed by append). */
+    public interface Draft {
+        AuditEntry at(long id, long seq);
+    }
+
+    /**
+     * Appends one record to its tenant's chain on {@code connection}, inside the caller's transaction: locks the chain's
+     * head (until that transaction ends), draws the id, hashes, inserts, advances the head.
+     *
+     * @param recordedAt the draft's recordedAt, to microseconds
+     * @return the record as stored, with its hash
+     */
+    public static AuditEntry append(Connection connection, String tenant, Instant recordedAt, Draft draft) throws SQLException {
+        String chainKey = chainKey(tenant);
+        long seq;
+        String previousHash;
+        long id;
+        try (PreparedStatement lock = connection.prepareStatement(LOCK_HEAD)) {
+            lock.setString(1, chainKey);
+            lock.setString(2, AuditChain.GENESIS);
+            try (ResultSet head = lock.executeQuery()) {
+                head.next();
+                seq = head.getLong(1) + 1;
+                previousHash = head.getString(2);
+                id = head.getLong(3);
             }
-            AuditEntry entry = entry(id, seq, recordedAt, result, decisionTraceJson);
-            entry = entry.withHash(AuditChain.hash(previousHash, entry));
-            insert(connection, entry, recordedAt);
-            try (PreparedStatement advance = connection.prepareStatement(ADVANCE_HEAD)) {
-                advance.setLong(1, seq);
-                advance.setLong(2, id);
-                advance.setString(3, entry.hash());
-                advance.setString(4, chainKey);
-                advance.executeUpdate();
-            }
-        });
+        }
+        AuditEntry entry = draft.at(id, seq);
+        entry = entry.withHash(AuditChain.hash(previousHash, entry));
+        insert(connection, entry, recordedAt);
+        try (PreparedStatement advance = connection.prepareStatement(ADVANCE_HEAD)) {
+            advance.setLong(1, seq);
+            advance.setLong(2, id);
+            advance.setString(3, entry.hash());
+            advance.setString(4, chainKey);
+            advance.executeUpdate();
+        }
+        return entry;
     }
 
     /** The key of a tenant's chain in audit_chain_heads: records without a tenant share the key "". */

@@ -14,6 +14,11 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -177,6 +182,51 @@ class AuditDatabaseRolesTest {
             try (Connection owner = owner(); Statement s = owner.createStatement()) {
                 s.execute("drop table later_migration_probe");
             }
+        }
+    }
+
+    /** A record as the application would append it for {@code tenant}. */
+    static AuditLog.Draft draft(String tenant, String output, Instant recordedAt) {
+        return (id, seq) -> new AuditEntry(id, tenant, seq, "req-" + id, AuditChain.recordedAt(recordedAt), "COMPLETED",
+                "stories260K", "fp", "default", "v1", "[]", "{}", null, output, null, null, 1L, 2L, 3L, null);
+    }
+
+    @Test
+    void appendersOnSeveralConnectionsAtOnceKeepOneChainPerTenant() throws Exception {
+        int threads = 4;
+        int each = 25;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    try (Connection app = app()) {
+                        app.setAutoCommit(false);
+                        for (int i = 0; i < each; i++) {
+                            // two tenants interleaved: one chain each, whatever the commit order
+                            String tenant = i % 2 == 0 ? "race-a" : "race-b";
+                            Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                            AuditLog.append(app, tenant, now, draft(tenant, "thread " + thread + " record " + i, now));
+                            app.commit();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        try (Connection app = app()) {
+            AuditChain.Check a = check(app, "race-a");
+            AuditChain.Check b = check(app, "race-b");
+            assertTrue(a.ok(), a.reason());
+            assertTrue(b.ok(), b.reason());
+            assertEquals(threads * 13, a.records());
+            assertEquals(threads * 12, b.records());
         }
     }
 }
