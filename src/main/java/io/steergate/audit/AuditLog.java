@@ -14,8 +14,8 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.Objects;
 import org.hibernate.Session;
 
 /**
@@ -52,7 +52,7 @@ public class AuditLog {
     public void record(GenerationResult result, String decisionTraceJson) {
         // PostgreSQL keeps microseconds: the hash must cover the instant as it will be read back
         Instant recordedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        em.unwrap(Session.class).doWork(connection -> append(connection, result.tenant(), recordedAt,
+        em.unwrap(Session.class).doWork(connection -> append(connection, result.tenant(),
                 (id, seq) -> entry(id, seq, recordedAt, result, decisionTraceJson)));
     }
 
@@ -65,10 +65,9 @@ public class AuditLog {
      * Appends one record to its tenant's chain on {@code connection}, inside the caller's transaction: locks the chain's
      * head (until that transaction ends), draws the id, hashes, inserts, advances the head.
      *
-     * @param recordedAt the draft's recordedAt, to microseconds
      * @return the record as stored, with its hash
      */
-    public static AuditEntry append(Connection connection, String tenant, Instant recordedAt, Draft draft) throws SQLException {
+    public static AuditEntry append(Connection connection, String tenant, Draft draft) throws SQLException {
         String chainKey = chainKey(tenant);
         long seq;
         String previousHash;
@@ -84,8 +83,11 @@ public class AuditLog {
             }
         }
         AuditEntry entry = draft.at(id, seq);
+        if (!Objects.equals(entry.tenant(), tenant)) {
+            throw new IllegalArgumentException("a record of tenant " + entry.tenant() + " cannot join the chain of " + tenant);
+        }
         entry = entry.withHash(AuditChain.hash(previousHash, entry));
-        insert(connection, entry, recordedAt);
+        insert(connection, entry);
         try (PreparedStatement advance = connection.prepareStatement(ADVANCE_HEAD)) {
             advance.setLong(1, seq);
             advance.setLong(2, id);
@@ -117,14 +119,15 @@ public class AuditLog {
                 totalMs, null);
     }
 
-    private static void insert(Connection connection, AuditEntry e, Instant recordedAt) throws SQLException {
+    private static void insert(Connection connection, AuditEntry e) throws SQLException {
         try (PreparedStatement insert = connection.prepareStatement(INSERT)) {
             int i = 0;
             insert.setLong(++i, e.id());
             insert.setString(++i, e.tenant());
             insert.setLong(++i, e.seq());
             insert.setString(++i, e.requestId());
-            insert.setObject(++i, OffsetDateTime.ofInstant(recordedAt, ZoneOffset.UTC));
+            // the instant exactly as hashed
+            insert.setObject(++i, OffsetDateTime.parse(e.recordedAt()));
             insert.setString(++i, e.status());
             insert.setString(++i, e.modelName());
             insert.setString(++i, e.modelFingerprint());

@@ -207,7 +207,7 @@ class AuditDatabaseRolesTest {
                             // two tenants interleaved: one chain each, whatever the commit order
                             String tenant = i % 2 == 0 ? "race-a" : "race-b";
                             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                            AuditLog.append(app, tenant, now, draft(tenant, "thread " + thread + " record " + i, now));
+                            AuditLog.append(app, tenant, draft(tenant, "thread " + thread + " record " + i, now));
                             app.commit();
                         }
                     }

@@ -75,7 +75,7 @@ public final class AuditAppendBench {
 
     private static void chained(Connection connection, String tenant, String text) throws Exception {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        AuditLog.append(connection, tenant, now, (id, seq) -> new AuditEntry(id, tenant, seq, "req-" + id,
+        AuditLog.append(connection, tenant, (id, seq) -> new AuditEntry(id, tenant, seq, "req-" + id,
                 AuditChain.recordedAt(now), "COMPLETED", "stories260K", "fp", "default", "v1", "[]", "{\"meanness\":0.0}",
                 null, text, null, null, 1L, 20L, 22L, null));
     }
