@@ -5,15 +5,44 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.steergate.messages.GenerationResult;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import jakarta.persistence.EntityManager;
 import jakarta.transaction.Transactional;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.Objects;
+import org.hibernate.Session;
 
-/** Writes the audit record of an outcome, inside the transaction that makes the outcome durable. */
+/**
+ * Writes the audit record of an outcome, inside the transaction that makes the outcome durable, as the next link of
+ * its tenant's hash chain ({@link AuditChain}). The chain's head row is locked first, so the records of one tenant are
+ * appended one transaction at a time and concurrent workers cannot fork the chain; the lock is held to commit.
+ */
 @ApplicationScoped
 public class AuditLog {
 
+    /** Locks (creating it when new) the chain's head and draws the record's id in one round trip. */
+    private static final String LOCK_HEAD = """
+            insert into audit_chain_heads (tenant, records, last_hash) values (?, 0, ?)
+            on conflict (tenant) do update set tenant = excluded.tenant
+            returning records, last_hash, nextval(pg_get_serial_sequence('audit_records', 'id'))""";
+    private static final String INSERT = """
+            insert into audit_records (id, tenant, chain_seq, request_id, recorded_at, status, model_name,
+                model_fingerprint, policy_id, policy_version, applied_json, scores_json, decision_trace_json, output_text,
+                error_code, error_message, queue_ms, generate_ms, total_ms, hash)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+    private static final String ADVANCE_HEAD = "update audit_chain_heads set records = ?, last_id = ?, last_hash = ? where tenant = ?";
+
     @Inject
     ObjectMapper json;
+
+    @Inject
+    EntityManager em;
 
     /**
      * @param result the outcome as published
@@ -21,33 +50,109 @@ public class AuditLog {
      */
     @Transactional(Transactional.TxType.MANDATORY)
     public void record(GenerationResult result, String decisionTraceJson) {
-        AuditRecord record = new AuditRecord();
-        record.requestId = result.id();
-        record.tenant = result.tenant();
-        record.status = result.status().name();
-        if (result.model() != null) {
-            record.modelName = result.model().name();
-            record.modelFingerprint = result.model().fingerprint();
+        // PostgreSQL keeps microseconds: the hash must cover the instant as it will be read back
+        Instant recordedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        em.unwrap(Session.class).doWork(connection -> append(connection, result.tenant(),
+                (id, seq) -> entry(id, seq, recordedAt, result, decisionTraceJson)));
+    }
+
+    /** The record to append, once its id and its place in the chain are drawn (its hash is computed by append). */
+    public interface Draft {
+        AuditEntry at(long id, long seq);
+    }
+
+    /**
+     * Appends one record to its tenant's chain on {@code connection}, inside the caller's transaction: locks the chain's
+     * head (until that transaction ends), draws the id, hashes, inserts, advances the head.
+     *
+     * @return the record as stored, with its hash
+     */
+    public static AuditEntry append(Connection connection, String tenant, Draft draft) throws SQLException {
+        String chainKey = chainKey(tenant);
+        long seq;
+        String previousHash;
+        long id;
+        try (PreparedStatement lock = connection.prepareStatement(LOCK_HEAD)) {
+            lock.setString(1, chainKey);
+            lock.setString(2, AuditChain.GENESIS);
+            try (ResultSet head = lock.executeQuery()) {
+                head.next();
+                seq = head.getLong(1) + 1;
+                previousHash = head.getString(2);
+                id = head.getLong(3);
+            }
         }
-        if (result.policy() != null) {
-            record.policyId = result.policy().id();
-            record.policyVersion = result.policy().version();
+        AuditEntry entry = draft.at(id, seq);
+        if (!Objects.equals(entry.tenant(), tenant)) {
+            throw new IllegalArgumentException("a record of tenant " + entry.tenant() + " cannot join the chain of " + tenant);
         }
-        record.appliedJson = write(result.applied());
-        record.scoresJson = write(result.scores());
-        record.decisionTraceJson = decisionTraceJson;
-        record.outputText = result.text();
-        if (result.error() != null) {
-            record.errorCode = result.error().code();
-            record.errorMessage = result.error().message();
+        entry = entry.withHash(AuditChain.hash(previousHash, entry));
+        insert(connection, entry);
+        try (PreparedStatement advance = connection.prepareStatement(ADVANCE_HEAD)) {
+            advance.setLong(1, seq);
+            advance.setLong(2, id);
+            advance.setString(3, entry.hash());
+            advance.setString(4, chainKey);
+            advance.executeUpdate();
         }
-        if (result.timings() != null) {
-            record.queueMs = result.timings().queueMs();
-            record.generateMs = result.timings().generateMs();
-            record.totalMs = result.timings().totalMs();
+        return entry;
+    }
+
+    /** The key of a tenant's chain in audit_chain_heads: records without a tenant share the key "". */
+    static String chainKey(String tenant) {
+        return tenant == null ? "" : tenant;
+    }
+
+    private AuditEntry entry(long id, long seq, Instant recordedAt, GenerationResult result, String decisionTraceJson) {
+        String modelName = result.model() == null ? null : result.model().name();
+        String modelFingerprint = result.model() == null ? null : result.model().fingerprint();
+        String policyId = result.policy() == null ? null : result.policy().id();
+        String policyVersion = result.policy() == null ? null : result.policy().version();
+        String errorCode = result.error() == null ? null : result.error().code();
+        String errorMessage = result.error() == null ? null : result.error().message();
+        Long queueMs = result.timings() == null ? null : result.timings().queueMs();
+        Long generateMs = result.timings() == null ? null : result.timings().generateMs();
+        Long totalMs = result.timings() == null ? null : result.timings().totalMs();
+        return new AuditEntry(id, result.tenant(), seq, result.id(), AuditChain.recordedAt(recordedAt),
+                result.status().name(), modelName, modelFingerprint, policyId, policyVersion, write(result.applied()),
+                write(result.scores()), decisionTraceJson, result.text(), errorCode, errorMessage, queueMs, generateMs,
+                totalMs, null);
+    }
+
+    private static void insert(Connection connection, AuditEntry e) throws SQLException {
+        try (PreparedStatement insert = connection.prepareStatement(INSERT)) {
+            int i = 0;
+            insert.setLong(++i, e.id());
+            insert.setString(++i, e.tenant());
+            insert.setLong(++i, e.seq());
+            insert.setString(++i, e.requestId());
+            // the instant exactly as hashed
+            insert.setObject(++i, OffsetDateTime.parse(e.recordedAt()));
+            insert.setString(++i, e.status());
+            insert.setString(++i, e.modelName());
+            insert.setString(++i, e.modelFingerprint());
+            insert.setString(++i, e.policyId());
+            insert.setString(++i, e.policyVersion());
+            insert.setString(++i, e.appliedJson());
+            insert.setString(++i, e.scoresJson());
+            insert.setString(++i, e.decisionTraceJson());
+            insert.setString(++i, e.outputText());
+            insert.setString(++i, e.errorCode());
+            insert.setString(++i, e.errorMessage());
+            setLong(insert, ++i, e.queueMs());
+            setLong(insert, ++i, e.generateMs());
+            setLong(insert, ++i, e.totalMs());
+            insert.setString(++i, e.hash());
+            insert.executeUpdate();
         }
-        record.recordedAt = Instant.now();
-        record.persist();
+    }
+
+    private static void setLong(PreparedStatement statement, int index, Long value) throws SQLException {
+        if (value == null) {
+            statement.setNull(index, Types.BIGINT);
+        } else {
+            statement.setLong(index, value);
+        }
     }
 
     private String write(Object value) {

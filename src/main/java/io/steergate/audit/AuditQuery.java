@@ -35,7 +35,7 @@ public class AuditQuery {
     static final String UNREVIEWED = "unreviewed";
     private static final Pattern INTERVENTION = Pattern.compile("[a-z0-9-]{1,128}");
     private static final Pattern SCORER = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
-    private static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
+    static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
     private static final String CURSOR_PREFIX = "id:";
     private static final int MAX_NOTE = 10_000;
 
@@ -202,7 +202,7 @@ public class AuditQuery {
         AuditViews.Timings timings = r.queueMs == null && r.generateMs == null && r.totalMs == null ? null
                 : new AuditViews.Timings(r.queueMs, r.generateMs, r.totalMs);
         return new AuditViews.Item(r.id, r.requestId, r.tenant, r.status, model, policy, parse(r.appliedJson),
-                parse(r.scoresJson), r.outputText, error, timings, r.recordedAt, latestVerdict);
+                parse(r.scoresJson), r.outputText, error, timings, r.recordedAt, latestVerdict, r.chainSeq, r.hash);
     }
 
     private static AuditViews.Review review(ReviewVerdict v) {

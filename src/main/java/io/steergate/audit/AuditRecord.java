@@ -9,7 +9,11 @@ import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import java.time.Instant;
 
-/** One outcome, tied to the model fingerprint, the policy version and the exact plan. Append-only (a trigger refuses updates). */
+/**
+ * One outcome, tied to the model fingerprint, the policy version and the exact plan. Append-only: the application's
+ * database role may only insert it, and a trigger refuses updates. Written by {@link AuditLog} (never persisted
+ * through this entity) as a link of its tenant's hash chain.
+ */
 @Entity
 @Table(name = "audit_records")
 public class AuditRecord extends PanacheEntityBase {
@@ -66,4 +70,17 @@ public class AuditRecord extends PanacheEntityBase {
 
     @Column(name = "recorded_at")
     public Instant recordedAt;
+
+    /** Place in the tenant's chain: 1, 2, ... */
+    @Column(name = "chain_seq")
+    public Long chainSeq;
+
+    /** sha256 of the previous record's hash and this record's canonical bytes, hex ({@link AuditChain}). */
+    public String hash;
+
+    AuditEntry entry() {
+        return new AuditEntry(id, tenant, chainSeq, requestId, AuditChain.recordedAt(recordedAt), status, modelName,
+                modelFingerprint, policyId, policyVersion, appliedJson, scoresJson, decisionTraceJson, outputText,
+                errorCode, errorMessage, queueMs, generateMs, totalMs, hash);
+    }
 }

@@ -11,12 +11,16 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
-/** The audit trail over HTTP: query with filters and cursor paging, one record whole, append a review verdict. */
+/**
+ * The audit trail over HTTP: query with filters and cursor paging, one record whole, append a review verdict; the
+ * evidence: check a tenant's hash chain, export it as a signed bundle, the public key that checks the bundle.
+ */
 @Path("/v1/audit")
 @Tag(name = "audit")
 @Produces(MediaType.APPLICATION_JSON)
@@ -25,6 +29,12 @@ public class AuditResource {
 
     @Inject
     AuditQuery audit;
+
+    @Inject
+    AuditEvidence evidence;
+
+    @Inject
+    AuditSigningKey signingKey;
 
     @GET
     @Operation(summary = "Audit records, newest first, with cursor paging",
@@ -63,5 +73,42 @@ public class AuditResource {
     @APIResponse(responseCode = "404", description = "No such record")
     public Response review(@PathParam("id") long id, AuditViews.ReviewRequest request) {
         return Response.status(Response.Status.CREATED).entity(audit.review(id, request)).build();
+    }
+
+    @GET
+    @Path("/verify")
+    @Operation(summary = "Check a tenant's audit hash chain",
+            description = "Recomputes every record's hash from its content and its predecessor's hash, and compares the"
+                    + " chain with its head (records deleted from the end). ok false names the first broken record.")
+    @APIResponse(responseCode = "200", description = "{tenant, records, ok, firstBrokenId, reason}")
+    @APIResponse(responseCode = "400", description = "tenant missing or malformed")
+    public AuditChain.Check verify(
+            @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant) {
+        return evidence.verify(tenant);
+    }
+
+    @GET
+    @Path("/export")
+    @Produces("application/x-ndjson")
+    @Operation(summary = "A tenant's audit chain as a signed bundle (JSON lines, Ed25519 signature line last)",
+            description = "Check it offline with `deploy/steer audit verify-export --bundle F --public-key K`"
+                    + " (README, Audit evidence).")
+    @APIResponse(responseCode = "200", description = "header line, one line per record in chain order, signature line")
+    @APIResponse(responseCode = "400", description = "tenant missing or malformed")
+    public Response export(
+            @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant) {
+        String key = AuditEvidence.chainKey(tenant);
+        StreamingOutput body = out -> evidence.export(key, out);
+        return Response.ok(body).header("Content-Disposition",
+                "attachment; filename=\"audit-" + (key.isEmpty() ? "no-tenant" : key) + ".jsonl\"").build();
+    }
+
+    @GET
+    @Path("/public-key")
+    @Produces("application/x-pem-file")
+    @Operation(summary = "The Ed25519 public key (PEM) that checks export bundles")
+    @APIResponse(responseCode = "200", description = "PEM, X.509 SubjectPublicKeyInfo")
+    public String publicKey() {
+        return signingKey.publicKeyPem();
     }
 }

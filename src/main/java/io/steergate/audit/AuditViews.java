@@ -17,10 +17,13 @@ public final class AuditViews {
 
     public record Timings(Long queueMs, Long generateMs, Long totalMs) {}
 
-    /** One audit record as listed: applied and scores parsed, the latest review verdict or null. */
+    /**
+     * One audit record as listed: applied and scores parsed, the latest review verdict or null; chainSeq and hash are
+     * its link in the tenant's chain (AuditChain).
+     */
     public record Item(long id, String requestId, String tenant, String status, Model model, Policy policy,
             JsonNode applied, JsonNode scores, String output, ErrorInfo error, Timings timings, Instant recordedAt,
-            String latestVerdict) {}
+            String latestVerdict, long chainSeq, String hash) {}
 
     /** One page, newest first; nextCursor is null on the last page. */
     public record Page(List<Item> items, String nextCursor) {}

@@ -18,8 +18,8 @@ import picocli.CommandLine.ParameterException;
  * Run it through {@code deploy/steer}.
  */
 @Command(name = "steer", mixinStandardHelpOptions = true, version = "steer 0.1.0",
-        description = "Generate, fit and evaluate activation-steering maps on a local model.",
-        subcommands = {GenerateCommand.class, FitCommand.class, EvaluateCommand.class, ScaleCommand.class,
+        description = "Generate, fit and evaluate activation-steering maps on a local model; verify audit exports.",
+        subcommands = {GenerateCommand.class, FitCommand.class, EvaluateCommand.class, ScaleCommand.class, AuditCommand.class,
             CommandLine.HelpCommand.class})
 public final class SteerCli implements Runnable {
 
@@ -28,7 +28,7 @@ public final class SteerCli implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing subcommand: generate, fit or evaluate");
+        throw new ParameterException(spec.commandLine(), "missing subcommand: generate, fit, evaluate, scale or audit");
     }
 
     public static void main(String[] args) {

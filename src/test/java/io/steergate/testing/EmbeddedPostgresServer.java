@@ -4,9 +4,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -17,12 +22,18 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
  * {@code synchronous_commit=off} otherwise; a {@code -c} option given after {@code -F} wins). It outlives any
  * application process started against it.
  *
+ * <p>Like the embedded default, it has the application's two roles ({@link #createRoles}): {@link #OWNER_ROLE}, which
+ * owns the schema and runs the migrations, and {@link #APP_ROLE}, the application's. {@link #username()} is the
+ * superuser, for tests that must act behind the application's back.
+ *
  * <p>By default the data directory is thrown away on close. Given a data directory, the server keeps it, and can be
  * SIGKILLed ({@link #kill()}) and started again on the same directory and port, with the same JDBC URL.
  */
 public final class EmbeddedPostgresServer implements AutoCloseable {
 
     private static final String USER = "postgres";
+    public static final String OWNER_ROLE = "steergate_owner";
+    public static final String APP_ROLE = "steergate_app";
     private static final String DATABASE = "postgres";
     private static final Duration KILL_TIMEOUT = Duration.ofSeconds(30);
 
@@ -62,11 +73,28 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
                 }
                 postgres = builder.start();
                 port = postgres.getPort();
-            } catch (IOException e) {
+                createRoles();
+            } catch (IOException | SQLException e) {
                 throw new IllegalStateException("could not start the embedded PostgreSQL", e);
             }
         }
         return this;
+    }
+
+    /**
+     * The migration role owns the schema; nobody else may create objects in it (PostgreSQL 14 lets every role create
+     * in public by default). Idempotent: a restart on the same data directory finds them.
+     */
+    private void createRoles() throws SQLException {
+        try (Connection connection = DriverManager.getConnection(jdbcUrl(), USER, password());
+             Statement statement = connection.createStatement()) {
+            for (String role : List.of(OWNER_ROLE, APP_ROLE)) {
+                statement.execute("do $$ begin if not exists (select 1 from pg_roles where rolname = '" + role
+                        + "') then create role " + role + " login password '" + role + "'; end if; end $$");
+            }
+            statement.execute("alter schema public owner to " + OWNER_ROLE);
+            statement.execute("revoke create on schema public from public");
+        }
     }
 
     /**
@@ -119,9 +147,11 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         if (port == 0) {
             throw new IllegalStateException("the embedded PostgreSQL was never started");
         }
-        return "jdbc:postgresql://localhost:" + port + "/" + DATABASE + "?user=" + USER;
+        // no user in the URL: the driver would let it override the user a pool connects as
+        return "jdbc:postgresql://localhost:" + port + "/" + DATABASE;
     }
 
+    /** The superuser. */
     public String username() {
         return USER;
     }
@@ -129,6 +159,29 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     public String password() {
         // the embedded server trusts local connections; any password is accepted
         return "postgres";
+    }
+
+    /** The role Flyway migrates as (quarkus.flyway.username); its password is its name. */
+    public String ownerUsername() {
+        return OWNER_ROLE;
+    }
+
+    /** The application's role (quarkus.datasource.username); its password is its name. */
+    public String appUsername() {
+        return APP_ROLE;
+    }
+
+    /**
+     * The configuration that points an application at this server with the two roles, as Quarkus properties (an
+     * environment variable's name is the property's upper-cased with '.' and '-' as '_').
+     */
+    public Map<String, String> datasourceConfig() {
+        return Map.of(
+                "quarkus.datasource.jdbc.url", jdbcUrl(),
+                "quarkus.datasource.username", APP_ROLE,
+                "quarkus.datasource.password", APP_ROLE,
+                "quarkus.flyway.username", OWNER_ROLE,
+                "quarkus.flyway.password", OWNER_ROLE);
     }
 
     public synchronized int port() {

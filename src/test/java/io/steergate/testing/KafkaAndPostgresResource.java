@@ -1,5 +1,6 @@
 package io.steergate.testing;
 
+import java.util.HashMap;
 import java.util.Map;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
@@ -28,11 +29,12 @@ public class KafkaAndPostgresResource implements QuarkusTestResourceLifecycleMan
         postgres = new EmbeddedPostgresServer().start();
         kafka = new EmbeddedKafka(PARTITIONS).start();
         kafka.createTopics(PARTITIONS, TOPICS);
-        return Map.of(
-                "kafka.bootstrap.servers", kafka.bootstrapServers(),
-                "quarkus.datasource.jdbc.url", postgres.jdbcUrl(),
-                "quarkus.datasource.username", postgres.username(),
-                "quarkus.datasource.password", postgres.password());
+        Map<String, String> config = new HashMap<>(postgres.datasourceConfig());
+        config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+        // for tests that act behind the application's back (tampering with audit records)
+        config.put("steergate.test.postgres.superuser", postgres.username());
+        config.put("steergate.test.postgres.superuser-password", postgres.password());
+        return config;
     }
 
     @Override

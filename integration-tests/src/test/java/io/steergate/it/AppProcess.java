@@ -79,9 +79,9 @@ public final class AppProcess implements AutoCloseable {
         }
         Map<String, String> env = new LinkedHashMap<>();
         env.put("KAFKA_BOOTSTRAP_SERVERS", bootstrapServers);
-        env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
-        env.put("QUARKUS_DATASOURCE_USERNAME", postgres.username());
-        env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
+        // the two roles: the application's may only insert audit records; Flyway migrates as the owner
+        postgres.datasourceConfig().forEach((key, value) -> env.put(key.toUpperCase().replace('.', '_').replace('-', '_'), value));
+        env.put("STEERGATE_AUDIT_SIGNING_KEY", Path.of("target/it-credentials/audit-signing.key").toAbsolutePath().toString());
         env.put("STEERGATE_MODEL_DIR", Path.of(requiredProperty("steergate.model.dir")).toAbsolutePath().normalize().toString());
         env.put("DJL_OFFLINE", "true");
         env.putAll(extraEnv);

@@ -160,6 +160,26 @@ public final class EmbeddedStack {
         return options.dataDir.resolve("credentials").resolve("postgres.password");
     }
 
+    private Path roleFile(String role) {
+        return passwordFile().toAbsolutePath().normalize().resolveSibling(role + ".password");
+    }
+
+    /** The application creates the pair on its first start; the public key is beside it (.pub). */
+    private Path auditSigningKey() {
+        return options.dataDir.resolve("credentials").resolve("audit-signing.key").toAbsolutePath().normalize();
+    }
+
+    /** The audit export's public key as one line (PEM body), or why it is not there yet. */
+    private String auditPublicKey() {
+        Path file = auditSigningKey().resolveSibling("audit-signing.key.pub");
+        try {
+            return Files.readAllLines(file, StandardCharsets.US_ASCII).stream()
+                    .filter(line -> !line.startsWith("-----")).reduce("", String::concat);
+        } catch (IOException e) {
+            return "(not created yet: the application writes " + file + " on its first start)";
+        }
+    }
+
     private void startWatchdog(Path postgresDir) throws IOException {
         watchdog = Watchdog.start(postgresDir);
         runDir.recordWatchdog(watchdog.handle());
@@ -222,8 +242,12 @@ public final class EmbeddedStack {
         Map<String, String> env = builder.environment();
         env.put("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrapServers());
         env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
-        env.put("QUARKUS_DATASOURCE_USERNAME", Postgres.USER);
-        env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
+        // two roles: the application's may only insert audit records; Flyway migrates as the schema's owner
+        env.put("QUARKUS_DATASOURCE_USERNAME", Postgres.APP_ROLE);
+        env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.appPassword());
+        env.put("QUARKUS_FLYWAY_USERNAME", Postgres.OWNER_ROLE);
+        env.put("QUARKUS_FLYWAY_PASSWORD", postgres.ownerPassword());
+        env.put("STEERGATE_AUDIT_SIGNING_KEY", auditSigningKey().toString());
         env.put("QUARKUS_HTTP_PORT", String.valueOf(options.httpPort));
         // the application shuts itself down when the launcher is gone (io.steergate.app.ParentWatch)
         env.put("STEERGATE_EXIT_WITH_PID", String.valueOf(ProcessHandle.current().pid()));
@@ -248,8 +272,12 @@ public final class EmbeddedStack {
         text.append("  Kafka bootstrap servers : ").append(bootstrap).append('\n');
         text.append("  PostgreSQL JDBC URL     : ").append(postgres.jdbcUrl()).append('\n');
         // the password itself stays out of the console (and so out of captured logs): it is in a 0600 file
-        text.append("  PostgreSQL user         : ").append(Postgres.USER).append(", password in ").append(passwordFile)
-                .append('\n');
+        text.append("  PostgreSQL roles        : ").append(Postgres.APP_ROLE).append(" (application: may only insert audit"
+                + " records), password in ").append(roleFile(Postgres.APP_ROLE)).append('\n');
+        text.append("                            ").append(Postgres.OWNER_ROLE).append(" (schema owner, migrations), password in ")
+                .append(roleFile(Postgres.OWNER_ROLE)).append('\n');
+        text.append("                            ").append(Postgres.USER).append(" (superuser), password in ")
+                .append(passwordFile).append('\n');
         if (withApp) {
             text.append("  HTTP                    : ").append(httpUrl()).append("  (health ")
                     .append(httpUrl()).append("/q/health/ready)\n");
@@ -257,9 +285,17 @@ public final class EmbeddedStack {
             text.append("  Application             : not started (--infra-only); run it with\n")
                     .append("      KAFKA_BOOTSTRAP_SERVERS=").append(bootstrap)
                     .append(" QUARKUS_DATASOURCE_JDBC_URL=").append(postgres.jdbcUrl())
-                    .append(" QUARKUS_DATASOURCE_USERNAME=").append(Postgres.USER)
-                    .append(" QUARKUS_DATASOURCE_PASSWORD=$(cat ").append(passwordFile)
-                    .append(") java -jar target/quarkus-app/quarkus-run.jar\n");
+                    .append(" QUARKUS_DATASOURCE_USERNAME=").append(Postgres.APP_ROLE)
+                    .append(" QUARKUS_DATASOURCE_PASSWORD=$(cat ").append(roleFile(Postgres.APP_ROLE)).append(")")
+                    .append(" QUARKUS_FLYWAY_USERNAME=").append(Postgres.OWNER_ROLE)
+                    .append(" QUARKUS_FLYWAY_PASSWORD=$(cat ").append(roleFile(Postgres.OWNER_ROLE)).append(")")
+                    .append(" STEERGATE_AUDIT_SIGNING_KEY=").append(auditSigningKey())
+                    .append(" java -jar target/quarkus-app/quarkus-run.jar\n");
+        }
+        if (withApp) {
+            text.append("  Audit export public key : ").append(auditPublicKey()).append('\n')
+                    .append("                            (Ed25519; PEM in ").append(auditSigningKey()).append(".pub, also GET ")
+                    .append(httpUrl()).append("/v1/audit/public-key)\n");
         }
         text.append("  Data                    : ").append(options.dataDir.toAbsolutePath().normalize()).append('\n');
         text.append("  PostgreSQL durability   : ").append(options.durable

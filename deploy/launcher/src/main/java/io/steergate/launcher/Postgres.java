@@ -26,10 +26,16 @@ import org.postgresql.PGConnection;
  * commit on (unless {@link Settings#durable()} is false), SCRAM passwords for every connection. initdb runs
  * only on an empty data directory; a directory initialised without a password (the trust setup of earlier
  * launchers) gets one on its next start.
+ *
+ * <p>Besides the superuser it keeps the application's two roles ({@link #ensureRoles}): {@link #OWNER_ROLE} owns the
+ * database and its schema and runs the migrations; {@link #APP_ROLE} is what the application connects as (V9 lets it
+ * only insert audit records and review verdicts). Their random passwords live next to the superuser's, mode 0600.
  */
 final class Postgres implements AutoCloseable {
 
     static final String USER = "postgres";
+    static final String OWNER_ROLE = "steergate_owner";
+    static final String APP_ROLE = "steergate_app";
     /** First line of the pg_hba.conf the launcher writes; a data directory without it has no password yet. */
     static final String HBA_HEADER = "# written by the SteerGate launcher: a password (scram-sha-256) for every connection";
     private static final String HBA_PASSWORD = HBA_HEADER + """
@@ -58,12 +64,19 @@ final class Postgres implements AutoCloseable {
     private final Settings settings;
     private final String password;
     private final ProcessHandle postmaster;
+    private String ownerPassword;
+    private String appPassword;
 
     private Postgres(EmbeddedPostgres server, Settings settings, String password, ProcessHandle postmaster) {
         this.server = server;
         this.settings = settings;
         this.password = password;
         this.postmaster = postmaster;
+    }
+
+    /** Where a role's password is kept: beside the superuser's, {@code <role>.password}. */
+    static Path passwordFileOf(Settings settings, String role) {
+        return settings.passwordFile().toAbsolutePath().resolveSibling(role + ".password");
     }
 
     static Postgres start(Settings settings) throws Exception {
@@ -107,6 +120,7 @@ final class Postgres implements AutoCloseable {
                 postgres.setPassword();
             }
             postgres.createDatabase();
+            postgres.ensureRoles();
         } catch (Exception e) {
             server.close();
             throw e;
@@ -199,6 +213,58 @@ final class Postgres implements AutoCloseable {
         }
     }
 
+    /**
+     * Creates the owner and application roles when missing and (re)sets their passwords from their files; makes the
+     * owner own the database and its public schema, where nobody else may create objects. A database migrated by an
+     * earlier launcher, whose application ran as the superuser, is upgraded in place: what the superuser owns in the
+     * schema (tables with their sequences, views, functions) passes to the owner, so that Flyway, now migrating as the
+     * owner, can alter it; V9 then grants the application role its privileges.
+     */
+    private void ensureRoles() throws SQLException, IOException {
+        ownerPassword = passwordOf(passwordFileOf(settings, OWNER_ROLE));
+        appPassword = passwordOf(passwordFileOf(settings, APP_ROLE));
+        try (Connection connection = server.getDatabase(USER, settings.database()).getConnection();
+             Statement statement = connection.createStatement()) {
+            PGConnection pg = connection.unwrap(PGConnection.class);
+            for (String role : List.of(OWNER_ROLE, APP_ROLE)) {
+                statement.execute("do $$ begin if not exists (select 1 from pg_roles where rolname = '" + role
+                        + "') then create role " + role + " login; end if; end $$");
+                // hashed client-side, so the password never reaches a server log
+                pg.alterUserPassword(role, (role.equals(OWNER_ROLE) ? ownerPassword : appPassword).toCharArray(), "scram-sha-256");
+            }
+            statement.execute("alter database " + settings.database() + " owner to " + OWNER_ROLE);
+            statement.execute("alter schema public owner to " + OWNER_ROLE);
+            statement.execute("revoke create on schema public from public");
+            statement.execute("""
+                    do $$
+                    declare o record;
+                    begin
+                        for o in select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                                 where n.nspname = 'public' and c.relowner = '%1$s'::regrole and c.relkind in ('r', 'p', 'v', 'm')
+                        loop
+                            execute format(case o.relkind when 'v' then 'alter view %%I owner to %2$s'
+                                                          when 'm' then 'alter materialized view %%I owner to %2$s'
+                                                          else 'alter table %%I owner to %2$s' end, o.relname);
+                        end loop;
+                        -- sequences of their own (an identity or serial sequence moves with its table)
+                        for o in select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                                 where n.nspname = 'public' and c.relowner = '%1$s'::regrole and c.relkind = 'S'
+                        loop
+                            execute format('alter sequence %%I owner to %2$s', o.relname);
+                        end loop;
+                        for o in select p.oid::regprocedure as signature from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                                 where n.nspname = 'public' and p.proowner = '%1$s'::regrole
+                        loop
+                            execute format('alter function %%s owner to %2$s', o.signature);
+                        end loop;
+                    end $$""".formatted(USER, OWNER_ROLE));
+        }
+    }
+
+    private static String passwordOf(Path file) throws IOException {
+        return Files.isRegularFile(file) ? readPassword(file) : createPassword(file);
+    }
+
     private static String readPassword(Path file) throws IOException {
         String password = Files.readAllLines(file, StandardCharsets.UTF_8).stream().findFirst().orElse("").strip();
         if (password.isEmpty()) {
@@ -245,6 +311,14 @@ final class Postgres implements AutoCloseable {
 
     String password() {
         return password;
+    }
+
+    String ownerPassword() {
+        return ownerPassword;
+    }
+
+    String appPassword() {
+        return appPassword;
     }
 
     String jdbcUrl() {

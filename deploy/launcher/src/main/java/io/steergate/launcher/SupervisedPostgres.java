@@ -11,6 +11,8 @@ final class SupervisedPostgres implements AutoCloseable {
 
     private final Postgres.Settings settings;
     private final String password;
+    private final String ownerPassword;
+    private final String appPassword;
     private final String jdbcUrl;
     private Postgres current;
     private long lastPid;
@@ -22,6 +24,8 @@ final class SupervisedPostgres implements AutoCloseable {
         this.settings = settings;
         this.current = first;
         this.password = first.password();
+        this.ownerPassword = first.ownerPassword();
+        this.appPassword = first.appPassword();
         this.jdbcUrl = first.jdbcUrl();
         this.lastPid = first.postmaster().pid();
     }
@@ -70,6 +74,16 @@ final class SupervisedPostgres implements AutoCloseable {
     /** The postgres role's password; the same across restarts. */
     String password() {
         return password;
+    }
+
+    /** The migration role's password ({@link Postgres#OWNER_ROLE}); the same across restarts. */
+    String ownerPassword() {
+        return ownerPassword;
+    }
+
+    /** The application role's password ({@link Postgres#APP_ROLE}); the same across restarts. */
+    String appPassword() {
+        return appPassword;
     }
 
     String jdbcUrl() {

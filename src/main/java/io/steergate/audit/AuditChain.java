@@ -1,0 +1,175 @@
+package io.steergate.audit;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.HexFormat;
+import java.util.Objects;
+
+/**
+ * The hash chain of a tenant's audit records (plain Java: the offline verifier uses it without a database).
+ *
+ * <p><b>Canonical form v1.</b> The canonical bytes of a record are its fields in this order, each encoded as
+ * {@code 0x00} when null, else {@code 0x01}, the length of its UTF-8 bytes as a 4-byte big-endian integer, and those
+ * bytes: the format tag {@code "steergate.audit/v1"}, id, tenant, chain position (seq), requestId, recordedAt (UTC,
+ * {@code yyyy-MM-ddTHH:mm:ss.ffffffZ}, always six fraction digits: PostgreSQL keeps microseconds), status, modelName,
+ * modelFingerprint, policyId, policyVersion, appliedJson, scoresJson, decisionTraceJson, outputText, errorCode,
+ * errorMessage, queueMs, generateMs, totalMs. Numbers are decimal ASCII; JSON columns are their stored text.
+ *
+ * <p><b>Chain.</b> {@code hash(n) = sha256(hash(n-1) || canonical(n))} over the raw 32-byte digests, written as
+ * lowercase hex; {@code hash(0)} is 32 zero bytes. Positions run 1, 2, ... per tenant without gaps; records without a
+ * tenant form one chain of their own. V9 computed the chains of records written before it with the same definition.
+ */
+public final class AuditChain {
+
+    public static final String FORMAT = "steergate.audit/v1";
+    /** The hash before the first record of a chain: 32 zero bytes. */
+    public static final String GENESIS = "0".repeat(64);
+    private static final DateTimeFormatter RECORDED_AT =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
+    private static final HexFormat HEX = HexFormat.of();
+
+    private AuditChain() {}
+
+    /** recordedAt as the canonical form writes it (nanoseconds beyond the microsecond are dropped, as PostgreSQL does). */
+    public static String recordedAt(Instant instant) {
+        return RECORDED_AT.format(instant);
+    }
+
+    public static byte[] canonical(AuditEntry e) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(512);
+        field(out, FORMAT);
+        field(out, Long.toString(e.id()));
+        field(out, e.tenant());
+        field(out, Long.toString(e.seq()));
+        field(out, e.requestId());
+        field(out, e.recordedAt());
+        field(out, e.status());
+        field(out, e.modelName());
+        field(out, e.modelFingerprint());
+        field(out, e.policyId());
+        field(out, e.policyVersion());
+        field(out, e.appliedJson());
+        field(out, e.scoresJson());
+        field(out, e.decisionTraceJson());
+        field(out, e.outputText());
+        field(out, e.errorCode());
+        field(out, e.errorMessage());
+        field(out, e.queueMs() == null ? null : e.queueMs().toString());
+        field(out, e.generateMs() == null ? null : e.generateMs().toString());
+        field(out, e.totalMs() == null ? null : e.totalMs().toString());
+        return out.toByteArray();
+    }
+
+    /** The hash of {@code e} following {@code previousHash} (hex); e's own hash field is ignored. */
+    public static String hash(String previousHash, AuditEntry e) {
+        MessageDigest sha256 = sha256();
+        sha256.update(HEX.parseHex(previousHash));
+        sha256.update(canonical(e));
+        return HEX.formatHex(sha256.digest());
+    }
+
+    private static void field(ByteArrayOutputStream out, String value) {
+        if (value == null) {
+            out.write(0);
+            return;
+        }
+        byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+        out.write(1);
+        out.write(bytes.length >>> 24);
+        out.write(bytes.length >>> 16);
+        out.write(bytes.length >>> 8);
+        out.write(bytes.length);
+        out.write(bytes, 0, bytes.length);
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    /**
+     * The outcome of checking one chain: how many records were read, whether every link held, and the first record
+     * that broke it (null when none, or when what is missing is the end of the chain) with the reason.
+     */
+    public record Check(String tenant, long records, boolean ok, Long firstBrokenId, String reason) {}
+
+    /** Checks one tenant's records fed in chain order; the first break is kept, later records are only counted. */
+    public static final class Walker {
+
+        private final String tenant;
+        private long records;
+        private long expectedSeq = 1;
+        private String previousHash = GENESIS;
+        private long lastId;
+        private Long brokenId;
+        private String reason;
+
+        /** @param tenant the chain's tenant; null for the chain of records without one */
+        public Walker(String tenant) {
+            this.tenant = tenant;
+        }
+
+        /** Checks the next record; returns false when this record is the first one that breaks the chain. */
+        public boolean accept(AuditEntry e) {
+            records++;
+            if (reason != null) {
+                return true;
+            }
+            if (!Objects.equals(tenant, e.tenant())) {
+                return broken(e.id(), "record " + e.id() + " belongs to tenant " + e.tenant() + ", not to this chain");
+            }
+            if (e.seq() > expectedSeq) {
+                String missing = e.seq() == expectedSeq + 1 ? "position " + expectedSeq
+                        : "positions " + expectedSeq + "-" + (e.seq() - 1);
+                return broken(e.id(), "chain " + missing + " missing before record " + e.id() + " (deleted)");
+            }
+            if (e.seq() < expectedSeq) {
+                return broken(e.id(), "record " + e.id() + " claims chain position " + e.seq() + ", expected "
+                        + expectedSeq + " (a duplicate or reordered record)");
+            }
+            if (e.hash() == null || !hash(previousHash, e).equals(e.hash())) {
+                return broken(e.id(), "record " + e.id() + " (position " + e.seq() + ") does not match its hash: its"
+                        + " content was changed after it was written, or the record before it was replaced");
+            }
+            previousHash = e.hash();
+            expectedSeq++;
+            lastId = e.id();
+            return true;
+        }
+
+        /**
+         * The verdict, given what the chain's head says (or null when there is no head to compare with): records
+         * deleted from the end of a chain are visible only there.
+         */
+        public Check finish(Long headRecords, Long headLastId, String headLastHash) {
+            if (reason == null && headRecords != null) {
+                long found = expectedSeq - 1;
+                if (headRecords > found) {
+                    broken(headLastId, "the chain has " + headRecords + " records but " + found + " were found: position"
+                            + (headRecords - found > 1 ? "s " + (found + 1) + "-" + headRecords : " " + headRecords)
+                            + " missing at the end (deleted)" + (headLastId == null ? "" : "; the last was record " + headLastId));
+                } else if (headRecords < found) {
+                    broken(lastId, "the chain's head counts " + headRecords + " records but " + found + " were found");
+                } else if (headLastHash != null && !headLastHash.equals(previousHash)) {
+                    broken(lastId, "the last record's hash differs from the chain's head");
+                }
+            }
+            return new Check(tenant, records, reason == null, brokenId, reason);
+        }
+
+        private boolean broken(Long id, String why) {
+            brokenId = id;
+            reason = why;
+            return false;
+        }
+
+    }
+}

@@ -1,0 +1,122 @@
+package io.steergate.audit;
+
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.persistence.EntityManager;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/**
+ * Checks a tenant's audit chain against the database, and exports it as a signed bundle ({@link AuditBundle}). Each
+ * runs in one read-only snapshot, so records appended meanwhile neither count as missing nor as extra.
+ */
+@ApplicationScoped
+public class AuditEvidence {
+
+    private static final Logger LOG = Logger.getLogger(AuditEvidence.class);
+    private static final int PAGE = 500;
+    /** An export streams to the client inside its snapshot: give a slow client time. */
+    private static final Duration EXPORT_TIMEOUT = Duration.ofHours(1);
+
+    @Inject
+    EntityManager em;
+
+    @Inject
+    AuditSigningKey signingKey;
+
+    /** A chain's head as stored: null fields when the tenant never had a record. */
+    private record Head(Long records, Long lastId, String lastHash) {}
+
+    /**
+     * @param tenant the tenant; "" for the chain of records without a tenant
+     */
+    public AuditChain.Check verify(String tenant) {
+        String key = chainKey(tenant);
+        AuditChain.Check check = QuarkusTransaction.requiringNew().call(() -> {
+            Head head = snapshot(key);
+            AuditChain.Walker walker = new AuditChain.Walker(key.isEmpty() ? null : key);
+            walk(key, Long.MAX_VALUE, walker::accept);
+            return walker.finish(head.records() == null ? 0L : head.records(), head.lastId(), head.lastHash());
+        });
+        if (!check.ok()) {
+            // evidence of tampering (or of a fault): worth an operator's attention; the reason names ids, not content
+            LOG.warnf("audit chain of tenant '%s' is broken at record %s: %s", key, check.firstBrokenId(), check.reason());
+        }
+        return check;
+    }
+
+    /** Writes the bundle of the tenant's chain as it stands when the export begins (its head's record count). */
+    public void export(String tenant, OutputStream out) {
+        String key = chainKey(tenant);
+        QuarkusTransaction.requiringNew().timeout((int) EXPORT_TIMEOUT.toSeconds()).run(() -> {
+            Head head = snapshot(key);
+            long records = head.records() == null ? 0 : head.records();
+            AuditBundle.Writer writer = new AuditBundle.Writer(out);
+            try {
+                writer.line(new AuditBundle.Header(AuditBundle.FORMAT, AuditChain.FORMAT, key.isEmpty() ? null : key,
+                        records, head.lastHash() == null ? AuditChain.GENESIS : head.lastHash(), Instant.now().toString()));
+                walk(key, records, entry -> {
+                    try {
+                        writer.line(entry);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+                writer.sign(signingKey);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    /** Validates the tenant parameter; the chain key of records without a tenant is "". */
+    static String chainKey(String tenant) {
+        if (tenant == null) {
+            throw AuditError.badParameter("tenant", "required (empty for the records without a tenant)");
+        }
+        if (!tenant.isEmpty() && !AuditQuery.TENANT.matcher(tenant).matches()) {
+            throw AuditError.badParameter("tenant", "must be 1-64 characters of [a-z0-9-]");
+        }
+        return tenant;
+    }
+
+    /** Starts the snapshot (the transaction's first statement) and reads the chain's head in it. */
+    private Head snapshot(String key) {
+        em.createNativeQuery("set transaction isolation level repeatable read, read only").executeUpdate();
+        @SuppressWarnings("unchecked")
+        List<Object[]> rows = em.createNativeQuery("select records, last_id, last_hash from audit_chain_heads where tenant = :t")
+                .setParameter("t", key).getResultList();
+        if (rows.isEmpty()) {
+            return new Head(null, null, null);
+        }
+        Object[] row = rows.get(0);
+        return new Head(((Number) row[0]).longValue(), row[1] == null ? null : ((Number) row[1]).longValue(), (String) row[2]);
+    }
+
+    /** Feeds the chain's records with positions up to {@code maxSeq}, in chain order, a page at a time. */
+    private void walk(String key, long maxSeq, Consumer<AuditEntry> consumer) {
+        long after = 0;
+        while (true) {
+            @SuppressWarnings("unchecked")
+            List<AuditRecord> page = em.createNativeQuery("select * from audit_records where coalesce(tenant, '') = :k"
+                            + " and chain_seq > :after and chain_seq <= :max order by chain_seq limit :n", AuditRecord.class)
+                    .setParameter("k", key).setParameter("after", after).setParameter("max", maxSeq)
+                    .setParameter("n", PAGE).getResultList();
+            for (AuditRecord record : page) {
+                consumer.accept(record.entry());
+                after = record.chainSeq;
+            }
+            em.clear();
+            if (page.size() < PAGE) {
+                return;
+            }
+        }
+    }
+}

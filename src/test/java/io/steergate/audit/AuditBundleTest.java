@@ -1,0 +1,197 @@
+package io.steergate.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.Signature;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import io.steergate.cli.SteerCli;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Export bundles: written, signed, and checked offline; tampering is named by line. */
+class AuditBundleTest {
+
+    static final KeyPair KEYS = generate();
+    static final KeyPair OTHER_KEYS = generate();
+
+    static KeyPair generate() {
+        try {
+            return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static AuditBundle.Signer signer(KeyPair keys) {
+        return new AuditBundle.Signer() {
+            @Override
+            public byte[] sign(byte[] sha256) {
+                try {
+                    Signature signature = Signature.getInstance("Ed25519");
+                    signature.initSign(keys.getPrivate());
+                    signature.update(sha256);
+                    return signature.sign();
+                } catch (GeneralSecurityException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+
+            @Override
+            public String keyFingerprint() {
+                return AuditBundle.fingerprint(keys.getPublic());
+            }
+        };
+    }
+
+    /** A signed bundle of n records of tenant acme. */
+    static byte[] bundle(int n) throws IOException {
+        List<AuditEntry> entries = AuditChainTest.chain("acme", n);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        AuditBundle.Writer writer = new AuditBundle.Writer(out);
+        writer.line(new AuditBundle.Header(AuditBundle.FORMAT, AuditChain.FORMAT, "acme", n,
+                n == 0 ? AuditChain.GENESIS : entries.get(n - 1).hash(), "2026-01-02T00:00:00Z"));
+        for (AuditEntry e : entries) {
+            writer.line(e);
+        }
+        writer.sign(signer(KEYS));
+        return out.toByteArray();
+    }
+
+    static AuditBundle.Check verify(byte[] bundle) throws IOException {
+        return AuditBundle.verify(new ByteArrayInputStream(bundle), KEYS.getPublic());
+    }
+
+    static List<String> lines(byte[] bundle) {
+        return new ArrayList<>(Arrays.asList(new String(bundle, StandardCharsets.UTF_8).split("\n")));
+    }
+
+    static byte[] join(List<String> lines) {
+        return (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void anUntouchedBundleIsVerified() throws IOException {
+        AuditBundle.Check check = verify(bundle(4));
+        assertTrue(check.ok(), check.report().toString());
+        assertEquals(4, check.chain().records());
+        assertEquals("VERIFIED", check.report().get(check.report().size() - 1));
+    }
+
+    @Test
+    void anEmptyChainIsVerifiedToo() throws IOException {
+        assertTrue(verify(bundle(0)).ok());
+    }
+
+    @Test
+    void aChangedRecordFailsTheSignatureAndTheChainNamesItsLine() throws IOException {
+        List<String> lines = lines(bundle(4));
+        // line 4 is the third record (line 1 is the header)
+        lines.set(3, lines.get(3).replace("text 3", "text 3, kinder"));
+        AuditBundle.Check check = verify(join(lines));
+        assertFalse(check.ok());
+        assertTrue(check.signatureProblem().contains("changed after it was signed"), check.signatureProblem());
+        assertEquals(4, check.firstBrokenLine());
+        assertEquals(103L, check.chain().firstBrokenId());
+        assertTrue(check.report().toString().contains("line 4: record 103"), check.report().toString());
+    }
+
+    @Test
+    void aRemovedRecordIsNamed() throws IOException {
+        List<String> lines = lines(bundle(4));
+        lines.remove(2);
+        AuditBundle.Check check = verify(join(lines));
+        assertFalse(check.ok());
+        assertEquals(3, check.firstBrokenLine());
+        assertTrue(check.chain().reason().contains("position 2 missing"), check.chain().reason());
+    }
+
+    @Test
+    void aCutBundleHasNoSignature() throws IOException {
+        List<String> lines = lines(bundle(4));
+        lines.remove(lines.size() - 1);
+        AuditBundle.Check check = verify(join(lines));
+        assertFalse(check.ok());
+        assertTrue(check.signatureProblem().contains("not a signature line"), check.signatureProblem());
+    }
+
+    @Test
+    void anotherKeyDoesNotVerify() throws IOException {
+        AuditBundle.Check check = AuditBundle.verify(new ByteArrayInputStream(bundle(2)), OTHER_KEYS.getPublic());
+        assertFalse(check.ok());
+        assertTrue(check.signatureProblem().contains("signed by another key"), check.signatureProblem());
+        assertNull(check.chain().firstBrokenId());
+    }
+
+    @Test
+    void aGarbageLineIsNamed() throws IOException {
+        List<String> lines = lines(bundle(3));
+        lines.set(2, "{not json");
+        AuditBundle.Check check = verify(join(lines));
+        assertFalse(check.ok());
+        assertEquals(3, check.firstBrokenLine());
+        assertTrue(check.report().toString().contains("line 3: not an audit record"), check.report().toString());
+    }
+
+    @Test
+    void aPublicKeySurvivesItsPem() {
+        String pem = AuditBundle.pem("PUBLIC KEY", KEYS.getPublic().getEncoded());
+        assertEquals(AuditBundle.fingerprint(KEYS.getPublic()), AuditBundle.fingerprint(AuditBundle.readPublicKey(pem)));
+    }
+
+    /** What `steer audit verify-export` printed and returned. */
+    record Run(int code, String out, String err) {}
+
+    static Run verifyExport(Path bundle, Path publicKey) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = SteerCli.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute("audit", "verify-export", "--bundle", bundle.toString(), "--public-key", publicKey.toString());
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void theCommandLineVerifiesABundleAndNamesTheTamperedLine(@TempDir Path dir) throws IOException {
+        Path key = Files.writeString(dir.resolve("audit.pub"), AuditBundle.pem("PUBLIC KEY", KEYS.getPublic().getEncoded()));
+        Path good = Files.write(dir.resolve("good.jsonl"), bundle(3));
+        Run ok = verifyExport(good, key);
+        assertEquals(0, ok.code(), ok.out() + ok.err());
+        assertTrue(ok.out().contains("VERIFIED"), ok.out());
+
+        List<String> lines = lines(bundle(3));
+        lines.set(2, lines.get(2).replace("\"COMPLETED\"", "\"REJECTED\""));
+        Path bad = Files.write(dir.resolve("bad.jsonl"), join(lines));
+        Run refused = verifyExport(bad, key);
+        assertEquals(1, refused.code(), refused.out() + refused.err());
+        assertTrue(refused.out().contains("signature: FAILED"), refused.out());
+        assertTrue(refused.out().contains("chain: FAILED: line 3: record 102"), refused.out());
+        assertTrue(refused.out().contains("NOT VERIFIED"), refused.out());
+    }
+
+    @Test
+    void theCommandLineRefusesAKeyThatIsNotOne(@TempDir Path dir) throws IOException {
+        Path good = Files.write(dir.resolve("good.jsonl"), bundle(1));
+        Path notAKey = Files.writeString(dir.resolve("audit.pub"), "hello");
+        Run run = verifyExport(good, notAKey);
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains("--public-key"), run.err());
+    }
+}

@@ -1,0 +1,146 @@
+package io.steergate.audit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The canonical form and the chain check, without a database. */
+class AuditChainTest {
+
+    static AuditEntry entry(long id, String tenant, long seq, String output) {
+        return new AuditEntry(id, tenant, seq, "req-" + id, AuditChain.recordedAt(Instant.parse("2026-01-02T03:04:05.123456789Z")),
+                "COMPLETED", "stories260K", "abc", "kids", "v1", "[]", "{\"meanness\":0.0}", null, output, null, null,
+                3L, 40L, 45L, null);
+    }
+
+    /** A chain of n records of one tenant, hashed as AuditLog writes them. */
+    static List<AuditEntry> chain(String tenant, int n) {
+        List<AuditEntry> entries = new ArrayList<>();
+        String previous = AuditChain.GENESIS;
+        for (int i = 1; i <= n; i++) {
+            AuditEntry e = entry(100 + i, tenant, i, "text " + i + " ü");
+            e = e.withHash(AuditChain.hash(previous, e));
+            previous = e.hash();
+            entries.add(e);
+        }
+        return entries;
+    }
+
+    static AuditChain.Check walk(String tenant, List<AuditEntry> entries, Long headRecords, Long headLastId, String headHash) {
+        AuditChain.Walker walker = new AuditChain.Walker(tenant);
+        entries.forEach(walker::accept);
+        return walker.finish(headRecords, headLastId, headHash);
+    }
+
+    @Test
+    void recordedAtKeepsExactlySixFractionDigitsInUtc() {
+        assertEquals("2026-01-02T03:04:05.123456Z", AuditChain.recordedAt(Instant.parse("2026-01-02T03:04:05.123456789Z")));
+        assertEquals("2026-01-02T03:04:05.000000Z", AuditChain.recordedAt(Instant.parse("2026-01-02T03:04:05Z")));
+    }
+
+    @Test
+    void canonicalBytesAreLengthPrefixedFieldsWithNullMarkers() {
+        AuditEntry e = new AuditEntry(7, null, 1, "r", "t", "OK", null, null, null, null, "", "{}", null, "é", null, null,
+                null, 12L, null, "ignored");
+        ByteArrayOutputStream expected = new ByteArrayOutputStream();
+        for (String field : new String[] {"steergate.audit/v1", "7", null, "1", "r", "t", "OK", null, null, null, null, "",
+                "{}", null, "é", null, null, null, "12", null}) {
+            if (field == null) {
+                expected.write(0);
+            } else {
+                byte[] bytes = field.getBytes(StandardCharsets.UTF_8);
+                expected.write(1);
+                expected.writeBytes(new byte[] {0, 0, 0, (byte) bytes.length});
+                expected.writeBytes(bytes);
+            }
+        }
+        assertArrayEquals(expected.toByteArray(), AuditChain.canonical(e));
+    }
+
+    @Test
+    void anEmptyStringAndANullHashDifferently() {
+        AuditEntry withEmpty = entry(1, "t", 1, "");
+        AuditEntry withNull = entry(1, "t", 1, null);
+        assertNotEquals(AuditChain.hash(AuditChain.GENESIS, withEmpty), AuditChain.hash(AuditChain.GENESIS, withNull));
+    }
+
+    @Test
+    void anIntactChainHolds() {
+        List<AuditEntry> entries = chain("acme", 5);
+        AuditChain.Check check = walk("acme", entries, 5L, 105L, entries.get(4).hash());
+        assertTrue(check.ok(), check.reason());
+        assertEquals(5, check.records());
+        assertNull(check.firstBrokenId());
+    }
+
+    @Test
+    void aChangedRecordIsNamed() {
+        List<AuditEntry> entries = chain("acme", 5);
+        AuditEntry original = entries.get(2);
+        entries.set(2, new AuditEntry(original.id(), original.tenant(), original.seq(), original.requestId(),
+                original.recordedAt(), original.status(), original.modelName(), original.modelFingerprint(),
+                original.policyId(), original.policyVersion(), original.appliedJson(), original.scoresJson(),
+                original.decisionTraceJson(), "a kinder text", original.errorCode(), original.errorMessage(),
+                original.queueMs(), original.generateMs(), original.totalMs(), original.hash()));
+        AuditChain.Check check = walk("acme", entries, 5L, 105L, entries.get(4).hash());
+        assertFalse(check.ok());
+        assertEquals(103L, check.firstBrokenId());
+        assertTrue(check.reason().contains("does not match its hash"), check.reason());
+        assertEquals(5, check.records());
+    }
+
+    @Test
+    void aRecordRehashedAfterAChangeBreaksTheLinkOfTheNextOne() {
+        List<AuditEntry> entries = chain("acme", 4);
+        AuditEntry forged = entry(102, "acme", 2, "forged");
+        entries.set(1, forged.withHash(AuditChain.hash(entries.get(0).hash(), forged)));
+        AuditChain.Check check = walk("acme", entries, 4L, 104L, entries.get(3).hash());
+        assertFalse(check.ok());
+        assertEquals(103L, check.firstBrokenId());
+    }
+
+    @Test
+    void aDeletedRecordInTheMiddleIsNamedByItsPosition() {
+        List<AuditEntry> entries = chain("acme", 5);
+        entries.remove(1);
+        AuditChain.Check check = walk("acme", entries, 5L, 105L, entries.get(3).hash());
+        assertFalse(check.ok());
+        assertEquals(103L, check.firstBrokenId());
+        assertTrue(check.reason().contains("position 2 missing"), check.reason());
+    }
+
+    @Test
+    void recordsDeletedFromTheEndShowAgainstTheHead() {
+        List<AuditEntry> entries = chain("acme", 5);
+        String lastHash = entries.get(4).hash();
+        entries.remove(4);
+        entries.remove(3);
+        AuditChain.Check check = walk("acme", entries, 5L, 105L, lastHash);
+        assertFalse(check.ok());
+        assertEquals(105L, check.firstBrokenId());
+        assertTrue(check.reason().contains("positions 4-5 missing at the end"), check.reason());
+    }
+
+    @Test
+    void aRecordOfAnotherTenantDoesNotBelong() {
+        List<AuditEntry> entries = chain("acme", 2);
+        AuditChain.Check check = walk("kids-co", entries, 2L, 102L, entries.get(1).hash());
+        assertFalse(check.ok());
+        assertEquals(101L, check.firstBrokenId());
+    }
+
+    @Test
+    void anEmptyChainHolds() {
+        assertTrue(walk("nobody", List.of(), 0L, null, null).ok());
+    }
+}

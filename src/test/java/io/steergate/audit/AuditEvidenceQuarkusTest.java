@@ -1,0 +1,207 @@
+package io.steergate.audit;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.matchesPattern;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+import io.steergate.cli.SteerCli;
+import io.steergate.testing.SteerGateTestProfile;
+import jakarta.inject.Inject;
+import jakarta.persistence.EntityManager;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The audit evidence of the running application: records written through the real pipeline chain per tenant, the
+ * application's database role cannot change them, a superuser's change or deletion behind its back is found and
+ * named by GET /v1/audit/verify, and an export verifies offline with the command line.
+ */
+@QuarkusTest
+@TestProfile(SteerGateTestProfile.class)
+class AuditEvidenceQuarkusTest {
+
+    @ConfigProperty(name = "quarkus.datasource.jdbc.url")
+    String jdbcUrl;
+
+    @ConfigProperty(name = "steergate.test.postgres.superuser")
+    String superuser;
+
+    @ConfigProperty(name = "steergate.test.postgres.superuser-password")
+    String superuserPassword;
+
+    @Inject
+    EntityManager em;
+
+    static String tenant(String what) {
+        return "ev-" + what + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** One generation over HTTP; its audit record is committed with its outcome. */
+    static void generate(String tenant) {
+        String id = tenant + "-" + UUID.randomUUID();
+        given().contentType("application/json")
+                .body("{\"id\":\"" + id + "\",\"tenant\":\"" + tenant + "\",\"prompt\":\"Once upon a time\",\"maxTokens\":3,\"seed\":1}")
+                .when().post("/v1/generations").then().statusCode(200).body("status", equalTo("COMPLETED"));
+    }
+
+    static JsonPath verify(String tenant) {
+        return given().queryParam("tenant", tenant).when().get("/v1/audit/verify").then().statusCode(200).extract().jsonPath();
+    }
+
+    /** The ids of a tenant's records in chain order. */
+    List<Long> ids(String tenant) {
+        return QuarkusTransaction.requiringNew().call(() -> em.createNativeQuery(
+                        "select id from audit_records where tenant = :t order by chain_seq", Long.class)
+                .setParameter("t", tenant).getResultList());
+    }
+
+    /** As a superuser, bypassing V1's trigger: what someone with the database's keys could do. */
+    void behindTheApplicationsBack(String sql) throws SQLException {
+        try (Connection connection = DriverManager.getConnection(jdbcUrl, superuser, superuserPassword);
+             Statement statement = connection.createStatement()) {
+            statement.execute("set session_replication_role = replica");
+            statement.execute(sql);
+        }
+    }
+
+    @Test
+    void theApplicationRunsAsTheRoleThatMayOnlyInsertAuditRecords() {
+        Object[] row = QuarkusTransaction.requiringNew().call(() -> (Object[]) em.createNativeQuery(
+                "select current_user, has_table_privilege('audit_records', 'UPDATE'), has_table_privilege('audit_records', 'DELETE'),"
+                        + " has_table_privilege('review_verdicts', 'TRUNCATE'), has_table_privilege('audit_records', 'INSERT')")
+                .getSingleResult());
+        assertEquals(List.of("steergate_app", false, false, false, true), Arrays.asList(row));
+    }
+
+    @Test
+    void concurrentRequestsOfOneTenantMakeOneUnbrokenChain() throws Exception {
+        String tenant = tenant("concurrent");
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        try {
+            List<Future<?>> sent = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                sent.add(pool.submit(() -> generate(tenant)));
+            }
+            for (Future<?> f : sent) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        JsonPath check = verify(tenant);
+        assertTrue(check.getBoolean("ok"), check.prettify());
+        assertEquals(6, check.getInt("records"));
+        assertEquals(tenant, check.getString("tenant"));
+    }
+
+    @Test
+    void aRecordChangedDirectlyInPostgresqlIsNamed() throws SQLException {
+        String tenant = tenant("altered");
+        for (int i = 0; i < 3; i++) {
+            generate(tenant);
+        }
+        assertTrue(verify(tenant).getBoolean("ok"));
+        long second = ids(tenant).get(1);
+        given().when().get("/v1/audit/" + second).then().statusCode(200)
+                .body("chainSeq", equalTo(2)).body("hash", matchesPattern("[0-9a-f]{64}"));
+        behindTheApplicationsBack("update audit_records set output_text = 'a kinder story' where id = " + second);
+        JsonPath check = verify(tenant);
+        assertFalse(check.getBoolean("ok"));
+        assertEquals(second, check.getLong("firstBrokenId"));
+        assertTrue(check.getString("reason").contains("does not match its hash"), check.getString("reason"));
+        assertEquals(3, check.getInt("records"));
+    }
+
+    @Test
+    void deletedRecordsAreDetectedInTheMiddleAndAtTheEnd() throws SQLException {
+        String middle = tenant("del-middle");
+        String end = tenant("del-end");
+        for (int i = 0; i < 3; i++) {
+            generate(middle);
+            generate(end);
+        }
+        List<Long> ids = ids(middle);
+        behindTheApplicationsBack("delete from audit_records where id = " + ids.get(1));
+        JsonPath check = verify(middle);
+        assertFalse(check.getBoolean("ok"));
+        assertEquals(ids.get(2), check.getLong("firstBrokenId"));
+        assertTrue(check.getString("reason").contains("position 2 missing"), check.getString("reason"));
+
+        long last = ids(end).get(2);
+        behindTheApplicationsBack("delete from audit_records where id = " + last);
+        JsonPath atEnd = verify(end);
+        assertFalse(atEnd.getBoolean("ok"));
+        assertEquals(last, atEnd.getLong("firstBrokenId"));
+        assertTrue(atEnd.getString("reason").contains("missing at the end"), atEnd.getString("reason"));
+    }
+
+    @Test
+    void anExportVerifiesOfflineAndATamperedOneIsNamedByLine(@TempDir Path dir) throws Exception {
+        String tenant = tenant("export");
+        for (int i = 0; i < 3; i++) {
+            generate(tenant);
+        }
+        byte[] bundle = given().queryParam("tenant", tenant).when().get("/v1/audit/export").then().statusCode(200)
+                .header("Content-Disposition", containsString("audit-" + tenant + ".jsonl")).extract().asByteArray();
+        String pem = given().when().get("/v1/audit/public-key").then().statusCode(200)
+                .body(containsString("BEGIN PUBLIC KEY")).extract().asString();
+        Path key = Files.writeString(dir.resolve("audit.pub"), pem);
+        Path good = Files.write(dir.resolve("good.jsonl"), bundle);
+        String[] ok = verifyExport(good, key);
+        assertEquals("0", ok[0], ok[1]);
+        assertTrue(ok[1].contains("3 records"), ok[1]);
+
+        List<String> lines = new ArrayList<>(Arrays.asList(new String(bundle, StandardCharsets.UTF_8).split("\n")));
+        assertEquals(5, lines.size(), "header, 3 records, signature");
+        long secondId = ids(tenant).get(1);
+        lines.set(2, lines.get(2).replace("\"status\":\"COMPLETED\"", "\"status\":\"REJECTED\""));
+        Path bad = Files.writeString(dir.resolve("bad.jsonl"), String.join("\n", lines) + "\n");
+        String[] refused = verifyExport(bad, key);
+        assertEquals("1", refused[0], refused[1]);
+        assertTrue(refused[1].contains("chain: FAILED: line 3: record " + secondId), refused[1]);
+        assertTrue(refused[1].contains("signature: FAILED"), refused[1]);
+    }
+
+    @Test
+    void verifyAndExportNameAMissingOrMalformedTenant() {
+        given().when().get("/v1/audit/verify").then().statusCode(400).body("message", containsString("tenant"));
+        given().queryParam("tenant", "Not A Tenant").when().get("/v1/audit/export").then().statusCode(400)
+                .body("message", containsString("tenant"));
+    }
+
+    /** Exit code and stdout of `steer audit verify-export`. */
+    static String[] verifyExport(Path bundle, Path key) {
+        StringWriter out = new StringWriter();
+        CommandLine cli = SteerCli.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(out, true));
+        int code = cli.execute("audit", "verify-export", "--bundle", bundle.toString(), "--public-key", key.toString());
+        return new String[] {String.valueOf(code), out.toString()};
+    }
+}
