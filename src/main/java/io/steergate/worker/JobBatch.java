@@ -13,7 +13,9 @@ import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
 import io.steergate.resilience.Failures;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
@@ -27,8 +29,12 @@ final class JobBatch {
 
     private static final Logger LOG = Logger.getLogger(JobBatch.class);
 
-    /** What generating a batch produced, with how many tokens it made (for tokens/s) and how many rows ran alone. */
-    record Outcome(List<JobResult> results, int generatedTokens, long generateMs, int retriedAlone) {}
+    /**
+     * What generating a batch produced, with how many tokens it made (for tokens/s), how many rows ran alone, and the
+     * request ids of the jobs that cannot be generated for what they carry (only a forged or corrupted job: the
+     * gateway validates every field), which are FAILED here and whose records the caller dead-letters.
+     */
+    record Outcome(List<JobResult> results, int generatedTokens, long generateMs, int retriedAlone, Set<String> unfit) {}
 
     private JobBatch() {}
 
@@ -73,6 +79,7 @@ final class JobBatch {
 
     static Outcome run(List<Job> jobs, RowGenerator generator, ModelRef model, int contextLength, PlanResolver plans, long nowMs) {
         JobResult[] results = new JobResult[jobs.size()];
+        Set<String> unfit = new LinkedHashSet<>();
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < jobs.size(); i++) {
             Job job = jobs.get(i);
@@ -101,7 +108,7 @@ final class JobBatch {
                 }
                 // Only a forged or corrupted job gets here (the gateway validates every field): it fails alone.
                 results[i] = failed(job, model, nowMs, 0, 0, "job cannot be generated: " + Failures.reason(e));
-                LOG.warnf("job %s cannot be generated: %s", job.requestId(), Failures.reason(e));
+                unfit.add(job.requestId());
             }
         }
         long start = System.nanoTime();
@@ -114,7 +121,7 @@ final class JobBatch {
                 generated += Math.max(0, generate(List.of(row), generator, model, nowMs, results, start));
             }
         }
-        return new Outcome(List.of(results), generated, (System.nanoTime() - start) / 1_000_000, retriedAlone);
+        return new Outcome(List.of(results), generated, (System.nanoTime() - start) / 1_000_000, retriedAlone, Set.copyOf(unfit));
     }
 
     /**
