@@ -587,10 +587,10 @@ class HostileInputIT {
         String id = "wide-40000";
         StringBuilder body = new StringBuilder("{\"id\":\"" + id + "\",\"tenant\":\"acme\",\"prompt\":\"x\"");
         for (int i = 0; i < 40_000; i++) {
-            body.append(",\"unknown-field-").append(i).append("\":1");
+            body.append(",\"field-").append(i).append("\":1");
         }
         byte[] bytes = utf8(body.append('}').toString());
-        assertTrue(bytes.length > 600_000 && bytes.length < 1_000_000, "about 600 KB: " + bytes.length);
+        assertTrue(bytes.length > 600_000 && bytes.length < 700_000, "about 600 KB: " + bytes.length);
         send("steer.requests", id, bytes);
 
         Received record = results.await(r -> id.equals(r.key()), 1, WAIT).get(0);
@@ -598,7 +598,7 @@ class HostileInputIT {
         assertEquals("REJECTED", result.path("status").asText(), () -> abbreviate(result.toString()));
         String message = result.path("error").path("message").asText();
         assertTrue(message.length() <= MAX_ERROR_CHARS, () -> message.length() + " characters");
-        assertTrue(message.contains("unknown-field-0: unknown field") && message.contains("and 39995 more unknown fields"), message);
+        assertTrue(message.contains("field-0: unknown field") && message.contains("and 39995 more unknown fields"), message);
         assertTrue(record.value().length < 2_000, "the published result: " + record.value().length + " bytes");
         assertStoredBounded(id, 2_000);
     }
