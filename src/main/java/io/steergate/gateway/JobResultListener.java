@@ -7,7 +7,6 @@ import io.steergate.messages.Channels;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.JobResult;
-import io.steergate.messages.SafeText;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -54,8 +53,14 @@ public class JobResultListener {
             deadLetter(record, where, "not a JobResult: " + (outcome.requestId() == null ? "requestId" : "status") + " is missing");
             return;
         }
+        if (!RequestDecoder.ID.matcher(outcome.requestId()).matches()) {
+            // no request has such an id; logged or looked up as it is, it could carry newlines or U+0000 (which
+            // PostgreSQL refuses) or be any length
+            deadLetter(record, where, "not a JobResult: requestId must be 1-128 characters of [A-Za-z0-9._:-]");
+            return;
+        }
         try {
-            Retry.untilDone("completing " + SafeText.of(outcome.requestId(), 128), () -> generations.complete(outcome));
+            Retry.untilDone("completing " + outcome.requestId(), () -> generations.complete(outcome));
         } catch (Retry.PermanentFailure refused) {
             deadLetter(record, where, "could not be stored: " + Failures.rootMessage(refused.getCause()));
         }

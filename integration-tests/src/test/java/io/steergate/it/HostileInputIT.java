@@ -390,17 +390,18 @@ class HostileInputIT {
      * (dead-lettered) or cannot generate; garbage for the trainer.
      */
     private static void forge(int batch, SplittableRandom random, Forged forged, List<Message> sentOverKafka) {
-        for (int n = 0; n < 8; n++) {
+        for (int n = 0; n < 9; n++) {
             String key = "fjr-b" + batch + "-" + n;
             byte[] body = switch (n) {
                 case 0 -> utf8("{\"requestId\":\"" + key + "\",\"status\":null,\"text\":\"x\"}");
                 case 1 -> utf8("{\"status\":\"COMPLETED\",\"text\":\"x\"}");
                 case 2 -> utf8("{\"requestId\":\"" + key + "\",\"status\":\"BOGUS\"}");
                 case 3 -> utf8("{\"requestId\":[1],\"status\":\"COMPLETED\"}");
-                // PostgreSQL refuses U+0000 in a query parameter: a permanent failure to store, not a stuck consumer
+                // ids no request can have: U+0000 (which PostgreSQL refuses) and a newline (which would split a log line)
                 case 4 -> utf8("{\"requestId\":\"a\\u0000" + key + "\",\"status\":\"COMPLETED\",\"text\":\"x\"}");
-                case 5 -> utf8("[\"" + key + "\"]");
-                case 6 -> null;
+                case 5 -> utf8("{\"requestId\":\"a\\n" + key + "\",\"status\":\"FAILED\"}");
+                case 6 -> utf8("[\"" + key + "\"]");
+                case 7 -> null;
                 default -> randomBytes(random, 200);
             };
             send("steer.job-results", key, body);
