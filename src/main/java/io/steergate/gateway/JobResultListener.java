@@ -58,7 +58,7 @@ public class JobResultListener {
             return;
         }
         try {
-            Retry.untilDone("completing " + SafeText.of(outcome.requestId(), 128), () -> generations.complete(outcome));
+            Retry.untilDone("completing " + outcome.requestId(), () -> generations.complete(outcome));
         } catch (Retry.PermanentFailure refused) {
             deadLetter(record, where, "could not be stored: " + Failures.rootMessage(refused.getCause()));
         }
@@ -72,6 +72,11 @@ public class JobResultListener {
     static String problemOf(JobResult outcome) {
         if (outcome.requestId() == null) {
             return "requestId is missing";
+        }
+        if (!RequestDecoder.ID.matcher(outcome.requestId()).matches()) {
+            // no request has such an id; looked up or logged as it is, it could carry newlines or U+0000 (which
+            // PostgreSQL refuses) or be any length
+            return "requestId must be 1-128 characters of [A-Za-z0-9._:-]";
         }
         if (outcome.status() == null) {
             return "status is missing";

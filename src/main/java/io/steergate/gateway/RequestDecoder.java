@@ -40,8 +40,6 @@ public final class RequestDecoder {
     private static final char REPLACEMENT = '\uFFFD';
     /** An error message names this many unknown fields, then counts the rest: it stays small whatever was sent. */
     private static final int NAMED_UNKNOWN_FIELDS = 5;
-    /** Control characters (U+0000 is refused by PostgreSQL; all make names ambiguous in logs and policies). */
-    private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
 
     private final ObjectMapper json;
     private final ObjectReader strictReader;
@@ -310,11 +308,24 @@ public final class RequestDecoder {
             errors.add(at + ": must be at most " + maxChars + " characters, got " + value.length());
             return false;
         }
-        if (CONTROL.matcher(value).find()) {
+        if (hasControlCharacter(value)) {
             errors.add(at + ": must not contain control characters (U+0000-U+001F, U+007F-U+009F)");
             return false;
         }
         return true;
+    }
+
+    /**
+     * Control characters, C0 and C1 (U+0000 is refused by PostgreSQL; all make names ambiguous in logs and policies).
+     * Not the regex class \\p{Cntrl}: without UNICODE_CHARACTER_CLASS it is ASCII only and lets U+0080-U+009F through.
+     */
+    private static boolean hasControlCharacter(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            if (Character.isISOControl(value.charAt(i))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A client's field or key name as an error message shows it: escaped and short. */

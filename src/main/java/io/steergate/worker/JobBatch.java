@@ -16,7 +16,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
@@ -33,8 +35,12 @@ final class JobBatch {
 
     private static final Logger LOG = Logger.getLogger(JobBatch.class);
 
-    /** What generating a batch produced, with how many tokens it made (for tokens/s) and how many rows ran alone. */
-    record Outcome(List<JobResult> results, int generatedTokens, long generateMs, int retriedAlone) {}
+    /**
+     * What generating a batch produced, with how many tokens it made (for tokens/s), how many rows ran alone, and the
+     * request ids of the jobs that cannot be generated for what they carry (only a forged or corrupted job: the
+     * gateway validates every field), which are FAILED here and whose records the caller dead-letters.
+     */
+    record Outcome(List<JobResult> results, int generatedTokens, long generateMs, int retriedAlone, Set<String> unfit) {}
 
     /**
      * What one generation may take.
@@ -98,6 +104,7 @@ final class JobBatch {
     static Outcome run(List<Job> jobs, RowGenerator generator, ModelRef model, Limits limits, PlanResolver plans, long nowMs) {
         int contextLength = limits.contextLength();
         JobResult[] results = new JobResult[jobs.size()];
+        Set<String> unfit = new LinkedHashSet<>();
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < jobs.size(); i++) {
             Job job = jobs.get(i);
@@ -126,7 +133,7 @@ final class JobBatch {
                 }
                 // Only a forged or corrupted job gets here (the gateway validates every field): it fails alone.
                 results[i] = failed(job, model, nowMs, 0, 0, "job cannot be generated: " + Failures.reason(e));
-                LOG.warnf("job %s cannot be generated: %s", job.requestId(), Failures.reason(e));
+                unfit.add(job.requestId());
             }
         }
         int[] promptLengths = rows.stream().mapToInt(row -> row.promptTokens().length).toArray();
@@ -147,7 +154,7 @@ final class JobBatch {
             }
             generated += tokens;
         }
-        return new Outcome(List.of(results), generated, (System.nanoTime() - start) / 1_000_000, retriedAlone);
+        return new Outcome(List.of(results), generated, (System.nanoTime() - start) / 1_000_000, retriedAlone, Set.copyOf(unfit));
     }
 
     /**

@@ -54,7 +54,8 @@ import org.jboss.logging.Logger;
  * <p>Attempts: the jobs of a batch without an attempts row are counted in one transaction and generated together; a
  * job with a row (its earlier attempt ended without a result) runs alone, and the delivery that reaches max-attempts is dead-lettered
  * instead: its bytes go to the job DLQ and a FAILED JobResult (JOB_DEAD_LETTERED) ends its request. An unreadable job
- * goes to the job DLQ with the reason.
+ * goes to the job DLQ with the reason, and so does a job that cannot be generated for what it carries (a strength or a
+ * topP out of range: forged or corrupted), beside the FAILED result (GENERATION_FAILED) that ends its request.
  */
 final class JobLoop implements Runnable {
 
@@ -120,6 +121,7 @@ final class JobLoop implements Runnable {
     private final Counter retriedAlone;
     private final Counter deadLetteredUnreadable;
     private final Counter deadLetteredAttempts;
+    private final Counter deadLetteredUnfit;
 
     private volatile boolean running = true;
     private volatile boolean waiting;
@@ -148,6 +150,7 @@ final class JobLoop implements Runnable {
                 .register(metrics);
         deadLetteredUnreadable = deadLettered(metrics, "unreadable");
         deadLetteredAttempts = deadLettered(metrics, "max-attempts");
+        deadLetteredUnfit = deadLettered(metrics, "cannot-generate");
     }
 
     private static Counter deadLettered(MeterRegistry metrics, String reason) {
@@ -305,7 +308,10 @@ final class JobLoop implements Runnable {
             }
             generateTime.record(Duration.ofMillis(outcome.generateMs()));
             retriedAlone.increment(outcome.retriedAlone());
-            publish(outcome.results().stream().map(this::resultRecord).toList());
+            List<ProducerRecord<String, byte[]>> records = new ArrayList<>(outcome.results().stream().map(this::resultRecord).toList());
+            records.addAll(unfitLetters(batch, outcome));
+            publish(records);
+            deadLetteredUnfit.increment(records.size() - outcome.results().size());
             List<String> done = outcome.results().stream().map(JobResult::requestId).toList();
             untilDone("clearing the attempts of " + done.size() + " finished jobs", () -> {
                 attempts.finished(done);
@@ -313,6 +319,27 @@ final class JobLoop implements Runnable {
             });
         }
         inHand = List.of();
+    }
+
+    /**
+     * The records of the jobs the batch found unfit to generate (a forged or corrupted job), for the job DLQ with the
+     * reason their FAILED results give: set aside for a person to look at, beside the result that ends the request.
+     */
+    private List<ProducerRecord<String, byte[]>> unfitLetters(List<Delivery> batch, JobBatch.Outcome outcome) {
+        if (outcome.unfit().isEmpty()) {
+            return List.of();
+        }
+        Map<String, ErrorInfo> errors = new HashMap<>();
+        outcome.results().forEach(result -> errors.put(result.requestId(), result.error()));
+        List<ProducerRecord<String, byte[]>> letters = new ArrayList<>();
+        for (Delivery delivery : batch) {
+            String id = delivery.job().requestId();
+            if (outcome.unfit().contains(id) && owns(delivery)) {
+                letters.add(deadLetter(delivery.record(), errors.get(id)));
+                LOG.warnf("job %s cannot be generated, dead-lettered to %s: %s", id, settings.jobDlqTopic(), errors.get(id).message());
+            }
+        }
+        return letters;
     }
 
     /**

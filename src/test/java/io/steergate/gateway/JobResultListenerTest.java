@@ -24,6 +24,10 @@ class JobResultListenerTest {
     @Test
     void recordsNoWorkerWritesAreNamed() {
         assertEquals("requestId is missing", JobResultListener.problemOf(new JobResult(null, Status.FAILED, null, null, null, 0, 0, null)));
+        for (String impossible : new String[] {"a\nb", "a\u0000b", "a b", "", "x".repeat(129)}) {
+            assertEquals("requestId must be 1-128 characters of [A-Za-z0-9._:-]", JobResultListener.problemOf(
+                    new JobResult(impossible, Status.COMPLETED, "x", MODEL, new Usage(1, 1), 0, 0, null)), impossible);
+        }
         assertEquals("status is missing", JobResultListener.problemOf(new JobResult("r1", null, "x", MODEL, new Usage(1, 1), 0, 0, null)));
         assertEquals("a COMPLETED result needs text, usage and model",
                 JobResultListener.problemOf(new JobResult("r1", Status.COMPLETED, null, MODEL, new Usage(1, 1), 0, 0, null)));

@@ -98,6 +98,11 @@ class RequestDecoderTest {
         "\"tenant\":\"acme\",\"prompt\":\"p\",\"labels\":{\"k\\n\":\"v\"} | labels.k\\u000a (the key): must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
         "\"tenant\":\"acme\",\"prompt\":\"p\",\"labels\":{\"k\":\"v\\u0000\"} | labels.k: must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
         "\"tenant\":\"acme\",\"prompt\":\"p\",\"steering\":[{\"intervention\":\"x\\u0007\"}] | steering[0].intervention: must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
+        // C1 controls too (HostileInputIT found U+0080-U+009F let through), escaped or raw
+        "\"tenant\":\"acme\",\"prompt\":\"p\",\"styles\":[\"a\\u0085\"] | styles[0]: must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
+        "\"tenant\":\"acme\",\"prompt\":\"p\",\"labels\":{\"k\\u009f\":\"v\"} | labels.k\\u009f (the key): must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
+        "\"tenant\":\"acme\",\"prompt\":\"p\",\"labels\":{\"k\":\"v\u0080\"} | labels.k: must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
+        "\"tenant\":\"acme\",\"prompt\":\"p\",\"steering\":[{\"intervention\":\"x\\u007f\"}] | steering[0].intervention: must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
     })
     void readableIdWithBadFieldIsRejectedNamingTheField(String fields, String message) {
         DecodedRequest.Invalid invalid = assertInstanceOf(DecodedRequest.Invalid.class, decode("{\"id\":\"req-9\"," + fields + "}"));

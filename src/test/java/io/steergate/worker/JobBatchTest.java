@@ -18,6 +18,7 @@ import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.PSQLState;
@@ -113,6 +114,7 @@ class JobBatchTest {
         assertEquals(Status.COMPLETED, outcome.results().get(2).status());
         assertEquals(List.of(List.of("first", "third")), model.calls);
         assertEquals(0, outcome.retriedAlone());
+        assertEquals(Set.of("forged"), outcome.unfit(), "the caller dead-letters its record");
     }
 
     @Test
@@ -131,6 +133,7 @@ class JobBatchTest {
         assertEquals(List.of(Status.FAILED, Status.FAILED), outcome.results().stream().map(JobResult::status).toList());
         assertEquals("job cannot be generated: IllegalArgumentException: strength 5.0 is out of range",
                 outcome.results().get(0).error().message());
+        assertEquals(Set.of("a", "b"), outcome.unfit());
     }
 
     @Test

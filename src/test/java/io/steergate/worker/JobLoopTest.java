@@ -338,6 +338,26 @@ class JobLoopTest {
     }
 
     @Test
+    void aJobThatCannotBeGeneratedFailsAndIsDeadLetteredAndTheJobBesideItCompletes() throws Exception {
+        start();
+        byte[] forged = JSON.writeValueAsBytes(JobBatchTest.job("forged", "x", 0.0));
+        deliver(P0, 0, forged, jobBytes("beside"));
+
+        await().atMost(WAIT).until(() -> committed(P0) != null);
+
+        List<ProducerRecord<String, byte[]>> letters = sent(DLQ);
+        assertEquals(1, letters.size());
+        assertArrayEquals(forged, letters.get(0).value());
+        assertEquals("GENERATION_FAILED", header(letters.get(0), "steergate-error-code"));
+        assertEquals("job cannot be generated: IllegalArgumentException: topP must be in (0, 1], got 0.0",
+                header(letters.get(0), "steergate-error-message"));
+        assertEquals("FAILED", result("forged").get("status").asText());
+        assertEquals("COMPLETED", result("beside").get("status").asText());
+        assertEquals(2L, committed(P0));
+        assertEquals(1.0, metrics.counter("steergate.worker.jobs.dead.lettered", "reason", "cannot-generate").count());
+    }
+
+    @Test
     void aDeadLetterLargerThanTheLimitKeepsItsFirstBytesAndSaysHowLongItWas() {
         start();
         byte[] huge = new byte[JobLoop.DEAD_LETTER_MAX_BYTES + 1000];
