@@ -119,6 +119,12 @@ public class RetrainingService {
         return RetrainingJob.<RetrainingJob>findByIdOptional(id).map(this::summary);
     }
 
+    /** Whether a job with this id was ever queued. */
+    @Transactional
+    public boolean exists(UUID id) {
+        return RetrainingJob.count("id", id) > 0;
+    }
+
     /**
      * Marks a job RUNNING for this trainer if it is QUEUED, or RUNNING without a heartbeat for
      * {@code steergate.retraining.stale-after} (its trainer died: a redelivered record restarts it at once rather than

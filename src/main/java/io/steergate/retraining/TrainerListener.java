@@ -10,6 +10,7 @@ import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.RetrainingRequest;
 import io.steergate.messages.SafeText;
 import io.steergate.outbox.DeadLetters;
+import io.steergate.resilience.Retry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.IOException;
@@ -23,7 +24,7 @@ import org.jboss.logging.Logger;
  * FAILED; the offset is acked afterwards, never before (a database outage pauses the trainer inside it, and the
  * channel allows a record to stay unacked that long). A redelivered record finds its job finished (or running live)
  * and is skipped. Whatever a record leaves unfinished, {@link RetrainingRecovery} takes up again. A record that names no
- * job (not JSON, no UUID in jobId) goes to the retraining dead-letter topic with the reason, and the consumer moves on.
+ * job (not JSON, no UUID in jobId, no such job) goes to the retraining dead-letter topic with the reason, and the consumer moves on.
  */
 @ApplicationScoped
 public class TrainerListener {
@@ -32,6 +33,9 @@ public class TrainerListener {
 
     @Inject
     Trainer trainer;
+
+    @Inject
+    RetrainingService jobs;
 
     @Inject
     ObjectMapper json;
@@ -50,7 +54,7 @@ public class TrainerListener {
     @Blocking
     public void onRetraining(ConsumerRecord<String, byte[]> record) {
         UUID id = jobId(record);
-        if (id == null) {
+        if (id == null || !known(record, id)) {
             return;
         }
         try {
@@ -88,6 +92,23 @@ public class TrainerListener {
         } catch (IllegalArgumentException e) {
             return deadLetter(record, ErrorCode.INVALID_ID, "jobId: not a UUID: '" + SafeText.of(jobId, 64) + "'");
         }
+    }
+
+    /**
+     * Whether the job exists; a record naming one that does not is dead-lettered. The job row commits with the outbox
+     * row that publishes its record, so only a forged record (or a database reset) names an unknown job. When the
+     * lookup fails for good the trainer decides, as before this check.
+     */
+    private boolean known(ConsumerRecord<String, byte[]> record, UUID id) {
+        try {
+            if (Retry.untilDone("looking up retraining job " + id, () -> jobs.exists(id))) {
+                return true;
+            }
+        } catch (Retry.PermanentFailure e) {
+            return true;
+        }
+        deadLetter(record, ErrorCode.NOT_FOUND, "jobId: no such job " + id);
+        return false;
     }
 
     /** Only our outbox writes this topic: a record we cannot read is a bug or a forgery, set aside with the reason. */

@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Test;
  */
 class TrainerListenerTest {
 
+    private static final UUID UNKNOWN = UUID.fromString("00000000-0000-0000-0000-00000000dead");
+
     private final List<UUID> trained = new ArrayList<>();
     private final List<String> deadLettered = new ArrayList<>(); // "topic key code: message"
     private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
@@ -55,9 +57,12 @@ class TrainerListenerTest {
         listener.onRetraining(record("d", "{\"jobId\":{\"id\":1}}"));
         listener.onRetraining(record("e", "{\"jobId\":\"5\"}"));
         listener.onRetraining(new ConsumerRecord<>("steer.retraining", 0, 5L, "f", null));
+        listener.onRetraining(record("g", "{\"jobId\":\"" + UNKNOWN + "\"}"));
 
         assertEquals(List.of(), trained);
-        assertEquals(6, deadLettered.size(), deadLettered.toString());
+        assertEquals(7, deadLettered.size(), deadLettered.toString());
+        assertEquals("steer.retraining.dlq g NOT_FOUND: retraining request steer.retraining-0@0: jobId: no such job " + UNKNOWN,
+                deadLettered.get(6));
         assertEquals("steer.retraining.dlq a NOT_JSON", deadLettered.get(0).substring(0, 31));
         assertEquals("steer.retraining.dlq b NOT_AN_OBJECT: retraining request steer.retraining-0@0: not a JSON object",
                 deadLettered.get(1));
@@ -77,6 +82,12 @@ class TrainerListenerTest {
         listener.json = new ObjectMapper();
         listener.metrics = metrics;
         listener.trainer = trainer;
+        listener.jobs = new RetrainingService() {
+            @Override
+            public boolean exists(UUID id) {
+                return !id.equals(UNKNOWN);
+            }
+        };
         listener.deadLetters = new DeadLetters() {
             @Override
             public void setAside(String topic, ConsumerRecord<String, byte[]> record, ErrorInfo error) {

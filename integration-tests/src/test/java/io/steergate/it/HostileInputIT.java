@@ -92,11 +92,12 @@ class HostileInputIT {
     private static TopicClient.Tail requestsDlq;
     private static TopicClient.Tail jobResultsDlq;
     private static TopicClient.Tail jobsDlq;
+    private static TopicClient.Tail retrainingDlq;
 
     @BeforeAll
     static void start() {
         stack = ItStack.start();
-        stack.kafka.createTopics(PARTITIONS, "steer.job-results.dlq", "steer.retraining");
+        stack.kafka.createTopics(PARTITIONS, "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq");
         app = stack.app("hostile-input").start();
         http = new AppHttp(app);
         liveness = new LivenessWatch(http);
@@ -113,11 +114,12 @@ class HostileInputIT {
         requestsDlq = stack.topics.tail("steer.requests.dlq");
         jobResultsDlq = stack.topics.tail("steer.job-results.dlq");
         jobsDlq = stack.topics.tail("steer.jobs.dlq");
+        retrainingDlq = stack.topics.tail("steer.retraining.dlq");
     }
 
     @AfterAll
     static void stop() {
-        for (AutoCloseable closeable : new AutoCloseable[] {liveness, results, requestsDlq, jobResultsDlq, jobsDlq}) {
+        for (AutoCloseable closeable : new AutoCloseable[] {liveness, results, requestsDlq, jobResultsDlq, jobsDlq, retrainingDlq}) {
             try {
                 if (closeable != null) {
                     closeable.close();
@@ -183,6 +185,7 @@ class HostileInputIT {
         Map<String, List<Received>> deadLetters = awaitKeys(requestsDlq, deadByKey.keySet(), "dead letters of unreadable ids");
         Map<String, List<Received>> jobResultLetters = awaitKeys(jobResultsDlq, forged.jobResultLetters, "forged job results");
         Map<String, List<Received>> jobLetters = awaitKeys(jobsDlq, forged.jobLetters, "forged jobs");
+        Map<String, List<Received>> retrainingLetters = awaitKeys(retrainingDlq, forged.retrainingLetters, "forged retraining records");
         for (String group : List.of("steergate-gateway", "steergate-workers", "steergate-trainer")) {
             awaitCaughtUp(group);
         }
@@ -192,6 +195,7 @@ class HostileInputIT {
         deadLetters = byKey(requestsDlq.records());
         jobResultLetters = byKey(jobResultsDlq.records());
         jobLetters = byKey(jobsDlq.records());
+        retrainingLetters = byKey(retrainingDlq.records());
 
         for (Message message : byId.values()) {
             checkResult(message, answers.getOrDefault(message.readableId(), List.of()), problems);
@@ -209,6 +213,9 @@ class HostileInputIT {
         }
         for (String key : forged.jobLetters) {
             once("steer.jobs.dlq", key, jobLetters, problems);
+        }
+        for (String key : forged.retrainingLetters) {
+            once("steer.retraining.dlq", key, retrainingLetters, problems);
         }
         for (String id : forged.neverAnswered) {
             if (answers.containsKey(id)) {
@@ -379,6 +386,7 @@ class HostileInputIT {
     private static final class Forged {
         final Set<String> jobResultLetters = new HashSet<>();
         final Set<String> jobLetters = new HashSet<>();
+        final Set<String> retrainingLetters = new HashSet<>();
         /** Request ids no request ever had: nothing may be published for them. */
         final Set<String> neverAnswered = new HashSet<>();
         int count;
@@ -387,7 +395,7 @@ class HostileInputIT {
     /**
      * Forged records on the internal topics: job results the gateway cannot read (dead-lettered), for unknown ids
      * (ignored) and for requests already answered (ignored: still one result each); jobs the worker cannot read
-     * (dead-lettered) or cannot generate; garbage for the trainer.
+     * (dead-lettered) or cannot generate; garbage and unknown jobs for the trainer (dead-lettered).
      */
     private static void forge(int batch, SplittableRandom random, Forged forged, List<Message> sentOverKafka) {
         for (int n = 0; n < 9; n++) {
@@ -454,7 +462,9 @@ class HostileInputIT {
                 case 4 -> utf8("[]");
                 default -> utf8("{\"jobId\":null}");
             };
-            send("steer.retraining", "fr-b" + batch + "-" + n, body);
+            String key = "fr-b" + batch + "-" + n;
+            send("steer.retraining", key, body);
+            forged.retrainingLetters.add(key);
             forged.count++;
         }
     }
