@@ -49,5 +49,11 @@ public enum ErrorCode {
     /** Two requested styles contradict each other under the tenant's policy; the message names both. */
     STYLE_CONFLICT,
     /** The plan names an intervention the registry does not know or that has no active version; the message names it. */
-    UNKNOWN_INTERVENTION
+    UNKNOWN_INTERVENTION,
+    /** HTTP: no valid credential (missing, unreadable, unknown, expired or revoked); 401. */
+    UNAUTHENTICATED,
+    /** HTTP: the credential is valid but lacks the role (or the tenant) the endpoint needs; 403. */
+    FORBIDDEN,
+    /** HTTP: the body names a tenant the credential does not hold; the tenant of a request is the credential's. */
+    TENANT_MISMATCH
 }

@@ -139,7 +139,7 @@ class PolicySteeringQuarkusTest {
         assertEquals(before, first.at("/applied/0/version").asInt());
 
         byte[] map = Files.readAllBytes(Path.of("policies/interventions/kindness.safetensors"));
-        int next = given().body(map).contentType("application/octet-stream").queryParam("createdBy", "test")
+        int next = given().body(map).contentType("application/octet-stream")
                 .post("/v1/interventions/kindness/versions").then().statusCode(201).extract().path("version");
         List<String> flowing = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
@@ -157,7 +157,7 @@ class PolicySteeringQuarkusTest {
             JsonNode result = kafka.awaitRecord("steer.results", id, WAIT).json();
             int used = result.at("/applied/0/version").asInt();
             assertTrue(used == before || used == next, result.toString());
-            String jobJson = QuarkusTransaction.requiringNew().call(() -> Generation.byRequestId(id).orElseThrow().jobJson);
+            String jobJson = QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId("kids-co", id).orElseThrow().jobJson);
             assertTrue(jobJson.contains("\"intervention\":\"kindness\",\"version\":" + used), jobJson);
         }
         given().post("/v1/interventions/kindness/versions/" + before + "/promote").then().statusCode(200);
