@@ -29,13 +29,13 @@ public class CredentialsResource implements QuarkusTestResourceLifecycleManager 
             KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
             generator.initialize(2048);
             KeyPair pair = generator.generateKeyPair();
-            Path publicKey = dir.resolve("idp-public.pem");
             Path privateKey = dir.resolve("idp-private.pem");
-            Files.writeString(publicKey, pem("PUBLIC KEY", pair.getPublic().getEncoded()), StandardCharsets.US_ASCII);
             Files.writeString(privateKey, pem("PRIVATE KEY", pair.getPrivate().getEncoded()), StandardCharsets.US_ASCII);
             return Map.of(
                     "steergate.auth.bootstrap-dir", dir.resolve("bootstrap").toString(),
-                    "mp.jwt.verify.publickey.location", publicKey.toUri().toString(),
+                    // inline rather than a location: in test mode smallrye-jwt configures an inline key pair of its own,
+                    // and an inline key wins over a location
+                    "mp.jwt.verify.publickey", Base64.getEncoder().encodeToString(pair.getPublic().getEncoded()),
                     "mp.jwt.verify.issuer", ISSUER,
                     "steergate.test.jwt-signing-key", privateKey.toString());
         } catch (IOException e) {
