@@ -18,6 +18,7 @@ import io.steergate.audit.AuditRecord;
 import io.steergate.gateway.Generation;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
+import io.steergate.testing.Management;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -94,7 +95,7 @@ class PolicySteeringQuarkusTest {
         assertEquals(0, unsteered.get("applied").size());
         assertNotEquals(unsteered.get("text").asText(), result.get("text").asText(), "same prompt and seed, steered vs not");
 
-        given().get("/q/metrics").then().statusCode(200)
+        Management.given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("steergate_interventions_applied_total{intervention=\"no-dogs\""));
 
         AuditRecord audit = QuarkusTransaction.requiringNew().call(() -> AuditRecord.<AuditRecord>find("requestId", steered).singleResult());

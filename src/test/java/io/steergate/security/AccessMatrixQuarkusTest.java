@@ -11,6 +11,7 @@ import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
 import io.steergate.testing.DefaultCredential;
 import io.steergate.testing.SteerGateTestProfile;
+import io.steergate.testing.Management;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -107,7 +108,7 @@ class AccessMatrixQuarkusTest {
 
     @Test
     void theMatrixNamesEveryEndpointOfTheOpenApiDocument() {
-        JsonPath openApi = given().accept(JSON).get("/q/openapi?format=json").then().statusCode(200).extract().jsonPath();
+        JsonPath openApi = Management.given().accept(JSON).get("/q/openapi?format=json").then().statusCode(200).extract().jsonPath();
         Map<String, Map<String, Object>> paths = openApi.getMap("paths");
         Set<String> documented = new TreeSet<>();
         paths.forEach((path, operations) -> operations.keySet().stream()
@@ -124,6 +125,14 @@ class AccessMatrixQuarkusTest {
         assertEquals(401, answer.statusCode());
         assertEquals("Bearer", answer.getHeader("WWW-Authenticate"));
         assertTrue(answer.asString().contains("UNAUTHENTICATED"), answer.asString());
+    }
+
+    @Test
+    void healthMetricsAndOpenApiAnswerOnTheManagementInterfaceOnly() {
+        for (String path : List.of("/q/health/ready", "/q/metrics", "/q/openapi")) {
+            assertEquals(404, given().get(path).statusCode(), "API port: " + path);
+            assertEquals(200, Management.given().get(path).statusCode(), "management port: " + path);
+        }
     }
 
     static Response call(Endpoint endpoint, String key) {

@@ -21,6 +21,7 @@ import io.steergate.messages.AppliedIntervention;
 import io.steergate.messages.Job;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
+import io.steergate.testing.Management;
 import io.steergate.testing.TopicClient.Received;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
@@ -131,7 +132,7 @@ class WorkerFaultsQuarkusTest {
         assertEquals(reason, letter.header("steergate-error-message"));
         assertEquals(3, attemptsOf(id), "kept, so that a redelivery is dead-lettered again");
         given().when().get("/v1/generations/" + id).then().statusCode(200).body("status", equalTo("FAILED"));
-        given().when().get("/q/metrics").then().statusCode(200)
+        Management.given().when().get("/q/metrics").then().statusCode(200)
                 .body(containsString("steergate_worker_jobs_dead_lettered_total{reason=\"max-attempts\"}"));
     }
 
@@ -154,7 +155,7 @@ class WorkerFaultsQuarkusTest {
 
         String sentinel = id("after-unreadable");
         assertEquals("COMPLETED", sendRequest(sentinel).get("status").asText());
-        given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+        Management.given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
     }
 
     @Test
@@ -211,15 +212,15 @@ class WorkerFaultsQuarkusTest {
                 terminate.execute("select pg_terminate_backend(" + reader + ")");
             }
             // the worker retries, meets the lock again and reports not ready while it waits
-            await().atMost(WAIT).until(() -> given().when().get("/q/health/ready").statusCode() == 503);
-            given().when().get("/q/health/ready").then().statusCode(503)
+            await().atMost(WAIT).until(() -> Management.given().when().get("/q/health/ready").statusCode() == 503);
+            Management.given().when().get("/q/health/ready").then().statusCode(503)
                     .body("checks.find { it.name == 'steergate' }.data.worker", equalTo(false));
             holder.rollback();
         }
 
         JsonNode result = kafka.awaitRecord("steer.job-results", id, WAIT).json();
         assertEquals("COMPLETED", result.get("status").asText(), result.toString());
-        await().atMost(WAIT).until(() -> given().when().get("/q/health/ready").statusCode() == 200);
+        await().atMost(WAIT).until(() -> Management.given().when().get("/q/health/ready").statusCode() == 200);
         String sentinel = id("after-map-read");
         assertEquals("COMPLETED", sendRequest(sentinel).get("status").asText());
     }
