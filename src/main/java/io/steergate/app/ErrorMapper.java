@@ -49,6 +49,12 @@ public class ErrorMapper {
     /** No credential, or one that is unknown, expired or revoked: the same answer for each, so none is confirmed. */
     @ServerExceptionMapper({UnauthorizedException.class, AuthenticationFailedException.class})
     public Response unauthenticated(RuntimeException e) {
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof Retry.Unavailable unavailable) {
+                // the credential could not be checked (database away): 503, not a verdict on the credential
+                return unavailable(unavailable);
+            }
+        }
         return Response.status(Response.Status.UNAUTHORIZED).header("WWW-Authenticate", "Bearer")
                 .entity(ErrorInfo.of(ErrorCode.UNAUTHENTICATED,
                         "a valid credential is required: Authorization: Bearer <API key or access token>"))
