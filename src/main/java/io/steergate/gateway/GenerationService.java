@@ -80,8 +80,9 @@ public class GenerationService {
     }
 
     /**
-     * Records a request whose id is readable. A repeated id (of the same tenant: ids are unique per tenant) changes nothing: from Kafka its stored result is
-     * published again unchanged (or, still pending, it will be published once); from HTTP it is only returned.
+     * Records a request whose id is readable. A repeated id of the same tenant (ids are unique per tenant) changes
+     * nothing: from Kafka its stored result is published again unchanged (or, still pending, it will be published
+     * once); from HTTP it is only returned.
      */
     @Transactional
     public Acceptance accept(DecodedRequest decoded, Generation.Source source) {

@@ -10,6 +10,8 @@ import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
 import io.steergate.testing.DefaultCredential;
+import io.steergate.testing.HttpEndpoints;
+import io.steergate.testing.HttpEndpoints.Endpoint;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.Management;
 import jakarta.inject.Inject;
@@ -20,12 +22,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every HTTP endpoint against every role (a key of tenant acme holding that one role) and against no credential: the
- * expected status of each cell. A role the endpoint allows gets the endpoint's own answer to a request built to be
+ * Every HTTP endpoint ({@link HttpEndpoints}) against every role (a key of tenant acme holding that one role) and
+ * against no credential: the expected status of each cell. A role the endpoint allows gets the endpoint's own answer to a request built to be
  * cheap (mostly 400 or 404); any other role gets 403 FORBIDDEN, no credential 401 UNAUTHENTICATED. The endpoint list
  * is checked against the OpenAPI document, so a new endpoint without a row here fails this test.
  */
@@ -35,65 +36,23 @@ class AccessMatrixQuarkusTest {
 
     static final String TENANT = "acme";
     static final String NO_ROLE = "none";
+    static final String JSON = HttpEndpoints.JSON;
 
     @Inject
     ApiKeys keys;
 
-    /** One endpoint: how to call it, which roles may, and what such a call answers. */
-    record Endpoint(String method, String path, String template, String contentType, String body, Set<String> roles, int allowedStatus) {}
-
-    static final Set<String> ALL_ROLES = Set.of(Roles.CLIENT, Roles.REVIEWER, Roles.AUDITOR, Roles.OPERATOR);
-    static final Set<String> OPERATOR = Set.of(Roles.OPERATOR);
-    static final String JSON = "application/json";
-    static final String BYTES = "application/octet-stream";
-
-    static List<Endpoint> endpoints() {
-        String unknownJob = UUID.randomUUID().toString();
-        return List.of(
-                new Endpoint("POST", "/v1/generations", "/v1/generations", JSON,
-                        "{\"id\":\"matrix-" + UUID.randomUUID() + "\",\"prompt\":\"\"}", Set.of(Roles.CLIENT), 400),
-                new Endpoint("GET", "/v1/generations/matrix-none", "/v1/generations/{id}", null, null,
-                        Set.of(Roles.CLIENT, Roles.OPERATOR), 404),
-                new Endpoint("GET", "/v1/interventions", "/v1/interventions", null, null, ALL_ROLES, 200),
-                new Endpoint("GET", "/v1/interventions/matrix-none", "/v1/interventions/{name}", null, null, ALL_ROLES, 404),
-                new Endpoint("POST", "/v1/interventions/matrix-none/versions", "/v1/interventions/{name}/versions", BYTES, "",
-                        OPERATOR, 422),
-                new Endpoint("POST", "/v1/interventions/matrix-none/versions/1/promote",
-                        "/v1/interventions/{name}/versions/{version}/promote", null, null, OPERATOR, 404),
-                new Endpoint("POST", "/v1/interventions/matrix-none/versions/1/retire",
-                        "/v1/interventions/{name}/versions/{version}/retire", null, null, OPERATOR, 404),
-                new Endpoint("POST", "/v1/interventions/matrix-none/train", "/v1/interventions/{name}/train", JSON,
-                        "{\"method\":\"no-such-method\",\"promote\":true}", OPERATOR, 400),
-                new Endpoint("GET", "/v1/policies", "/v1/policies", null, null, OPERATOR, 200),
-                new Endpoint("GET", "/v1/policies/default", "/v1/policies/{id}", null, null, OPERATOR, 200),
-                new Endpoint("POST", "/v1/policies/validate", "/v1/policies/validate", BYTES, "id: [", OPERATOR, 422),
-                new Endpoint("POST", "/v1/policies/reload", "/v1/policies/reload", null, null, OPERATOR, 200),
-                new Endpoint("GET", "/v1/audit", "/v1/audit", null, null, Set.of(Roles.AUDITOR, Roles.REVIEWER, Roles.OPERATOR), 200),
-                new Endpoint("GET", "/v1/audit/999999999", "/v1/audit/{id}", null, null,
-                        Set.of(Roles.AUDITOR, Roles.REVIEWER, Roles.OPERATOR), 404),
-                new Endpoint("POST", "/v1/audit/999999999/review", "/v1/audit/{id}/review", JSON, "{\"verdict\":\"ok\"}",
-                        Set.of(Roles.REVIEWER), 404),
-                new Endpoint("GET", "/v1/retraining-jobs", "/v1/retraining-jobs", null, null, OPERATOR, 200),
-                new Endpoint("GET", "/v1/retraining-jobs/" + unknownJob, "/v1/retraining-jobs/{id}", null, null, OPERATOR, 404),
-                new Endpoint("GET", "/v1/prompt-sets", "/v1/prompt-sets", null, null, OPERATOR, 200),
-                new Endpoint("GET", "/v1/prompt-sets/matrix-none", "/v1/prompt-sets/{name}", null, null, OPERATOR, 404),
-                new Endpoint("POST", "/v1/prompt-sets/matrix-none", "/v1/prompt-sets/{name}", BYTES, "not jsonl", OPERATOR, 400),
-                new Endpoint("GET", "/v1/keys", "/v1/keys", null, null, OPERATOR, 200),
-                new Endpoint("POST", "/v1/keys", "/v1/keys", JSON, "{\"tenants\":[],\"roles\":[\"client\"]}", OPERATOR, 400),
-                new Endpoint("DELETE", "/v1/keys/matrix-none", "/v1/keys/{id}", null, null, OPERATOR, 404));
-    }
-
     @Test
     void everyEndpointAnswersEveryRoleAsTheMatrixSays() {
+        assertEquals(Roles.ALL, HttpEndpoints.ROLES);
         Map<String, String> keyOf = new LinkedHashMap<>();
         for (String role : Roles.ALL) {
             keyOf.put(role, keys.issue(List.of(TENANT), List.of(role), "matrix " + role, null, "test").key());
         }
         keyOf.put(NO_ROLE, null);
         List<String> wrong = new ArrayList<>();
-        for (Endpoint endpoint : endpoints()) {
+        for (Endpoint endpoint : HttpEndpoints.all()) {
             keyOf.forEach((role, key) -> {
-                int expected = key == null ? 401 : endpoint.roles().contains(role) ? endpoint.allowedStatus() : 403;
+                int expected = endpoint.expectedFor(key == null ? null : role);
                 Response answer = call(endpoint, key);
                 String code = answer.getContentType().startsWith(JSON) ? answer.jsonPath().getString("code") : null;
                 boolean codeRight = expected == 401 ? "UNAUTHENTICATED".equals(code) : expected != 403 || "FORBIDDEN".equals(code);
@@ -115,7 +74,7 @@ class AccessMatrixQuarkusTest {
                 .filter(m -> Set.of("get", "post", "put", "delete", "patch").contains(m))
                 .forEach(m -> documented.add(m.toUpperCase() + " " + path)));
         Set<String> inMatrix = new TreeSet<>();
-        endpoints().forEach(e -> inMatrix.add(e.method() + " " + e.template()));
+        HttpEndpoints.all().forEach(e -> inMatrix.add(e.method() + " " + e.template()));
         assertEquals(documented, inMatrix);
     }
 

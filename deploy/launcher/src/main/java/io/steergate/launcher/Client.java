@@ -184,7 +184,8 @@ public final class Client {
     /** POST /v1/generations with the key in {@code keyFile}; prints the result or the error body. */
     private static int post(String baseUrl, Path keyFile, ObjectNode request, Duration timeout) throws Exception {
         if (!Files.isRegularFile(keyFile)) {
-            System.err.println("error: no API key file " + keyFile + " (the application writes client-<tenant>.key on its first start; --key-file)");
+            System.err.println("error: no API key file " + keyFile
+                    + " (the application writes client-<tenant>.key on its first start; --key-file)");
             return 1;
         }
         HttpRequest post = HttpRequest.newBuilder(URI.create(baseUrl).resolve("/v1/generations")).timeout(timeout)
