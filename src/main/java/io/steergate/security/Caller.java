@@ -30,7 +30,7 @@ public class Caller {
     }
 
     /** Whether the caller acts for every tenant. */
-    public boolean allTenants() {
+    private boolean allTenants() {
         return identity.hasRole(Roles.OPERATOR) || tenants().contains(Roles.ALL_TENANTS);
     }
 
