@@ -1,5 +1,8 @@
 package io.steergate.app;
 
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.ForbiddenException;
+import io.quarkus.security.UnauthorizedException;
 import io.steergate.audit.AuditError;
 import io.steergate.gateway.GenerationResource;
 import io.steergate.intervention.RegistryError;
@@ -7,6 +10,7 @@ import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
+import io.steergate.security.AccessError;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
@@ -34,6 +38,32 @@ public class ErrorMapper {
     public Response auditRefused(AuditError e) {
         LOG.infof("audit refused: %s %s", e.error().code(), e.error().message());
         return Response.status(e.status()).entity(e.error()).type(MediaType.APPLICATION_JSON).build();
+    }
+
+    @ServerExceptionMapper
+    public Response accessRefused(AccessError e) {
+        LOG.infof("access refused: %s %s", e.error().code(), e.error().message());
+        return Response.status(e.status()).entity(e.error()).type(MediaType.APPLICATION_JSON).build();
+    }
+
+    /** No credential, or one that is unknown, expired or revoked: the same answer for each, so none is confirmed. */
+    @ServerExceptionMapper({UnauthorizedException.class, AuthenticationFailedException.class})
+    public Response unauthenticated(RuntimeException e) {
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof Retry.Unavailable unavailable) {
+                // the credential could not be checked (database away): 503, not a verdict on the credential
+                return unavailable(unavailable);
+            }
+        }
+        return Response.status(Response.Status.UNAUTHORIZED).header("WWW-Authenticate", "Bearer")
+                .entity(ErrorInfo.of(ErrorCode.UNAUTHENTICATED,
+                        "a valid credential is required: Authorization: Bearer <API key or access token>"))
+                .type(MediaType.APPLICATION_JSON).build();
+    }
+
+    @ServerExceptionMapper
+    public Response forbidden(ForbiddenException e) {
+        return json(Response.Status.FORBIDDEN, ErrorInfo.of(ErrorCode.FORBIDDEN, "the credential's roles do not allow this"));
     }
 
     @ServerExceptionMapper

@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.jboss.logging.Logger;
@@ -52,10 +53,17 @@ public class AuditQuery {
     public record Filter(String tenant, String from, String to, String intervention, String verdict, String scorer,
             String minScore, String maxScore, String limit, String cursor) {}
 
+    /**
+     * A page of records matching {@code filter} among the tenants of {@code scope} (empty: every tenant's).
+     */
     @Transactional
-    public AuditViews.Page search(Filter filter) {
+    public AuditViews.Page search(Filter filter, Optional<Set<String>> scope) {
         StringBuilder sql = new StringBuilder("select a.* from audit_records a where 1 = 1");
         Map<String, Object> params = new LinkedHashMap<>();
+        if (scope.isPresent()) {
+            sql.append(" and a.tenant in (:scope)");
+            params.put("scope", scope.get().isEmpty() ? Set.of("") : scope.get());
+        }
         if (present(filter.tenant())) {
             if (!TENANT.matcher(filter.tenant()).matches()) {
                 throw AuditError.badParameter("tenant", "must be 1-64 characters of [a-z0-9-]");
@@ -141,10 +149,11 @@ public class AuditQuery {
         return new AuditViews.Page(items, next);
     }
 
+    /** One record of a tenant in {@code scope} (empty: any); another tenant's record is as unknown as a missing one. */
     @Transactional
-    public AuditViews.Detail get(long id) {
+    public AuditViews.Detail get(long id, Optional<Set<String>> scope) {
         AuditRecord record = AuditRecord.findById(id);
-        if (record == null) {
+        if (record == null || !inScope(record, scope)) {
             throw AuditError.notFound(id);
         }
         List<AuditViews.Review> reviews = ReviewVerdict.<ReviewVerdict>list("auditId = ?1 order by id", id).stream()
@@ -153,33 +162,42 @@ public class AuditQuery {
         return new AuditViews.Detail(item(record, latest), parse(record.decisionTraceJson), reviews);
     }
 
+    /**
+     * Appends a verdict by {@code reviewer} (the credential's name) to a record of a tenant in {@code scope}. A body
+     * that names a reviewer is refused: who reviewed is what the credential says, never what a body claims.
+     */
     @Transactional
-    public AuditViews.Review review(long id, AuditViews.ReviewRequest request) {
+    public AuditViews.Review review(long id, AuditViews.ReviewRequest request, String reviewer, Optional<Set<String>> scope) {
         if (request == null) {
-            throw AuditError.badParameter("body", "must be a JSON object {verdict, reviewer, note?}");
+            throw AuditError.badParameter("body", "must be a JSON object {verdict, note?}");
+        }
+        if (request.reviewer() != null) {
+            throw AuditError.badParameter("reviewer", "is taken from the credential; leave it out of the body");
         }
         if (request.verdict() == null || !VERDICTS.contains(request.verdict())) {
             throw AuditError.badParameter("verdict", "must be one of ok, violation, unsure");
         }
-        if (request.reviewer() == null || request.reviewer().isBlank() || request.reviewer().length() > 128) {
-            throw AuditError.badParameter("reviewer", "must be 1-128 characters, not blank");
-        }
         if (request.note() != null && request.note().length() > MAX_NOTE) {
             throw AuditError.badParameter("note", "must be at most " + MAX_NOTE + " characters");
         }
-        if (AuditRecord.findById(id) == null) {
+        AuditRecord record = AuditRecord.findById(id);
+        if (record == null || !inScope(record, scope)) {
             throw AuditError.notFound(id);
         }
         ReviewVerdict verdict = new ReviewVerdict();
         verdict.auditId = id;
         verdict.verdict = request.verdict();
-        verdict.reviewer = request.reviewer();
+        verdict.reviewer = reviewer;
         verdict.note = request.note();
         verdict.createdAt = Instant.now();
         verdict.persist();
         LOG.infof("audit review: record=%d verdict=%s reviewer=%s", id, verdict.verdict, verdict.reviewer);
         metrics.counter("steergate.audit.reviews", "verdict", verdict.verdict).increment();
         return review(verdict);
+    }
+
+    private static boolean inScope(AuditRecord record, Optional<Set<String>> scope) {
+        return scope.isEmpty() || (record.tenant != null && scope.get().contains(record.tenant));
     }
 
     private Map<Long, String> latestVerdicts(List<Long> ids) {

@@ -1,6 +1,9 @@
 package io.steergate.audit;
 
 import io.smallrye.common.annotation.Blocking;
+import io.steergate.security.Caller;
+import io.steergate.security.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -18,8 +21,9 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /**
- * The audit trail over HTTP: query with filters and cursor paging, one record whole, append a review verdict; the
- * evidence: check a tenant's hash chain, export it as a signed bundle, the public key that checks the bundle.
+ * The audit trail over HTTP: query with filters and cursor paging, one record whole, append a review verdict; each
+ * limited to the caller's tenants (an operator's: all), and another tenant's record answers as a missing one does.
+ * The evidence: check a tenant's hash chain, export it as a signed bundle, the public key that checks the bundle.
  */
 @Path("/v1/audit")
 @Tag(name = "audit")
@@ -36,11 +40,16 @@ public class AuditResource {
     @Inject
     AuditSigningKey signingKey;
 
+    @Inject
+    Caller caller;
+
     @GET
+    @RolesAllowed({Roles.AUDITOR, Roles.REVIEWER, Roles.OPERATOR})
     @Operation(summary = "Audit records, newest first, with cursor paging",
             description = "All filters are optional and combine with AND. nextCursor is null on the last page.")
     @APIResponse(responseCode = "200", description = "{items, nextCursor}")
     @APIResponse(responseCode = "400", description = "A bad parameter; the message names it")
+    @APIResponse(responseCode = "403", description = "TENANT_MISMATCH: ?tenant= names a tenant the credential does not hold")
     public AuditViews.Page list(
             @Parameter(description = "exact tenant") @QueryParam("tenant") String tenant,
             @Parameter(description = "ISO-8601 instant; recorded at or after") @QueryParam("from") String from,
@@ -52,31 +61,39 @@ public class AuditResource {
             @Parameter(description = "inclusive upper bound on the scorer's value (needs scorer)") @QueryParam("maxScore") String maxScore,
             @Parameter(description = "page size, 1-500 (default 50)") @QueryParam("limit") String limit,
             @Parameter(description = "nextCursor of the previous page") @QueryParam("cursor") String cursor) {
-        return audit.search(new AuditQuery.Filter(tenant, from, to, intervention, verdict, scorer, minScore, maxScore, limit, cursor));
+        if (tenant != null && !tenant.isEmpty()) {
+            caller.requireTenant(tenant);
+        }
+        return audit.search(new AuditQuery.Filter(tenant, from, to, intervention, verdict, scorer, minScore, maxScore, limit, cursor),
+                caller.tenantScope());
     }
 
     @GET
     @Path("/{id}")
+    @RolesAllowed({Roles.AUDITOR, Roles.REVIEWER, Roles.OPERATOR})
     @Operation(summary = "One audit record with its decision trace and every review verdict")
     @APIResponse(responseCode = "200", description = "The record")
     @APIResponse(responseCode = "404", description = "No such record")
     public AuditViews.Detail get(@PathParam("id") long id) {
-        return audit.get(id);
+        return audit.get(id, caller.tenantScope());
     }
 
     @POST
     @Path("/{id}/review")
+    @RolesAllowed(Roles.REVIEWER)
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Append a review verdict (ok, violation, unsure); the latest verdict of a record counts")
+    @Operation(summary = "Append a review verdict (ok, violation, unsure); the latest verdict of a record counts",
+            description = "Body: {verdict, note?}. The reviewer is the credential's name; a body naming one is refused.")
     @APIResponse(responseCode = "201", description = "The stored review")
-    @APIResponse(responseCode = "400", description = "A bad field; the message names it")
+    @APIResponse(responseCode = "400", description = "A bad field, or a reviewer field; the message names it")
     @APIResponse(responseCode = "404", description = "No such record")
     public Response review(@PathParam("id") long id, AuditViews.ReviewRequest request) {
-        return Response.status(Response.Status.CREATED).entity(audit.review(id, request)).build();
+        return Response.status(Response.Status.CREATED).entity(audit.review(id, request, caller.name(), caller.tenantScope())).build();
     }
 
     @GET
     @Path("/verify")
+    @RolesAllowed({Roles.AUDITOR, Roles.OPERATOR})
     @Operation(summary = "Check a tenant's audit hash chain",
             description = "Recomputes every record's hash from its content and its predecessor's hash, and compares the"
                     + " chain with its head (records deleted from the end). ok false names the first broken record.")
@@ -84,11 +101,13 @@ public class AuditResource {
     @APIResponse(responseCode = "400", description = "tenant missing or malformed")
     public AuditChain.Check verify(
             @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant) {
+        requireChainOf(tenant);
         return evidence.verify(tenant);
     }
 
     @GET
     @Path("/export")
+    @RolesAllowed({Roles.AUDITOR, Roles.OPERATOR})
     @Produces("application/x-ndjson")
     @Operation(summary = "A tenant's audit chain as a signed bundle (JSON lines, Ed25519 signature line last)",
             description = "Check it offline with `deploy/steer audit verify-export --bundle F --public-key K`"
@@ -97,6 +116,7 @@ public class AuditResource {
     @APIResponse(responseCode = "400", description = "tenant missing or malformed")
     public Response export(
             @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant) {
+        requireChainOf(tenant);
         String key = AuditEvidence.chainKey(tenant);
         StreamingOutput body = out -> evidence.export(key, out);
         return Response.ok(body).header("Content-Disposition",
@@ -105,10 +125,18 @@ public class AuditResource {
 
     @GET
     @Path("/public-key")
+    @RolesAllowed({Roles.AUDITOR, Roles.OPERATOR})
     @Produces("application/x-pem-file")
     @Operation(summary = "The Ed25519 public key (PEM) that checks export bundles")
     @APIResponse(responseCode = "200", description = "PEM, X.509 SubjectPublicKeyInfo")
     public String publicKey() {
         return signingKey.publicKeyPem();
+    }
+
+    /** An auditor checks and exports only its tenants' chains; the chain of records without a tenant is an operator's. */
+    private void requireChainOf(String tenant) {
+        if (tenant != null) {
+            caller.requireTenant(tenant);
+        }
     }
 }

@@ -33,6 +33,6 @@ public final class AuditViews {
     /** One record whole: the item, how the policy decided, and every review, oldest first. */
     public record Detail(@JsonUnwrapped Item item, JsonNode decisionTrace, List<Review> reviews) {}
 
-    /** The body of POST /v1/audit/{id}/review. */
+    /** The body of POST /v1/audit/{id}/review; reviewer is refused when present (it comes from the credential). */
     public record ReviewRequest(String verdict, String reviewer, String note) {}
 }

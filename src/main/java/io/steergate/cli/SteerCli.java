@@ -14,13 +14,13 @@ import picocli.CommandLine.ParameterException;
 
 /**
  * The command line of SteerGate's engine: generate with maps, fit a map, evaluate a map (plain Java on picocli; it
- * never starts the Quarkus app). Errors are one line on stderr: exit code 2 for bad arguments, 1 for failures.
+ * never starts the Quarkus app); and {@code keys}, an operator's client of a running application's key API. Errors are one line on stderr: exit code 2 for bad arguments, 1 for failures.
  * Run it through {@code deploy/steer}.
  */
 @Command(name = "steer", mixinStandardHelpOptions = true, version = "steer 0.1.0",
-        description = "Generate, fit and evaluate activation-steering maps on a local model; verify audit exports.",
+        description = "Generate, fit and evaluate activation-steering maps on a local model; verify audit exports; manage API keys.",
         subcommands = {GenerateCommand.class, FitCommand.class, EvaluateCommand.class, ScaleCommand.class, AuditCommand.class,
-            CommandLine.HelpCommand.class})
+            KeysCommand.class, CommandLine.HelpCommand.class})
 public final class SteerCli implements Runnable {
 
     @CommandLine.Spec

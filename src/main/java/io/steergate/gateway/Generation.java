@@ -11,11 +11,16 @@ import jakarta.persistence.Table;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
 
-/** One row per request id: the idempotency record and, once known, the exact result that was published. */
+/** One row per (tenant, request id): the idempotency record and, once known, the exact result that was published. */
 @Entity
 @Table(name = "generations")
 public class Generation extends PanacheEntityBase {
+
+    private static final String JOB_KEY_PREFIX = "g";
+    private static final Pattern JOB_KEY = Pattern.compile("g[0-9]{1,18}");
 
     public enum State { PENDING, COMPLETED, REJECTED, FAILED }
 
@@ -73,13 +78,39 @@ public class Generation extends PanacheEntityBase {
     @Column(name = "completed_at")
     public Instant completedAt;
 
-    public static Optional<Generation> byRequestId(String requestId) {
-        return find("requestId", requestId).firstResultOptional();
+    /** A tenant's request; tenant null finds a request rejected before its tenant could be read. */
+    public static Optional<Generation> byTenantAndRequestId(String tenant, String requestId) {
+        return tenant == null
+                ? find("tenant is null and requestId = ?1", requestId).firstResultOptional()
+                : find("tenant = ?1 and requestId = ?2", tenant, requestId).firstResultOptional();
     }
 
-    /** The row locked until the transaction ends (select ... for update). */
-    public static Optional<Generation> byRequestIdForUpdate(String requestId) {
-        return find("requestId", requestId).withLock(LockModeType.PESSIMISTIC_WRITE).firstResultOptional();
+    /** The rows with this request id among {@code tenants} (empty scope: every tenant's), at most two. */
+    public static List<Generation> byRequestIdAmong(String requestId, Optional<Set<String>> tenants) {
+        return (tenants.isPresent()
+                ? find("requestId = ?1 and tenant in ?2", requestId, tenants.get())
+                : find("requestId = ?1 and tenant is not null", requestId)).page(0, 2).list();
+    }
+
+    /**
+     * The key of this row's job on steer.jobs and of its outcome on steer.job-results: unique across tenants (a client's
+     * request id is unique only within its tenant) and within the worker's id rules.
+     */
+    public String jobKey() {
+        return JOB_KEY_PREFIX + id;
+    }
+
+    /**
+     * The row a job key names, locked until the transaction ends (select ... for update). A key that is not a job key
+     * is a job queued before keys were per row (its client's request id): found when exactly one tenant has that id.
+     */
+    public static Optional<Generation> byJobKeyForUpdate(String jobKey) {
+        if (JOB_KEY.matcher(jobKey).matches()) {
+            return find("id", Long.parseLong(jobKey.substring(JOB_KEY_PREFIX.length())))
+                    .withLock(LockModeType.PESSIMISTIC_WRITE).firstResultOptional();
+        }
+        List<Generation> rows = find("requestId", jobKey).withLock(LockModeType.PESSIMISTIC_WRITE).page(0, 2).list();
+        return rows.size() == 1 ? Optional.of(rows.get(0)) : Optional.empty();
     }
 
     /** Up to {@code max} PENDING rows accepted before {@code before}, oldest first, locked; rows locked elsewhere skipped. */

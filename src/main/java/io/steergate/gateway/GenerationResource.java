@@ -8,6 +8,9 @@ import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationResult;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
+import io.steergate.security.Caller;
+import io.steergate.security.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -15,15 +18,21 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
-/** The synchronous door to the same pipeline as steer.requests: the request is stored and queued, then awaited. */
+/**
+ * The synchronous door to the same pipeline as steer.requests: the request is stored and queued, then awaited. The
+ * tenant is the credential's: a body without one gets it, a body naming another is refused TENANT_MISMATCH, and an id
+ * is looked up only among the caller's tenants (another tenant's id is as unknown as one never sent).
+ */
 @Path("/v1/generations")
 @Tag(name = "generations")
 @Produces(MediaType.APPLICATION_JSON)
@@ -51,21 +60,32 @@ public class GenerationResource {
     @Inject
     ObjectMapper json;
 
+    @Inject
+    Caller caller;
+
     @POST
+    @RolesAllowed(Roles.CLIENT)
     @Consumes(MediaType.WILDCARD)
     @Operation(summary = "Generate synchronously", description = "Body: a GenerationRequest (DESIGN.md). Waits up to steergate.gateway.http-wait.")
     @APIResponse(responseCode = "200", description = "COMPLETED: the GenerationResult")
     @APIResponse(responseCode = "400", description = "Invalid request: {code, message} naming the field")
+    @APIResponse(responseCode = "403", description = "TENANT_MISMATCH: the body names a tenant the credential does not hold")
     @APIResponse(responseCode = "413", description = "Request larger than steergate.limits.message-bytes")
     @APIResponse(responseCode = "500", description = "FAILED: generation failed on our side")
     @APIResponse(responseCode = "503", description = "A dependency is down or the gateway is starting: retry after Retry-After seconds")
     @APIResponse(responseCode = "504", description = "No outcome within the wait; poll GET /v1/generations/{id}")
     public Response generate(byte[] body) throws InterruptedException {
-        DecodedRequest decoded = decoders.decoder().decode(body);
+        DecodedRequest decoded = decoders.decoder().decode(body, caller.onlyTenant().orElse(null));
         if (decoded instanceof DecodedRequest.Unreadable unreadable) {
             return error(statusFor(unreadable.error()), unreadable.error());
         }
+        if (decoded.tenant() == null) {
+            // without a tenant there is nowhere to store it: refused, not stored, nothing to poll
+            return error(Response.Status.BAD_REQUEST, ((DecodedRequest.Invalid) decoded).error());
+        }
+        caller.requireTenant(decoded.tenant());
         String id = decoded.id();
+        String tenant = decoded.tenant();
         if (!gate.await(config.unavailableWait())) {
             return unavailable("the gateway is starting: policies and interventions are not loaded yet");
         }
@@ -75,11 +95,11 @@ public class GenerationResource {
                     () -> generations.accept(decoded, Generation.Source.HTTP));
         } catch (Retry.PermanentFailure refused) {
             acceptance = Retry.within(config.unavailableWait(), "failing HTTP request " + id, () -> generations.failUnstorable(
-                    id, decoded.tenant(), Generation.Source.HTTP, Failures.rootMessage(refused.getCause())));
+                    id, tenant, Generation.Source.HTTP, Failures.rootMessage(refused.getCause())));
         }
         Optional<String> resultJson = acceptance.resultJson() != null
                 ? Optional.of(acceptance.resultJson())
-                : waiters.await(id, config.httpWait());
+                : waiters.await(tenant, id, config.httpWait());
         if (resultJson.isEmpty()) {
             return error(Response.Status.GATEWAY_TIMEOUT, ErrorInfo.of(ErrorCode.TIMEOUT,
                     "no outcome for " + id + " within " + config.httpWait().toSeconds() + " s; GET /v1/generations/" + id + " later"));
@@ -94,16 +114,24 @@ public class GenerationResource {
 
     @GET
     @Path("/{id}")
-    @Operation(summary = "The stored outcome of a request, whichever door it came through")
+    @RolesAllowed({Roles.CLIENT, Roles.OPERATOR})
+    @Operation(summary = "The stored outcome of a request, whichever door it came through, among the caller's tenants")
     @APIResponse(responseCode = "200", description = "The GenerationResult (COMPLETED, REJECTED or FAILED)")
     @APIResponse(responseCode = "202", description = "Accepted, not finished: {id, status: PENDING}")
-    @APIResponse(responseCode = "404", description = "No request with this id")
-    public Response get(@PathParam("id") String id) {
-        Optional<Generation> row = Generation.byRequestId(id);
-        if (row.isEmpty()) {
+    @APIResponse(responseCode = "404", description = "No request with this id for the caller's tenants (or for ?tenant=)")
+    @APIResponse(responseCode = "409", description = "A caller of several tenants: the id exists for more than one; name ?tenant=")
+    public Response get(@PathParam("id") String id, @QueryParam("tenant") String tenant) {
+        List<Generation> rows = tenant != null
+                ? (caller.holds(tenant) ? Generation.byTenantAndRequestId(tenant, id).stream().toList() : List.of())
+                : Generation.byRequestIdAmong(id, caller.tenantScope());
+        if (rows.isEmpty()) {
             return error(Response.Status.NOT_FOUND, ErrorInfo.of(ErrorCode.NOT_FOUND, "generation " + id + ": not found"));
         }
-        Generation generation = row.get();
+        if (rows.size() > 1) {
+            return error(Response.Status.CONFLICT, ErrorInfo.of(ErrorCode.CONFLICT,
+                    "generation " + id + " exists for several of the caller's tenants; name one with ?tenant="));
+        }
+        Generation generation = rows.get(0);
         if (!generation.finished()) {
             return Response.accepted(Map.of("id", id, "status", "PENDING")).build();
         }

@@ -77,8 +77,9 @@ public class GenerationService {
     }
 
     /**
-     * Records a request whose id is readable. A repeated id changes nothing: from Kafka its stored result is
-     * published again unchanged (or, still pending, it will be published once); from HTTP it is only returned.
+     * Records a request whose id is readable. A repeated id of the same tenant (ids are unique per tenant) changes
+     * nothing: from Kafka its stored result is published again unchanged (or, still pending, it will be published
+     * once); from HTTP it is only returned.
      */
     @Transactional
     public Acceptance accept(DecodedRequest decoded, Generation.Source source) {
@@ -86,7 +87,7 @@ public class GenerationService {
             throw new IllegalArgumentException("an unreadable request has no id");
         }
         String id = decoded.id();
-        Optional<Generation> existing = Generation.byRequestId(id);
+        Optional<Generation> existing = Generation.byTenantAndRequestId(decoded.tenant(), id);
         if (existing.isPresent()) {
             Generation seen = existing.get();
             if (seen.resultJson != null && source == Generation.Source.KAFKA) {
@@ -110,7 +111,7 @@ public class GenerationService {
     public void complete(JobResult outcome) {
         // Locked: two gateways finishing one request (a redelivery after a rebalance, or the deadline sweep) take turns,
         // and the second sees it finished, so there is one audit record and one result per id.
-        Optional<Generation> row = Generation.byRequestIdForUpdate(outcome.requestId());
+        Optional<Generation> row = Generation.byJobKeyForUpdate(outcome.requestId());
         if (row.isEmpty()) {
             LOG.errorf("job result for unknown request %s ignored: no generation row (was the database reset?)", outcome.requestId());
             counter("steergate.job.results.orphaned").increment();
@@ -124,7 +125,7 @@ public class GenerationService {
         Job job = read(generation.jobJson, Job.class);
         long totalMs = Duration.between(generation.acceptedAt, Instant.now()).toMillis();
         Map<String, Double> scores = outcome.status() == Status.COMPLETED ? policies.score(job.policy(), outcome.text()) : Map.of();
-        GenerationResult result = new GenerationResult(job.requestId(), job.tenant(), outcome.status(), outcome.text(),
+        GenerationResult result = new GenerationResult(generation.requestId, generation.tenant, outcome.status(), outcome.text(),
                 outcome.model(), job.policy(), outcome.status() == Status.COMPLETED ? job.plan() : List.of(), scores, outcome.usage(),
                 new GenerationResult.Timings(outcome.queueMs(), outcome.generateMs(), totalMs), outcome.error());
         finish(generation, result);
@@ -172,7 +173,7 @@ public class GenerationService {
      */
     @Transactional
     public Acceptance failUnstorable(String id, String tenant, Generation.Source source, String reason) {
-        Optional<Generation> existing = Generation.byRequestId(id);
+        Optional<Generation> existing = Generation.byTenantAndRequestId(tenant, id);
         if (existing.isPresent()) {
             return new Acceptance(existing.get().status, existing.get().resultJson, true);
         }
@@ -199,18 +200,18 @@ public class GenerationService {
         }
         long seed = request.seed() != null ? request.seed() : SEEDS.nextLong();
         Instant now = Instant.now();
-        Job job = new Job(request.id(), request.tenant(), config.model(), request.prompt(), request.maxTokens(),
-                request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli());
         Generation generation = new Generation();
         generation.requestId = request.id();
         generation.tenant = request.tenant();
         generation.status = Generation.State.PENDING;
         generation.source = source;
         generation.requestJson = write(request);
-        generation.jobJson = write(job);
         generation.decisionTraceJson = traceJson;
         generation.acceptedAt = now;
-        generation.persist();
+        generation.persist(); // the identity insert gives the row id the job key is made of
+        Job job = new Job(generation.jobKey(), request.tenant(), config.model(), request.prompt(), request.maxTokens(),
+                request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli());
+        generation.jobJson = write(job);
         outbox.append(config.jobsTopic(), job.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
         return new Acceptance(Generation.State.PENDING, null, false);
     }
@@ -252,7 +253,7 @@ public class GenerationService {
         generation.persist();
         audit.record(result, generation.decisionTraceJson);
         outbox.append(config.resultsTopic(), result.id(), generation.resultJson.getBytes(StandardCharsets.UTF_8), null);
-        waiters.completeAfterCommit(result.id(), generation.resultJson);
+        waiters.completeAfterCommit(result.tenant(), result.id(), generation.resultJson);
     }
 
     /**

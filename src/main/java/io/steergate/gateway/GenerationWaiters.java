@@ -29,14 +29,15 @@ public class GenerationWaiters {
     private final ConcurrentHashMap<String, CompletableFuture<String>> waiting = new ConcurrentHashMap<>();
 
     /** Called inside the transaction that stores a final result; wakes a waiter only if that transaction commits. */
-    void completeAfterCommit(String requestId, String resultJson) {
+    void completeAfterCommit(String tenant, String requestId, String resultJson) {
+        String key = key(tenant, requestId);
         transactions.registerInterposedSynchronization(new Synchronization() {
             @Override
             public void beforeCompletion() {}
 
             @Override
             public void afterCompletion(int status) {
-                CompletableFuture<String> waiter = waiting.get(requestId);
+                CompletableFuture<String> waiter = waiting.get(key);
                 if (status == Status.STATUS_COMMITTED && waiter != null) {
                     waiter.complete(resultJson);
                 }
@@ -44,15 +45,16 @@ public class GenerationWaiters {
         });
     }
 
-    /** Waits up to {@code timeout} for the stored result JSON of a request; empty if none arrived in time. */
-    Optional<String> await(String requestId, Duration timeout) throws InterruptedException {
-        CompletableFuture<String> waiter = waiting.computeIfAbsent(requestId, id -> new CompletableFuture<>());
+    /** Waits up to {@code timeout} for the stored result JSON of a tenant's request; empty if none arrived in time. */
+    Optional<String> await(String tenant, String requestId, Duration timeout) throws InterruptedException {
+        String key = key(tenant, requestId);
+        CompletableFuture<String> waiter = waiting.computeIfAbsent(key, k -> new CompletableFuture<>());
         try {
             long deadline = System.nanoTime() + timeout.toNanos();
             while (true) {
                 // A fresh transaction per look, so the row is read from the database and not a session cache.
                 Optional<String> stored = QuarkusTransaction.requiringNew()
-                        .call(() -> Generation.byRequestId(requestId).map(row -> row.resultJson));
+                        .call(() -> Generation.byTenantAndRequestId(tenant, requestId).map(row -> row.resultJson));
                 if (stored.isPresent()) {
                     return stored;
                 }
@@ -69,7 +71,12 @@ public class GenerationWaiters {
                 }
             }
         } finally {
-            waiting.remove(requestId, waiter);
+            waiting.remove(key, waiter);
         }
+    }
+
+    /** Request ids are unique per tenant; a tenant name has no '/'. */
+    private static String key(String tenant, String requestId) {
+        return tenant + "/" + requestId;
     }
 }

@@ -55,6 +55,15 @@ public final class RequestDecoder {
     }
 
     public DecodedRequest decode(byte[] raw) {
+        return decode(raw, null);
+    }
+
+    /**
+     * As {@link #decode(byte[])}, for a request whose credential names its tenant: a body without a tenant field is
+     * read as if it named {@code credentialTenant} (null: the field stays required). Whether a named tenant is the
+     * credential's is the caller's check.
+     */
+    public DecodedRequest decode(byte[] raw, String credentialTenant) {
         if (raw == null) {
             return unreadable(ErrorCode.NOT_JSON, "message: empty (null value)");
         }
@@ -97,6 +106,9 @@ public final class RequestDecoder {
         if (!ID.matcher(id).matches()) {
             return unreadable(ErrorCode.INVALID_ID, "id: must be 1-128 characters of [A-Za-z0-9._:-]"
                     + (id.length() > 128 ? ", got " + id.length() + " characters" : ""));
+        }
+        if (credentialTenant != null && (root.get("tenant") == null || root.get("tenant").isNull())) {
+            ((ObjectNode) root).put("tenant", credentialTenant);
         }
         JsonNode tenantNode = root.get("tenant");
         String tenant = tenantNode != null && tenantNode.isTextual() && TENANT.matcher(tenantNode.textValue()).matches()

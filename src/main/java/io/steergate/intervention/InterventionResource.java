@@ -1,6 +1,9 @@
 package io.steergate.intervention;
 
 import io.smallrye.common.annotation.Blocking;
+import io.steergate.security.Caller;
+import io.steergate.security.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import io.steergate.messages.ErrorCode;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -17,17 +20,22 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
-/** The intervention registry over HTTP; every refusal is {code, message} with its status (see RegistryError). */
+/** The intervention registry over HTTP (reads: every role; changes: operators); every refusal is {code, message} with its status (see RegistryError). */
 @Path("/v1/interventions")
 @Tag(name = "interventions")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(Roles.OPERATOR)
 @Blocking
 public class InterventionResource {
 
     @Inject
     InterventionRegistry registry;
 
+    @Inject
+    Caller caller;
+
     @GET
+    @RolesAllowed({Roles.CLIENT, Roles.REVIEWER, Roles.AUDITOR, Roles.OPERATOR})
     @Operation(summary = "All interventions with their versions (no map bytes)")
     public List<InterventionRegistry.InterventionSummary> list() {
         return registry.list();
@@ -35,6 +43,7 @@ public class InterventionResource {
 
     @GET
     @Path("/{name}")
+    @RolesAllowed({Roles.CLIENT, Roles.REVIEWER, Roles.AUDITOR, Roles.OPERATOR})
     @Operation(summary = "One intervention with its versions")
     @APIResponse(responseCode = "200", description = "The intervention")
     @APIResponse(responseCode = "404", description = "No such intervention")
@@ -48,12 +57,15 @@ public class InterventionResource {
     @Operation(summary = "Upload a map file (safetensors, steergate.intervention/v1) as a new candidate version",
             description = "kind (toxicity, style, negation, concept) and description are required for a new intervention.")
     @APIResponse(responseCode = "201", description = "Stored as a candidate version")
-    @APIResponse(responseCode = "400", description = "Bad name or kind")
+    @APIResponse(responseCode = "400", description = "Bad name or kind, or a createdBy parameter (it is the credential's name)")
     @APIResponse(responseCode = "409", description = "The intervention exists with another kind")
     @APIResponse(responseCode = "422", description = "Malformed file, or a map for another model, depth or width (the message names the mismatch)")
     public Response upload(@PathParam("name") String name, @QueryParam("kind") String kind,
             @QueryParam("description") String description, @QueryParam("createdBy") String createdBy, byte[] file) {
-        InterventionRegistry.VersionSummary version = registry.upload(name, kind, description, file, createdBy);
+        if (createdBy != null) {
+            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "createdBy: is taken from the credential; leave it out");
+        }
+        InterventionRegistry.VersionSummary version = registry.upload(name, kind, description, file, caller.name());
         return Response.status(Response.Status.CREATED).entity(version).build();
     }
 

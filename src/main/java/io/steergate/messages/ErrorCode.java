@@ -49,7 +49,13 @@ public enum ErrorCode {
     /** Two requested styles contradict each other under the tenant's policy; the message names both. */
     STYLE_CONFLICT,
     /** The plan names an intervention the registry does not know or that has no active version; the message names it. */
-    UNKNOWN_INTERVENTION;
+    UNKNOWN_INTERVENTION,
+    /** HTTP: no valid credential (missing, unreadable, unknown, expired or revoked); 401. */
+    UNAUTHENTICATED,
+    /** HTTP: the credential is valid but lacks the role (or the tenant) the endpoint needs; 403. */
+    FORBIDDEN,
+    /** HTTP: the body names a tenant the credential does not hold; the tenant of a request is the credential's. */
+    TENANT_MISMATCH;
 
     /** Whether {@code code} names one of these (codes arrive as text from workers and the database). */
     public static boolean isKnown(String code) {

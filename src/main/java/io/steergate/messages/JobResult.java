@@ -1,6 +1,6 @@
 package io.steergate.messages;
 
-/** Internal message on {@code steer.job-results} (keyed by request id): what a worker produced for one job. */
+/** Internal message on {@code steer.job-results} (keyed by the job's key, {@link Job#requestId()}): what a worker produced for one job. */
 public record JobResult(
         String requestId,
         GenerationResult.Status status,

@@ -1,6 +1,8 @@
 package io.steergate.policy;
 
 import io.smallrye.common.annotation.Blocking;
+import io.steergate.security.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import jakarta.inject.Inject;
@@ -23,6 +25,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Path("/v1/policies")
 @Tag(name = "policies")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(Roles.OPERATOR)
 @Blocking
 public class PolicyResource {
 

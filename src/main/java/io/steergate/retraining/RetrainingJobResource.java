@@ -1,6 +1,8 @@
 package io.steergate.retraining;
 
 import io.smallrye.common.annotation.Blocking;
+import io.steergate.security.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import io.steergate.intervention.RegistryError;
 import io.steergate.messages.ErrorCode;
 import jakarta.inject.Inject;
@@ -21,6 +23,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Path("/v1/retraining-jobs")
 @Tag(name = "retraining")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(Roles.OPERATOR)
 @Blocking
 public class RetrainingJobResource {
 

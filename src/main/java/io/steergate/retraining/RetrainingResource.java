@@ -1,9 +1,11 @@
 package io.steergate.retraining;
 
 import io.smallrye.common.annotation.Blocking;
+import io.steergate.security.Caller;
+import io.steergate.security.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
-import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -21,11 +23,15 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Path("/v1/interventions/{name}/train")
 @Tag(name = "retraining")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(Roles.OPERATOR)
 @Blocking
 public class RetrainingResource {
 
     @Inject
     RetrainingService jobs;
+
+    @Inject
+    Caller caller;
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
@@ -37,8 +43,8 @@ public class RetrainingResource {
     @APIResponse(responseCode = "400", description = "A bad field; the message names it")
     @APIResponse(responseCode = "404", description = "An unknown prompt set")
     @APIResponse(responseCode = "409", description = "A kind other than the intervention's, or no served model to check sites against")
-    public Response train(@PathParam("name") String name, @HeaderParam("X-Requested-By") String requestedBy,
-            TrainingRequest body) {
-        return Response.accepted(jobs.request(name, body, requestedBy)).build();
+    public Response train(@PathParam("name") String name, TrainingRequest body) {
+        // requestedBy is the credential's name; nothing in the request can set it
+        return Response.accepted(jobs.request(name, body, caller.name())).build();
     }
 }

@@ -31,17 +31,20 @@ class PackageRulesTest {
             Map.entry("engine.eval", Set.of("engine.model", "engine.steering")),
             Map.entry("messages", Set.of()),
             Map.entry("resilience", Set.of("messages")),
-            Map.entry("policy", Set.of("engine.eval", "messages", "resilience")),
-            Map.entry("audit", Set.of("messages")),
+            Map.entry("policy", Set.of("engine.eval", "messages", "resilience", "security")),
+            Map.entry("audit", Set.of("messages", "security")),
             Map.entry("outbox", Set.of("messages", "resilience")),
-            Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages", "resilience")),
-            Map.entry("intervention", Set.of("engine.steering", "messages")),
+            Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages", "resilience", "security")),
+            Map.entry("intervention", Set.of("engine.steering", "messages", "security")),
             Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages", "resilience")),
             Map.entry("retraining", Set.of("audit", "policy", "intervention", "outbox", "engine.training", "engine.eval",
-                    "engine.model", "engine.steering", "messages", "resilience")),
+                    "engine.model", "engine.steering", "messages", "resilience", "security")),
             // cli -> audit: `steer audit verify-export` checks bundles with the audit package's plain classes (no database)
             Map.entry("cli", Set.of("engine.model", "engine.steering", "engine.training", "engine.eval", "audit")),
-            Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages", "resilience")));
+            Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages", "resilience",
+                    "security")),
+            // credentials, roles and tenants of HTTP callers: every resource asks it who is calling; it asks no one
+            Map.entry("security", Set.of("messages", "resilience")));
 
     /**
      * Outside libraries the engine and the wire records may use. Jackson databind is allowed in the engine for the JSON

@@ -17,6 +17,7 @@ import io.steergate.audit.AuditRecord;
 import io.steergate.testing.EmbeddedKafka;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
+import io.steergate.testing.Management;
 import io.steergate.testing.TopicClient.Received;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -238,15 +239,15 @@ class GatewayDeliveryQuarkusTest {
 
     @Test
     void healthAndMetricsAreExposed() {
-        given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+        Management.given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
         String id = id("metrics");
         send(id, request(id, ",\"maxTokens\":4"));
-        given().when().get("/q/metrics").then().statusCode(200)
+        Management.given().when().get("/q/metrics").then().statusCode(200)
                 .body(containsString("steergate_requests_total"))
                 .body(containsString("steergate_request_latency_seconds"))
                 .body(containsString("steergate_worker_batch_size"))
                 .body(containsString("steergate_worker_tokens_generated_total"))
                 .body(containsString("kafka_consumer_fetch_manager_records_lag_max"));
-        given().when().get("/q/openapi").then().statusCode(200).body(containsString("/v1/generations"));
+        Management.given().when().get("/q/openapi").then().statusCode(200).body(containsString("/v1/generations"));
     }
 }

@@ -23,7 +23,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -135,21 +137,23 @@ class GatewayFaultsQuarkusTest {
         assertEquals("FAILED", result.get("status").asText());
         assertEquals("TIMED_OUT", result.at("/error/code").asText());
         assertEquals("TIMED_OUT", audit(id).errorCode);
-        assertEquals(Generation.State.FAILED, QuarkusTransaction.requiringNew().call(() -> Generation.byRequestId(id).orElseThrow()).status);
+        assertEquals(Generation.State.FAILED,
+                QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId("acme", id).orElseThrow()).status);
     }
 
     @Test
     void oneJobResultCompletedTwiceAtOnceGivesOneAuditRecordAndOneResult() throws Exception {
         List<String> ids = new ArrayList<>();
+        Map<String, String> jobKeys = new HashMap<>();
         for (int i = 0; i < 10; i++) {
             String id = id("race");
             ids.add(id);
-            QuarkusTransaction.requiringNew().run(() -> pendingRow(id, Instant.now()).persist());
+            jobKeys.put(id, persistPending(id, Instant.now()));
         }
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try (TopicClient.Tail results = kafka.tail("steer.results")) {
             for (String id : ids) {
-                JobResult outcome = new JobResult(id, GenerationResult.Status.COMPLETED, " the end", new ModelRef("stories260K", "sha256:test"),
+                JobResult outcome = new JobResult(jobKeys.get(id), GenerationResult.Status.COMPLETED, " the end", new ModelRef("stories260K", "sha256:test"),
                         new GenerationResult.Usage(5, 2), 1, 2, null);
                 CountDownLatch start = new CountDownLatch(1);
                 List<Future<?>> both = List.of(
@@ -180,8 +184,8 @@ class GatewayFaultsQuarkusTest {
     @Test
     void aResultTooLargeForTheTopicEndsFailedInsteadOfBeingPublishedCut() {
         String id = id("huge");
-        QuarkusTransaction.requiringNew().run(() -> pendingRow(id, Instant.now()).persist());
-        generations.complete(new JobResult(id, GenerationResult.Status.COMPLETED, "x".repeat(1_100_000),
+        String jobKey = persistPending(id, Instant.now());
+        generations.complete(new JobResult(jobKey, GenerationResult.Status.COMPLETED, "x".repeat(1_100_000),
                 new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null));
 
         Received result = kafka.awaitRecord("steer.results", id, WAIT);
@@ -270,6 +274,47 @@ class GatewayFaultsQuarkusTest {
     }
 
     /** A PENDING row with its job, as accept leaves it, accepted at {@code acceptedAt}. */
+    @Test
+    void twoTenantsSendingOneIdGetTwoGenerationsAndEachJobResultFindsItsOwn() {
+        String id = id("shared-id");
+        String acmeKey = persistPending(id, Instant.now());
+        String otherKey = QuarkusTransaction.requiringNew().call(() -> {
+            Generation other = pendingRow(id, Instant.now());
+            other.tenant = "kids-co";
+            other.persist();
+            return other.jobKey();
+        });
+        generations.complete(new JobResult(otherKey, GenerationResult.Status.COMPLETED, " kids text",
+                new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null));
+
+        Generation kids = QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId("kids-co", id).orElseThrow());
+        Generation acme = QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId("acme", id).orElseThrow());
+        assertEquals(Generation.State.COMPLETED, kids.status);
+        assertTrue(kids.resultJson.contains("\"tenant\":\"kids-co\""), kids.resultJson);
+        assertEquals(Generation.State.PENDING, acme.status, "the other tenant's request with the same id is untouched");
+        assertTrue(!acmeKey.equals(otherKey));
+    }
+
+    @Test
+    void aJobResultQueuedBeforeJobKeysFindsItsRequestByTheClientsId() {
+        String id = id("legacy");
+        persistPending(id, Instant.now());
+        generations.complete(new JobResult(id, GenerationResult.Status.COMPLETED, " the end",
+                new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null));
+
+        assertEquals(Generation.State.COMPLETED,
+                QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId("acme", id).orElseThrow()).status);
+    }
+
+    /** Stores a PENDING acme request and returns its job key, as a worker's result would carry it. */
+    static String persistPending(String id, Instant acceptedAt) {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            Generation row = pendingRow(id, acceptedAt);
+            row.persist();
+            return row.jobKey();
+        });
+    }
+
     static Generation pendingRow(String id, Instant acceptedAt) {
         Generation generation = new Generation();
         generation.requestId = id;

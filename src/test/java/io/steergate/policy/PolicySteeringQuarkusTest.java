@@ -22,6 +22,7 @@ import io.steergate.gateway.Generation;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
 import jakarta.inject.Inject;
+import io.steergate.testing.Management;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -102,7 +103,7 @@ class PolicySteeringQuarkusTest {
         assertEquals(0, unsteered.get("applied").size());
         assertNotEquals(unsteered.get("text").asText(), result.get("text").asText(), "same prompt and seed, steered vs not");
 
-        given().get("/q/metrics").then().statusCode(200)
+        Management.given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("steergate_interventions_applied_total{intervention=\"no-dogs\""));
 
         AuditRecord audit = QuarkusTransaction.requiringNew().call(() -> AuditRecord.<AuditRecord>find("requestId", steered).singleResult());
@@ -180,7 +181,7 @@ class PolicySteeringQuarkusTest {
         assertEquals(before, first.at("/applied/0/version").asInt());
 
         byte[] map = Files.readAllBytes(Path.of("policies/interventions/kindness.safetensors"));
-        int next = given().body(map).contentType("application/octet-stream").queryParam("createdBy", "test")
+        int next = given().body(map).contentType("application/octet-stream")
                 .post("/v1/interventions/kindness/versions").then().statusCode(201).extract().path("version");
         List<String> flowing = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
@@ -198,7 +199,7 @@ class PolicySteeringQuarkusTest {
             JsonNode result = kafka.awaitRecord("steer.results", id, WAIT).json();
             int used = result.at("/applied/0/version").asInt();
             assertTrue(used == before || used == next, result.toString());
-            String jobJson = QuarkusTransaction.requiringNew().call(() -> Generation.byRequestId(id).orElseThrow().jobJson);
+            String jobJson = QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId("kids-co", id).orElseThrow().jobJson);
             assertTrue(jobJson.contains("\"intervention\":\"kindness\",\"version\":" + used), jobJson);
         }
         given().post("/v1/interventions/kindness/versions/" + before + "/promote").then().statusCode(200);

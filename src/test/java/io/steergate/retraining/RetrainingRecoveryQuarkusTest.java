@@ -10,6 +10,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.steergate.testing.SteerGateTestProfile;
+import io.steergate.testing.Management;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -66,7 +67,7 @@ class RetrainingRecoveryQuarkusTest {
         assertEquals("gave up after 3 attempts: trainer died (heartbeat 7 min old)", job.getString("error"));
         assertEquals("trainer died (heartbeat 7 min old)", job.getString("lastError"));
         given().get("/v1/interventions/" + name).then().statusCode(404);
-        given().get("/q/metrics").then().statusCode(200)
+        Management.given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("steergate_retraining_recovered_total{action=\"gave-up\"}"));
     }
 }

@@ -12,6 +12,6 @@ public class SteerGateTestProfile implements QuarkusTestProfile {
 
     @Override
     public List<TestResourceEntry> testResources() {
-        return List.of(new TestResourceEntry(KafkaAndPostgresResource.class));
+        return List.of(new TestResourceEntry(KafkaAndPostgresResource.class), new TestResourceEntry(CredentialsResource.class));
     }
 }

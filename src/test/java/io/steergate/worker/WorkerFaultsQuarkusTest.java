@@ -17,10 +17,12 @@ import io.steergate.engine.steering.HookPoint;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
+import io.steergate.gateway.Generation;
 import io.steergate.messages.AppliedIntervention;
 import io.steergate.messages.Job;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
+import io.steergate.testing.Management;
 import io.steergate.testing.TopicClient.Received;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
@@ -109,29 +111,44 @@ class WorkerFaultsQuarkusTest {
     }
 
     @Test
-    void aJobWhoseEarlierAttemptsEndedWithoutAResultIsDeadLetteredAndItsRequestEndsFailed() {
+    void aJobWhoseEarlierAttemptsEndedWithoutAResultIsDeadLetteredAndItsRequestEndsFailed() throws Exception {
         String id = id("crashed-twice");
-        // as a worker leaves it when it stopped twice while generating this job (max-attempts is 3)
+        // the gateway's accepted request and its job (keyed by the generation row, as the gateway queues it) ...
+        Generation row = new Generation();
+        row.requestId = id;
+        row.tenant = "acme";
+        row.status = Generation.State.PENDING;
+        row.source = Generation.Source.KAFKA;
+        row.acceptedAt = java.time.Instant.now();
+        String jobKey = QuarkusTransaction.requiringNew().call(() -> {
+            row.persist();
+            return row.jobKey();
+        });
+        Job staged = job(jobKey, 1.0);
+        String stagedJson = TopicClient.json().writeValueAsString(staged);
+        QuarkusTransaction.requiringNew().run(() -> Generation.update("jobJson = ?1 where id = ?2", stagedJson, row.id));
+        // ... and the attempts a worker leaves when it stopped twice while generating that job (max-attempts is 3)
         QuarkusTransaction.requiringNew().run(() -> entities.createNativeQuery("insert into job_attempts "
                         + "(request_id, attempts, last_error, updated_at) values (:id, 2, 'OutOfMemoryError: staged', now())")
-                .setParameter("id", id).executeUpdate());
+                .setParameter("id", jobKey).executeUpdate());
 
-        JsonNode result = sendRequest(id);
+        kafka.sendJson("steer.jobs", "stories260K", staged);
+        JsonNode result = kafka.awaitRecord("steer.results", id, WAIT).json();
 
         assertEquals("FAILED", result.get("status").asText());
         assertEquals("JOB_DEAD_LETTERED", result.at("/error/code").asText());
         String reason = result.at("/error/message").asText();
         assertTrue(reason.startsWith("attempt 3 of steergate.worker.max-attempts=3: "), reason);
         assertTrue(reason.endsWith("last error: OutOfMemoryError: staged"), reason);
-        Received job = kafka.awaitRecord("steer.jobs", r -> r.text().contains("\"requestId\":\"" + id + "\""), WAIT);
-        Received letter = kafka.awaitRecord("steer.jobs.dlq", r -> r.text() != null && r.text().contains(id), WAIT);
+        Received job = kafka.awaitRecord("steer.jobs", r -> r.text().contains("\"requestId\":\"" + jobKey + "\""), WAIT);
+        Received letter = kafka.awaitRecord("steer.jobs.dlq", r -> r.text() != null && r.text().contains("\"" + jobKey + "\""), WAIT);
         assertArrayEquals(job.value(), letter.value(), "the job's original bytes");
         assertEquals(job.key(), letter.key());
         assertEquals("JOB_DEAD_LETTERED", letter.header("steergate-error-code"));
         assertEquals(reason, letter.header("steergate-error-message"));
-        assertEquals(3, attemptsOf(id), "kept, so that a redelivery is dead-lettered again");
+        assertEquals(3, attemptsOf(jobKey), "kept, so that a redelivery is dead-lettered again");
         given().when().get("/v1/generations/" + id).then().statusCode(200).body("status", equalTo("FAILED"));
-        given().when().get("/q/metrics").then().statusCode(200)
+        Management.given().when().get("/q/metrics").then().statusCode(200)
                 .body(containsString("steergate_worker_jobs_dead_lettered_total{reason=\"max-attempts\"}"));
     }
 
@@ -154,7 +171,7 @@ class WorkerFaultsQuarkusTest {
 
         String sentinel = id("after-unreadable");
         assertEquals("COMPLETED", sendRequest(sentinel).get("status").asText());
-        given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+        Management.given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
     }
 
     @Test
@@ -211,15 +228,15 @@ class WorkerFaultsQuarkusTest {
                 terminate.execute("select pg_terminate_backend(" + reader + ")");
             }
             // the worker retries, meets the lock again and reports not ready while it waits
-            await().atMost(WAIT).until(() -> given().when().get("/q/health/ready").statusCode() == 503);
-            given().when().get("/q/health/ready").then().statusCode(503)
+            await().atMost(WAIT).until(() -> Management.given().when().get("/q/health/ready").statusCode() == 503);
+            Management.given().when().get("/q/health/ready").then().statusCode(503)
                     .body("checks.find { it.name == 'steergate' }.data.worker", equalTo(false));
             holder.rollback();
         }
 
         JsonNode result = kafka.awaitRecord("steer.job-results", id, WAIT).json();
         assertEquals("COMPLETED", result.get("status").asText(), result.toString());
-        await().atMost(WAIT).until(() -> given().when().get("/q/health/ready").statusCode() == 200);
+        await().atMost(WAIT).until(() -> Management.given().when().get("/q/health/ready").statusCode() == 200);
         String sentinel = id("after-map-read");
         assertEquals("COMPLETED", sendRequest(sentinel).get("status").asText());
     }

@@ -38,13 +38,16 @@ public final class AppProcess implements AutoCloseable {
     private final Path logFile;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+    private final Path credentialsDir;
     private Process process;
     private int httpPort;
+    private int managementPort;
     private int starts;
 
     /**
      * @param appJar  the packaged application's quarkus-run.jar
-     * @param env     environment for the application, on top of this JVM's own (QUARKUS_HTTP_PORT is set here)
+     * @param env     environment for the application, on top of this JVM's own (QUARKUS_HTTP_PORT,
+     *                QUARKUS_MANAGEMENT_PORT and STEERGATE_AUTH_BOOTSTRAP_DIR are set here)
      * @param jvmArgs extra JVM options, placed before -jar
      * @param logFile where stdout and stderr go; appended to across restarts
      */
@@ -53,6 +56,8 @@ public final class AppProcess implements AutoCloseable {
         this.env = Map.copyOf(env);
         this.jvmArgs = List.copyOf(jvmArgs);
         this.logFile = logFile;
+        String logName = logFile.getFileName().toString();
+        this.credentialsDir = logFile.resolveSibling(logName.replaceAll("\\.log$", "") + "-credentials");
     }
 
     /**
@@ -113,6 +118,7 @@ public final class AppProcess implements AutoCloseable {
             throw new IllegalStateException("already running as pid " + process.pid());
         }
         httpPort = freePort();
+        managementPort = freePort();
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmArgs);
@@ -121,6 +127,10 @@ public final class AppProcess implements AutoCloseable {
         try {
             Files.createDirectories(logFile.toAbsolutePath().getParent());
             starts++;
+            if (starts == 1) {
+                // keys of an earlier run's database mean nothing here: the first start writes fresh ones
+                deleteCredentials();
+            }
             // a fresh log per AppProcess (per test class), appended to across its restarts
             StandardOpenOption mode = starts == 1 ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND;
             Files.writeString(logFile, "=== start " + starts + " at " + Instant.now() + " on port " + httpPort + ": "
@@ -131,6 +141,8 @@ public final class AppProcess implements AutoCloseable {
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
             builder.environment().putAll(env);
             builder.environment().put("QUARKUS_HTTP_PORT", String.valueOf(httpPort));
+            builder.environment().put("QUARKUS_MANAGEMENT_PORT", String.valueOf(managementPort));
+            builder.environment().put("STEERGATE_AUTH_BOOTSTRAP_DIR", credentialsDir.toAbsolutePath().toString());
             process = builder.start();
         } catch (IOException e) {
             throw new IllegalStateException("could not start " + command, e);
@@ -141,7 +153,7 @@ public final class AppProcess implements AutoCloseable {
 
     private void awaitReady() {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        HttpRequest ready = HttpRequest.newBuilder(URI.create(baseUrl() + "/q/health/ready"))
+        HttpRequest ready = HttpRequest.newBuilder(URI.create(managementUrl() + "/q/health/ready"))
                 .timeout(Duration.ofSeconds(5)).GET().build();
         String last = "no answer";
         while (System.nanoTime() < deadline) {
@@ -241,6 +253,59 @@ public final class AppProcess implements AutoCloseable {
         return "http://127.0.0.1:" + httpPort;
     }
 
+    /** The management interface (health, metrics) of the current JVM; the port changes on every start. */
+    public synchronized String managementUrl() {
+        return "http://127.0.0.1:" + managementPort;
+    }
+
+    /**
+     * The API key the application wrote on its first start for {@code tenant}'s client (tenants acme, kids-co and
+     * story-app unless STEERGATE_AUTH_BOOTSTRAP_TENANTS says otherwise); a gateway-role process only.
+     */
+    public String clientKey(String tenant) {
+        return readKey("client-" + tenant + ".key");
+    }
+
+    /** The operator key the application wrote on its first start (every tenant). */
+    public String operatorKey() {
+        return readKey("operator.key");
+    }
+
+    /** {@code Bearer <tenant's client key>}, for an Authorization header. */
+    public String clientAuthorization(String tenant) {
+        return "Bearer " + clientKey(tenant);
+    }
+
+    /** Reads a key file, waiting a little: the application may answer ready a moment before it has written them. */
+    private String readKey(String file) {
+        Path path = credentialsDir.resolve(file);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!Files.isRegularFile(path) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted waiting for " + path, e);
+            }
+        }
+        try {
+            return Files.readString(path, StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            throw new IllegalStateException("no " + file + " in " + credentialsDir + " (is this a gateway that has started?)", e);
+        }
+    }
+
+    private void deleteCredentials() throws IOException {
+        if (Files.isDirectory(credentialsDir)) {
+            try (var files = Files.list(credentialsDir)) {
+                for (Path file : files.toList()) {
+                    Files.delete(file);
+                }
+            }
+            Files.delete(credentialsDir);
+        }
+    }
+
     /**
      * What the process says about itself, for failure messages: whether it runs, and the status and body of
      * /q/health/live and /q/health/ready.
@@ -253,7 +318,7 @@ public final class AppProcess implements AutoCloseable {
     }
 
     private String probe(String path) {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(5)).GET().build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(managementUrl() + path)).timeout(Duration.ofSeconds(5)).GET().build();
         try {
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
             return response.statusCode() + " " + response.body().replaceAll("\\s+", " ");

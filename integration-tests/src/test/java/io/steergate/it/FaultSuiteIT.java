@@ -156,8 +156,8 @@ class FaultSuiteIT {
             pause(Duration.ofSeconds(5));
             duringOutage.add(http(app, "POST", "/v1/generations",
                     "{\"id\":\"fault-d-http-" + UUID.randomUUID() + "\",\"tenant\":\"acme\",\"prompt\":\"Once upon a time\",\"maxTokens\":4}"));
-            duringOutage.add(http(app, "GET", "/q/health/live", null));
-            duringOutage.add(http(app, "GET", "/q/health/ready", null));
+            duringOutage.add(http(app, "GET", app.managementUrl() + "/q/health/live", null));
+            duringOutage.add(http(app, "GET", app.managementUrl() + "/q/health/ready", null));
         }, stack.postgres::start);
 
         // while PostgreSQL is away: the HTTP door answers 503 with Retry-After instead of holding the thread, the
@@ -169,9 +169,14 @@ class FaultSuiteIT {
         assertEquals(503, duringOutage.get(2).statusCode(), "readiness during the outage: " + duringOutage.get(2).body());
     }
 
-    /** One HTTP call to {@code app}, bounded at 30 s: a door that held the thread would fail the scenario here. */
+    /**
+     * One HTTP call to {@code app} as acme's client, bounded at 30 s: a door that held the thread would fail the
+     * scenario here. {@code path} is under the API's address unless it is a whole URL (the management interface).
+     */
     private static HttpResponse<String> http(AppProcess app, String method, String path, String body) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(app.baseUrl() + path)).timeout(Duration.ofSeconds(30));
+        URI uri = URI.create(path.startsWith("http") ? path : app.baseUrl() + path);
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
+                .header("Authorization", app.clientAuthorization("acme"));
         request = body == null ? request.GET() : request.header("Content-Type", "application/json")
                 .method(method, HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
         try {

@@ -194,7 +194,8 @@ class GatewayContractIT {
 
     private static HttpResponse<String> get(String path) throws Exception {
         HttpRequest request = HttpRequest.newBuilder(URI.create(app.baseUrl() + path))
-                .timeout(RESULT_TIMEOUT).header("Accept", "application/json").GET().build();
+                .timeout(RESULT_TIMEOUT).header("Accept", "application/json")
+                .header("Authorization", app.clientAuthorization("acme")).GET().build();
         return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
     }
 
@@ -202,6 +203,7 @@ class GatewayContractIT {
         HttpRequest request = HttpRequest.newBuilder(URI.create(app.baseUrl() + path))
                 .timeout(RESULT_TIMEOUT)
                 .header("Content-Type", "application/json").header("Accept", "application/json")
+                .header("Authorization", app.clientAuthorization("acme"))
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build();
         return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
     }

@@ -95,7 +95,7 @@ class HostileInputIT {
     private static TopicClient.Tail retrainingDlq;
 
     @BeforeAll
-    static void start() {
+    static void start() throws Exception {
         stack = ItStack.start();
         stack.kafka.createTopics(PARTITIONS, "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq");
         app = stack.app("hostile-input").start();

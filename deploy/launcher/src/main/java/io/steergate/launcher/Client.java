@@ -1,5 +1,11 @@
 package io.steergate.launcher;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +28,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * A command-line client of the Kafka contract: sends one GenerationRequest to steer.requests and waits for
- * the GenerationResult with the same id on steer.results. Exit code 0 only for a COMPLETED result.
+ * the GenerationResult with the same id on steer.results. With --http it posts the request to the HTTP API
+ * instead, with the tenant's client key the application wrote under data/credentials. Exit code 0 only for a
+ * COMPLETED result.
  */
 public final class Client {
 
@@ -30,7 +38,9 @@ public final class Client {
             usage: deploy/client [flags] "prompt"
 
               --bootstrap HOST:PORT   Kafka bootstrap servers (default 127.0.0.1:9092)
-              --tenant NAME           tenant (default demo)
+              --tenant NAME           tenant (default demo; acme with --http)
+              --http URL              post to the HTTP API at URL (e.g. http://127.0.0.1:8080) instead of Kafka
+              --key-file FILE         with --http: the API key (default data/credentials/client-<tenant>.key)
               --max-tokens N          completion length limit (default 64)
               --temperature T         0 = greedy (default 0)
               --seed N                sampling seed (default: none)
@@ -53,7 +63,9 @@ public final class Client {
 
     static int run(String[] args) {
         String bootstrap = "127.0.0.1:9092";
-        String tenant = "demo";
+        String tenant = null;
+        String http = null;
+        Path keyFile = null;
         int maxTokens = 64;
         double temperature = 0.0;
         Long seed = null;
@@ -70,6 +82,8 @@ public final class Client {
                     }
                     case "--bootstrap" -> bootstrap = value(args, ++i, arg);
                     case "--tenant" -> tenant = value(args, ++i, arg);
+                    case "--http" -> http = value(args, ++i, arg);
+                    case "--key-file" -> keyFile = Path.of(value(args, ++i, arg));
                     case "--max-tokens" -> maxTokens = Integer.parseInt(value(args, ++i, arg));
                     case "--temperature" -> temperature = Double.parseDouble(value(args, ++i, arg));
                     case "--seed" -> seed = Long.parseLong(value(args, ++i, arg));
@@ -86,6 +100,9 @@ public final class Client {
             if (prompt.length() == 0) {
                 throw new IllegalArgumentException("a prompt is required");
             }
+            if (keyFile != null && http == null) {
+                throw new IllegalArgumentException("--key-file goes with --http (Kafka takes the tenant field as it is)");
+            }
         } catch (IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             System.err.println();
@@ -93,6 +110,9 @@ public final class Client {
             return 2;
         }
 
+        if (tenant == null) {
+            tenant = http == null ? "demo" : "acme";
+        }
         ObjectNode request = JSON.createObjectNode();
         request.put("id", id);
         request.put("tenant", tenant);
@@ -103,6 +123,10 @@ public final class Client {
             request.put("seed", seed);
         }
         try {
+            if (http != null) {
+                Path key = keyFile != null ? keyFile : Path.of("data", "credentials", "client-" + tenant + ".key");
+                return post(http, key, request, Duration.ofSeconds(timeoutSeconds));
+            }
             return exchange(bootstrap, id, request, Duration.ofSeconds(timeoutSeconds));
         } catch (Exception e) {
             System.err.println("error: " + e);
@@ -155,6 +179,30 @@ public final class Client {
             System.err.println("no result for " + id + " on " + RESULTS + " within " + timeout.toSeconds() + " s");
             return 4;
         }
+    }
+
+    /** POST /v1/generations with the key in {@code keyFile}; prints the result or the error body. */
+    private static int post(String baseUrl, Path keyFile, ObjectNode request, Duration timeout) throws Exception {
+        if (!Files.isRegularFile(keyFile)) {
+            System.err.println("error: no API key file " + keyFile
+                    + " (the application writes client-<tenant>.key on its first start; --key-file)");
+            return 1;
+        }
+        HttpRequest post = HttpRequest.newBuilder(URI.create(baseUrl).resolve("/v1/generations")).timeout(timeout)
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + Files.readString(keyFile).strip())
+                .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(request))).build();
+        HttpResponse<String> answer = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()
+                .send(post, HttpResponse.BodyHandlers.ofString());
+        JsonNode body = JSON.readTree(answer.body());
+        if (answer.statusCode() == 200) {
+            System.out.println(body.path("text").asText());
+            System.out.println();
+            System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(body));
+            return 0;
+        }
+        System.err.println("HTTP " + answer.statusCode() + ": " + body);
+        return answer.statusCode() == 401 || answer.statusCode() == 403 ? 1 : 3;
     }
 
     private static Map<String, Object> withAll(Map<String, Object> a, Map<String, Object> b) {

@@ -140,7 +140,7 @@ public final class EmbeddedStack {
             if (stopping.get()) {
                 return 1;
             }
-            app = new SupervisedApp(appProcess(), httpUrl(), Duration.ofSeconds(options.readyTimeoutSeconds),
+            app = new SupervisedApp(appProcess(), managementUrl(), Duration.ofSeconds(options.readyTimeoutSeconds),
                     Duration.ofSeconds(options.livenessTimeoutSeconds), this::appStarted);
             try {
                 app.start();
@@ -157,7 +157,12 @@ public final class EmbeddedStack {
     }
 
     private Path passwordFile() {
-        return options.dataDir.resolve("credentials").resolve("postgres.password");
+        return credentialsDir().resolve("postgres.password");
+    }
+
+    /** PostgreSQL's password, and the API keys the application writes there on its first start. */
+    private Path credentialsDir() {
+        return options.dataDir.resolve("credentials");
     }
 
     private Path roleFile(String role) {
@@ -249,6 +254,9 @@ public final class EmbeddedStack {
         env.put("QUARKUS_FLYWAY_PASSWORD", postgres.ownerPassword());
         env.put("STEERGATE_AUDIT_SIGNING_KEY", auditSigningKey().toString());
         env.put("QUARKUS_HTTP_PORT", String.valueOf(options.httpPort));
+        env.put("QUARKUS_MANAGEMENT_PORT", String.valueOf(options.managementPort));
+        // the application issues an operator key and a client key per demo tenant there, once (io.steergate.security)
+        env.put("STEERGATE_AUTH_BOOTSTRAP_DIR", credentialsDir().toAbsolutePath().normalize().toString());
         // the application shuts itself down when the launcher is gone (io.steergate.app.ParentWatch)
         env.put("STEERGATE_EXIT_WITH_PID", String.valueOf(ProcessHandle.current().pid()));
         env.put("DJL_OFFLINE", "true");
@@ -262,6 +270,11 @@ public final class EmbeddedStack {
 
     private String httpUrl() {
         return "http://127.0.0.1:" + options.httpPort;
+    }
+
+    /** Health and metrics: the application's management interface, on loopback like its HTTP. */
+    private String managementUrl() {
+        return "http://127.0.0.1:" + options.managementPort;
     }
 
     private void printBanner(boolean withApp) {
@@ -279,8 +292,13 @@ public final class EmbeddedStack {
         text.append("                            ").append(Postgres.USER).append(" (superuser), password in ")
                 .append(passwordFile).append('\n');
         if (withApp) {
-            text.append("  HTTP                    : ").append(httpUrl()).append("  (health ")
-                    .append(httpUrl()).append("/q/health/ready)\n");
+            Path keys = credentialsDir().toAbsolutePath().normalize();
+            text.append("  HTTP                    : ").append(httpUrl()).append("  (loopback only)\n");
+            text.append("  Health and metrics      : ").append(managementUrl()).append("/q/health/ready, ")
+                    .append(managementUrl()).append("/q/metrics\n");
+            text.append("  API keys                : ").append(keys.resolve("operator.key")).append(" (operator),\n")
+                    .append("                            ").append(keys.resolve("client-<tenant>.key"))
+                    .append(" (client of acme, kids-co, story-app); readable by you only\n");
         } else {
             text.append("  Application             : not started (--infra-only); run it with\n")
                     .append("      KAFKA_BOOTSTRAP_SERVERS=").append(bootstrap)
@@ -303,10 +321,13 @@ public final class EmbeddedStack {
                 : "fsync and synchronous commit OFF (--unsafe-no-fsync): a crash can lose accepted requests").append('\n');
         text.append("\n  Generate through Kafka:\n");
         text.append("    deploy/client --bootstrap ").append(bootstrap).append(" --tenant demo \"Once upon a time\"\n");
-        text.append("  Generate over HTTP:\n");
+        Path acmeKey = credentialsDir().resolve("client-acme.key").toAbsolutePath().normalize();
+        text.append("  Generate over HTTP (as acme's client; the tenant comes from the key):\n");
         text.append("    curl -s -X POST ").append(httpUrl()).append("/v1/generations -H 'Content-Type: application/json' \\\n");
-        text.append("      -d '{\"id\":\"hello-1\",\"tenant\":\"demo\",\"prompt\":\"Once upon a time\",\"maxTokens\":64}'\n");
-        text.append("    curl -s ").append(httpUrl()).append("/v1/generations/hello-1\n");
+        text.append("      -H \"Authorization: Bearer $(cat ").append(acmeKey).append(")\" \\\n");
+        text.append("      -d '{\"id\":\"hello-1\",\"prompt\":\"Once upon a time\",\"maxTokens\":64}'\n");
+        text.append("    curl -s ").append(httpUrl()).append("/v1/generations/hello-1 -H \"Authorization: Bearer $(cat ")
+                .append(acmeKey).append(")\"\n");
         text.append("\n  PostgreSQL").append(withApp ? " and the application are" : " is")
                 .append(" restarted when ").append(withApp ? "they exit" : "it exits")
                 .append("; nothing outlives the launcher.\n");
@@ -382,7 +403,8 @@ public final class EmbeddedStack {
                   --kafka-port N          Kafka PLAINTEXT listener on 127.0.0.1 (default 9092)
                   --controller-port N     KRaft CONTROLLER listener on 127.0.0.1 (default 9093)
                   --postgres-port N       PostgreSQL on localhost (default 5432)
-                  --http-port N           the application's HTTP port (default 8080)
+                  --http-port N           the application's HTTP port on 127.0.0.1 (default 8080)
+                  --management-port N     its health and metrics port on 127.0.0.1 (default 9000)
                   --ready-timeout N       seconds to wait for /q/health/ready after each start (default 180)
                   --liveness-timeout N    restart the application when /q/health/live has not been UP for
                                           this many seconds (default 60)
@@ -400,6 +422,7 @@ public final class EmbeddedStack {
         int controllerPort = 9093;
         int postgresPort = 5432;
         int httpPort = 8080;
+        int managementPort = 9000;
         int readyTimeoutSeconds = 180;
         int livenessTimeoutSeconds = 60;
         boolean durable = true;
@@ -428,6 +451,7 @@ public final class EmbeddedStack {
                     case "--controller-port" -> options.controllerPort = port(value(args, ++i, arg), arg);
                     case "--postgres-port" -> options.postgresPort = port(value(args, ++i, arg), arg);
                     case "--http-port" -> options.httpPort = port(value(args, ++i, arg), arg);
+                    case "--management-port" -> options.managementPort = port(value(args, ++i, arg), arg);
                     case "--ready-timeout" -> options.readyTimeoutSeconds = positive(value(args, ++i, arg), arg);
                     case "--liveness-timeout" -> options.livenessTimeoutSeconds = positive(value(args, ++i, arg), arg);
                     case "--unsafe-no-fsync" -> options.durable = false;
@@ -464,6 +488,7 @@ public final class EmbeddedStack {
                     new Ports.Need(postgresPort, "--postgres-port", "PostgreSQL")));
             if (!infraOnly) {
                 needs.add(new Ports.Need(httpPort, "--http-port", "the application's HTTP"));
+                needs.add(new Ports.Need(managementPort, "--management-port", "the application's health and metrics"));
             }
             return needs;
         }

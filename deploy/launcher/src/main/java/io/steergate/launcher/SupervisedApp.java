@@ -44,13 +44,14 @@ final class SupervisedApp {
     private String lastAnswer = "no answer";
 
     /**
+     * @param managementUrl the application's management interface, where its health checks answer
      * @param onStart told every new process (the run directory and the watchdog record its pid)
      */
-    SupervisedApp(ProcessBuilder builder, String httpUrl, Duration readyTimeout, Duration livenessTimeout,
+    SupervisedApp(ProcessBuilder builder, String managementUrl, Duration readyTimeout, Duration livenessTimeout,
                   Consumer<ProcessHandle> onStart) {
         this.builder = builder;
-        this.live = URI.create(httpUrl + "/q/health/live");
-        this.ready = URI.create(httpUrl + "/q/health/ready");
+        this.live = URI.create(managementUrl + "/q/health/live");
+        this.ready = URI.create(managementUrl + "/q/health/ready");
         this.readyTimeout = readyTimeout;
         this.livenessTimeout = livenessTimeout;
         this.onStart = onStart;

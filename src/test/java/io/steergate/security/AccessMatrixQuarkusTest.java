@@ -1,0 +1,104 @@
+package io.steergate.security;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+import io.restassured.response.Response;
+import io.restassured.specification.RequestSpecification;
+import io.steergate.testing.DefaultCredential;
+import io.steergate.testing.HttpEndpoints;
+import io.steergate.testing.HttpEndpoints.Endpoint;
+import io.steergate.testing.SteerGateTestProfile;
+import io.steergate.testing.Management;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every HTTP endpoint ({@link HttpEndpoints}) against every role (a key of tenant acme holding that one role) and
+ * against no credential: the expected status of each cell. A role the endpoint allows gets the endpoint's own answer to a request built to be
+ * cheap (mostly 400 or 404); any other role gets 403 FORBIDDEN, no credential 401 UNAUTHENTICATED. The endpoint list
+ * is checked against the OpenAPI document, so a new endpoint without a row here fails this test.
+ */
+@QuarkusTest
+@TestProfile(SteerGateTestProfile.class)
+class AccessMatrixQuarkusTest {
+
+    static final String TENANT = "acme";
+    static final String NO_ROLE = "none";
+    static final String JSON = HttpEndpoints.JSON;
+
+    @Inject
+    ApiKeys keys;
+
+    @Test
+    void everyEndpointAnswersEveryRoleAsTheMatrixSays() {
+        assertEquals(Roles.ALL, HttpEndpoints.ROLES);
+        Map<String, String> keyOf = new LinkedHashMap<>();
+        for (String role : Roles.ALL) {
+            keyOf.put(role, keys.issue(List.of(TENANT), List.of(role), "matrix " + role, null, "test").key());
+        }
+        keyOf.put(NO_ROLE, null);
+        List<String> wrong = new ArrayList<>();
+        for (Endpoint endpoint : HttpEndpoints.all()) {
+            keyOf.forEach((role, key) -> {
+                int expected = endpoint.expectedFor(key == null ? null : role);
+                Response answer = call(endpoint, key);
+                String code = answer.getContentType().startsWith(JSON) ? answer.jsonPath().getString("code") : null;
+                boolean codeRight = expected == 401 ? "UNAUTHENTICATED".equals(code) : expected != 403 || "FORBIDDEN".equals(code);
+                if (answer.statusCode() != expected || !codeRight) {
+                    wrong.add(endpoint.method() + " " + endpoint.path() + " as " + role + ": expected " + expected + ", got "
+                            + answer.statusCode() + " " + answer.asString());
+                }
+            });
+        }
+        assertEquals(List.of(), wrong);
+    }
+
+    @Test
+    void theMatrixNamesEveryEndpointOfTheOpenApiDocument() {
+        JsonPath openApi = Management.given().accept(JSON).get("/q/openapi?format=json").then().statusCode(200).extract().jsonPath();
+        Map<String, Map<String, Object>> paths = openApi.getMap("paths");
+        Set<String> documented = new TreeSet<>();
+        paths.forEach((path, operations) -> operations.keySet().stream()
+                .filter(m -> Set.of("get", "post", "put", "delete", "patch").contains(m))
+                .forEach(m -> documented.add(m.toUpperCase() + " " + path)));
+        Set<String> inMatrix = new TreeSet<>();
+        HttpEndpoints.all().forEach(e -> inMatrix.add(e.method() + " " + e.template()));
+        assertEquals(documented, inMatrix);
+    }
+
+    @Test
+    void theTestsDefaultCredentialCanBeLeftOffAndThenNothingUnderV1Answers() {
+        Response answer = given().header("Authorization", DefaultCredential.NONE).get("/v1/interventions");
+        assertEquals(401, answer.statusCode());
+        assertEquals("Bearer", answer.getHeader("WWW-Authenticate"));
+        assertTrue(answer.asString().contains("UNAUTHENTICATED"), answer.asString());
+    }
+
+    @Test
+    void healthMetricsAndOpenApiAnswerOnTheManagementInterfaceOnly() {
+        for (String path : List.of("/q/health/ready", "/q/metrics", "/q/openapi")) {
+            assertEquals(404, given().get(path).statusCode(), "API port: " + path);
+            assertEquals(200, Management.given().get(path).statusCode(), "management port: " + path);
+        }
+    }
+
+    static Response call(Endpoint endpoint, String key) {
+        RequestSpecification request = given().header("Authorization", key == null ? DefaultCredential.NONE : "Bearer " + key);
+        if (endpoint.contentType() != null) {
+            request.contentType(endpoint.contentType()).body(endpoint.body().getBytes(StandardCharsets.UTF_8));
+        }
+        return request.request(endpoint.method(), endpoint.path());
+    }
+}
