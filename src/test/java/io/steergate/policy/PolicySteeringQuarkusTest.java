@@ -165,7 +165,7 @@ class PolicySteeringQuarkusTest {
         for (String name : names) {
             assertEquals(List.of(), metrics.find("steergate.interventions.applied").tag("intervention", name).counters());
         }
-        given().get("/q/metrics").then().statusCode(200)
+        Management.given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("steergate_interventions_applied_total{intervention=\"other\""));
     }
 
