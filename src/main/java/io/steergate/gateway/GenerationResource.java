@@ -82,7 +82,8 @@ public class GenerationResource {
         }
         if (decoded.tenant() == null) {
             // without a tenant there is nowhere to store it: refused, not stored, nothing to poll
-            return error(Response.Status.BAD_REQUEST, ((DecodedRequest.Invalid) decoded).error());
+            ErrorInfo refusal = ((DecodedRequest.Invalid) decoded).error();
+            return error(statusFor(refusal), refusal);
         }
         caller.requireTenant(decoded.tenant());
         String id = decoded.id();
