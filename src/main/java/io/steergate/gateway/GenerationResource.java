@@ -71,6 +71,7 @@ public class GenerationResource {
     @APIResponse(responseCode = "400", description = "Invalid request: {code, message} naming the field")
     @APIResponse(responseCode = "403", description = "TENANT_MISMATCH: the body names a tenant the credential does not hold")
     @APIResponse(responseCode = "413", description = "Request larger than steergate.limits.message-bytes")
+    @APIResponse(responseCode = "429", description = "QUOTA_EXCEEDED: the tenant used a quota; nothing stored, retry after Retry-After seconds")
     @APIResponse(responseCode = "500", description = "FAILED: generation failed on our side")
     @APIResponse(responseCode = "503", description = "A dependency is down or the gateway is starting: retry after Retry-After seconds")
     @APIResponse(responseCode = "504", description = "No outcome within the wait; poll GET /v1/generations/{id}")
@@ -97,6 +98,10 @@ public class GenerationResource {
         } catch (Retry.PermanentFailure refused) {
             acceptance = Retry.within(config.unavailableWait(), "failing HTTP request " + id, () -> generations.failUnstorable(
                     id, tenant, Generation.Source.HTTP, Failures.rootMessage(refused.getCause())));
+        }
+        if (acceptance.overQuota() != null) {
+            return Response.status(Response.Status.TOO_MANY_REQUESTS).header("Retry-After", String.valueOf(acceptance.overQuota().retryAfterSeconds()))
+                    .entity(acceptance.overQuota().error()).type(MediaType.APPLICATION_JSON).build();
         }
         Optional<String> resultJson = acceptance.resultJson() != null
                 ? Optional.of(acceptance.resultJson())

@@ -66,8 +66,18 @@ public class GenerationService {
     @Inject
     GenerationWaiters waiters;
 
-    /** What became of an accepted request. */
-    public record Acceptance(Generation.State state, String resultJson, boolean duplicate) {}
+    @Inject
+    Quotas quotas;
+
+    /**
+     * What became of a request: its state and result, or (HTTP only) the quota that refused it, with nothing stored.
+     */
+    public record Acceptance(Generation.State state, String resultJson, boolean duplicate, Quotas.Exceeded overQuota) {
+
+        Acceptance(Generation.State state, String resultJson, boolean duplicate) {
+            this(state, resultJson, duplicate, null);
+        }
+    }
 
     /** Sends an unreadable message to the dead-letter topic, unchanged, with the reason in headers. */
     @Transactional
@@ -79,7 +89,8 @@ public class GenerationService {
     /**
      * Records a request whose id is readable. A repeated id of the same tenant (ids are unique per tenant) changes
      * nothing: from Kafka its stored result is published again unchanged (or, still pending, it will be published
-     * once); from HTTP it is only returned.
+     * once); from HTTP it is only returned. A new request is charged to its tenant's quotas; over one, it is REJECTED
+     * QUOTA_EXCEEDED from Kafka, and from HTTP nothing is stored (the client may send the same id again later).
      */
     @Transactional
     public Acceptance accept(DecodedRequest decoded, Generation.Source source) {
@@ -96,6 +107,17 @@ public class GenerationService {
             counter("steergate.requests.duplicate", "source", source.name()).increment();
             LOG.debugf("request %s seen before (%s)", id, seen.status);
             return new Acceptance(seen.status, seen.resultJson, true);
+        }
+        if (decoded.tenant() != null) {
+            Optional<Quotas.Exceeded> over = quotas.admit(decoded.tenant());
+            if (over.isPresent()) {
+                if (source == Generation.Source.HTTP) {
+                    LOG.infof("request %s refused: %s", id, over.get().error().message());
+                    return new Acceptance(null, null, false, over.get());
+                }
+                counter("steergate.requests", "source", source.name()).increment();
+                return reject(new DecodedRequest.Invalid(id, decoded.tenant(), over.get().error()), null, null, source);
+            }
         }
         counter("steergate.requests", "source", source.name()).increment();
         return decoded instanceof DecodedRequest.Valid valid
@@ -129,6 +151,10 @@ public class GenerationService {
                 outcome.model(), job.policy(), outcome.status() == Status.COMPLETED ? job.plan() : List.of(), scores, outcome.usage(),
                 new GenerationResult.Timings(outcome.queueMs(), outcome.generateMs(), totalMs), outcome.error());
         finish(generation, result);
+        // the stored status: a result too large to publish ended FAILED, and only what was delivered counts
+        if (generation.status == Generation.State.COMPLETED && result.usage() != null && generation.tenant != null) {
+            quotas.chargeTokens(generation.tenant, result.usage().completionTokens());
+        }
         metrics.timer("steergate.request.latency", "status", result.status().name()).record(Duration.ofMillis(totalMs));
         metrics.timer("steergate.request.queue.wait").record(Duration.ofMillis(outcome.queueMs()));
         if (result.status() == Status.COMPLETED) {

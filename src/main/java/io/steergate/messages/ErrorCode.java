@@ -55,7 +55,12 @@ public enum ErrorCode {
     /** HTTP: the credential is valid but lacks the role (or the tenant) the endpoint needs; 403. */
     FORBIDDEN,
     /** HTTP: the body names a tenant the credential does not hold; the tenant of a request is the credential's. */
-    TENANT_MISMATCH;
+    TENANT_MISMATCH,
+    /**
+     * The tenant has used a quota (requests per minute, completion tokens per day; steergate.quotas): HTTP 429 with
+     * Retry-After and nothing stored, REJECTED over Kafka. The message names the quota and its limit.
+     */
+    QUOTA_EXCEEDED;
 
     /** Whether {@code code} names one of these (codes arrive as text from workers and the database). */
     public static boolean isKnown(String code) {
