@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.steergate.kafka.KafkaClientSettings;
 import io.steergate.messages.SafeText;
 import io.steergate.resilience.Failures;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -55,8 +56,8 @@ public class OutboxRelay {
     @Inject
     MeterRegistry metrics;
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
+    @Inject
+    KafkaClientSettings kafka;
 
     @ConfigProperty(name = "steergate.role.gateway", defaultValue = "true")
     boolean gatewayRole;
@@ -81,19 +82,7 @@ public class OutboxRelay {
         if (!gatewayRole) {
             return;
         }
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(ProducerConfig.ACKS_CONFIG, "all");
-        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        props.put(ProducerConfig.LINGER_MS_CONFIG, 1);
-        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
-        // while the broker is away a batch fails within these bounds (well inside its transaction's timeout) and is
-        // retried, instead of holding its rows locked until the transaction reaper aborts it
-        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
-        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
-        props.put(ProducerConfig.CLIENT_ID_CONFIG, "steergate-outbox-relay");
-        producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+        producer = new KafkaProducer<>(producerProperties(kafka), new StringSerializer(), new ByteArraySerializer());
         published = Counter.builder("steergate.outbox.published").description("Outbox records published to Kafka").register(metrics);
         // rows still waiting after the last batch: grows when the broker is away or slower than the gateway
         metrics.gauge("steergate.outbox.backlog", backlog);
@@ -103,6 +92,21 @@ public class OutboxRelay {
         thread = new Thread(this::run, "outbox-relay");
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /** The shared Kafka settings plus the relay's own, which the delivery rules depend on. */
+    static Properties producerProperties(KafkaClientSettings kafka) {
+        return kafka.producer(Map.of(
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.LINGER_MS_CONFIG, 1,
+                ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024,
+                // while the broker is away a batch fails within these bounds (well inside its transaction's timeout)
+                // and is retried, instead of holding its rows locked until the transaction reaper aborts it
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000,
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000,
+                ProducerConfig.CLIENT_ID_CONFIG, "steergate-outbox-relay"));
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {

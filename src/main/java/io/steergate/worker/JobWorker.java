@@ -6,10 +6,12 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.steergate.intervention.InterventionRegistry;
+import io.steergate.kafka.KafkaClientSettings;
 import io.steergate.messages.ModelRef;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -60,8 +62,8 @@ public class JobWorker {
     @Inject
     MeterRegistry metrics;
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
+    @Inject
+    KafkaClientSettings kafka;
 
     @ConfigProperty(name = "steergate.role.worker", defaultValue = "true")
     boolean workerRole;
@@ -84,8 +86,8 @@ public class JobWorker {
         }
         runtime.load(modelConfig);
         registry.registerServedModel(runtime.ref().name(), runtime.ref().fingerprint(), runtime.config().nLayers(), runtime.config().dim());
-        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(), new ByteArrayDeserializer());
-        producer = new KafkaProducer<>(producerProperties(), new StringSerializer(), new ByteArraySerializer());
+        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(consumerProperties(kafka, config.groupId(), config.batchSize()), new StringDeserializer(), new ByteArrayDeserializer());
+        producer = new KafkaProducer<>(producerProperties(kafka), new StringSerializer(), new ByteArraySerializer());
         consumerMetrics = new KafkaClientMetrics(consumer);
         consumerMetrics.bindTo(metrics); // kafka_consumer_fetch_manager_records_lag_max is the queue lag to watch
         ModelRef model = runtime.ref();
@@ -118,24 +120,21 @@ public class JobWorker {
         return !workerRole || (loop != null && loop.healthy() && runtime.loaded());
     }
 
-    private Properties consumerProperties() {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.batchSize());
-        props.put(ConsumerConfig.CLIENT_ID_CONFIG, "steergate-worker");
-        return props;
+    /** The shared Kafka settings plus the worker's own: manual commits after a batch's results are sent. */
+    static Properties consumerProperties(KafkaClientSettings kafka, String groupId, int batchSize) {
+        return kafka.consumer(Map.of(
+                ConsumerConfig.GROUP_ID_CONFIG, groupId,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, batchSize,
+                ConsumerConfig.CLIENT_ID_CONFIG, "steergate-worker"));
     }
 
-    private Properties producerProperties() {
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(ProducerConfig.ACKS_CONFIG, "all");
-        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        props.put(ProducerConfig.LINGER_MS_CONFIG, 1);
-        props.put(ProducerConfig.CLIENT_ID_CONFIG, "steergate-worker");
-        return props;
+    static Properties producerProperties(KafkaClientSettings kafka) {
+        return kafka.producer(Map.of(
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.LINGER_MS_CONFIG, 1,
+                ProducerConfig.CLIENT_ID_CONFIG, "steergate-worker"));
     }
 }

@@ -33,10 +33,10 @@ class PackageRulesTest {
             Map.entry("resilience", Set.of("messages")),
             Map.entry("policy", Set.of("engine.eval", "messages", "resilience", "security")),
             Map.entry("audit", Set.of("messages", "security")),
-            Map.entry("outbox", Set.of("messages", "resilience")),
+            Map.entry("outbox", Set.of("messages", "resilience", "kafka")),
             Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages", "resilience", "security")),
             Map.entry("intervention", Set.of("engine.steering", "messages", "security")),
-            Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages", "resilience")),
+            Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages", "resilience", "kafka")),
             Map.entry("retraining", Set.of("audit", "policy", "intervention", "outbox", "engine.training", "engine.eval",
                     "engine.model", "engine.steering", "messages", "resilience", "security")),
             // cli -> audit: `steer audit verify-export` checks bundles with the audit package's plain classes (no database)
@@ -44,7 +44,9 @@ class PackageRulesTest {
             Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages", "resilience",
                     "security")),
             // credentials, roles and tenants of HTTP callers: every resource asks it who is calling; it asks no one
-            Map.entry("security", Set.of("messages", "resilience")));
+            Map.entry("security", Set.of("messages", "resilience")),
+            // the kafka.* settings (bootstrap servers, security) every hand-built Kafka client starts from
+            Map.entry("kafka", Set.of()));
 
     /**
      * Outside libraries the engine and the wire records may use. Jackson databind is allowed in the engine for the JSON

@@ -1,0 +1,49 @@
+package io.steergate.kafka;
+
+import io.smallrye.common.annotation.Identifier;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The Kafka settings every client of the application shares: each {@code kafka.*} property (or {@code KAFKA_*}
+ * environment variable) without its prefix, so bootstrap servers and security (security.protocol, sasl.*, ssl.*,
+ * tls-configuration-name) are configured once. It reads Quarkus' "default-kafka-broker" map, the same one the
+ * SmallRye channels start from, so hand-built clients cannot drift from the channels.
+ */
+@ApplicationScoped
+public class KafkaClientSettings {
+
+    private final Map<String, Object> shared;
+
+    @Inject
+    public KafkaClientSettings(@Identifier("default-kafka-broker") Map<String, Object> shared) {
+        this.shared = Map.copyOf(shared);
+    }
+
+    /**
+     * Producer properties: the shared settings, then the client's own, which win because the client's guarantees
+     * (acks, idempotence, its client id) depend on them. group.id is dropped: Quarkus fills it in from the
+     * application name for consumers, and a producer would only warn about it.
+     */
+    public Properties producer(Map<String, Object> own) {
+        Properties props = merged(own);
+        if (!own.containsKey("group.id")) {
+            props.remove("group.id");
+        }
+        return props;
+    }
+
+    /** Consumer properties: the shared settings, then the client's own (group id, offsets, poll size), which win. */
+    public Properties consumer(Map<String, Object> own) {
+        return merged(own);
+    }
+
+    private Properties merged(Map<String, Object> own) {
+        Properties props = new Properties();
+        props.putAll(shared);
+        props.putAll(own);
+        return props;
+    }
+}
