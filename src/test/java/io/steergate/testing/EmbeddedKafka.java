@@ -4,16 +4,26 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.security.auth.SecurityProtocol;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.apache.kafka.server.common.MetadataVersion;
@@ -38,7 +48,15 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     public static final int MESSAGE_MAX_BYTES = configuredMessageBytes() + RECORD_OVERHEAD_BYTES;
 
+    /** The SASL mechanism of {@link #withScram()} brokers: the one DESIGN.md asks of a secured deployment. */
+    public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
+
+    /** The test kit's broker super-user on a SASL listener (JaasUtils.KAFKA_PLAIN_ADMIN), used here to administer. */
+    private static final String KIT_ADMIN = "plain-admin";
+    private static final String KIT_ADMIN_PASSWORD = "plain-admin-secret";
+
     private final int defaultPartitions;
+    private final boolean scram;
     private KafkaClusterTestKit cluster;
 
     public EmbeddedKafka() {
@@ -46,7 +64,20 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     public EmbeddedKafka(int defaultPartitions) {
+        this(defaultPartitions, false);
+    }
+
+    private EmbeddedKafka(int defaultPartitions, boolean scram) {
         this.defaultPartitions = defaultPartitions;
+        this.scram = scram;
+    }
+
+    /**
+     * A broker whose client listener is SASL_PLAINTEXT and accepts SCRAM-SHA-512 users made with
+     * {@link #createScramUser}; clients without valid credentials are refused. Authorization stays open (no ACLs yet).
+     */
+    public EmbeddedKafka withScram() {
+        return new EmbeddedKafka(defaultPartitions, true);
     }
 
     /** Formats and starts the broker; returns once it accepts clients (2-4 s). */
@@ -55,14 +86,28 @@ public final class EmbeddedKafka implements AutoCloseable {
             return this;
         }
         try {
-            TestKitNodes nodes = new TestKitNodes.Builder()
+            TestKitNodes.Builder nodeSettings = new TestKitNodes.Builder();
+            if (scram) {
+                nodeSettings.setBrokerSecurityProtocol(SecurityProtocol.SASL_PLAINTEXT);
+            }
+            TestKitNodes nodes = nodeSettings
                     .setCombined(true)
                     .setNumBrokerNodes(1)
                     .setNumControllerNodes(1)
                     // without it the test kit formats with a testing-only metadata version
                     .setBootstrapMetadataVersion(MetadataVersion.latestProduction())
                     .build();
-            KafkaClusterTestKit kit = new KafkaClusterTestKit.Builder(nodes)
+            KafkaClusterTestKit.Builder kitSettings = new KafkaClusterTestKit.Builder(nodes);
+            if (scram) {
+                String listener = nodes.brokerListenerName().value().toLowerCase(Locale.ROOT);
+                // the kit's own SASL setup speaks PLAIN (its admin and the broker itself); clients get SCRAM too
+                kitSettings.setConfigProp("sasl.enabled.mechanisms", "PLAIN," + SCRAM_MECHANISM)
+                        .setConfigProp("listener.name." + listener + "." + SCRAM_MECHANISM.toLowerCase(Locale.ROOT) + ".sasl.jaas.config",
+                                "org.apache.kafka.common.security.scram.ScramLoginModule required;")
+                        // the kit installs an authorizer that denies all without ACLs; ACLs are not part of this yet
+                        .setConfigProp("allow.everyone.if.no.acl.found", "true");
+            }
+            KafkaClusterTestKit kit = kitSettings
                     // the default 3 s delay would be paid by every new consumer group
                     .setConfigProp("group.initial.rebalance.delay.ms", "0")
                     .setConfigProp("auto.create.topics.enable", "true")
@@ -95,9 +140,64 @@ public final class EmbeddedKafka implements AutoCloseable {
         return cluster.bootstrapServers();
     }
 
+    /** Settings of a client of the broker with the kit's super-user (SASL PLAIN on a {@link #withScram()} broker). */
+    private Map<String, Object> adminSettings() {
+        Map<String, Object> settings = new HashMap<>(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
+        if (scram) {
+            settings.put(AdminClientConfig.SECURITY_PROTOCOL_CONFIG, SecurityProtocol.SASL_PLAINTEXT.name);
+            settings.put(SaslConfigs.SASL_MECHANISM, "PLAIN");
+            settings.put(SaslConfigs.SASL_JAAS_CONFIG, "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+                    + KIT_ADMIN + "\" password=\"" + KIT_ADMIN_PASSWORD + "\";");
+        }
+        return settings;
+    }
+
+    /** The client settings of a SCRAM user of a {@link #withScram()} broker: what the application is given as kafka.*. */
+    public Map<String, Object> scramClientSettings(String user, String password) {
+        return Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+                AdminClientConfig.SECURITY_PROTOCOL_CONFIG, SecurityProtocol.SASL_PLAINTEXT.name,
+                SaslConfigs.SASL_MECHANISM, SCRAM_MECHANISM,
+                SaslConfigs.SASL_JAAS_CONFIG, "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+                        + user + "\" password=\"" + password + "\";");
+    }
+
+    /**
+     * Creates (or replaces) a SCRAM-SHA-512 user on a {@link #withScram()} broker and returns once the broker accepts
+     * its logins: credentials reach the broker through the metadata log a moment after the controller stored them.
+     */
+    public void createScramUser(String user, String password) {
+        if (!scram) {
+            throw new IllegalStateException("the embedded Kafka broker was started without SCRAM");
+        }
+        try (Admin admin = Admin.create(adminSettings())) {
+            admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
+                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), password))).all().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating the SCRAM user", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("could not create the SCRAM user " + user, e.getCause());
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try (Admin admin = Admin.create(scramClientSettings(user, password))) {
+                admin.listTopics().names().get(10, TimeUnit.SECONDS);
+                return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the SCRAM user", e);
+            } catch (ExecutionException | TimeoutException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the broker did not accept the SCRAM user " + user, e);
+                }
+            }
+        }
+    }
+
     /** Creates the topics with the given partition count; topics that already exist are left alone. */
     public void createTopics(int partitions, String... topics) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+        try (Admin admin = Admin.create(adminSettings())) {
             Set<NewTopic> newTopics = Arrays.stream(topics)
                     .map(name -> new NewTopic(name, partitions, (short) 1))
                     .collect(Collectors.toSet());

@@ -2,6 +2,7 @@ package io.steergate.testing;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.UUID;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
@@ -21,16 +22,35 @@ public class KafkaAndPostgresResource implements QuarkusTestResourceLifecycleMan
     };
     static final int PARTITIONS = 4;
 
+    /** Init argument: "scram" starts a SASL/SCRAM broker and configures the application as its user. */
+    static final String KAFKA_SECURITY = "kafka-security";
+    /** The application's SCRAM user on such a broker. */
+    public static final String SCRAM_USER = "steergate-app";
+
+    private boolean scram;
     private EmbeddedKafka kafka;
     private EmbeddedPostgresServer postgres;
 
     @Override
+    public void init(Map<String, String> initArgs) {
+        scram = "scram".equals(initArgs.get(KAFKA_SECURITY));
+    }
+
+    @Override
     public Map<String, String> start() {
         postgres = new EmbeddedPostgresServer().start();
-        kafka = new EmbeddedKafka(PARTITIONS).start();
-        kafka.createTopics(PARTITIONS, TOPICS);
         Map<String, String> config = new HashMap<>(postgres.datasourceConfig());
-        config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+        if (scram) {
+            kafka = new EmbeddedKafka(PARTITIONS).withScram().start();
+            String password = UUID.randomUUID().toString();
+            kafka.createScramUser(SCRAM_USER, password);
+            // the application sees only kafka.* settings, as an operator would configure them
+            kafka.scramClientSettings(SCRAM_USER, password).forEach((name, value) -> config.put("kafka." + name, value.toString()));
+        } else {
+            kafka = new EmbeddedKafka(PARTITIONS).start();
+            config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+        }
+        kafka.createTopics(PARTITIONS, TOPICS);
         // for tests that act behind the application's back (tampering with audit records)
         config.put("steergate.test.postgres.superuser", postgres.username());
         config.put("steergate.test.postgres.superuser-password", postgres.password());

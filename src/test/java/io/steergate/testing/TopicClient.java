@@ -43,12 +43,19 @@ public final class TopicClient implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String bootstrapServers;
+    private final Map<String, Object> connection;
     private final KafkaProducer<String, byte[]> producer;
 
     public TopicClient(String bootstrapServers) {
-        this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+        this(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, Objects.requireNonNull(bootstrapServers, "bootstrapServers")));
+    }
+
+    /** A client that connects with these settings (bootstrap.servers plus any security.protocol, sasl.*, ssl.*). */
+    public TopicClient(Map<String, Object> connection) {
+        this.connection = Map.copyOf(connection);
+        this.bootstrapServers = Objects.requireNonNull((String) connection.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG), "bootstrap.servers");
         Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.putAll(this.connection);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
         props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(8 * 1024 * 1024));
@@ -133,7 +140,7 @@ public final class TopicClient implements AutoCloseable {
      * returned tail until it is closed. Use it to watch a topic for the length of a test.
      */
     public Tail tail(String topic) {
-        return new Tail(bootstrapServers, topic);
+        return new Tail(connection, topic);
     }
 
     static byte[] toJsonBytes(Object json) {
@@ -202,10 +209,10 @@ public final class TopicClient implements AutoCloseable {
         private volatile boolean running = true;
         private volatile RuntimeException failure;
 
-        Tail(String bootstrapServers, String topic) {
+        Tail(Map<String, Object> connection, String topic) {
             this.topic = topic;
             Properties props = new Properties();
-            props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+            props.putAll(connection);
             props.put(ConsumerConfig.GROUP_ID_CONFIG, "test-tail-" + UUID.randomUUID());
             props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
             props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
