@@ -42,6 +42,7 @@ final class HostileMessages {
     private static final int JACKSON_MAX_DEPTH = 1000;
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    private static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
     private static final ObjectReader STRICT = new ObjectMapper().reader()
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
@@ -569,6 +570,30 @@ final class HostileMessages {
      * into an object whose "id" is a string of the id contract.
      */
     static String readableId(byte[] raw) {
+        JsonNode root = object(raw);
+        if (root == null) {
+            return null;
+        }
+        JsonNode id = root.get("id");
+        return id != null && id.isTextual() && ID.matcher(id.textValue()).matches() ? id.textValue() : null;
+    }
+
+    /**
+     * Whether a request with this body sent over HTTP is stored (and so its result published): its id is readable and
+     * it names a tenant of the contract. The suite's key holds every tenant, so none is taken from the credential, and
+     * a request without a tenant is answered 400 and kept nowhere (ids are unique per tenant).
+     */
+    static boolean storedOverHttp(byte[] raw) {
+        JsonNode root = object(raw);
+        if (root == null || readableId(raw) == null) {
+            return false;
+        }
+        JsonNode tenant = root.get("tenant");
+        return tenant != null && tenant.isTextual() && TENANT.matcher(tenant.textValue()).matches();
+    }
+
+    /** The bytes read as the gateway reads them, when they are one JSON object; else null. */
+    private static JsonNode object(byte[] raw) {
         if (raw == null) {
             return null;
         }
@@ -585,11 +610,7 @@ final class HostileMessages {
         } catch (java.io.IOException | RuntimeException e) {
             return null;
         }
-        if (root == null || !root.isObject()) {
-            return null;
-        }
-        JsonNode id = root.get("id");
-        return id != null && id.isTextual() && ID.matcher(id.textValue()).matches() ? id.textValue() : null;
+        return root != null && root.isObject() ? root : null;
     }
 
     /** A JSON object as a list of (name, raw JSON value): keys may repeat, values are written as given. */
