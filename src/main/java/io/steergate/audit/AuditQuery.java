@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.messages.ErrorInfo;
+import io.steergate.messages.Identifiers;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
@@ -36,7 +37,7 @@ public class AuditQuery {
     static final String UNREVIEWED = "unreviewed";
     private static final Pattern INTERVENTION = Pattern.compile("[a-z0-9-]{1,128}");
     private static final Pattern SCORER = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
-    static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
+    static final Pattern TENANT = Identifiers.TENANT;
     private static final String CURSOR_PREFIX = "id:";
     private static final int MAX_NOTE = 10_000;
 

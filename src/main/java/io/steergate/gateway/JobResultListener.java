@@ -7,6 +7,7 @@ import io.steergate.messages.Channels;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationResult;
+import io.steergate.messages.Identifiers;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.SafeText;
 import io.steergate.outbox.DeadLetters;
@@ -73,7 +74,7 @@ public class JobResultListener {
         if (outcome.requestId() == null) {
             return "requestId is missing";
         }
-        if (!RequestDecoder.ID.matcher(outcome.requestId()).matches()) {
+        if (!Identifiers.REQUEST_ID.matcher(outcome.requestId()).matches()) {
             // no request has such an id; looked up or logged as it is, it could carry newlines or U+0000 (which
             // PostgreSQL refuses) or be any length
             return "requestId must be 1-128 characters of [A-Za-z0-9._:-]";

@@ -13,6 +13,7 @@ import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationRequest;
 import io.steergate.messages.GenerationRequest.SteeringAsk;
+import io.steergate.messages.Identifiers;
 import io.steergate.messages.SafeText;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -33,8 +34,8 @@ import java.util.regex.Pattern;
  */
 public final class RequestDecoder {
 
-    static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
-    static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
+    static final Pattern ID = Identifiers.REQUEST_ID;
+    static final Pattern TENANT = Identifiers.TENANT;
     private static final Set<String> FIELDS = Set.of(
             "id", "tenant", "prompt", "maxTokens", "temperature", "topP", "seed", "styles", "labels", "steering");
     private static final char REPLACEMENT = '\uFFFD';

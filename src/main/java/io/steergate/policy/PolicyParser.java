@@ -1,5 +1,6 @@
 package io.steergate.policy;
 
+import io.steergate.messages.Identifiers;
 import io.steergate.policy.Policy.Application;
 import io.steergate.policy.Policy.Condition;
 import io.steergate.policy.Policy.DisallowedStyles;
@@ -44,7 +45,7 @@ import org.yaml.snakeyaml.nodes.Tag;
 public final class PolicyParser {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
-    private static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
+    private static final Pattern TENANT = Identifiers.TENANT;
     private static final Pattern RULE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private static final Set<String> TOP_KEYS = Set.of("id", "description", "tenants", "explicitSteering",

@@ -1,6 +1,7 @@
 package io.steergate.security;
 
 import io.steergate.messages.ErrorCode;
+import io.steergate.messages.Identifiers;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
 import java.nio.charset.StandardCharsets;
@@ -32,7 +33,7 @@ public class ApiKeys {
     public static final String PREFIX = "sgk_";
     private static final int KEY_BYTES = 32;
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
+    private static final Pattern TENANT = Identifiers.TENANT;
     private static final int MAX_TENANTS = 64;
     private static final int MAX_DESCRIPTION = 256;
 

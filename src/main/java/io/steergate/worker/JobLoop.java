@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
+import io.steergate.messages.Identifiers;
 import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
@@ -61,7 +62,7 @@ final class JobLoop implements Runnable {
 
     private static final Logger LOG = Logger.getLogger(JobLoop.class);
     /** The request id of DESIGN.md: a job without a valid one cannot be answered, so it is dead-lettered. */
-    private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    private static final Pattern REQUEST_ID = Identifiers.REQUEST_ID;
     /**
      * A dead letter keeps at most this many of the original bytes (header steergate-truncated-from says how many there
      * were), so that a job too large for the DLQ's broker limit is still set aside with its reason.

@@ -1,0 +1,15 @@
+package io.steergate.messages;
+
+import java.util.regex.Pattern;
+
+/** The contract's shapes of the names that key everything (DESIGN.md, GenerationRequest): one definition for every check. */
+public final class Identifiers {
+
+    /** A request id: with the tenant, the idempotency key. */
+    public static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+    /** A tenant. */
+    public static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
+
+    private Identifiers() {}
+}
