@@ -32,20 +32,18 @@ public class Quotas {
     /** The metric label of a tenant without its own quota configuration. */
     private static final String OTHER = "other";
 
-    /** What a quota counts, its window and the configuration key that sets it. */
+    /** What a quota counts, its window and how a message names it. */
     public enum Kind {
-        REQUESTS("requests", ChronoUnit.MINUTES, "requests-per-minute", " requests per minute"),
-        TOKENS("tokens", ChronoUnit.DAYS, "tokens-per-day", " completion tokens per day");
+        REQUESTS("requests", ChronoUnit.MINUTES, " requests per minute"),
+        TOKENS("tokens", ChronoUnit.DAYS, " completion tokens per day");
 
         final String column;
         final ChronoUnit window;
-        final String property;
         final String unit;
 
-        Kind(String column, ChronoUnit window, String property, String unit) {
+        Kind(String column, ChronoUnit window, String unit) {
             this.column = column;
             this.window = window;
-            this.property = property;
             this.unit = unit;
         }
 
@@ -147,9 +145,9 @@ public class Quotas {
         Instant windowEnd = kind.windowStart(now).plus(1, kind.window);
         long retryAfter = Math.max(1, (Duration.between(now, windowEnd).toMillis() + 999) / 1000);
         metrics.counter("steergate.quota.exceeded", "tenant", label(tenant), "kind", kind.column).increment();
-        String scope = config.tenants().containsKey(tenant) ? "steergate.quotas.tenants." + tenant : "steergate.quotas.default";
+        // the client learns its limit and when the window ends, not how the operator configured it
         return new Exceeded(kind, ErrorInfo.of(ErrorCode.QUOTA_EXCEEDED, "tenant " + tenant + " has used its quota of " + limit
-                + kind.unit + " (" + scope + "." + kind.property + "); the window ends in " + retryAfter + " s"), retryAfter);
+                + kind.unit + "; the window ends in " + retryAfter + " s"), retryAfter);
     }
 
     /** Rows of windows before the previous one count nothing any more; deleted once per tenant and window. */
