@@ -45,8 +45,9 @@ class PackageRulesTest {
                     "security")),
             // credentials, roles and tenants of HTTP callers: every resource asks it who is calling; it asks no one
             Map.entry("security", Set.of("messages", "resilience")),
-            // the kafka.* settings (bootstrap servers, security) every hand-built Kafka client starts from
-            Map.entry("kafka", Set.of()));
+            // the kafka.* settings (bootstrap servers, security) every hand-built Kafka client starts from, and the
+            // per-tenant topic names (kafka -> messages: a tenant's shape)
+            Map.entry("kafka", Set.of("messages")));
 
     /**
      * Outside libraries the engine and the wire records may use. Jackson databind is allowed in the engine for the JSON
