@@ -79,6 +79,21 @@ class AccessMatrixQuarkusTest {
     }
 
     @Test
+    void theOpenApiDocumentAsksEveryOperationForTheBearerCredential() {
+        JsonPath openApi = Management.given().accept(JSON).get("/q/openapi?format=json").then().statusCode(200).extract().jsonPath();
+        assertEquals("http", openApi.getString("components.securitySchemes.bearer.type"));
+        assertEquals("bearer", openApi.getString("components.securitySchemes.bearer.scheme"));
+        Map<String, Map<String, Map<String, Object>>> paths = openApi.getMap("paths");
+        List<String> unsecured = new ArrayList<>();
+        paths.forEach((path, operations) -> operations.forEach((method, operation) -> {
+            if (!String.valueOf(operation.get("security")).contains("bearer")) {
+                unsecured.add(method.toUpperCase() + " " + path);
+            }
+        }));
+        assertEquals(List.of(), unsecured, "operations without the bearer security requirement");
+    }
+
+    @Test
     void theTestsDefaultCredentialCanBeLeftOffAndThenNothingUnderV1Answers() {
         Response answer = given().header("Authorization", DefaultCredential.NONE).get("/v1/interventions");
         assertEquals(401, answer.statusCode());
