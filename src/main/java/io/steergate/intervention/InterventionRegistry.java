@@ -1,5 +1,8 @@
 package io.steergate.intervention;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
@@ -8,15 +11,15 @@ import io.steergate.messages.ErrorCode;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.apache.commons.codec.digest.DigestUtils;
 import org.jboss.logging.Logger;
 
 /**
@@ -28,13 +31,18 @@ public class InterventionRegistry {
 
     private static final Logger LOG = Logger.getLogger(InterventionRegistry.class);
     static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+    private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Inject
     MeterRegistry metrics;
 
-    /** What a listing shows of a version: everything but the map bytes. */
+    /**
+     * What a listing shows of a version: everything but the map bytes. trainingDataSha256 is the map's provenance,
+     * {source, target} hashes of its prompts as PromptSet.sha256Of computes them (a stored prompt set's sha256), or null.
+     */
     public record VersionSummary(int version, String status, String method, String modelFingerprint, List<String> sites,
-            String mapSha256, String createdBy, Instant createdAt, Instant statusChangedAt) {}
+            String mapSha256, Map<String, String> trainingDataSha256, String createdBy, Instant createdAt, Instant statusChangedAt) {}
 
     /** A model some worker registered: what a trainer checks site specs against. */
     public record ServedModelSummary(String name, String fingerprint, int layers, int dim, Instant registeredAt) {}
@@ -101,7 +109,9 @@ public class InterventionRegistry {
         version.modelFingerprint = map.modelFingerprint();
         version.sites = map.maps().keySet().stream().map(HookSite::name).collect(Collectors.joining(","));
         version.metricsJson = map.metadata().get("metrics");
-        version.mapSha256 = sha256(file);
+        version.mapSha256 = DigestUtils.sha256Hex(file);
+        String provenance = map.metadata().get("training_data_sha256");
+        version.trainingDataJson = trainingData(provenance).isEmpty() ? null : provenance;
         version.mapBlob = file;
         version.createdBy = createdBy == null || createdBy.isBlank() ? "upload" : createdBy;
         version.createdAt = Instant.now();
@@ -254,15 +264,35 @@ public class InterventionRegistry {
     }
 
     private static VersionSummary summary(InterventionVersion v) {
+        Map<String, String> trainingData = trainingData(v.trainingDataJson);
         return new VersionSummary(v.version, v.status, v.method, v.modelFingerprint, Arrays.asList(v.sites.split(",")),
-                v.mapSha256, v.createdBy, v.createdAt, v.statusChangedAt);
+                v.mapSha256, trainingData.isEmpty() ? null : trainingData, v.createdBy, v.createdAt, v.statusChangedAt);
     }
 
-    private static String sha256(byte[] bytes) {
+    /**
+     * The {source, target} hashes of a map's training_data_sha256 metadata; empty unless it is exactly that: an
+     * uploaded map's metadata is the uploader's text, so anything else is not shown as provenance.
+     */
+    static Map<String, String> trainingData(String json) {
+        if (json == null) {
+            return Map.of();
+        }
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
+            JsonNode node = JSON.readTree(json);
+            if (node == null || !node.isObject() || node.size() != 2) {
+                return Map.of();
+            }
+            Map<String, String> hashes = new TreeMap<>();
+            for (String side : List.of("source", "target")) {
+                JsonNode hash = node.get(side);
+                if (hash == null || !hash.isTextual() || !SHA256_HEX.matcher(hash.textValue()).matches()) {
+                    return Map.of();
+                }
+                hashes.put(side, hash.textValue());
+            }
+            return hashes;
+        } catch (JsonProcessingException e) {
+            return Map.of();
         }
     }
 }

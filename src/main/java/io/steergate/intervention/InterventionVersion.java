@@ -43,6 +43,10 @@ public class InterventionVersion extends PanacheEntityBase {
     @Column(name = "map_sha256")
     public String mapSha256;
 
+    /** {"source":"<hex>","target":"<hex>"}: the sha256 of the prompts it was fitted on, or null. */
+    @Column(name = "training_data_json", columnDefinition = "text")
+    public String trainingDataJson;
+
     // Lazy: listings never need the map bytes, workers load them once per (name, version).
     @Basic(fetch = FetchType.LAZY)
     @Column(name = "map_blob")

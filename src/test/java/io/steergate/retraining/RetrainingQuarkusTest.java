@@ -113,7 +113,10 @@ class RetrainingQuarkusTest {
                 .body("activeVersion", equalTo(null))
                 .body("versions[0].status", equalTo("candidate")).body("versions[0].method", equalTo("MEAN_SHIFT"))
                 .body("versions[0].createdBy", equalTo("retraining-job:" + id))
-                .body("versions[0].sites", hasItem("layers.4.resid"));
+                .body("versions[0].sites", hasItem("layers.4.resid"))
+                // provenance: the map's training-data hashes are the stored prompt sets' own
+                .body("versions[0].trainingDataSha256.source", equalTo(given().get("/v1/prompt-sets/kindness-source").path("sha256")))
+                .body("versions[0].trainingDataSha256.target", equalTo(given().get("/v1/prompt-sets/kindness-target").path("sha256")));
         given().queryParam("intervention", name).get("/v1/retraining-jobs").then().statusCode(200)
                 .body("id", equalTo(java.util.List.of(id)));
         given().get("/v1/retraining-jobs").then().statusCode(200).body("id", hasItem(id));

@@ -12,10 +12,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
+import org.apache.commons.codec.binary.Hex;
+import org.apache.commons.codec.digest.DigestUtils;
 
 /**
  * A prompt set read from a JSONL file (policies/prompts/*.jsonl, one {"text": "..."} object a line): the source or
@@ -131,23 +131,27 @@ public final class PromptSet {
         return texts.size();
     }
 
-    /**
-     * Hex sha256 of the canonical content, recorded as the training-data hash in a map's metadata. The canonical
-     * content is each text as a JSON string literal (Jackson's escaping: quote, backslash and control characters)
-     * followed by '\n', in order, UTF-8; so the hash ignores field order, other fields, spacing and
-     * escape spelling, but changes with any text or its order.
-     */
+    /** Hex sha256 of the canonical content of these texts: see {@link #sha256Of(List)}. */
     public String sha256() {
+        return sha256Of(texts);
+    }
+
+    /**
+     * Hex sha256 of the canonical content of a list of texts: each text as a JSON string literal (Jackson's
+     * escaping: quote, backslash and control characters) followed by '\n', in order, UTF-8. It ignores how a file
+     * spelled them (field order, other fields, spacing, escapes) and changes with any text or its order. The one
+     * training-data hash: a stored prompt set's, and the source/target hashes a fitted map records as
+     * {@code training_data_sha256}, so a map's provenance names the prompt sets it was trained on.
+     */
+    public static String sha256Of(List<String> texts) {
+        MessageDigest digest = DigestUtils.getSha256Digest();
         try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
             for (String text : texts) {
                 digest.update((JSON.writeValueAsString(text) + "\n").getBytes(StandardCharsets.UTF_8));
             }
-            return HexFormat.of().formatHex(digest.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK lacks SHA-256", e);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a string always serialises as JSON", e);
         }
+        return Hex.encodeHexString(digest.digest());
     }
 }

@@ -12,17 +12,16 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import org.apache.commons.codec.binary.Hex;
+import org.apache.commons.codec.digest.DigestUtils;
 
 /**
  * Loads a Hugging Face Llama directory (config.json, model.safetensors or a sharded index, tokenizer.json) into a
@@ -337,18 +336,13 @@ public final class HfCheckpoint {
     private static String fingerprint(Map<String, Tensor> tensors) throws IOException {
         TreeSet<Path> files = new TreeSet<>((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()));
         tensors.values().forEach(t -> files.add(t.file()));
-        MessageDigest digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK lacks SHA-256", e);
-        }
+        MessageDigest digest = DigestUtils.getSha256Digest();
         for (Path file : files) {
-            try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
-                in.transferTo(java.io.OutputStream.nullOutputStream()); // the digest sees the bytes on the way
+            try (InputStream in = Files.newInputStream(file)) {
+                DigestUtils.updateDigest(digest, in);
             }
         }
-        return "sha256:" + HexFormat.of().formatHex(digest.digest());
+        return "sha256:" + Hex.encodeHexString(digest.digest());
     }
 
     private static JsonNode readJson(Path file) throws IOException {

@@ -9,11 +9,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
+import org.apache.commons.codec.digest.DigestUtils;
 
 /**
  * The files of the default model, stories260K from Karpathy's tinyllamas, with their sha256: checks a local copy
@@ -91,22 +88,12 @@ public final class ModelFiles {
 
     /** Hex sha256 of a file. */
     public static String sha256(Path file) throws IOException {
-        MessageDigest digest = newDigest();
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
-            in.transferTo(java.io.OutputStream.nullOutputStream()); // the digest sees the bytes on the way
+        try (InputStream in = Files.newInputStream(file)) {
+            return DigestUtils.sha256Hex(in);
         }
-        return HexFormat.of().formatHex(digest.digest());
     }
 
     static String sha256(byte[] bytes) {
-        return HexFormat.of().formatHex(newDigest().digest(bytes));
-    }
-
-    private static MessageDigest newDigest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK lacks SHA-256", e);
-        }
+        return DigestUtils.sha256Hex(bytes);
     }
 }

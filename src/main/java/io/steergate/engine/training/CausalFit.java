@@ -1,16 +1,13 @@
 package io.steergate.engine.training;
 
+import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.steering.ActivationCollector;
 import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.SteeringPlan;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -50,8 +47,8 @@ final class CausalFit {
         Random random = new Random(options.seed());
         List<String> src = subsample(source, n, random);
         List<String> dst = subsample(target, n, random);
-        String sourceSha = sha256(source);
-        String targetSha = sha256(target);
+        String sourceSha = PromptSet.sha256Of(source);
+        String targetSha = PromptSet.sha256Of(target);
 
         ActivationCollector collector = new ActivationCollector(model, options.batchSize());
         TreeMap<HookSite, AffineMap> fitted = new TreeMap<>();
@@ -115,19 +112,6 @@ final class CausalFit {
             out.add(prompts.get(i));
         }
         return out;
-    }
-
-    /** sha256 (hex) of the prompts as one UTF-8 text: each prompt's length in chars, ':', the prompt, '\n'. */
-    static String sha256(List<String> prompts) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            for (String p : prompts) {
-                digest.update((p.length() + ":" + p + "\n").getBytes(StandardCharsets.UTF_8));
-            }
-            return HexFormat.of().formatHex(digest.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** A flat JSON object of string values, keys sorted. */

@@ -13,7 +13,7 @@ import java.util.List;
  * @param targetPrompts target prompts given
  * @param samplesPerSide prompts used per side after equalizing the counts
  * @param seed the seed of the equalizing subsample
- * @param sourceSha256 sha256 of the source prompt list (see {@link CausalFit#sha256(List)})
+ * @param sourceSha256 sha256 of the source prompt list (see {@link io.steergate.engine.eval.PromptSet#sha256Of(List)})
  * @param targetSha256 sha256 of the target prompt list
  * @param collectMillis time spent running the model to collect activations
  * @param fitMillis time spent in the closed-form fits

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.PromptBatch;
 import io.steergate.engine.model.SiteHook;
@@ -174,8 +175,8 @@ public final class Lineas {
         double[] losses = history.stream().mapToDouble(Double::doubleValue).toArray();
         double initialLoss = losses.length > 0 ? losses[0] : Double.NaN;
         double finalLoss = losses.length > 0 ? losses[losses.length - 1] : Double.NaN;
-        String sourceSha = CausalFit.sha256(source);
-        String targetSha = CausalFit.sha256(target);
+        String sourceSha = PromptSet.sha256Of(source);
+        String targetSha = PromptSet.sha256Of(target);
         TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
         for (int s = 0; s < nSites; s++) {
             maps.put(sites.get(s), AffineMap.of(omega[s].clone(), beta[s].clone()));

@@ -16,7 +16,7 @@ import java.util.List;
  * @param skippedSteps steps whose loss or gradient was not finite; their update was skipped
  * @param cancelled true when the cancel signal stopped the training early: the maps are those of the last
  *     completed step
- * @param sourceSha256 sha256 of the source prompt list (see {@link CausalFit#sha256(List)})
+ * @param sourceSha256 sha256 of the source prompt list (see {@link io.steergate.engine.eval.PromptSet#sha256Of(List)})
  * @param targetSha256 sha256 of the target prompt list
  * @param trainMillis wall time of the whole training, target collection included
  */

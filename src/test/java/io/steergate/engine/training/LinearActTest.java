@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.Completion;
 import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.GenerationInput;
@@ -90,7 +91,7 @@ class LinearActTest {
         assertEquals(first.intervention(), second.intervention());
         assertEquals(4, first.samplesPerSide());
         assertEquals(List.of(HookSite.parse("layers.0.resid"), HookSite.parse("layers.1.resid")), first.sites());
-        assertEquals(CausalFit.sha256(DOGS), first.sourceSha256());
+        assertEquals(PromptSet.sha256Of(DOGS), first.sourceSha256());
         assertTrue(first.intervention().metadata().get("training_data_sha256").contains(first.targetSha256()));
         Fit otherSeed = LinearAct.fit(model, DOGS, CATS, options.withSeed(4));
         assertNotEquals(first.intervention(), otherSeed.intervention());

@@ -1,0 +1,52 @@
+package io.steergate.intervention;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.steergate.engine.eval.PromptSet;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every map shipped under policies/ names the prompt sets it was fitted on: its training_data_sha256 is the sha256 a
+ * stored prompt set of policies/prompts/{concept}.source.jsonl / .target.jsonl gets, so an ML engineer who imports
+ * those sets can match a demo map to them.
+ */
+class ShippedMapsProvenanceTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void everyShippedMapRecordsTheHashesOfItsPromptSets() throws IOException {
+        List<Path> maps;
+        try (Stream<Path> files = Stream.concat(Files.list(Path.of("policies/interventions")), Files.list(Path.of("policies/evaluation/maps")))) {
+            maps = files.filter(f -> f.toString().endsWith(".safetensors")).sorted().toList();
+        }
+        assertTrue(maps.size() >= 3, "the demo maps are shipped: " + maps);
+        for (Path map : maps) {
+            String concept = map.getFileName().toString().split("\\.")[0];
+            Map<String, String> provenance = InterventionRegistry.trainingData(metadata(map).path("training_data_sha256").asText());
+            for (String side : List.of("source", "target")) {
+                String expected = PromptSet.read(Path.of("policies/prompts", concept + "." + side + ".jsonl")).sha256();
+                assertEquals(expected, provenance.get(side), map + " " + side);
+            }
+        }
+    }
+
+    /** The safetensors header's __metadata__: an 8-byte little-endian length, then that much JSON. */
+    private static JsonNode metadata(Path map) throws IOException {
+        byte[] bytes = Files.readAllBytes(map);
+        long length = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        return JSON.readTree(new String(bytes, 8, Math.toIntExact(length), StandardCharsets.UTF_8)).path("__metadata__");
+    }
+}
