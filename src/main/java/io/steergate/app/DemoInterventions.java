@@ -2,7 +2,7 @@ package io.steergate.app;
 
 import io.quarkus.runtime.StartupEvent;
 import io.steergate.intervention.InterventionRegistry;
-import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ApiError;
 import io.steergate.policy.PolicyEngine;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
@@ -81,7 +81,7 @@ public class DemoInterventions {
                 Retry.untilDone("importing demo intervention " + entry.name(), () -> importOne(entry, map));
             }
             policies.reloadNow();
-        } catch (RegistryError e) {
+        } catch (ApiError e) {
             LOG.warnf("demo interventions not imported: %s", e.getMessage());
         } catch (IOException | RuntimeException e) {
             LOG.warnf("demo interventions not imported: %s", Failures.rootMessage(e));

@@ -3,14 +3,12 @@ package io.steergate.app;
 import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
 import io.quarkus.security.UnauthorizedException;
-import io.steergate.audit.AuditError;
 import io.steergate.gateway.GenerationResource;
-import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
-import io.steergate.security.AccessError;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
@@ -29,21 +27,9 @@ public class ErrorMapper {
     }
 
     @ServerExceptionMapper
-    public Response refused(RegistryError e) {
-        LOG.infof("registry refused: %s %s", e.error().code(), e.error().message());
-        return Response.status(e.status()).entity(e.error()).type(MediaType.APPLICATION_JSON).build();
-    }
-
-    @ServerExceptionMapper
-    public Response auditRefused(AuditError e) {
-        LOG.infof("audit refused: %s %s", e.error().code(), e.error().message());
-        return Response.status(e.status()).entity(e.error()).type(MediaType.APPLICATION_JSON).build();
-    }
-
-    @ServerExceptionMapper
-    public Response accessRefused(AccessError e) {
-        LOG.infof("access refused: %s %s", e.error().code(), e.error().message());
-        return Response.status(e.status()).entity(e.error()).type(MediaType.APPLICATION_JSON).build();
+    public Response refused(ApiError e) {
+        LOG.infof("HTTP request refused: %s %s", e.error().code(), e.error().message());
+        return json(e.status(), e.error());
     }
 
     /** No credential, or one that is unknown, expired or revoked: the same answer for each, so none is confirmed. */
@@ -92,6 +78,10 @@ public class ErrorMapper {
     }
 
     private static Response json(Response.Status status, ErrorInfo error) {
+        return json(status.getStatusCode(), error);
+    }
+
+    private static Response json(int status, ErrorInfo error) {
         return Response.status(status).entity(error).type(MediaType.APPLICATION_JSON).build();
     }
 }

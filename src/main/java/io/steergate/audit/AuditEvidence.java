@@ -1,6 +1,7 @@
 package io.steergate.audit;
 
 import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.steergate.messages.ApiError;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
@@ -79,10 +80,10 @@ public class AuditEvidence {
     /** Validates the tenant parameter; the chain key of records without a tenant is "". */
     static String chainKey(String tenant) {
         if (tenant == null) {
-            throw AuditError.badParameter("tenant", "required (empty for the records without a tenant)");
+            throw ApiError.badField("tenant", "required (empty for the records without a tenant)");
         }
         if (!tenant.isEmpty() && !AuditQuery.TENANT.matcher(tenant).matches()) {
-            throw AuditError.badParameter("tenant", "must be 1-64 characters of [a-z0-9-]");
+            throw ApiError.badField("tenant", "must be 1-64 characters of [a-z0-9-]");
         }
         return tenant;
     }

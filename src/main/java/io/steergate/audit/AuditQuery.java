@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.Identifiers;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -35,7 +36,6 @@ public class AuditQuery {
     public static final int MAX_LIMIT = 500;
     static final Set<String> VERDICTS = Set.of("ok", "violation", "unsure");
     static final String UNREVIEWED = "unreviewed";
-    private static final Pattern INTERVENTION = Pattern.compile("[a-z0-9-]{1,128}");
     private static final Pattern SCORER = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
     static final Pattern TENANT = Identifiers.TENANT;
     private static final String CURSOR_PREFIX = "id:";
@@ -67,7 +67,7 @@ public class AuditQuery {
         }
         if (present(filter.tenant())) {
             if (!TENANT.matcher(filter.tenant()).matches()) {
-                throw AuditError.badParameter("tenant", "must be 1-64 characters of [a-z0-9-]");
+                throw ApiError.badField("tenant", "must be 1-64 characters of [a-z0-9-]");
             }
             sql.append(" and a.tenant = :tenant");
             params.put("tenant", filter.tenant());
@@ -75,7 +75,7 @@ public class AuditQuery {
         Instant from = instant("from", filter.from());
         Instant to = instant("to", filter.to());
         if (from != null && to != null && !from.isBefore(to)) {
-            throw AuditError.badParameter("from", "must be before to");
+            throw ApiError.badField("from", "must be before to");
         }
         if (from != null) {
             sql.append(" and a.recorded_at >= :from");
@@ -86,8 +86,8 @@ public class AuditQuery {
             params.put("to", to);
         }
         if (present(filter.intervention())) {
-            if (!INTERVENTION.matcher(filter.intervention()).matches()) {
-                throw AuditError.badParameter("intervention", "must be 1-128 characters of [a-z0-9-]");
+            if (!Identifiers.NAME.matcher(filter.intervention()).matches()) {
+                throw ApiError.badField("intervention", "must be an intervention name: 1-64 characters of [a-z0-9-], starting with a letter or digit");
             }
             // applied_json is written compact by AuditLog, and the name holds no LIKE wildcard
             sql.append(" and a.applied_json like :intervention");
@@ -95,7 +95,7 @@ public class AuditQuery {
         }
         if (present(filter.verdict())) {
             if (!VERDICTS.contains(filter.verdict()) && !UNREVIEWED.equals(filter.verdict())) {
-                throw AuditError.badParameter("verdict", "must be one of ok, violation, unsure, unreviewed");
+                throw ApiError.badField("verdict", "must be one of ok, violation, unsure, unreviewed");
             }
             sql.append(" and coalesce((select v.verdict from review_verdicts v where v.audit_id = a.id"
                     + " order by v.id desc limit 1), 'unreviewed') = :verdict");
@@ -105,7 +105,7 @@ public class AuditQuery {
         Double max = number("maxScore", filter.maxScore());
         if (present(filter.scorer())) {
             if (!SCORER.matcher(filter.scorer()).matches()) {
-                throw AuditError.badParameter("scorer", "must be 1-128 characters of [A-Za-z0-9_.-]");
+                throw ApiError.badField("scorer", "must be 1-128 characters of [A-Za-z0-9_.-]");
             }
             String score = "(case when jsonb_typeof(cast(a.scores_json as jsonb) -> :scorer) = 'number'"
                     + " then cast(cast(a.scores_json as jsonb) ->> :scorer as double precision) end)";
@@ -120,12 +120,12 @@ public class AuditQuery {
                 params.put("maxScore", max);
             }
             if (min != null && max != null && min > max) {
-                throw AuditError.badParameter("minScore", "must not exceed maxScore");
+                throw ApiError.badField("minScore", "must not exceed maxScore");
             }
         } else if (min != null) {
-            throw AuditError.badParameter("minScore", "needs scorer");
+            throw ApiError.badField("minScore", "needs scorer");
         } else if (max != null) {
-            throw AuditError.badParameter("maxScore", "needs scorer");
+            throw ApiError.badField("maxScore", "needs scorer");
         }
         int limit = limit(filter.limit());
         Long after = cursor(filter.cursor());
@@ -155,7 +155,7 @@ public class AuditQuery {
     public AuditViews.Detail get(long id, Optional<Set<String>> scope) {
         AuditRecord record = AuditRecord.findById(id);
         if (record == null || !inScope(record, scope)) {
-            throw AuditError.notFound(id);
+            throw ApiError.notFound("audit record " + id);
         }
         List<AuditViews.Review> reviews = ReviewVerdict.<ReviewVerdict>list("auditId = ?1 order by id", id).stream()
                 .map(AuditQuery::review).toList();
@@ -170,20 +170,20 @@ public class AuditQuery {
     @Transactional
     public AuditViews.Review review(long id, AuditViews.ReviewRequest request, String reviewer, Optional<Set<String>> scope) {
         if (request == null) {
-            throw AuditError.badParameter("body", "must be a JSON object {verdict, note?}");
+            throw ApiError.badField("body", "must be a JSON object {verdict, note?}");
         }
         if (request.reviewer() != null) {
-            throw AuditError.badParameter("reviewer", "is taken from the credential; leave it out of the body");
+            throw ApiError.badField("reviewer", "is taken from the credential; leave it out of the body");
         }
         if (request.verdict() == null || !VERDICTS.contains(request.verdict())) {
-            throw AuditError.badParameter("verdict", "must be one of ok, violation, unsure");
+            throw ApiError.badField("verdict", "must be one of ok, violation, unsure");
         }
         if (request.note() != null && request.note().length() > MAX_NOTE) {
-            throw AuditError.badParameter("note", "must be at most " + MAX_NOTE + " characters");
+            throw ApiError.badField("note", "must be at most " + MAX_NOTE + " characters");
         }
         AuditRecord record = AuditRecord.findById(id);
         if (record == null || !inScope(record, scope)) {
-            throw AuditError.notFound(id);
+            throw ApiError.notFound("audit record " + id);
         }
         ReviewVerdict verdict = new ReviewVerdict();
         verdict.auditId = id;
@@ -250,7 +250,7 @@ public class AuditQuery {
         try {
             return Instant.parse(value);
         } catch (DateTimeParseException e) {
-            throw AuditError.badParameter(name, "must be an ISO-8601 instant such as 2025-01-31T12:00:00Z");
+            throw ApiError.badField(name, "must be an ISO-8601 instant such as 2025-01-31T12:00:00Z");
         }
     }
 
@@ -265,7 +265,7 @@ public class AuditQuery {
             }
             return parsed;
         } catch (NumberFormatException e) {
-            throw AuditError.badParameter(name, "must be a finite number");
+            throw ApiError.badField(name, "must be a finite number");
         }
     }
 
@@ -281,7 +281,7 @@ public class AuditQuery {
         } catch (NumberFormatException e) {
             // falls through to the refusal
         }
-        throw AuditError.badParameter("limit", "must be an integer from 1 to " + MAX_LIMIT);
+        throw ApiError.badField("limit", "must be an integer from 1 to " + MAX_LIMIT);
     }
 
     static String encodeCursor(long id) {
@@ -303,6 +303,6 @@ public class AuditQuery {
         } catch (IllegalArgumentException e) {
             // falls through to the refusal (NumberFormatException is one)
         }
-        throw AuditError.badParameter("cursor", "not a cursor this API returned");
+        throw ApiError.badField("cursor", "not a cursor this API returned");
     }
 }

@@ -7,7 +7,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
+import io.steergate.messages.Identifiers;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
@@ -30,7 +32,6 @@ import org.jboss.logging.Logger;
 public class InterventionRegistry {
 
     private static final Logger LOG = Logger.getLogger(InterventionRegistry.class);
-    static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -69,7 +70,7 @@ public class InterventionRegistry {
     /**
      * Stores a map file as a new candidate version, creating the intervention on its first version.
      *
-     * @throws RegistryError 422 when the file is malformed, names another intervention, or does not fit any served
+     * @throws ApiError 422 when the file is malformed, names another intervention, or does not fit any served
      *     model (fingerprint, layers, widths); 400 for a bad name or kind
      */
     @Transactional
@@ -80,13 +81,13 @@ public class InterventionRegistry {
         if (served == null) {
             String known = ServedModel.<ServedModel>listAll().stream().map(m -> m.name + " (" + m.fingerprint + ")")
                     .collect(Collectors.joining(", "));
-            throw new RegistryError(422, ErrorCode.MAP_REFUSED, "map '" + name + "' was made for model " + map.modelFingerprint()
+            throw new ApiError(422, ErrorCode.MAP_REFUSED, "map '" + name + "' was made for model " + map.modelFingerprint()
                     + ", which no worker serves; served: " + (known.isEmpty() ? "none registered yet" : known));
         }
         try {
             map.checkCompatible(served.layers, served.dim, served.fingerprint);
         } catch (IllegalArgumentException e) {
-            throw new RegistryError(422, ErrorCode.MAP_REFUSED, e.getMessage());
+            throw new ApiError(422, ErrorCode.MAP_REFUSED, e.getMessage());
         }
         InterventionDefinition definition = InterventionDefinition.findById(name);
         if (definition == null) {
@@ -97,7 +98,7 @@ public class InterventionRegistry {
             definition.createdAt = Instant.now();
             definition.persist();
         } else if (kind != null && !kind.equals(definition.kind)) {
-            throw new RegistryError(409, ErrorCode.CONFLICT, "intervention '" + name + "' is of kind " + definition.kind + ", not " + kind);
+            throw new ApiError(409, ErrorCode.CONFLICT, "intervention '" + name + "' is of kind " + definition.kind + ", not " + kind);
         }
         int next = InterventionVersion.find("name", name).count() == 0 ? 1
                 : InterventionVersion.<InterventionVersion>find("name = ?1 order by version desc", name).firstResult().version + 1;
@@ -129,7 +130,7 @@ public class InterventionRegistry {
     public VersionSummary promote(String name, int number) {
         InterventionVersion version = version(name, number);
         if (InterventionVersion.Status.retired.name().equals(version.status)) {
-            throw new RegistryError(409, ErrorCode.CONFLICT, "intervention '" + name + "' version " + number + " is retired and cannot be promoted");
+            throw new ApiError(409, ErrorCode.CONFLICT, "intervention '" + name + "' version " + number + " is retired and cannot be promoted");
         }
         Optional<InterventionVersion> current = InterventionVersion.active(name);
         if (current.isPresent() && current.get().version == number) {
@@ -208,7 +209,7 @@ public class InterventionRegistry {
     }
 
     private InterventionVersion version(String name, int number) {
-        return InterventionVersion.of(name, number).orElseThrow(() -> new RegistryError(404, ErrorCode.NOT_FOUND,
+        return InterventionVersion.of(name, number).orElseThrow(() -> new ApiError(404, ErrorCode.NOT_FOUND,
                 "intervention '" + name + "' has no version " + number));
     }
 
@@ -217,10 +218,10 @@ public class InterventionRegistry {
         try {
             map = InterventionFile.read(file);
         } catch (IllegalArgumentException e) {
-            throw new RegistryError(422, ErrorCode.MAP_REFUSED, "not a steergate.intervention/v1 map file: " + e.getMessage());
+            throw new ApiError(422, ErrorCode.MAP_REFUSED, "not a steergate.intervention/v1 map file: " + e.getMessage());
         }
         if (!map.name().equals(name)) {
-            throw new RegistryError(422, ErrorCode.MAP_REFUSED, "the file is a map of '" + map.name() + "', not of '" + name + "'");
+            throw new ApiError(422, ErrorCode.MAP_REFUSED, "the file is a map of '" + map.name() + "', not of '" + name + "'");
         }
         return map;
     }
@@ -228,18 +229,18 @@ public class InterventionRegistry {
     /**
      * Checks an intervention name before anything is stored under it.
      *
-     * @throws RegistryError 400 naming the field when it is not 1-64 characters of [a-z0-9-]
+     * @throws ApiError 400 naming the field when it is not 1-64 characters of [a-z0-9-]
      */
     public static void checkName(String name) {
-        if (name == null || !NAME.matcher(name).matches()) {
-            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "name: must be 1-64 characters of [a-z0-9-], starting with a letter or digit");
+        if (name == null || !Identifiers.NAME.matcher(name).matches()) {
+            throw new ApiError(400, ErrorCode.INVALID_REQUEST, "name: must be 1-64 characters of [a-z0-9-], starting with a letter or digit");
         }
     }
 
     /**
      * Checks the kind a new intervention is created with.
      *
-     * @throws RegistryError 400 naming the field when it is missing or not toxicity, style, negation or concept
+     * @throws ApiError 400 naming the field when it is missing or not toxicity, style, negation or concept
      */
     public static void checkKind(String kind) {
         kind(kind);
@@ -247,12 +248,12 @@ public class InterventionRegistry {
 
     private static String kind(String kind) {
         if (kind == null) {
-            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "kind: required for a new intervention (toxicity, style, negation or concept)");
+            throw new ApiError(400, ErrorCode.INVALID_REQUEST, "kind: required for a new intervention (toxicity, style, negation or concept)");
         }
         try {
             return InterventionDefinition.Kind.valueOf(kind).name();
         } catch (IllegalArgumentException e) {
-            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "kind: must be toxicity, style, negation or concept, got " + kind);
+            throw new ApiError(400, ErrorCode.INVALID_REQUEST, "kind: must be toxicity, style, negation or concept, got " + kind);
         }
     }
 

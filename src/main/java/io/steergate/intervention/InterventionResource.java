@@ -1,6 +1,7 @@
 package io.steergate.intervention;
 
 import io.smallrye.common.annotation.Blocking;
+import io.steergate.messages.ApiError;
 import io.steergate.security.Caller;
 import io.steergate.security.Roles;
 import jakarta.annotation.security.RolesAllowed;
@@ -20,7 +21,7 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
-/** The intervention registry over HTTP (reads: every role; changes: operators); every refusal is {code, message} with its status (see RegistryError). */
+/** The intervention registry over HTTP (reads: every role; changes: operators); every refusal is {code, message} with its status (see ApiError). */
 @Path("/v1/interventions")
 @Tag(name = "interventions")
 @Produces(MediaType.APPLICATION_JSON)
@@ -48,7 +49,7 @@ public class InterventionResource {
     @APIResponse(responseCode = "200", description = "The intervention")
     @APIResponse(responseCode = "404", description = "No such intervention")
     public InterventionRegistry.InterventionSummary get(@PathParam("name") String name) {
-        return registry.get(name).orElseThrow(() -> new RegistryError(404, ErrorCode.NOT_FOUND, "intervention '" + name + "': not found"));
+        return registry.get(name).orElseThrow(() -> new ApiError(404, ErrorCode.NOT_FOUND, "intervention '" + name + "': not found"));
     }
 
     @POST
@@ -63,7 +64,7 @@ public class InterventionResource {
     public Response upload(@PathParam("name") String name, @QueryParam("kind") String kind,
             @QueryParam("description") String description, @QueryParam("createdBy") String createdBy, byte[] file) {
         if (createdBy != null) {
-            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "createdBy: is taken from the credential; leave it out");
+            throw new ApiError(400, ErrorCode.INVALID_REQUEST, "createdBy: is taken from the credential; leave it out");
         }
         InterventionRegistry.VersionSummary version = registry.upload(name, kind, description, file, caller.name());
         return Response.status(Response.Status.CREATED).entity(version).build();

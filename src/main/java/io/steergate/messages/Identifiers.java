@@ -11,5 +11,8 @@ public final class Identifiers {
     /** A tenant. */
     public static final Pattern TENANT = Pattern.compile("[a-z0-9-]{1,64}");
 
+    /** The name of an intervention, a policy (its id), a style or a scorer. */
+    public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+
     private Identifiers() {}
 }

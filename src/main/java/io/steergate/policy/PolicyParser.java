@@ -42,7 +42,7 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 public final class PolicyParser {
 
-    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+    private static final Pattern NAME = Identifiers.NAME;
     private static final Pattern TENANT = Identifiers.TENANT;
     private static final Pattern RULE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 

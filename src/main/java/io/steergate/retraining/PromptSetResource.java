@@ -3,7 +3,7 @@ package io.steergate.retraining;
 import io.smallrye.common.annotation.Blocking;
 import io.steergate.security.Roles;
 import jakarta.annotation.security.RolesAllowed;
-import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -54,6 +54,6 @@ public class PromptSetResource {
     @Operation(summary = "One prompt set with its texts")
     @APIResponse(responseCode = "404", description = "No such prompt set")
     public PromptSetStore.PromptSetContent get(@PathParam("name") String name) {
-        return store.get(name).orElseThrow(() -> new RegistryError(404, ErrorCode.NOT_FOUND, "prompt set '" + name + "': not found"));
+        return store.get(name).orElseThrow(() -> new ApiError(404, ErrorCode.NOT_FOUND, "prompt set '" + name + "': not found"));
     }
 }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.intervention.InterventionRegistry;
-import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -43,7 +43,7 @@ public class PromptSetStore {
     /**
      * Stores a JSONL prompt set ({"text": "..."} a line, the rules of PromptSet.read) under {@code name}.
      *
-     * @throws RegistryError 400 for a bad name or JSONL (the message names the line), 409 when the name holds
+     * @throws ApiError 400 for a bad name or JSONL (the message names the line), 409 when the name holds
      *     other texts
      */
     @Transactional
@@ -53,13 +53,13 @@ public class PromptSetStore {
         try {
             set = PromptSet.parse(name, "body", jsonl == null ? "" : jsonl);
         } catch (IllegalArgumentException e) {
-            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, e.getMessage());
+            throw new ApiError(400, ErrorCode.INVALID_REQUEST, e.getMessage());
         }
         checkCaps(set);
         StoredPromptSet stored = StoredPromptSet.findById(name);
         if (stored != null) {
             if (!stored.sha256.equals(set.sha256())) {
-                throw new RegistryError(409, ErrorCode.CONFLICT, "prompt set '" + name + "' already holds other texts (sha256 "
+                throw new ApiError(409, ErrorCode.CONFLICT, "prompt set '" + name + "' already holds other texts (sha256 "
                         + stored.sha256 + ", " + stored.size + " prompts); a name is immutable, import under a new name");
             }
             return new Imported(summary(stored), false);
@@ -81,12 +81,12 @@ public class PromptSetStore {
      */
     private static void checkCaps(PromptSet set) {
         if (set.size() > MAX_PROMPTS) {
-            throw new RegistryError(400, ErrorCode.INVALID_REQUEST, "body: at most " + MAX_PROMPTS + " prompts, got " + set.size());
+            throw new ApiError(400, ErrorCode.INVALID_REQUEST, "body: at most " + MAX_PROMPTS + " prompts, got " + set.size());
         }
         for (int i = 0; i < set.size(); i++) {
             int chars = set.texts().get(i).length();
             if (chars > MAX_PROMPT_CHARS) {
-                throw new RegistryError(400, ErrorCode.INVALID_REQUEST,
+                throw new ApiError(400, ErrorCode.INVALID_REQUEST,
                         "body: prompt " + (i + 1) + " is " + chars + " characters; at most " + MAX_PROMPT_CHARS);
             }
         }
@@ -114,7 +114,7 @@ public class PromptSetStore {
     public List<String> texts(String name) {
         StoredPromptSet stored = StoredPromptSet.findById(name);
         if (stored == null) {
-            throw new RegistryError(404, ErrorCode.NOT_FOUND, "prompt set '" + name + "': not found");
+            throw new ApiError(404, ErrorCode.NOT_FOUND, "prompt set '" + name + "': not found");
         }
         return read(stored.textsJson);
     }

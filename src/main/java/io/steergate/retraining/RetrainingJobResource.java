@@ -3,7 +3,7 @@ package io.steergate.retraining;
 import io.smallrye.common.annotation.Blocking;
 import io.steergate.security.Roles;
 import jakarta.annotation.security.RolesAllowed;
-import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
@@ -42,7 +42,7 @@ public class RetrainingJobResource {
     @APIResponse(responseCode = "404", description = "No such job")
     public RetrainingJobSummary get(@PathParam("id") String id) {
         return parse(id).flatMap(jobs::get)
-                .orElseThrow(() -> new RegistryError(404, ErrorCode.NOT_FOUND, "retraining job '" + id + "': not found"));
+                .orElseThrow(() -> new ApiError(404, ErrorCode.NOT_FOUND, "retraining job '" + id + "': not found"));
     }
 
     private static Optional<UUID> parse(String id) {

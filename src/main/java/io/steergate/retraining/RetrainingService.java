@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.engine.steering.SiteSpec;
 import io.steergate.intervention.InterventionRegistry;
-import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.RetrainingRequest;
 import io.steergate.outbox.Outbox;
@@ -59,7 +59,7 @@ public class RetrainingService {
      * Queues a training of intervention {@code name}: the job row (QUEUED) and its steer.retraining record (key: the
      * name, value: {@link RetrainingRequest}) are written in one transaction.
      *
-     * @throws RegistryError 400 naming the field (name, method, source, target, sites, steps, learningRate, l1,
+     * @throws ApiError 400 naming the field (name, method, source, target, sites, steps, learningRate, l1,
      *     groupLasso, kind), 404 for an unknown prompt set, 409 for a kind other than the intervention's, or when no
      *     worker has registered a model to check the sites against
      */
@@ -241,7 +241,7 @@ public class RetrainingService {
      * marks the job SUCCEEDED, all in one transaction: a crash leaves either no version or a finished job.
      *
      * @return the new version, or empty when a later attempt owns the job (this result is dropped)
-     * @throws RegistryError when the registry refuses the map; nothing is stored then
+     * @throws ApiError when the registry refuses the map; nothing is stored then
      */
     @Transactional
     public Optional<Integer> succeed(Claim claim, byte[] mapFile, String metricsJson, String progressJson) {
@@ -327,14 +327,14 @@ public class RetrainingService {
 
     private int promptSetSize(String field, String name) {
         required(field, name);
-        return promptSets.get(name).map(PromptSetStore.PromptSetContent::size).orElseThrow(() -> new RegistryError(404,
+        return promptSets.get(name).map(PromptSetStore.PromptSetContent::size).orElseThrow(() -> new ApiError(404,
                 ErrorCode.NOT_FOUND, field + ": no prompt set '" + name + "'; import it with POST /v1/prompt-sets/" + name));
     }
 
     private void checkSites(String sites) {
         // The model the most recently started worker serves is the one the trainer loads in a one-model deployment.
         InterventionRegistry.ServedModelSummary model = registry.servedModels().stream().findFirst().orElseThrow(
-                () -> new RegistryError(409, ErrorCode.CONFLICT, "sites: no worker has registered a model yet, so sites cannot be checked"));
+                () -> new ApiError(409, ErrorCode.CONFLICT, "sites: no worker has registered a model yet, so sites cannot be checked"));
         try {
             SiteSpec.parse(sites, model.layers());
         } catch (IllegalArgumentException e) {
@@ -367,7 +367,7 @@ public class RetrainingService {
         if (existing.isEmpty()) {
             InterventionRegistry.checkKind(kind);
         } else if (kind != null && !kind.equals(existing.get().kind())) {
-            throw new RegistryError(409, ErrorCode.CONFLICT, "kind: intervention '" + name + "' is of kind "
+            throw new ApiError(409, ErrorCode.CONFLICT, "kind: intervention '" + name + "' is of kind "
                     + existing.get().kind() + ", not " + kind);
         }
     }
@@ -379,8 +379,8 @@ public class RetrainingService {
         return value;
     }
 
-    private static RegistryError invalid(String message) {
-        return new RegistryError(400, ErrorCode.INVALID_REQUEST, message);
+    private static ApiError invalid(String message) {
+        return new ApiError(400, ErrorCode.INVALID_REQUEST, message);
     }
 
     private RetrainingJobSummary summary(RetrainingJob j) {

@@ -6,7 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.training.Lineas;
-import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.SafeText;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
@@ -142,7 +142,7 @@ public class Trainer {
 
     /** Refusals the trainer expects (registry, sites or prompts that do not fit the model, no model): no stack trace. */
     private static boolean expected(Throwable e) {
-        return e instanceof RegistryError || e instanceof IllegalArgumentException || e instanceof UncheckedIOException;
+        return e instanceof ApiError || e instanceof IllegalArgumentException || e instanceof UncheckedIOException;
     }
 
     /** What a permanent failure of a step failed with; anything else as is. */

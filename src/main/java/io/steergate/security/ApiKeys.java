@@ -1,5 +1,6 @@
 package io.steergate.security;
 
+import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.Identifiers;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -50,17 +51,17 @@ public class ApiKeys {
      * Issues a key.
      *
      * @param expiresAt null: never expires
-     * @throws AccessError 400 naming a bad tenant, role or description
+     * @throws ApiError 400 naming a bad tenant, role or description
      */
     @Transactional
     public Issued issue(List<String> tenants, List<String> roles, String description, Instant expiresAt, String createdBy) {
         List<String> checkedTenants = checkTenants(tenants);
         List<String> checkedRoles = checkRoles(roles);
         if (description != null && description.length() > MAX_DESCRIPTION) {
-            throw AccessError.badField("description", "at most " + MAX_DESCRIPTION + " characters");
+            throw ApiError.badField("description", "at most " + MAX_DESCRIPTION + " characters");
         }
         if (expiresAt != null && !expiresAt.isAfter(Instant.now())) {
-            throw AccessError.badField("expiresAt", "must be in the future");
+            throw ApiError.badField("expiresAt", "must be in the future");
         }
         byte[] secret = new byte[KEY_BYTES];
         RANDOM.nextBytes(secret);
@@ -88,13 +89,13 @@ public class ApiKeys {
     /**
      * Revokes a key for good; revoking a revoked key changes nothing.
      *
-     * @throws AccessError 404 for an unknown id
+     * @throws ApiError 404 for an unknown id
      */
     @Transactional
     public KeyView revoke(String id, String revokedBy) {
         ApiKey row = id == null ? null : ApiKey.findById(id);
         if (row == null) {
-            throw new AccessError(404, ErrorCode.NOT_FOUND, "API key " + id + ": not found");
+            throw new ApiError(404, ErrorCode.NOT_FOUND, "API key " + id + ": not found");
         }
         if (row.revokedAt == null) {
             row.revokedAt = Instant.now();
@@ -131,15 +132,15 @@ public class ApiKeys {
 
     private static List<String> checkTenants(List<String> tenants) {
         if (tenants == null || tenants.isEmpty()) {
-            throw AccessError.badField("tenants", "name at least one tenant, or \"*\" for every tenant");
+            throw ApiError.badField("tenants", "name at least one tenant, or \"*\" for every tenant");
         }
         if (tenants.size() > MAX_TENANTS) {
-            throw AccessError.badField("tenants", "at most " + MAX_TENANTS);
+            throw ApiError.badField("tenants", "at most " + MAX_TENANTS);
         }
         Set<String> checked = new LinkedHashSet<>();
         for (String tenant : tenants) {
             if (tenant == null || !(tenant.equals(Roles.ALL_TENANTS) || TENANT.matcher(tenant).matches())) {
-                throw AccessError.badField("tenants", "each must be 1-64 characters of [a-z0-9-] or \"*\"");
+                throw ApiError.badField("tenants", "each must be 1-64 characters of [a-z0-9-] or \"*\"");
             }
             checked.add(tenant);
         }
@@ -148,12 +149,12 @@ public class ApiKeys {
 
     private static List<String> checkRoles(List<String> roles) {
         if (roles == null || roles.isEmpty()) {
-            throw AccessError.badField("roles", "name at least one of " + String.join(", ", Roles.ALL));
+            throw ApiError.badField("roles", "name at least one of " + String.join(", ", Roles.ALL));
         }
         Set<String> checked = new LinkedHashSet<>();
         for (String role : roles) {
             if (!Roles.known(role)) {
-                throw AccessError.badField("roles", "each must be one of " + String.join(", ", Roles.ALL));
+                throw ApiError.badField("roles", "each must be one of " + String.join(", ", Roles.ALL));
             }
             checked.add(role);
         }

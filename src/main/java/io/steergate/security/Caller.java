@@ -1,6 +1,7 @@
 package io.steergate.security;
 
 import io.quarkus.security.identity.SecurityIdentity;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
 import jakarta.enterprise.context.RequestScoped;
 import jakarta.inject.Inject;
@@ -52,11 +53,11 @@ public class Caller {
     /**
      * Refuses a tenant named in a body that the credential does not hold.
      *
-     * @throws AccessError 403 TENANT_MISMATCH
+     * @throws ApiError 403 TENANT_MISMATCH
      */
     public void requireTenant(String tenant) {
         if (!holds(tenant)) {
-            throw new AccessError(403, ErrorCode.TENANT_MISMATCH,
+            throw new ApiError(403, ErrorCode.TENANT_MISMATCH,
                     "tenant: the credential is not for tenant '" + tenant + "'; the tenant of a request is the credential's");
         }
     }

@@ -2,6 +2,7 @@ package io.steergate.security;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import io.smallrye.common.annotation.Blocking;
+import io.steergate.messages.ApiError;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -51,7 +52,7 @@ public class KeyResource {
     @APIResponse(responseCode = "400", description = "A bad field; the message names it")
     public Response issue(KeyRequest request) {
         if (request == null) {
-            throw AccessError.badField("body", "must be a JSON object {tenants, roles, description?, expiresAt? | expiresIn?}");
+            throw ApiError.badField("body", "must be a JSON object {tenants, roles, description?, expiresAt? | expiresIn?}");
         }
         ApiKeys.Issued issued = keys.issue(request.tenants(), request.roles(), request.description(), expiry(request), caller.name());
         return Response.status(Response.Status.CREATED).entity(new IssuedView(issued.key(), issued.view())).build();
@@ -77,13 +78,13 @@ public class KeyResource {
 
     private Instant expiry(KeyRequest request) {
         if (request.expiresAt() != null && request.expiresIn() != null) {
-            throw AccessError.badField("expiresAt", "give expiresAt or expiresIn, not both");
+            throw ApiError.badField("expiresAt", "give expiresAt or expiresIn, not both");
         }
         if (request.expiresAt() != null) {
             try {
                 return Instant.parse(request.expiresAt());
             } catch (DateTimeParseException e) {
-                throw AccessError.badField("expiresAt", "must be an ISO-8601 instant such as 2027-01-31T00:00:00Z");
+                throw ApiError.badField("expiresAt", "must be an ISO-8601 instant such as 2027-01-31T00:00:00Z");
             }
         }
         if ("never".equals(request.expiresIn())) {
@@ -94,7 +95,7 @@ public class KeyResource {
             try {
                 lifetime = Duration.parse(request.expiresIn());
             } catch (DateTimeParseException e) {
-                throw AccessError.badField("expiresIn", "must be an ISO-8601 duration such as P30D, or \"never\"");
+                throw ApiError.badField("expiresIn", "must be an ISO-8601 duration such as P30D, or \"never\"");
             }
         }
         return Instant.now().plus(lifetime);

@@ -4,7 +4,7 @@ import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.steering.SteeringPlan;
 import io.steergate.intervention.InterventionRegistry;
-import io.steergate.intervention.RegistryError;
+import io.steergate.messages.ApiError;
 import io.steergate.messages.AppliedIntervention;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
@@ -64,7 +64,7 @@ public class PlanMaps {
         Intervention loaded;
         try {
             loaded = InterventionFile.read(registry.mapFile(name, version), runtime.config(), runtime.ref().fingerprint());
-        } catch (RegistryError e) {
+        } catch (ApiError e) {
             throw new Unavailable(e.error());
         } catch (IllegalArgumentException e) {
             throw new Unavailable(ErrorInfo.of(ErrorCode.MAP_REFUSED, e.getMessage()));
