@@ -61,6 +61,9 @@ public class GenerationService {
     GatewayConfig config;
 
     @Inject
+    KafkaTopicRouting topics;
+
+    @Inject
     MeterRegistry metrics;
 
     @Inject
@@ -79,10 +82,13 @@ public class GenerationService {
         }
     }
 
-    /** Sends an unreadable message to the dead-letter topic, unchanged, with the reason in headers. */
+    /**
+     * Sends an unreadable message consumed from {@code sourceTopic} to its dead-letter topic, unchanged, with the
+     * reason in headers.
+     */
     @Transactional
-    public void deadLetter(byte[] raw, String key, ErrorInfo error) {
-        deadLetters.put(config.dlqTopic(), raw, key, error);
+    public void deadLetter(String sourceTopic, byte[] raw, String key, ErrorInfo error) {
+        deadLetters.put(topics.deadLetterTopic(sourceTopic), raw, key, error);
         counter("steergate.requests.dead.lettered", "code", error.code()).increment();
     }
 
@@ -102,7 +108,7 @@ public class GenerationService {
         if (existing.isPresent()) {
             Generation seen = existing.get();
             if (seen.resultJson != null && source == Generation.Source.KAFKA) {
-                outbox.append(config.resultsTopic(), id, seen.resultJson.getBytes(StandardCharsets.UTF_8), null);
+                outbox.append(topics.resultsTopic(seen.tenant), id, seen.resultJson.getBytes(StandardCharsets.UTF_8), null);
             }
             counter("steergate.requests.duplicate", "source", source.name()).increment();
             LOG.debugf("request %s seen before (%s)", id, seen.status);
@@ -257,7 +263,7 @@ public class GenerationService {
         return new Acceptance(generation.status, generation.resultJson, false);
     }
 
-    /** Stores the final result on the row, audits it and queues it for steer.results, in the caller's transaction. */
+    /** Stores the final result on the row, audits it and queues it for its tenant's results topic, in the caller's transaction. */
     private void finish(Generation generation, GenerationResult result) {
         String resultJson = write(result);
         int bytes = resultJson.getBytes(StandardCharsets.UTF_8).length;
@@ -278,7 +284,7 @@ public class GenerationService {
         generation.completedAt = Instant.now();
         generation.persist();
         audit.record(result, generation.decisionTraceJson);
-        outbox.append(config.resultsTopic(), result.id(), generation.resultJson.getBytes(StandardCharsets.UTF_8), null);
+        outbox.append(topics.resultsTopic(generation.tenant), result.id(), generation.resultJson.getBytes(StandardCharsets.UTF_8), null);
         waiters.completeAfterCommit(result.tenant(), result.id(), generation.resultJson);
     }
 

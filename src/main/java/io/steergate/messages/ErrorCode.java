@@ -54,7 +54,10 @@ public enum ErrorCode {
     UNAUTHENTICATED,
     /** HTTP: the credential is valid but lacks the role (or the tenant) the endpoint needs; 403. */
     FORBIDDEN,
-    /** HTTP: the body names a tenant the credential does not hold; the tenant of a request is the credential's. */
+    /**
+     * The body names a tenant other than the one that fixes the request's: over HTTP its credential's, over Kafka in the
+     * per-tenant mode its topic's (a record on a topic that is no tenant's requests topic is dead-lettered with it).
+     */
     TENANT_MISMATCH,
     /**
      * The tenant has used a quota (requests per minute, completion tokens per day; steergate.quotas): HTTP 429 with

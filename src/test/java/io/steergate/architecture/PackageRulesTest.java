@@ -34,7 +34,8 @@ class PackageRulesTest {
             Map.entry("policy", Set.of("engine.eval", "messages", "resilience", "security")),
             Map.entry("audit", Set.of("messages", "security")),
             Map.entry("outbox", Set.of("messages", "resilience", "kafka")),
-            Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages", "resilience", "security")),
+            // gateway -> kafka: the Kafka mode and the per-tenant topic names route results and dead letters
+            Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages", "resilience", "security", "kafka")),
             Map.entry("intervention", Set.of("engine.steering", "messages", "security")),
             Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages", "resilience", "kafka")),
             Map.entry("retraining", Set.of("audit", "policy", "intervention", "outbox", "engine.training", "engine.eval",
