@@ -222,16 +222,20 @@ class SecurityIT {
         String suffix = UUID.randomUUID().toString().substring(0, 8);
         String source = "owasp-src-" + suffix;
         String target = "owasp-tgt-" + suffix;
-        String operator = issueKey(List.of("*"), "operator", "PT1H").key;
+        IssuedKey operatorKey = issueKey(List.of("*"), "operator", "PT1H");
+        String operator = operatorKey.key;
         HttpResponse<String> stored = call("POST", "/v1/prompt-sets/" + source, operator, HttpEndpoints.BYTES,
                 "{\"text\":\"The dog ran home.\"}\n{\"text\":\"The cat sat down.\"}\n");
         assertEquals(201, stored.statusCode(), stored.body());
         assertEquals(201, call("POST", "/v1/prompt-sets/" + target, operator, HttpEndpoints.BYTES,
                 "{\"text\":\"The dog was kind.\"}\n{\"text\":\"The cat was gentle.\"}\n").statusCode());
         HttpResponse<String> queued = call("POST", "/v1/interventions/owasp-" + suffix + "/train", operator, JSON,
-                "{\"method\":\"mean-shift\",\"source\":\"" + source + "\",\"target\":\"" + target + "\",\"kind\":\"concept\"}");
+                "{\"method\":\"mean-shift\",\"source\":\"" + source + "\",\"target\":\"" + target + "\",\"kind\":\"concept\","
+                        + "\"requestedBy\":\"someone-else\"}");
         assertEquals(202, queued.statusCode(), queued.body());
         String job = json(queued).path("id").asText();
+        // API3: who asked is the credential (a requestedBy in the body is not a field of the request, and is ignored)
+        assertEquals("key:" + operatorKey.id, json(queued).path("requestedBy").asText(), queued.body());
         String neverJob = UUID.randomUUID().toString();
 
         for (String role : List.of("client", "reviewer", "auditor")) {
