@@ -12,9 +12,11 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.StreamingOutput;
+import jakarta.ws.rs.core.UriInfo;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
@@ -100,9 +102,9 @@ public class AuditResource {
     @APIResponse(responseCode = "200", description = "{tenant, records, ok, firstBrokenId, reason}")
     @APIResponse(responseCode = "400", description = "tenant missing or malformed")
     public AuditChain.Check verify(
-            @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant) {
-        requireChainOf(tenant);
-        return evidence.verify(tenant);
+            @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant,
+            @Context UriInfo uri) {
+        return evidence.verify(requireChainOf(tenant, uri));
     }
 
     @GET
@@ -115,9 +117,9 @@ public class AuditResource {
     @APIResponse(responseCode = "200", description = "header line, one line per record in chain order, signature line")
     @APIResponse(responseCode = "400", description = "tenant missing or malformed")
     public Response export(
-            @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant) {
-        requireChainOf(tenant);
-        String key = AuditEvidence.chainKey(tenant);
+            @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant,
+            @Context UriInfo uri) {
+        String key = AuditEvidence.chainKey(requireChainOf(tenant, uri));
         StreamingOutput body = out -> evidence.export(key, out);
         return Response.ok(body).header("Content-Disposition",
                 "attachment; filename=\"audit-" + (key.isEmpty() ? "no-tenant" : key) + ".jsonl\"").build();
@@ -133,10 +135,16 @@ public class AuditResource {
         return signingKey.publicKeyPem();
     }
 
-    /** An auditor checks and exports only its tenants' chains; the chain of records without a tenant is an operator's. */
-    private void requireChainOf(String tenant) {
-        if (tenant != null) {
-            caller.requireTenant(tenant);
+    /**
+     * The chain {@code ?tenant=} names: an auditor checks and exports only its tenants' chains; the chain of records
+     * without a tenant ({@code tenant=}) is an operator's. Null when the parameter is absent.
+     */
+    private String requireChainOf(String tenant, UriInfo uri) {
+        // Quarkus REST reads an empty query value as null: tell `tenant=` from no parameter by its presence
+        String chain = tenant == null && uri.getQueryParameters().containsKey("tenant") ? "" : tenant;
+        if (chain != null) {
+            caller.requireTenant(chain);
         }
+        return chain;
     }
 }

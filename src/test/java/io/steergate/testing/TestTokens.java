@@ -28,6 +28,12 @@ public final class TestTokens {
     }
 
     public static String sign(String subject, List<String> tenants, List<String> roles, String issuer, Instant expiresAt) {
+        return sign(signingKey(), subject, tenants, roles, issuer, expiresAt);
+    }
+
+    /** As {@link #sign(String, List, List, String, Instant)} with a key of the caller's (the black-box suite's identity provider). */
+    public static String sign(PrivateKey key, String subject, List<String> tenants, List<String> roles, String issuer,
+            Instant expiresAt) {
         JwtClaims claims = new JwtClaims();
         claims.setIssuer(issuer);
         claims.setSubject(subject);
@@ -40,7 +46,7 @@ public final class TestTokens {
         jws.setPayload(claims.toJson());
         jws.setAlgorithmHeaderValue(AlgorithmIdentifiers.RSA_USING_SHA256);
         jws.setHeader("typ", "JWT");
-        jws.setKey(signingKey());
+        jws.setKey(key);
         try {
             return jws.getCompactSerialization();
         } catch (JoseException e) {
