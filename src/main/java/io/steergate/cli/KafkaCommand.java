@@ -82,12 +82,12 @@ final class KafkaCommand implements Runnable {
             try (KafkaProvisioning kafka = KafkaProvisioning.connect(settings)) {
                 kafka.upsertScramUser(appUser, appPassword);
                 kafka.grant(appAcls);
-                spec.commandLine().getOut().println("application: " + KafkaAcls.principal(appUser) + " (" + KafkaProvisioning.MECHANISM
+                spec.commandLine().getOut().println("application: " + KafkaAcls.principal(appUser) + " (" + KafkaProvisioning.MECHANISM.mechanismName()
                         + ") reads, writes and describes topics steer.*, consumer groups steergate-*");
                 if (clientUser != null) {
                     kafka.upsertScramUser(clientUser, clientPassword);
                     kafka.grant(clientAcls);
-                    spec.commandLine().getOut().println("shared client: " + KafkaAcls.principal(clientUser) + " (" + KafkaProvisioning.MECHANISM
+                    spec.commandLine().getOut().println("shared client: " + KafkaAcls.principal(clientUser) + " (" + KafkaProvisioning.MECHANISM.mechanismName()
                             + ") writes steer.requests, reads steer.results and steer.requests.dlq, consumer groups " + clientUser + ".*");
                 }
             }
@@ -137,7 +137,7 @@ final class KafkaCommand implements Runnable {
                 kafka.grant(tenantAcls);
             }
             var out = spec.commandLine().getOut();
-            out.println("tenant " + tenant + ": principal " + KafkaAcls.principal(user) + " (" + KafkaProvisioning.MECHANISM
+            out.println("tenant " + tenant + ": principal " + KafkaAcls.principal(user) + " (" + KafkaProvisioning.MECHANISM.mechanismName()
                     + "), password in " + passwordFile + (created ? " (new)" : ""));
             out.println("writes " + TenantTopics.requests(tenant) + ", reads " + TenantTopics.results(tenant) + " and "
                     + TenantTopics.requestsDlq(tenant) + ", consumer groups " + tenant + ".*");

@@ -29,7 +29,7 @@ public final class SteerCli implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing subcommand: generate, fit, evaluate, scale or audit");
+        throw new ParameterException(spec.commandLine(), "missing subcommand: generate, fit, evaluate, scale, audit, keys or kafka");
     }
 
     public static void main(String[] args) {

@@ -70,7 +70,12 @@ public final class KafkaProvisioning implements AutoCloseable {
         try {
             return new KafkaProvisioning(Admin.create(props));
         } catch (RuntimeException e) {
-            throw new Refused("cannot create a Kafka admin client from these settings: " + e.getMessage(), e);
+            // Kafka wraps the reason (a bad or missing setting) in "Failed to create new KafkaAdminClient"
+            Throwable reason = e;
+            while (reason.getCause() != null) {
+                reason = reason.getCause();
+            }
+            throw new Refused("cannot create a Kafka admin client from these settings: " + explain(reason), e);
         }
     }
 
@@ -169,7 +174,9 @@ public final class KafkaProvisioning implements AutoCloseable {
             return "the broker did not accept the admin's credentials (" + detail + ")";
         }
         if (cause instanceof AuthorizationException) {
-            return "the admin principal lacks the rights (a super user, or ALTER on the cluster and CREATE on topics) (" + detail + ")";
+            // the broker's message is a dump of the request; the exception's name says which right is missing
+            return "the admin principal lacks the rights (a super user, or ALTER on the cluster and CREATE on topics) ("
+                    + cause.getClass().getSimpleName() + ")";
         }
         if (cause instanceof SecurityDisabledException) {
             return "the broker has no authorizer, so it takes no ACLs (set authorizer.class.name) (" + detail + ")";

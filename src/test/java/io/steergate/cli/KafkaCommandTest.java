@@ -66,7 +66,7 @@ class KafkaCommandTest {
         String password = Files.readString(passwordFile).strip();
         assertTrue(password.matches("[A-Za-z0-9_-]{43}"), "32 random bytes, base64url");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(passwordFile)));
-        assertTrue(run.out().contains("User:tenant-acme") && run.out().contains("steer.requests.acme")
+        assertTrue(run.out().contains("User:tenant-acme (SCRAM-SHA-512)") && run.out().contains("steer.requests.acme")
                 && run.out().contains("steer.results.acme") && run.out().contains(passwordFile.toString()), run.out());
         assertFalse(run.out().contains(password) || run.err().contains(password), "the password is never printed");
         try (Admin admin = Admin.create(kafka.adminSettings())) {
@@ -118,6 +118,13 @@ class KafkaCommandTest {
         Run tenantName = steer("kafka", "setup", "--admin-config", adminConfig.toString(), "--app-user", "tenant-acme",
                 "--app-password-file", appPassword.toString());
         assertEquals(2, tenantName.code(), tenantName.err());
+
+        Path unknownProtocol = Files.writeString(dir.resolve("bogus.properties"), "bootstrap.servers=" + kafka.bootstrapServers()
+                + "\nsecurity.protocol=SASL_BOGUS\n");
+        Run bogus = steer("kafka", "setup", "--admin-config", unknownProtocol.toString(), "--app-user", "steergate2",
+                "--app-password-file", appPassword.toString());
+        assertEquals(1, bogus.code(), bogus.err());
+        assertTrue(bogus.err().contains("SASL_BOGUS"), bogus.err());
 
         kafka.createScramUser("nobody", "nobody-secret");
         Map<String, Object> nobody = kafka.scramClientSettings("nobody", "nobody-secret");

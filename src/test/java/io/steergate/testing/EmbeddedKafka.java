@@ -7,6 +7,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -58,6 +59,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** The test kit's broker super-user on a SASL listener (JaasUtils.KAFKA_PLAIN_ADMIN), used here to administer. */
     private static final String KIT_ADMIN = "plain-admin";
     private static final String KIT_ADMIN_PASSWORD = "plain-admin-secret";
+    /** The broker's side of PLAIN: the kit admin's login (the broker's own, between its nodes) and the users it accepts. */
+    private static final String KIT_PLAIN_JAAS = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+            + KIT_ADMIN + "\" password=\"" + KIT_ADMIN_PASSWORD + "\" user_" + KIT_ADMIN + "=\"" + KIT_ADMIN_PASSWORD + "\";";
 
     private final int defaultPartitions;
     private final boolean scram;
@@ -123,6 +127,15 @@ public final class EmbeddedKafka implements AutoCloseable {
                 kitSettings.setConfigProp("sasl.enabled.mechanisms", "PLAIN," + SCRAM_MECHANISM)
                         .setConfigProp("listener.name." + listener + "." + SCRAM_MECHANISM.toLowerCase(Locale.ROOT) + ".sasl.jaas.config",
                                 "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+                // The kit puts PLAIN's users in a JVM-wide JAAS file; a second SASL broker in the same JVM then fails
+                // to verify them (UnsupportedCallbackException). Each listener gets them in its own settings instead.
+                List<String> saslListeners = new ArrayList<>(List.of(listener));
+                if (acls) {
+                    saslListeners.add(nodes.controllerListenerName().value().toLowerCase(Locale.ROOT));
+                }
+                for (String name : saslListeners) {
+                    kitSettings.setConfigProp("listener.name." + name + ".plain.sasl.jaas.config", KIT_PLAIN_JAAS);
+                }
                 if (!acls) {
                     // the kit installs an authorizer that denies what no ACL allows, with its admin as super user
                     kitSettings.setConfigProp("allow.everyone.if.no.acl.found", "true");
