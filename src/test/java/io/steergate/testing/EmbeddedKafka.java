@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.security.Provider;
+import java.security.Security;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -28,6 +30,9 @@ import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.security.plain.internals.PlainSaslServerProvider;
+import org.apache.kafka.common.security.scram.internals.ScramSaslClientProvider;
+import org.apache.kafka.common.security.scram.internals.ScramSaslServerProvider;
 import org.apache.kafka.common.security.auth.SecurityProtocol;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
@@ -105,6 +110,9 @@ public final class EmbeddedKafka implements AutoCloseable {
             return this;
         }
         try {
+            if (scram) {
+                useThisClassLoadersSaslProviders();
+            }
             TestKitNodes.Builder nodeSettings = new TestKitNodes.Builder();
             if (scram) {
                 nodeSettings.setBrokerSecurityProtocol(SecurityProtocol.SASL_PLAINTEXT);
@@ -127,8 +135,8 @@ public final class EmbeddedKafka implements AutoCloseable {
                 kitSettings.setConfigProp("sasl.enabled.mechanisms", "PLAIN," + SCRAM_MECHANISM)
                         .setConfigProp("listener.name." + listener + "." + SCRAM_MECHANISM.toLowerCase(Locale.ROOT) + ".sasl.jaas.config",
                                 "org.apache.kafka.common.security.scram.ScramLoginModule required;");
-                // The kit puts PLAIN's users in a JVM-wide JAAS file; a second SASL broker in the same JVM then fails
-                // to verify them (UnsupportedCallbackException). Each listener gets them in its own settings instead.
+                // PLAIN's users in each listener's own settings, not only in the kit's JVM-wide JAAS file, which the
+                // next SASL broker of this JVM replaces
                 List<String> saslListeners = new ArrayList<>(List.of(listener));
                 if (acls) {
                     saslListeners.add(nodes.controllerListenerName().value().toLowerCase(Locale.ROOT));
@@ -263,6 +271,25 @@ public final class EmbeddedKafka implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         }
+    }
+
+    /**
+     * Kafka installs its SASL mechanisms as JVM-wide security providers, once per class loader, and only when none of
+     * the same name is installed. After a SASL broker in a @QuarkusTest's class loader, a broker of this class loader
+     * (or the other way round) would get that loader's SASL servers, whose callbacks its handlers do not recognize
+     * (UnsupportedCallbackException: no client authenticates). So the providers of this class loader go first.
+     */
+    private static void useThisClassLoadersSaslProviders() {
+        List<Class<? extends Provider>> ours = List.of(PlainSaslServerProvider.class, ScramSaslServerProvider.class, ScramSaslClientProvider.class);
+        for (Provider installed : Security.getProviders()) {
+            boolean foreign = ours.stream().anyMatch(c -> c.getName().equals(installed.getClass().getName()) && c != installed.getClass());
+            if (foreign) {
+                Security.removeProvider(installed.getName());
+            }
+        }
+        PlainSaslServerProvider.initialize();
+        ScramSaslServerProvider.initialize();
+        ScramSaslClientProvider.initialize();
     }
 
     private static int configuredMessageBytes() {
