@@ -5,7 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@link SteerGateTestProfile} against a broker that only accepts SASL/SCRAM-SHA-512 clients: the application gets its
+ * {@link SteerGateTestProfile} against a broker that only accepts SASL/SCRAM-SHA-512 clients and authorizes with ACLs
+ * (the application has those of KafkaAcls.application): the application gets its
  * credentials as kafka.security.protocol, kafka.sasl.mechanism and kafka.sasl.jaas.config. A boot of its own.
  */
 public class ScramKafkaTestProfile implements QuarkusTestProfile {
