@@ -14,13 +14,14 @@ import picocli.CommandLine.ParameterException;
 
 /**
  * The command line of SteerGate's engine: generate with maps, fit a map, evaluate a map (plain Java on picocli; it
- * never starts the Quarkus app); and {@code keys}, an operator's client of a running application's key API. Errors are one line on stderr: exit code 2 for bad arguments, 1 for failures.
+ * never starts the Quarkus app); and {@code keys}, an operator's client of a running application's key API; {@code kafka}, which provisions a
+ * broker's users, ACLs and tenant topics. Errors are one line on stderr: exit code 2 for bad arguments, 1 for failures.
  * Run it through {@code deploy/steer}.
  */
 @Command(name = "steer", mixinStandardHelpOptions = true, version = "steer 0.1.0",
-        description = "Generate, fit and evaluate activation-steering maps on a local model; verify audit exports; manage API keys.",
+        description = "Generate, fit and evaluate activation-steering maps on a local model; verify audit exports; manage API keys; provision Kafka users and ACLs.",
         subcommands = {GenerateCommand.class, FitCommand.class, EvaluateCommand.class, ScaleCommand.class, AuditCommand.class,
-            KeysCommand.class, CommandLine.HelpCommand.class})
+            KeysCommand.class, KafkaCommand.class, CommandLine.HelpCommand.class})
 public final class SteerCli implements Runnable {
 
     @CommandLine.Spec

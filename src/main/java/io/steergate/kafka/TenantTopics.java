@@ -50,7 +50,8 @@ public final class TenantTopics {
         return m.matches() ? Optional.of(m.group(1)) : Optional.empty();
     }
 
-    private static String checked(String tenant) {
+    /** The tenant itself, or IllegalArgumentException naming the allowed shape. */
+    static String checked(String tenant) {
         if (tenant == null || !Identifiers.TENANT.matcher(tenant).matches()) {
             throw new IllegalArgumentException("not a tenant (1-64 characters of [a-z0-9-]): " + tenant);
         }

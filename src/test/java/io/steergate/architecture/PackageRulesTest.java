@@ -40,7 +40,8 @@ class PackageRulesTest {
             Map.entry("retraining", Set.of("audit", "policy", "intervention", "outbox", "engine.training", "engine.eval",
                     "engine.model", "engine.steering", "messages", "resilience", "security")),
             // cli -> audit: `steer audit verify-export` checks bundles with the audit package's plain classes (no database)
-            Map.entry("cli", Set.of("engine.model", "engine.steering", "engine.training", "engine.eval", "audit")),
+            // cli -> kafka: `steer kafka` provisions users, ACLs and tenant topics with the kafka package's plain classes
+            Map.entry("cli", Set.of("engine.model", "engine.steering", "engine.training", "engine.eval", "audit", "kafka")),
             Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages", "resilience",
                     "security")),
             // credentials, roles and tenants of HTTP callers: every resource asks it who is calling; it asks no one
