@@ -455,7 +455,7 @@ public final class EmbeddedStack {
                   --data-dir DIR          all data and logs (default ./data)
                   --model-dir DIR         model directory for STEERGATE_MODEL_DIR (default: $STEERGATE_MODEL_DIR,
                                           else ../shared/models/stories260K when it exists)
-                  --kafka-port N          Kafka PLAINTEXT listener on 127.0.0.1 (default 9092)
+                  --kafka-port N          Kafka SASL_PLAINTEXT (SCRAM-SHA-512) listener on 127.0.0.1 (default 9092)
                   --controller-port N     KRaft CONTROLLER listener on 127.0.0.1 (default 9093)
                   --postgres-port N       PostgreSQL on localhost (default 5432)
                   --http-port N           the application's HTTP port on 127.0.0.1 (default 8080)

@@ -32,6 +32,9 @@ final class KafkaAccess {
     /** Runs {@code steer kafka setup}; its output is forwarded, prefixed. */
     static void setUp(Path appJar, KafkaCredentials credentials) throws Failed, IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                // the application's log manager (lib/boot), as quarkus-run.jar would set it; without it JBoss Logging
+                // prints an ERROR about the order in which it was set up
+                "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
                 "-cp", classPath(appJar), "io.steergate.cli.SteerCli"));
         command.addAll(arguments(credentials.adminSettingsFile().toString(),
                 credentials.passwordFile(KafkaCredentials.APP).toString(),
