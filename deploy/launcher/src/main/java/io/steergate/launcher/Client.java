@@ -161,7 +161,7 @@ public final class Client {
      * the file's bootstrap.servers. Null, with the reason printed, when the named file cannot be read.
      */
     static Map<String, Object> kafkaSettings(Path kafkaConfig, Path dataDir, String bootstrap) throws IOException {
-        Path file = kafkaConfig != null ? kafkaConfig : dataDir.resolve("credentials").resolve("kafka-client.properties");
+        Path file = kafkaConfig != null ? kafkaConfig : dataDir.resolve("credentials").resolve(KafkaCredentials.CLIENT_SETTINGS);
         Map<String, Object> settings = new HashMap<>();
         if (Files.isRegularFile(file)) {
             Properties properties = new Properties();
