@@ -17,13 +17,18 @@ import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.clients.admin.UserScramCredentialsDescription;
 import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
 import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.ResourceNotFoundException;
 import org.apache.kafka.common.errors.SecurityDisabledException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.resource.ResourcePatternFilter;
 
 /**
  * Provisions a broker for SteerGate through an admin principal: SCRAM users, their ACLs ({@link KafkaAcls}) and
@@ -89,10 +94,30 @@ public final class KafkaProvisioning implements AutoCloseable {
         }
     }
 
-    /** Grants the ACLs; those already granted stay as they are. */
+    /**
+     * Grants the ACLs (those already granted stay as they are) and returns once the broker answering us enforces them,
+     * so a client started next is not refused while they travel through the metadata log.
+     */
     public void grant(List<AclBinding> acls) {
-        String principals = acls.stream().map(acl -> acl.entry().principal()).distinct().collect(Collectors.joining(", "));
+        Map<String, List<AclBinding>> byPrincipal = acls.stream().collect(Collectors.groupingBy(acl -> acl.entry().principal()));
+        String principals = String.join(", ", byPrincipal.keySet());
         await(admin.createAcls(acls).all(), "grant the ACLs of " + principals);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CALL_SECONDS);
+        for (Map.Entry<String, List<AclBinding>> granted : byPrincipal.entrySet()) {
+            while (!granted(granted.getKey()).containsAll(granted.getValue())) {
+                if (System.nanoTime() > deadline) {
+                    throw new Refused("the broker stored the ACLs of " + granted.getKey() + " but does not show them after " + CALL_SECONDS + " s", null);
+                }
+                sleep(100);
+            }
+        }
+    }
+
+    /** The ACLs the broker holds for the principal. */
+    public Collection<AclBinding> granted(String principal) {
+        AclBindingFilter filter = new AclBindingFilter(ResourcePatternFilter.ANY,
+                new AccessControlEntryFilter(principal, null, AclOperation.ANY, AclPermissionType.ANY));
+        return await(admin.describeAcls(filter).values(), "list the ACLs of " + principal);
     }
 
     /** Creates the topics that do not exist yet; existing ones keep their partitions and settings. */

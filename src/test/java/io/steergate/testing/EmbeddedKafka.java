@@ -3,6 +3,10 @@ package io.steergate.testing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -57,6 +61,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private final int defaultPartitions;
     private final boolean scram;
+    private final boolean acls;
     private KafkaClusterTestKit cluster;
 
     public EmbeddedKafka() {
@@ -64,20 +69,30 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     public EmbeddedKafka(int defaultPartitions) {
-        this(defaultPartitions, false);
+        this(defaultPartitions, false, false);
     }
 
-    private EmbeddedKafka(int defaultPartitions, boolean scram) {
+    private EmbeddedKafka(int defaultPartitions, boolean scram, boolean acls) {
         this.defaultPartitions = defaultPartitions;
         this.scram = scram;
+        this.acls = acls;
     }
 
     /**
      * A broker whose client listener is SASL_PLAINTEXT and accepts SCRAM-SHA-512 users made with
-     * {@link #createScramUser}; clients without valid credentials are refused. Authorization stays open (no ACLs yet).
+     * {@link #createScramUser}; clients without valid credentials are refused. Authorization stays open: every
+     * authenticated user may do anything (see {@link #withAcls()}).
      */
     public EmbeddedKafka withScram() {
-        return new EmbeddedKafka(defaultPartitions, true);
+        return new EmbeddedKafka(defaultPartitions, true, false);
+    }
+
+    /**
+     * Like {@link #withScram()}, but the broker authorizes: a user may do only what an ACL allows (none granted yet).
+     * The kit's admin ({@link #adminSettings()}) and the broker itself are super users.
+     */
+    public EmbeddedKafka withAcls() {
+        return new EmbeddedKafka(defaultPartitions, true, true);
     }
 
     /** Formats and starts the broker; returns once it accepts clients (2-4 s). */
@@ -89,6 +104,10 @@ public final class EmbeddedKafka implements AutoCloseable {
             TestKitNodes.Builder nodeSettings = new TestKitNodes.Builder();
             if (scram) {
                 nodeSettings.setBrokerSecurityProtocol(SecurityProtocol.SASL_PLAINTEXT);
+            }
+            if (acls) {
+                // on a PLAINTEXT controller listener the broker would be User:ANONYMOUS, whom the authorizer refuses
+                nodeSettings.setControllerSecurityProtocol(SecurityProtocol.SASL_PLAINTEXT);
             }
             TestKitNodes nodes = nodeSettings
                     .setCombined(true)
@@ -103,9 +122,11 @@ public final class EmbeddedKafka implements AutoCloseable {
                 // the kit's own SASL setup speaks PLAIN (its admin and the broker itself); clients get SCRAM too
                 kitSettings.setConfigProp("sasl.enabled.mechanisms", "PLAIN," + SCRAM_MECHANISM)
                         .setConfigProp("listener.name." + listener + "." + SCRAM_MECHANISM.toLowerCase(Locale.ROOT) + ".sasl.jaas.config",
-                                "org.apache.kafka.common.security.scram.ScramLoginModule required;")
-                        // the kit installs an authorizer that denies all without ACLs; ACLs are not part of this yet
-                        .setConfigProp("allow.everyone.if.no.acl.found", "true");
+                                "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+                if (!acls) {
+                    // the kit installs an authorizer that denies what no ACL allows, with its admin as super user
+                    kitSettings.setConfigProp("allow.everyone.if.no.acl.found", "true");
+                }
             }
             KafkaClusterTestKit kit = kitSettings
                     // the default 3 s delay would be paid by every new consumer group
@@ -140,8 +161,11 @@ public final class EmbeddedKafka implements AutoCloseable {
         return cluster.bootstrapServers();
     }
 
-    /** Settings of a client of the broker with the kit's super-user (SASL PLAIN on a {@link #withScram()} broker). */
-    private Map<String, Object> adminSettings() {
+    /**
+     * Settings of a client of the broker as the kit's super user (SASL PLAIN on a {@link #withScram()} or
+     * {@link #withAcls()} broker): what an operator's admin config holds.
+     */
+    public Map<String, Object> adminSettings() {
         Map<String, Object> settings = new HashMap<>(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
         if (scram) {
             settings.put(AdminClientConfig.SECURITY_PROTOCOL_CONFIG, SecurityProtocol.SASL_PLAINTEXT.name);
@@ -150,6 +174,18 @@ public final class EmbeddedKafka implements AutoCloseable {
                     + KIT_ADMIN + "\" password=\"" + KIT_ADMIN_PASSWORD + "\";");
         }
         return settings;
+    }
+
+    /** Writes {@link #adminSettings()} as a Kafka client .properties file (steer kafka --admin-config) and returns it. */
+    public Path writeAdminConfig(Path file) {
+        Properties config = new Properties();
+        adminSettings().forEach((name, value) -> config.setProperty(name, value.toString()));
+        try (Writer out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            config.store(out, "the embedded broker's super user");
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write " + file, e);
+        }
+        return file;
     }
 
     /** The client settings of a SCRAM user of a {@link #withScram()} broker: what the application is given as kafka.*. */
