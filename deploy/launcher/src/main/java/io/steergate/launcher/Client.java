@@ -1,14 +1,18 @@
 package io.steergate.launcher;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -28,19 +32,25 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * A command-line client of the Kafka contract: sends one GenerationRequest to steer.requests and waits for
- * the GenerationResult with the same id on steer.results. With --http it posts the request to the HTTP API
- * instead, with the tenant's client key the application wrote under data/credentials. Exit code 0 only for a
- * COMPLETED result.
+ * the GenerationResult with the same id on steer.results, logged in with the Kafka settings the launcher wrote
+ * (data/credentials/kafka-client.properties: the shared mode's principal "client"). With --http it posts the request
+ * to the HTTP API instead, with the tenant's client key the application wrote under data/credentials. Exit code 0
+ * only for a COMPLETED result.
  */
 public final class Client {
 
     static final String USAGE = """
             usage: deploy/client [flags] "prompt"
 
-              --bootstrap HOST:PORT   Kafka bootstrap servers (default 127.0.0.1:9092)
+              --data-dir DIR          the launcher's data directory (default data): its credentials/ hold the
+                                      Kafka settings and the API keys
+              --kafka-config FILE     Kafka client settings: bootstrap.servers, security.protocol, sasl.*
+                                      (default DIR/credentials/kafka-client.properties; without it, no login)
+              --bootstrap HOST:PORT   Kafka bootstrap servers (default: the settings' bootstrap.servers,
+                                      else 127.0.0.1:9092)
               --tenant NAME           tenant (default demo; acme with --http)
               --http URL              post to the HTTP API at URL (e.g. http://127.0.0.1:8080) instead of Kafka
-              --key-file FILE         with --http: the API key (default data/credentials/client-<tenant>.key)
+              --key-file FILE         with --http: the API key (default DIR/credentials/client-<tenant>.key)
               --max-tokens N          completion length limit (default 64)
               --temperature T         0 = greedy (default 0)
               --seed N                sampling seed (default: none)
@@ -62,7 +72,9 @@ public final class Client {
     }
 
     static int run(String[] args) {
-        String bootstrap = "127.0.0.1:9092";
+        String bootstrap = null;
+        Path dataDir = Path.of("data");
+        Path kafkaConfig = null;
         String tenant = null;
         String http = null;
         Path keyFile = null;
@@ -81,6 +93,8 @@ public final class Client {
                         return 0;
                     }
                     case "--bootstrap" -> bootstrap = value(args, ++i, arg);
+                    case "--data-dir" -> dataDir = Path.of(value(args, ++i, arg));
+                    case "--kafka-config" -> kafkaConfig = Path.of(value(args, ++i, arg));
                     case "--tenant" -> tenant = value(args, ++i, arg);
                     case "--http" -> http = value(args, ++i, arg);
                     case "--key-file" -> keyFile = Path.of(value(args, ++i, arg));
@@ -103,6 +117,9 @@ public final class Client {
             if (keyFile != null && http == null) {
                 throw new IllegalArgumentException("--key-file goes with --http (Kafka takes the tenant field as it is)");
             }
+            if (kafkaConfig != null && http != null) {
+                throw new IllegalArgumentException("--kafka-config goes without --http");
+            }
         } catch (IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             System.err.println();
@@ -124,19 +141,50 @@ public final class Client {
         }
         try {
             if (http != null) {
-                Path key = keyFile != null ? keyFile : Path.of("data", "credentials", "client-" + tenant + ".key");
+                Path key = keyFile != null ? keyFile : dataDir.resolve("credentials").resolve("client-" + tenant + ".key");
                 return post(http, key, request, Duration.ofSeconds(timeoutSeconds));
             }
-            return exchange(bootstrap, id, request, Duration.ofSeconds(timeoutSeconds));
+            Map<String, Object> settings = kafkaSettings(kafkaConfig, dataDir, bootstrap);
+            if (settings == null) {
+                return 1;
+            }
+            return exchange(settings, id, request, Duration.ofSeconds(timeoutSeconds));
         } catch (Exception e) {
             System.err.println("error: " + e);
             return 1;
         }
     }
 
-    private static int exchange(String bootstrap, String id, ObjectNode request, Duration timeout) throws Exception {
-        Map<String, Object> common = Map.of("bootstrap.servers", bootstrap, "request.timeout.ms", "10000",
-                "default.api.timeout.ms", "15000");
+    /**
+     * The Kafka settings: the file named by --kafka-config (which must exist), else the launcher's
+     * kafka-client.properties when there is one, else none (a broker without authentication); --bootstrap wins over
+     * the file's bootstrap.servers. Null, with the reason printed, when the named file cannot be read.
+     */
+    static Map<String, Object> kafkaSettings(Path kafkaConfig, Path dataDir, String bootstrap) throws IOException {
+        Path file = kafkaConfig != null ? kafkaConfig : dataDir.resolve("credentials").resolve(KafkaCredentials.CLIENT_SETTINGS);
+        Map<String, Object> settings = new HashMap<>();
+        if (Files.isRegularFile(file)) {
+            Properties properties = new Properties();
+            try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                properties.load(in);
+            }
+            properties.forEach((key, value) -> settings.put((String) key, value));
+        } else if (kafkaConfig != null) {
+            System.err.println("error: no Kafka settings file " + kafkaConfig);
+            return null;
+        } else {
+            System.err.println("no " + file + ": connecting to Kafka without a login (--kafka-config FILE to give one)");
+        }
+        if (bootstrap != null) {
+            settings.put("bootstrap.servers", bootstrap);
+        }
+        settings.putIfAbsent("bootstrap.servers", "127.0.0.1:9092");
+        return settings;
+    }
+
+    private static int exchange(Map<String, Object> settings, String id, ObjectNode request, Duration timeout) throws Exception {
+        Map<String, Object> common = withAll(settings, Map.of("request.timeout.ms", "10000", "default.api.timeout.ms", "15000"));
+        Object bootstrap = settings.get("bootstrap.servers");
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(withAll(common, Map.of(
                      "enable.auto.commit", "false"
              )), new StringDeserializer(), new ByteArrayDeserializer());
@@ -206,7 +254,7 @@ public final class Client {
     }
 
     private static Map<String, Object> withAll(Map<String, Object> a, Map<String, Object> b) {
-        Map<String, Object> all = new java.util.HashMap<>(a);
+        Map<String, Object> all = new HashMap<>(a);
         all.putAll(b);
         return all;
     }

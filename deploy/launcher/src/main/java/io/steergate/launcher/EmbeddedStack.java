@@ -50,6 +50,9 @@ public final class EmbeddedStack {
     private volatile Watchdog watchdog;
     private SupervisedPostgres postgres;
     private KafkaBroker broker;
+    private KafkaCredentials kafkaCredentials;
+    /** Whether {@code steer kafka setup} has set the users and ACLs (not with --infra-only and no application jar). */
+    private boolean kafkaAccessSet;
     private SupervisedApp app;
 
     private EmbeddedStack(Options options) {
@@ -101,6 +104,18 @@ public final class EmbeddedStack {
             taken.forEach(EmbeddedStack::say);
             return 1;
         }
+        Path kafkaDir = options.dataDir.resolve("kafka");
+        var refusal = KafkaCredentials.refusal(KafkaBroker.logDir(kafkaDir), credentialsDir(), options.dataDir);
+        if (refusal.isPresent()) {
+            say(refusal.get());
+            return 1;
+        }
+        try {
+            kafkaCredentials = KafkaCredentials.in(credentialsDir());
+        } catch (IOException | IllegalStateException e) {
+            say("cannot read or create the Kafka credentials in " + credentialsDir().toAbsolutePath().normalize() + ": " + reason(e));
+            return 1;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "steergate-launcher-shutdown"));
         try {
             say("data in " + options.dataDir.toAbsolutePath().normalize() + ", broker and PostgreSQL logs in "
@@ -122,15 +137,33 @@ public final class EmbeddedStack {
                 if (stopping.get()) {
                     return 1;
                 }
-                broker = KafkaBroker.start(options.dataDir.resolve("kafka"), options.kafkaPort, options.controllerPort,
-                        PARTITIONS, logs.resolve("storage-format.log"));
+                broker = KafkaBroker.start(kafkaDir, options.kafkaPort, options.controllerPort,
+                        PARTITIONS, logs.resolve("storage-format.log"), kafkaCredentials);
                 broker.createTopics(TOPICS, PARTITIONS);
+                kafkaCredentials.writeSettings(broker.bootstrapServers());
             }
-            say("Kafka ready: " + broker.bootstrapServers() + " (topics " + String.join(", ", TOPICS) + ")");
+            say("Kafka ready: " + broker.bootstrapServers() + " (SASL_PLAINTEXT, SCRAM-SHA-512; topics "
+                    + String.join(", ", TOPICS) + ")");
         } catch (Exception e) {
             say("could not start the infrastructure: " + e);
             e.printStackTrace();
             return 1;
+        }
+        if (Files.isRegularFile(options.appJar)) {
+            try {
+                KafkaAccess.setUp(options.appJar, kafkaCredentials);
+                kafkaAccessSet = true;
+                say("Kafka users " + KafkaCredentials.APP + " and " + KafkaCredentials.CLIENT + " and their ACLs are set");
+            } catch (KafkaAccess.Failed e) {
+                say(e.getMessage());
+                return 1;
+            } catch (IOException e) {
+                say("could not run `steer kafka setup` from " + options.appJar + ": " + reason(e));
+                return 1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
         }
         if (options.infraOnly) {
             printBanner(false);
@@ -246,6 +279,8 @@ public final class EmbeddedStack {
         ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
         Map<String, String> env = builder.environment();
         env.put("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrapServers());
+        // the password in the environment, never on the command line (which is printed and visible to ps)
+        env.putAll(kafkaCredentials.appEnvironment());
         env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
         // two roles: the application's may only insert audit records; Flyway migrates as the schema's owner
         env.put("QUARKUS_DATASOURCE_USERNAME", Postgres.APP_ROLE);
@@ -283,6 +318,20 @@ public final class EmbeddedStack {
         StringBuilder text = new StringBuilder();
         text.append("\n================ ").append(BANNER_TITLE).append(" ================\n");
         text.append("  Kafka bootstrap servers : ").append(bootstrap).append('\n');
+        text.append("  Kafka authentication    : ").append(KafkaCredentials.PROTOCOL).append(", ").append(KafkaCredentials.MECHANISM)
+                .append(", user ").append(KafkaCredentials.CLIENT).append(", settings in ")
+                .append(kafkaCredentials.clientSettingsFile()).append('\n');
+        text.append("                            admin (super user) settings in ").append(kafkaCredentials.adminSettingsFile())
+                .append('\n');
+        if (!kafkaAccessSet) {
+            text.append("  Kafka users and ACLs    : NOT SET (--infra-only without the application jar ").append(options.appJar)
+                    .append("): only admin can log in. Once the application is built, run\n")
+                    .append("      deploy/steer ").append(String.join(" ", KafkaAccess.arguments(
+                            kafkaCredentials.adminSettingsFile().toString(),
+                            kafkaCredentials.passwordFile(KafkaCredentials.APP).toString(),
+                            kafkaCredentials.passwordFile(KafkaCredentials.CLIENT).toString()))).append('\n')
+                    .append("      (or start the launcher again with the jar)\n");
+        }
         text.append("  PostgreSQL JDBC URL     : ").append(postgres.jdbcUrl()).append('\n');
         // the password itself stays out of the console (and so out of captured logs): it is in a 0600 file
         text.append("  PostgreSQL roles        : ").append(Postgres.APP_ROLE).append(" (application: may only insert audit"
@@ -308,6 +357,11 @@ public final class EmbeddedStack {
                     .append(" QUARKUS_FLYWAY_USERNAME=").append(Postgres.OWNER_ROLE)
                     .append(" QUARKUS_FLYWAY_PASSWORD=$(cat ").append(roleFile(Postgres.OWNER_ROLE)).append(")")
                     .append(" STEERGATE_AUDIT_SIGNING_KEY=").append(auditSigningKey())
+                    .append(" KAFKA_SECURITY_PROTOCOL=").append(KafkaCredentials.PROTOCOL)
+                    .append(" KAFKA_SASL_MECHANISM=").append(KafkaCredentials.MECHANISM)
+                    .append(" KAFKA_SASL_JAAS_CONFIG=\"org.apache.kafka.common.security.scram.ScramLoginModule required")
+                    .append(" username=\\\"").append(KafkaCredentials.APP).append("\\\" password=\\\"$(cat ")
+                    .append(kafkaCredentials.passwordFile(KafkaCredentials.APP)).append(")\\\";\"")
                     .append(" java -jar target/quarkus-app/quarkus-run.jar\n");
         }
         if (withApp) {
@@ -320,7 +374,8 @@ public final class EmbeddedStack {
                 ? "fsync and synchronous commit on"
                 : "fsync and synchronous commit OFF (--unsafe-no-fsync): a crash can lose accepted requests").append('\n');
         text.append("\n  Generate through Kafka:\n");
-        text.append("    deploy/client --bootstrap ").append(bootstrap).append(" --tenant demo \"Once upon a time\"\n");
+        text.append("    deploy/client --data-dir ").append(options.dataDir.toAbsolutePath().normalize())
+                .append(" --tenant demo \"Once upon a time\"\n");
         Path acmeKey = credentialsDir().resolve("client-acme.key").toAbsolutePath().normalize();
         text.append("  Generate over HTTP (as acme's client; the tenant comes from the key):\n");
         text.append("    curl -s -X POST ").append(httpUrl()).append("/v1/generations -H 'Content-Type: application/json' \\\n");
@@ -400,7 +455,7 @@ public final class EmbeddedStack {
                   --data-dir DIR          all data and logs (default ./data)
                   --model-dir DIR         model directory for STEERGATE_MODEL_DIR (default: $STEERGATE_MODEL_DIR,
                                           else ../shared/models/stories260K when it exists)
-                  --kafka-port N          Kafka PLAINTEXT listener on 127.0.0.1 (default 9092)
+                  --kafka-port N          Kafka SASL_PLAINTEXT (SCRAM-SHA-512) listener on 127.0.0.1 (default 9092)
                   --controller-port N     KRaft CONTROLLER listener on 127.0.0.1 (default 9093)
                   --postgres-port N       PostgreSQL on localhost (default 5432)
                   --http-port N           the application's HTTP port on 127.0.0.1 (default 8080)
@@ -521,29 +576,58 @@ public final class EmbeddedStack {
         }
     }
 
-    /** A combined broker + controller KRaft node on fixed 127.0.0.1 ports; formatted once, then reused. */
+    /**
+     * A combined broker + controller KRaft node on fixed 127.0.0.1 ports; formatted once, then reused. Clients and the
+     * inter-broker traffic use SASL_PLAINTEXT with SCRAM-SHA-512 (the admin's credential is written when the storage is
+     * formatted, the others by the application's {@code steer kafka setup}); the StandardAuthorizer refuses whatever
+     * no ACL allows, except to the admin.
+     */
     static final class KafkaBroker implements AutoCloseable {
+
+        private static final String SCRAM_LOGIN = "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config";
+        private static final String CONTROLLER_LOGIN = "listener.name.controller.plain.sasl.jaas.config";
 
         private final kafka.server.KafkaRaftServer server;
         private final String bootstrapServers;
+        private final KafkaCredentials credentials;
 
-        private KafkaBroker(kafka.server.KafkaRaftServer server, String bootstrapServers) {
+        private KafkaBroker(kafka.server.KafkaRaftServer server, String bootstrapServers, KafkaCredentials credentials) {
             this.server = server;
             this.bootstrapServers = bootstrapServers;
+            this.credentials = credentials;
         }
 
-        static KafkaBroker start(Path dir, int port, int controllerPort, int partitions, Path formatLog) throws Exception {
-            Path logDir = dir.resolve("logs").toAbsolutePath();
+        /** Where the broker keeps its log (and meta.properties, written when it formats) under {@code dir}. */
+        static Path logDir(Path dir) {
+            return dir.resolve("logs").toAbsolutePath();
+        }
+
+        static KafkaBroker start(Path dir, int port, int controllerPort, int partitions, Path formatLog,
+                KafkaCredentials credentials) throws Exception {
+            Path logDir = logDir(dir);
             Files.createDirectories(logDir);
             Properties props = new Properties();
             props.put("process.roles", "broker,controller");
             props.put("node.id", "1");
             props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-            props.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-            props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
-            props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+            props.put("listeners", "SASL_PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+            props.put("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + port);
+            props.put("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
             props.put("controller.listener.names", "CONTROLLER");
-            props.put("inter.broker.listener.name", "PLAINTEXT");
+            props.put("inter.broker.listener.name", "SASL_PLAINTEXT");
+            props.put("sasl.enabled.mechanisms", KafkaCredentials.MECHANISM);
+            props.put("sasl.mechanism.inter.broker.protocol", KafkaCredentials.MECHANISM);
+            props.put(SCRAM_LOGIN, credentials.jaasConfig(KafkaCredentials.ADMIN));
+            // The controller listener cannot use SCRAM (its credentials live in the metadata the controller serves), and
+            // as PLAINTEXT its callers, the broker half of this node among them, would be User:ANONYMOUS, which the
+            // authorizer refuses CLUSTER_ACTION, or, made a super user, would let anyone on the machine in through it.
+            // So PLAIN with the admin as its only user, from the JAAS line itself.
+            props.put("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
+            props.put("sasl.mechanism.controller.protocol", "PLAIN");
+            props.put(CONTROLLER_LOGIN, credentials.controllerJaasConfig());
+            props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            props.put("allow.everyone.if.no.acl.found", "false");
+            props.put("super.users", "User:" + KafkaCredentials.ADMIN);
             props.put("log.dirs", logDir.toString());
             props.put("num.partitions", String.valueOf(partitions));
             props.put("auto.create.topics.enable", "true");
@@ -557,24 +641,33 @@ public final class EmbeddedStack {
             props.put("share.coordinator.state.topic.min.isr", "1");
             props.put("group.initial.rebalance.delay.ms", "0");
             Path config = dir.resolve("server.properties").toAbsolutePath();
+            // the file gets no password: the logins say where it is
+            Properties withoutSecret = new Properties();
+            withoutSecret.putAll(props);
+            for (String login : List.of(SCRAM_LOGIN, CONTROLLER_LOGIN)) {
+                withoutSecret.put(login, "(the admin's login; password in " + credentials.passwordFile(KafkaCredentials.ADMIN) + ")");
+            }
             try (OutputStream out = Files.newOutputStream(config)) {
-                props.store(out, "written by the SteerGate launcher on every start");
+                withoutSecret.store(out, "written by the SteerGate launcher on every start, for reading: the broker runs"
+                        + " in the launcher with these settings and the real JAAS line");
             }
             if (!Files.exists(logDir.resolve("meta.properties"))) {
                 String clusterId = org.apache.kafka.common.Uuid.randomUuid().toString();
                 try (PrintStream out = new PrintStream(Files.newOutputStream(formatLog), true, StandardCharsets.UTF_8)) {
-                    int code = kafka.tools.StorageTool.execute(
-                            new String[] {"format", "-t", clusterId, "-c", config.toString()}, out);
+                    // in this JVM, so the admin's password is on no command line
+                    int code = kafka.tools.StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", config.toString(),
+                            "--add-scram", credentials.adminScramCredential()}, out);
                     if (code != 0) {
                         throw new IllegalStateException("formatting " + logDir + " failed with code " + code + "; see " + formatLog);
                     }
                 }
-                say("formatted a new Kafka log directory " + logDir + " (cluster " + clusterId + ")");
+                say("formatted a new Kafka log directory " + logDir + " (cluster " + clusterId + ", SCRAM-SHA-512 user "
+                        + KafkaCredentials.ADMIN + ")");
             }
             var server = new kafka.server.KafkaRaftServer(kafka.server.KafkaConfig.fromProps(props),
                     org.apache.kafka.common.utils.Time.SYSTEM);
             server.startup();
-            KafkaBroker broker = new KafkaBroker(server, "127.0.0.1:" + port);
+            KafkaBroker broker = new KafkaBroker(server, "127.0.0.1:" + port, credentials);
             broker.awaitReady(Duration.ofSeconds(60));
             return broker;
         }
@@ -584,10 +677,11 @@ public final class EmbeddedStack {
         }
 
         private org.apache.kafka.clients.admin.Admin admin() {
-            return org.apache.kafka.clients.admin.Admin.create(Map.of(
-                    "bootstrap.servers", bootstrapServers,
-                    "request.timeout.ms", "5000",
-                    "default.api.timeout.ms", "10000"));
+            Map<String, Object> settings = new java.util.HashMap<>(credentials.clientSettings(KafkaCredentials.ADMIN));
+            settings.put("bootstrap.servers", bootstrapServers);
+            settings.put("request.timeout.ms", "5000");
+            settings.put("default.api.timeout.ms", "10000");
+            return org.apache.kafka.clients.admin.Admin.create(settings);
         }
 
         private void awaitReady(Duration timeout) throws InterruptedException {

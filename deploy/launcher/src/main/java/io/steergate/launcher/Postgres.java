@@ -6,8 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -84,7 +82,7 @@ final class Postgres implements AutoCloseable {
         Files.createDirectories(dataDir);
         boolean initialised = Files.exists(dataDir.resolve("postgresql.conf"));
         boolean passwordOnFile = Files.isRegularFile(settings.passwordFile());
-        String password = passwordOnFile ? readPassword(settings.passwordFile()) : createPassword(settings.passwordFile());
+        String password = passwordOnFile ? Secrets.readPassword(settings.passwordFile()) : Secrets.createPassword(settings.passwordFile());
         boolean passwordSet = !initialised || (passwordOnFile && hasPasswordHba(dataDir));
         String durability = settings.durable() ? "on" : "off";
         var builder = EmbeddedPostgres.builder()
@@ -221,8 +219,8 @@ final class Postgres implements AutoCloseable {
      * owner, can alter it; V9 then grants the application role its privileges.
      */
     private void ensureRoles() throws SQLException, IOException {
-        ownerPassword = passwordOf(passwordFileOf(settings, OWNER_ROLE));
-        appPassword = passwordOf(passwordFileOf(settings, APP_ROLE));
+        ownerPassword = Secrets.passwordOf(passwordFileOf(settings, OWNER_ROLE));
+        appPassword = Secrets.passwordOf(passwordFileOf(settings, APP_ROLE));
         try (Connection connection = server.getDatabase(USER, settings.database()).getConnection();
              Statement statement = connection.createStatement()) {
             PGConnection pg = connection.unwrap(PGConnection.class);
@@ -259,46 +257,6 @@ final class Postgres implements AutoCloseable {
                         end loop;
                     end $$""".formatted(USER, OWNER_ROLE));
         }
-    }
-
-    private static String passwordOf(Path file) throws IOException {
-        return Files.isRegularFile(file) ? readPassword(file) : createPassword(file);
-    }
-
-    private static String readPassword(Path file) throws IOException {
-        String password = Files.readAllLines(file, StandardCharsets.UTF_8).stream().findFirst().orElse("").strip();
-        if (password.isEmpty()) {
-            throw new IllegalStateException(file + " is empty: delete it and start again to set a new password");
-        }
-        try {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException e) {
-            // not a POSIX file system: nothing to tighten
-        }
-        return password;
-    }
-
-    /** A random password in a new file only its owner can read. */
-    private static String createPassword(Path file) throws IOException {
-        String alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-        SecureRandom random = new SecureRandom();
-        StringBuilder password = new StringBuilder();
-        for (int i = 0; i < 24; i++) {
-            password.append(alphabet.charAt(random.nextInt(alphabet.length())));
-        }
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = dir.resolve(file.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        try {
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        } catch (UnsupportedOperationException e) {
-            Files.createFile(tmp);
-        }
-        Files.writeString(tmp, password + "\n", StandardCharsets.UTF_8);
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-        return password.toString();
     }
 
     ProcessHandle postmaster() {

@@ -13,9 +13,12 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -61,13 +64,20 @@ class LauncherProcessTest {
 
     /**
      * A launcher killed together with its watchdog leaves PostgreSQL running; the next launcher on the data
-     * directory stops it and starts its own. That one, killed alone, takes its PostgreSQL with it.
+     * directory stops it and starts its own. That one, killed alone, takes its PostgreSQL with it. On the way: the
+     * Kafka credentials are created once, readable by their owner only, and the second launcher's broker (on the
+     * storage the first formatted with the admin's credential) starts with the same ones.
      */
     @Test
     void stopsWhatAKilledLauncherLeftAndLeavesNothingWhenKilled() throws Exception {
         String[] flags = {"--infra-only", "--kafka-port", port(), "--controller-port", port(), "--postgres-port", port()};
         Launcher first = launch(flags);
         first.awaitOutput(EmbeddedStack.BANNER_TITLE, Duration.ofMinutes(3));
+        Map<Path, String> kafkaSecrets = kafkaSecrets();
+        Path clientSettings = dataDir.resolve("credentials").resolve(KafkaCredentials.CLIENT_SETTINGS).toAbsolutePath().normalize();
+        assertTrue(first.output().contains("SASL_PLAINTEXT, SCRAM-SHA-512, user client, settings in " + clientSettings), first.output());
+        // --infra-only without the application jar: nobody but the admin can log in yet, and the banner says so
+        assertTrue(first.output().contains("Kafka users and ACLs    : NOT SET"), first.output());
         ProcessHandle leftover = postmaster();
         ProcessHandle firstWatchdog = ProcessHandle.of(Long.parseLong(
                 Files.readString(dataDir.resolve("run").resolve("watchdog.pid")).split("\\s+")[0])).orElseThrow();
@@ -82,6 +92,7 @@ class LauncherProcessTest {
         second.awaitOutput(EmbeddedStack.BANNER_TITLE, Duration.ofMinutes(3));
         assertTrue(second.output().contains("stopping PostgreSQL (pid " + leftover.pid() + ") left running"), second.output());
         assertFalse(Processes.isRunning(leftover));
+        assertEquals(kafkaSecrets, kafkaSecrets(), "the second start reuses the Kafka credentials");
         ProcessHandle postmaster = postmaster();
 
         second.process().destroyForcibly(); // SIGKILL: no shutdown hook runs; its watchdog stops PostgreSQL
@@ -96,6 +107,23 @@ class LauncherProcessTest {
         }
     }
 
+    /** Kafka storage formatted by a launcher from before SASL (no admin credential) is refused before anything starts. */
+    @Test
+    void refusesKafkaStorageFormattedWithoutTheAdminCredential() throws Exception {
+        Path logDir = EmbeddedStack.KafkaBroker.logDir(dataDir.resolve("kafka"));
+        Files.createDirectories(logDir);
+        Files.writeString(logDir.resolve("meta.properties"), "node.id=1\nversion=1\ncluster.id=oldFormatCluster00000\n");
+        Launcher launcher = launch("--infra-only", "--kafka-port", port(), "--controller-port", port(), "--postgres-port", port());
+        assertTrue(launcher.process().waitFor(2, TimeUnit.MINUTES), "the launcher did not give up; output:\n" + launcher.output());
+        assertEquals(1, launcher.process().exitValue(), launcher.output());
+        String kafkaDir = dataDir.resolve("kafka").toAbsolutePath().normalize().toString();
+        assertTrue(launcher.output().contains("was formatted without an admin credential"), launcher.output());
+        assertTrue(launcher.output().contains("`rm -r " + kafkaDir + "`"), launcher.output());
+        assertFalse(Files.exists(dataDir.resolve("credentials").resolve(KafkaCredentials.passwordFileName(KafkaCredentials.ADMIN))),
+                "a refused start creates no admin password that the storage does not know");
+        assertFalse(Files.exists(dataDir.resolve("postgres")), "nothing was started");
+    }
+
     @Test
     void refusesToStartOnATakenPortAndNamesItsHolder() throws Exception {
         try (ServerSocket held = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
@@ -107,6 +135,21 @@ class LauncherProcessTest {
                     + ProcessHandle.current().pid();
             assertTrue(launcher.output().contains(expected), "expected \"" + expected + "\" in:\n" + launcher.output());
         }
+    }
+
+    /** The Kafka password and settings files by path, with their content; each must be readable by its owner only. */
+    private Map<Path, String> kafkaSecrets() throws IOException {
+        Path credentials = dataDir.resolve("credentials");
+        Map<Path, String> secrets = new HashMap<>();
+        for (String name : List.of(KafkaCredentials.passwordFileName(KafkaCredentials.ADMIN),
+                KafkaCredentials.passwordFileName(KafkaCredentials.APP), KafkaCredentials.passwordFileName(KafkaCredentials.CLIENT),
+                KafkaCredentials.CLIENT_SETTINGS, KafkaCredentials.ADMIN_SETTINGS)) {
+            Path file = credentials.resolve(name);
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)), file.toString());
+            secrets.put(file, Files.readString(file));
+        }
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(credentials)));
+        return secrets;
     }
 
     private ProcessHandle postmaster() {
