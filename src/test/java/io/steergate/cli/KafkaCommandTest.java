@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.kafka.KafkaProvisioning;
 import io.steergate.kafka.TenantTopics;
 import io.steergate.testing.EmbeddedKafka;
 import java.io.PrintWriter;
@@ -14,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -126,7 +128,11 @@ class KafkaCommandTest {
         assertEquals(1, bogus.code(), bogus.err());
         assertTrue(bogus.err().contains("SASL_BOGUS"), bogus.err());
 
-        kafka.createScramUser("nobody", "nobody-secret");
+        Properties adminSettings = new Properties();
+        adminSettings.putAll(kafka.adminSettings());
+        try (KafkaProvisioning admin = KafkaProvisioning.connect(adminSettings)) {
+            admin.upsertScramUser("nobody", "nobody-secret");
+        }
         Map<String, Object> nobody = kafka.scramClientSettings("nobody", "nobody-secret");
         Path notAdmin = dir.resolve("not-admin.properties");
         StringBuilder config = new StringBuilder();

@@ -7,7 +7,6 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.security.Provider;
 import java.security.Security;
 import java.util.Arrays;
@@ -18,16 +17,11 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.ScramCredentialInfo;
-import org.apache.kafka.clients.admin.ScramMechanism;
-import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.security.plain.internals.PlainSaslServerProvider;
@@ -58,7 +52,7 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     public static final int MESSAGE_MAX_BYTES = configuredMessageBytes() + RECORD_OVERHEAD_BYTES;
 
-    /** The SASL mechanism of {@link #withScram()} brokers: the one DESIGN.md asks of a secured deployment. */
+    /** The SASL mechanism of {@link #withAcls()} brokers: the one DESIGN.md asks of a secured deployment. */
     public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
 
     /** The test kit's broker super-user on a SASL listener (JaasUtils.KAFKA_PLAIN_ADMIN), used here to administer. */
@@ -69,8 +63,8 @@ public final class EmbeddedKafka implements AutoCloseable {
             + KIT_ADMIN + "\" password=\"" + KIT_ADMIN_PASSWORD + "\" user_" + KIT_ADMIN + "=\"" + KIT_ADMIN_PASSWORD + "\";";
 
     private final int defaultPartitions;
-    private final boolean scram;
-    private final boolean acls;
+    /** SASL (SCRAM-SHA-512 for clients, PLAIN for the kit's admin) with ACLs. */
+    private final boolean secured;
     private KafkaClusterTestKit cluster;
 
     public EmbeddedKafka() {
@@ -78,30 +72,22 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     public EmbeddedKafka(int defaultPartitions) {
-        this(defaultPartitions, false, false);
+        this(defaultPartitions, false);
     }
 
-    private EmbeddedKafka(int defaultPartitions, boolean scram, boolean acls) {
+    private EmbeddedKafka(int defaultPartitions, boolean secured) {
         this.defaultPartitions = defaultPartitions;
-        this.scram = scram;
-        this.acls = acls;
+        this.secured = secured;
     }
 
     /**
-     * A broker whose client listener is SASL_PLAINTEXT and accepts SCRAM-SHA-512 users made with
-     * {@link #createScramUser}; clients without valid credentials are refused. Authorization stays open: every
-     * authenticated user may do anything (see {@link #withAcls()}).
-     */
-    public EmbeddedKafka withScram() {
-        return new EmbeddedKafka(defaultPartitions, true, false);
-    }
-
-    /**
-     * Like {@link #withScram()}, but the broker authorizes: a user may do only what an ACL allows (none granted yet).
-     * The kit's admin ({@link #adminSettings()}) and the broker itself are super users.
+     * A broker as a secured deployment runs one: its client listener is SASL_PLAINTEXT and accepts SCRAM-SHA-512
+     * users (made with io.steergate.kafka.KafkaProvisioning through {@link #adminSettings()}), clients without valid
+     * credentials are refused, and a user may do only what an ACL allows (none granted yet). The kit's admin and the
+     * broker itself are super users.
      */
     public EmbeddedKafka withAcls() {
-        return new EmbeddedKafka(defaultPartitions, true, true);
+        return new EmbeddedKafka(defaultPartitions, true);
     }
 
     /** Formats and starts the broker; returns once it accepts clients (2-4 s). */
@@ -110,14 +96,12 @@ public final class EmbeddedKafka implements AutoCloseable {
             return this;
         }
         try {
-            if (scram) {
+            if (secured) {
                 useThisClassLoadersSaslProviders();
             }
             TestKitNodes.Builder nodeSettings = new TestKitNodes.Builder();
-            if (scram) {
+            if (secured) {
                 nodeSettings.setBrokerSecurityProtocol(SecurityProtocol.SASL_PLAINTEXT);
-            }
-            if (acls) {
                 // on a PLAINTEXT controller listener the broker would be User:ANONYMOUS, whom the authorizer refuses
                 nodeSettings.setControllerSecurityProtocol(SecurityProtocol.SASL_PLAINTEXT);
             }
@@ -129,7 +113,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                     .setBootstrapMetadataVersion(MetadataVersion.latestProduction())
                     .build();
             KafkaClusterTestKit.Builder kitSettings = new KafkaClusterTestKit.Builder(nodes);
-            if (scram) {
+            if (secured) {
                 String listener = nodes.brokerListenerName().value().toLowerCase(Locale.ROOT);
                 // the kit's own SASL setup speaks PLAIN (its admin and the broker itself); clients get SCRAM too
                 kitSettings.setConfigProp("sasl.enabled.mechanisms", "PLAIN," + SCRAM_MECHANISM)
@@ -137,16 +121,8 @@ public final class EmbeddedKafka implements AutoCloseable {
                                 "org.apache.kafka.common.security.scram.ScramLoginModule required;");
                 // PLAIN's users in each listener's own settings, not only in the kit's JVM-wide JAAS file, which the
                 // next SASL broker of this JVM replaces
-                List<String> saslListeners = new ArrayList<>(List.of(listener));
-                if (acls) {
-                    saslListeners.add(nodes.controllerListenerName().value().toLowerCase(Locale.ROOT));
-                }
-                for (String name : saslListeners) {
+                for (String name : List.of(listener, nodes.controllerListenerName().value().toLowerCase(Locale.ROOT))) {
                     kitSettings.setConfigProp("listener.name." + name + ".plain.sasl.jaas.config", KIT_PLAIN_JAAS);
-                }
-                if (!acls) {
-                    // the kit installs an authorizer that denies what no ACL allows, with its admin as super user
-                    kitSettings.setConfigProp("allow.everyone.if.no.acl.found", "true");
                 }
             }
             KafkaClusterTestKit kit = kitSettings
@@ -183,12 +159,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     /**
-     * Settings of a client of the broker as the kit's super user (SASL PLAIN on a {@link #withScram()} or
-     * {@link #withAcls()} broker): what an operator's admin config holds.
+     * Settings of a client of the broker as the kit's super user (SASL PLAIN on a {@link #withAcls()} broker): what an operator's admin config holds.
      */
     public Map<String, Object> adminSettings() {
         Map<String, Object> settings = new HashMap<>(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
-        if (scram) {
+        if (secured) {
             settings.put(AdminClientConfig.SECURITY_PROTOCOL_CONFIG, SecurityProtocol.SASL_PLAINTEXT.name);
             settings.put(SaslConfigs.SASL_MECHANISM, "PLAIN");
             settings.put(SaslConfigs.SASL_JAAS_CONFIG, "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
@@ -209,7 +184,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         return file;
     }
 
-    /** The client settings of a SCRAM user of a {@link #withScram()} broker: what the application is given as kafka.*. */
+    /** The client settings of a SCRAM user of a {@link #withAcls()} broker: what the application is given as kafka.*. */
     public Map<String, Object> scramClientSettings(String user, String password) {
         return Map.of(
                 AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
@@ -217,39 +192,6 @@ public final class EmbeddedKafka implements AutoCloseable {
                 SaslConfigs.SASL_MECHANISM, SCRAM_MECHANISM,
                 SaslConfigs.SASL_JAAS_CONFIG, "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
                         + user + "\" password=\"" + password + "\";");
-    }
-
-    /**
-     * Creates (or replaces) a SCRAM-SHA-512 user on a {@link #withScram()} broker and returns once the broker accepts
-     * its logins: credentials reach the broker through the metadata log a moment after the controller stored them.
-     */
-    public void createScramUser(String user, String password) {
-        if (!scram) {
-            throw new IllegalStateException("the embedded Kafka broker was started without SCRAM");
-        }
-        try (Admin admin = Admin.create(adminSettings())) {
-            admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
-                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), password))).all().get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating the SCRAM user", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("could not create the SCRAM user " + user, e.getCause());
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true) {
-            try (Admin admin = Admin.create(scramClientSettings(user, password))) {
-                admin.listTopics().names().get(10, TimeUnit.SECONDS);
-                return;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for the SCRAM user", e);
-            } catch (ExecutionException | TimeoutException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("the broker did not accept the SCRAM user " + user, e);
-                }
-            }
-        }
     }
 
     /** Creates the topics with the given partition count; topics that already exist are left alone. */
