@@ -66,7 +66,7 @@ public class GenerationResource {
     @POST
     @RolesAllowed(Roles.CLIENT)
     @Consumes(MediaType.WILDCARD)
-    @Operation(summary = "Generate synchronously", description = "Body: a GenerationRequest (DESIGN.md). Waits up to steergate.gateway.http-wait.")
+    @Operation(summary = "Generate synchronously", description = "Body: a GenerationRequest (docs/architecture.md 4.2). Waits up to steergate.gateway.http-wait.")
     @APIResponse(responseCode = "200", description = "COMPLETED: the GenerationResult")
     @APIResponse(responseCode = "400", description = "Invalid request: {code, message} naming the field")
     @APIResponse(responseCode = "403", description = "TENANT_MISMATCH: the body names a tenant the credential does not hold")

@@ -4,7 +4,7 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 
-/** Request limits, under the names DESIGN.md gives them ({@code steergate.limits.*}). */
+/** Request limits, under the names docs/architecture.md 4.2 gives them ({@code steergate.limits.*}). */
 @ConfigMapping(prefix = "steergate.limits")
 public interface LimitsConfig {
 

@@ -29,7 +29,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Turns raw request bytes into a {@link DecodedRequest}, checking every field of the DESIGN.md GenerationRequest
+ * Turns raw request bytes into a {@link DecodedRequest}, checking every field of the GenerationRequest (docs/architecture.md 4.2)
  * contract. Pure: no I/O, safe to share between threads. Errors name the field ("prompt: must not be empty").
  */
 public final class RequestDecoder {

@@ -14,11 +14,11 @@ import org.apache.kafka.common.resource.ResourcePattern;
 import org.apache.kafka.common.resource.ResourceType;
 
 /**
- * The Kafka ACLs of each principal of a SteerGate deployment (DESIGN.md, Security), for a broker that denies what no
+ * The Kafka ACLs of each principal of a SteerGate deployment (docs/architecture.md 4.6), for a broker that denies what no
  * ACL allows. Only the application's principal may write the internal topics (steer.jobs, steer.job-results,
  * steer.retraining and their dead-letter topics): every other principal gets LITERAL ACLs on the few topics it uses.
  * <p>
- * Tenants get LITERAL topic ACLs, not the prefixed ones DESIGN.md sketches: a prefixed ACL on
+ * Tenants get LITERAL topic ACLs, not prefixed ones: a prefixed ACL on
  * {@code steer.results.kids} would also match {@code steer.results.kids-co}, and one tenant's name may well be the
  * start of another's. Their consumer groups are PREFIXED with {@code <tenant>.}, which is safe because a tenant
  * has no dot, so no tenant's prefix is the start of another's.

@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /**
- * How clients reach the gateway over Kafka (DESIGN.md, Security), set by {@value #PROPERTY}. {@link #SHARED}: one
+ * How clients reach the gateway over Kafka (docs/architecture.md 4.1), set by {@value #PROPERTY}. {@link #SHARED}: one
  * platform writes steer.requests and reads steer.results, and the {@code tenant} field of a request is trusted.
  * {@link #PER_TENANT}: each tenant has its own topics ({@link TenantTopics}), and a request's tenant is its topic's.
  */

@@ -38,7 +38,7 @@ import org.apache.kafka.common.resource.ResourcePatternFilter;
  */
 public final class KafkaProvisioning implements AutoCloseable {
 
-    /** The mechanism SteerGate's clients use (DESIGN.md, Security). */
+    /** The mechanism SteerGate's clients use (docs/architecture.md 4.6). */
     public static final ScramMechanism MECHANISM = ScramMechanism.SCRAM_SHA_512;
     /** PBKDF2 iterations of stored SCRAM credentials; 4096 is Kafka's minimum, more slows down a stolen-hash attack. */
     static final int ITERATIONS = 8192;

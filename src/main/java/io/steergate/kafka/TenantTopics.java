@@ -7,7 +7,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The topic names of the {@code per-tenant} Kafka mode (DESIGN.md, Security): each tenant writes its requests to
+ * The topic names of the {@code per-tenant} Kafka mode (docs/architecture.md 4.1): each tenant writes its requests to
  * {@code steer.requests.<tenant>} and reads its results on {@code steer.results.<tenant>} and its unreadable
  * messages on {@code steer.requests.<tenant>.dlq}. A tenant never contains a dot, so no tenant's topic name is
  * another's dead-letter topic, and a requests topic names exactly one tenant.

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A generation request as it arrives on {@code steer.requests} or {@code POST /v1/generations} (DESIGN.md contract).
+ * A generation request as it arrives on {@code steer.requests} or {@code POST /v1/generations} (docs/architecture.md 4.2).
  * Instances built by {@code RequestDecoder} are validated and carry every default filled in.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)

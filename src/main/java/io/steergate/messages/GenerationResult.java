@@ -3,7 +3,7 @@ package io.steergate.messages;
 import java.util.List;
 import java.util.Map;
 
-/** The outcome of one request, as published on {@code steer.results} and stored with the generation (DESIGN.md contract). */
+/** The outcome of one request, as published on {@code steer.results} and stored with the generation (docs/architecture.md 4.2). */
 public record GenerationResult(
         String id,
         String tenant,

@@ -2,7 +2,7 @@ package io.steergate.messages;
 
 import java.util.regex.Pattern;
 
-/** The contract's shapes of the names that key everything (DESIGN.md, GenerationRequest): one definition for every check. */
+/** The contract's shapes of the names that key everything (docs/architecture.md 4.2): one definition for every check. */
 public final class Identifiers {
 
     /** A request id: with the tenant, the idempotency key. */

@@ -3,7 +3,7 @@ package io.steergate.security;
 import java.util.List;
 import java.util.Set;
 
-/** The four roles of DESIGN.md "Security" and the tenant name that stands for every tenant. */
+/** The four roles of docs/architecture.md 4.6 and the tenant name that stands for every tenant. */
 public final class Roles {
 
     /** Generates and reads its own tenants' generations. */

@@ -61,7 +61,7 @@ import org.jboss.logging.Logger;
 final class JobLoop implements Runnable {
 
     private static final Logger LOG = Logger.getLogger(JobLoop.class);
-    /** The request id of DESIGN.md: a job without a valid one cannot be answered, so it is dead-lettered. */
+    /** The request id of docs/architecture.md 4.2: a job without a valid one cannot be answered, so it is dead-lettered. */
     private static final Pattern REQUEST_ID = Identifiers.REQUEST_ID;
     /**
      * A dead letter keeps at most this many of the original bytes (header steergate-truncated-from says how many there

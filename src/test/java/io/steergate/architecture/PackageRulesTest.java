@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The package rules of style-anchors.md 6.2, read off the import lines of src/main/java: the steering engine stays
+ * The package rules of docs/architecture.md 3, read off the import lines of src/main/java: the steering engine stays
  * free of Quarkus, Jakarta and Kafka; messages stay plain records; flows only point forward, so no cycle can form.
  */
 class PackageRulesTest {

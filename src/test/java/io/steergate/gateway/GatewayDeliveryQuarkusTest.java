@@ -30,7 +30,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The delivery rules of DESIGN.md, end to end in one JVM: a real KRaft broker, a real PostgreSQL, the real model.
+ * The delivery rules of docs/architecture.md 4.3, end to end in one JVM: a real KRaft broker, a real PostgreSQL, the real model.
  * Each test uses its own request ids, so the tests share one boot and do not depend on order.
  */
 @QuarkusTest

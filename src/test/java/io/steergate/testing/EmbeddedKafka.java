@@ -52,7 +52,7 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     public static final int MESSAGE_MAX_BYTES = configuredMessageBytes() + RECORD_OVERHEAD_BYTES;
 
-    /** The SASL mechanism of {@link #withAcls()} brokers: the one DESIGN.md asks of a secured deployment. */
+    /** The SASL mechanism of {@link #withAcls()} brokers: the one docs/architecture.md 4.6 names for a secured deployment. */
     public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
 
     /** The test kit's broker super-user on a SASL listener (JaasUtils.KAFKA_PLAIN_ADMIN), used here to administer. */

@@ -92,7 +92,7 @@ public final class AppProcess implements AutoCloseable {
         env.putAll(extraEnv);
         List<String> jvmArgs = new ArrayList<>(List.of(
                 "-Dai.djl.offline=true",
-                // 1 torch thread: 2 shared cores oversubscribe otherwise (stack-notes.md)
+                // 1 torch thread: 2 shared cores oversubscribe otherwise (docs/architecture.md 5)
                 "-Dai.djl.pytorch.num_threads=1",
                 "-Dai.djl.pytorch.num_interop_threads=1",
                 "-Xmx1g"));

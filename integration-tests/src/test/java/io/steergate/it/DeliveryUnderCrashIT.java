@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import io.steergate.testing.TopicClient;
 
 /**
- * DESIGN.md's delivery rules under a crash: 200 requests in flight, the application SIGKILLed after the
+ * The delivery rules of docs/architecture.md 4.3 under a crash: 200 requests in flight, the application SIGKILLed after the
  * first results and started again. Every id must get a COMPLETED result, every copy of one id's result
  * must be byte-identical, and PostgreSQL must hold exactly one generation per id.
  */

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 import io.steergate.testing.TopicClient;
 
 /**
- * DESIGN.md's Kafka and HTTP contracts against the packaged application: only JSON on topics and HTTP.
+ * The Kafka and HTTP contracts of docs/architecture.md 4 against the packaged application: only JSON on topics and HTTP.
  * Each test uses its own request ids, so the tests share one application and need no order.
  */
 class GatewayContractIT {
@@ -38,7 +38,7 @@ class GatewayContractIT {
     private static final String PROMPT = "Once upon a time";
     /** Enough for the reference phrase below: stories260K's 512-token vocabulary splits most words. */
     private static final int MAX_TOKENS = 48;
-    /** The start of llama2.c's greedy continuation of PROMPT on stories260K (stack-notes.md). */
+    /** The start of llama2.c's greedy continuation of PROMPT on stories260K (docs/architecture.md 5). */
     private static final String GREEDY_CONTINUATION = "there was a little girl named Lily";
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -143,7 +143,7 @@ class GatewayContractIT {
         assertTrue(result.path("applied").isArray(), shown);
         assertTrue(result.path("scores").isObject(), shown);
 
-        // "Once upon a time" is BOS + 4 tokens with the stories260K tokenizer (stack-notes.md)
+        // "Once upon a time" is BOS + 4 tokens with the stories260K tokenizer (docs/architecture.md 5)
         assertEquals(5, result.path("usage").path("promptTokens").asInt(), shown);
         int completionTokens = result.path("usage").path("completionTokens").asInt();
         assertTrue(completionTokens >= 1 && completionTokens <= maxTokens, shown);

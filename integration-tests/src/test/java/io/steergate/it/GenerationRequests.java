@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.steergate.testing.TopicClient;
 
-/** GenerationRequest JSON as DESIGN.md's Kafka contract spells it, built without application classes. */
+/** GenerationRequest JSON as docs/architecture.md 4.2 spells it, built without application classes. */
 final class GenerationRequests {
 
     private GenerationRequests() {

@@ -23,12 +23,12 @@ import com.fasterxml.jackson.databind.ObjectReader;
  * JSON, huge numbers, control characters, lone surrogates, RTL overrides and emoji in every field and field name,
  * every field at and just past its limit, duplicate keys, wrong types and nulls. Each message says what the gateway
  * must do with it ({@link Expect}); {@link #readableId} is the contract's own test of whether an id can be read
- * (DESIGN.md: a valid JSON object whose "id" is a string of 1-128 [A-Za-z0-9._:-]), so that every id the gateway
+ * (docs/architecture.md 4.2: a valid JSON object whose "id" is a string of 1-128 [A-Za-z0-9._:-]), so that every id the gateway
  * can answer is known before sending. Every readable id is unique within a generator, so results count exactly.
  */
 final class HostileMessages {
 
-    /** The gateway's limits as application.properties sets them (steergate.limits.*) and DESIGN.md's id contract. */
+    /** The gateway's limits as application.properties sets them (steergate.limits.*) and the id contract of docs/architecture.md 4.2. */
     static final int ID_CHARS = 128;
     static final int TENANT_CHARS = 64;
     static final int PROMPT_CHARS = 8000;

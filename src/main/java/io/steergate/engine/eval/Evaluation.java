@@ -16,7 +16,7 @@ import java.util.Objects;
 import java.util.SortedMap;
 
 /**
- * Evaluates an intervention over a sweep of strengths (steering-methods.md 4): concept and desired-word rates of
+ * Evaluates an intervention over a sweep of strengths (docs/steering-methods.md 4): concept and desired-word rates of
  * sampled continuations of held-out prompts, the steered model's perplexity against the unsteered one, how far the
  * intervened source activations lie from the clean target ones (per-site mean W1), and sparsity. Also a plan of
  * several interventions, to see what composition keeps of each effect. Plain Java; runs on the caller's thread.
@@ -31,7 +31,7 @@ public final class Evaluation {
 
     /**
      * How continuations are sampled. Defaults follow the LinEAS protocol (temperature 1.0, top-p 0.6) with 48 new
-     * tokens and 200 generations (stack-notes.md: fewer hide stories260K's effects in noise).
+     * tokens and 200 generations (docs/steering-methods.md 4: fewer hide stories260K's effects in noise).
      *
      * @param n generations per configuration
      * @param maxTokens new tokens per generation

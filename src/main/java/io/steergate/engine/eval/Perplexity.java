@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * Perplexity of the (optionally steered) model itself on a set of texts: the AcT protocol's PPL_Wik with our own
- * passages (steering-methods.md 4.1). Each text is encoded with BOS and truncated to the context; every real token
+ * passages (docs/steering-methods.md 4). Each text is encoded with BOS and truncated to the context; every real token
  * after BOS is predicted from the ones before it, and perplexity is exp of the mean negative log-likelihood over all
  * predicted tokens of all texts (token-weighted, not a mean of per-text perplexities). Padding is excluded.
  *

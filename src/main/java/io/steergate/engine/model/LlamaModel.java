@@ -224,7 +224,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Attaches the weights to {@code step} until it closes, so that results of the forward belong to it (stack-notes
+     * Attaches the weights to {@code step} until it closes, so that results of the forward belong to it (docs/architecture.md 5, DJL
      * pitfall 1). Once per manager: a second attach to the same manager would lose the weights' owner.
      */
     public void lendWeights(NDManager step) {
@@ -363,7 +363,7 @@ public final class LlamaModel implements AutoCloseable {
         return x.div(rms).mul(weight);
     }
 
-    /** Arrays that live as long as the model: attach them temporarily to a step's manager (stack-notes pitfall 1). */
+    /** Arrays that live as long as the model: attach them temporarily to a step's manager (docs/architecture.md 5, DJL pitfall 1). */
     NDList longLived() {
         return longLived;
     }

@@ -17,7 +17,7 @@ import java.util.TreeMap;
 /**
  * Pooled activations for estimation: runs prompts through the model (whole prompts, left-padded batches, no KV
  * cache) with an optional plan applied to every row, and returns per requested site the mean over each prompt's
- * tokens (BOS included, padding excluded) of the site's output after the site's own maps (steering-methods.md 1.6).
+ * tokens (BOS included, padding excluded) of the site's output after the site's own maps (docs/steering-methods.md 1.5).
  * The forward stops after the last layer it needs.
  */
 public final class ActivationCollector {

@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * One site's per-neuron map T(x) = omega * x + beta, with the optional transport support (lo, hi) of Linear-AcT.
  * At strength lambda: y = lambda (omega x + beta) + (1 - lambda) x where lo < x < hi (strict), x elsewhere
- * (DESIGN.md; Linear-AcT, arXiv 2410.23054: the support is a mask, not a clamp).
+ * (docs/steering-methods.md 1.1-1.2; Linear-AcT, arXiv 2410.23054: the support is a mask, not a clamp).
  *
  * @param omega per-neuron scale
  * @param beta per-neuron shift

@@ -7,7 +7,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * One hook site, {@code layers.<i>.<point>} (DESIGN.md, intervention maps). Sites order by layer, then point in
+ * One hook site, {@code layers.<i>.<point>} (docs/architecture.md 4.5). Sites order by layer, then point in
  * forward order: the order of the forward pass and of causal estimation.
  */
 public record HookSite(int layer, HookPoint point) implements Comparable<HookSite> {

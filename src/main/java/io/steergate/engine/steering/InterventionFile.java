@@ -27,7 +27,7 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
- * Intervention maps as safetensors files (DESIGN.md, intervention maps): an 8-byte little-endian header length N,
+ * Intervention maps as safetensors files (docs/architecture.md 4.5): an 8-byte little-endian header length N,
  * N bytes of JSON header padded with spaces to a multiple of 8, then the little-endian float32 data. Tensors
  * {@code <site>.omega}, {@code <site>.beta}, {@code <site>.lo}, {@code <site>.hi}, each of shape [width];
  * {@code __metadata__} holds {@code format = steergate.intervention/v1}, name, method, model_fingerprint, concept,

@@ -14,7 +14,7 @@ import java.util.TreeMap;
 /**
  * The steering of one request: an ordered list of (intervention, strength), folded once into per-site stages.
  *
- * <p>Maps compose sequentially at each site in plan order, T2(T1(x)) (steering-methods.md 3.9). Strength is applied
+ * <p>Maps compose sequentially at each site in plan order, T2(T1(x)) (docs/steering-methods.md 1.4). Strength is applied
  * first, omega' = lambda omega + (1 - lambda), beta' = lambda beta; consecutive maps without a support then fold
  * into one affine stage, omega = omega1' omega2', beta = omega2' beta1' + beta2' (in float64, stored as float32).
  * A map with a support cannot fold with its neighbours (its mask depends on that stage's input), so it is a stage

@@ -15,7 +15,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Causal ("incr") estimation shared by the closed-form estimators (steering-methods.md 2.5): sites are fitted in
+ * Causal ("incr") estimation shared by the closed-form estimators (docs/steering-methods.md 2.1): sites are fitted in
  * forward order, and site j's source activations are collected with the maps of sites 1..j-1 active at strength 1;
  * target activations run clean unless {@link FitOptions#targetsThroughEarlierMaps()}. Source and target counts are
  * equalized first by a seeded random subsample of the larger prompt list (never by truncating sorted arrays).

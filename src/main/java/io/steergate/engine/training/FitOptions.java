@@ -12,7 +12,7 @@ import java.util.Objects;
  * @param sites where to fit maps; fitted in forward order whatever the order given
  * @param seed seed of the subsample that equalizes source and target counts (java.util.Random)
  * @param targetsThroughEarlierMaps false (default): target prompts run clean; true: they pass through the maps
- *     fitted so far, as the reference code's "incr" mode does (stack-notes.md measured more overshoot that way)
+ *     fitted so far, as the reference code's "incr" mode does (docs/steering-methods.md 6: more overshoot that way)
  * @param batchSize prompts per forward while collecting
  */
 public record FitOptions(String name, String concept, List<HookSite> sites, long seed,

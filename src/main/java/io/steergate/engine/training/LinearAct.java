@@ -8,13 +8,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Linear-AcT (arXiv 2410.23054; steering-methods.md 2.2): per neuron, the affine least-squares fit to the 1-D
+ * Linear-AcT (arXiv 2410.23054; docs/steering-methods.md 2.2): per neuron, the affine least-squares fit to the 1-D
  * optimal transport between the pooled source and target activations (sorted samples matched), in float64, with
  * the source range [min, max] as the transport support. Fitted causally in forward order ({@link CausalFit}).
  */
 public final class LinearAct {
 
-    /** Below this, Σ(x - m_x)² counts as a constant neuron: identity instead of a random slope (pitfall 5.3). */
+    /** Below this, Σ(x - m_x)² counts as a constant neuron: identity instead of a random slope (docs/steering-methods.md 6). */
     static final double DEGENERATE = 1e-12;
 
     private LinearAct() {

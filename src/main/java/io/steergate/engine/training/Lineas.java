@@ -24,7 +24,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * LinEAS (Linear End-to-end Activation Steering, arXiv 2503.10679; steering-methods.md 3.2-3.10): per-neuron affine
+ * LinEAS (Linear End-to-end Activation Steering, arXiv 2503.10679; docs/steering-methods.md 3): per-neuron affine
  * maps at every chosen site, trained jointly by backpropagation through the frozen model so that the pooled
  * post-map activations of source prompts match the clean target prompts' distribution at every site (sorted-sample
  * W2 loss, {@link SortedSampleLoss}). Adam (betas 0.9, 0.9) with cosine annealing, then optional L1 and group-lasso
@@ -32,7 +32,7 @@ import java.util.function.Consumer;
  *
  * <p>Parameters and Adam state live in Java arrays; each step builds fresh ω, β arrays that require gradients in its
  * own sub-manager, reads their gradients back and closes the manager, so nothing accumulates and nothing leaks
- * (stack-notes.md, DJL pitfalls 1-2).
+ * (docs/architecture.md 5, DJL pitfalls 1-2).
  */
 public final class Lineas {
 
@@ -155,7 +155,7 @@ public final class Lineas {
             double loss = forwardBackward(model, sites, runLayers, batch, omega, beta, targetQuantiles, gradOmega,
                     gradBeta);
             tap.inspect(step, gradOmega, gradBeta);
-            // cosine annealing; the lr of this step is also τ of its proximal step (pitfall 5.10)
+            // cosine annealing; the lr of this step is also τ of its proximal step (docs/steering-methods.md 3.4)
             double lr = learningRate(options, step - 1);
             if (Double.isFinite(loss) && allFinite(gradOmega) && allFinite(gradBeta)) {
                 updates++;
@@ -233,7 +233,7 @@ public final class Lineas {
                 NDArray bs = b[s];
                 hooks[site.index()] = x -> {
                     NDArray y = x.mul(ws).add(bs); // (B, T, dim)
-                    pooled.put(site, batch.meanPool(y)); // (B, dim), the post-map output (pitfall 5.8)
+                    pooled.put(site, batch.meanPool(y)); // (B, dim), the post-map output (docs/steering-methods.md 3.2)
                     return y;
                 };
             }

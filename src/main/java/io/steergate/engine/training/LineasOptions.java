@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * How a LinEAS training runs (steering-methods.md 3.6; defaults from stack-notes.md for stories260K).
+ * How a LinEAS training runs (docs/steering-methods.md 3.3; defaults for stories260K in its section 5).
  *
  * @param name the intervention's name
  * @param concept what it steers (free text)

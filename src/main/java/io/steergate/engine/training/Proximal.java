@@ -1,7 +1,7 @@
 package io.steergate.engine.training;
 
 /**
- * LinEAS's proximal steps toward the identity map (arXiv 2503.10679, Algorithm 1 line 13; steering-methods.md 3.7),
+ * LinEAS's proximal steps toward the identity map (arXiv 2503.10679, Algorithm 1 line 13; docs/steering-methods.md 3.4),
  * applied after each Adam update with τ = the current learning rate. They shrink ω − 1 and β, never ω itself. One call
  * handles one site; the arrays are updated in place. Arithmetic in double, stored back as float.
  */

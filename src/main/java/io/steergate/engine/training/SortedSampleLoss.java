@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import java.util.Arrays;
 
 /**
- * LinEAS's distributional criterion (arXiv 2503.10679; steering-methods.md 3.5): per neuron, the squared
+ * LinEAS's distributional criterion (arXiv 2503.10679; docs/steering-methods.md 3.2): per neuron, the squared
  * 1-D Wasserstein-2 distance between a batch of pooled activations and the target sample, computed by matching
  * sorted samples, averaged over neurons. The target is sorted once, on the Java side, and read at the batch's
  * quantile levels; the batch is sorted on the autograd tape (argSort of a detached copy, then gather), so the

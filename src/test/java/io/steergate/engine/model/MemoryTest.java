@@ -40,7 +40,7 @@ class MemoryTest {
             long growthKb = MemoryProbe.rssKb() - before - heapGrowthKb;
             System.out.printf("MemoryTest: %d generations, %d tokens, RSS growth %d kB besides %d kB of Java heap%n",
                     generations, tokens, growthKb, heapGrowthKb);
-            // the leak of stack-notes pitfall 1 grows ~1 MB per step; 200 x 48 steps would be gigabytes
+            // the leak of DJL pitfall 1 (docs/architecture.md 5) grows ~1 MB per step; 200 x 48 steps would be gigabytes
             assertTrue(growthKb < 64 * 1024, "RSS grew by " + growthKb + " kB over " + generations + " generations");
         }
     }

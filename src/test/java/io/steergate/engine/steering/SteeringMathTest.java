@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
-/** Hand-computed vectors of style-anchors 6.5 and steering-methods 2.2: the map rule, supports, folding, sites. */
+/** Hand-computed vectors of docs/steering-methods.md 7: the map rule, supports, folding, sites. */
 class SteeringMathTest {
 
     private static final HookSite SITE = new HookSite(0, HookPoint.RESID);
@@ -57,7 +57,7 @@ class SteeringMathTest {
 
     @Test
     void linearActWorkedVectorAtHalfStrength() {
-        // steering-methods 2.2: ω=[3.2, 0.404762], β=[6.0, 0.892857], support [(1,4), (-1,5)]; λ=0.5 on [2.5, 6]
+        // docs/steering-methods.md 7: ω=[3.2, 0.404762], β=[6.0, 0.892857], support [(1,4), (-1,5)]; λ=0.5 on [2.5, 6]
         AffineMap map = new AffineMap(new float[] {3.2f, 0.404762f}, new float[] {6.0f, 0.892857f},
                 new float[] {1, -1}, new float[] {4, 5});
         float[] y = map.apply(new float[] {2.5f, 6.0f}, 0.5);

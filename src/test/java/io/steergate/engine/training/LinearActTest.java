@@ -51,7 +51,7 @@ class LinearActTest {
 
     @Test
     void workedVectorOfTheSpecification() {
-        // steering-methods 2.2
+        // docs/steering-methods.md 7
         double[] dim0 = LinearAct.fitNeuron(new double[] {1, 2, 4, 3}, new double[] {10, 14, 12, 20});
         assertEquals(3.2, dim0[0], 1e-12);
         assertEquals(6.0, dim0[1], 1e-12);

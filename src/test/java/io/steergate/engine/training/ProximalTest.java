@@ -8,7 +8,7 @@ import io.steergate.engine.steering.AffineMap;
 
 import org.junit.jupiter.api.Test;
 
-/** The proximal steps of LinEAS on the reference vector of steering-methods.md 3.7. */
+/** The proximal steps of LinEAS on the reference vector of docs/steering-methods.md 7. */
 class ProximalTest {
 
     private static final double TAU = 1e-3;

@@ -270,7 +270,7 @@ public final class EmbeddedStack {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Dai.djl.offline=true");
-        // one torch thread: small shared machines oversubscribe otherwise (stack-notes.md)
+        // one torch thread: small shared machines oversubscribe otherwise (docs/architecture.md 5)
         command.add("-Dai.djl.pytorch.num_threads=1");
         command.add("-Dai.djl.pytorch.num_interop_threads=1");
         command.addAll(options.appJvmArgs);
