@@ -201,8 +201,8 @@ public final class Lineas {
         if (cancelled) {
             metadata.put("cancelled", "true");
         }
-        Intervention intervention = new Intervention(options.name(), Intervention.LINEAS, model.fingerprint(),
-                options.concept(), metadata, maps);
+        Intervention intervention = new Intervention(options.name(), LineasMethod.INSTANCE.metadataName(),
+                model.fingerprint(), options.concept(), metadata, maps);
         return new LineasFit(intervention, sites, losses, initialLoss, finalLoss, skipped, cancelled, sourceSha,
                 targetSha, (System.nanoTime() - start) / 1_000_000);
     }
