@@ -3,6 +3,8 @@ package io.steergate.engine.training;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -83,7 +85,7 @@ public interface InterventionMethod {
 
         public Trained {
             Objects.requireNonNull(intervention, "intervention");
-            metrics = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metrics));
+            metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics)); // keeps the order and null values
         }
     }
 }

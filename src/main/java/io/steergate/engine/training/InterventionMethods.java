@@ -10,12 +10,8 @@ import java.util.stream.Collectors;
  */
 public final class InterventionMethods {
 
-    public static final InterventionMethod LINEAR_ACT = LinearAct.METHOD;
-    public static final InterventionMethod MEAN_SHIFT = MeanShift.METHOD;
-    public static final InterventionMethod LINEAS = LineasMethod.INSTANCE;
-
     /** Every method, in the order messages list them. */
-    private static final List<InterventionMethod> ALL = List.of(LINEAR_ACT, MEAN_SHIFT, LINEAS);
+    private static final List<InterventionMethod> ALL = List.of(LinearAct.METHOD, MeanShift.METHOD, Lineas.METHOD);
 
     private InterventionMethods() {
     }

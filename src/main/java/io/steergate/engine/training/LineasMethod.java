@@ -12,11 +12,6 @@ import java.util.function.Consumer;
 /** LinEAS ({@link Lineas}) as a registered method: trained in steps, with progress and cancel. */
 final class LineasMethod implements InterventionMethod {
 
-    static final LineasMethod INSTANCE = new LineasMethod();
-
-    private LineasMethod() {
-    }
-
     @Override
     public String wireName() {
         return "lineas";

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -20,8 +21,8 @@ class InterventionMethodsTest {
                 InterventionMethods.all().stream().map(InterventionMethod::metadataName).toList());
         assertEquals(List.of("LINEAR_ACT", "MEAN_SHIFT", "LINEAS"),
                 List.of(Intervention.LINEAR_ACT, Intervention.MEAN_SHIFT, Intervention.LINEAS));
-        assertSame(InterventionMethods.LINEAS, InterventionMethods.byWireName("lineas"));
-        assertSame(InterventionMethods.MEAN_SHIFT, InterventionMethods.find("mean-shift").orElseThrow());
+        assertSame(Lineas.METHOD, InterventionMethods.byWireName("lineas"));
+        assertSame(MeanShift.METHOD, InterventionMethods.find("mean-shift").orElseThrow());
         assertTrue(InterventionMethods.find("MEAN_SHIFT").isEmpty(), "the metadata spelling is not a wire name");
     }
 
@@ -30,13 +31,13 @@ class InterventionMethodsTest {
         for (InterventionMethod method : InterventionMethods.all()) {
             assertEquals(new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false), method.defaults(), method.wireName());
         }
-        LineasOptions lineas = LineasOptions.of("n", "", List.of(io.steergate.engine.steering.HookSite.parse("layers.0.resid")));
+        LineasOptions lineas = LineasOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")));
         assertEquals(List.of(300, 1e-2, 32, 0.0, 0.0, 0L), List.of(lineas.steps(), lineas.learningRate(),
                 lineas.batchSize(), lineas.l1(), lineas.groupLasso(), lineas.seed()));
-        FitOptions causal = FitOptions.of("n", "", List.of(io.steergate.engine.steering.HookSite.parse("layers.0.resid")));
+        FitOptions causal = FitOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")));
         assertEquals(List.of(0L, false, 32), List.of(causal.seed(), causal.targetsThroughEarlierMaps(), causal.batchSize()));
-        assertEquals(4, InterventionMethods.LINEAS.minSourcePrompts());
-        assertEquals(1, InterventionMethods.LINEAR_ACT.minSourcePrompts());
+        assertEquals(4, Lineas.METHOD.minSourcePrompts());
+        assertEquals(1, LinearAct.METHOD.minSourcePrompts());
     }
 
     @Test
@@ -50,7 +51,7 @@ class InterventionMethodsTest {
     @Test
     void settingsOutOfBoundsAreRefusedNamingTheField() {
         TrainingSettings d = TrainingSettings.DEFAULTS;
-        InterventionMethod method = InterventionMethods.MEAN_SHIFT;
+        InterventionMethod method = MeanShift.METHOD;
         method.check(d);
         assertEquals("steps: must be in [1, 100000], got 0", refusal(method, d.withSteps(0)));
         assertEquals("steps: must be in [1, 100000], got 100001", refusal(method, d.withSteps(100_001)));
