@@ -8,16 +8,13 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.steering.SiteSpec;
-import io.steergate.engine.training.Fit;
-import io.steergate.engine.training.FitOptions;
-import io.steergate.engine.training.LinearAct;
-import io.steergate.engine.training.Lineas;
-import io.steergate.engine.training.LineasFit;
-import io.steergate.engine.training.LineasOptions;
-import io.steergate.engine.training.MeanShift;
+import io.steergate.engine.training.InterventionMethod;
+import io.steergate.engine.training.InterventionMethods;
+import io.steergate.engine.training.TrainingSettings;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -32,23 +29,11 @@ import picocli.CommandLine.Spec;
         description = "Fit an intervention mapping source activations onto target ones; write it as .safetensors.")
 final class FitCommand implements Callable<Integer> {
 
-    /** The estimators {@code --method} names. */
-    enum Method {
-        LINEAR_ACT("linear-act"), MEAN_SHIFT("mean-shift"), LINEAS("lineas");
-
-        final String cliName;
-
-        Method(String cliName) {
-            this.cliName = cliName;
-        }
-
-        static Method parse(String s) {
-            for (Method m : values()) {
-                if (m.cliName.equals(s)) {
-                    return m;
-                }
-            }
-            throw new IllegalArgumentException("unknown method '" + s + "'; expected linear-act, mean-shift or lineas");
+    /** The wire names of the registered methods, for {@code --method}'s help. */
+    static final class MethodNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return InterventionMethods.all().stream().map(InterventionMethod::wireName).iterator();
         }
     }
 
@@ -58,8 +43,8 @@ final class FitCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "the model directory")
     Path model;
 
-    @Option(names = "--method", required = true, paramLabel = "METHOD",
-            description = "linear-act, mean-shift or lineas")
+    @Option(names = "--method", required = true, paramLabel = "METHOD", completionCandidates = MethodNames.class,
+            description = "one of ${COMPLETION-CANDIDATES}")
     String method;
 
     @Option(names = "--source", required = true, paramLabel = "FILE.jsonl",
@@ -83,31 +68,32 @@ final class FitCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.safetensors", description = "where to write it")
     Path out;
 
-    @Option(names = "--seed", defaultValue = "0", paramLabel = "N",
-            description = "seed of the count-equalizing subsample (and of LinEAS); default ${DEFAULT-VALUE}")
-    long seed;
+    // Hyperparameters left out come from the method's defaults (InterventionMethod#defaults).
+    @Option(names = "--seed", paramLabel = "N",
+            description = "seed of the count-equalizing subsample (and of LinEAS); default: the method's")
+    Long seed;
 
     @Option(names = "--targets-through-earlier-maps",
             description = "collect targets through the maps fitted so far (the reference's incr mode)")
     boolean targetsThroughEarlierMaps;
 
-    @Option(names = "--steps", defaultValue = "300", paramLabel = "N", description = "LinEAS steps")
-    int steps;
+    @Option(names = "--steps", paramLabel = "N", description = "LinEAS steps")
+    Integer steps;
 
-    @Option(names = "--lr", defaultValue = "0.01", paramLabel = "X", description = "LinEAS learning rate")
-    double lr;
+    @Option(names = "--lr", paramLabel = "X", description = "LinEAS learning rate")
+    Double lr;
 
-    @Option(names = "--l1", defaultValue = "0", paramLabel = "X", description = "LinEAS L1 weight")
-    double l1;
+    @Option(names = "--l1", paramLabel = "X", description = "LinEAS L1 weight")
+    Double l1;
 
-    @Option(names = "--group", defaultValue = "0", paramLabel = "X", description = "LinEAS group-lasso weight")
-    double group;
+    @Option(names = "--group", paramLabel = "X", description = "LinEAS group-lasso weight")
+    Double group;
 
     @Override
     public Integer call() throws Exception {
-        Method m;
+        InterventionMethod m;
         try {
-            m = Method.parse(method);
+            m = InterventionMethods.byWireName(method);
         } catch (IllegalArgumentException e) {
             throw SteerCli.badArgument(spec, "--method: " + e.getMessage());
         }
@@ -125,37 +111,22 @@ final class FitCommand implements Callable<Integer> {
                 throw SteerCli.badArgument(spec, "--sites: " + e.getMessage());
             }
             PrintWriter o = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
             long t0 = System.nanoTime();
-            Intervention iv;
-            String detail;
-            if (m == Method.LINEAS) {
-                LineasOptions options = new LineasOptions(name, concept, siteList, steps, lr, 32, l1, group, seed);
-                PrintWriter err = spec.commandLine().getErr();
-                LineasFit fit = Lineas.train(llama, src, dst, options, progress -> {
-                    if (progress.step() % 50 == 0) {
-                        err.printf(Locale.ROOT, "step %d: loss %.5g, lr %.2g, active %d neurons / %d sites%n", progress.step(),
-                                progress.loss(), progress.learningRate(), progress.activeNeurons(), progress.activeSites());
-                        err.flush();
-                    }
-                }, () -> false);
-                iv = fit.intervention();
-                detail = String.format(Locale.ROOT, "%d steps, loss %.5g -> %.5g (%.0f%% lower), %d skipped",
-                        fit.stepsRun(), fit.initialLoss(), fit.finalLoss(), 100 * (1 - fit.finalLoss() / fit.initialLoss()),
-                        fit.skippedSteps());
-            } else {
-                FitOptions options = FitOptions.of(name, concept, siteList).withSeed(seed)
-                        .withTargetsThroughEarlierMaps(targetsThroughEarlierMaps);
-                Fit fit = m == Method.LINEAR_ACT ? LinearAct.fit(llama, src, dst, options)
-                        : MeanShift.fit(llama, src, dst, options);
-                iv = fit.intervention();
-                detail = String.format(Locale.ROOT, "%d source / %d target prompts, %d per side, collect %d ms, "
-                        + "fit %d ms", fit.sourcePrompts(), fit.targetPrompts(), fit.samplesPerSide(),
-                        fit.collectMillis(), fit.fitMillis());
-            }
+            InterventionMethod.Trained fit = m.fit(llama, src, dst, new InterventionMethod.Request(name, concept,
+                    siteList, settings(m.defaults())), progress -> {
+                        if (progress.step() % 50 == 0) {
+                            err.printf(Locale.ROOT, "step %d: loss %.5g, lr %.2g, active %d neurons / %d sites%n",
+                                    progress.step(), progress.loss(), progress.learningRate(), progress.activeNeurons(),
+                                    progress.activeSites());
+                            err.flush();
+                        }
+                    }, () -> false);
+            Intervention iv = fit.intervention();
             long millis = (System.nanoTime() - t0) / 1_000_000;
             InterventionFile.write(iv, out);
             o.printf(Locale.ROOT, "fitted '%s' (%s) at %d sites in %d ms: %s%n", iv.name(), iv.method(),
-                    iv.maps().size(), millis, detail);
+                    iv.maps().size(), millis, fit.summary());
             Evaluation.Sparsity sp = Evaluation.Sparsity.of(iv);
             o.printf(Locale.ROOT, "active neurons %d/%d, active sites %d/%d%n", sp.activeNeurons(), sp.neurons(),
                     sp.activeSites(), sp.sites());
@@ -177,6 +148,16 @@ final class FitCommand implements Callable<Integer> {
             o.flush();
         }
         return 0;
+    }
+
+    /** The options given, each left out taken from {@code defaults}. */
+    private TrainingSettings settings(TrainingSettings defaults) {
+        TrainingSettings s = targetsThroughEarlierMaps ? defaults.withTargetsThroughEarlierMaps(true) : defaults;
+        s = steps == null ? s : s.withSteps(steps);
+        s = lr == null ? s : s.withLearningRate(lr);
+        s = l1 == null ? s : s.withL1(l1);
+        s = group == null ? s : s.withGroupLasso(group);
+        return seed == null ? s : s.withSeed(seed);
     }
 
     private List<String> readPrompts(String option, Path file) throws java.io.IOException {

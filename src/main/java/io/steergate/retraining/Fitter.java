@@ -7,13 +7,10 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.SiteSpec;
 import io.steergate.engine.steering.SteeringPlan;
-import io.steergate.engine.training.Fit;
-import io.steergate.engine.training.FitOptions;
-import io.steergate.engine.training.LinearAct;
+import io.steergate.engine.training.InterventionMethod;
+import io.steergate.engine.training.InterventionMethods;
 import io.steergate.engine.training.Lineas;
-import io.steergate.engine.training.LineasFit;
-import io.steergate.engine.training.LineasOptions;
-import io.steergate.engine.training.MeanShift;
+import io.steergate.engine.training.TrainingSettings;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,55 +27,38 @@ final class Fitter {
     /** The fitted maps and what the job records about them; {@code cancelled} when a later attempt took the job. */
     record Fitted(Intervention intervention, Map<String, Object> metrics, boolean cancelled) {}
 
-    private static final int BATCH = 32;
-
     private Fitter() {
     }
 
     /**
-     * @throws IllegalArgumentException when the job does not fit the model (sites, prompt counts)
+     * @throws IllegalArgumentException when the job does not fit the model (sites, prompt counts) or names no
+     *     registered method
      */
     static Fitted fit(LlamaModel model, Claim job, Consumer<Lineas.Progress> progress, BooleanSupplier cancel) {
+        InterventionMethod method = InterventionMethods.byWireName(job.method());
         List<HookSite> sites = SiteSpec.parse(job.sites(), model.config().nLayers());
-        Hyperparameters hp = job.hyperparameters();
         String concept = job.description() == null ? "" : job.description();
         List<String> source = withinContext(model, job.source());
         List<String> target = withinContext(model, job.target());
-        Map<String, Object> metrics = new LinkedHashMap<>();
+        TrainingSettings settings = job.hyperparameters().settings(method.defaults());
         long start = System.nanoTime();
-        Intervention intervention;
-        boolean cancelled = false;
-        if (job.method().equals("lineas")) {
-            LineasOptions options = new LineasOptions(job.intervention(), concept, sites, hp.steps(), hp.learningRate(),
-                    BATCH, hp.l1(), hp.groupLasso(), hp.seed());
-            LineasFit fit = Lineas.train(model, source, target, options, progress, cancel);
-            intervention = fit.intervention();
-            cancelled = fit.cancelled();
-            metrics.put("stepsRun", fit.stepsRun());
-            metrics.put("initialLoss", finite(fit.initialLoss()));
-            metrics.put("finalLoss", finite(fit.finalLoss()));
-            metrics.put("skippedSteps", fit.skippedSteps());
-        } else {
-            FitOptions options = FitOptions.of(job.intervention(), concept, sites).withSeed(hp.seed());
-            Fit fit = job.method().equals("linear-act") ? LinearAct.fit(model, source, target, options)
-                    : MeanShift.fit(model, source, target, options);
-            intervention = fit.intervention();
-            metrics.put("samplesPerSide", fit.samplesPerSide());
-        }
+        InterventionMethod.Trained trained = method.fit(model, source, target,
+                new InterventionMethod.Request(job.intervention(), concept, sites, settings), progress, cancel);
+        Map<String, Object> metrics = new LinkedHashMap<>(trained.metrics());
         metrics.put("trainMillis", (System.nanoTime() - start) / 1_000_000);
-        metrics.put("sites", intervention.maps().size());
+        metrics.put("sites", trained.intervention().maps().size());
         metrics.put("sourcePrompts", source.size());
         metrics.put("targetPrompts", target.size());
-        if (!cancelled) {
-            transport(model, source, target, intervention, metrics);
+        if (!trained.cancelled()) {
+            transport(model, source, target, trained.intervention(), settings.batchSize(), metrics);
         }
-        return new Fitted(intervention, metrics, cancelled);
+        return new Fitted(trained.intervention(), metrics, trained.cancelled());
     }
 
     // W1 on the training prompts: cheap (three collection passes), and a map that does not lower it is suspect.
     private static void transport(LlamaModel model, List<String> source, List<String> target, Intervention intervention,
-            Map<String, Object> metrics) {
-        ActivationCollector collector = new ActivationCollector(model, BATCH);
+            int batchSize, Map<String, Object> metrics) {
+        ActivationCollector collector = new ActivationCollector(model, batchSize);
         var sites = intervention.maps().keySet();
         SortedMap<HookSite, float[][]> targetActivations = collector.collect(target, sites, null);
         SortedMap<HookSite, float[][]> before = collector.collect(source, sites, null);

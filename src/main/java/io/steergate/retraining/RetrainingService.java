@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.engine.steering.SiteSpec;
+import io.steergate.engine.training.InterventionMethod;
+import io.steergate.engine.training.InterventionMethods;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
@@ -18,7 +20,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import org.jboss.logging.Logger;
 
@@ -32,8 +33,6 @@ import org.jboss.logging.Logger;
 public class RetrainingService {
 
     private static final Logger LOG = Logger.getLogger(RetrainingService.class);
-    static final Set<String> METHODS = Set.of("linear-act", "mean-shift", "lineas");
-    static final int MAX_STEPS = 100_000;
     /** Jobs one sweep handles at most; the next sweep takes the rest. */
     static final int SWEEP_BATCH = 100;
 
@@ -69,17 +68,22 @@ public class RetrainingService {
         if (body == null) {
             throw invalid("body: expected a JSON object with method, source, target and sites");
         }
-        String method = required("method", body.method());
-        if (!METHODS.contains(method)) {
-            throw invalid("method: must be linear-act, mean-shift or lineas, got '" + method + "'");
-        }
+        String wireName = required("method", body.method());
+        InterventionMethod method = InterventionMethods.find(wireName).orElseThrow(() -> invalid("method: must be "
+                + InterventionMethods.wireNames() + ", got '" + wireName + "'"));
         int sourceSize = promptSetSize("source", body.source());
         promptSetSize("target", body.target());
         String sites = body.sites() == null || body.sites().isBlank() ? SiteSpec.DEFAULT : body.sites().strip();
         checkSites(sites);
-        Hyperparameters hp = hyperparameters(body);
-        if (method.equals("lineas") && sourceSize < 4) {
-            throw invalid("source: lineas needs at least 4 source prompts, '" + body.source() + "' has " + sourceSize);
+        Hyperparameters hp = Hyperparameters.of(body, method.defaults());
+        try {
+            method.check(hp.settings(method.defaults()));
+        } catch (IllegalArgumentException e) {
+            throw invalid(e.getMessage());
+        }
+        if (sourceSize < method.minSourcePrompts()) {
+            throw invalid("source: " + wireName + " needs at least " + method.minSourcePrompts() + " source prompts, '"
+                    + body.source() + "' has " + sourceSize);
         }
         checkKind(name, body.kind());
 
@@ -88,7 +92,7 @@ public class RetrainingService {
         job.intervention = name;
         job.kind = body.kind();
         job.description = body.description();
-        job.method = method;
+        job.method = wireName;
         job.sourceSet = body.source();
         job.targetSet = body.target();
         job.sites = sites;
@@ -100,7 +104,7 @@ public class RetrainingService {
         job.queuedAt = job.createdAt;
         job.persist();
         appendRecord(job);
-        LOG.infof("retraining job %s queued: %s %s on %s -> %s at %s (by %s)", job.id, name, method, job.sourceSet,
+        LOG.infof("retraining job %s queued: %s %s on %s -> %s at %s (by %s)", job.id, name, wireName, job.sourceSet,
                 job.targetSet, job.sites, job.requestedBy);
         return summary(job);
     }
@@ -340,26 +344,6 @@ public class RetrainingService {
         } catch (IllegalArgumentException e) {
             throw invalid("sites: " + e.getMessage() + " (model " + model.name() + " has " + model.layers() + " layers)");
         }
-    }
-
-    private static Hyperparameters hyperparameters(TrainingRequest body) {
-        int steps = body.steps() == null ? 300 : body.steps();
-        if (steps < 1 || steps > MAX_STEPS) {
-            throw invalid("steps: must be in [1, " + MAX_STEPS + "], got " + steps);
-        }
-        double learningRate = body.learningRate() == null ? 1e-2 : body.learningRate();
-        if (!(learningRate > 0 && learningRate <= 1)) {
-            throw invalid("learningRate: must be in (0, 1], got " + learningRate);
-        }
-        double l1 = body.l1() == null ? 0 : body.l1();
-        if (!(l1 >= 0 && l1 <= 1)) {
-            throw invalid("l1: must be in [0, 1], got " + l1);
-        }
-        double groupLasso = body.groupLasso() == null ? 0 : body.groupLasso();
-        if (!(groupLasso >= 0 && groupLasso <= 1)) {
-            throw invalid("groupLasso: must be in [0, 1], got " + groupLasso);
-        }
-        return new Hyperparameters(steps, learningRate, l1, groupLasso, body.seed() == null ? 0L : body.seed());
     }
 
     private void checkKind(String name, String kind) {

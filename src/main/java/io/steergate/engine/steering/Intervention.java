@@ -22,6 +22,8 @@ import java.util.TreeMap;
 public record Intervention(String name, String method, String modelFingerprint, String concept,
         Map<String, String> metadata, SortedMap<HookSite, AffineMap> maps) {
 
+    // The method spellings of the registered methods (io.steergate.engine.training.InterventionMethods, which maps
+    // them to their wire names); stored in map files, so never renamed.
     public static final String LINEAR_ACT = "LINEAR_ACT";
     public static final String MEAN_SHIFT = "MEAN_SHIFT";
     public static final String LINEAS = "LINEAS";

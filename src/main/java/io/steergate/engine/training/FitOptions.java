@@ -30,9 +30,15 @@ public record FitOptions(String name, String concept, List<HookSite> sites, long
         }
     }
 
-    /** Defaults: seed 0, clean targets, batches of 32. */
+    /** With {@link TrainingSettings#DEFAULTS}. */
     public static FitOptions of(String name, String concept, List<HookSite> sites) {
-        return new FitOptions(name, concept, sites, 0L, false, 32);
+        return of(name, concept, sites, TrainingSettings.DEFAULTS);
+    }
+
+    /** With the seed, targetsThroughEarlierMaps and batch size of {@code settings}. */
+    public static FitOptions of(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
+        return new FitOptions(name, concept, sites, settings.seed(), settings.targetsThroughEarlierMaps(),
+                settings.batchSize());
     }
 
     public FitOptions withSeed(long seed) {

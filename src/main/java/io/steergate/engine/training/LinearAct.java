@@ -16,6 +16,8 @@ public final class LinearAct {
 
     /** Below this, Σ(x - m_x)² counts as a constant neuron: identity instead of a random slope (docs/steering-methods.md 6). */
     static final double DEGENERATE = 1e-12;
+    static final CausalMethod METHOD = new CausalMethod("linear-act", Intervention.LINEAR_ACT,
+            Map.of("estimator", "linear_ot", "support", "q_0_100"), LinearAct::fitSite);
 
     private LinearAct() {
     }
@@ -26,8 +28,7 @@ public final class LinearAct {
      * @return the intervention (method {@link Intervention#LINEAR_ACT}, with supports) and the fit's record
      */
     public static Fit fit(LlamaModel model, List<String> source, List<String> target, FitOptions options) {
-        return CausalFit.run(model, source, target, options, Intervention.LINEAR_ACT,
-                Map.of("estimator", "linear_ot", "support", "q_0_100"), LinearAct::fitSite);
+        return METHOD.fit(model, source, target, options);
     }
 
     /** One site: fitNeuron on every column, support [min, max] of the source column. */

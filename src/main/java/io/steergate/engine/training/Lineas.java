@@ -43,6 +43,7 @@ public final class Lineas {
     static final double EPS = 1e-8;
     /** The schedule ends at learningRate times this (the reference's dampen_lr). */
     static final double DAMPEN_LR = 1e-3;
+    static final InterventionMethod METHOD = new LineasMethod();
 
     /**
      * What the trainer reports after every step.
@@ -201,8 +202,8 @@ public final class Lineas {
         if (cancelled) {
             metadata.put("cancelled", "true");
         }
-        Intervention intervention = new Intervention(options.name(), Intervention.LINEAS, model.fingerprint(),
-                options.concept(), metadata, maps);
+        Intervention intervention = new Intervention(options.name(), METHOD.metadataName(),
+                model.fingerprint(), options.concept(), metadata, maps);
         return new LineasFit(intervention, sites, losses, initialLoss, finalLoss, skipped, cancelled, sourceSha,
                 targetSha, (System.nanoTime() - start) / 1_000_000);
     }

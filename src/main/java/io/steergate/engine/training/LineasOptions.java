@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * How a LinEAS training runs (docs/steering-methods.md 3.3; defaults for stories260K in its section 5).
+ * How a LinEAS training runs (docs/steering-methods.md 3.3; defaults in {@link TrainingSettings#DEFAULTS}).
  *
  * @param name the intervention's name
  * @param concept what it steers (free text)
@@ -44,9 +44,15 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
         }
     }
 
-    /** Defaults: 300 steps, learning rate 1e-2, batches of 32, no sparsity, seed 0. */
+    /** With {@link TrainingSettings#DEFAULTS}. */
     public static LineasOptions of(String name, String concept, List<HookSite> sites) {
-        return new LineasOptions(name, concept, sites, 300, 1e-2, 32, 0, 0, 0L);
+        return of(name, concept, sites, TrainingSettings.DEFAULTS);
+    }
+
+    /** With the LinEAS fields of {@code settings}. */
+    public static LineasOptions of(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
+        return new LineasOptions(name, concept, sites, settings.steps(), settings.learningRate(), settings.batchSize(),
+                settings.l1(), settings.groupLasso(), settings.seed());
     }
 
     public LineasOptions withSteps(int steps) {

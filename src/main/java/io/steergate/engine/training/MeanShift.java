@@ -13,13 +13,15 @@ import java.util.Map;
  */
 public final class MeanShift {
 
+    static final CausalMethod METHOD = new CausalMethod("mean-shift", Intervention.MEAN_SHIFT,
+            Map.of("estimator", "mean_shift"), MeanShift::fitSite);
+
     private MeanShift() {
     }
 
     /** Fits mean-shift maps at {@code options.sites()}; method {@link Intervention#MEAN_SHIFT}. */
     public static Fit fit(LlamaModel model, List<String> source, List<String> target, FitOptions options) {
-        return CausalFit.run(model, source, target, options, Intervention.MEAN_SHIFT, Map.of("estimator", "mean_shift"),
-                MeanShift::fitSite);
+        return METHOD.fit(model, source, target, options);
     }
 
     static AffineMap fitSite(float[][] source, float[][] target) {

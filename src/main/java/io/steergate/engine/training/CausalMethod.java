@@ -1,0 +1,37 @@
+package io.steergate.engine.training;
+
+import io.steergate.engine.model.LlamaModel;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * A closed-form method fitted causally ({@link CausalFit}): a per-site estimator and the names it goes by. One step,
+ * so it never reports progress and cannot be cancelled midway.
+ *
+ * @param estimatorHyperparameters what the map metadata's hyperparameters record about the estimator
+ */
+record CausalMethod(String wireName, String metadataName, Map<String, String> estimatorHyperparameters,
+        CausalFit.SiteEstimator estimator) implements InterventionMethod {
+
+    CausalMethod {
+        estimatorHyperparameters = Map.copyOf(estimatorHyperparameters);
+    }
+
+    Fit fit(LlamaModel model, List<String> source, List<String> target, FitOptions options) {
+        return CausalFit.run(model, source, target, options, metadataName, estimatorHyperparameters, estimator);
+    }
+
+    @Override
+    public Trained fit(LlamaModel model, List<String> source, List<String> target, Request request,
+            Consumer<Lineas.Progress> progress, BooleanSupplier cancel) {
+        Fit fit = fit(model, source, target, FitOptions.of(request.name(), request.concept(), request.sites(),
+                request.settings()));
+        String summary = String.format(Locale.ROOT, "%d source / %d target prompts, %d per side, collect %d ms, "
+                + "fit %d ms", fit.sourcePrompts(), fit.targetPrompts(), fit.samplesPerSide(), fit.collectMillis(),
+                fit.fitMillis());
+        return new Trained(fit.intervention(), Map.of("samplesPerSide", fit.samplesPerSide()), false, summary);
+    }
+}

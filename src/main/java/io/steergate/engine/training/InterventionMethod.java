@@ -1,0 +1,91 @@
+package io.steergate.engine.training;
+
+import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.Intervention;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * One way of making an intervention from source and target prompts, as the command line, the training API, the trainer
+ * and the map files know it. Every method is registered in {@link InterventionMethods}.
+ */
+public interface InterventionMethod {
+
+    /** How requests and {@code steer fit --method} name it: {@code linear-act}. */
+    String wireName();
+
+    /** How the maps it makes record it ({@link Intervention#method()}): {@code LINEAR_ACT}. */
+    String metadataName();
+
+    /** What a training uses for what its caller leaves out. */
+    default TrainingSettings defaults() {
+        return TrainingSettings.DEFAULTS;
+    }
+
+    /** The fewest source prompts it can train on. */
+    default int minSourcePrompts() {
+        return 1;
+    }
+
+    /**
+     * Refuses settings this method cannot train with.
+     *
+     * @throws IllegalArgumentException whose message starts with the field's name ("steps: ...")
+     */
+    default void check(TrainingSettings settings) {
+        settings.checkBounds();
+    }
+
+    /**
+     * Trains the intervention.
+     *
+     * @param source prompts showing the behaviour to remove
+     * @param target prompts showing the desired behaviour
+     * @param progress told after every step by methods that run in steps; never by the others
+     * @param cancel checked between steps by methods that run in steps; once true they return the maps so far, marked
+     *     cancelled
+     * @throws IllegalArgumentException when the prompts or sites do not fit the model or the method
+     */
+    Trained fit(LlamaModel model, List<String> source, List<String> target, Request request,
+            Consumer<Lineas.Progress> progress, BooleanSupplier cancel);
+
+    /**
+     * What to train.
+     *
+     * @param name the intervention's name
+     * @param concept what it steers (free text)
+     * @param sites where to train maps
+     */
+    record Request(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
+
+        public Request {
+            Objects.requireNonNull(name, "name");
+            concept = concept == null ? "" : concept;
+            sites = List.copyOf(sites);
+            Objects.requireNonNull(settings, "settings");
+        }
+    }
+
+    /**
+     * A training's result.
+     *
+     * @param intervention the maps, method {@link #metadataName()}
+     * @param metrics what the method reports about the training (JSON-ready values; null where a number was not
+     *     finite), in a stable order
+     * @param cancelled true when the cancel signal stopped the training early
+     * @param summary one line for a person: counts, losses, times
+     */
+    record Trained(Intervention intervention, Map<String, Object> metrics, boolean cancelled, String summary) {
+
+        public Trained {
+            Objects.requireNonNull(intervention, "intervention");
+            metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics)); // keeps the order and null values
+        }
+    }
+}

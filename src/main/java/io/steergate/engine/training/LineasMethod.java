@@ -1,0 +1,50 @@
+package io.steergate.engine.training;
+
+import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.Intervention;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/** LinEAS ({@link Lineas}) as a registered method: trained in steps, with progress and cancel. */
+final class LineasMethod implements InterventionMethod {
+
+    @Override
+    public String wireName() {
+        return "lineas";
+    }
+
+    @Override
+    public String metadataName() {
+        return Intervention.LINEAS;
+    }
+
+    /** The reference refuses batches under 4 (steering-methods.md 3.6). */
+    @Override
+    public int minSourcePrompts() {
+        return 4;
+    }
+
+    @Override
+    public Trained fit(LlamaModel model, List<String> source, List<String> target, Request request,
+            Consumer<Lineas.Progress> progress, BooleanSupplier cancel) {
+        LineasOptions options = LineasOptions.of(request.name(), request.concept(), request.sites(), request.settings());
+        LineasFit fit = Lineas.train(model, source, target, options, progress, cancel);
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("stepsRun", fit.stepsRun());
+        metrics.put("initialLoss", finite(fit.initialLoss()));
+        metrics.put("finalLoss", finite(fit.finalLoss()));
+        metrics.put("skippedSteps", fit.skippedSteps());
+        String summary = String.format(Locale.ROOT, "%d steps, loss %.5g -> %.5g (%.0f%% lower), %d skipped",
+                fit.stepsRun(), fit.initialLoss(), fit.finalLoss(), 100 * (1 - fit.finalLoss() / fit.initialLoss()),
+                fit.skippedSteps());
+        return new Trained(fit.intervention(), metrics, fit.cancelled(), summary);
+    }
+
+    private static Double finite(double x) {
+        return Double.isFinite(x) ? x : null;
+    }
+}

@@ -1,0 +1,66 @@
+package io.steergate.engine.training;
+
+/**
+ * The hyperparameters of a training, every method's in one record; each method reads those it uses (LinEAS all of
+ * them; the closed-form methods the seed, the batch size and targetsThroughEarlierMaps). {@link #DEFAULTS} is the one
+ * place the defaults are written (defaults from stack-notes.md for stories260K).
+ *
+ * @param steps LinEAS Adam steps
+ * @param learningRate LinEAS peak learning rate
+ * @param batchSize LinEAS source prompts per step; prompts per forward while a closed-form method collects
+ * @param l1 LinEAS L1 weight (neuron selection), 0 = off
+ * @param groupLasso LinEAS group-lasso weight (site selection), 0 = off
+ * @param seed seed of the count-equalizing subsample (closed-form methods) or of the batch shuffle (LinEAS)
+ * @param targetsThroughEarlierMaps closed-form methods: target prompts pass through the maps fitted so far
+ */
+public record TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
+        boolean targetsThroughEarlierMaps) {
+
+    public static final TrainingSettings DEFAULTS = new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false);
+    /** The most steps a training may ask for: a bound on how long one job can hold a trainer. */
+    public static final int MAX_STEPS = 100_000;
+
+    public TrainingSettings withSteps(int steps) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+    }
+
+    public TrainingSettings withLearningRate(double learningRate) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+    }
+
+    public TrainingSettings withL1(double l1) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+    }
+
+    public TrainingSettings withGroupLasso(double groupLasso) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+    }
+
+    public TrainingSettings withSeed(long seed) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+    }
+
+    public TrainingSettings withTargetsThroughEarlierMaps(boolean through) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, through);
+    }
+
+    /**
+     * The bounds a training request must keep, whatever its method.
+     *
+     * @throws IllegalArgumentException naming the first field out of bounds ("steps: must be in [1, 100000], got 0")
+     */
+    public void checkBounds() {
+        if (steps < 1 || steps > MAX_STEPS) {
+            throw new IllegalArgumentException("steps: must be in [1, " + MAX_STEPS + "], got " + steps);
+        }
+        if (!(learningRate > 0 && learningRate <= 1)) {
+            throw new IllegalArgumentException("learningRate: must be in (0, 1], got " + learningRate);
+        }
+        if (!(l1 >= 0 && l1 <= 1)) {
+            throw new IllegalArgumentException("l1: must be in [0, 1], got " + l1);
+        }
+        if (!(groupLasso >= 0 && groupLasso <= 1)) {
+            throw new IllegalArgumentException("groupLasso: must be in [0, 1], got " + groupLasso);
+        }
+    }
+}
