@@ -3,7 +3,7 @@ package io.steergate.engine.training;
 /**
  * The hyperparameters of a training, every method's in one record; each method reads those it uses (LinEAS all of
  * them; the closed-form methods the seed, the batch size and targetsThroughEarlierMaps). {@link #DEFAULTS} is the one
- * place the defaults are written (defaults from stack-notes.md for stories260K).
+ * place the defaults are written (docs/steering-methods.md 5, chosen for stories260K).
  *
  * @param steps LinEAS Adam steps
  * @param learningRate LinEAS peak learning rate
