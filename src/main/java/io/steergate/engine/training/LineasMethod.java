@@ -22,7 +22,7 @@ final class LineasMethod implements InterventionMethod {
         return Intervention.LINEAS;
     }
 
-    /** The reference refuses batches under 4 (docs/steering-methods.md 6). */
+    /** The reference refuses batches under 4 (docs/steering-methods.md 3.1). */
     @Override
     public int minSourcePrompts() {
         return 4;
