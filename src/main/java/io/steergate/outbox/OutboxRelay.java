@@ -10,6 +10,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.steergate.kafka.KafkaClientSettings;
 import io.steergate.messages.SafeText;
 import io.steergate.resilience.Failures;
+import io.steergate.resilience.Retry;
 import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -153,7 +154,7 @@ public class OutboxRelay {
                 if (failures == 1 || failures % 60 == 0) {
                     LOG.warnf("outbox relay attempt %d failed, will retry: %s", failures, Failures.rootMessage(e));
                 }
-                sleepQuietly(Math.min(5_000, 100L * failures));
+                Retry.backOff(Math.min(5_000, 100L * failures));
             }
         }
     }
@@ -245,13 +246,4 @@ public class OutboxRelay {
         }
         return record;
     }
-
-    private static void sleepQuietly(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
 }
