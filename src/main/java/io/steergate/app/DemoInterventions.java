@@ -6,6 +6,7 @@ import io.steergate.messages.ApiError;
 import io.steergate.policy.PolicyEngine;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
+import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -37,8 +38,8 @@ public class DemoInterventions {
     @Inject
     PolicyEngine policies;
 
-    @ConfigProperty(name = "steergate.role.gateway", defaultValue = "true")
-    boolean gatewayRole;
+    @Inject
+    ProcessRoles roles;
 
     private volatile boolean settled;
 
@@ -52,7 +53,7 @@ public class DemoInterventions {
 
     void start(@Observes StartupEvent event) throws IOException {
         Path index = dir.resolve("index.txt");
-        if (!gatewayRole || !Files.isRegularFile(index)) {
+        if (!roles.gateway() || !Files.isRegularFile(index)) {
             settled = true;
             return;
         }

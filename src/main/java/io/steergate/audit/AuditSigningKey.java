@@ -1,8 +1,10 @@
 package io.steergate.audit;
 
 import io.quarkus.runtime.StartupEvent;
+import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -33,14 +35,14 @@ public class AuditSigningKey implements AuditBundle.Signer {
     @ConfigProperty(name = "steergate.audit.signing-key")
     Path privateKeyFile;
 
-    @ConfigProperty(name = "steergate.role.gateway")
-    boolean gateway;
+    @Inject
+    ProcessRoles roles;
 
     private KeyPair keys;
 
     /** The gateway serves exports: its key pair exists from start-up on, so the launcher can print the public key. */
     void onStart(@Observes StartupEvent event) {
-        if (gateway) {
+        if (roles.gateway()) {
             keys();
         }
     }

@@ -3,10 +3,10 @@ package io.steergate.gateway;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.steergate.resilience.Failures;
+import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -26,14 +26,14 @@ public class RequestDeadline {
     @Inject
     GatewayConfig config;
 
-    @ConfigProperty(name = "steergate.role.gateway", defaultValue = "true")
-    boolean gatewayRole;
+    @Inject
+    ProcessRoles roles;
 
     private volatile boolean running;
     private Thread thread;
 
     void start(@Observes StartupEvent event) {
-        if (!gatewayRole) {
+        if (!roles.gateway()) {
             return;
         }
         running = true;

@@ -10,6 +10,8 @@ import io.quarkus.runtime.StartupEvent;
 import io.steergate.kafka.KafkaClientSettings;
 import io.steergate.messages.SafeText;
 import io.steergate.resilience.Failures;
+import io.steergate.resilience.Retry;
+import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -59,8 +61,8 @@ public class OutboxRelay {
     @Inject
     KafkaClientSettings kafka;
 
-    @ConfigProperty(name = "steergate.role.gateway", defaultValue = "true")
-    boolean gatewayRole;
+    @Inject
+    ProcessRoles roles;
 
     @ConfigProperty(name = "steergate.outbox.poll-ms", defaultValue = "250")
     long pollMs;
@@ -79,7 +81,7 @@ public class OutboxRelay {
     private Counter published;
 
     void start(@Observes StartupEvent event) {
-        if (!gatewayRole) {
+        if (!roles.gateway()) {
             return;
         }
         producer = new KafkaProducer<>(producerProperties(kafka), new StringSerializer(), new ByteArraySerializer());
@@ -125,7 +127,7 @@ public class OutboxRelay {
 
     /** True while the relay thread runs and its last attempt did not fail. */
     public boolean healthy() {
-        return !gatewayRole || (running && healthy);
+        return !roles.gateway() || (running && healthy);
     }
 
     private void run() {
@@ -152,7 +154,7 @@ public class OutboxRelay {
                 if (failures == 1 || failures % 60 == 0) {
                     LOG.warnf("outbox relay attempt %d failed, will retry: %s", failures, Failures.rootMessage(e));
                 }
-                sleepQuietly(Math.min(5_000, 100L * failures));
+                Retry.backOff(Math.min(5_000, 100L * failures));
             }
         }
     }
@@ -244,13 +246,4 @@ public class OutboxRelay {
         }
         return record;
     }
-
-    private static void sleepQuietly(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
 }

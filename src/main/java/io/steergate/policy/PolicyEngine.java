@@ -9,6 +9,7 @@ import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationRequest;
 import io.steergate.messages.PolicyRef;
+import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -64,8 +65,8 @@ public class PolicyEngine {
     @ConfigProperty(name = "steergate.policy.reload-seconds", defaultValue = "2")
     int reloadSeconds;
 
-    @ConfigProperty(name = "steergate.role.gateway", defaultValue = "true")
-    boolean gatewayRole;
+    @Inject
+    ProcessRoles roles;
 
     private volatile PolicyStore store;
     private volatile Policy builtIn;
@@ -92,7 +93,7 @@ public class PolicyEngine {
     }
 
     void start(@Observes StartupEvent event) throws IOException {
-        if (!gatewayRole) {
+        if (!roles.gateway()) {
             loaded = true;
             return;
         }

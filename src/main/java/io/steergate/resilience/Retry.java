@@ -92,6 +92,18 @@ public final class Retry {
         return Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS << Math.min(Math.max(attempt, 1), 10));
     }
 
+    /**
+     * The pause between two attempts of a loop that runs on its own thread and never gives up (the outbox relay, the
+     * job loop). An interrupt ends the pause early and stays set, so the loop's next check or blocking call stops it.
+     */
+    public static void backOff(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static void pause(int attempt, String what) {
         try {
             Thread.sleep(pauseMs(attempt));

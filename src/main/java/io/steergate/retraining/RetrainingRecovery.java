@@ -3,13 +3,13 @@ package io.steergate.retraining;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.steergate.resilience.Failures;
+import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -30,14 +30,14 @@ public class RetrainingRecovery {
     @Inject
     RetrainingConfig config;
 
-    @ConfigProperty(name = "steergate.role.trainer", defaultValue = "true")
-    boolean trainerRole;
+    @Inject
+    ProcessRoles roles;
 
     private ScheduledExecutorService sweeper;
     private long failures;
 
     void start(@Observes StartupEvent event) {
-        if (!trainerRole) {
+        if (!roles.trainer()) {
             return;
         }
         sweeper = Executors.newSingleThreadScheduledExecutor(task -> {

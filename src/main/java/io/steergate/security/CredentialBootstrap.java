@@ -3,6 +3,7 @@ package io.steergate.security;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.StartupEvent;
 import io.steergate.resilience.Retry;
+import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -17,7 +18,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -38,11 +38,11 @@ public class CredentialBootstrap {
     @Inject
     ApiKeys keys;
 
-    @ConfigProperty(name = "steergate.role.gateway", defaultValue = "true")
-    boolean gatewayRole;
+    @Inject
+    ProcessRoles roles;
 
     void start(@Observes StartupEvent event) throws IOException {
-        if (config.bootstrapDir().isEmpty() || !gatewayRole) {
+        if (config.bootstrapDir().isEmpty() || !roles.gateway()) {
             return;
         }
         Path dir = config.bootstrapDir().get();

@@ -407,11 +407,7 @@ final class JobLoop implements Runnable {
             LOG.warnf("job loop: recovering from the failure above failed too: %s", Failures.reason(e));
         }
         inHand = List.of();
-        try {
-            Thread.sleep(Retry.pauseMs(surprises));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Retry.backOff(Retry.pauseMs(surprises));
     }
 
     /** Moves each owned partition of {@code records} back to its first record there. */

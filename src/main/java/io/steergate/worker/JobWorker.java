@@ -8,6 +8,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.kafka.KafkaClientSettings;
 import io.steergate.messages.ModelRef;
+import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -21,7 +22,6 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -65,8 +65,8 @@ public class JobWorker {
     @Inject
     KafkaClientSettings kafka;
 
-    @ConfigProperty(name = "steergate.role.worker", defaultValue = "true")
-    boolean workerRole;
+    @Inject
+    ProcessRoles roles;
 
     private JobLoop loop;
     private Thread thread;
@@ -74,7 +74,7 @@ public class JobWorker {
     private KafkaClientMetrics consumerMetrics;
 
     void start(@Observes StartupEvent event) throws Exception {
-        if (!workerRole) {
+        if (!roles.worker()) {
             return;
         }
         if (config.maxAttempts() < 2) {
@@ -117,7 +117,7 @@ public class JobWorker {
 
     /** Ready when the model is loaded and the job loop runs, polls, and is not waiting on the database or the broker. */
     public boolean healthy() {
-        return !workerRole || (loop != null && loop.healthy() && runtime.loaded());
+        return !roles.worker() || (loop != null && loop.healthy() && runtime.loaded());
     }
 
     /** The shared Kafka settings plus the worker's own: manual commits after a batch's results are sent. */

@@ -31,25 +31,29 @@ class PackageRulesTest {
             Map.entry("engine.eval", Set.of("engine.model", "engine.steering")),
             Map.entry("messages", Set.of()),
             Map.entry("resilience", Set.of("messages")),
-            Map.entry("policy", Set.of("engine.eval", "messages", "resilience", "security")),
-            Map.entry("audit", Set.of("messages", "security")),
-            Map.entry("outbox", Set.of("messages", "resilience", "kafka")),
+            Map.entry("policy", Set.of("engine.eval", "messages", "resilience", "security", "role")),
+            Map.entry("audit", Set.of("messages", "security", "role")),
+            Map.entry("outbox", Set.of("messages", "resilience", "kafka", "role")),
             // gateway -> kafka: the Kafka mode and the per-tenant topic names route results and dead letters
-            Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages", "resilience", "security", "kafka")),
+            Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages", "resilience", "security", "kafka", "role")),
             Map.entry("intervention", Set.of("engine.steering", "messages", "security")),
-            Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages", "resilience", "kafka")),
+            Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages", "resilience", "kafka",
+                    "role")),
             Map.entry("retraining", Set.of("audit", "policy", "intervention", "outbox", "engine.training", "engine.eval",
-                    "engine.model", "engine.steering", "messages", "resilience", "security")),
+                    "engine.model", "engine.steering", "messages", "resilience", "security", "role")),
             // cli -> audit: `steer audit verify-export` checks bundles with the audit package's plain classes (no database)
             // cli -> kafka: `steer kafka` provisions users, ACLs and tenant topics with the kafka package's plain classes
             Map.entry("cli", Set.of("engine.model", "engine.steering", "engine.training", "engine.eval", "audit", "kafka")),
             Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages", "resilience",
-                    "security")),
+                    "security", "role")),
             // credentials, roles and tenants of HTTP callers: every resource asks it who is calling; it asks no one
-            Map.entry("security", Set.of("messages", "resilience")),
+            Map.entry("security", Set.of("messages", "resilience", "role")),
             // the kafka.* settings (bootstrap servers, security) every hand-built Kafka client starts from, and the
             // per-tenant topic names (kafka -> messages: a tenant's shape)
-            Map.entry("kafka", Set.of("messages")));
+            Map.entry("kafka", Set.of("messages")),
+            // which roles this process plays (steergate.role.*): read by the start-up work of every role, so it is a
+            // leaf of its own; messages (no framework) and resilience (audit may not import it) cannot hold it
+            Map.entry("role", Set.of()));
 
     /**
      * Outside libraries the engine and the wire records may use. Jackson databind is allowed in the engine for the JSON

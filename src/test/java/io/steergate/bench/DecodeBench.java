@@ -5,6 +5,7 @@ import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.testing.TestModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,7 +21,7 @@ public final class DecodeBench {
     private static final int REPETITIONS = 5;
 
     public static void main(String[] args) throws Exception {
-        Path dir = Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
+        Path dir = TestModel.dir();
         DeviceChoice choice = DeviceChoice.parse(System.getProperty("steergate.device", "auto"));
         try (LlamaModel model = LlamaModel.load(dir, choice)) {
             Generator generator = new Generator(model);

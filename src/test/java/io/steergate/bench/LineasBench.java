@@ -11,6 +11,7 @@ import io.steergate.engine.steering.SteeringPlan;
 import io.steergate.engine.training.Lineas;
 import io.steergate.engine.training.LineasFit;
 import io.steergate.engine.training.LineasOptions;
+import io.steergate.testing.TestModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,7 +32,7 @@ public final class LineasBench {
     private static final int SMOOTH = 10;
 
     public static void main(String[] args) throws Exception {
-        Path dir = Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
+        Path dir = TestModel.dir();
         int steps = Integer.getInteger("steergate.bench.steps", 300);
         PromptSets kindness = PromptSets.load(Path.of("policies/prompts"), "kindness");
         List<String> src = kindness.source().texts().subList(0, PROMPTS);

@@ -13,6 +13,7 @@ import io.steergate.engine.steering.SteeringPlan;
 import io.steergate.engine.training.Fit;
 import io.steergate.engine.training.FitOptions;
 import io.steergate.engine.training.LinearAct;
+import io.steergate.testing.TestModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -34,7 +35,7 @@ public final class SteeringBench {
     private static final int REPETITIONS = 7;
 
     public static void main(String[] args) throws Exception {
-        Path dir = Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
+        Path dir = TestModel.dir();
         DeviceChoice choice = DeviceChoice.parse(System.getProperty("steergate.device", "auto"));
         try (LlamaModel model = LlamaModel.load(dir, choice)) {
             Generator generator = new Generator(model);

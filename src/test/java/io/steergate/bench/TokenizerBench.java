@@ -4,6 +4,7 @@ import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.HfTokenizer;
 import io.steergate.engine.model.LlamaTokenizer;
 import io.steergate.engine.model.QuadraticBpe;
+import io.steergate.testing.TestModel;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -22,7 +23,7 @@ public final class TokenizerBench {
     private static final int[] SIZES = {1_000, 8_000, 64_000};
 
     public static void main(String[] args) throws Exception {
-        Path dir = Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
+        Path dir = TestModel.dir();
         boolean quadratic64k = Boolean.parseBoolean(System.getProperty("bench.quadratic64k", "true"));
         LlamaTokenizer fast = LlamaTokenizer.read(dir.resolve("tok512.bin"), 512);
         QuadraticBpe runC = QuadraticBpe.read(dir.resolve("tok512.bin"), 512);

@@ -6,6 +6,7 @@ import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.testing.TestModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,7 +25,7 @@ public final class WorkerMemoryBench {
     private static final int ROWS = 32;
 
     public static void main(String[] args) throws Exception {
-        Path dir = Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
+        Path dir = TestModel.dir();
         int promptTokens = Integer.getInteger("bench.promptTokens", 448);
         int runs = Integer.getInteger("bench.runs", 3);
         String story = String.join(" ", PromptSet.read(Path.of("policies/prompts/perplexity.jsonl")).texts());

@@ -9,6 +9,7 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.steering.SiteSpec;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -24,7 +25,7 @@ import picocli.CommandLine;
 class SteerCliTest {
 
     private static final String MODEL =
-            Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K")).toString();
+            TestModel.dir().toString();
 
     @TempDir
     static Path dir;

@@ -18,12 +18,12 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.testing.SteerGateTestProfile;
+import io.steergate.testing.TestModel;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,7 +45,7 @@ class InterventionRegistryQuarkusTest {
     static final int DIM = 64;
 
     static String fingerprint() throws IOException {
-        return "sha256:" + ModelFiles.sha256(Path.of(System.getProperty("steergate.model.dir"), ModelFiles.CHECKPOINT));
+        return "sha256:" + ModelFiles.sha256(TestModel.dir().resolve(ModelFiles.CHECKPOINT));
     }
 
     /** A small random map at the resid sites of the given layers. */

@@ -71,6 +71,13 @@ class RetryTest {
         assertTrue(unavailable.getMessage().startsWith("accepting r1: a dependency is unavailable"), unavailable.getMessage());
     }
 
+    @Test
+    void anInterruptedBackOffReturnsWithTheInterruptStillSetForTheLoopToSee() {
+        Thread.currentThread().interrupt();
+        Retry.backOff(600_000);
+        assertTrue(Thread.interrupted(), "the interrupt is kept (and cleared here for the next test)");
+    }
+
     private static RuntimeException wrapped(Exception cause) {
         return new RuntimeException("transaction failed", new RuntimeException("wrapped", cause));
     }

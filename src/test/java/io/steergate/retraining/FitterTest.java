@@ -5,16 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.steergate.engine.model.CountingTokenizer;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /** The trainer cuts prompt-set texts to what the model can take before the tokenizer sees them. */
 class FitterTest {
-
-    private static final Path MODEL_DIR = Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
 
     @Test
     void promptTextsAreCutToTheContextBeforeTheyAreTokenized() throws IOException {
@@ -23,7 +21,7 @@ class FitterTest {
         List<String> target = List.of("The dog was happy and kind.", "Lily shared her toy.", "They were friends.");
         Claim claim = new Claim(UUID.randomUUID(), 1, "kindness", "toxicity", null, "mean-shift", "resid",
                 new Hyperparameters(300, 1e-2, 0, 0, 0L), false, source, target);
-        try (CountingTokenizer.Counted counted = CountingTokenizer.load(MODEL_DIR)) {
+        try (CountingTokenizer.Counted counted = CountingTokenizer.load(TestModel.dir())) {
             int seqLen = counted.model().config().seqLen();
 
             Fitter.Fitted fitted = Fitter.fit(counted.model(), claim, progress -> { }, () -> false);

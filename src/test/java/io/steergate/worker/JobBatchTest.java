@@ -16,6 +16,7 @@ import io.steergate.messages.GenerationResult.Status;
 import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
+import io.steergate.testing.TestModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -30,7 +31,6 @@ import org.postgresql.util.PSQLState;
 class JobBatchTest {
 
     static final ModelRef MODEL = new ModelRef("stories260K", "sha256:test");
-    static final java.nio.file.Path STORIES260K = java.nio.file.Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
     static final JobBatch.Limits LIMITS = new JobBatch.Limits(256, 32 * 256);
     static final JobBatch.PlanResolver NO_STEERING = plan -> SteeringPlan.NONE;
 
@@ -178,7 +178,7 @@ class JobBatchTest {
 
     @Test
     void onTheServedModelEachPromptIsTokenizedOnce() throws Exception {
-        try (CountingTokenizer.Counted counted = CountingTokenizer.load(STORIES260K)) {
+        try (CountingTokenizer.Counted counted = CountingTokenizer.load(TestModel.dir())) {
             Generator generator = new Generator(counted.model());
             List<Job> jobs = List.of(job("a", "Once upon a time"), job("b", "The dog"), job("c", "Lily and Tom went to the park"),
                     job("huge", "x".repeat(8_000)));

@@ -1,5 +1,6 @@
 package io.steergate.it;
 
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -62,7 +63,7 @@ public final class AppProcess implements AutoCloseable {
 
     /**
      * The application as failsafe configures it: jar from {@code steergate.app.jar}, model from
-     * {@code steergate.model.dir}, log at target/it-logs/{name}.log, Kafka and PostgreSQL from the arguments.
+     * {@link TestModel#dir()}, log at target/it-logs/{name}.log, Kafka and PostgreSQL from the arguments.
      */
     public static AppProcess against(EmbeddedKafka kafka, EmbeddedPostgresServer postgres, String name) {
         return against(kafka, postgres, name, Map.of());
@@ -87,7 +88,7 @@ public final class AppProcess implements AutoCloseable {
         // the two roles: the application's may only insert audit records; Flyway migrates as the owner
         postgres.datasourceConfig().forEach((key, value) -> env.put(key.toUpperCase().replace('.', '_').replace('-', '_'), value));
         env.put("STEERGATE_AUDIT_SIGNING_KEY", Path.of("target/it-credentials/audit-signing.key").toAbsolutePath().toString());
-        env.put("STEERGATE_MODEL_DIR", Path.of(requiredProperty("steergate.model.dir")).toAbsolutePath().normalize().toString());
+        env.put("STEERGATE_MODEL_DIR", TestModel.dir().toAbsolutePath().normalize().toString());
         env.put("DJL_OFFLINE", "true");
         env.putAll(extraEnv);
         List<String> jvmArgs = new ArrayList<>(List.of(

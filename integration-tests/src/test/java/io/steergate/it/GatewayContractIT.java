@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.testing.TestModel;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -179,7 +180,7 @@ class GatewayContractIT {
     }
 
     private static String weightsSha256() throws Exception {
-        Path weights = Path.of(System.getProperty("steergate.model.dir"), "stories260K.bin");
+        Path weights = TestModel.dir().resolve("stories260K.bin");
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(weights)));
     }
 

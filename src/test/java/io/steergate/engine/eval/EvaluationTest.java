@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.steering.HookPoint;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.training.FitOptions;
 import io.steergate.engine.training.MeanShift;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,8 +24,6 @@ import org.junit.jupiter.api.Test;
 /** Evaluation on stories260K with a small N: the shape of a sweep, strength 0 as the exact baseline, composition. */
 class EvaluationTest {
 
-    private static final Path MODEL_DIR =
-            Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
     private static final Path PROMPTS = Path.of("policies/prompts");
     private static final Path LEXICONS = Path.of("policies/lexicons");
 
@@ -38,7 +36,7 @@ class EvaluationTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LlamaModel.load(MODEL_DIR, DeviceChoice.CPU);
+        model = TestModel.load();
         kindness = PromptSets.load(PROMPTS, "kindness");
         dogs = PromptSets.load(PROMPTS, "no-dogs");
         ppl = PromptSet.read(PROMPTS.resolve("perplexity.jsonl")).texts().subList(0, 16);

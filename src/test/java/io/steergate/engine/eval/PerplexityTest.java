@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.djl.ndarray.NDManager;
-import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.PromptBatch;
 import io.steergate.engine.steering.AffineMap;
@@ -13,8 +12,8 @@ import io.steergate.engine.steering.HookPoint;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.SteeringPlan;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -26,8 +25,6 @@ import org.junit.jupiter.api.Test;
 /** Perplexity on stories260K: a scalar hand check from per-position logits, padding, identity and real steering. */
 class PerplexityTest {
 
-    private static final Path MODEL_DIR =
-            Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
     private static final String SHORT = "Once upon a time";
     private static final String LONG = "Tom and his mom went to the park. They played with a red ball all day.";
 
@@ -35,7 +32,7 @@ class PerplexityTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LlamaModel.load(MODEL_DIR, DeviceChoice.CPU);
+        model = TestModel.load();
     }
 
     @AfterAll

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +27,7 @@ class GeneratorTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LlamaModel.load(LlamaModelTest.MODEL_DIR, DeviceChoice.CPU);
+        model = TestModel.load();
         generator = new Generator(model);
     }
 
@@ -38,7 +39,7 @@ class GeneratorTest {
     @Test
     void greedyOnceUponATimeMatchesTheGolden() throws IOException {
         int[] golden = golden("once-upon-a-time-greedy-64.txt");
-        ReferenceLlama reference = new ReferenceLlama(LlamaModelTest.MODEL_DIR.resolve("stories260K.bin"));
+        ReferenceLlama reference = new ReferenceLlama(TestModel.dir().resolve("stories260K.bin"));
         assertArrayEquals(golden, reference.greedy(model.tokenizer().encode("Once upon a time"), 64));
 
         Completion completion = generator.generate(List.of(GenerationInput.greedy("Once upon a time", 64))).get(0);
@@ -105,7 +106,7 @@ class GeneratorTest {
 
     @Test
     void promptsTokenizedByTheCallerAreNotTokenizedAgainAndGenerateTheSame() throws IOException {
-        try (CountingTokenizer.Counted counted = CountingTokenizer.load(LlamaModelTest.MODEL_DIR)) {
+        try (CountingTokenizer.Counted counted = CountingTokenizer.load(TestModel.dir())) {
             Generator counting = new Generator(counted.model());
             List<GenerationInput> rows = List.of(GenerationInput.greedy("Once upon a time", 16),
                     new GenerationInput("The dog", 16, 0.9f, 0.95f, 7L));

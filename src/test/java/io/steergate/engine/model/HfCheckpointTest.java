@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,8 +43,8 @@ class HfCheckpointTest {
 
     @BeforeAll
     static void load() throws IOException {
-        weights = new ReferenceLlama(LlamaModelTest.MODEL_DIR.resolve("stories260K.bin"));
-        llama2c = LlamaModel.load(LlamaModelTest.MODEL_DIR, DeviceChoice.CPU);
+        weights = new ReferenceLlama(TestModel.dir().resolve("stories260K.bin"));
+        llama2c = TestModel.load();
         hf = LlamaModel.load(export("stories260K-hf", "F32", 1, c -> { }, t -> { }), DeviceChoice.CPU);
     }
 
@@ -281,7 +282,7 @@ class HfCheckpointTest {
         Map<String, HfExport.Tensor> tensors = HfExport.tensors(weights, tied);
         editTensors.accept(tensors);
         Path dir = exports.resolve(name);
-        HfExport.write(dir, config, tensors, dtype, shards, LlamaModelTest.MODEL_DIR.resolve("tokenizer.json"));
+        HfExport.write(dir, config, tensors, dtype, shards, TestModel.dir().resolve("tokenizer.json"));
         return dir;
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,15 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** The NDArray forward against the scalar run.c port, and the loader's contract. */
 class LlamaModelTest {
 
-    static final Path MODEL_DIR = Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
-
     private static LlamaModel model;
     private static ReferenceLlama reference;
 
     @BeforeAll
     static void load() throws IOException {
-        model = LlamaModel.load(MODEL_DIR, DeviceChoice.CPU);
-        reference = new ReferenceLlama(MODEL_DIR.resolve("stories260K.bin"));
+        model = TestModel.load();
+        reference = new ReferenceLlama(TestModel.dir().resolve("stories260K.bin"));
     }
 
     @AfterAll
@@ -95,13 +94,13 @@ class LlamaModelTest {
     @Test
     void gpuRequestedWithoutOneIsAClearError() {
         org.junit.jupiter.api.Assumptions.assumeTrue(ai.djl.engine.Engine.getInstance().getGpuCount() == 0);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> LlamaModel.load(MODEL_DIR, DeviceChoice.GPU));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> LlamaModel.load(TestModel.dir(), DeviceChoice.GPU));
         assertTrue(e.getMessage().contains("GPU"), e.getMessage());
     }
 
     @Test
     void aDirectoryWithoutACheckpointIsRejected(@TempDir Path dir) throws IOException {
-        Files.copy(MODEL_DIR.resolve("tok512.bin"), dir.resolve("tok512.bin"));
+        Files.copy(TestModel.dir().resolve("tok512.bin"), dir.resolve("tok512.bin"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LlamaModel.load(dir, DeviceChoice.CPU));
         assertTrue(e.getMessage().contains("checkpoint"), e.getMessage());
     }

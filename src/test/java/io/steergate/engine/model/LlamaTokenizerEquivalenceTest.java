@@ -3,6 +3,7 @@ package io.steergate.engine.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ class LlamaTokenizerEquivalenceTest {
 
     @BeforeAll
     static void read() throws IOException {
-        runC = QuadraticBpe.read(LlamaModelTest.MODEL_DIR.resolve("tok512.bin"), 512);
+        runC = QuadraticBpe.read(TestModel.dir().resolve("tok512.bin"), 512);
         fast = runC.fast();
     }
 

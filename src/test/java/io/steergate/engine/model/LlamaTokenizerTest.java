@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,7 @@ class LlamaTokenizerTest {
 
     @BeforeAll
     static void read() throws IOException {
-        tokenizer = LlamaTokenizer.read(LlamaModelTest.MODEL_DIR.resolve("tok512.bin"), 512);
+        tokenizer = LlamaTokenizer.read(TestModel.dir().resolve("tok512.bin"), 512);
     }
 
     @Test

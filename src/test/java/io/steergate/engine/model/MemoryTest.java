@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.steergate.bench.MemoryProbe;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -14,7 +15,7 @@ class MemoryTest {
     @Test
     void rssStaysFlatOverManyGenerations() throws IOException {
         assumeTrue(MemoryProbe.rssKb() > 0, "no /proc/self/status");
-        try (LlamaModel model = LlamaModel.load(LlamaModelTest.MODEL_DIR, DeviceChoice.CPU)) {
+        try (LlamaModel model = TestModel.load()) {
             Generator generator = new Generator(model);
             List<GenerationInput> batch = List.of(
                     new GenerationInput("Once upon a time", 48, 0.9f, 0.95f, 1L),

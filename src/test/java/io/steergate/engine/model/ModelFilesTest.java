@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,13 +16,13 @@ class ModelFilesTest {
 
     @Test
     void theSharedCopyIsGenuine() {
-        assertDoesNotThrow(() -> ModelFiles.verify(LlamaModelTest.MODEL_DIR));
+        assertDoesNotThrow(() -> ModelFiles.verify(TestModel.dir()));
     }
 
     @Test
     void aCorruptedCopyFailsNamingTheFile(@TempDir Path dir) throws IOException {
-        Files.copy(LlamaModelTest.MODEL_DIR.resolve(ModelFiles.TOKENIZER), dir.resolve(ModelFiles.TOKENIZER));
-        byte[] weights = Files.readAllBytes(LlamaModelTest.MODEL_DIR.resolve(ModelFiles.CHECKPOINT));
+        Files.copy(TestModel.dir().resolve(ModelFiles.TOKENIZER), dir.resolve(ModelFiles.TOKENIZER));
+        byte[] weights = Files.readAllBytes(TestModel.dir().resolve(ModelFiles.CHECKPOINT));
         weights[weights.length / 2] ^= 1;
         Files.write(dir.resolve(ModelFiles.CHECKPOINT), weights);
         IOException e = assertThrows(IOException.class, () -> ModelFiles.verify(dir));
@@ -30,7 +31,7 @@ class ModelFilesTest {
 
     @Test
     void aMissingFileIsNamed(@TempDir Path dir) throws IOException {
-        Files.copy(LlamaModelTest.MODEL_DIR.resolve(ModelFiles.CHECKPOINT), dir.resolve(ModelFiles.CHECKPOINT));
+        Files.copy(TestModel.dir().resolve(ModelFiles.CHECKPOINT), dir.resolve(ModelFiles.CHECKPOINT));
         IOException e = assertThrows(IOException.class, () -> ModelFiles.verify(dir));
         assertTrue(e.getMessage().contains(ModelFiles.TOKENIZER), e.getMessage());
     }

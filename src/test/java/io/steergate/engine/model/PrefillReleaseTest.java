@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDResource;
 import ai.djl.ndarray.types.Shape;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,7 +26,7 @@ class PrefillReleaseTest {
 
     @Test
     void arraysLeftAfterPrefillDoNotGrowWithTheLayers() throws IOException {
-        try (LlamaModel model = LlamaModel.load(LlamaModelTest.MODEL_DIR, DeviceChoice.CPU)) {
+        try (LlamaModel model = TestModel.load()) {
             int layers = model.config().nLayers();
             int[] grown = new int[layers + 1];
             for (int run = 1; run <= layers; run++) {
@@ -44,7 +45,7 @@ class PrefillReleaseTest {
 
     @Test
     void theCacheThePrefillWritesAndItsLogitsAreTheSameAsWithoutReleasing() throws IOException {
-        try (LlamaModel model = LlamaModel.load(LlamaModelTest.MODEL_DIR, DeviceChoice.CPU)) {
+        try (LlamaModel model = TestModel.load()) {
             // the forward without a cache keeps every intermediate (training needs them): the reference
             float[] withCache;
             float[] reference;

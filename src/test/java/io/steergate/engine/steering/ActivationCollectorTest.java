@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.PromptBatch;
 import io.steergate.engine.model.SiteHook;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +24,7 @@ class ActivationCollectorTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LlamaModel.load(SteeredGenerationTest.MODEL_DIR, DeviceChoice.CPU);
+        model = TestModel.load();
     }
 
     @AfterAll

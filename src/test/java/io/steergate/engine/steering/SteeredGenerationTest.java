@@ -7,16 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import io.steergate.engine.model.Completion;
-import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.PromptBatch;
 import io.steergate.engine.model.SteeringBatch;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -31,14 +30,12 @@ import org.junit.jupiter.api.Test;
 /** Steering on the real stories260K: identity maps, folding against sequential stages, mixed-plan batches. */
 class SteeredGenerationTest {
 
-    static final Path MODEL_DIR = Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
-
     private static LlamaModel model;
     private static Generator generator;
 
     @BeforeAll
     static void load() throws IOException {
-        model = LlamaModel.load(MODEL_DIR, DeviceChoice.CPU);
+        model = TestModel.load();
         generator = new Generator(model);
     }
 

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.Completion;
-import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.LlamaModel;
@@ -18,8 +17,8 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.steering.SteeringPlan;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -29,8 +28,6 @@ import org.junit.jupiter.api.Test;
 /** Linear-AcT and mean shift: the worked vector, the guards, equalized counts, and causal fits on stories260K. */
 class LinearActTest {
 
-    private static final Path MODEL_DIR =
-            Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
     private static final List<String> DOGS = List.of("The dog ran to the park", "A big dog barked at the cat",
             "Max the dog liked his bone", "The puppy wagged its tail", "The dog and the boy played ball",
             "Spot was a happy dog");
@@ -41,7 +38,7 @@ class LinearActTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LlamaModel.load(MODEL_DIR, DeviceChoice.CPU);
+        model = TestModel.load();
     }
 
     @AfterAll

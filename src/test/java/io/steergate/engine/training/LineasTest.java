@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.steergate.engine.eval.PromptSets;
 import io.steergate.engine.eval.Wasserstein;
 import io.steergate.engine.model.Completion;
-import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.LlamaModel;
@@ -21,6 +20,7 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.steering.SteeringPlan;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,9 +34,6 @@ import org.junit.jupiter.api.Test;
 /** LinEAS on stories260K: the kindness prompts' activations move onto the target's; guards, sparsity, files. */
 class LineasTest {
 
-    private static final Path MODEL_DIR =
-            Path.of(System.getProperty("steergate.model.dir", "../shared/models/stories260K"));
-
     private static LlamaModel model;
     private static PromptSets kindness;
     private static List<HookSite> resid;
@@ -44,7 +41,7 @@ class LineasTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LlamaModel.load(MODEL_DIR, DeviceChoice.CPU);
+        model = TestModel.load();
         kindness = PromptSets.load(Path.of("policies/prompts"), "kindness");
         resid = new ArrayList<>();
         for (int l = 0; l < model.config().nLayers(); l++) {
