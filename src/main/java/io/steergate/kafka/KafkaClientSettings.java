@@ -3,8 +3,10 @@ package io.steergate.kafka;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
  * The Kafka settings every client of the application shares: each {@code kafka.*} property (or {@code KAFKA_*}
@@ -33,6 +35,21 @@ public class KafkaClientSettings {
             props.remove("group.id");
         }
         return props;
+    }
+
+    /**
+     * Properties of a producer that loses nothing the broker acknowledged and adds no duplicates when it retries (all
+     * replicas acknowledge; idempotent; a 1 ms linger to batch what is sent together), as every hand-built producer of
+     * the application needs: the shared settings, these, then the client's own extras (timeouts, sizes), which win.
+     */
+    public Properties reliableProducer(String clientId, Map<String, Object> extras) {
+        Map<String, Object> own = new HashMap<>(Map.of(
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.LINGER_MS_CONFIG, 1,
+                ProducerConfig.CLIENT_ID_CONFIG, clientId));
+        own.putAll(extras);
+        return producer(own);
     }
 
     /** Consumer properties: the shared settings, then the client's own (group id, offsets, poll size), which win. */

@@ -98,17 +98,13 @@ public class OutboxRelay {
 
     /** The shared Kafka settings plus the relay's own, which the delivery rules depend on. */
     static Properties producerProperties(KafkaClientSettings kafka) {
-        return kafka.producer(Map.of(
-                ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-                ProducerConfig.LINGER_MS_CONFIG, 1,
+        return kafka.reliableProducer("steergate-outbox-relay", Map.of(
                 ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024,
                 // while the broker is away a batch fails within these bounds (well inside its transaction's timeout)
                 // and is retried, instead of holding its rows locked until the transaction reaper aborts it
                 ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000,
                 ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
-                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000,
-                ProducerConfig.CLIENT_ID_CONFIG, "steergate-outbox-relay"));
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000));
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {
