@@ -133,37 +133,15 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
     /** SIGKILL: no flush, no controlled shutdown. Waits until the process is gone. */
     public synchronized void kill() {
-        if (process == null) {
-            return;
+        if (process != null) {
+            ChildProcesses.kill(process, STOP_TIMEOUT, "the broker");
         }
-        process.destroyForcibly();
-        awaitExit(STOP_TIMEOUT);
     }
 
     /** SIGTERM: a controlled shutdown; SIGKILL if it takes longer than 60 s. */
     public synchronized void stop() {
-        if (process == null) {
-            return;
-        }
-        process.destroy();
-        try {
-            if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                kill();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            kill();
-        }
-    }
-
-    private void awaitExit(Duration timeout) {
-        try {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new IllegalStateException("broker pid " + process.pid() + " did not exit within " + timeout);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for broker pid " + process.pid(), e);
+        if (process != null) {
+            ChildProcesses.stop(process, STOP_TIMEOUT, "the broker");
         }
     }
 

@@ -17,8 +17,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
+import io.steergate.testing.ChildProcesses;
 import io.steergate.testing.EmbeddedKafka;
 import io.steergate.testing.EmbeddedPostgresServer;
 
@@ -184,28 +184,15 @@ public final class AppProcess implements AutoCloseable {
 
     /** SIGKILL: the JVM gets no chance to commit, flush or run shutdown hooks. Waits until it is gone. */
     public synchronized void kill() {
-        if (process == null) {
-            return;
+        if (process != null) {
+            ChildProcesses.kill(process, STOP_TIMEOUT, "the application");
         }
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
-        // on Unix, Process.destroyForcibly sends SIGKILL (destroy sends SIGTERM)
-        process.destroyForcibly();
-        awaitExit(STOP_TIMEOUT);
     }
 
     /** SIGTERM: a graceful Quarkus shutdown; SIGKILL if it takes longer than 30 s. */
     public synchronized void stop() {
-        if (process == null) {
-            return;
-        }
-        process.destroy();
-        try {
-            if (!process.waitFor(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-                kill();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            kill();
+        if (process != null) {
+            ChildProcesses.stop(process, STOP_TIMEOUT, "the application");
         }
     }
 
@@ -213,17 +200,6 @@ public final class AppProcess implements AutoCloseable {
     public AppProcess restart() {
         stop();
         return start();
-    }
-
-    private void awaitExit(Duration timeout) {
-        try {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new IllegalStateException("pid " + process.pid() + " did not exit within " + timeout);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for pid " + process.pid(), e);
-        }
     }
 
     public synchronized boolean isAlive() {
