@@ -85,7 +85,9 @@ public class InterventionRegistry {
                     + ", which no worker serves; served: " + (known.isEmpty() ? "none registered yet" : known));
         }
         try {
-            map.checkCompatible(served.layers, served.dim, served.fingerprint);
+            // the served-model row records dim only, which is every point's width today (HookPoint.width); a point of
+            // another width needs its width recorded here too
+            map.checkCompatible(served.layers, point -> served.dim, served.fingerprint);
         } catch (IllegalArgumentException e) {
             throw new ApiError(422, ErrorCode.MAP_REFUSED, e.getMessage());
         }

@@ -197,7 +197,7 @@ public final class LlamaModel implements AutoCloseable {
      * {@code batch} first, so that every result (and every gradient) belongs to it.
      *
      * @param batch the prompts, see {@link PromptBatch#of}
-     * @param hooks indexed by {@link SiteHook#index(int, int)}, null entries (or null) for none
+     * @param hooks indexed by {@link SiteHook#index(int, HookPoint)}, null entries (or null) for none
      * @param layers how many blocks to run, 1 to nLayers
      */
     public NDArray forwardPrompts(PromptBatch batch, SiteHook[] hooks, int layers) {
@@ -301,7 +301,7 @@ public final class LlamaModel implements AutoCloseable {
         NDManager manager = x.getManager();
         // attention rmsnorm
         NDArray xb = rmsnorm(x, rmsAtt[l]); // (B, T, dim)
-        xb = hook(hooks, l, SiteHook.ATTN_NORM, xb); // attn_norm
+        xb = hook(hooks, l, HookPoint.ATTN_NORM, xb); // attn_norm
         // qkv matmuls, then RoPE: rotate each interleaved pair of q and k by its position
         NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim, dim + kvDim}, 2);
         NDArray q = qkv.get(0).reshape(b, t, config.nHeads(), hs).matMul(chunk.rotation()); // (B, T, nHeads, hs)
@@ -327,19 +327,19 @@ public final class LlamaModel implements AutoCloseable {
         NDArray heads = att.matMul(values) // (B, nKvHeads, kvMul, T, hs)
                 .transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
         NDArray attnOut = heads.matMul(wo[l]); // (B, T, dim)
-        attnOut = hook(hooks, l, SiteHook.ATTN_OUT, attnOut); // attn_out
+        attnOut = hook(hooks, l, HookPoint.ATTN_OUT, attnOut); // attn_out
         x = x.add(attnOut); // residual
         // ffn rmsnorm
         NDArray hb = rmsnorm(x, rmsFfn[l]); // (B, T, dim)
-        hb = hook(hooks, l, SiteHook.MLP_NORM, hb); // mlp_norm
+        hb = hook(hooks, l, HookPoint.MLP_NORM, hb); // mlp_norm
         // SwiGLU: self.w2(F.silu(self.w1(x)) * self.w3(x))
         NDList gateUp = hb.matMul(w13[l]).split(new long[] {hidden}, 2); // 2 x (B, T, hidden)
         NDArray gate = gateUp.get(0);
         NDArray h = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // (B, T, hidden)
         NDArray mlpOut = h.matMul(w2[l]); // (B, T, dim)
-        mlpOut = hook(hooks, l, SiteHook.MLP_OUT, mlpOut); // mlp_out
+        mlpOut = hook(hooks, l, HookPoint.MLP_OUT, mlpOut); // mlp_out
         x = x.add(mlpOut); // (B, T, dim)
-        return hook(hooks, l, SiteHook.RESID, x); // resid
+        return hook(hooks, l, HookPoint.RESID, x); // resid
     }
 
     /** The final norm and classifier: logits (B, vocabSize) of the last column, or (B, T, vocabSize) of all. */
@@ -349,7 +349,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** The hook at (layer, point) applied to x, or x itself when there is none. */
-    private static NDArray hook(SiteHook[] hooks, int layer, int point, NDArray x) {
+    private static NDArray hook(SiteHook[] hooks, int layer, HookPoint point, NDArray x) {
         if (hooks == null) {
             return x;
         }

@@ -5,8 +5,8 @@ import java.util.SortedMap;
 
 /**
  * The steering of one generation row, folded once per request: for each hook site it touches (keyed by
- * {@link SiteHook#index(int, int)}), the ordered stages to apply there. The steering package's plans implement it;
- * the {@link Generator} turns the rows of a batch into per-batch arrays once ({@link SteeringBatch}).
+ * {@link SiteHook#index(int, HookPoint)}), the ordered stages to apply there. The steering package's plans implement
+ * it; the {@link Generator} turns the rows of a batch into per-batch arrays once ({@link SteeringBatch}).
  */
 public interface RowSteering {
 

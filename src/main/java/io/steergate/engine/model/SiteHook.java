@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 
 /**
  * Rewrites the activation at one hook site of {@link LlamaModel}'s forward pass. A forward takes the hooks as one
- * array indexed by {@link #index(int, int)}; a null entry (or a null array) costs nothing at that site.
+ * array indexed by {@link #index(int, HookPoint)}; a null entry (or a null array) costs nothing at that site.
  *
  * <p>Hooks are plain NDArray operations, so they stay on the autograd tape: an (omega, beta) that requires gradients
  * gets them (LinEAS).
@@ -12,26 +12,20 @@ import ai.djl.ndarray.NDArray;
 @FunctionalInterface
 public interface SiteHook {
 
-    // the hook points of one layer, in forward order (io.steergate.engine.steering.HookPoint mirrors them)
-    /** Output of the pre-attention RMSNorm, (B, T, dim). */
-    int ATTN_NORM = 0;
-    /** Attention output (after wo) before the residual add, (B, T, dim). */
-    int ATTN_OUT = 1;
-    /** Output of the pre-FFN RMSNorm, (B, T, dim). */
-    int MLP_NORM = 2;
-    /** FFN output (after w2) before the residual add, (B, T, dim). */
-    int MLP_OUT = 3;
-    /** The residual stream after the block, (B, T, dim). */
-    int RESID = 4;
-    /** Hook points per layer. */
-    int POINTS = 5;
+    /** Hook slots per layer: one per {@link HookPoint}. */
+    int POINTS = HookPoint.values().length;
 
     /** The activation that replaces {@code x} (same shape) from here on. */
     NDArray apply(NDArray x);
 
     /** The slot of (layer, point) in a hooks array of length {@code nLayers * POINTS}. */
-    static int index(int layer, int point) {
-        return layer * POINTS + point;
+    static int index(int layer, HookPoint point) {
+        return layer * POINTS + point.slot();
+    }
+
+    /** The point of slot {@code index} (the inverse of {@link #index} for the point). */
+    static HookPoint point(int index) {
+        return HookPoint.values()[index % POINTS];
     }
 
     /** x * omega + beta: the diagonal affine map with broadcastable (omega, beta), e.g. (dim) or (B, 1, dim). */

@@ -9,12 +9,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.ToIntFunction;
 
 /**
  * The per-batch form of the rows' steering: for every site that any row uses, per stage, omega and beta of shape
- * (B, 1, dim) (rows without that stage get omega 1, beta 0) and, when any row's stage has a support, lo and hi of
- * the same shape (rows without one get -inf, +inf). Built once per batch; the hooks are then two NDArray operations
- * per stage (five with a support), and sites no row uses have no hook at all.
+ * (B, 1, width), the site's width ({@link HookPoint#width}; rows without that stage get omega 1, beta 0) and, when
+ * any row's stage has a support, lo and hi of the same shape (rows without one get -inf, +inf). Built once per batch;
+ * the hooks are then two NDArray operations per stage (five with a support), and sites no row uses have no hook.
  */
 public final class SteeringBatch {
 
@@ -31,16 +32,22 @@ public final class SteeringBatch {
      *
      * @param manager owns the arrays (they live as long as it; attach them to each step's manager)
      * @param rows one entry per row; null or empty = unsteered
-     * @param config the model: sites must name one of its layers, stages must have width dim
+     * @param config the model: sites must name one of its layers, stages must have the site's width
      * @return the batch, or null when no row is steered (the forward then runs its unsteered path)
      * @throws IllegalArgumentException when a row names a site or width the model does not have
      */
     public static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, LlamaConfig config) {
-        return build(manager, rows, config.nLayers(), config.dim());
+        return build(manager, rows, config.nLayers(), point -> point.width(config));
     }
 
-    /** {@link #build(NDManager, List, LlamaConfig)} for a model of {@code nLayers} layers of width {@code dim}. */
+    /** {@link #build(NDManager, List, LlamaConfig)} for {@code nLayers} layers, every point {@code dim} wide. */
     public static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, int nLayers, int dim) {
+        return build(manager, rows, nLayers, point -> dim);
+    }
+
+    /** {@link #build(NDManager, List, LlamaConfig)} for a model of {@code nLayers} layers, {@code widthOf} wide. */
+    public static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, int nLayers,
+            ToIntFunction<HookPoint> widthOf) {
         int batch = rows.size();
         int sites = nLayers * SiteHook.POINTS;
         // site -> per row its stages
@@ -56,10 +63,13 @@ public final class SteeringBatch {
                     throw new IllegalArgumentException("row " + b + " steers layer " + site / SiteHook.POINTS
                             + "; the model has " + nLayers + " layers");
                 }
+                HookPoint point = SiteHook.point(site);
+                int width = widthOf.applyAsInt(point);
                 for (HookStage stage : e.getValue()) {
-                    if (stage.width() != dim) {
+                    if (stage.width() != width) {
                         throw new IllegalArgumentException("row " + b + " has a map of width " + stage.width()
-                                + " at layer " + site / SiteHook.POINTS + "; the model's width is " + dim);
+                                + " at layer " + site / SiteHook.POINTS + " " + point.wireName()
+                                + "; the model's width there is " + width);
                     }
                 }
                 if (!e.getValue().isEmpty()) {
@@ -74,14 +84,15 @@ public final class SteeringBatch {
         }
         SiteHook[] hooks = new SiteHook[sites];
         List<NDArray> arrays = new ArrayList<>();
-        Shape shape = new Shape(batch, 1, dim);
         for (Map.Entry<Integer, List<HookStage>[]> e : used.entrySet()) {
+            int width = widthOf.applyAsInt(SiteHook.point(e.getKey()));
+            Shape shape = new Shape(batch, 1, width);
             List<HookStage>[] perRow = e.getValue();
             int stages = Arrays.stream(perRow).mapToInt(s -> s == null ? 0 : s.size()).max().orElse(0);
             SiteHook hook = null;
             for (int s = 0; s < stages; s++) {
-                float[] omega = new float[batch * dim];
-                float[] beta = new float[batch * dim];
+                float[] omega = new float[batch * width];
+                float[] beta = new float[batch * width];
                 float[] lo = null;
                 float[] hi = null;
                 Arrays.fill(omega, 1f);
@@ -90,21 +101,21 @@ public final class SteeringBatch {
                         continue;
                     }
                     HookStage stage = perRow[b].get(s);
-                    System.arraycopy(stage.omega(), 0, omega, b * dim, dim);
-                    System.arraycopy(stage.beta(), 0, beta, b * dim, dim);
+                    System.arraycopy(stage.omega(), 0, omega, b * width, width);
+                    System.arraycopy(stage.beta(), 0, beta, b * width, width);
                     if (stage.hasSupport()) {
                         if (lo == null) {
-                            lo = new float[batch * dim];
-                            hi = new float[batch * dim];
+                            lo = new float[batch * width];
+                            hi = new float[batch * width];
                             Arrays.fill(lo, Float.NEGATIVE_INFINITY);
                             Arrays.fill(hi, Float.POSITIVE_INFINITY);
                         }
-                        System.arraycopy(stage.lo(), 0, lo, b * dim, dim);
-                        System.arraycopy(stage.hi(), 0, hi, b * dim, dim);
+                        System.arraycopy(stage.lo(), 0, lo, b * width, width);
+                        System.arraycopy(stage.hi(), 0, hi, b * width, width);
                     }
                 }
-                NDArray omegaArray = keep(arrays, manager.create(omega, shape)); // (B, 1, dim)
-                NDArray betaArray = keep(arrays, manager.create(beta, shape)); // (B, 1, dim)
+                NDArray omegaArray = keep(arrays, manager.create(omega, shape)); // (B, 1, width)
+                NDArray betaArray = keep(arrays, manager.create(beta, shape)); // (B, 1, width)
                 SiteHook stageHook = lo == null ? SiteHook.affine(omegaArray, betaArray)
                         : supported(omegaArray, betaArray, keep(arrays, manager.create(lo, shape)),
                                 keep(arrays, manager.create(hi, shape)));
@@ -120,7 +131,7 @@ public final class SteeringBatch {
         return x -> NDArrays.where(x.gt(lo).logicalAnd(x.lt(hi)), x.mul(omega).add(beta), x);
     }
 
-    /** The hooks, indexed by {@link SiteHook#index(int, int)}; null entries where no row steers. */
+    /** The hooks, indexed by {@link SiteHook#index(int, HookPoint)}; null entries where no row steers. */
     public SiteHook[] hooks() {
         return hooks;
     }

@@ -43,7 +43,7 @@ public final class ActivationCollector {
      * @param prompts texts, each encoded with BOS and truncated to the model's context
      * @param sites where to record (each must exist in the model)
      * @param plan applied to every row while collecting; null or empty = clean
-     * @return per site, float[prompts][dim] in prompt order; sites in forward order
+     * @return per site, float[prompts][the site's width] in prompt order; sites in forward order
      */
     public SortedMap<HookSite, float[][]> collect(List<String> prompts, Collection<HookSite> sites,
             SteeringPlan plan) {
@@ -78,17 +78,17 @@ public final class ActivationCollector {
                     SiteHook map = hooks[site.index()];
                     hooks[site.index()] = x -> {
                         NDArray y = map == null ? x : map.apply(x);
-                        pooled.put(site, batch.meanPool(y)); // (B, dim)
+                        pooled.put(site, batch.meanPool(y)); // (B, width)
                         return y;
                     };
                 }
                 model.forwardPrompts(batch, hooks, runLayers);
                 for (HookSite site : ordered) {
                     float[] flat = pooled.get(site).toFloatArray();
-                    int dim = flat.length / tokens.length;
+                    int width = site.width(model.config());
                     float[][] rows = out.get(site);
                     for (int b = 0; b < tokens.length; b++) {
-                        rows[from + b] = java.util.Arrays.copyOfRange(flat, b * dim, (b + 1) * dim);
+                        rows[from + b] = java.util.Arrays.copyOfRange(flat, b * width, (b + 1) * width);
                     }
                 }
             }

@@ -1,5 +1,6 @@
 package io.steergate.engine.steering;
 
+import io.steergate.engine.model.HookStage;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -8,12 +9,15 @@ import java.util.Objects;
  * At strength lambda: y = lambda (omega x + beta) + (1 - lambda) x where lo < x < hi (strict), x elsewhere
  * (docs/steering-methods.md 1.1-1.2; Linear-AcT, arXiv 2410.23054: the support is a mask, not a clamp).
  *
+ * <p>The one per-neuron (omega, beta) value type: a stored map, and also, at strength 1, a folded stage of a plan
+ * that the model applies ({@link HookStage} is how the model sees it).
+ *
  * @param omega per-neuron scale
  * @param beta per-neuron shift
  * @param lo lower end of the support, or null for none
  * @param hi upper end of the support, null exactly when lo is
  */
-public record AffineMap(float[] omega, float[] beta, float[] lo, float[] hi) {
+public record AffineMap(float[] omega, float[] beta, float[] lo, float[] hi) implements HookStage {
 
     public AffineMap {
         Objects.requireNonNull(omega, "omega");
@@ -47,15 +51,6 @@ public record AffineMap(float[] omega, float[] beta, float[] lo, float[] hi) {
         return of(omega, new float[width]);
     }
 
-    public int width() {
-        return omega.length;
-    }
-
-    public boolean hasSupport() {
-        return lo != null;
-    }
-
-    /** The scalar reference of the rule at strength {@code lambda}: a new array. */
     /**
      * This map at strength {@code lambda} as a map of its own: omega' = lambda omega + (1 - lambda), beta' =
      * lambda beta, support unchanged; so applying it at strength mu equals applying this map at mu * lambda.
@@ -70,6 +65,7 @@ public record AffineMap(float[] omega, float[] beta, float[] lo, float[] hi) {
         return new AffineMap(o, b, lo, hi);
     }
 
+    /** The scalar reference of the rule at strength {@code lambda}, in float64: a new array. */
     public float[] apply(float[] x, double lambda) {
         if (x.length != omega.length) {
             throw new IllegalArgumentException("x has " + x.length + " values; the map has " + omega.length);

@@ -1,5 +1,7 @@
 package io.steergate.engine.steering;
 
+import io.steergate.engine.model.HookPoint;
+import io.steergate.engine.model.LlamaConfig;
 import io.steergate.engine.model.SiteHook;
 import java.util.Comparator;
 import java.util.Objects;
@@ -30,7 +32,12 @@ public record HookSite(int layer, HookPoint point) implements Comparable<HookSit
 
     /** The slot of this site in the model's hooks array. */
     public int index() {
-        return SiteHook.index(layer, point.slot());
+        return SiteHook.index(layer, point);
+    }
+
+    /** The width a map here must have in a model of {@code config}: the point's width. */
+    public int width(LlamaConfig config) {
+        return point.width(config);
     }
 
     /** The site named {@code name}, e.g. {@code layers.3.resid}. */

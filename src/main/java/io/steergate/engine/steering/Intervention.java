@@ -1,11 +1,13 @@
 package io.steergate.engine.steering;
 
+import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.model.LlamaConfig;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.ToIntFunction;
 
 /**
  * A stored intervention: per-site affine maps for one model, with where they came from. Persisted by
@@ -70,14 +72,16 @@ public record Intervention(String name, String method, String modelFingerprint, 
      * @throws IllegalArgumentException naming the first mismatch: fingerprint (both named), a site's layer, a width
      */
     public void checkCompatible(LlamaConfig config, String fingerprint) {
-        checkCompatible(config.nLayers(), config.dim(), fingerprint);
+        checkCompatible(config.nLayers(), point -> point.width(config), fingerprint);
     }
 
     /**
-     * As {@link #checkCompatible(LlamaConfig, String)}, for callers that know only the model's depth and width (the
-     * registry checks uploads against the models workers registered).
+     * As {@link #checkCompatible(LlamaConfig, String)}, for callers that know the model's depth and each point's
+     * width but not its whole config (the registry checks uploads against the models workers registered).
+     *
+     * @param widthOf the model's width at each point ({@link HookPoint#width})
      */
-    public void checkCompatible(int layers, int dim, String fingerprint) {
+    public void checkCompatible(int layers, ToIntFunction<HookPoint> widthOf, String fingerprint) {
         if (!modelFingerprint.equals(fingerprint)) {
             throw new IllegalArgumentException("intervention '" + name + "' was made for model " + modelFingerprint
                     + ", not for model " + fingerprint);
@@ -88,10 +92,10 @@ public record Intervention(String name, String method, String modelFingerprint, 
                 throw new IllegalArgumentException("intervention '" + name + "' has site " + site.name()
                         + " but the model has " + layers + " layers");
             }
-            // every point of this architecture has width dim
-            if (e.getValue().width() != dim) {
+            int width = widthOf.applyAsInt(site.point());
+            if (e.getValue().width() != width) {
                 throw new IllegalArgumentException("intervention '" + name + "' has width " + e.getValue().width()
-                        + " at site " + site.name() + " but the model's width there is " + dim);
+                        + " at site " + site.name() + " but the model's width there is " + width);
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.steergate.engine.steering;
 
+import io.steergate.engine.model.HookPoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;

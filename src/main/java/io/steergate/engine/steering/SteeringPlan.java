@@ -95,7 +95,7 @@ public final class SteeringPlan implements RowSteering {
             }
         }
         TreeMap<HookSite, List<HookStage>> stages = new TreeMap<>();
-        perSite.forEach((site, list) -> stages.put(site, list.stream().map(Stage::toHookStage).toList()));
+        perSite.forEach((site, list) -> stages.put(site, list.stream().<HookStage>map(Stage::toHookStage).toList()));
         return new SteeringPlan(steps, stages);
     }
 
@@ -174,14 +174,14 @@ public final class SteeringPlan implements RowSteering {
             return omega.length;
         }
 
-        HookStage toHookStage() {
+        AffineMap toHookStage() {
             float[] o = new float[omega.length];
             float[] b = new float[omega.length];
             for (int i = 0; i < o.length; i++) {
                 o[i] = (float) omega[i];
                 b[i] = (float) beta[i];
             }
-            return new HookStage(o, b, lo, hi);
+            return new AffineMap(o, b, lo, hi);
         }
     }
 }

@@ -106,7 +106,6 @@ public final class Lineas {
                         + " layers");
             }
         }
-        int dim = model.config().dim();
         int nSites = sites.size();
         int batchSize = Math.min(options.batchSize(), source.size());
         int runLayers = sites.get(sites.size() - 1).layer() + 1;
@@ -126,15 +125,23 @@ public final class Lineas {
         }
         int[] order = shuffle(source.size(), new Random(options.seed()));
 
-        float[][] omega = new float[nSites][dim];
-        float[][] beta = new float[nSites][dim];
-        for (float[] w : omega) {
-            Arrays.fill(w, 1f);
+        // omega, beta and their Adam moments per site, each the site's width
+        float[][] omega = new float[nSites][];
+        float[][] beta = new float[nSites][];
+        double[][] mOmega = new double[nSites][];
+        double[][] vOmega = new double[nSites][];
+        double[][] mBeta = new double[nSites][];
+        double[][] vBeta = new double[nSites][];
+        for (int s = 0; s < nSites; s++) {
+            int width = sites.get(s).width(model.config());
+            omega[s] = new float[width];
+            Arrays.fill(omega[s], 1f);
+            beta[s] = new float[width];
+            mOmega[s] = new double[width];
+            vOmega[s] = new double[width];
+            mBeta[s] = new double[width];
+            vBeta[s] = new double[width];
         }
-        double[][] mOmega = new double[nSites][dim];
-        double[][] vOmega = new double[nSites][dim];
-        double[][] mBeta = new double[nSites][dim];
-        double[][] vBeta = new double[nSites][dim];
         int updates = 0; // Adam's own step count: skipped steps do not advance it
         int skipped = 0;
         int cursor = 0;
@@ -209,13 +216,12 @@ public final class Lineas {
     }
 
     /**
-     * One forward with the maps at strength 1 and one backward; fills the gradients (float[dim] per site) and returns
-     * the loss: mean over sites of the sorted-sample loss (LinEAS, arXiv 2503.10679, Algorithm 1).
+     * One forward with the maps at strength 1 and one backward; fills the gradients (float[width] per site) and
+     * returns the loss: mean over sites of the sorted-sample loss (LinEAS, arXiv 2503.10679, Algorithm 1).
      */
     private static double forwardBackward(LlamaModel model, List<HookSite> sites, int runLayers, int[][] tokens,
             float[][] omega, float[][] beta, float[][] targetQuantiles, float[][] gradOmega, float[][] gradBeta) {
         int nSites = sites.size();
-        int dim = omega[0].length;
         int rows = tokens.length;
         try (NDManager step = model.newSubManager()) {
             model.lendWeights(step);
@@ -226,15 +232,16 @@ public final class Lineas {
             SiteHook[] hooks = new SiteHook[model.config().nLayers() * SiteHook.POINTS];
             for (int s = 0; s < nSites; s++) {
                 HookSite site = sites.get(s);
-                w[s] = step.create(omega[s]); // (dim)
-                b[s] = step.create(beta[s]); // (dim)
+                w[s] = step.create(omega[s]); // (width)
+                b[s] = step.create(beta[s]); // (width)
                 w[s].setRequiresGradient(true);
                 b[s].setRequiresGradient(true);
                 NDArray ws = w[s];
                 NDArray bs = b[s];
                 hooks[site.index()] = x -> {
-                    NDArray y = x.mul(ws).add(bs); // (B, T, dim)
-                    pooled.put(site, batch.meanPool(y)); // (B, dim), the post-map output (docs/steering-methods.md 3.2)
+                    NDArray y = x.mul(ws).add(bs); // (B, T, width)
+                    // (B, width), the post-map output (docs/steering-methods.md 3.2)
+                    pooled.put(site, batch.meanPool(y));
                     return y;
                 };
             }
@@ -243,7 +250,7 @@ public final class Lineas {
                 model.forwardPrompts(batch, hooks, runLayers);
                 NDArray total = null;
                 for (int s = 0; s < nSites; s++) {
-                    NDArray v = step.create(targetQuantiles[s], new Shape(rows, dim));
+                    NDArray v = step.create(targetQuantiles[s], new Shape(rows, omega[s].length));
                     NDArray l = SortedSampleLoss.loss(pooled.get(sites.get(s)), v);
                     total = total == null ? l : total.add(l);
                 }

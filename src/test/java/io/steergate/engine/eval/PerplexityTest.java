@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.djl.ndarray.NDManager;
+import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.PromptBatch;
 import io.steergate.engine.steering.AffineMap;
-import io.steergate.engine.steering.HookPoint;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.SteeringPlan;

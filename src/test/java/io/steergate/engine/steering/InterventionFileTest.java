@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.model.LlamaConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;

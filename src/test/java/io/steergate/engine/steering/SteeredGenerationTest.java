@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import io.steergate.engine.model.Completion;
 import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
+import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.PromptBatch;
 import io.steergate.engine.model.SteeringBatch;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.model.HookStage;
 import io.steergate.engine.model.SiteHook;
 import io.steergate.engine.model.SteeringBatch;

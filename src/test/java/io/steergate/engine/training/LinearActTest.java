@@ -140,7 +140,7 @@ class LinearActTest {
     void aLinearActInterventionSteersGeneration() {
         java.util.List<HookSite> sites = new java.util.ArrayList<>();
         for (int l = 0; l < model.config().nLayers(); l++) {
-            sites.add(new HookSite(l, io.steergate.engine.steering.HookPoint.RESID));
+            sites.add(new HookSite(l, io.steergate.engine.model.HookPoint.RESID));
         }
         Fit fit = LinearAct.fit(model, CATS, DOGS, FitOptions.of("dogs", "dogs", sites).withSeed(1));
         assertEquals(Intervention.LINEAR_ACT, fit.intervention().method());
