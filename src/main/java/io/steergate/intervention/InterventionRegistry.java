@@ -1,6 +1,7 @@
 package io.steergate.intervention;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.ToIntFunction;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.commons.codec.digest.DigestUtils;
@@ -54,7 +56,7 @@ public class InterventionRegistry {
 
     /** Called by a worker at start so that uploads can be checked against the model it serves. */
     @Transactional
-    public void registerServedModel(String name, String fingerprint, int layers, int dim) {
+    public void registerServedModel(String name, String fingerprint, int layers, int dim, Map<String, Integer> pointWidths) {
         ServedModel model = ServedModel.findById(fingerprint);
         if (model == null) {
             model = new ServedModel();
@@ -63,8 +65,27 @@ public class InterventionRegistry {
         model.name = name;
         model.layers = layers;
         model.dim = dim;
+        try {
+            model.pointWidthsJson = JSON.writeValueAsString(new TreeMap<>(pointWidths));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a map of names to numbers always serialises", e);
+        }
         model.registeredAt = Instant.now();
         model.persist();
+    }
+
+    /** The width of each hook point in a served model, by wire name: as its worker registered them, else dim. */
+    private static ToIntFunction<String> pointWidths(ServedModel served) {
+        Map<String, Integer> widths = Map.of();
+        if (served.pointWidthsJson != null) {
+            try {
+                widths = JSON.readValue(served.pointWidthsJson, new TypeReference<Map<String, Integer>>() {});
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("served model " + served.fingerprint + " has unreadable point widths", e);
+            }
+        }
+        Map<String, Integer> known = widths;
+        return point -> known.getOrDefault(point, served.dim);
     }
 
     /**
@@ -85,9 +106,8 @@ public class InterventionRegistry {
                     + ", which no worker serves; served: " + (known.isEmpty() ? "none registered yet" : known));
         }
         try {
-            // the served-model row records dim only, which is every point's width today (HookPoint.width); a point of
-            // another width needs its width recorded here too
-            map.checkCompatible(served.layers, point -> served.dim, served.fingerprint);
+            ToIntFunction<String> widthOf = pointWidths(served);
+            map.checkCompatible(served.layers, point -> widthOf.applyAsInt(point.wireName()), served.fingerprint);
         } catch (IllegalArgumentException e) {
             throw new ApiError(422, ErrorCode.MAP_REFUSED, e.getMessage());
         }

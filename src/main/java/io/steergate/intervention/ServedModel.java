@@ -21,6 +21,10 @@ public class ServedModel extends PanacheEntityBase {
 
     public int dim;
 
+    /** Hook point wire name to its width in this model ({"resid":64,...}); null on rows from before V13: dim each. */
+    @Column(name = "point_widths_json", columnDefinition = "text")
+    public String pointWidthsJson;
+
     @Column(name = "registered_at")
     public Instant registeredAt;
 }

@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.steergate.engine.model.HookPoint;
+import io.steergate.engine.model.LlamaConfig;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.kafka.KafkaClientSettings;
 import io.steergate.messages.ModelRef;
@@ -14,6 +16,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -84,7 +87,8 @@ public class JobWorker {
             throw new IllegalStateException("steergate.worker.batch-token-budget must be at least 1, got " + config.batchTokenBudget());
         }
         runtime.load(modelConfig);
-        registry.registerServedModel(runtime.ref().name(), runtime.ref().fingerprint(), runtime.config().nLayers(), runtime.config().dim());
+        registry.registerServedModel(runtime.ref().name(), runtime.ref().fingerprint(), runtime.config().nLayers(), runtime.config().dim(),
+                pointWidths(runtime.config()));
         KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(consumerProperties(kafka, config.groupId(), config.batchSize()), new StringDeserializer(), new ByteArrayDeserializer());
         producer = new KafkaProducer<>(producerProperties(kafka), new StringSerializer(), new ByteArraySerializer());
         consumerMetrics = new KafkaClientMetrics(consumer);
@@ -112,6 +116,15 @@ public class JobWorker {
             producer.close();
         }
         runtime.close();
+    }
+
+    /** Each hook point's width in this model, by wire name: what the registry checks uploaded maps against. */
+    static Map<String, Integer> pointWidths(LlamaConfig config) {
+        Map<String, Integer> widths = new TreeMap<>();
+        for (HookPoint point : HookPoint.values()) {
+            widths.put(point.wireName(), point.width(config));
+        }
+        return widths;
     }
 
     /** Ready when the model is loaded and the job loop runs, polls, and is not waiting on the database or the broker. */

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.steergate.engine.model.HookPoint;
@@ -42,6 +43,9 @@ class InterventionRegistryQuarkusTest {
 
     @Inject
     MeterRegistry metrics;
+
+    @Inject
+    InterventionRegistry registry;
     static final int DIM = 64;
 
     static String fingerprint() throws IOException {
@@ -159,6 +163,25 @@ class InterventionRegistryQuarkusTest {
                 .when().post("/v1/interventions/" + name + "/versions")
                 .then().statusCode(422).body("message", containsString("layers.5.resid"));
         given().when().get("/v1/interventions/" + name).then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+    }
+
+    @Test
+    void aSiteIsCheckedAgainstTheWidthItsWorkerRegisteredForItsPoint() {
+        String narrow = "sha256:" + "cd".repeat(32);
+        // a served model whose resid point is narrower than its dim: the map must match the point, not dim. It has the
+        // real model's depth, and it is removed again: the trainer checks sites against the latest registered model
+        registry.registerServedModel("narrow-test-model", narrow, LAYERS, 8, Map.of("resid", 4));
+        try {
+            String name = name();
+            given().body(mapFile(name, narrow, 8, 0)).contentType("application/octet-stream").queryParam("kind", "concept")
+                    .when().post("/v1/interventions/" + name + "/versions")
+                    .then().statusCode(422).body("code", equalTo("MAP_REFUSED")).body("message", containsString("width 8"));
+            given().body(mapFile(name, narrow, 4, 0, 1)).contentType("application/octet-stream").queryParam("kind", "concept")
+                    .when().post("/v1/interventions/" + name + "/versions")
+                    .then().statusCode(201).body("sites", equalTo(java.util.List.of("layers.0.resid", "layers.1.resid")));
+        } finally {
+            QuarkusTransaction.requiringNew().run(() -> ServedModel.deleteById(narrow));
+        }
     }
 
     @Test
