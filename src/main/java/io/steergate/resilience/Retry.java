@@ -2,25 +2,33 @@ package io.steergate.resilience;
 
 import java.time.Duration;
 import java.util.function.Supplier;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
 
 /**
  * Runs a durable step until it succeeds or proves permanent. Transient failures ({@link Failures#isTransient}) are
  * retried with growing pauses for as long as they last, so an outage of any length only pauses the caller. A
- * failure that is not transient is tried {@link #PERMANENT_ATTEMPTS} times in all (a transient failure in between
- * does not count), then thrown as {@link PermanentFailure} for the caller to turn into an answer that says why.
+ * failure that is not transient is tried {@link RetryPolicy#permanentAttempts()} times in all (a transient failure in
+ * between does not count), then thrown as {@link PermanentFailure} for the caller to turn into an answer that says why.
+ * The policy is read once from the configuration ({@code steergate.retry.*}, {@link RetryPolicy}) on first use.
  */
 public final class Retry {
 
-    /** How often a non-transient failure is tried before it is taken as permanent. */
-    public static final int PERMANENT_ATTEMPTS = 3;
-    private static final long FIRST_PAUSE_MS = 50;
-    private static final long MAX_PAUSE_MS = 2_000;
     private static final Logger LOG = Logger.getLogger(Retry.class);
 
     private Retry() {}
 
-    /** The failure of a step that failed the same way {@link #PERMANENT_ATTEMPTS} times with its dependencies up. */
+    /** Read on first use: static callers everywhere, one policy per process. */
+    private static final class Configured {
+        static final RetryPolicy POLICY = RetryPolicy.from(ConfigProvider.getConfig());
+    }
+
+    /** The policy in force. */
+    public static RetryPolicy policy() {
+        return Configured.POLICY;
+    }
+
+    /** The failure of a step that failed the same way as often as the policy allows with its dependencies up. */
     public static final class PermanentFailure extends RuntimeException {
         PermanentFailure(String what, RuntimeException cause) {
             super(what + " failed permanently: " + Failures.rootMessage(cause), cause);
@@ -64,7 +72,7 @@ public final class Retry {
                 return value;
             } catch (RuntimeException e) {
                 boolean transientFailure = Failures.isTransient(e);
-                if (!transientFailure && ++permanent >= PERMANENT_ATTEMPTS) {
+                if (!transientFailure && ++permanent >= policy().permanentAttempts()) {
                     throw new PermanentFailure(what, e);
                 }
                 if (limit != null && System.nanoTime() + pauseMs(attempt) * 1_000_000 - deadlineNanos > 0) {
@@ -87,9 +95,9 @@ public final class Retry {
         });
     }
 
-    /** The pause before attempt {@code attempt + 1}: 100 ms doubling to 2 s. */
+    /** The pause before attempt {@code attempt + 1}: the policy's first pause doubled per attempt, at most its max. */
     public static long pauseMs(int attempt) {
-        return Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS << Math.min(Math.max(attempt, 1), 10));
+        return policy().pauseMs(attempt);
     }
 
     /**

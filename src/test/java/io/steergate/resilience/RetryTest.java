@@ -45,7 +45,7 @@ class RetryTest {
             calls.incrementAndGet();
             throw wrapped(new SQLException("invalid byte sequence for encoding UTF8: 0x00", "22021"));
         }));
-        assertEquals(Retry.PERMANENT_ATTEMPTS, calls.get());
+        assertEquals(Retry.policy().permanentAttempts(), calls.get());
         assertTrue(failure.getMessage().startsWith("storing x failed permanently: SQLException: invalid byte sequence"), failure.getMessage());
     }
 
@@ -56,7 +56,7 @@ class RetryTest {
             int call = calls.incrementAndGet();
             throw call % 2 == 0 ? wrapped(new SQLException("down", "08006")) : new IllegalStateException("broken");
         }));
-        assertEquals(2 * Retry.PERMANENT_ATTEMPTS - 1, calls.get());
+        assertEquals(2 * Retry.policy().permanentAttempts() - 1, calls.get());
     }
 
     @Test
