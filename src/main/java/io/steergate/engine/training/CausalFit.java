@@ -1,5 +1,7 @@
 package io.steergate.engine.training;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.steering.ActivationCollector;
@@ -21,6 +23,8 @@ import java.util.TreeSet;
  * equalized first by a seeded random subsample of the larger prompt list (never by truncating sorted arrays).
  */
 final class CausalFit {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Fits one site's map from pooled activations, float[N][dim] each (equal N). */
     interface SiteEstimator {
@@ -74,7 +78,7 @@ final class CausalFit {
             collectNanos += t1 - t0;
         }
         Map<String, String> metadata = new TreeMap<>();
-        metadata.put("training_data_sha256", "{\"source\":\"" + sourceSha + "\",\"target\":\"" + targetSha + "\"}");
+        metadata.put("training_data_sha256", trainingData(sourceSha, targetSha));
         TreeMap<String, String> hp = new TreeMap<>(hyperparameters);
         hp.put("seed", Long.toString(options.seed()));
         hp.put("targetsThroughEarlierMaps", Boolean.toString(options.targetsThroughEarlierMaps()));
@@ -114,33 +118,20 @@ final class CausalFit {
         return out;
     }
 
-    /** A flat JSON object of string values, keys sorted. */
+    /**
+     * A flat JSON object of string values, keys sorted: how a map's metadata holds structured values (its
+     * hyperparameters, its training-data hashes), so equal inputs give equal bytes.
+     */
     static String json(Map<String, String> values) {
-        StringBuilder s = new StringBuilder("{");
-        for (Map.Entry<String, String> e : new TreeMap<>(values).entrySet()) {
-            if (s.length() > 1) {
-                s.append(',');
-            }
-            s.append(quote(e.getKey())).append(':').append(quote(e.getValue()));
+        try {
+            return JSON.writeValueAsString(new TreeMap<>(values));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a map of strings always serialises", e);
         }
-        return s.append('}').toString();
     }
 
-    private static String quote(String s) {
-        StringBuilder out = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                default -> {
-                    if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-                }
-            }
-        }
-        return out.append('"').toString();
+    /** The training_data_sha256 metadata value: the source and target prompts' hashes. */
+    static String trainingData(String sourceSha256, String targetSha256) {
+        return json(Map.of("source", sourceSha256, "target", targetSha256));
     }
 }

@@ -201,7 +201,7 @@ public final class Lineas {
         hp.put("criterion", "wasserstein(p=2,sorted,mean)");
         Map<String, String> metadata = new TreeMap<>();
         metadata.put("hyperparameters", CausalFit.json(hp));
-        metadata.put("training_data_sha256", "{\"source\":\"" + sourceSha + "\",\"target\":\"" + targetSha + "\"}");
+        metadata.put("training_data_sha256", CausalFit.trainingData(sourceSha, targetSha));
         metadata.put("initial_loss", Double.toString(initialLoss));
         metadata.put("final_loss", Double.toString(finalLoss));
         metadata.put("skipped_steps", Integer.toString(skipped));
