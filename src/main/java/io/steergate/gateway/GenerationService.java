@@ -242,7 +242,7 @@ public class GenerationService {
         generation.acceptedAt = now;
         generation.persist(); // the identity insert gives the row id the job key is made of
         Job job = new Job(generation.jobKey(), request.tenant(), config.model(), request.prompt(), request.maxTokens(),
-                request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli());
+                request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli(), false);
         generation.jobJson = write(job);
         outbox.append(config.jobsTopic(), job.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
         return new Acceptance(Generation.State.PENDING, null, false);

@@ -63,7 +63,12 @@ public enum ErrorCode {
      * The tenant has used a quota (requests per minute, completion tokens per day; steergate.quotas): HTTP 429 with
      * Retry-After and nothing stored, REJECTED over Kafka. The message names the quota and its limit.
      */
-    QUOTA_EXCEEDED;
+    QUOTA_EXCEEDED,
+    /**
+     * Every rung of the policy's escalation ladder produced an output its scorers still flag, and the policy withholds
+     * such outputs: REJECTED, the message names the scores over their thresholds; the attempts are in the audit record.
+     */
+    OUTPUT_WITHHELD;
 
     /** Whether {@code code} names one of these (codes arrive as text from workers and the database). */
     public static boolean isKnown(String code) {

@@ -1,6 +1,9 @@
 package io.steergate.messages;
 
-/** Internal message on {@code steer.job-results} (keyed by the job's key, {@link Job#requestId()}): what a worker produced for one job. */
+/**
+ * Internal message on {@code steer.job-results} (keyed by the job's key, {@link Job#requestId()}): what a worker produced
+ * for one job. {@code counterfactualText} is the unsteered continuation when the job asked for one, else null.
+ */
 public record JobResult(
         String requestId,
         GenerationResult.Status status,
@@ -9,4 +12,5 @@ public record JobResult(
         GenerationResult.Usage usage,
         long queueMs,
         long generateMs,
-        ErrorInfo error) {}
+        ErrorInfo error,
+        String counterfactualText) {}

@@ -228,14 +228,14 @@ final class JobBatch {
             generated += completion.completionTokens();
             results[rows.get(k).index()] = new JobResult(job.requestId(), GenerationResult.Status.COMPLETED, completion.text(),
                     model, new GenerationResult.Usage(completion.promptTokens(), completion.completionTokens()),
-                    queueMs(job, nowMs), generateMs, null);
+                    queueMs(job, nowMs), generateMs, null, null);
         }
         return generated;
     }
 
     private static JobResult rejected(Job job, ModelRef model, long nowMs, ErrorInfo error) {
         return new JobResult(job.requestId(), GenerationResult.Status.REJECTED, null, model,
-                new GenerationResult.Usage(0, 0), queueMs(job, nowMs), 0, error);
+                new GenerationResult.Usage(0, 0), queueMs(job, nowMs), 0, error, null);
     }
 
     static JobResult failed(Job job, ModelRef model, long nowMs, int promptTokens, long generateMs, String reason) {
@@ -244,7 +244,7 @@ final class JobBatch {
 
     static JobResult failed(Job job, ModelRef model, long nowMs, int promptTokens, long generateMs, ErrorInfo error) {
         return new JobResult(job.requestId(), GenerationResult.Status.FAILED, null, model,
-                new GenerationResult.Usage(promptTokens, 0), queueMs(job, nowMs), generateMs, error);
+                new GenerationResult.Usage(promptTokens, 0), queueMs(job, nowMs), generateMs, error, null);
     }
 
     private static long queueMs(Job job, long nowMs) {

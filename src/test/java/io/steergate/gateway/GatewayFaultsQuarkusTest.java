@@ -154,7 +154,7 @@ class GatewayFaultsQuarkusTest {
         try (TopicClient.Tail results = kafka.tail("steer.results")) {
             for (String id : ids) {
                 JobResult outcome = new JobResult(jobKeys.get(id), GenerationResult.Status.COMPLETED, " the end", new ModelRef("stories260K", "sha256:test"),
-                        new GenerationResult.Usage(5, 2), 1, 2, null);
+                        new GenerationResult.Usage(5, 2), 1, 2, null, null);
                 CountDownLatch start = new CountDownLatch(1);
                 List<Future<?>> both = List.of(
                         pool.submit(() -> { start.await(); generations.complete(outcome); return null; }),
@@ -186,7 +186,7 @@ class GatewayFaultsQuarkusTest {
         String id = id("huge");
         String jobKey = persistPending(id, Instant.now());
         generations.complete(new JobResult(jobKey, GenerationResult.Status.COMPLETED, "x".repeat(1_100_000),
-                new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null));
+                new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null, null));
 
         Received result = kafka.awaitRecord("steer.results", id, WAIT);
         assertEquals("FAILED", result.json().get("status").asText());
@@ -285,7 +285,7 @@ class GatewayFaultsQuarkusTest {
             return other.jobKey();
         });
         generations.complete(new JobResult(otherKey, GenerationResult.Status.COMPLETED, " kids text",
-                new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null));
+                new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null, null));
 
         Generation kids = QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId("kids-co", id).orElseThrow());
         Generation acme = QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId("acme", id).orElseThrow());
@@ -300,7 +300,7 @@ class GatewayFaultsQuarkusTest {
         String id = id("legacy");
         persistPending(id, Instant.now());
         generations.complete(new JobResult(id, GenerationResult.Status.COMPLETED, " the end",
-                new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null));
+                new ModelRef("stories260K", "sha256:test"), new GenerationResult.Usage(5, 2), 1, 2, null, null));
 
         assertEquals(Generation.State.COMPLETED,
                 QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId("acme", id).orElseThrow()).status);

@@ -16,24 +16,24 @@ class JobResultListenerTest {
 
     @Test
     void aWorkersOwnOutcomesPass() {
-        assertNull(JobResultListener.problemOf(new JobResult("r1", Status.COMPLETED, "", MODEL, new Usage(1, 0), 0, 0, null)));
+        assertNull(JobResultListener.problemOf(new JobResult("r1", Status.COMPLETED, "", MODEL, new Usage(1, 0), 0, 0, null, null)));
         assertNull(JobResultListener.problemOf(new JobResult("r1", Status.FAILED, null, null, null, 0, 0,
-                new ErrorInfo("GENERATION_FAILED", "out of memory"))));
+                new ErrorInfo("GENERATION_FAILED", "out of memory"), null)));
     }
 
     @Test
     void recordsNoWorkerWritesAreNamed() {
-        assertEquals("requestId is missing", JobResultListener.problemOf(new JobResult(null, Status.FAILED, null, null, null, 0, 0, null)));
+        assertEquals("requestId is missing", JobResultListener.problemOf(new JobResult(null, Status.FAILED, null, null, null, 0, 0, null, null)));
         for (String impossible : new String[] {"a\nb", "a\u0000b", "a b", "", "x".repeat(129)}) {
             assertEquals("requestId must be 1-128 characters of [A-Za-z0-9._:-]", JobResultListener.problemOf(
-                    new JobResult(impossible, Status.COMPLETED, "x", MODEL, new Usage(1, 1), 0, 0, null)), impossible);
+                    new JobResult(impossible, Status.COMPLETED, "x", MODEL, new Usage(1, 1), 0, 0, null, null)), impossible);
         }
-        assertEquals("status is missing", JobResultListener.problemOf(new JobResult("r1", null, "x", MODEL, new Usage(1, 1), 0, 0, null)));
+        assertEquals("status is missing", JobResultListener.problemOf(new JobResult("r1", null, "x", MODEL, new Usage(1, 1), 0, 0, null, null)));
         assertEquals("a COMPLETED result needs text, usage and model",
-                JobResultListener.problemOf(new JobResult("r1", Status.COMPLETED, null, MODEL, new Usage(1, 1), 0, 0, null)));
+                JobResultListener.problemOf(new JobResult("r1", Status.COMPLETED, null, MODEL, new Usage(1, 1), 0, 0, null, null)));
         assertEquals("a REJECTED result needs an error",
-                JobResultListener.problemOf(new JobResult("r1", Status.REJECTED, null, null, null, 0, 0, null)));
+                JobResultListener.problemOf(new JobResult("r1", Status.REJECTED, null, null, null, 0, 0, null, null)));
         assertEquals("error code NOPE is not one of SteerGate's", JobResultListener.problemOf(
-                new JobResult("r1", Status.FAILED, null, null, null, 0, 0, new ErrorInfo("NOPE", "made up"))));
+                new JobResult("r1", Status.FAILED, null, null, null, 0, 0, new ErrorInfo("NOPE", "made up"), null)));
     }
 }

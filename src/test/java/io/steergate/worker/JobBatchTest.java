@@ -73,7 +73,7 @@ class JobBatchTest {
     }
 
     static Job job(String id, String prompt, double topP) {
-        return new Job(id, "acme", "stories260K", prompt, 8, 0.0, topP, 1L, null, List.of(), 0L);
+        return new Job(id, "acme", "stories260K", prompt, 8, 0.0, topP, 1L, null, List.of(), 0L, false);
     }
 
     @Test

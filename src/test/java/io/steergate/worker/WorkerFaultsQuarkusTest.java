@@ -205,7 +205,7 @@ class WorkerFaultsQuarkusTest {
     }
 
     static Job job(String id, double topP, List<AppliedIntervention> plan) {
-        return new Job(id, "acme", "stories260K", "Once upon a time", 4, 0.0, topP, 1L, null, plan, System.currentTimeMillis());
+        return new Job(id, "acme", "stories260K", "Once upon a time", 4, 0.0, topP, 1L, null, plan, System.currentTimeMillis(), false);
     }
 
     @Test
