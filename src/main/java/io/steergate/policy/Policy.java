@@ -125,9 +125,15 @@ public record Policy(
 
     /**
      * A scorer the policy wants run on every output: a name (the key in GenerationResult.scores) and a lexicon file,
-     * relative to the policies directory. The service layer builds the engine's LexiconScorer from it.
+     * relative to the policies directory, and an optional threshold: a score at or above it flags the output (review
+     * queue, escalation); null never flags. The service layer builds the engine's LexiconScorer from it.
      */
-    public record ScorerSpec(String name, String lexicon) {}
+    public record ScorerSpec(String name, String lexicon, Double threshold) {
+
+        public boolean flags(Double score) {
+            return threshold != null && score != null && score >= threshold;
+        }
+    }
 
     // Insertion-ordered copies (Map.copyOf's order changes from one JVM run to the next), so traces are reproducible.
     static <V> Map<String, V> ordered(Map<String, V> map) {

@@ -157,6 +157,20 @@ public class PolicyEngine {
         return scores;
     }
 
+    /**
+     * The names of the policy's scorers whose score in {@code scores} is at or above their threshold, in the policy's
+     * order; empty when none is, or the policy is no longer in force (it is judged by the thresholds in force now).
+     */
+    public List<String> flagged(PolicyRef ref, Map<String, Double> scores) {
+        if (ref == null || scores == null || store == null) {
+            return List.of();
+        }
+        return store.policy(ref.id()).map(policy -> policy.scorers().stream()
+                .filter(spec -> spec.flags(scores.get(spec.name())))
+                .map(Policy.ScorerSpec::name)
+                .toList()).orElse(List.of());
+    }
+
     /** The policies in force. */
     public List<Policy> policies() {
         return store == null ? (builtIn == null ? List.of() : List.of(builtIn)) : store.policies();

@@ -52,7 +52,7 @@ public final class PolicyParser {
     private static final Set<String> RULE_KEYS = Set.of("name", "when", "apply");
     private static final Set<String> CONDITION_KEYS = Set.of("labels", "styles", "tenants", "steering");
     private static final Set<String> APPLY_KEYS = Set.of("intervention", "strength");
-    private static final Set<String> SCORER_KEYS = Set.of("name", "lexicon");
+    private static final Set<String> SCORER_KEYS = Set.of("name", "lexicon", "threshold");
 
     private final Path policiesDir;
     private final InterventionCatalog catalog;
@@ -424,8 +424,16 @@ public final class PolicyParser {
                         lexicon = null;
                     }
                 }
+                Double threshold = null;
+                if (fields.containsKey("threshold")) {
+                    threshold = number(value(fields, "threshold"), "scorer threshold");
+                    if (threshold != null && !(threshold > 0 && threshold <= 1)) {
+                        error(value(fields, "threshold"), "scorer threshold must be in (0, 1] (a share of words), got " + threshold);
+                        threshold = null;
+                    }
+                }
                 if (name != null && lexicon != null) {
-                    scorers.add(new ScorerSpec(name, lexicon));
+                    scorers.add(new ScorerSpec(name, lexicon, threshold));
                 }
             }
             return scorers;

@@ -1,6 +1,7 @@
 package io.steergate.policy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,7 +34,7 @@ class PolicyParserTest {
         assertEquals(List.of("always-kind", "kids-channel-no-dogs"), kids.rules().stream().map(Policy.Rule::name).toList());
         assertEquals(Map.of("channel", Set.of("kids")), kids.rules().get(1).when().labels());
         assertEquals(0.8, kids.rules().get(1).apply().get(0).strength());
-        assertEquals(new Policy.ScorerSpec("meanness", "lexicons/meanness.txt"), kids.scorers().get(0));
+        assertEquals(new Policy.ScorerSpec("meanness", "lexicons/meanness.txt", 0.05), kids.scorers().get(0));
 
         Policy story = parseFile("storytelling");
         assertEquals(List.of("story-app", "story-app-beta"), story.tenants());
@@ -90,14 +91,14 @@ class PolicyParserTest {
                     apply:
                       - {intervention: kindness, strength: 1, weight: 2}
                 scorers:
-                  - {name: s, lexicon: lexicons/meanness.txt, threshold: 1}
+                  - {name: s, lexicon: lexicons/meanness.txt, weight: 1}
                 """);
         assertEquals(List.of(
                 "p.yaml:3:1: policy: unknown key 'colour' (allowed: conflicts, description, disallowedStyles, explicitMaxStrength, explicitSteering, id, rules, scorers, siteStrengthCap, styles, tenants)",
                 "p.yaml:5:38: styles.cheerful: unknown key 'strenght' (allowed: defaultStrength, intervention, maxStrength)",
                 "p.yaml:8:5: rule: unknown key 'aply' (allowed: apply, name, when)",
                 "p.yaml:10:47: rule 'r' apply[]: unknown key 'weight' (allowed: intervention, strength)",
-                "p.yaml:12:47: scorer: unknown key 'threshold' (allowed: lexicon, name)"), errors);
+                "p.yaml:12:47: scorer: unknown key 'weight' (allowed: lexicon, name, threshold)"), errors);
     }
 
     @Test
@@ -199,6 +200,33 @@ class PolicyParserTest {
                 """);
         assertEquals(List.of("p.yaml:4:31: unknown lexicon file 'lexicons/meanes.txt' (relative to policies)",
                 "p.yaml:5:30: lexicon '../../etc/passwd' must lie inside the policies directory"), errors);
+    }
+
+    @Test
+    void scorerThresholdIsAShareOfWords() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                scorers:
+                  - {name: zero, lexicon: lexicons/meanness.txt, threshold: 0}
+                  - {name: over, lexicon: lexicons/meanness.txt, threshold: 1.5}
+                  - {name: word, lexicon: lexicons/meanness.txt, threshold: high}
+                """);
+        assertEquals(3, errors.size(), errors.toString());
+        assertTrue(errors.get(0).startsWith("p.yaml:4:"), errors.get(0));
+        assertTrue(errors.get(0).contains("scorer threshold must be in (0, 1]"), errors.get(0));
+        assertTrue(errors.get(1).contains("got 1.5"), errors.get(1));
+        assertTrue(errors.get(2).startsWith("p.yaml:6:"), errors.get(2));
+    }
+
+    @Test
+    void scorerThresholdFlagsAtOrAbove() {
+        Policy.ScorerSpec meanness = new Policy.ScorerSpec("meanness", "lexicons/meanness.txt", 0.05);
+        assertTrue(meanness.flags(0.05));
+        assertTrue(meanness.flags(0.2));
+        assertFalse(meanness.flags(0.049));
+        assertFalse(meanness.flags(null));
+        assertFalse(new Policy.ScorerSpec("dogs", "lexicons/dogs.txt", null).flags(1.0));
     }
 
     @Test
