@@ -21,7 +21,7 @@ import java.util.Set;
  * "dogma". Irregular forms ("fought", "wept") must be listed. A line "!word" lists a word that never hits even when it
  * looks like an inflection (for example "!meaning" next to "mean").
  */
-public final class LexiconScorer {
+public final class LexiconScorer implements Scorer {
 
     private final Set<String> entries;
     private final Set<String> exclusions;
@@ -84,6 +84,7 @@ public final class LexiconScorer {
     }
 
     /** Share of the words of {@code text} that hit; 0 when the text has no words. */
+    @Override
     public double score(String text) {
         List<String> words = words(text);
         if (words.isEmpty()) {
