@@ -30,17 +30,28 @@ import org.jboss.logging.Logger;
  * budget by itself runs alone. When generating a group throws, each of its rows is generated again alone, so a
  * failing row fails only itself. A transient failure of plan resolution (the registry unreachable) is thrown, for
  * the caller to wait it out and run the batch again.
+ *
+ * <p>Counterfactuals: a steered job that asks for one ({@link Job#counterfactual()}) brings a second row, the same
+ * prompt tokens, seed and sampling with no steering, and the generator samples each row from its own seeded stream
+ * whatever shares its batch, so that row's text is what the job would have been unsteered. The pair is packed as one
+ * unit, in the same group, so the batch size (jobs) never parts them; the token budget counts both rows, since both
+ * take room in the KV cache. A pair over the budget by itself runs as two groups, one after the other, as any row
+ * over it runs alone. A job whose plan folds to nothing is its own counterfactual and brings no row; a job rejected
+ * or unfit before generation brings none. When the counterfactual row fails alone the job still completes, without
+ * the counterfactual text: it is audit evidence, not the client's answer.
  */
 final class JobBatch {
 
     private static final Logger LOG = Logger.getLogger(JobBatch.class);
 
     /**
-     * What generating a batch produced, with how many tokens it made (for tokens/s), how many rows ran alone, and the
+     * What generating a batch produced, with how many tokens it made (for tokens/s; counterfactual rows included, and
+     * counted apart too: no JobResult's usage has them), how many jobs ran alone after their group failed, and the
      * request ids of the jobs that cannot be generated for what they carry (only a forged or corrupted job: the
      * gateway validates every field), which are FAILED here and whose records the caller dead-letters.
      */
-    record Outcome(List<JobResult> results, int generatedTokens, long generateMs, int retriedAlone, Set<String> unfit) {}
+    record Outcome(List<JobResult> results, int generatedTokens, int counterfactualTokens, long generateMs, int retriedAlone,
+            Set<String> unfit) {}
 
     /**
      * What one generation may take.
@@ -98,14 +109,31 @@ final class JobBatch {
         }
     }
 
-    /** A job ready to generate, at its index in the batch, with its prompt's tokens. */
-    private record Row(int index, Job job, GenerationInput input, int[] promptTokens) {}
+    /**
+     * A row ready to generate: the job at {@code index} in the batch with its prompt's tokens, steered as its plan says,
+     * or its unsteered counterfactual.
+     */
+    private record Row(int index, Job job, GenerationInput input, int[] promptTokens, boolean counterfactual) {}
+
+    /** What the groups of a batch fill in, by the job's index in the batch. */
+    private static final class Filled {
+        final JobResult[] results;
+        final String[] counterfactuals;
+        int counterfactualTokens;
+
+        Filled(int jobs) {
+            results = new JobResult[jobs];
+            counterfactuals = new String[jobs];
+        }
+    }
 
     static Outcome run(List<Job> jobs, RowGenerator generator, ModelRef model, Limits limits, PlanResolver plans, long nowMs) {
         int contextLength = limits.contextLength();
-        JobResult[] results = new JobResult[jobs.size()];
+        Filled filled = new Filled(jobs.size());
+        JobResult[] results = filled.results;
+        boolean[] ownCounterfactual = new boolean[jobs.size()];
         Set<String> unfit = new LinkedHashSet<>();
-        List<Row> rows = new ArrayList<>();
+        List<List<Row>> units = new ArrayList<>();
         for (int i = 0; i < jobs.size(); i++) {
             Job job = jobs.get(i);
             try {
@@ -123,8 +151,15 @@ final class JobBatch {
                     continue;
                 }
                 SteeringPlan steering = plans.resolve(job.plan());
-                rows.add(new Row(i, job, new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(),
-                        (float) job.topP(), job.seed(), steering.isEmpty() ? null : steering), tokens));
+                GenerationInput input = new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(),
+                        (float) job.topP(), job.seed(), steering.isEmpty() ? null : steering);
+                Row steered = new Row(i, job, input, tokens, false);
+                if (job.counterfactual() && !steering.isEmpty()) {
+                    units.add(List.of(steered, new Row(i, job, input.withSteering(null), tokens, true)));
+                } else {
+                    ownCounterfactual[i] = job.counterfactual();
+                    units.add(List.of(steered));
+                }
             } catch (PlanMaps.Unavailable e) {
                 results[i] = rejected(job, model, nowMs, e.error);
             } catch (RuntimeException e) {
@@ -136,39 +171,55 @@ final class JobBatch {
                 unfit.add(job.requestId());
             }
         }
-        int[] promptLengths = rows.stream().mapToInt(row -> row.promptTokens().length).toArray();
-        int[] toEmit = rows.stream().mapToInt(row -> Math.min(row.input().maxTokens(), contextLength - row.promptTokens().length))
-                .toArray();
+        // the rows of a unit share their prompt and sampling, so the first row's bounds are the unit's
+        int[] promptLengths = units.stream().mapToInt(unit -> unit.get(0).promptTokens().length).toArray();
+        int[] toEmit = units.stream().mapToInt(unit -> Math.min(unit.get(0).input().maxTokens(),
+                contextLength - unit.get(0).promptTokens().length)).toArray();
+        int[] rowsOf = units.stream().mapToInt(List::size).toArray();
         long start = System.nanoTime();
         int generated = 0;
         int retriedAlone = 0;
-        for (List<Integer> group : pack(promptLengths, toEmit, limits.tokenBudget())) {
-            List<Row> together = group.stream().map(rows::get).toList();
-            int tokens = generate(together, generator, model, nowMs, results, start);
+        for (List<Integer> group : pack(promptLengths, toEmit, rowsOf, limits.tokenBudget())) {
+            List<Row> together = group.stream().flatMap(u -> units.get(u).stream()).toList();
+            int first = group.get(0);
+            boolean pairOverBudget = group.size() == 1 && rowsOf[first] > 1
+                    && (long) rowsOf[first] * (promptLengths[first] + toEmit[first]) > limits.tokenBudget();
+            int tokens = pairOverBudget ? -1 : generate(together, generator, model, nowMs, filled, start);
             if (tokens < 0) {
-                retriedAlone += together.size();
+                if (!pairOverBudget) {
+                    retriedAlone += (int) together.stream().filter(row -> !row.counterfactual()).count();
+                }
                 tokens = 0;
                 for (Row row : together) {
-                    tokens += Math.max(0, generate(List.of(row), generator, model, nowMs, results, start));
+                    tokens += Math.max(0, generate(List.of(row), generator, model, nowMs, filled, start));
                 }
             }
             generated += tokens;
         }
-        return new Outcome(List.of(results), generated, (System.nanoTime() - start) / 1_000_000, retriedAlone, Set.copyOf(unfit));
+        for (int i = 0; i < results.length; i++) {
+            JobResult result = results[i];
+            if (result.status() == GenerationResult.Status.COMPLETED && jobs.get(i).counterfactual()) {
+                results[i] = withCounterfactual(result, ownCounterfactual[i] ? result.text() : filled.counterfactuals[i]);
+            }
+        }
+        return new Outcome(List.of(results), generated, filled.counterfactualTokens, (System.nanoTime() - start) / 1_000_000,
+                retriedAlone, Set.copyOf(unfit));
     }
 
     /**
-     * Groups rows into generations whose cost stays within {@code budget}. The cost of a group is what the generator
-     * allocates for it: every row is padded to the longest prompt and runs as long as the row that may emit the most,
-     * so rows x (longest prompt + most tokens to emit); its KV cache holds that many columns per row, less one.
-     * Rows are taken longest prompt first, so rows of like length share a group and pad little; a row whose own cost
-     * is over the budget is a group alone. Within a group the rows keep the order they came in.
+     * Groups units (a job's row, or a job's row and its counterfactual's) into generations whose cost stays within
+     * {@code budget}. The cost of a group is what the generator allocates for it: every row is padded to the longest
+     * prompt and runs as long as the row that may emit the most, so rows x (longest prompt + most tokens to emit); its
+     * KV cache holds that many columns per row, less one. Units are taken longest prompt first, so rows of like length
+     * share a group and pad little; a unit whose own cost is over the budget is a group alone. Within a group the
+     * units keep the order they came in.
      *
-     * @param promptTokens each row's prompt length in tokens
-     * @param emitTokens the most tokens each row may emit (its maxTokens, capped by the context left)
-     * @return the groups, as indices into the rows; every row in exactly one group
+     * @param promptTokens each unit's prompt length in tokens
+     * @param emitTokens the most tokens each unit's rows may emit (maxTokens, capped by the context left)
+     * @param rows each unit's rows, at least 1
+     * @return the groups, as indices into the units; every unit in exactly one group
      */
-    static List<List<Integer>> pack(int[] promptTokens, int[] emitTokens, int budget) {
+    static List<List<Integer>> pack(int[] promptTokens, int[] emitTokens, int[] rows, int budget) {
         Integer[] order = new Integer[promptTokens.length];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
@@ -176,18 +227,21 @@ final class JobBatch {
         Arrays.sort(order, Comparator.comparingInt((Integer i) -> promptTokens[i]).reversed().thenComparingInt(i -> i));
         List<List<Integer>> groups = new ArrayList<>();
         List<Integer> group = new ArrayList<>();
+        int groupRows = 0;
         int longestPrompt = 0;
         int mostEmitted = 0;
         for (int i : order) {
             int prompt = Math.max(longestPrompt, promptTokens[i]);
             int emit = Math.max(mostEmitted, emitTokens[i]);
-            if (!group.isEmpty() && (group.size() + 1L) * (prompt + (long) emit) > budget) {
+            if (!group.isEmpty() && ((long) groupRows + rows[i]) * (prompt + (long) emit) > budget) {
                 groups.add(group);
                 group = new ArrayList<>();
+                groupRows = 0;
                 prompt = promptTokens[i];
                 emit = emitTokens[i];
             }
             group.add(i);
+            groupRows += rows[i];
             longestPrompt = prompt;
             mostEmitted = emit;
         }
@@ -199,10 +253,11 @@ final class JobBatch {
     }
 
     /**
-     * Generates the rows together and fills their results. Returns the tokens generated, or -1 when the generation
-     * of several rows threw (nothing filled: each row is to be tried alone); a single row that throws is FAILED.
+     * Generates the rows together and fills their results (a counterfactual row: its text). Returns the tokens
+     * generated, or -1 when the generation of several rows threw (nothing filled: each row is to be tried alone); a
+     * single row that throws is FAILED, or, a counterfactual row, leaves its job without the counterfactual text.
      */
-    private static int generate(List<Row> rows, RowGenerator generator, ModelRef model, long nowMs, JobResult[] results, long start) {
+    private static int generate(List<Row> rows, RowGenerator generator, ModelRef model, long nowMs, Filled filled, long start) {
         if (rows.isEmpty()) {
             return 0;
         }
@@ -211,26 +266,43 @@ final class JobBatch {
             completions = generator.generate(rows.stream().map(Row::input).toList(), rows.stream().map(Row::promptTokens).toList());
         } catch (RuntimeException e) {
             if (rows.size() > 1) {
-                LOG.warnf("generating a batch of %d jobs failed, generating each alone: %s", rows.size(), Failures.reason(e));
+                LOG.warnf("generating a batch of %d rows failed, generating each alone: %s", rows.size(), Failures.reason(e));
                 return -1;
             }
             Row row = rows.get(0);
+            if (row.counterfactual()) {
+                LOG.warnf("the counterfactual of job %s failed alone, the job completes without it: %s", row.job().requestId(),
+                        Failures.reason(e));
+                return 0;
+            }
             LOG.warnf("job %s failed alone: %s", row.job().requestId(), Failures.reason(e));
-            results[row.index()] = failed(row.job(), model, nowMs, row.promptTokens().length, (System.nanoTime() - start) / 1_000_000,
-                    "generation failed: " + Failures.reason(e));
+            filled.results[row.index()] = failed(row.job(), model, nowMs, row.promptTokens().length,
+                    (System.nanoTime() - start) / 1_000_000, "generation failed: " + Failures.reason(e));
             return 0;
         }
         long generateMs = (System.nanoTime() - start) / 1_000_000;
         int generated = 0;
         for (int k = 0; k < completions.size(); k++) {
             Completion completion = completions.get(k);
-            Job job = rows.get(k).job();
+            Row row = rows.get(k);
             generated += completion.completionTokens();
-            results[rows.get(k).index()] = new JobResult(job.requestId(), GenerationResult.Status.COMPLETED, completion.text(),
+            if (row.counterfactual()) {
+                filled.counterfactuals[row.index()] = completion.text();
+                filled.counterfactualTokens += completion.completionTokens();
+                continue;
+            }
+            // usage is the steered row's alone: it is what the client asked for and is billed and rate-limited on;
+            // the counterfactual is the policy's audit cost, counted by steergate.worker.counterfactual.tokens
+            filled.results[row.index()] = new JobResult(row.job().requestId(), GenerationResult.Status.COMPLETED, completion.text(),
                     model, new GenerationResult.Usage(completion.promptTokens(), completion.completionTokens()),
-                    queueMs(job, nowMs), generateMs, null, null);
+                    queueMs(row.job(), nowMs), generateMs, null, null);
         }
         return generated;
+    }
+
+    private static JobResult withCounterfactual(JobResult result, String counterfactualText) {
+        return new JobResult(result.requestId(), result.status(), result.text(), result.model(), result.usage(), result.queueMs(),
+                result.generateMs(), result.error(), counterfactualText);
     }
 
     private static JobResult rejected(Job job, ModelRef model, long nowMs, ErrorInfo error) {

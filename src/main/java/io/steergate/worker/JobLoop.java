@@ -118,6 +118,7 @@ final class JobLoop implements Runnable {
     private final DistributionSummary batchSizes;
     private final DistributionSummary tokensPerSecond;
     private final Counter tokensGenerated;
+    private final Counter counterfactualTokens;
     private final Timer generateTime;
     private final Counter retriedAlone;
     private final Counter deadLetteredUnreadable;
@@ -145,6 +146,10 @@ final class JobLoop implements Runnable {
         tokensPerSecond = DistributionSummary.builder("steergate.worker.tokens.per.second")
                 .description("Generated tokens per second of generation time, per batch").register(metrics);
         tokensGenerated = metrics.counter("steergate.worker.tokens.generated");
+        counterfactualTokens = Counter.builder("steergate.worker.counterfactual.tokens")
+                .description("Tokens generated for unsteered counterfactual rows (also in steergate.worker.tokens.generated;"
+                        + " in no result's usage)")
+                .register(metrics);
         generateTime = metrics.timer("steergate.worker.generate");
         retriedAlone = Counter.builder("steergate.worker.jobs.retried.alone")
                 .description("Jobs generated alone because their batch failed or an earlier attempt ended without a result")
@@ -304,6 +309,7 @@ final class JobLoop implements Runnable {
         if (!outcome.results().isEmpty()) {
             batchSizes.record(outcome.results().size());
             tokensGenerated.increment(outcome.generatedTokens());
+            counterfactualTokens.increment(outcome.counterfactualTokens());
             if (outcome.generateMs() > 0) {
                 tokensPerSecond.record(outcome.generatedTokens() * 1000.0 / outcome.generateMs());
             }

@@ -25,15 +25,19 @@ public interface WorkerConfig {
     @WithDefault("steergate-workers")
     String groupId();
 
-    /** Most jobs generated together. */
+    /**
+     * Most jobs generated together. A job that asks for a counterfactual counts once here and always shares its
+     * batch with its counterfactual row; the token budget counts both rows.
+     */
     @WithName("batch-size")
     @WithDefault("32")
     int batchSize();
 
     /**
      * The most a group of jobs generated together may cost, in tokens: rows x (longest prompt + most tokens any of
-     * them may emit), which is what the generator's KV cache and masks hold. A batch over it is generated in several
-     * groups; a job over it by itself runs alone. 16384 = 32 rows at stories260K's full context of 512.
+     * them may emit), which is what the generator's KV cache and masks hold, counterfactual rows included. A batch
+     * over it is generated in several groups; a job over it by itself runs alone. 16384 = 32 rows at stories260K's
+     * full context of 512.
      */
     @WithName("batch-token-budget")
     @WithDefault("16384")

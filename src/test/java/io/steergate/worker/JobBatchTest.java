@@ -34,9 +34,14 @@ class JobBatchTest {
     static final JobBatch.Limits LIMITS = new JobBatch.Limits(256, 32 * 256);
     static final JobBatch.PlanResolver NO_STEERING = plan -> SteeringPlan.NONE;
 
-    /** Completes every row with "done: prompt"; a batch holding a prompt with "poison" throws, as a kernel fault would. */
+    /**
+     * Completes every unsteered row with "done: prompt" (2 tokens) and every steered row with "steered: prompt" (5
+     * tokens); a batch holding a prompt with "poison" throws, as a kernel fault would, and so does a batch holding an
+     * unsteered row of a prompt with "brittle".
+     */
     static final class StandInModel implements JobBatch.RowGenerator {
         final List<List<String>> calls = new ArrayList<>();
+        final List<List<GenerationInput>> inputs = new ArrayList<>();
         final List<String> counted = new ArrayList<>();
 
         final List<List<int[]>> tokensGiven = new ArrayList<>();
@@ -60,11 +65,17 @@ class JobBatchTest {
         @Override
         public List<Completion> generate(List<GenerationInput> rows, List<int[]> promptTokens) {
             calls.add(rows.stream().map(GenerationInput::prompt).toList());
+            inputs.add(rows);
             tokensGiven.add(promptTokens);
             if (rows.stream().anyMatch(row -> row.prompt().contains("poison"))) {
                 throw new IllegalStateException("kernel fault\nin row with poison");
             }
-            return rows.stream().map(row -> new Completion("done: " + row.prompt(), row.prompt().length(), 2, StopReason.MAX_TOKENS)).toList();
+            if (rows.stream().anyMatch(row -> row.steering() == null && row.prompt().contains("brittle"))) {
+                throw new IllegalStateException("kernel fault in an unsteered row");
+            }
+            return rows.stream().map(row -> row.steering() == null
+                    ? new Completion("done: " + row.prompt(), row.prompt().length(), 2, StopReason.MAX_TOKENS)
+                    : new Completion("steered: " + row.prompt(), row.prompt().length(), 5, StopReason.MAX_TOKENS)).toList();
         }
     }
 
@@ -196,10 +207,16 @@ class JobBatchTest {
         }
     }
 
+    static int[] ones(int n) {
+        int[] rows = new int[n];
+        java.util.Arrays.fill(rows, 1);
+        return rows;
+    }
+
     @Test
     void rowsThatFitTheTokenBudgetTogetherAreOneGroupInTheirOrder() {
-        assertEquals(List.of(List.of(0, 1, 2)), JobBatch.pack(new int[] {3, 5, 4}, new int[] {8, 8, 8}, 100));
-        assertEquals(List.of(), JobBatch.pack(new int[0], new int[0], 100));
+        assertEquals(List.of(List.of(0, 1, 2)), JobBatch.pack(new int[] {3, 5, 4}, new int[] {8, 8, 8}, ones(3), 100));
+        assertEquals(List.of(), JobBatch.pack(new int[0], new int[0], ones(0), 100));
     }
 
     @Test
@@ -210,20 +227,20 @@ class JobBatchTest {
             prompts[i] = 500 - i;
             emit[i] = 512 - prompts[0]; // every row may run to the end of the 512-token context
         }
-        assertEquals(1, JobBatch.pack(prompts, emit, 16_384).size());
+        assertEquals(1, JobBatch.pack(prompts, emit, ones(32), 16_384).size());
     }
 
     @Test
     void aGroupCostsRowsTimesLongestPromptPlusMostToEmitAndLongPromptsGoFirst() {
         // costs: row 1 alone 9+1; with row 3: 2 x (9 + 3) = 24; with row 2 too: 3 x (9 + 5) = 42 > 25
-        List<List<Integer>> groups = JobBatch.pack(new int[] {2, 9, 5, 7}, new int[] {8, 1, 5, 3}, 25);
+        List<List<Integer>> groups = JobBatch.pack(new int[] {2, 9, 5, 7}, new int[] {8, 1, 5, 3}, ones(4), 25);
 
         assertEquals(List.of(List.of(1, 3), List.of(2), List.of(0)), groups);
     }
 
     @Test
     void aRowOverTheBudgetByItselfRunsAlone() {
-        assertEquals(List.of(List.of(0), List.of(1)), JobBatch.pack(new int[] {30, 2}, new int[] {10, 2}, 20));
+        assertEquals(List.of(List.of(0), List.of(1)), JobBatch.pack(new int[] {30, 2}, new int[] {10, 2}, ones(2), 20));
     }
 
     @Test
@@ -233,14 +250,16 @@ class JobBatchTest {
             int rows = random.nextInt(40);
             int[] prompts = random.ints(rows, 1, 512).toArray();
             int[] emit = random.ints(rows, 1, 256).toArray();
+            int[] rowsOf = random.ints(rows, 1, 3).toArray(); // a job alone or with its counterfactual
             int budget = 1 + random.nextInt(20_000);
 
-            List<List<Integer>> groups = JobBatch.pack(prompts, emit, budget);
+            List<List<Integer>> groups = JobBatch.pack(prompts, emit, rowsOf, budget);
 
             assertEquals(java.util.stream.IntStream.range(0, rows).boxed().toList(),
                     groups.stream().flatMap(List::stream).sorted().toList());
             for (List<Integer> group : groups) {
-                long cost = (long) group.size() * (group.stream().mapToInt(i -> prompts[i]).max().orElseThrow()
+                long cost = (long) group.stream().mapToInt(i -> rowsOf[i]).sum()
+                        * (group.stream().mapToInt(i -> prompts[i]).max().orElseThrow()
                         + group.stream().mapToInt(i -> emit[i]).max().orElseThrow());
                 assertTrue(group.size() == 1 || cost <= budget, "group " + group + " costs " + cost + " > " + budget);
                 assertEquals(group.stream().sorted().toList(), group);

@@ -9,8 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.steering.SteeringPlan;
+import io.steergate.messages.Job;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -355,6 +359,26 @@ class JobLoopTest {
         assertEquals("COMPLETED", result("beside").get("status").asText());
         assertEquals(2L, committed(P0));
         assertEquals(1.0, metrics.counter("steergate.worker.jobs.dead.lettered", "reason", "cannot-generate").count());
+    }
+
+    @Test
+    void aCounterfactualIsPublishedWithItsJobsResultAndItsTokensAreCountedApart() throws Exception {
+        Intervention kindness = InterventionFile.read(Path.of("policies/interventions/kindness.safetensors"));
+        resolver = plan -> plan.isEmpty() ? SteeringPlan.NONE : SteeringPlan.of(kindness, 1.0);
+        start();
+        Job asking = new Job("asking", "acme", "stories260K", "prompt of asking", 8, 0.0, 1.0, 1L, null,
+                JobBatchCounterfactualTest.KINDNESS, 0L, true);
+        deliver(P0, 0, JSON.writeValueAsBytes(asking), jobBytes("plain"));
+
+        await().atMost(WAIT).until(() -> committed(P0) != null);
+
+        // the stand-in answers steered rows "steered: " with 5 tokens, unsteered ones "done: " with 2
+        assertEquals("steered: prompt of asking", result("asking").get("text").asText());
+        assertEquals("done: prompt of asking", result("asking").get("counterfactualText").asText());
+        assertEquals(5, result("asking").at("/usage/completionTokens").asInt());
+        assertTrue(result("plain").get("counterfactualText").isNull());
+        assertEquals(2.0, metrics.counter("steergate.worker.counterfactual.tokens").count());
+        assertEquals(5.0 + 2 + 2, metrics.counter("steergate.worker.tokens.generated").count());
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -27,6 +28,7 @@ import io.steergate.testing.TopicClient.Received;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -50,6 +52,7 @@ import org.junit.jupiter.api.Test;
  * Stopping this JVM's shared PostgreSQL or broker would also hit the other suites' background loops, so the outage
  * here is staged on the worker's own connection only: its map read is held by a table lock and its backend is
  * terminated, as a PostgreSQL restart does. JobLoopTest covers the loop's waits (pause, rebalance, broker errors).
+ * One job asking for a counterfactual takes the same pipeline (JobBatchCounterfactualTest covers the batch's rows).
  */
 @QuarkusTest
 @TestProfile(SteerGateTestProfile.class)
@@ -261,6 +264,37 @@ class WorkerFaultsQuarkusTest {
         Arrays.fill(beta, 0.01f);
         return InterventionFile.write(new Intervention(name, Intervention.MEAN_SHIFT, runtime.ref().fingerprint(), "test",
                 Map.of(), new TreeMap<>(Map.of(new HookSite(0, HookPoint.RESID), AffineMap.of(omega, beta)))));
+    }
+
+    @Test
+    void aJobAskingForACounterfactualGetsTheUnsteeredTextOfTheSameSeedBesideItsOwn() throws Exception {
+        // the shipped kindness map under a name of its own: the job names its version, whatever is active
+        Intervention kindness = InterventionFile.read(Path.of("policies/interventions/kindness.safetensors"));
+        String name = "cf-" + UUID.randomUUID().toString().substring(0, 8);
+        given().body(InterventionFile.write(new Intervention(name, kindness.method(), kindness.modelFingerprint(),
+                        kindness.concept(), Map.of(), kindness.maps())))
+                .contentType("application/octet-stream").queryParam("kind", "toxicity")
+                .when().post("/v1/interventions/" + name + "/versions").then().statusCode(201);
+        String steered = id("counterfactual");
+        String plain = id("unsteered");
+        String prompt = "Tom was mean to his sister. He"; // greedy, kindness at strength 1 changes its first token
+        Map<String, Object> jobs = new LinkedHashMap<>();
+        jobs.put(steered, new Job(steered, "acme", "stories260K", prompt, 12, 0.0, 1.0, 7L, null,
+                List.of(new AppliedIntervention(name, 1, 1.0)), System.currentTimeMillis(), true));
+        jobs.put(plain, new Job(plain, "acme", "stories260K", prompt, 12, 0.0, 1.0, 7L, null, List.of(),
+                System.currentTimeMillis(), false));
+        kafka.sendAllJson("steer.jobs", jobs);
+
+        JsonNode result = kafka.awaitRecord("steer.job-results", steered, WAIT).json();
+        JsonNode unsteered = kafka.awaitRecord("steer.job-results", plain, WAIT).json();
+
+        assertEquals("COMPLETED", result.get("status").asText(), result.toString());
+        assertEquals(unsteered.get("text").asText(), result.get("counterfactualText").asText(), result.toString());
+        assertNotEquals(result.get("text").asText(), result.get("counterfactualText").asText(), result.toString());
+        assertTrue(unsteered.get("counterfactualText").isNull(), unsteered.toString());
+        assertEquals(unsteered.at("/usage/promptTokens").asInt(), result.at("/usage/promptTokens").asInt());
+        Management.given().when().get("/q/metrics").then().statusCode(200)
+                .body(containsString("steergate_worker_counterfactual_tokens_total"));
     }
 
     @Test
