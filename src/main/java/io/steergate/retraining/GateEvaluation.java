@@ -50,13 +50,13 @@ final class GateEvaluation {
             desired = spec.desired() == null ? null : LexiconScorer.load(files.lexiconFile(spec.desired()));
             perplexityTexts = files.perplexityTexts();
             report.put("rule", GateRule.TEXT);
-            report.put("heldOut", Map.of("promptSet", spec.prompts(), "size", job.heldOut().size(),
+            report.put("heldOut", ordered("promptSet", spec.prompts(), "size", job.heldOut().size(),
                     "sha256", PromptSet.sha256Of(job.heldOut())));
             report.put("concept", lexicon(spec.concept(), files));
             if (spec.desired() != null) {
                 report.put("desired", lexicon(spec.desired(), files));
             }
-            report.put("perplexityTexts", Map.of("file", config.perplexityTexts(), "size", perplexityTexts.size(),
+            report.put("perplexityTexts", ordered("file", config.perplexityTexts(), "size", perplexityTexts.size(),
                     "sha256", perplexityTexts.sha256()));
         } catch (IOException e) {
             throw new UncheckedIOException("evaluation: " + e.getMessage(), e);
@@ -94,7 +94,7 @@ final class GateEvaluation {
         baseline.put("version", active == null ? null : active.version());
         baseline.putAll(point(baselinePoint));
         report.put("baseline", baseline);
-        report.put("conceptDifference", Map.of("estimate", decision.difference(), "low", decision.differenceLow(),
+        report.put("conceptDifference", ordered("estimate", decision.difference(), "low", decision.differenceLow(),
                 "high", decision.differenceHigh()));
         report.put("perplexityRatio", decision.perplexityRatio());
         report.put("perplexityTolerance", decision.perplexityTolerance());
@@ -105,24 +105,24 @@ final class GateEvaluation {
     }
 
     private static Map<String, Object> lexicon(String name, GateSpecs files) throws IOException {
-        return Map.of("lexicon", name, "sha256", DigestUtils.sha256Hex(Files.readAllBytes(files.lexiconFile(name))));
+        return ordered("lexicon", name, "sha256", DigestUtils.sha256Hex(Files.readAllBytes(files.lexiconFile(name))));
+    }
+
+    /** A map that keeps the order given (key, value, key, value...): the stored report reads in that order. */
+    private static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            out.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return out;
     }
 
     private static Map<String, Object> point(Evaluation.Point p) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("concept", rate(p.concept()));
-        out.put("desired", p.desired() == null ? null : rate(p.desired()));
-        out.put("perplexity", p.perplexity());
-        return out;
+        return ordered("concept", rate(p.concept()), "desired", p.desired() == null ? null : rate(p.desired()),
+                "perplexity", p.perplexity());
     }
 
     private static Map<String, Object> rate(ConceptRate r) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("hits", r.hits());
-        out.put("total", r.total());
-        out.put("rate", r.rate());
-        out.put("low", r.low());
-        out.put("high", r.high());
-        return out;
+        return ordered("hits", r.hits(), "total", r.total(), "rate", r.rate(), "low", r.low(), "high", r.high());
     }
 }

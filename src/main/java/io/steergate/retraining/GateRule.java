@@ -41,6 +41,7 @@ final class GateRule {
      * @param differenceLow lower end of its 95% interval
      * @param differenceHigh upper end; must be below 0
      * @param perplexityRatio candidate / baseline perplexity; must be at most 1 + tolerance
+     * @param perplexityTolerance the tolerance it was held to
      * @param reasons why it was refused (empty when PASSED)
      */
     record Decision(Verdict verdict, double difference, double differenceLow, double differenceHigh,
