@@ -36,6 +36,7 @@ public class InterventionRegistry {
     private static final Logger LOG = Logger.getLogger(InterventionRegistry.class);
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String GATE_REFUSED = "REFUSED";
 
     @Inject
     MeterRegistry metrics;
@@ -43,9 +44,12 @@ public class InterventionRegistry {
     /**
      * What a listing shows of a version: everything but the map bytes. trainingDataSha256 is the map's provenance,
      * {source, target} hashes of its prompts as PromptSet.sha256Of computes them (a stored prompt set's sha256), or null.
+     * gate is the evaluation gate's verdict on a trained version (PASSED, REFUSED, or null when not evaluated);
+     * gateOverrideBy who promoted it over a REFUSED verdict.
      */
     public record VersionSummary(int version, String status, String method, String modelFingerprint, List<String> sites,
-            String mapSha256, Map<String, String> trainingDataSha256, String createdBy, Instant createdAt, Instant statusChangedAt) {}
+            String mapSha256, Map<String, String> trainingDataSha256, String createdBy, Instant createdAt, Instant statusChangedAt,
+            String gate, String gateOverrideBy, Instant gateOverrideAt) {}
 
     /** A model some worker registered: what a trainer checks site specs against. */
     public record ServedModelSummary(String name, String fingerprint, int layers, int dim, Instant registeredAt) {}
@@ -147,9 +151,20 @@ public class InterventionRegistry {
         return summary(version);
     }
 
-    /** Makes a version the active one; the previously active version goes back to candidate. */
+    /** Makes a version the active one unless its evaluation gate refused it; see {@link #promote(String, int, boolean, String)}. */
     @Transactional
     public VersionSummary promote(String name, int number) {
+        return promote(name, number, false, null);
+    }
+
+    /**
+     * Makes a version the active one; the previously active version goes back to candidate. A version the evaluation
+     * gate REFUSED is promoted only with {@code overrideGate}, and who did it ({@code by}) is recorded on the version.
+     *
+     * @throws ApiError 404 for an unknown version; 409 when it is retired, or REFUSED by its gate without an override
+     */
+    @Transactional
+    public VersionSummary promote(String name, int number, boolean overrideGate, String by) {
         InterventionVersion version = version(name, number);
         if (InterventionVersion.Status.retired.name().equals(version.status)) {
             throw new ApiError(409, ErrorCode.CONFLICT, "intervention '" + name + "' version " + number + " is retired and cannot be promoted");
@@ -157,6 +172,17 @@ public class InterventionRegistry {
         Optional<InterventionVersion> current = InterventionVersion.active(name);
         if (current.isPresent() && current.get().version == number) {
             return summary(version);
+        }
+        if (GATE_REFUSED.equals(version.gate)) {
+            if (!overrideGate) {
+                throw new ApiError(409, ErrorCode.CONFLICT, "intervention '" + name + "' version " + number + ": the"
+                        + " evaluation gate REFUSED it (its retraining job's gateReport says why); promote with"
+                        + " overrideGate=true to override, which is recorded");
+            }
+            version.gateOverrideBy = by == null || by.isBlank() ? "unknown" : by;
+            version.gateOverrideAt = Instant.now();
+            LOG.warnf("intervention %s version %d promoted over its REFUSED evaluation gate by %s", name, number,
+                    version.gateOverrideBy);
         }
         current.ifPresent(previous -> {
             previous.status = InterventionVersion.Status.candidate.name();
@@ -168,6 +194,15 @@ public class InterventionRegistry {
         LOG.infof("intervention %s version %d promoted (was %s)", name, number,
                 current.map(v -> "version " + v.version).orElse("none active"));
         return summary(version);
+    }
+
+    /** Records the evaluation gate's verdict (PASSED or REFUSED) on a version, in the caller's transaction. */
+    @Transactional
+    public void recordGate(String name, int number, String verdict) {
+        if (!GATE_REFUSED.equals(verdict) && !"PASSED".equals(verdict)) {
+            throw new IllegalArgumentException("gate verdict must be PASSED or REFUSED, got " + verdict);
+        }
+        version(name, number).gate = verdict;
     }
 
     /** Takes a version out of use for good; plans can no longer name it. */
@@ -289,7 +324,8 @@ public class InterventionRegistry {
     private static VersionSummary summary(InterventionVersion v) {
         Map<String, String> trainingData = trainingData(v.trainingDataJson);
         return new VersionSummary(v.version, v.status, v.method, v.modelFingerprint, Arrays.asList(v.sites.split(",")),
-                v.mapSha256, trainingData.isEmpty() ? null : trainingData, v.createdBy, v.createdAt, v.statusChangedAt);
+                v.mapSha256, trainingData.isEmpty() ? null : trainingData, v.createdBy, v.createdAt, v.statusChangedAt,
+                v.gate, v.gateOverrideBy, v.gateOverrideAt);
     }
 
     /**

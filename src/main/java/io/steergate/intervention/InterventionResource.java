@@ -72,12 +72,15 @@ public class InterventionResource {
 
     @POST
     @Path("/{name}/versions/{version}/promote")
-    @Operation(summary = "Make a version the active one; the previous active version goes back to candidate")
+    @Operation(summary = "Make a version the active one; the previous active version goes back to candidate",
+            description = "A version the evaluation gate REFUSED is promoted only with overrideGate=true; the override is "
+                    + "recorded on the version (gateOverrideBy: the credential's name).")
     @APIResponse(responseCode = "200", description = "Promoted")
     @APIResponse(responseCode = "404", description = "No such version")
-    @APIResponse(responseCode = "409", description = "The version is retired")
-    public InterventionRegistry.VersionSummary promote(@PathParam("name") String name, @PathParam("version") int version) {
-        return registry.promote(name, version);
+    @APIResponse(responseCode = "409", description = "The version is retired, or its evaluation gate REFUSED it and overrideGate is not true")
+    public InterventionRegistry.VersionSummary promote(@PathParam("name") String name, @PathParam("version") int version,
+            @QueryParam("overrideGate") boolean overrideGate) {
+        return registry.promote(name, version, overrideGate, caller.name());
     }
 
     @POST

@@ -61,6 +61,16 @@ public class InterventionVersion extends PanacheEntityBase {
     @Column(name = "status_changed_at")
     public Instant statusChangedAt;
 
+    /** The evaluation gate's verdict on a trained version, PASSED or REFUSED; null when it was not evaluated. */
+    public String gate;
+
+    /** Who promoted it although its gate REFUSED it, and when; null otherwise. */
+    @Column(name = "gate_override_by")
+    public String gateOverrideBy;
+
+    @Column(name = "gate_override_at")
+    public Instant gateOverrideAt;
+
     public static Optional<InterventionVersion> of(String name, int version) {
         return find("name = ?1 and version = ?2", name, version).firstResultOptional();
     }

@@ -59,6 +59,17 @@ public class RetrainingJob extends PanacheEntityBase {
     @Column(name = "last_error")
     public String lastError;
 
+    /** What the evaluation gate measures with (EvaluationRequest as JSON); null when the job is not evaluated. */
+    @Column(name = "evaluation_spec_json")
+    public String evaluationSpecJson;
+
+    /** The gate's verdict, PASSED or REFUSED; null until evaluated. */
+    public String gate;
+
+    /** The gate's report: both measurements, intervals, perplexities, rule, hashes, what became of the version. */
+    @Column(name = "evaluation_json")
+    public String evaluationJson;
+
     @Column(name = "requested_by")
     public String requestedBy;
 

@@ -38,9 +38,11 @@ public class RetrainingResource {
     @Operation(summary = "Queue a training of an intervention from two stored prompt sets",
             description = "Body: method (linear-act, mean-shift, lineas), source, target (prompt set names), sites (e.g. resid, "
                     + "layers.0-2.resid), steps, learningRate, l1, groupLasso (LinEAS), seed, kind and description (a new "
-                    + "intervention needs kind), promote. The result is stored as a candidate version, promoted if asked.")
+                    + "intervention needs kind), promote, evaluation {prompts, concept, desired, strength} (held-out prompt set and "
+                    + "lexicons; default: the intervention's). The result is stored as a candidate version, measured by the "
+                    + "evaluation gate, and promoted if asked and the gate PASSED it.")
     @APIResponse(responseCode = "202", description = "Queued; follow it at /v1/retraining-jobs/{id}")
-    @APIResponse(responseCode = "400", description = "A bad field; the message names it")
+    @APIResponse(responseCode = "400", description = "A bad field; the message names it (a held-out set that shares a text with the training sets, promote without an evaluation)")
     @APIResponse(responseCode = "404", description = "An unknown prompt set")
     @APIResponse(responseCode = "409", description = "A kind other than the intervention's, or no served model to check sites against")
     public Response train(@PathParam("name") String name, TrainingRequest body) {

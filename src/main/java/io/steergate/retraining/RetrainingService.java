@@ -18,7 +18,10 @@ import jakarta.persistence.LockModeType;
 import jakarta.transaction.Transactional;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import org.jboss.logging.Logger;
@@ -43,6 +46,9 @@ public class RetrainingService {
     PromptSetStore promptSets;
 
     @Inject
+    GateSpecs gateSpecs;
+
+    @Inject
     Outbox outbox;
 
     @Inject
@@ -58,9 +64,12 @@ public class RetrainingService {
      * Queues a training of intervention {@code name}: the job row (QUEUED) and its steer.retraining record (key: the
      * name, value: {@link RetrainingRequest}) are written in one transaction.
      *
+     * The job's evaluation is the request's or the intervention's default ({@link GateSpecs}); {@code promote} needs
+     * one, since only a candidate the gate passes is promoted.
+     *
      * @throws ApiError 400 naming the field (name, method, source, target, sites, steps, learningRate, l1,
-     *     groupLasso, kind), 404 for an unknown prompt set, 409 for a kind other than the intervention's, or when no
-     *     worker has registered a model to check the sites against
+     *     groupLasso, kind, evaluation.*, promote), 404 for an unknown prompt set, 409 for a kind other than the
+     *     intervention's, or when no worker has registered a model to check the sites against
      */
     @Transactional
     public RetrainingJobSummary request(String name, TrainingRequest body, String requestedBy) {
@@ -86,6 +95,11 @@ public class RetrainingService {
                     + body.source() + "' has " + sourceSize);
         }
         checkKind(name, body.kind());
+        Optional<EvaluationRequest> evaluation = gateSpecs.resolve(name, body.evaluation(), body.source(), body.target());
+        if (Boolean.TRUE.equals(body.promote()) && evaluation.isEmpty()) {
+            throw invalid("promote: needs an evaluation (only a candidate the evaluation gate passes is promoted), and '"
+                    + name + "' has no default; give evaluation {prompts, concept}");
+        }
 
         RetrainingJob job = new RetrainingJob();
         job.id = UUID.randomUUID();
@@ -98,14 +112,17 @@ public class RetrainingService {
         job.sites = sites;
         job.hyperparametersJson = write(hp);
         job.promote = Boolean.TRUE.equals(body.promote());
+        job.evaluationSpecJson = evaluation.map(this::write).orElse(null);
         job.status = RetrainingJob.Status.QUEUED.name();
         job.requestedBy = requestedBy == null || requestedBy.isBlank() ? "http" : requestedBy;
         job.createdAt = Instant.now();
         job.queuedAt = job.createdAt;
         job.persist();
         appendRecord(job);
-        LOG.infof("retraining job %s queued: %s %s on %s -> %s at %s (by %s)", job.id, name, wireName, job.sourceSet,
-                job.targetSet, job.sites, job.requestedBy);
+        LOG.infof("retraining job %s queued: %s %s on %s -> %s at %s, %s (by %s)", job.id, name, wireName,
+                job.sourceSet, job.targetSet, job.sites, evaluation.map(e -> "evaluated on " + e.prompts() + " for "
+                        + e.concept() + (job.promote ? ", promoted if the gate passes" : ""))
+                        .orElse("not evaluated"), job.requestedBy);
         return summary(job);
     }
 
@@ -164,9 +181,12 @@ public class RetrainingService {
         job.progressJson = null;
         LOG.infof("retraining job %s running (attempt %d%s): %s %s at %s", id, job.attempts,
                 job.lastError != null ? ", after " + job.lastError : "", job.intervention, job.method, job.sites);
+        EvaluationRequest evaluation = job.evaluationSpecJson == null ? null
+                : read(job.evaluationSpecJson, EvaluationRequest.class);
         return Optional.of(new Claim(job.id, job.attempts, job.intervention, job.kind, job.description, job.method,
                 job.sites, read(job.hyperparametersJson, Hyperparameters.class), job.promote,
-                promptSets.texts(job.sourceSet), promptSets.texts(job.targetSet)));
+                promptSets.texts(job.sourceSet), promptSets.texts(job.targetSet), evaluation,
+                evaluation == null ? null : promptSets.texts(evaluation.prompts())));
     }
 
     /**
@@ -241,22 +261,36 @@ public class RetrainingService {
     }
 
     /**
-     * Stores the trained map as a candidate version (created by "retraining-job:&lt;id&gt;"), promotes it if asked, and
-     * marks the job SUCCEEDED, all in one transaction: a crash leaves either no version or a finished job.
+     * Stores the trained map as a candidate version (created by "retraining-job:&lt;id&gt;") with the evaluation gate's
+     * verdict, and marks the job SUCCEEDED, all in one transaction: a crash leaves either no version or a finished
+     * job. The version is promoted only when the job asks for it, the gate PASSED it, and the version it was measured
+     * against is still the active one (otherwise the measurement no longer says it is better); the report records
+     * which of these happened ({@code promotion}).
      *
+     * @param gate the gate's outcome, or null when the job is not evaluated
      * @return the new version, or empty when a later attempt owns the job (this result is dropped)
      * @throws ApiError when the registry refuses the map; nothing is stored then
      */
     @Transactional
-    public Optional<Integer> succeed(Claim claim, byte[] mapFile, String metricsJson, String progressJson) {
+    public Optional<Integer> succeed(Claim claim, byte[] mapFile, String metricsJson, String progressJson,
+            GateEvaluation.Outcome gate) {
         RetrainingJob job = RetrainingJob.findById(claim.id(), LockModeType.PESSIMISTIC_WRITE);
         if (!owns(job, claim)) {
             return Optional.empty();
         }
         InterventionRegistry.VersionSummary version = registry.upload(claim.intervention(), claim.kind(),
                 claim.description(), mapFile, "retraining-job:" + claim.id());
-        if (claim.promote()) {
-            registry.promote(claim.intervention(), version.version());
+        if (gate != null) {
+            String verdict = gate.decision().verdict().name();
+            registry.recordGate(claim.intervention(), version.version(), verdict);
+            String promotion = promotion(claim, gate, version.version());
+            Map<String, Object> report = new LinkedHashMap<>(gate.report());
+            report.put("version", version.version());
+            report.put("promotion", promotion);
+            job.gate = verdict;
+            job.evaluationJson = write(report);
+            LOG.infof("retraining job %s: %s version %d %s", claim.id(), claim.intervention(), version.version(),
+                    promotion);
         }
         job.status = RetrainingJob.Status.SUCCEEDED.name();
         job.resultVersion = version.version();
@@ -265,6 +299,24 @@ public class RetrainingService {
         job.finishedAt = Instant.now();
         job.heartbeatAt = job.finishedAt;
         return Optional.of(version.version());
+    }
+
+    /** Promotes a PASSED candidate if the job asks and the baseline is still active; says what happened. */
+    private String promotion(Claim claim, GateEvaluation.Outcome gate, int version) {
+        if (gate.decision().verdict() != GateRule.Verdict.PASSED) {
+            return "stays candidate: the gate REFUSED it";
+        }
+        if (!claim.promote()) {
+            return "awaits an operator's promotion: the gate PASSED it and the job did not ask to promote";
+        }
+        Integer activeNow = registry.activeVersion(claim.intervention()).orElse(null);
+        if (!Objects.equals(activeNow, gate.baselineVersion())) {
+            return "stays candidate: measured against " + (gate.baselineVersion() == null ? "no active version"
+                    : "version " + gate.baselineVersion()) + " but " + (activeNow == null ? "none" : "version " + activeNow)
+                    + " is active now; promote it by hand after checking";
+        }
+        registry.promote(claim.intervention(), version);
+        return "promoted: the gate PASSED it and the job asked to promote";
     }
 
     /** Marks the job FAILED with a one-line error (also its lastError), unless a later attempt owns it. */
@@ -371,7 +423,7 @@ public class RetrainingService {
         return new RetrainingJobSummary(j.id, j.intervention, j.kind, j.description, j.method, j.sourceSet, j.targetSet,
                 j.sites, tree(j.hyperparametersJson), j.promote, j.status, j.attempts, tree(j.progressJson),
                 j.resultVersion, tree(j.metricsJson), j.error, j.lastError, j.requestedBy, j.createdAt, j.startedAt,
-                j.finishedAt);
+                j.finishedAt, tree(j.evaluationSpecJson), j.gate, tree(j.evaluationJson));
     }
 
     private JsonNode tree(String text) {

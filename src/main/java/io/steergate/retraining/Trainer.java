@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.training.Lineas;
+import io.steergate.intervention.InterventionRegistry;
 import io.steergate.messages.ApiError;
 import io.steergate.messages.SafeText;
 import io.steergate.resilience.Failures;
@@ -14,6 +15,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -23,7 +25,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Runs one retraining job end to end: claim (RUNNING), fit on the trainer's model with progress every few LinEAS
- * steps, then store the map as a candidate version (promoted if asked) and mark the job SUCCEEDED, or mark it FAILED
+ * steps, measure the candidate with the evaluation gate ({@link GateRule}) when the job has an evaluation, then store
+ * the map as a candidate version with the verdict (promoted if asked and PASSED) and mark the job SUCCEEDED, or mark it FAILED
  * with a one-line error. Every database step goes through {@link Retry#untilDone}: an outage pauses the job rather
  * than losing it, so {@link #train} returns only when the job is finished, known to be someone else's, or left to
  * the recovery sweep ({@link RetrainingService#recover}) after a permanent failure that could not even be recorded.
@@ -50,6 +53,15 @@ public class Trainer {
 
     @Inject
     MeterRegistry metrics;
+
+    @Inject
+    GateConfig gateConfig;
+
+    @Inject
+    GateSpecs gateSpecs;
+
+    @Inject
+    InterventionRegistry registry;
 
     /** Trains job {@code id} if it is this trainer's to run (see {@link RetrainingService#claim}). */
     public void train(UUID id) {
@@ -90,17 +102,26 @@ public class Trainer {
             }, () -> !owned.get());
             Optional<Integer> version = Optional.empty();
             if (!fitted.cancelled()) {
-                byte[] mapFile = InterventionFile.write(fitted.intervention());
-                String metricsJson = write(fitted.metrics());
-                version = Retry.untilDone("storing the result of " + what,
-                        () -> jobs.succeed(job, mapFile, metricsJson, progress.get()));
+                LOG.infof("retraining job %s fitted: %s", job.id(), fitted.metrics());
+                GateEvaluation.Outcome gate = null;
+                if (job.evaluation() != null) {
+                    // the evaluation takes as long as a short training: refresh the heartbeat, and stop if the job moved on
+                    owned.set(Retry.untilDone("recording progress of " + what, () -> jobs.heartbeat(job, progress.get())));
+                    gate = owned.get() ? evaluate(job, fitted) : null;
+                }
+                if (owned.get()) {
+                    byte[] mapFile = InterventionFile.write(fitted.intervention());
+                    String metricsJson = write(fitted.metrics());
+                    GateEvaluation.Outcome outcome = gate;
+                    version = Retry.untilDone("storing the result of " + what,
+                            () -> jobs.succeed(job, mapFile, metricsJson, progress.get(), outcome));
+                }
             }
             if (version.isEmpty()) {
                 LOG.warnf("%s dropped: a later attempt owns the job", what);
                 return "superseded";
             }
-            LOG.infof("retraining job %s succeeded: %s version %d%s, %s", job.id(), job.intervention(), version.get(),
-                    job.promote() ? " (promoted)" : " (candidate)", fitted.metrics());
+            LOG.infof("retraining job %s succeeded: %s version %d", job.id(), job.intervention(), version.get());
             return "succeeded";
         } catch (RuntimeException e) {
             if (Thread.currentThread().isInterrupted()) {
@@ -117,6 +138,33 @@ public class Trainer {
             fail(job, error);
             return "failed";
         }
+    }
+
+    /**
+     * The evaluation gate: the candidate against the active version read now (or the unsteered model), one log line
+     * before and one after (numbers only, never prompts), and {@code steergate.retraining.gate} timed by outcome.
+     */
+    private GateEvaluation.Outcome evaluate(Claim job, Fitter.Fitted fitted) {
+        Optional<Integer> active = Retry.untilDone("reading the active version of " + job.intervention(),
+                () -> registry.activeVersion(job.intervention()));
+        GateEvaluation.Baseline baseline = active.map(v -> new GateEvaluation.Baseline(v, InterventionFile.read(
+                Retry.untilDone("reading " + job.intervention() + " version " + v,
+                        () -> registry.mapFile(job.intervention(), v))))).orElse(null);
+        LOG.infof("retraining job %s evaluating: candidate vs %s on prompt set %s (%d prompts), concept %s, strength %s,"
+                + " %d generations", job.id(), baseline == null ? "the unsteered model" : "active version " + active.get(),
+                job.evaluation().prompts(), job.heldOut().size(), job.evaluation().concept(),
+                job.evaluation().strength(), gateConfig.generations());
+        Timer.Sample sample = Timer.start(metrics);
+        GateEvaluation.Outcome outcome = GateEvaluation.measure(model.model(), job, fitted.intervention(), baseline,
+                gateConfig, gateSpecs);
+        String verdict = outcome.decision().verdict().name();
+        sample.stop(metrics.timer("steergate.retraining.gate", "outcome", verdict.toLowerCase(Locale.ROOT)));
+        GateRule.Decision d = outcome.decision();
+        LOG.infof("retraining job %s gate %s: %s", job.id(), verdict, d.reasons().isEmpty()
+                ? String.format(Locale.ROOT, "concept difference %+.1f points (95%% interval up to %+.1f),"
+                        + " perplexity ratio %.4f", 100 * d.difference(), 100 * d.differenceHigh(), d.perplexityRatio())
+                : String.join("; ", d.reasons()));
+        return outcome;
     }
 
     /** Marks the claimed job FAILED; if even that fails for good, the sweep finds it stale and takes it up. */

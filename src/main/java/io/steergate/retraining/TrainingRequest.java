@@ -4,7 +4,18 @@ package io.steergate.retraining;
  * The body of {@code POST /v1/interventions/{name}/train}. Boxed fields: absent means the default (sites {@code resid},
  * promote false, the hyperparameters those of the method's
  * {@link io.steergate.engine.training.InterventionMethod#defaults()}); kind is required only for a new intervention.
+ * {@code evaluation} names the held-out set and lexicons the evaluation gate measures the candidate with; absent, the
+ * intervention's default ({@code steergate.retraining.gate.defaults.<name>.*}), or none (the candidate is then not
+ * evaluated and {@code promote} is refused). {@code promote} promotes the candidate only when the gate passes it.
  */
 public record TrainingRequest(String method, String source, String target, String sites, Integer steps,
         Double learningRate, Double l1, Double groupLasso, Long seed, String kind, String description,
-        Boolean promote) {}
+        Boolean promote, EvaluationRequest evaluation) {
+
+    /** A request without an evaluation object: the intervention's default evaluation applies. */
+    public TrainingRequest(String method, String source, String target, String sites, Integer steps,
+            Double learningRate, Double l1, Double groupLasso, Long seed, String kind, String description,
+            Boolean promote) {
+        this(method, source, target, sites, steps, learningRate, l1, groupLasso, seed, kind, description, promote, null);
+    }
+}

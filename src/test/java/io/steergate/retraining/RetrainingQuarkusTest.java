@@ -8,7 +8,9 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -17,6 +19,7 @@ import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
+import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,6 +43,11 @@ import org.junit.jupiter.api.Test;
 class RetrainingQuarkusTest {
 
     static final Duration WAIT = Duration.ofSeconds(60);
+    /** A job with an evaluation also generates 2 x steergate.retraining.gate.generations continuations. */
+    static final Duration GATE_WAIT = Duration.ofMinutes(5);
+
+    @Inject
+    GateSpecs gateSpecs;
 
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
@@ -64,6 +72,9 @@ class RetrainingQuarkusTest {
                     .when().post("/v1/prompt-sets/kindness-" + side)
                     .then().statusCode(anyOf(equalTo(201), equalTo(200))).body("size", equalTo(56));
         }
+        // the shipped eliciting prompts: held out from the training sets, the gate's set
+        given().body(read("kindness.elicit.jsonl")).contentType("text/plain").when().post("/v1/prompt-sets/kindness-elicit")
+                .then().statusCode(anyOf(equalTo(201), equalTo(200))).body("size", equalTo(44));
         // jobs check sites against the model a worker registered at start
         await().atMost(WAIT).until(() -> given().get("/v1/interventions").statusCode() == 200);
     }
@@ -86,14 +97,22 @@ class RetrainingQuarkusTest {
     }
 
     static JsonPath awaitFinished(String id) {
-        JsonPath job = awaitDone(id);
+        return awaitFinished(id, WAIT);
+    }
+
+    static JsonPath awaitFinished(String id, Duration wait) {
+        JsonPath job = awaitDone(id, wait);
         assertEquals("SUCCEEDED", job.getString("status"), () -> "job error: " + job.getString("error"));
         return job;
     }
 
     static JsonPath awaitDone(String id) {
+        return awaitDone(id, WAIT);
+    }
+
+    static JsonPath awaitDone(String id, Duration wait) {
         JsonPath[] job = new JsonPath[1];
-        await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
+        await().atMost(wait).pollInterval(Duration.ofMillis(200)).until(() -> {
             job[0] = given().get("/v1/retraining-jobs/" + id).then().statusCode(200).extract().jsonPath();
             String status = job[0].getString("status");
             return status.equals("SUCCEEDED") || status.equals("FAILED");
@@ -123,25 +142,27 @@ class RetrainingQuarkusTest {
     }
 
     @Test
-    void aLineasJobReportsLossAndIsPromotedWhenAsked() {
+    void aLineasJobReportsLoss() {
         String name = name();
         Map<String, Object> body = body("lineas");
         body.put("steps", 10);
         body.put("sites", "layers.0-1.resid");
-        body.put("promote", true);
         String id = queue(name, body);
         JsonPath job = awaitFinished(id);
         assertTrue(job.getDouble("metrics.finalLoss") < job.getDouble("metrics.initialLoss"), job.prettify());
         assertEquals(0, job.getInt("metrics.skippedSteps"));
         assertEquals(10, job.getInt("progress.step"));
         assertEquals(10, job.getInt("hyperparameters.steps"));
+        // no evaluation (no default for this name, none asked for): not measured, an operator may promote it
+        assertNull(job.get("evaluation"));
+        assertNull(job.get("gate"));
+        given().post("/v1/interventions/" + name + "/versions/1/promote").then().statusCode(200);
         given().get("/v1/interventions/" + name).then().statusCode(200).body("activeVersion", equalTo(1))
                 .body("versions[0].method", equalTo("LINEAS"))
                 .body("versions[0].createdBy", equalTo("retraining-job:" + id));
         // a second job trains version 2 of the now existing intervention: no kind needed
         body.remove("kind");
         body.put("method", "linear-act");
-        body.put("promote", false);
         assertEquals(2, awaitFinished(queue(name, body)).getInt("resultVersion"));
         given().get("/v1/interventions/" + name).then().body("activeVersion", equalTo(1));
     }
@@ -260,6 +281,15 @@ class RetrainingQuarkusTest {
         cases.put("learningRate: must be in (0, 1]", with("learningRate", 5));
         cases.put("kind: required", with("kind", null));
         cases.put("target: required", with("target", null));
+        cases.put("promote: needs an evaluation", with("promote", true));
+        cases.put("evaluation.prompts: 'kindness-source' is a training set of this job",
+                with("evaluation", evaluation("kindness-source", "meanness")));
+        cases.put("evaluation.prompts: no prompt set 'nope'", with("evaluation", evaluation("nope", "meanness")));
+        cases.put("evaluation.concept: no lexicon 'nope'", with("evaluation", evaluation("kindness-elicit", "nope")));
+        cases.put("evaluation.concept: a lexicon name is 1-64 characters",
+                with("evaluation", evaluation("kindness-elicit", "../secrets")));
+        cases.put("evaluation.strength: must be in (0, 4.0]",
+                with("evaluation", Map.of("prompts", "kindness-elicit", "concept", "meanness", "strength", 0)));
         for (Map.Entry<String, Map<String, Object>> c : cases.entrySet()) {
             given().body(c.getValue()).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
                     .then().statusCode(anyOf(equalTo(400), equalTo(404))).body("message", containsString(c.getKey()));
@@ -270,6 +300,93 @@ class RetrainingQuarkusTest {
         given().queryParam("intervention", name).get("/v1/retraining-jobs").then().statusCode(200).body("size()", equalTo(0));
         given().get("/v1/retraining-jobs/" + UUID.randomUUID()).then().statusCode(404).body("code", equalTo("NOT_FOUND"));
         given().get("/v1/retraining-jobs/not-a-uuid").then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+    }
+
+    static Map<String, Object> evaluation(String prompts, String concept) {
+        return Map.of("prompts", prompts, "concept", concept, "desired", "kindness", "strength", 2.0);
+    }
+
+    /** The kindness job the gate measures: mean shift at resid, on the eliciting prompts at strength 2. */
+    static Map<String, Object> gated(String source, String target) {
+        Map<String, Object> body = body("mean-shift");
+        body.put("source", source);
+        body.put("target", target);
+        body.put("evaluation", evaluation("kindness-elicit", "meanness"));
+        body.put("promote", true);
+        return body;
+    }
+
+    @Test
+    void theGatePassesACandidateFittedOnTheShippedSetsAndPromotesItAsAsked() {
+        String name = name();
+        JsonPath job = awaitFinished(queue(name, gated("kindness-source", "kindness-target")), GATE_WAIT);
+        assertEquals("PASSED", job.getString("gate"), job.prettify());
+        assertEquals("unsteered", job.getString("gateReport.baseline.against"));
+        assertTrue(job.getDouble("gateReport.conceptDifference.high") < 0, job.prettify());
+        assertTrue(job.getDouble("gateReport.candidate.concept.rate") < job.getDouble("gateReport.baseline.concept.rate"));
+        assertTrue(job.getDouble("gateReport.perplexityRatio") <= 1.10);
+        assertEquals(400, job.getInt("gateReport.candidate.concept.total"));
+        assertEquals(given().get("/v1/prompt-sets/kindness-elicit").path("sha256"), job.getString("gateReport.heldOut.sha256"));
+        assertTrue(job.getString("gateReport.promotion").startsWith("promoted"), job.getString("gateReport.promotion"));
+        assertEquals("kindness-elicit", job.getString("evaluation.prompts"));
+        given().get("/v1/interventions/" + name).then().body("activeVersion", equalTo(1))
+                .body("versions[0].gate", equalTo("PASSED"));
+        System.out.println("gate on the shipped kindness sets: " + job.prettify());
+    }
+
+    @Test
+    void theGateRefusesACandidateFittedOnSwappedSetsWhichStaysUnpromotedUnlessOverridden() {
+        String name = name();
+        // source and target swapped: the map steers towards meanness
+        JsonPath bad = awaitFinished(queue(name, gated("kindness-target", "kindness-source")), GATE_WAIT);
+        assertEquals("REFUSED", bad.getString("gate"), bad.prettify());
+        assertTrue(bad.getDouble("gateReport.conceptDifference.estimate") > 0, bad.prettify());
+        assertTrue(bad.getString("gateReport.reasons[0]").startsWith("concept rate not lower beyond noise"));
+        assertTrue(bad.getString("gateReport.promotion").startsWith("stays candidate"));
+        given().get("/v1/interventions/" + name).then().body("activeVersion", equalTo(null))
+                .body("versions[0].status", equalTo("candidate")).body("versions[0].gate", equalTo("REFUSED"));
+        System.out.println("gate on the swapped kindness sets: " + bad.prettify());
+
+        given().post("/v1/interventions/" + name + "/versions/1/promote").then().statusCode(409)
+                .body("code", equalTo("CONFLICT")).body("message", containsString("the evaluation gate REFUSED it"));
+        given().get("/v1/interventions/" + name).then().body("activeVersion", equalTo(null));
+        // an operator may override; who did is recorded on the version
+        given().queryParam("overrideGate", true).post("/v1/interventions/" + name + "/versions/1/promote").then()
+                .statusCode(200).body("status", equalTo("active")).body("gateOverrideBy", startsWith("key:"))
+                .body("gateOverrideAt", notNullValue());
+
+        // a retraining on the right sets is measured against that active version, passes, and replaces it
+        Map<String, Object> fix = gated("kindness-source", "kindness-target");
+        fix.remove("kind");
+        JsonPath good = awaitFinished(queue(name, fix), GATE_WAIT);
+        assertEquals("PASSED", good.getString("gate"), good.prettify());
+        assertEquals(1, good.getInt("gateReport.baseline.version"));
+        assertEquals("active version 1", good.getString("gateReport.baseline.against"));
+        given().get("/v1/interventions/" + name).then().body("activeVersion", equalTo(2));
+        System.out.println("gate on the shipped sets against the swapped active version: " + good.prettify());
+    }
+
+    @Test
+    void aHeldOutSetSharingATextWithTheTrainingSetsIsRefused() throws IOException {
+        String set = name();
+        String shared = read("kindness.source.jsonl").lines().findFirst().orElseThrow();
+        given().body("{\"text\": \"Tom went to the park and\"}\n" + shared + "\n").when().post("/v1/prompt-sets/" + set)
+                .then().statusCode(201);
+        given().body(with("evaluation", evaluation(set, "meanness"))).contentType("application/json")
+                .when().post("/v1/interventions/" + name() + "/train").then().statusCode(400)
+                .body("message", containsString("evaluation.prompts: held-out set '" + set + "' shares 1 of its 2 prompts"
+                        + " with the training sets 'kindness-source' and 'kindness-target'"));
+    }
+
+    @Test
+    void theShippedInterventionsHaveADefaultEvaluationOnTheirElicitingPrompts() {
+        EvaluationRequest kindness = gateSpecs.resolve("kindness", null, "kindness-source", "kindness-target").orElseThrow();
+        assertEquals(new EvaluationRequest("kindness-elicit", "meanness", "kindness", 2.0), kindness);
+        given().get("/v1/prompt-sets/kindness-elicit").then().statusCode(200).body("size", equalTo(44));
+        // a request's own evaluation wins; an intervention without a default is not evaluated
+        assertEquals(1.0, gateSpecs.resolve("kindness", new EvaluationRequest("kindness-elicit", "meanness", null, null),
+                "kindness-source", "kindness-target").orElseThrow().strength());
+        assertTrue(gateSpecs.resolve(name(), null, "kindness-source", "kindness-target").isEmpty());
     }
 
     static Map<String, Object> with(String field, Object value) {

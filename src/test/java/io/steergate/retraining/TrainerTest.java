@@ -98,7 +98,7 @@ class TrainerTest {
 
     static Claim claim() {
         return new Claim(ID, 1, "kindness", "toxicity", null, "mean-shift", "resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L), false, List.of("a"), List.of("b"));
+                new Hyperparameters(300, 1e-2, 0, 0, 0L), false, List.of("a"), List.of("b"), null, null);
     }
 
     @Test
