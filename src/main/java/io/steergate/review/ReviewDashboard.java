@@ -176,7 +176,8 @@ public class ReviewDashboard {
         return "?";
     }
 
-    private List<String> interventions() {
+    /** The interventions the policies in force name: what the dashboard and the queue's filter offer. */
+    public List<String> interventions() {
         TreeSet<String> names = new TreeSet<>();
         policies.policies().stream().map(Policy::interventions).forEach(names::addAll);
         return List.copyOf(names);

@@ -87,11 +87,14 @@ public class ReviewQueue {
 
     /**
      * The record this session should review now: the one it holds, if still queued, else the oldest queued record
-     * after {@code after} that it manages to claim. Empty when the queue holds nothing for it.
+     * after {@code after} (the record just reviewed or skipped) that it manages to claim, else the oldest one before.
+     * Empty when the queue holds nothing for it.
      */
     @Transactional
     public Optional<Long> next(Session session, Filter filter, long after) {
         Instant now = Instant.now();
+        // claims lapse by their expiry alone; the rows of lapsed ones are dropped here so the table stays small
+        em.createNativeQuery("delete from review_assignments where expires_at <= :now").setParameter("now", now).executeUpdate();
         @SuppressWarnings("unchecked")
         List<Number> held = em.createNativeQuery("select audit_id from review_assignments where session_hash = :session"
                         + " and expires_at > :now order by assigned_at desc")
@@ -102,6 +105,10 @@ public class ReviewQueue {
             }
         }
         Entry claimed = scan(session, filter, after, null, entry -> claim(session, entry, now));
+        if (claimed == null && after > 0) {
+            // past the end: round again from the start, where the records skipped earlier wait
+            claimed = scan(session, filter, 0, null, entry -> claim(session, entry, now));
+        }
         return Optional.ofNullable(claimed).map(Entry::id);
     }
 

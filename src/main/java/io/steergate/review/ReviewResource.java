@@ -44,10 +44,10 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 @Blocking
 public class ReviewResource {
 
-    static final String SESSION_COOKIE = "steergate_review";
+    public static final String SESSION_COOKIE = "steergate_review";
     /** The sign-in form's double-submit token: a POST must carry the value this cookie holds. */
-    static final String SIGN_IN_COOKIE = "steergate_review_sign_in";
-    static final String SIGN_IN = "/review/sign-in";
+    public static final String SIGN_IN_COOKIE = "steergate_review_sign_in";
+    public static final String SIGN_IN = "/review/sign-in";
     private static final String COOKIE_PATH = "/review";
     private static final int QUEUE_PAGE = 50;
 
@@ -103,8 +103,7 @@ public class ReviewResource {
             @QueryParam("intervention") String intervention, @QueryParam("empty") boolean empty) {
         Session session = session(token);
         ReviewQueue.Filter filter = filter(tenant, intervention);
-        return Templates.queue(session, queue.list(session, filter, QUEUE_PAGE), filter, dashboards.build(session,
-                ReviewDashboard.ALL).interventions(), empty);
+        return Templates.queue(session, queue.list(session, filter, QUEUE_PAGE), filter, dashboards.interventions(), empty);
     }
 
     @GET
@@ -178,7 +177,7 @@ public class ReviewResource {
         audit.review(id, new AuditViews.ReviewRequest(verdict, null, note == null || note.isBlank() ? null : note),
                 session.reviewer(), session.tenantScope());
         queue.release(session, id);
-        return see("/review/next");
+        return see("/review/next?after=" + id);
     }
 
     @POST

@@ -67,6 +67,7 @@ public class ReviewSessions {
             return Optional.empty();
         }
         ApiKeys.Verified holder = verified.get();
+        em.createNativeQuery("delete from review_sessions where expires_at <= ?1").setParameter(1, Instant.now()).executeUpdate();
         byte[] secret = new byte[TOKEN_BYTES];
         RANDOM.nextBytes(secret);
         String token = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
@@ -101,12 +102,11 @@ public class ReviewSessions {
         return Optional.of(new Session(hash(token), (String) row[0], tenants, csrfToken(token)));
     }
 
-    /** Ends the session of {@code token} (sign-out), and drops sessions that expired. */
+    /** Ends the session of {@code token} (sign-out). Expired sessions are dropped when the next one opens. */
     @Transactional
     public void end(String token) {
         if (token != null) {
-            em.createNativeQuery("delete from review_sessions where token_hash = ?1 or expires_at <= ?2")
-                    .setParameter(1, hash(token)).setParameter(2, Instant.now()).executeUpdate();
+            em.createNativeQuery("delete from review_sessions where token_hash = ?1").setParameter(1, hash(token)).executeUpdate();
         }
     }
 

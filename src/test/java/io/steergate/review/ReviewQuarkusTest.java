@@ -5,8 +5,15 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.steergate.testing.ReviewPages.FORM;
+import static io.steergate.testing.ReviewPages.csrf;
+import static io.steergate.testing.ReviewPages.generate;
+import static io.steergate.testing.ReviewPages.next;
+import static io.steergate.testing.ReviewPages.page;
+import static io.steergate.testing.ReviewPages.postSignIn;
+import static io.steergate.testing.ReviewPages.recordOf;
+import static io.steergate.testing.ReviewPages.signIn;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -23,13 +30,10 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -44,9 +48,6 @@ class ReviewQuarkusTest {
 
     static final String TENANT = "story-app-beta";
     static final String OTHER_TENANT = "story-app";
-    static final String FORM = "application/x-www-form-urlencoded";
-    static final Pattern CSRF = Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"");
-    static final Pattern RECORD = Pattern.compile("/review/records/(\\d+)$");
 
     @Inject
     ApiKeys keys;
@@ -58,54 +59,6 @@ class ReviewQuarkusTest {
 
     String reviewerKey(String tenant) {
         return keys.issue(List.of(tenant), List.of(Roles.REVIEWER), "review UI test", null, "test").key();
-    }
-
-    /** A completed generation of {@code tenant} through POST /v1/generations; its audit record's id. */
-    static long generate(String tenant, String extra) {
-        String id = "review-" + UUID.randomUUID();
-        given().contentType("application/json").body("{\"id\":\"" + id + "\",\"tenant\":\"" + tenant
-                        + "\",\"prompt\":\"Lily looked out of the window and felt\",\"maxTokens\":12,\"seed\":4" + extra + "}")
-                .post("/v1/generations").then().statusCode(200);
-        JsonPath page = given().queryParam("tenant", tenant).queryParam("limit", "50").get("/v1/audit").then().statusCode(200)
-                .extract().jsonPath();
-        return page.getLong("items.find { it.requestId == '" + id + "' }.id");
-    }
-
-    /** A page request without following redirects (the default credential's bearer header rides along: it must not count). */
-    static RequestSpecification page(String session) {
-        RequestSpecification request = given().redirects().follow(false);
-        return session == null ? request : request.cookie(ReviewResource.SESSION_COOKIE, session);
-    }
-
-    /** Signs in through the form; the session cookie's value. */
-    static String signIn(String key) {
-        Response form = page(null).get("/review/sign-in");
-        assertEquals(200, form.statusCode());
-        String formToken = form.getCookie(ReviewResource.SIGN_IN_COOKIE);
-        Response signedIn = page(null).cookie(ReviewResource.SIGN_IN_COOKIE, formToken).contentType(FORM)
-                .formParam("key", key).formParam("formToken", formToken).post("/review/sign-in");
-        assertEquals(303, signedIn.statusCode(), signedIn.asString());
-        String session = signedIn.getCookie(ReviewResource.SESSION_COOKIE);
-        assertNotNull(session);
-        return session;
-    }
-
-    static String csrf(String html) {
-        Matcher csrf = CSRF.matcher(html);
-        assertTrue(csrf.find(), html);
-        return csrf.group(1);
-    }
-
-    /** The record /review/next hands this session, or -1 when its queue is empty. */
-    static long next(String session) {
-        return recordOf(page(session).get("/review/next"));
-    }
-
-    /** The record a redirect of /review/next points to, or -1 for the queue page (nothing left). */
-    static long recordOf(Response next) {
-        assertEquals(303, next.statusCode(), next.asString());
-        Matcher record = RECORD.matcher(next.getHeader("Location"));
-        return record.find() ? Long.parseLong(record.group(1)) : -1;
     }
 
     static List<String> verdictsOf(long auditId) {
@@ -139,10 +92,7 @@ class ReviewQuarkusTest {
         ApiKeys.Issued revoked = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
         keys.revoke(revoked.view().id(), "test");
         for (String bad : List.of("sgk_unknown", "not a key", client, revoked.key(), "")) {
-            Response form = page(null).get("/review/sign-in");
-            String formToken = form.getCookie(ReviewResource.SIGN_IN_COOKIE);
-            Response answer = page(null).cookie(ReviewResource.SIGN_IN_COOKIE, formToken).contentType(FORM)
-                    .formParam("key", bad).formParam("formToken", formToken).post("/review/sign-in");
+            Response answer = postSignIn(bad);
             assertEquals(401, answer.statusCode());
             assertTrue(answer.asString().contains(refusal), answer.asString());
             assertTrue(answer.asString().contains("id=\"sign-in-form\""));
@@ -155,10 +105,7 @@ class ReviewQuarkusTest {
         assertEquals(403, forged.statusCode());
         assertEquals(null, forged.getCookie(ReviewResource.SESSION_COOKIE));
 
-        Response form = page(null).get("/review/sign-in");
-        String formToken = form.getCookie(ReviewResource.SIGN_IN_COOKIE);
-        Response signedIn = page(null).cookie(ReviewResource.SIGN_IN_COOKIE, formToken).contentType(FORM)
-                .formParam("key", key).formParam("formToken", formToken).post("/review/sign-in");
+        Response signedIn = postSignIn(key);
         assertEquals(303, signedIn.statusCode());
         String setCookie = signedIn.getHeaders().getValues("Set-Cookie").stream()
                 .filter(c -> c.startsWith(ReviewResource.SESSION_COOKIE + "=")).findFirst().orElseThrow();
