@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import org.apache.commons.codec.digest.DigestUtils;
 
 /**
@@ -67,6 +68,12 @@ public class ReviewQueue {
      */
     public record Entry(long id, String tenant, String policyId, Instant recordedAt, Map<String, Double> scores,
             List<String> interventions, List<String> flagged, boolean sampled, int reviews) {
+
+        /** The scores as shown: three decimals, in the record's order. */
+        public String scoreText() {
+            return scores.entrySet().stream().map(s -> s.getKey() + " " + ReviewRecords.score(s.getValue()))
+                    .collect(Collectors.joining(", "));
+        }
 
         public String reason() {
             String why = !flagged.isEmpty() ? "flagged: " + String.join(", ", flagged) : "sampled";

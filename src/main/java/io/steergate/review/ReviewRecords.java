@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.steergate.audit.AuditQuery;
 import io.steergate.audit.AuditViews;
+import io.steergate.policy.Policy;
+import io.steergate.policy.PolicyEngine;
 import io.steergate.security.ReviewSessions.Session;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -13,6 +15,7 @@ import jakarta.transaction.Transactional;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -36,8 +39,16 @@ public class ReviewRecords {
     @Inject
     ObjectMapper json;
 
-    /** One intervention of the plan as applied. */
-    public record Applied(String intervention, String version, String strength) {}
+    @Inject
+    PolicyEngine policies;
+
+    /**
+     * One intervention of the plan as applied.
+     *
+     * @param chosenBy what asked for it: the policy's rules that matched (from the decision trace) and apply it, the
+     *                 request's styles behind it, an explicit ask
+     */
+    public record Applied(String intervention, String version, String strength, String chosenBy) {}
 
     /**
      * The page's content.
@@ -60,21 +71,62 @@ public class ReviewRecords {
         String counterfactual = counterfactual(detail).orElse(null);
         WordDiff.Sides sides = counterfactual == null ? new WordDiff.Sides(List.of(new WordDiff.Piece(output, false)), List.of())
                 : WordDiff.of(output, counterfactual);
-        List<Applied> applied = new ArrayList<>();
-        if (item.applied() != null) {
-            item.applied().forEach(a -> applied.add(new Applied(a.path("intervention").asText(), a.path("version").asText(),
-                    a.path("strength").asText())));
-        }
-        Map<String, String> scores = new LinkedHashMap<>();
-        if (item.scores() != null) {
-            item.scores().fields().forEachRemaining(s -> scores.put(s.getKey(), s.getValue().asText()));
-        }
         List<String> trace = new ArrayList<>();
         if (detail.decisionTrace() != null) {
             detail.decisionTrace().forEach(line -> trace.add(line.isTextual() ? line.asText() : line.toString()));
         }
-        return new View(detail, prompt(item), counterfactual, sides, applied, scores, trace,
-                queue.queued(session, id).orElse(null));
+        JsonNode request = request(item);
+        Optional<Policy> policy = item.policy() == null || item.policy().id() == null ? Optional.empty()
+                : policies.policy(item.policy().id());
+        List<Applied> applied = new ArrayList<>();
+        if (item.applied() != null) {
+            item.applied().forEach(a -> applied.add(new Applied(a.path("intervention").asText(), a.path("version").asText(),
+                    a.path("strength").asText(), chosenBy(a.path("intervention").asText(), trace, request, policy))));
+        }
+        Map<String, String> scores = new LinkedHashMap<>();
+        if (item.scores() != null) {
+            item.scores().fields().forEachRemaining(s -> scores.put(s.getKey(),
+                    s.getValue().isNumber() ? score(s.getValue().asDouble()) : s.getValue().asText()));
+        }
+        String prompt = request != null && request.path("prompt").isTextual() ? request.path("prompt").asText() : null;
+        return new View(detail, prompt, counterfactual, sides, applied, scores, trace, queue.queued(session, id).orElse(null));
+    }
+
+    /**
+     * What chose an applied intervention, as far as the record tells: the rules the trace says matched whose apply
+     * names it, the request's styles the policy maps to it, an explicit ask for it. Judged against the policy in
+     * force, which may have changed since (its version is on the page).
+     */
+    static String chosenBy(String intervention, List<String> trace, JsonNode request, Optional<Policy> policy) {
+        List<String> reasons = new ArrayList<>();
+        if (policy.isPresent()) {
+            for (Policy.Rule rule : policy.get().rules()) {
+                boolean matched = trace.stream().anyMatch(line -> line.startsWith("rule " + rule.name() + " matched"));
+                if (matched && rule.apply().stream().anyMatch(a -> a.intervention().equals(intervention))) {
+                    reasons.add("rule " + rule.name());
+                }
+            }
+        }
+        if (request != null) {
+            for (JsonNode style : request.path("styles")) {
+                String name = style.asText().split(":", 2)[0];
+                Policy.StyleGrant grant = policy.map(p -> p.styles().get(name)).orElse(null);
+                if (grant != null && grant.intervention().equals(intervention)) {
+                    reasons.add("style " + name);
+                }
+            }
+            for (JsonNode ask : request.path("steering")) {
+                if (intervention.equals(ask.path("intervention").asText())) {
+                    reasons.add("explicit ask");
+                }
+            }
+        }
+        return reasons.isEmpty() ? "-" : String.join(", ", reasons);
+    }
+
+    /** A score as shown: three decimals (a share of words; the audit API keeps the full value). */
+    static String score(double value) {
+        return String.format(Locale.ROOT, "%.3f", value);
     }
 
     /**
@@ -87,11 +139,11 @@ public class ReviewRecords {
     }
 
     /**
-     * The prompt of the record's request, from the generation row of (tenant, request id). The audit record keeps the
-     * output but not the prompt; the generation row keeps the validated request as JSON. Read here with SQL rather
-     * than through the gateway package, which only the wiring (app) may import.
+     * The record's request (its prompt, styles and asks), from the generation row of (tenant, request id). The audit
+     * record keeps the output but not the request; the generation row keeps the validated request as JSON. Read here
+     * with SQL rather than through the gateway package, which only the wiring (app) may import. Null when gone.
      */
-    private String prompt(AuditViews.Item item) {
+    private JsonNode request(AuditViews.Item item) {
         if (item.tenant() == null) {
             return null;
         }
@@ -103,8 +155,7 @@ public class ReviewRecords {
             return null;
         }
         try {
-            JsonNode request = json.readTree(rows.get(0));
-            return request.path("prompt").isTextual() ? request.path("prompt").asText() : null;
+            return json.readTree(rows.get(0));
         } catch (JsonProcessingException e) {
             return null;
         }

@@ -170,7 +170,7 @@ class ReviewQuarkusTest {
     @Test
     void aReviewerNeverSeesAnotherTenantsRecord() {
         long others = generate(OTHER_TENANT, "");
-        long ours = generate(TENANT, "");
+        long ours = generate(TENANT, ",\"styles\":[\"cheerful\"]");
         String session = signIn(reviewerKey(TENANT));
         Response record = page(session).get("/review/records/" + others);
         assertEquals(404, record.statusCode());
@@ -191,10 +191,12 @@ class ReviewQuarkusTest {
         }
         assertTrue(walked.contains(ours), walked.toString());
         assertFalse(walked.contains(others), walked.toString());
-        // the record view shows the prompt, the output and the absent counterfactual
+        // the record view shows the prompt, the output, the absent counterfactual and the plan
         String view = page(session).get("/review/records/" + ours).asString();
         assertTrue(view.contains("Lily looked out of the window and felt"), view);
         assertTrue(view.contains("no counterfactual recorded"), view);
+        // the plan with what chose each intervention: here the request's style, which storytelling maps to cheerful
+        assertTrue(view.contains("<td>cheerful</td><td>1</td><td>0.6</td><td>style cheerful</td>"), view);
     }
 
     @Test
