@@ -208,8 +208,7 @@ public class ReviewQueue {
         Policy.ReviewSampling sampling = policyId == null ? Policy.ReviewSampling.NONE
                 : policies.policy(policyId).map(Policy::review).orElse(Policy.ReviewSampling.NONE);
         boolean sampled = draw(id, "sample") < sampling.sample();
-        int wanted = flagged.isEmpty() && !sampled ? 0 : draw(id, "agreement") < sampling.agreement() ? 2 : 1;
-        if (reviews >= wanted) {
+        if (reviews >= wantedReviews(id, !flagged.isEmpty(), sampling)) {
             return null;
         }
         return new Entry(id, (String) row[1], policyId, instant(row[6]), scores, interventions((String) row[5]), flagged,
@@ -235,6 +234,17 @@ public class ReviewQueue {
                     .setParameter("session", session.id()).setParameter("id", entry.id()).executeUpdate();
         }
         return taken == 1;
+    }
+
+    /**
+     * How many reviewers a record should have: none unless flagged or drawn by review.sample; then one, or two when
+     * review.agreement draws it too.
+     */
+    static int wantedReviews(long id, boolean flagged, Policy.ReviewSampling sampling) {
+        if (!flagged && !(draw(id, "sample") < sampling.sample())) {
+            return 0;
+        }
+        return draw(id, "agreement") < sampling.agreement() ? 2 : 1;
     }
 
     /** A uniform draw in [0, 1) fixed by the record and the purpose. */

@@ -20,6 +20,7 @@ import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
+import io.steergate.policy.Policy;
 import io.steergate.security.ApiKeys;
 import io.steergate.security.Roles;
 import io.steergate.testing.DefaultCredential;
@@ -197,6 +198,41 @@ class ReviewQuarkusTest {
         assertTrue(view.contains("no counterfactual recorded"), view);
         // the plan with what chose each intervention: here the request's style, which storytelling maps to cheerful
         assertTrue(view.contains("<td>cheerful</td><td>1</td><td>0.6</td><td>style cheerful</td>"), view);
+    }
+
+    @Test
+    void aRecordTheAgreementDrawPicksGoesToASecondDifferentReviewerAndThenLeavesTheQueue() {
+        // storytelling asks a second review of a quarter of its outputs: generate until one is drawn, and one is not
+        long drawn = -1;
+        long notDrawn = -1;
+        for (int i = 0; i < 40 && (drawn == -1 || notDrawn == -1); i++) {
+            long id = generate(TENANT, "");
+            if (ReviewQueue.wantedReviews(id, false, new Policy.ReviewSampling(1.0, 0.25)) == 2) {
+                drawn = drawn == -1 ? id : drawn;
+            } else {
+                notDrawn = notDrawn == -1 ? id : notDrawn;
+            }
+        }
+        assertNotEquals(-1, drawn);
+        assertNotEquals(-1, notDrawn);
+        String first = signIn(reviewerKey(TENANT));
+        String second = signIn(reviewerKey(TENANT));
+        for (long record : new long[] {drawn, notDrawn}) {
+            String html = page(first).get("/review/records/" + record).asString();
+            assertTrue(html.contains("In your queue: sampled."), html);
+            assertEquals(303, page(first).contentType(FORM).formParam("csrf", csrf(html)).formParam("verdict", "ok")
+                    .post("/review/records/" + record + "/verdict").statusCode());
+        }
+        String again = page(first).get("/review/records/" + drawn).asString();
+        assertTrue(again.contains("Not in your queue"), "the first reviewer does not get it twice: " + again);
+        String secondView = page(second).get("/review/records/" + drawn).asString();
+        assertTrue(secondView.contains("In your queue: sampled; second review (agreement)."), secondView);
+        assertTrue(page(second).get("/review/records/" + notDrawn).asString().contains("Not in your queue"));
+        assertEquals(303, page(second).contentType(FORM).formParam("csrf", csrf(secondView)).formParam("verdict", "violation")
+                .post("/review/records/" + drawn + "/verdict").statusCode());
+        assertEquals(List.of("ok", "violation"), verdictsOf(drawn));
+        String third = signIn(reviewerKey(TENANT));
+        assertTrue(page(third).get("/review/records/" + drawn).asString().contains("Not in your queue"));
     }
 
     @Test
