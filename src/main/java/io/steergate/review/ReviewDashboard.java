@@ -1,6 +1,5 @@
 package io.steergate.review;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.steergate.engine.eval.SvgChart;
@@ -188,10 +187,6 @@ public class ReviewDashboard {
     }
 
     private JsonNode read(String text) {
-        try {
-            return text == null ? null : json.readTree(text);
-        } catch (JsonProcessingException e) {
-            return null;
-        }
+        return ReviewQueue.read(json, text);
     }
 }

@@ -276,6 +276,11 @@ public class ReviewQueue {
     }
 
     private JsonNode read(String text) {
+        return read(json, text);
+    }
+
+    /** A JSON column of an audit record as a tree; null when empty or (never expected) malformed. */
+    static JsonNode read(ObjectMapper json, String text) {
         try {
             return text == null ? null : json.readTree(text);
         } catch (JsonProcessingException e) {
