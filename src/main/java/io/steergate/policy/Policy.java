@@ -26,6 +26,7 @@ import java.util.TreeSet;
  * @param conflicts       groups of styles that contradict each other: asking for two of a group is rejected
  * @param rules           evaluated in order; each matching rule applies its interventions
  * @param scorers         lexicon scorers the service layer runs on outputs under this policy
+ * @param review          which outputs besides flagged ones go to the review queue ({@link ReviewSampling#NONE} when absent)
  */
 public record Policy(
         String id,
@@ -40,7 +41,8 @@ public record Policy(
         Map<String, StyleGrant> styles,
         List<Set<String>> conflicts,
         List<Rule> rules,
-        List<ScorerSpec> scorers) {
+        List<ScorerSpec> scorers,
+        ReviewSampling review) {
 
     /** The tenant pattern that makes a policy the fallback for uncovered tenants. */
     public static final String ANY_TENANT = "*";
@@ -133,6 +135,16 @@ public record Policy(
         public boolean flags(Double score) {
             return threshold != null && score != null && score >= threshold;
         }
+    }
+
+    /**
+     * The {@code review} block: the share of outputs sampled into the review queue besides those a scorer flags (one
+     * draw per record, so each (policy, intervention) group is sampled at this share), and the share of reviewed
+     * records also given to a second reviewer (agreement). Both in [0, 1].
+     */
+    public record ReviewSampling(double sample, double agreement) {
+
+        public static final ReviewSampling NONE = new ReviewSampling(0, 0);
     }
 
     // Insertion-ordered copies (Map.copyOf's order changes from one JVM run to the next), so traces are reproducible.

@@ -5,6 +5,7 @@ import io.steergate.policy.Policy.Application;
 import io.steergate.policy.Policy.Condition;
 import io.steergate.policy.Policy.DisallowedStyles;
 import io.steergate.policy.Policy.ExplicitSteering;
+import io.steergate.policy.Policy.ReviewSampling;
 import io.steergate.policy.Policy.Rule;
 import io.steergate.policy.Policy.ScorerSpec;
 import io.steergate.policy.Policy.StyleGrant;
@@ -47,12 +48,13 @@ public final class PolicyParser {
     private static final Pattern RULE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private static final Set<String> TOP_KEYS = Set.of("id", "description", "tenants", "explicitSteering",
-            "explicitMaxStrength", "siteStrengthCap", "disallowedStyles", "styles", "conflicts", "rules", "scorers");
+            "explicitMaxStrength", "siteStrengthCap", "disallowedStyles", "styles", "conflicts", "rules", "scorers", "review");
     private static final Set<String> STYLE_KEYS = Set.of("intervention", "defaultStrength", "maxStrength");
     private static final Set<String> RULE_KEYS = Set.of("name", "when", "apply");
     private static final Set<String> CONDITION_KEYS = Set.of("labels", "styles", "tenants", "steering");
     private static final Set<String> APPLY_KEYS = Set.of("intervention", "strength");
     private static final Set<String> SCORER_KEYS = Set.of("name", "lexicon", "threshold");
+    private static final Set<String> REVIEW_KEYS = Set.of("sample", "agreement");
 
     private final Path policiesDir;
     private final InterventionCatalog catalog;
@@ -183,11 +185,12 @@ public final class PolicyParser {
             List<Set<String>> conflicts = top.containsKey("conflicts") ? conflicts(value(top, "conflicts"), styles) : List.of();
             List<Rule> rules = top.containsKey("rules") ? rules(value(top, "rules"), styles, tenants) : List.of();
             List<ScorerSpec> scorers = top.containsKey("scorers") ? scorers(value(top, "scorers")) : List.of();
+            ReviewSampling review = top.containsKey("review") ? review(value(top, "review")) : ReviewSampling.NONE;
             if (!errors.isEmpty()) {
                 return null;
             }
             return new Policy(id, version, file, description, tenants, explicit, explicitMax, cap, disallowed, styles,
-                    conflicts, rules, scorers);
+                    conflicts, rules, scorers, review);
         }
 
         List<String> tenants(Node node, String id) {
@@ -437,6 +440,26 @@ public final class PolicyParser {
                 }
             }
             return scorers;
+        }
+
+        /** The review block: {sample, agreement}, each a share in [0, 1], each 0 when left out. */
+        ReviewSampling review(Node node) {
+            Map<String, NodeTuple> fields = fields(node, "review", REVIEW_KEYS, Set.of());
+            if (fields == null) {
+                return ReviewSampling.NONE;
+            }
+            Double sample = fields.containsKey("sample") ? share(value(fields, "sample"), "review.sample") : Double.valueOf(0);
+            Double agreement = fields.containsKey("agreement") ? share(value(fields, "agreement"), "review.agreement") : Double.valueOf(0);
+            return sample == null || agreement == null ? ReviewSampling.NONE : new ReviewSampling(sample, agreement);
+        }
+
+        Double share(Node node, String where) {
+            Double value = number(node, where);
+            if (value != null && !(value >= 0 && value <= 1)) {
+                error(node, where + ": must be a share in [0, 1], got " + scalarText(node));
+                return null;
+            }
+            return value;
         }
 
         // ---- typed scalars ----

@@ -35,6 +35,7 @@ class PolicyParserTest {
         assertEquals(Map.of("channel", Set.of("kids")), kids.rules().get(1).when().labels());
         assertEquals(0.8, kids.rules().get(1).apply().get(0).strength());
         assertEquals(new Policy.ScorerSpec("meanness", "lexicons/meanness.txt", 0.05), kids.scorers().get(0));
+        assertEquals(new Policy.ReviewSampling(0.05, 0.1), kids.review());
 
         Policy story = parseFile("storytelling");
         assertEquals(List.of("story-app", "story-app-beta"), story.tenants());
@@ -94,7 +95,7 @@ class PolicyParserTest {
                   - {name: s, lexicon: lexicons/meanness.txt, weight: 1}
                 """);
         assertEquals(List.of(
-                "p.yaml:3:1: policy: unknown key 'colour' (allowed: conflicts, description, disallowedStyles, explicitMaxStrength, explicitSteering, id, rules, scorers, siteStrengthCap, styles, tenants)",
+                "p.yaml:3:1: policy: unknown key 'colour' (allowed: conflicts, description, disallowedStyles, explicitMaxStrength, explicitSteering, id, review, rules, scorers, siteStrengthCap, styles, tenants)",
                 "p.yaml:5:38: styles.cheerful: unknown key 'strenght' (allowed: defaultStrength, intervention, maxStrength)",
                 "p.yaml:8:5: rule: unknown key 'aply' (allowed: apply, name, when)",
                 "p.yaml:10:47: rule 'r' apply[]: unknown key 'weight' (allowed: intervention, strength)",
@@ -227,6 +228,41 @@ class PolicyParserTest {
         assertFalse(meanness.flags(0.049));
         assertFalse(meanness.flags(null));
         assertFalse(new Policy.ScorerSpec("dogs", "lexicons/dogs.txt", null).flags(1.0));
+    }
+
+    @Test
+    void reviewSamplingIsTwoSharesEachZeroWhenLeftOut() {
+        PolicyParser.Result full = parser.parse("p.yaml", """
+                id: p
+                tenants: [a]
+                review: {sample: 0.05, agreement: 0.1}
+                """.getBytes(StandardCharsets.UTF_8));
+        assertEquals(new Policy.ReviewSampling(0.05, 0.1), full.policy().review(), full.errors().toString());
+        PolicyParser.Result sampleOnly = parser.parse("p.yaml", """
+                id: p
+                tenants: [a]
+                review: {sample: 1}
+                """.getBytes(StandardCharsets.UTF_8));
+        assertEquals(new Policy.ReviewSampling(1, 0), sampleOnly.policy().review(), sampleOnly.errors().toString());
+        PolicyParser.Result absent = parser.parse("p.yaml", "id: p\ntenants: [a]\n".getBytes(StandardCharsets.UTF_8));
+        assertEquals(Policy.ReviewSampling.NONE, absent.policy().review());
+    }
+
+    @Test
+    void reviewSamplingRefusesWhatIsNotAShare() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                review: {sample: 1.5, agreement: often, every: 3}
+                """);
+        assertEquals(List.of("p.yaml:3:41: review: unknown key 'every' (allowed: agreement, sample)",
+                "p.yaml:3:18: review.sample: must be a share in [0, 1], got 1.5",
+                "p.yaml:3:34: review.agreement: must be a number, got 'often'"), errors);
+        assertEquals(List.of("p.yaml:3:9: review: must be a mapping, got a list"), errors("""
+                id: p
+                tenants: [a]
+                review: [0.5]
+                """));
     }
 
     @Test

@@ -9,9 +9,11 @@ import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
+import io.steergate.review.ReviewResource;
 import io.steergate.testing.DefaultCredential;
 import io.steergate.testing.HttpEndpoints;
 import io.steergate.testing.HttpEndpoints.Endpoint;
+import io.steergate.testing.ReviewPages;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.Management;
 import jakarta.inject.Inject;
@@ -62,6 +64,42 @@ class AccessMatrixQuarkusTest {
                 }
             });
         }
+        assertEquals(List.of(), wrong);
+    }
+
+    /**
+     * The review UI's pages (io.steergate.review): HTML, left out of the OpenAPI document, and opened only by a review
+     * session (ReviewQuarkusTest covers the session itself). No bearer credential of any role opens one: each is sent
+     * to the sign-in form, which only a reviewer's key gets through.
+     */
+    static final List<List<String>> REVIEW_PAGES = List.of(List.of("GET", "/review"), List.of("GET", "/review/next"),
+            List.of("GET", "/review/records/1"), List.of("GET", "/review/dashboard"), List.of("POST", "/review/sign-out"),
+            List.of("POST", "/review/records/1/verdict"), List.of("POST", "/review/records/1/skip"));
+
+    @Test
+    void theReviewPagesAreOpenedByAReviewersSessionAndByNoBearerCredential() {
+        List<String> wrong = new ArrayList<>();
+        for (String role : Roles.ALL) {
+            String key = keys.issue(List.of(TENANT), List.of(role), "matrix review " + role, null, "test").key();
+            int signIn = ReviewPages.postSignIn(key).statusCode();
+            if (signIn != (role.equals(Roles.REVIEWER) ? 303 : 401)) {
+                wrong.add("sign-in as " + role + ": " + signIn);
+            }
+            for (String credential : new String[] {"Bearer " + key, DefaultCredential.NONE}) {
+                for (List<String> page : REVIEW_PAGES) {
+                    RequestSpecification request = ReviewPages.page(null).header("Authorization", credential);
+                    if (page.get(0).equals("POST")) {
+                        request.contentType(ReviewPages.FORM).formParam("csrf", "x").formParam("verdict", "ok");
+                    }
+                    Response answer = request.request(page.get(0), page.get(1));
+                    if (answer.statusCode() != 303 || !ReviewResource.SIGN_IN.equals(java.net.URI.create(answer.getHeader("Location")).getPath())) {
+                        wrong.add(page + " as " + role + " (" + credential.split(" ")[0] + "): " + answer.statusCode() + " "
+                                + answer.getHeader("Location"));
+                    }
+                }
+            }
+        }
+        assertEquals(200, ReviewPages.page(null).header("Authorization", DefaultCredential.NONE).get(ReviewResource.SIGN_IN).statusCode());
         assertEquals(List.of(), wrong);
     }
 
