@@ -11,6 +11,6 @@ alter table generations add column deliver_counterfactual boolean not null defau
 -- Audit records in canonical form v2 (io.steergate.audit.AuditChain) also hash every attempt and the counterfactual.
 -- Records written before keep form 1 and their hashes: the verifiers read each record's form. Adding columns with a
 -- default changes no row (the update trigger does not fire), so the chains stay as they were.
-alter table audit_records add column canonical_form smallint not null default 1;
+alter table audit_records add column canonical_form integer not null default 1;
 alter table audit_records add column attempts_json text;
 alter table audit_records add column counterfactual_text text;
