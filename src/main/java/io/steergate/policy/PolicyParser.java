@@ -298,7 +298,7 @@ public final class PolicyParser {
                 }
                 String where = "rule " + (name == null ? "?" : "'" + name + "'");
                 Condition when = rule.containsKey("when") ? condition(value(rule, "when"), where, styles, tenants) : Condition.ALWAYS;
-                List<Application> apply = applications(value(rule, "apply"), where);
+                List<Application> apply = applications(value(rule, "apply"), where, 1.0);
                 Policy.Counterfactual counterfactual = rule.containsKey("counterfactual")
                         ? counterfactual(value(rule, "counterfactual"), where) : null;
                 if (name != null && when != null) {
@@ -380,7 +380,8 @@ public final class PolicyParser {
             return values;
         }
 
-        List<Application> applications(Node node, String where) {
+        /** An apply list: interventions with strengths in [0, maxStrength]. */
+        List<Application> applications(Node node, String where, double maxStrength) {
             List<Node> items = sequence(node, where + " apply");
             if (items == null) {
                 return List.of();
@@ -395,7 +396,7 @@ public final class PolicyParser {
                     continue;
                 }
                 String intervention = intervention(value(fields, "intervention"), where + " apply.intervention");
-                Double strength = strength(value(fields, "strength"), where + " apply.strength");
+                Double strength = strength(value(fields, "strength"), where + " apply.strength", maxStrength);
                 if (intervention != null && strength != null) {
                     apply.add(new Application(intervention, strength));
                 }
@@ -441,30 +442,7 @@ public final class PolicyParser {
                     if (rung == null) {
                         continue;
                     }
-                    List<Node> applications = sequence(value(rung, "apply"), where + ".apply");
-                    if (applications == null) {
-                        continue;
-                    }
-                    if (applications.isEmpty()) {
-                        error(value(rung, "apply"), where + ".apply must list at least one intervention");
-                    }
-                    List<Application> apply = new ArrayList<>();
-                    for (Node item : applications) {
-                        Map<String, NodeTuple> application = fields(item, where + ".apply[]", APPLY_KEYS, Set.of("intervention", "strength"));
-                        if (application == null) {
-                            continue;
-                        }
-                        String intervention = intervention(value(application, "intervention"), where + ".apply.intervention");
-                        Double strength = number(value(application, "strength"), where + ".apply.strength");
-                        if (strength != null && !(strength >= 0 && strength <= Policy.Escalation.MAX_RUNG_STRENGTH)) {
-                            error(value(application, "strength"), where + ".apply.strength must be in [0, "
-                                    + Policy.Escalation.MAX_RUNG_STRENGTH + "] (above 1 the map is extrapolated), got " + strength);
-                            strength = null;
-                        }
-                        if (intervention != null && strength != null) {
-                            apply.add(new Application(intervention, strength));
-                        }
-                    }
+                    List<Application> apply = applications(value(rung, "apply"), where, Policy.Escalation.MAX_RUNG_STRENGTH);
                     rungs.add(new Policy.Rung(apply));
                 }
             }
@@ -526,9 +504,14 @@ public final class PolicyParser {
         }
 
         Double strength(Node node, String where) {
+            return strength(node, where, 1.0);
+        }
+
+        Double strength(Node node, String where, double max) {
             Double value = number(node, where);
-            if (value != null && !(value >= 0 && value <= 1)) {
-                error(node, where + ": strength must be in [0, 1], got " + scalarText(node));
+            if (value != null && !(value >= 0 && value <= max)) {
+                String bound = max == Math.rint(max) ? Long.toString((long) max) : Double.toString(max);
+                error(node, where + ": strength must be in [0, " + bound + "], got " + scalarText(node));
                 return null;
             }
             return value;

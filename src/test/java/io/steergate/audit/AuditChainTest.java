@@ -84,38 +84,16 @@ class AuditChainTest {
     void canonicalBytesAreLengthPrefixedFieldsWithNullMarkers() {
         AuditEntry e = new AuditEntry(7, null, 1, "r", "t", "OK", null, null, null, null, "", "{}", null, "é", null, null,
                 null, 12L, null, "ignored");
-        ByteArrayOutputStream expected = new ByteArrayOutputStream();
-        for (String field : new String[] {"steergate.audit/v1", "7", null, "1", "r", "t", "OK", null, null, null, null, "",
-                "{}", null, "é", null, null, null, "12", null}) {
-            if (field == null) {
-                expected.write(0);
-            } else {
-                byte[] bytes = field.getBytes(StandardCharsets.UTF_8);
-                expected.write(1);
-                expected.writeBytes(new byte[] {0, 0, 0, (byte) bytes.length});
-                expected.writeBytes(bytes);
-            }
-        }
-        assertArrayEquals(expected.toByteArray(), AuditChain.canonical(e));
+        assertArrayEquals(fields("steergate.audit/v1", "7", null, "1", "r", "t", "OK", null, null, null, null, "",
+                "{}", null, "é", null, null, null, "12", null), AuditChain.canonical(e));
     }
 
     @Test
     void canonicalFormTwoIsFormOnesFieldsUnderItsOwnTagThenAttemptsAndCounterfactual() {
         AuditEntry e = new AuditEntry(7, null, 1, "r", "t", "OK", null, null, null, null, "", "{}", null, "é", null, null,
                 null, 12L, null, AuditChain.FORM_V2, "[{\"rung\":0}]", null, "ignored");
-        ByteArrayOutputStream expected = new ByteArrayOutputStream();
-        for (String field : new String[] {"steergate.audit/v2", "7", null, "1", "r", "t", "OK", null, null, null, null, "",
-                "{}", null, "é", null, null, null, "12", null, "[{\"rung\":0}]", null}) {
-            if (field == null) {
-                expected.write(0);
-            } else {
-                byte[] bytes = field.getBytes(StandardCharsets.UTF_8);
-                expected.write(1);
-                expected.writeBytes(new byte[] {0, 0, 0, (byte) bytes.length});
-                expected.writeBytes(bytes);
-            }
-        }
-        assertArrayEquals(expected.toByteArray(), AuditChain.canonical(e));
+        assertArrayEquals(fields("steergate.audit/v2", "7", null, "1", "r", "t", "OK", null, null, null, null, "",
+                "{}", null, "é", null, null, null, "12", null, "[{\"rung\":0}]", null), AuditChain.canonical(e));
         // a record without a form (a bundle line written before form 2) is form 1
         AuditEntry v1 = entry(1, "t", 1, "x");
         assertArrayEquals(AuditChain.canonical(v1), AuditChain.canonical(with(v1, null, null, null)));
@@ -167,6 +145,22 @@ class AuditChainTest {
         AuditChain.Check unknown = walk("acme", downgraded, 3L, 103L, downgraded.get(2).hash());
         assertEquals(102L, unknown.firstBrokenId());
         assertTrue(unknown.reason().contains("unknown canonical form 3"), unknown.reason());
+    }
+
+    /** Fields encoded by hand as the canonical form defines them (each shorter than 256 bytes). */
+    static byte[] fields(String... fields) {
+        ByteArrayOutputStream expected = new ByteArrayOutputStream();
+        for (String field : fields) {
+            if (field == null) {
+                expected.write(0);
+            } else {
+                byte[] bytes = field.getBytes(StandardCharsets.UTF_8);
+                expected.write(1);
+                expected.writeBytes(new byte[] {0, 0, 0, (byte) bytes.length});
+                expected.writeBytes(bytes);
+            }
+        }
+        return expected.toByteArray();
     }
 
     @Test

@@ -273,9 +273,9 @@ class PolicyParserTest {
         assertEquals(List.of(
                 "p.yaml:12:3: escalation: unknown key 'retries' (allowed: onFailure, rungs)",
                 "p.yaml:11:14: escalation.onFailure: 'shrug' is not one of withhold | flag",
-                "p.yaml:7:50: escalation.rungs[0].apply.strength must be in [0, 4.0] (above 1 the map is extrapolated), got 4.5",
-                "p.yaml:8:14: escalation.rungs[1].apply must list at least one intervention",
-                "p.yaml:9:30: escalation.rungs[2].apply.intervention: unknown intervention 'nope'",
+                "p.yaml:7:50: escalation.rungs[0] apply.strength: strength must be in [0, 4], got 4.5",
+                "p.yaml:8:14: escalation.rungs[1]: apply must list at least one intervention",
+                "p.yaml:9:30: escalation.rungs[2] apply.intervention: unknown intervention 'nope'",
                 "p.yaml:10:58: escalation.rungs[3]: unknown key 'weight' (allowed: apply)"), errors);
 
         List<String> tooMany = errors("""
