@@ -40,8 +40,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The escalation ladder and counterfactual sampling over real Kafka and PostgreSQL, with the shipped policies
  * moderated-stories (kindness 0.5; rungs 1.0 and 1.5; withhold) and reviewed-stories (kindness 1.0; rung 2.0; flag).
- * Job results are handed to GenerationService.complete as a worker would send them; each job carries 200 tokens
- * to generate, so the real worker's own result for a re-queued job comes long after the test's (and is then ignored).
+ * Job results are handed to GenerationService.complete as a worker would send them, each right after the previous
+ * one; a re-queued job also reaches the real worker, which has 200 tokens to generate for it, so its own result comes
+ * after the test's and is ignored (the request is finished or at a later attempt by then).
  */
 @QuarkusTest
 @TestProfile(SteerGateTestProfile.class)
@@ -98,10 +99,11 @@ class EscalationQuarkusTest {
         assertEquals("Once upon a time", retry.prompt());
         assertEquals(List.of(new AppliedIntervention("kindness", activeKindness(), 1.0)), retry.plan(), "rung 1's plan");
         assertFalse(retry.counterfactual());
-        // queued through the outbox onto the real jobs topic
-        kafka.awaitRecord("steer.jobs", r -> r.text() != null && r.text().contains("\"requestId\":\"" + first + ".1\""), WAIT);
 
+        // at once: the real worker's own result for this job must come after it (and is then ignored)
         generations.complete(completed(first + ".1", KIND));
+        // the job was queued through the outbox onto the real jobs topic
+        kafka.awaitRecord("steer.jobs", r -> r.text() != null && r.text().contains("\"requestId\":\"" + first + ".1\""), WAIT);
 
         Generation done = row("moderated-co", id);
         assertEquals(Generation.State.COMPLETED, done.status);
