@@ -25,7 +25,8 @@ import java.util.List;
  * needs no database and no running SteerGate).
  *
  * <p>A bundle is JSON lines, UTF-8, each ending in {@code \n}: line 1 the {@link Header} (the chain's record count and
- * last hash when the export began), then one {@link AuditEntry} per record in chain order (positions 1..records), then
+ * last hash when the export began; its chain format {@code steergate.audit/v2} since canonical form 2: records of
+ * either form, each line saying its own), then one {@link AuditEntry} per record in chain order (positions 1..records), then
  * the signature line {@code {"signature":{"algorithm":"Ed25519","keyFingerprint":..,"sha256":..,"value":..}}}:
  * {@code value} is the base64 Ed25519 signature of the SHA-256 digest (32 raw bytes, also given hex as
  * {@code sha256}) of every byte before the signature line. {@code keyFingerprint} is the hex SHA-256 of the public
@@ -138,8 +139,10 @@ public final class AuditBundle {
                     if (pendingNumber == 1) {
                         try {
                             header = JSON.readValue(pending, Header.class);
-                            if (!FORMAT.equals(header.format()) || !AuditChain.FORMAT.equals(header.chain())) {
-                                problem = "not a " + FORMAT + " bundle of a " + AuditChain.FORMAT + " chain";
+                            if (!FORMAT.equals(header.format()) || !(AuditChain.FORMAT.equals(header.chain())
+                                    || AuditChain.FORMAT_V2.equals(header.chain()))) {
+                                problem = "not a " + FORMAT + " bundle of a " + AuditChain.FORMAT + " or "
+                                        + AuditChain.FORMAT_V2 + " chain";
                                 brokenLine = 1;
                             }
                             walker = new AuditChain.Walker(header.tenant());

@@ -20,13 +20,24 @@ import org.apache.commons.codec.digest.DigestUtils;
  * modelFingerprint, policyId, policyVersion, appliedJson, scoresJson, decisionTraceJson, outputText, errorCode,
  * errorMessage, queueMs, generateMs, totalMs. Numbers are decimal ASCII; JSON columns are their stored text.
  *
+ * <p><b>Canonical form v2</b> (records written since V14): the format tag {@code "steergate.audit/v2"}, the same fields
+ * as v1 in the same order, then attemptsJson (every generation attempt: rung, plan, scores, flagged scorers, outcome)
+ * and counterfactualText (the unsteered continuation), encoded alike. Each record says its form (column
+ * canonical_form, {@code form} in a bundle line); a form 1 record carries neither of the two fields, since its hash
+ * would not cover them.
+ *
  * <p><b>Chain.</b> {@code hash(n) = sha256(hash(n-1) || canonical(n))} over the raw 32-byte digests, written as
  * lowercase hex; {@code hash(0)} is 32 zero bytes. Positions run 1, 2, ... per tenant without gaps; records without a
  * tenant form one chain of their own. V9 computed the chains of records written before it with the same definition.
  */
 public final class AuditChain {
 
+    /** The tag of canonical form 1, and the chain format of export bundles written before form 2. */
     public static final String FORMAT = "steergate.audit/v1";
+    /** The tag of canonical form 2, and the chain format of export bundles written since (records of both forms). */
+    public static final String FORMAT_V2 = "steergate.audit/v2";
+    public static final int FORM_V1 = 1;
+    public static final int FORM_V2 = 2;
     /** The hash before the first record of a chain: 32 zero bytes. */
     public static final String GENESIS = "0".repeat(64);
     private static final DateTimeFormatter RECORDED_AT =
@@ -40,9 +51,22 @@ public final class AuditChain {
         return RECORDED_AT.format(instant);
     }
 
+    /**
+     * The canonical bytes of {@code e} in its own form.
+     *
+     * @throws IllegalArgumentException for a form other than 1 and 2, or a form 1 record with form 2 fields
+     */
     public static byte[] canonical(AuditEntry e) {
+        int form = e.canonicalForm();
+        if (form != FORM_V1 && form != FORM_V2) {
+            throw new IllegalArgumentException("record " + e.id() + " has unknown canonical form " + form);
+        }
+        if (form == FORM_V1 && (e.attemptsJson() != null || e.counterfactualText() != null)) {
+            throw new IllegalArgumentException("record " + e.id() + " is in canonical form 1 but carries attempts or a"
+                    + " counterfactual, which its hash does not cover");
+        }
         ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-        field(out, FORMAT);
+        field(out, form == FORM_V1 ? FORMAT : FORMAT_V2);
         field(out, Long.toString(e.id()));
         field(out, e.tenant());
         field(out, Long.toString(e.seq()));
@@ -62,6 +86,10 @@ public final class AuditChain {
         field(out, e.queueMs() == null ? null : e.queueMs().toString());
         field(out, e.generateMs() == null ? null : e.generateMs().toString());
         field(out, e.totalMs() == null ? null : e.totalMs().toString());
+        if (form == FORM_V2) {
+            field(out, e.attemptsJson());
+            field(out, e.counterfactualText());
+        }
         return out.toByteArray();
     }
 
@@ -131,7 +159,13 @@ public final class AuditChain {
                 return broken(e.id(), "record " + e.id() + " claims chain position " + e.seq() + ", expected "
                         + expectedSeq + " (a duplicate or reordered record)");
             }
-            if (e.hash() == null || !hash(previousHash, e).equals(e.hash())) {
+            String computed;
+            try {
+                computed = hash(previousHash, e);
+            } catch (IllegalArgumentException unreadable) {
+                return broken(e.id(), unreadable.getMessage());
+            }
+            if (e.hash() == null || !computed.equals(e.hash())) {
                 return broken(e.id(), "record " + e.id() + " (position " + e.seq() + ") does not match its hash: its"
                         + " content was changed after it was written, or the record before it was replaced");
             }

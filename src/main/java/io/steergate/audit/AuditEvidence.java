@@ -61,7 +61,7 @@ public class AuditEvidence {
             long records = head.records() == null ? 0 : head.records();
             AuditBundle.Writer writer = new AuditBundle.Writer(out);
             try {
-                writer.line(new AuditBundle.Header(AuditBundle.FORMAT, AuditChain.FORMAT, key.isEmpty() ? null : key,
+                writer.line(new AuditBundle.Header(AuditBundle.FORMAT, AuditChain.FORMAT_V2, key.isEmpty() ? null : key,
                         records, head.lastHash() == null ? AuditChain.GENESIS : head.lastHash(), Instant.now().toString()));
                 walk(key, records, entry -> {
                     try {

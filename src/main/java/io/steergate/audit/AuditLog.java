@@ -34,8 +34,9 @@ public class AuditLog {
     private static final String INSERT = """
             insert into audit_records (id, tenant, chain_seq, request_id, recorded_at, status, model_name,
                 model_fingerprint, policy_id, policy_version, applied_json, scores_json, decision_trace_json, output_text,
-                error_code, error_message, queue_ms, generate_ms, total_ms, hash)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                error_code, error_message, queue_ms, generate_ms, total_ms, canonical_form, attempts_json,
+                counterfactual_text, hash)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
     private static final String ADVANCE_HEAD = "update audit_chain_heads set records = ?, last_id = ?, last_hash = ? where tenant = ?";
 
     @Inject
@@ -45,15 +46,19 @@ public class AuditLog {
     EntityManager em;
 
     /**
+     * Appends the record of an outcome in canonical form 2.
+     *
      * @param result the outcome as published
      * @param decisionTraceJson how the policy decided (a JSON array of lines), or null when no policy was consulted
+     * @param attemptsJson every generation attempt (JSON array), or null when nothing was generated
+     * @param counterfactualText the unsteered continuation, or null when none was generated
      */
     @Transactional(Transactional.TxType.MANDATORY)
-    public void record(GenerationResult result, String decisionTraceJson) {
+    public void record(GenerationResult result, String decisionTraceJson, String attemptsJson, String counterfactualText) {
         // PostgreSQL keeps microseconds: the hash must cover the instant as it will be read back
         Instant recordedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         em.unwrap(Session.class).doWork(connection -> append(connection, result.tenant(),
-                (id, seq) -> entry(id, seq, recordedAt, result, decisionTraceJson)));
+                (id, seq) -> entry(id, seq, recordedAt, result, decisionTraceJson, attemptsJson, counterfactualText)));
     }
 
     /** The record to append, once its id and its place in the chain are drawn (its hash is computed by append). */
@@ -103,7 +108,8 @@ public class AuditLog {
         return tenant == null ? "" : tenant;
     }
 
-    private AuditEntry entry(long id, long seq, Instant recordedAt, GenerationResult result, String decisionTraceJson) {
+    private AuditEntry entry(long id, long seq, Instant recordedAt, GenerationResult result, String decisionTraceJson,
+            String attemptsJson, String counterfactualText) {
         String modelName = result.model() == null ? null : result.model().name();
         String modelFingerprint = result.model() == null ? null : result.model().fingerprint();
         String policyId = result.policy() == null ? null : result.policy().id();
@@ -116,7 +122,7 @@ public class AuditLog {
         return new AuditEntry(id, result.tenant(), seq, result.id(), AuditChain.recordedAt(recordedAt),
                 result.status().name(), modelName, modelFingerprint, policyId, policyVersion, write(result.applied()),
                 write(result.scores()), decisionTraceJson, result.text(), errorCode, errorMessage, queueMs, generateMs,
-                totalMs, null);
+                totalMs, AuditChain.FORM_V2, attemptsJson, counterfactualText, null);
     }
 
     private static void insert(Connection connection, AuditEntry e) throws SQLException {
@@ -142,6 +148,9 @@ public class AuditLog {
             setLong(insert, ++i, e.queueMs());
             setLong(insert, ++i, e.generateMs());
             setLong(insert, ++i, e.totalMs());
+            insert.setInt(++i, e.canonicalForm());
+            insert.setString(++i, e.attemptsJson());
+            insert.setString(++i, e.counterfactualText());
             insert.setString(++i, e.hash());
             insert.executeUpdate();
         }

@@ -160,7 +160,8 @@ public class AuditQuery {
         List<AuditViews.Review> reviews = ReviewVerdict.<ReviewVerdict>list("auditId = ?1 order by id", id).stream()
                 .map(AuditQuery::review).toList();
         String latest = reviews.isEmpty() ? null : reviews.get(reviews.size() - 1).verdict();
-        return new AuditViews.Detail(item(record, latest), parse(record.decisionTraceJson), reviews);
+        return new AuditViews.Detail(item(record, latest), parse(record.decisionTraceJson), parse(record.attemptsJson),
+                record.counterfactualText, record.entry().canonicalForm(), reviews);
     }
 
     /**

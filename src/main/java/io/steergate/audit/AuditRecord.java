@@ -75,12 +75,24 @@ public class AuditRecord extends PanacheEntityBase {
     @Column(name = "chain_seq")
     public Long chainSeq;
 
+    /** The canonical form the hash covers: 1 (written before V14) or 2 ({@link AuditChain}). */
+    @Column(name = "canonical_form")
+    public Integer canonicalForm;
+
+    /** Form 2: every generation attempt (JSON array: rung, plan, scores, flagged, outcome); null when none. */
+    @Column(name = "attempts_json", columnDefinition = "text")
+    public String attemptsJson;
+
+    /** Form 2: the unsteered continuation, when the policy sampled the request. */
+    @Column(name = "counterfactual_text", columnDefinition = "text")
+    public String counterfactualText;
+
     /** sha256 of the previous record's hash and this record's canonical bytes, hex ({@link AuditChain}). */
     public String hash;
 
     AuditEntry entry() {
         return new AuditEntry(id, tenant, chainSeq, requestId, AuditChain.recordedAt(recordedAt), status, modelName,
                 modelFingerprint, policyId, policyVersion, appliedJson, scoresJson, decisionTraceJson, outputText,
-                errorCode, errorMessage, queueMs, generateMs, totalMs, hash);
+                errorCode, errorMessage, queueMs, generateMs, totalMs, canonicalForm, attemptsJson, counterfactualText, hash);
     }
 }

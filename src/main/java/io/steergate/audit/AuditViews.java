@@ -30,8 +30,13 @@ public final class AuditViews {
 
     public record Review(long id, long auditId, String verdict, String reviewer, String note, Instant createdAt) {}
 
-    /** One record whole: the item, how the policy decided, and every review, oldest first. */
-    public record Detail(@JsonUnwrapped Item item, JsonNode decisionTrace, List<Review> reviews) {}
+    /**
+     * One record whole: the item, how the policy decided, every generation attempt (rung, plan, scores, flagged,
+     * outcome; null for records written before canonical form 2 or without a generation), the unsteered
+     * counterfactual (null when none was sampled), its canonical form, and every review, oldest first.
+     */
+    public record Detail(@JsonUnwrapped Item item, JsonNode decisionTrace, JsonNode attempts, String counterfactual,
+            int canonicalForm, List<Review> reviews) {}
 
     /** The body of POST /v1/audit/{id}/review; reviewer is refused when present (it comes from the credential). */
     public record ReviewRequest(String verdict, String reviewer, String note) {}

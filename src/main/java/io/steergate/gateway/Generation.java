@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** One row per (tenant, request id): the idempotency record and, once known, the exact result that was published. */
@@ -20,7 +21,9 @@ import java.util.regex.Pattern;
 public class Generation extends PanacheEntityBase {
 
     private static final String JOB_KEY_PREFIX = "g";
-    private static final Pattern JOB_KEY = Pattern.compile("g[0-9]{1,18}");
+    private static final char ATTEMPT_SEPARATOR = '.';
+    /** g&lt;row id&gt; for a request's first job, g&lt;row id&gt;.&lt;attempt&gt; for an escalation's later ones. */
+    private static final Pattern JOB_KEY = Pattern.compile("g([0-9]{1,18})(?:\\.([1-9][0-9]{0,2}))?");
 
     public enum State { PENDING, COMPLETED, REJECTED, FAILED }
 
@@ -75,6 +78,21 @@ public class Generation extends PanacheEntityBase {
     @Column(name = "accepted_at")
     public Instant acceptedAt;
 
+    /** The escalation attempt whose job is in flight (0: the decided plan); a result of any other is stale. */
+    public int attempt;
+
+    /** The earlier attempts of an escalated request (JSON array of EscalationAttempt); null before the first is scored. */
+    @Column(name = "attempts_json", columnDefinition = "text")
+    public String attemptsJson;
+
+    /** The unsteered continuation the first attempt's worker returned, when the policy sampled this request. */
+    @Column(name = "counterfactual_text", columnDefinition = "text")
+    public String counterfactualText;
+
+    /** Whether the policy puts the counterfactual in the client's result (else it is audited only). */
+    @Column(name = "deliver_counterfactual")
+    public boolean deliverCounterfactual;
+
     @Column(name = "completed_at")
     public Instant completedAt;
 
@@ -97,7 +115,17 @@ public class Generation extends PanacheEntityBase {
      * request id is unique only within its tenant) and within the worker's id rules.
      */
     public String jobKey() {
-        return JOB_KEY_PREFIX + id;
+        return JOB_KEY_PREFIX + id + (attempt == 0 ? "" : ATTEMPT_SEPARATOR + Integer.toString(attempt));
+    }
+
+    /**
+     * The escalation attempt a job key names: 0 for {@code g<id>} and for a key queued before keys were per row, n
+     * for {@code g<id>.n}. A result whose attempt is not the row's {@link #attempt} is stale (an earlier attempt's,
+     * redelivered or late).
+     */
+    public static int attemptOf(String jobKey) {
+        Matcher key = JOB_KEY.matcher(jobKey);
+        return key.matches() && key.group(2) != null ? Integer.parseInt(key.group(2)) : 0;
     }
 
     /**
@@ -105,8 +133,9 @@ public class Generation extends PanacheEntityBase {
      * is a job queued before keys were per row (its client's request id): found when exactly one tenant has that id.
      */
     public static Optional<Generation> byJobKeyForUpdate(String jobKey) {
-        if (JOB_KEY.matcher(jobKey).matches()) {
-            return find("id", Long.parseLong(jobKey.substring(JOB_KEY_PREFIX.length())))
+        Matcher key = JOB_KEY.matcher(jobKey);
+        if (key.matches()) {
+            return find("id", Long.parseLong(key.group(1)))
                     .withLock(LockModeType.PESSIMISTIC_WRITE).firstResultOptional();
         }
         List<Generation> rows = find("requestId", jobKey).withLock(LockModeType.PESSIMISTIC_WRITE).page(0, 2).list();

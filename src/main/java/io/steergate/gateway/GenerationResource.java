@@ -56,6 +56,8 @@ public class GenerationResource {
 
     /** What a 503 asks the client to wait: about how long a database or broker restart takes. */
     public static final String RETRY_AFTER_SECONDS = "5";
+    /** HTTP 422 (Jakarta REST 3.1's Response.Status has no constant for it). */
+    private static final int UNPROCESSABLE_CONTENT = 422;
 
     @Inject
     ObjectMapper json;
@@ -71,6 +73,7 @@ public class GenerationResource {
     @APIResponse(responseCode = "400", description = "Invalid request: {code, message} naming the field")
     @APIResponse(responseCode = "403", description = "TENANT_MISMATCH: the body names a tenant the credential does not hold")
     @APIResponse(responseCode = "413", description = "Request larger than steergate.limits.message-bytes")
+    @APIResponse(responseCode = "422", description = "OUTPUT_WITHHELD: every escalation rung's output was flagged by the policy's scorers; the message names the scores")
     @APIResponse(responseCode = "429", description = "QUOTA_EXCEEDED: the tenant used a quota; nothing stored, retry after Retry-After seconds")
     @APIResponse(responseCode = "500", description = "FAILED: generation failed on our side")
     @APIResponse(responseCode = "503", description = "A dependency is down or the gateway is starting: retry after Retry-After seconds")
@@ -153,13 +156,19 @@ public class GenerationResource {
         };
     }
 
-    private static Response.Status statusFor(ErrorInfo error) {
-        return ErrorCode.MESSAGE_TOO_LARGE.name().equals(error.code())
-                ? Response.Status.REQUEST_ENTITY_TOO_LARGE
-                : Response.Status.BAD_REQUEST;
+    private static int statusFor(ErrorInfo error) {
+        if (ErrorCode.MESSAGE_TOO_LARGE.name().equals(error.code())) {
+            return Response.Status.REQUEST_ENTITY_TOO_LARGE.getStatusCode();
+        }
+        // the request was valid; the policy refused what came of it
+        return ErrorCode.OUTPUT_WITHHELD.name().equals(error.code()) ? UNPROCESSABLE_CONTENT : Response.Status.BAD_REQUEST.getStatusCode();
     }
 
     private static Response error(Response.Status status, ErrorInfo error) {
+        return error(status.getStatusCode(), error);
+    }
+
+    private static Response error(int status, ErrorInfo error) {
         return Response.status(status).entity(error).type(MediaType.APPLICATION_JSON).build();
     }
 

@@ -16,6 +16,7 @@ import io.steergate.messages.PolicyRef;
 import io.steergate.outbox.DeadLetters;
 import io.steergate.outbox.Outbox;
 import io.steergate.policy.Decision;
+import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyEngine;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -24,7 +25,10 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.jboss.logging.Logger;
@@ -133,7 +137,11 @@ public class GenerationService {
 
     /**
      * Records a worker's outcome: the generation row, its audit record and the result to publish. A job result for
-     * a request already finished (a redelivered job) is ignored, so the first outcome is the only one published.
+     * a request already finished (a redelivered job), or of an escalation attempt other than the one in flight (a
+     * late or redelivered earlier attempt), is ignored, so the first outcome of the current attempt is the only one
+     * published. A completed output that a policy scorer flags is generated again with the next rung of the policy's
+     * escalation ladder (the request stays PENDING); after the last rung, the policy's onFailure withholds it
+     * (REJECTED OUTPUT_WITHHELD) or delivers it flagged.
      */
     @Transactional
     public void complete(JobResult outcome) {
@@ -150,12 +158,48 @@ public class GenerationService {
             LOG.debugf("job result for %s ignored: already %s", outcome.requestId(), generation.status);
             return;
         }
+        int attempt = Generation.attemptOf(outcome.requestId());
+        if (attempt != generation.attempt) {
+            LOG.debugf("job result %s ignored: stale, its request is at escalation attempt %d", outcome.requestId(), generation.attempt);
+            counter("steergate.job.results.stale").increment();
+            return;
+        }
         Job job = read(generation.jobJson, Job.class);
+        if (job.counterfactual()) {
+            // asked of the first attempt only: the unsteered continuation does not depend on the rung
+            generation.counterfactualText = outcome.counterfactualText();
+        }
         long totalMs = Duration.between(generation.acceptedAt, Instant.now()).toMillis();
-        Map<String, Double> scores = outcome.status() == Status.COMPLETED ? policies.score(job.policy(), outcome.text()) : Map.of();
-        GenerationResult result = new GenerationResult(generation.requestId, generation.tenant, outcome.status(), outcome.text(),
-                outcome.model(), job.policy(), outcome.status() == Status.COMPLETED ? job.plan() : List.of(), scores, outcome.usage(),
-                new GenerationResult.Timings(outcome.queueMs(), outcome.generateMs(), totalMs), outcome.error());
+        boolean completed = outcome.status() == Status.COMPLETED;
+        Map<String, Double> scores = completed ? policies.score(job.policy(), outcome.text()) : Map.of();
+        List<String> flagged = completed ? policies.flagged(job.policy(), scores) : List.of();
+        List<GenerationAttempt> attempts = new ArrayList<>(generation.attemptsJson == null ? List.of()
+                : List.of(read(generation.attemptsJson, GenerationAttempt[].class)));
+        GenerationAttempt thisAttempt = new GenerationAttempt(attempt, outcome.requestId(), outcome.status().name(),
+                job.plan(), scores, flagged, !completed ? GenerationAttempt.FAILED
+                        : flagged.isEmpty() ? GenerationAttempt.PASSED : GenerationAttempt.FLAGGED, null);
+        Policy.Escalation ladder = policies.escalation(job.policy());
+        if (completed && (attempt > 0 || !flagged.isEmpty() || !ladder.rungs().isEmpty())) {
+            metrics.counter("steergate.escalation.attempts", "rung", Integer.toString(Math.min(attempt, Policy.Escalation.MAX_RUNGS)),
+                    "outcome", thisAttempt.outcome()).increment();
+        }
+        if (!flagged.isEmpty() && escalate(generation, job, attempts, thisAttempt.withUndeliveredText(outcome.text()))) {
+            return;
+        }
+        boolean withheld = !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD;
+        attempts.add(withheld ? thisAttempt.withUndeliveredText(outcome.text()) : thisAttempt);
+        generation.attemptsJson = write(attempts);
+        GenerationResult result = withheld
+                ? new GenerationResult(generation.requestId, generation.tenant, Status.REJECTED, null, outcome.model(),
+                        job.policy(), job.plan(), scores, outcome.usage(),
+                        new GenerationResult.Timings(outcome.queueMs(), outcome.generateMs(), totalMs),
+                        ErrorInfo.of(ErrorCode.OUTPUT_WITHHELD, withheldMessage(job.policy(), scores, flagged, attempts.size())),
+                        flagged, null)
+                : new GenerationResult(generation.requestId, generation.tenant, outcome.status(), outcome.text(),
+                        outcome.model(), job.policy(), completed ? job.plan() : List.of(), scores, outcome.usage(),
+                        new GenerationResult.Timings(outcome.queueMs(), outcome.generateMs(), totalMs), outcome.error(),
+                        flagged.isEmpty() ? null : flagged,
+                        completed && generation.deliverCounterfactual ? generation.counterfactualText : null);
         finish(generation, result);
         // the stored status: a result too large to publish ended FAILED, and only what was delivered counts
         if (generation.status == Generation.State.COMPLETED && result.usage() != null && generation.tenant != null) {
@@ -167,14 +211,58 @@ public class GenerationService {
             // versions are left out of the labels (every promotion would add series); the audit record has them
             result.applied().forEach(applied -> metrics.counter("steergate.interventions.applied", "intervention",
                     policies.names(applied.intervention()) ? applied.intervention() : OTHER).increment());
-            LOG.infof("request %s COMPLETED: %d+%d tokens, queue %d ms, generate %d ms, total %d ms", result.id(),
-                    result.usage().promptTokens(), result.usage().completionTokens(), outcome.queueMs(), outcome.generateMs(), totalMs);
+            LOG.infof("request %s COMPLETED%s: %d+%d tokens, queue %d ms, generate %d ms, total %d ms", result.id(),
+                    result.flagged() == null ? "" : " flagged by " + result.flagged(), result.usage().promptTokens(),
+                    result.usage().completionTokens(), outcome.queueMs(), outcome.generateMs(), totalMs);
         } else {
             String code = result.error() == null ? "NONE" : codeLabel(result.error().code());
             counter(result.status() == Status.REJECTED ? "steergate.requests.rejected" : "steergate.requests.failed", "code", code).increment();
             LOG.infof("request %s %s: %s %s", result.id(), result.status(),
                     result.error() == null ? "" : result.error().code(), result.error() == null ? "" : result.error().message());
         }
+    }
+
+    /**
+     * Queues the request's next escalation attempt when its policy's ladder has a rung for it: the same request and
+     * seed, the plan the policy decides for that rung now (registry's active versions, site cap), a new job key so
+     * that a late result of this attempt is recognised as stale. The row stays PENDING. False when there is no next
+     * rung (or it cannot be planned), and the flagged output goes to the ladder's onFailure.
+     */
+    private boolean escalate(Generation generation, Job job, List<GenerationAttempt> attempts, GenerationAttempt flagged) {
+        int next = generation.attempt + 1;
+        if (generation.requestJson == null) {
+            return false;
+        }
+        Optional<Decision> rung = policies.escalate(read(generation.requestJson, GenerationRequest.class), job.policy(), next);
+        if (rung.isEmpty()) {
+            return false;
+        }
+        if (rung.get().isRejected()) {
+            LOG.warnf("request %s: escalation rung %d cannot be planned, the ladder ends here: %s %s", generation.requestId,
+                    next, rung.get().rejection().code(), rung.get().rejection().message());
+            return false;
+        }
+        attempts.add(flagged);
+        generation.attemptsJson = write(attempts);
+        generation.attempt = next;
+        Job retry = new Job(generation.jobKey(), job.tenant(), job.model(), job.prompt(), job.maxTokens(), job.temperature(),
+                job.topP(), job.seed(), rung.get().policy(), rung.get().plan(), Instant.now().toEpochMilli(), false);
+        generation.jobJson = write(retry);
+        generation.persist();
+        outbox.append(config.jobsTopic(), retry.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
+        LOG.infof("request %s escalated to rung %d of policy %s: attempt %d flagged by %s", generation.requestId, next,
+                rung.get().policy().id(), next - 1, flagged.flagged());
+        return true;
+    }
+
+    /** OUTPUT_WITHHELD's message: each flagging scorer with its score and threshold, and how many attempts were made. */
+    private String withheldMessage(PolicyRef policy, Map<String, Double> scores, List<String> flagged, int attempts) {
+        Map<String, Double> thresholds = new LinkedHashMap<>();
+        policies.policy(policy.id()).ifPresent(p -> p.scorers().forEach(spec -> thresholds.put(spec.name(), spec.threshold())));
+        List<String> over = flagged.stream().map(name -> String.format(Locale.ROOT, "%s %.4f (threshold %s)", name,
+                scores.get(name), thresholds.get(name))).toList();
+        return "output withheld by policy '" + policy.id() + "' after " + attempts + " attempt" + (attempts == 1 ? "" : "s")
+                + ": scores over threshold: " + String.join(", ", over);
     }
 
     /**
@@ -231,6 +319,8 @@ public class GenerationService {
                     decision.policy(), traceJson, source);
         }
         long seed = request.seed() != null ? request.seed() : SEEDS.nextLong();
+        // drawn from the seed, which a repeated request carries too, so its draw agrees
+        boolean counterfactual = decision.counterfactualDrawn(seed);
         Instant now = Instant.now();
         Generation generation = new Generation();
         generation.requestId = request.id();
@@ -240,9 +330,10 @@ public class GenerationService {
         generation.requestJson = write(request);
         generation.decisionTraceJson = traceJson;
         generation.acceptedAt = now;
+        generation.deliverCounterfactual = counterfactual && decision.counterfactual().deliver();
         generation.persist(); // the identity insert gives the row id the job key is made of
         Job job = new Job(generation.jobKey(), request.tenant(), config.model(), request.prompt(), request.maxTokens(),
-                request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli(), false);
+                request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli(), counterfactual);
         generation.jobJson = write(job);
         outbox.append(config.jobsTopic(), job.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
         return new Acceptance(Generation.State.PENDING, null, false);
@@ -283,7 +374,7 @@ public class GenerationService {
         generation.totalMs = result.timings().totalMs();
         generation.completedAt = Instant.now();
         generation.persist();
-        audit.record(result, generation.decisionTraceJson);
+        audit.record(result, generation.decisionTraceJson, generation.attemptsJson, generation.counterfactualText);
         outbox.append(topics.resultsTopic(generation.tenant), result.id(), generation.resultJson.getBytes(StandardCharsets.UTF_8), null);
         waiters.completeAfterCommit(result.tenant(), result.id(), generation.resultJson);
     }

@@ -1,9 +1,14 @@
 package io.steergate.messages;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
 
-/** The outcome of one request, as published on {@code steer.results} and stored with the generation (docs/architecture.md 4.2). */
+/**
+ * The outcome of one request, as published on {@code steer.results} and stored with the generation (docs/architecture.md 4.2).
+ * {@code flagged} names the policy's scorers over their thresholds on a delivered text (absent when none is);
+ * {@code counterfactual} is the unsteered continuation, present only when the policy's rule delivers it.
+ */
 public record GenerationResult(
         String id,
         String tenant,
@@ -15,7 +20,15 @@ public record GenerationResult(
         Map<String, Double> scores,
         Usage usage,
         Timings timings,
-        ErrorInfo error) {
+        ErrorInfo error,
+        @JsonInclude(JsonInclude.Include.NON_NULL) List<String> flagged,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String counterfactual) {
+
+    /** A result without flags and without a counterfactual. */
+    public GenerationResult(String id, String tenant, Status status, String text, ModelRef model, PolicyRef policy,
+            List<AppliedIntervention> applied, Map<String, Double> scores, Usage usage, Timings timings, ErrorInfo error) {
+        this(id, tenant, status, text, model, policy, applied, scores, usage, timings, error, null, null);
+    }
 
     public enum Status { COMPLETED, REJECTED, FAILED }
 

@@ -14,20 +14,28 @@ import java.util.List;
  * @param entries   the ordered plan; empty when rejected
  * @param trace     human-readable steps of the decision, in order; repeats counted, at most 64 lines and 8,000 characters
  * @param rejection the error to answer with (status REJECTED), or null when a plan was decided
+ * @param counterfactual the counterfactual sampling of the first matched rule that asks for it, or null
  */
-public record Decision(PolicyRef policy, List<PlanEntry> entries, List<String> trace, ErrorInfo rejection) {
+public record Decision(PolicyRef policy, List<PlanEntry> entries, List<String> trace, ErrorInfo rejection,
+        Policy.Counterfactual counterfactual) {
 
     public Decision {
         entries = List.copyOf(entries);
         trace = List.copyOf(DecisionTrace.bounded(trace));
     }
 
-    public static Decision planned(PolicyRef policy, List<PlanEntry> entries, List<String> trace) {
-        return new Decision(policy, entries, trace, null);
+    public static Decision planned(PolicyRef policy, List<PlanEntry> entries, List<String> trace,
+            Policy.Counterfactual counterfactual) {
+        return new Decision(policy, entries, trace, null, counterfactual);
     }
 
     public static Decision rejected(PolicyRef policy, ErrorInfo rejection, List<String> trace) {
-        return new Decision(policy, List.of(), trace, rejection);
+        return new Decision(policy, List.of(), trace, rejection, null);
+    }
+
+    /** Whether the request with this generation seed also gets its unsteered continuation ({@link Policy.Counterfactual#drawn}). */
+    public boolean counterfactualDrawn(long seed) {
+        return counterfactual != null && counterfactual.drawn(seed);
     }
 
     public boolean isRejected() {

@@ -5,7 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.TreeSet;
 
 /**
@@ -27,6 +29,7 @@ import java.util.TreeSet;
  * @param rules           evaluated in order; each matching rule applies its interventions
  * @param scorers         lexicon scorers the service layer runs on outputs under this policy
  * @param review          which outputs besides flagged ones go to the review queue ({@link ReviewSampling#NONE} when absent)
+ * @param escalation      what happens to an output a scorer flags; {@link Escalation#NONE} when absent (delivered)
  */
 public record Policy(
         String id,
@@ -42,7 +45,8 @@ public record Policy(
         List<Set<String>> conflicts,
         List<Rule> rules,
         List<ScorerSpec> scorers,
-        ReviewSampling review) {
+        ReviewSampling review,
+        Escalation escalation) {
 
     /** The tenant pattern that makes a policy the fallback for uncovered tenants. */
     public static final String ANY_TENANT = "*";
@@ -53,6 +57,7 @@ public record Policy(
         conflicts = conflicts.stream().map(Policy::ordered).toList();
         rules = List.copyOf(rules);
         scorers = List.copyOf(scorers);
+        escalation = escalation == null ? Escalation.NONE : escalation;
     }
 
     /** The interventions this policy names: applied by its rules, behind its styles, or in its rules' conditions. */
@@ -63,6 +68,7 @@ public record Policy(
             rule.apply().forEach(application -> names.add(application.intervention()));
             names.addAll(rule.when().steering());
         }
+        escalation.rungs().forEach(rung -> rung.apply().forEach(application -> names.add(application.intervention())));
         return names;
     }
 
@@ -89,11 +95,78 @@ public record Policy(
     /** A style a request may ask for: the intervention behind it and its strength limits. */
     public record StyleGrant(String style, String intervention, double defaultStrength, double maxStrength) {}
 
-    /** One rule: when its condition holds, its interventions are applied. */
-    public record Rule(String name, Condition when, List<Application> apply) {
+    /**
+     * One rule: when its condition holds, its interventions are applied; {@code counterfactual} (null: none) asks for
+     * the unsteered continuation of a share of the requests it matches.
+     */
+    public record Rule(String name, Condition when, List<Application> apply, Counterfactual counterfactual) {
         public Rule {
             apply = List.copyOf(apply);
         }
+
+        public Rule(String name, Condition when, List<Application> apply) {
+            this(name, when, apply, null);
+        }
+    }
+
+    /**
+     * Counterfactual sampling of a rule: {@code share} in [0, 1] of the requests it matches also get the unsteered
+     * continuation (same seed, empty plan), stored with the audit record; {@code deliver} also puts it in the result.
+     */
+    public record Counterfactual(double share, boolean deliver) {
+
+        /** Mixed into the seed so that the draw is not the seed's first sampled number. */
+        private static final long SALT = 0x5DEECE66DL;
+
+        /**
+         * Whether the request with this generation seed is sampled: a pure function of the seed, so a redelivered or
+         * repeated request draws the same; share 1 always, share 0 never.
+         */
+        public boolean drawn(long seed) {
+            return new SplittableRandom(seed ^ SALT).nextDouble() < share;
+        }
+    }
+
+    /**
+     * The escalation ladder: when a scorer flags an output (its threshold crossed), the request is generated again
+     * with the next rung's interventions on top of its decided plan; when the last rung's output is still flagged,
+     * {@code onFailure} says what happens. No rungs: a flagged output goes straight to onFailure.
+     */
+    public record Escalation(List<Rung> rungs, OnFailure onFailure) {
+
+        /** No ladder: flagged outputs are delivered with their flag. */
+        public static final Escalation NONE = new Escalation(List.of(), OnFailure.FLAG);
+        /** At most this many rungs: each is a full generation more, and the rung is a metric label. */
+        public static final int MAX_RUNGS = 4;
+        /**
+         * The largest strength a rung may ask: the engine's SteeringPlan.MAX_STRENGTH (above 1 the map is
+         * extrapolated; PolicyParserTest checks the two agree, the policy package does not depend on the engine's).
+         */
+        public static final double MAX_RUNG_STRENGTH = 4.0;
+
+        public Escalation {
+            rungs = List.copyOf(rungs);
+        }
+
+        /** The rung of attempt {@code attempt} (1-based: attempt 0 is the decided plan), when the ladder has it. */
+        public Optional<Rung> rung(int attempt) {
+            return attempt >= 1 && attempt <= rungs.size() ? Optional.of(rungs.get(attempt - 1)) : Optional.empty();
+        }
+    }
+
+    /** One rung: interventions raised to (or added at) these strengths on top of the decided plan. */
+    public record Rung(List<Application> apply) {
+        public Rung {
+            apply = List.copyOf(apply);
+        }
+    }
+
+    /** What happens when the last rung's output is still flagged. */
+    public enum OnFailure {
+        /** REJECTED with OUTPUT_WITHHELD naming the scores over their thresholds; the text is not delivered. */
+        WITHHOLD,
+        /** COMPLETED, delivered with the flagging scorers in GenerationResult.flagged (the review queue takes it). */
+        FLAG
     }
 
     /** An intervention a rule applies and at which strength. */

@@ -171,6 +171,30 @@ public class PolicyEngine {
                 .toList()).orElse(List.of());
     }
 
+    /**
+     * The escalation ladder of the policy in force under {@code ref}'s id ({@link Policy.Escalation#NONE} when none
+     * is): like {@link #flagged}, a flagged output is handled by the rules in force now.
+     */
+    public Policy.Escalation escalation(PolicyRef ref) {
+        if (ref == null || store == null) {
+            return Policy.Escalation.NONE;
+        }
+        return store.policy(ref.id()).map(Policy::escalation).orElse(Policy.Escalation.NONE);
+    }
+
+    /**
+     * The decision for escalation attempt {@code attempt} of {@code request} (rung {@code attempt} of the ladder of
+     * the policy in force under {@code ref}'s id, see {@link PolicyEvaluator#evaluate(Policy, GenerationRequest,
+     * InterventionCatalog, int)}), pinned to the registry's active versions now; empty when that ladder has no such rung.
+     */
+    public Optional<Decision> escalate(GenerationRequest request, PolicyRef ref, int attempt) {
+        if (ref == null || store == null) {
+            return Optional.empty();
+        }
+        return store.policy(ref.id()).filter(policy -> policy.escalation().rung(attempt).isPresent())
+                .map(policy -> PolicyEvaluator.evaluate(policy, request, catalog, attempt));
+    }
+
     /** The policies in force. */
     public List<Policy> policies() {
         return store == null ? (builtIn == null ? List.of() : List.of(builtIn)) : store.policies();

@@ -43,6 +43,19 @@ public final class PolicyEvaluator {
      * UNKNOWN_INTERVENTION or INVALID_REQUEST (a malformed style strength).
      */
     public static Decision evaluate(Policy policy, GenerationRequest request, InterventionCatalog catalog) {
+        return evaluate(policy, request, catalog, 0);
+    }
+
+    /**
+     * The plan of escalation attempt {@code attempt} (0: the decided plan): the same evaluation, with the rung's
+     * interventions chosen after the explicit asks (so raised to the rung's strength, or added), before versions are
+     * pinned and the site cap applies. Each rung stands on the decided plan alone, not on the rungs below it.
+     *
+     * @throws IllegalArgumentException when the policy's ladder has no rung {@code attempt}
+     */
+    public static Decision evaluate(Policy policy, GenerationRequest request, InterventionCatalog catalog, int attempt) {
+        Policy.Rung rung = attempt == 0 ? null : policy.escalation().rung(attempt).orElseThrow(() ->
+                new IllegalArgumentException("policy '" + policy.id() + "' has no escalation rung " + attempt));
         PolicyRef ref = new PolicyRef(policy.id(), policy.version());
         List<String> trace = new ArrayList<>();
 
@@ -94,6 +107,7 @@ public final class PolicyEvaluator {
         // 3. rules in order, then styles in request order, then explicit asks in request order
         Map<String, Chosen> chosen = new LinkedHashMap<>();
         Map<String, String> labels = request.labels() == null ? Map.of() : request.labels();
+        Policy.Counterfactual counterfactual = null;
         for (Rule rule : policy.rules()) {
             String miss = miss(rule.when(), request.tenant(), labels, styles.keySet(), asks);
             if (miss != null) {
@@ -103,6 +117,11 @@ public final class PolicyEvaluator {
             trace.add("rule " + rule.name() + " matched" + (rule.when().always() ? " (no condition)" : ""));
             for (Application application : rule.apply()) {
                 choose(chosen, application.intervention(), application.strength(), "rule:" + rule.name(), trace);
+            }
+            if (rule.counterfactual() != null && counterfactual == null) {
+                counterfactual = rule.counterfactual();
+                trace.add("rule " + rule.name() + " samples counterfactuals: share " + counterfactual.share()
+                        + (counterfactual.deliver() ? ", delivered" : ", audit only"));
             }
         }
         for (Map.Entry<String, Double> style : styles.entrySet()) {
@@ -139,6 +158,12 @@ public final class PolicyEvaluator {
             }
             choose(chosen, ask.intervention(), asked, "explicit", trace);
         }
+        if (rung != null) {
+            trace.add("escalation rung " + attempt + " of " + policy.escalation().rungs().size());
+            for (Application application : rung.apply()) {
+                choose(chosen, application.intervention(), application.strength(), "escalation:" + attempt, trace);
+            }
+        }
 
         // 4. pin versions; every intervention must be known and active
         List<String> unknown = new ArrayList<>();
@@ -164,7 +189,7 @@ public final class PolicyEvaluator {
         for (Chosen entry : chosen.values()) {
             plan.add(new PlanEntry(entry.intervention, versions.get(entry.intervention), entry.strength, entry.reason));
         }
-        return Decision.planned(ref, plan, trace);
+        return Decision.planned(ref, plan, trace, counterfactual);
     }
 
     /**

@@ -48,9 +48,12 @@ public final class PolicyParser {
     private static final Pattern RULE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private static final Set<String> TOP_KEYS = Set.of("id", "description", "tenants", "explicitSteering",
-            "explicitMaxStrength", "siteStrengthCap", "disallowedStyles", "styles", "conflicts", "rules", "scorers", "review");
+            "explicitMaxStrength", "siteStrengthCap", "disallowedStyles", "styles", "conflicts", "rules", "scorers", "review", "escalation");
     private static final Set<String> STYLE_KEYS = Set.of("intervention", "defaultStrength", "maxStrength");
-    private static final Set<String> RULE_KEYS = Set.of("name", "when", "apply");
+    private static final Set<String> RULE_KEYS = Set.of("name", "when", "apply", "counterfactual");
+    private static final Set<String> COUNTERFACTUAL_KEYS = Set.of("share", "deliver");
+    private static final Set<String> ESCALATION_KEYS = Set.of("rungs", "onFailure");
+    private static final Set<String> RUNG_KEYS = Set.of("apply");
     private static final Set<String> CONDITION_KEYS = Set.of("labels", "styles", "tenants", "steering");
     private static final Set<String> APPLY_KEYS = Set.of("intervention", "strength");
     private static final Set<String> SCORER_KEYS = Set.of("name", "lexicon", "threshold");
@@ -186,11 +189,13 @@ public final class PolicyParser {
             List<Rule> rules = top.containsKey("rules") ? rules(value(top, "rules"), styles, tenants) : List.of();
             List<ScorerSpec> scorers = top.containsKey("scorers") ? scorers(value(top, "scorers")) : List.of();
             ReviewSampling review = top.containsKey("review") ? review(value(top, "review")) : ReviewSampling.NONE;
+            Policy.Escalation escalation = top.containsKey("escalation")
+                    ? escalation(value(top, "escalation"), scorers) : Policy.Escalation.NONE;
             if (!errors.isEmpty()) {
                 return null;
             }
             return new Policy(id, version, file, description, tenants, explicit, explicitMax, cap, disallowed, styles,
-                    conflicts, rules, scorers, review);
+                    conflicts, rules, scorers, review, escalation);
         }
 
         List<String> tenants(Node node, String id) {
@@ -296,9 +301,11 @@ public final class PolicyParser {
                 }
                 String where = "rule " + (name == null ? "?" : "'" + name + "'");
                 Condition when = rule.containsKey("when") ? condition(value(rule, "when"), where, styles, tenants) : Condition.ALWAYS;
-                List<Application> apply = applications(value(rule, "apply"), where);
+                List<Application> apply = applications(value(rule, "apply"), where, 1.0);
+                Policy.Counterfactual counterfactual = rule.containsKey("counterfactual")
+                        ? counterfactual(value(rule, "counterfactual"), where) : null;
                 if (name != null && when != null) {
-                    rules.add(new Rule(name, when, apply));
+                    rules.add(new Rule(name, when, apply, counterfactual));
                 }
             }
             return rules;
@@ -376,7 +383,8 @@ public final class PolicyParser {
             return values;
         }
 
-        List<Application> applications(Node node, String where) {
+        /** An apply list: interventions with strengths in [0, maxStrength]. */
+        List<Application> applications(Node node, String where, double maxStrength) {
             List<Node> items = sequence(node, where + " apply");
             if (items == null) {
                 return List.of();
@@ -391,12 +399,57 @@ public final class PolicyParser {
                     continue;
                 }
                 String intervention = intervention(value(fields, "intervention"), where + " apply.intervention");
-                Double strength = strength(value(fields, "strength"), where + " apply.strength");
+                Double strength = strength(value(fields, "strength"), where + " apply.strength", maxStrength);
                 if (intervention != null && strength != null) {
                     apply.add(new Application(intervention, strength));
                 }
             }
             return apply;
+        }
+
+        Policy.Counterfactual counterfactual(Node node, String where) {
+            Map<String, NodeTuple> fields = fields(node, where + " counterfactual", COUNTERFACTUAL_KEYS, Set.of("share", "deliver"));
+            if (fields == null) {
+                return null;
+            }
+            Double share = number(value(fields, "share"), where + " counterfactual.share");
+            if (share != null && !(share >= 0 && share <= 1)) {
+                error(value(fields, "share"), where + " counterfactual.share must be in [0, 1] (a share of the requests"
+                        + " the rule matches), got " + share);
+                share = null;
+            }
+            Boolean deliver = bool(value(fields, "deliver"), where + " counterfactual.deliver");
+            return share == null || deliver == null ? null : new Policy.Counterfactual(share, deliver);
+        }
+
+        /** The escalation block: rungs (each an apply list, strengths up to MAX_RUNG_STRENGTH) and onFailure. */
+        Policy.Escalation escalation(Node node, List<ScorerSpec> scorers) {
+            Map<String, NodeTuple> fields = fields(node, "escalation", ESCALATION_KEYS, Set.of("onFailure"));
+            if (fields == null) {
+                return null;
+            }
+            if (scorers.stream().noneMatch(scorer -> scorer.threshold() != null)) {
+                error(node, "escalation: no scorer has a threshold, so no output is ever flagged (give a scorer a threshold)");
+            }
+            Policy.OnFailure onFailure = choice(value(fields, "onFailure"), "escalation.onFailure", Policy.OnFailure.class);
+            List<Policy.Rung> rungs = new ArrayList<>();
+            if (fields.containsKey("rungs")) {
+                List<Node> items = sequence(value(fields, "rungs"), "escalation.rungs");
+                if (items != null && items.size() > Policy.Escalation.MAX_RUNGS) {
+                    error(value(fields, "rungs"), "escalation.rungs: at most " + Policy.Escalation.MAX_RUNGS
+                            + " rungs (each is one more generation of the request), got " + items.size());
+                }
+                for (int i = 0; items != null && i < items.size(); i++) {
+                    String where = "escalation.rungs[" + i + "]";
+                    Map<String, NodeTuple> rung = fields(items.get(i), where, RUNG_KEYS, Set.of("apply"));
+                    if (rung == null) {
+                        continue;
+                    }
+                    List<Application> apply = applications(value(rung, "apply"), where, Policy.Escalation.MAX_RUNG_STRENGTH);
+                    rungs.add(new Policy.Rung(apply));
+                }
+            }
+            return onFailure == null ? null : new Policy.Escalation(rungs, onFailure);
         }
 
         List<ScorerSpec> scorers(Node node) {
@@ -474,9 +527,14 @@ public final class PolicyParser {
         }
 
         Double strength(Node node, String where) {
+            return strength(node, where, 1.0);
+        }
+
+        Double strength(Node node, String where, double max) {
             Double value = number(node, where);
-            if (value != null && !(value >= 0 && value <= 1)) {
-                error(node, where + ": strength must be in [0, 1], got " + scalarText(node));
+            if (value != null && !(value >= 0 && value <= max)) {
+                String bound = max == Math.rint(max) ? Long.toString((long) max) : Double.toString(max);
+                error(node, where + ": strength must be in [0, " + bound + "], got " + scalarText(node));
                 return null;
             }
             return value;
@@ -497,6 +555,17 @@ public final class PolicyParser {
                 }
             }
             error(node, where + ": must be a number, got " + describe(node));
+            return null;
+        }
+
+        Boolean bool(Node node, String where) {
+            if (node == null) {
+                return null;
+            }
+            if (node instanceof ScalarNode scalar && scalar.getTag().equals(Tag.BOOL)) {
+                return Boolean.valueOf(scalar.getValue().toLowerCase(Locale.ROOT).matches("true|yes|on|y"));
+            }
+            error(node, where + ": must be true or false, got " + describe(node));
             return null;
         }
 

@@ -60,7 +60,14 @@ public class ReviewRecords {
      * @param queued         why the record is in this session's queue; null when it is not
      */
     public record View(AuditViews.Detail detail, String prompt, String counterfactual, WordDiff.Sides sides,
-            List<Applied> applied, Map<String, String> scores, List<String> trace, ReviewQueue.Entry queued) {}
+            List<Applied> applied, Map<String, String> scores, List<String> trace, List<Attempt> attempts,
+            ReviewQueue.Entry queued) {}
+
+    /**
+     * One generation of an escalated request, as shown: its rung (0: the decided plan), what became of it, its plan,
+     * scores and flagging scorers, and the text it did not deliver (empty for the delivered one, the record's output).
+     */
+    public record Attempt(int rung, String outcome, String plan, String scores, String flagged, String text) {}
 
     /** The record, when it is one of the session's tenants'; else 404 as for a record that does not exist. */
     @Transactional
@@ -89,7 +96,8 @@ public class ReviewRecords {
                     s.getValue().isNumber() ? score(s.getValue().asDouble()) : s.getValue().asText()));
         }
         String prompt = request != null && request.path("prompt").isTextual() ? request.path("prompt").asText() : null;
-        return new View(detail, prompt, counterfactual, sides, applied, scores, trace, queue.queued(session, id).orElse(null));
+        return new View(detail, prompt, counterfactual, sides, applied, scores, trace, attempts(detail),
+                queue.queued(session, id).orElse(null));
     }
 
     /**
@@ -129,13 +137,32 @@ public class ReviewRecords {
         return String.format(Locale.ROOT, "%.3f", value);
     }
 
+    /** The escalation attempts of the record (canonical form 2); empty for a request generated once. */
+    static List<Attempt> attempts(AuditViews.Detail detail) {
+        List<Attempt> attempts = new ArrayList<>();
+        if (detail.attempts() == null || !detail.attempts().isArray() || detail.attempts().size() < 2) {
+            return attempts;
+        }
+        for (JsonNode a : detail.attempts()) {
+            List<String> plan = new ArrayList<>();
+            a.path("plan").forEach(p -> plan.add(p.path("intervention").asText() + " v" + p.path("version").asText()
+                    + " at " + p.path("strength").asText()));
+            List<String> scores = new ArrayList<>();
+            a.path("scores").fields().forEachRemaining(e -> scores.add(e.getKey() + " " + score(e.getValue().asDouble())));
+            List<String> flagged = new ArrayList<>();
+            a.path("flagged").forEach(f -> flagged.add(f.asText()));
+            attempts.add(new Attempt(a.path("rung").asInt(), a.path("outcome").asText(), String.join(", ", plan),
+                    String.join(", ", scores), String.join(", ", flagged), a.path("text").asText("")));
+        }
+        return attempts;
+    }
+
     /**
-     * THE one place the review UI reads a record's unsteered counterfactual. None is recorded yet: the audit record
-     * gains the counterfactual text (with the escalation attempts) on the escalation branch; wire it here when it
-     * lands, and the page shows it beside the output with the differing words marked.
+     * The record's unsteered counterfactual (audit canonical form 2), when its policy sampled one: shown beside the
+     * output with the differing words marked.
      */
     static Optional<String> counterfactual(AuditViews.Detail detail) {
-        return Optional.empty();
+        return Optional.ofNullable(detail.counterfactual());
     }
 
     /**

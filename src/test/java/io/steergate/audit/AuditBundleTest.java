@@ -13,7 +13,11 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.Signature;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Arrays;
 import java.util.List;
 import io.steergate.cli.SteerCli;
@@ -110,6 +114,49 @@ class AuditBundleTest {
         assertEquals(4, check.firstBrokenLine());
         assertEquals(103L, check.chain().firstBrokenId());
         assertTrue(check.report().toString().contains("line 4: record 103"), check.report().toString());
+    }
+
+    /** A signed bundle of a chain of 4 records, 2 in form 1 then 2 in form 2; {@code legacyLines}: the form 1 lines as
+     * a bundle written before form 2 has them (no form, attemptsJson, counterfactualText keys). */
+    static byte[] mixedBundle(boolean legacyLines) throws IOException {
+        List<AuditEntry> entries = AuditChainTest.mixedChain("acme", 4, 2);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        AuditBundle.Writer writer = new AuditBundle.Writer(out);
+        writer.line(new AuditBundle.Header(AuditBundle.FORMAT, AuditChain.FORMAT_V2, "acme", 4, entries.get(3).hash(),
+                "2026-01-02T00:00:00Z"));
+        for (AuditEntry e : entries) {
+            if (legacyLines && e.canonicalForm() == AuditChain.FORM_V1) {
+                Map<String, Object> line = new ObjectMapper().convertValue(e, new TypeReference<LinkedHashMap<String, Object>>() {});
+                line.keySet().removeAll(List.of("form", "attemptsJson", "counterfactualText"));
+                writer.line(line);
+            } else {
+                writer.line(e);
+            }
+        }
+        writer.sign(signer(KEYS));
+        return out.toByteArray();
+    }
+
+    @Test
+    void aBundleOfFormOneAndFormTwoRecordsIsVerified() throws IOException {
+        for (boolean legacyLines : new boolean[] {false, true}) {
+            byte[] bundle = mixedBundle(legacyLines);
+            assertEquals(legacyLines, !lines(bundle).get(1).contains("\"form\""));
+            AuditBundle.Check check = verify(bundle);
+            assertTrue(check.ok(), check.report().toString());
+            assertEquals(4, check.chain().records());
+        }
+    }
+
+    @Test
+    void aChangedCounterfactualInABundleIsNamedByItsLine() throws IOException {
+        List<String> lines = lines(mixedBundle(true));
+        // line 4 is the third record, the first in form 2
+        lines.set(3, lines.get(3).replace("the unsteered text 103", "a kinder unsteered text"));
+        AuditBundle.Check check = verify(join(lines));
+        assertFalse(check.ok());
+        assertEquals(4, check.firstBrokenLine());
+        assertEquals(103L, check.chain().firstBrokenId());
     }
 
     @Test

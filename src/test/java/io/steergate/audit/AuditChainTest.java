@@ -36,6 +36,38 @@ class AuditChainTest {
         return entries;
     }
 
+    /** A form 2 record: one escalated attempt and a counterfactual. */
+    static AuditEntry entryV2(long id, String tenant, long seq, String output) {
+        return new AuditEntry(id, tenant, seq, "req-" + id, AuditChain.recordedAt(Instant.parse("2026-01-02T03:04:05.123456789Z")),
+                "COMPLETED", "stories260K", "abc", "kids", "v1", "[]", "{\"meanness\":0.0}", null, output, null, null,
+                3L, 40L, 45L, AuditChain.FORM_V2, ATTEMPTS, "the unsteered text " + id, null);
+    }
+
+    static final String ATTEMPTS = "[{\"rung\":0,\"plan\":[{\"intervention\":\"kindness\",\"version\":1,\"strength\":0.5}],"
+            + "\"scores\":{\"meanness\":0.2},\"flagged\":[\"meanness\"],\"outcome\":\"flagged\",\"text\":\"mean\"},"
+            + "{\"rung\":1,\"plan\":[{\"intervention\":\"kindness\",\"version\":1,\"strength\":1.0}],"
+            + "\"scores\":{\"meanness\":0.0},\"flagged\":[],\"outcome\":\"passed\"}]";
+
+    /** A chain of n records, form 1 for the first {@code v1} of them (written before V14), form 2 after. */
+    static List<AuditEntry> mixedChain(String tenant, int n, int v1) {
+        List<AuditEntry> entries = new ArrayList<>();
+        String previous = AuditChain.GENESIS;
+        for (int i = 1; i <= n; i++) {
+            AuditEntry e = i <= v1 ? entry(100 + i, tenant, i, "text " + i) : entryV2(100 + i, tenant, i, "text " + i);
+            e = e.withHash(AuditChain.hash(previous, e));
+            previous = e.hash();
+            entries.add(e);
+        }
+        return entries;
+    }
+
+    static AuditEntry with(AuditEntry o, Integer form, String attemptsJson, String counterfactualText) {
+        return new AuditEntry(o.id(), o.tenant(), o.seq(), o.requestId(), o.recordedAt(), o.status(), o.modelName(),
+                o.modelFingerprint(), o.policyId(), o.policyVersion(), o.appliedJson(), o.scoresJson(),
+                o.decisionTraceJson(), o.outputText(), o.errorCode(), o.errorMessage(), o.queueMs(), o.generateMs(),
+                o.totalMs(), form, attemptsJson, counterfactualText, o.hash());
+    }
+
     static AuditChain.Check walk(String tenant, List<AuditEntry> entries, Long headRecords, Long headLastId, String headHash) {
         AuditChain.Walker walker = new AuditChain.Walker(tenant);
         entries.forEach(walker::accept);
@@ -52,9 +84,73 @@ class AuditChainTest {
     void canonicalBytesAreLengthPrefixedFieldsWithNullMarkers() {
         AuditEntry e = new AuditEntry(7, null, 1, "r", "t", "OK", null, null, null, null, "", "{}", null, "é", null, null,
                 null, 12L, null, "ignored");
+        assertArrayEquals(fields("steergate.audit/v1", "7", null, "1", "r", "t", "OK", null, null, null, null, "",
+                "{}", null, "é", null, null, null, "12", null), AuditChain.canonical(e));
+    }
+
+    @Test
+    void canonicalFormTwoIsFormOnesFieldsUnderItsOwnTagThenAttemptsAndCounterfactual() {
+        AuditEntry e = new AuditEntry(7, null, 1, "r", "t", "OK", null, null, null, null, "", "{}", null, "é", null, null,
+                null, 12L, null, AuditChain.FORM_V2, "[{\"rung\":0}]", null, "ignored");
+        assertArrayEquals(fields("steergate.audit/v2", "7", null, "1", "r", "t", "OK", null, null, null, null, "",
+                "{}", null, "é", null, null, null, "12", null, "[{\"rung\":0}]", null), AuditChain.canonical(e));
+        // a record without a form (a bundle line written before form 2) is form 1
+        AuditEntry v1 = entry(1, "t", 1, "x");
+        assertArrayEquals(AuditChain.canonical(v1), AuditChain.canonical(with(v1, null, null, null)));
+    }
+
+    @Test
+    void aChainOfFormOneRecordsThenFormTwoRecordsHolds() {
+        List<AuditEntry> entries = mixedChain("acme", 5, 2);
+        assertEquals(List.of(1, 1, 2, 2, 2), entries.stream().map(AuditEntry::canonicalForm).toList());
+        AuditChain.Check check = walk("acme", entries, 5L, 105L, entries.get(4).hash());
+        assertTrue(check.ok(), check.reason());
+    }
+
+    @Test
+    void changedAttemptsOrCounterfactualOfAFormTwoRecordAreNamed() {
+        List<AuditEntry> attempts = mixedChain("acme", 4, 1);
+        AuditEntry third = attempts.get(2);
+        attempts.set(2, with(third, 2, third.attemptsJson().replace("\"outcome\":\"flagged\"", "\"outcome\":\"passed\""),
+                third.counterfactualText()));
+        AuditChain.Check changedAttempts = walk("acme", attempts, 4L, 104L, attempts.get(3).hash());
+        assertFalse(changedAttempts.ok());
+        assertEquals(103L, changedAttempts.firstBrokenId());
+        assertTrue(changedAttempts.reason().contains("does not match its hash"), changedAttempts.reason());
+
+        List<AuditEntry> counterfactual = mixedChain("acme", 4, 1);
+        AuditEntry second = counterfactual.get(1);
+        counterfactual.set(1, with(second, 2, second.attemptsJson(), null));
+        AuditChain.Check dropped = walk("acme", counterfactual, 4L, 104L, counterfactual.get(3).hash());
+        assertFalse(dropped.ok());
+        assertEquals(102L, dropped.firstBrokenId());
+    }
+
+    @Test
+    void aFormTwoRecordPassedOffAsFormOneOrAnUnknownFormIsNamed() {
+        List<AuditEntry> downgraded = mixedChain("acme", 3, 1);
+        AuditEntry second = downgraded.get(1);
+        // form 1 with the form 2 fields kept: its hash would not cover them
+        downgraded.set(1, with(second, 1, second.attemptsJson(), second.counterfactualText()));
+        AuditChain.Check keptFields = walk("acme", downgraded, 3L, 103L, downgraded.get(2).hash());
+        assertFalse(keptFields.ok());
+        assertEquals(102L, keptFields.firstBrokenId());
+        assertTrue(keptFields.reason().contains("canonical form 1 but carries attempts"), keptFields.reason());
+
+        // form 1 with the form 2 fields removed: the hash was over the v2 tag and fields
+        downgraded.set(1, with(second, 1, null, null));
+        assertEquals(102L, walk("acme", downgraded, 3L, 103L, downgraded.get(2).hash()).firstBrokenId());
+
+        downgraded.set(1, with(second, 3, second.attemptsJson(), second.counterfactualText()));
+        AuditChain.Check unknown = walk("acme", downgraded, 3L, 103L, downgraded.get(2).hash());
+        assertEquals(102L, unknown.firstBrokenId());
+        assertTrue(unknown.reason().contains("unknown canonical form 3"), unknown.reason());
+    }
+
+    /** Fields encoded by hand as the canonical form defines them (each shorter than 256 bytes). */
+    static byte[] fields(String... fields) {
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
-        for (String field : new String[] {"steergate.audit/v1", "7", null, "1", "r", "t", "OK", null, null, null, null, "",
-                "{}", null, "é", null, null, null, "12", null}) {
+        for (String field : fields) {
             if (field == null) {
                 expected.write(0);
             } else {
@@ -64,7 +160,7 @@ class AuditChainTest {
                 expected.writeBytes(bytes);
             }
         }
-        assertArrayEquals(expected.toByteArray(), AuditChain.canonical(e));
+        return expected.toByteArray();
     }
 
     @Test

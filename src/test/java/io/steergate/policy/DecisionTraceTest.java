@@ -73,7 +73,7 @@ class DecisionTraceTest {
     void everyDecisionIsBoundedWhateverBuildsIt() {
         List<String> steps = Collections.nCopies(100_000, "rule r skipped: labels.channel absent");
         Decision rejected = Decision.rejected(null, ErrorInfo.of(ErrorCode.POLICY_DENIED, "no"), steps);
-        Decision planned = Decision.planned(null, List.of(), steps);
+        Decision planned = Decision.planned(null, List.of(), steps, null);
         assertEquals(List.of("rule r skipped: labels.channel absent (100000 times)"), rejected.trace());
         assertEquals(rejected.trace(), planned.trace());
     }

@@ -247,6 +247,75 @@ class PolicyEvaluatorTest {
     }
 
     /** A policy "p" for tenant "t" with the given YAML lines after id and tenants. */
+    // ---- escalation rungs and counterfactual sampling ----
+
+    @Test
+    void aRungRaisesAndAddsOnTopOfTheDecidedPlanUnderTheSiteCap() {
+        Policy policy = policy("""
+                siteStrengthCap: 2.0
+                rules:
+                  - name: kind
+                    apply: [{intervention: kindness, strength: 0.5}]
+                  - name: kids
+                    when: {labels: {channel: kids}}
+                    apply: [{intervention: no-dogs, strength: 0.8}]
+                scorers:
+                  - {name: meanness, lexicon: lexicons/meanness.txt, threshold: 0.05}
+                escalation:
+                  rungs:
+                    - apply: [{intervention: kindness, strength: 1.5}]
+                    - apply: [{intervention: kindness, strength: 0.2}, {intervention: cheerful, strength: 3.0}]
+                  onFailure: withhold
+                """);
+        GenerationRequest kids = request("t", List.of(), Map.of("channel", "kids"), List.of());
+
+        Decision rung1 = PolicyEvaluator.evaluate(policy, kids, CATALOG, 1);
+        // layers.1.resid: kindness 1.5 + no-dogs 0.8 = 2.3 > 2.0, both scaled by 2.0 / 2.3
+        assertEquals(List.of(new PlanEntry("kindness", 3, 1.5 * 2.0 / 2.3, "escalation:1"),
+                new PlanEntry("no-dogs", 2, 0.8 * 2.0 / 2.3, "rule:kids")), rung1.entries());
+        assertTrue(rung1.trace().contains("escalation rung 1 of 2"), rung1.trace().toString());
+
+        Decision rung2 = PolicyEvaluator.evaluate(policy, kids, CATALOG, 2);
+        // a rung stands on the decided plan, not on the rung below: kindness keeps the rule's 0.5 over the rung's 0.2
+        assertEquals(List.of(new PlanEntry("kindness", 3, 0.5, "rule:kind"), new PlanEntry("no-dogs", 2, 0.8, "rule:kids"),
+                new PlanEntry("cheerful", 1, 2.0, "escalation:2")), rung2.entries());
+
+        assertEquals(PolicyEvaluator.evaluate(policy, kids, CATALOG), PolicyEvaluator.evaluate(policy, kids, CATALOG, 0));
+        try {
+            PolicyEvaluator.evaluate(policy, kids, CATALOG, 3);
+            throw new AssertionError("no rung 3");
+        } catch (IllegalArgumentException expected) {
+            assertTrue(expected.getMessage().contains("no escalation rung 3"), expected.getMessage());
+        }
+    }
+
+    @Test
+    void theFirstMatchedRuleWithACounterfactualDecidesTheSampling() {
+        Policy policy = policy("""
+                rules:
+                  - name: plain
+                    apply: [{intervention: kindness, strength: 0.5}]
+                  - name: sampled
+                    when: {labels: {channel: review}}
+                    apply: [{intervention: kindness, strength: 0.5}]
+                    counterfactual: {share: 1.0, deliver: true}
+                  - name: fallback
+                    apply: [{intervention: no-dogs, strength: 0.5}]
+                    counterfactual: {share: 0, deliver: false}
+                """);
+        Decision review = evaluate(policy, List.of(), Map.of("channel", "review"), List.of());
+        assertEquals(new Policy.Counterfactual(1.0, true), review.counterfactual());
+        assertTrue(review.counterfactualDrawn(7L));
+        assertTrue(review.trace().contains("rule sampled samples counterfactuals: share 1.0, delivered"), review.trace().toString());
+
+        Decision other = evaluate(policy, List.of(), Map.of(), List.of());
+        assertEquals(new Policy.Counterfactual(0.0, false), other.counterfactual());
+        assertFalse(other.counterfactualDrawn(7L));
+
+        assertNull(PolicyEvaluator.evaluate(KIDS, request("kids-co", null, null, null), CATALOG).counterfactual());
+        assertFalse(PolicyEvaluator.evaluate(KIDS, request("kids-co", null, null, null), CATALOG).counterfactualDrawn(7L));
+    }
+
     static Policy policy(String rest) {
         PolicyParser.Result result = new PolicyParser(Path.of("policies"), CATALOG)
                 .parse("p.yaml", ("id: p\ntenants: [t, t-beta]\n" + rest).getBytes(StandardCharsets.UTF_8));

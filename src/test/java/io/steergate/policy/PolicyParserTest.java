@@ -95,9 +95,9 @@ class PolicyParserTest {
                   - {name: s, lexicon: lexicons/meanness.txt, weight: 1}
                 """);
         assertEquals(List.of(
-                "p.yaml:3:1: policy: unknown key 'colour' (allowed: conflicts, description, disallowedStyles, explicitMaxStrength, explicitSteering, id, review, rules, scorers, siteStrengthCap, styles, tenants)",
+                "p.yaml:3:1: policy: unknown key 'colour' (allowed: conflicts, description, disallowedStyles, escalation, explicitMaxStrength, explicitSteering, id, review, rules, scorers, siteStrengthCap, styles, tenants)",
                 "p.yaml:5:38: styles.cheerful: unknown key 'strenght' (allowed: defaultStrength, intervention, maxStrength)",
-                "p.yaml:8:5: rule: unknown key 'aply' (allowed: apply, name, when)",
+                "p.yaml:8:5: rule: unknown key 'aply' (allowed: apply, counterfactual, name, when)",
                 "p.yaml:10:47: rule 'r' apply[]: unknown key 'weight' (allowed: intervention, strength)",
                 "p.yaml:12:47: scorer: unknown key 'weight' (allowed: lexicon, name, threshold)"), errors);
     }
@@ -263,6 +263,122 @@ class PolicyParserTest {
                 tenants: [a]
                 review: [0.5]
                 """));
+    }
+
+    @Test
+    void shippedEscalationPoliciesParse() {
+        Policy moderated = parseFile("moderated-stories");
+        assertEquals(Policy.OnFailure.WITHHOLD, moderated.escalation().onFailure());
+        assertEquals(List.of(new Policy.Rung(List.of(new Policy.Application("kindness", 1.0))),
+                new Policy.Rung(List.of(new Policy.Application("kindness", 1.5)))), moderated.escalation().rungs());
+        assertEquals(new Policy.Counterfactual(1.0, true), moderated.rules().get(0).counterfactual());
+        assertEquals(new Policy.Counterfactual(0.0, false), moderated.rules().get(1).counterfactual());
+        assertEquals(new Policy.Counterfactual(0.1, false), moderated.rules().get(2).counterfactual());
+
+        Policy reviewed = parseFile("reviewed-stories");
+        assertEquals(Policy.OnFailure.FLAG, reviewed.escalation().onFailure());
+        assertEquals(2.0, reviewed.escalation().rung(1).orElseThrow().apply().get(0).strength());
+        assertTrue(reviewed.escalation().rung(2).isEmpty());
+        assertTrue(reviewed.escalation().rung(0).isEmpty(), "attempt 0 is the decided plan, not a rung");
+
+        assertEquals(Policy.Escalation.NONE, parseFile("kids-platform").escalation());
+        assertNull(parseFile("kids-platform").rules().get(0).counterfactual());
+    }
+
+    @Test
+    void rungStrengthsReachTheEnginesLargestStrength() {
+        assertEquals(io.steergate.engine.steering.SteeringPlan.MAX_STRENGTH, Policy.Escalation.MAX_RUNG_STRENGTH);
+    }
+
+    @Test
+    void badEscalationBlocksAreReportedWhereWritten() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                scorers:
+                  - {name: meanness, lexicon: lexicons/meanness.txt, threshold: 0.05}
+                escalation:
+                  rungs:
+                    - apply: [{intervention: kindness, strength: 4.5}]
+                    - apply: []
+                    - apply: [{intervention: nope, strength: 1.0}]
+                    - {apply: [{intervention: kindness, strength: 1.0}], weight: 2}
+                  onFailure: shrug
+                  retries: 3
+                """);
+        assertEquals(List.of(
+                "p.yaml:12:3: escalation: unknown key 'retries' (allowed: onFailure, rungs)",
+                "p.yaml:11:14: escalation.onFailure: 'shrug' is not one of withhold | flag",
+                "p.yaml:7:50: escalation.rungs[0] apply.strength: strength must be in [0, 4], got 4.5",
+                "p.yaml:8:14: escalation.rungs[1]: apply must list at least one intervention",
+                "p.yaml:9:30: escalation.rungs[2] apply.intervention: unknown intervention 'nope'",
+                "p.yaml:10:58: escalation.rungs[3]: unknown key 'weight' (allowed: apply)"), errors);
+
+        List<String> tooMany = errors("""
+                id: p
+                tenants: [a]
+                scorers:
+                  - {name: dogs, lexicon: lexicons/dogs.txt}
+                escalation:
+                  rungs: [{apply: [{intervention: kindness, strength: 1}]}, {apply: [{intervention: kindness, strength: 1}]},
+                          {apply: [{intervention: kindness, strength: 1}]}, {apply: [{intervention: kindness, strength: 1}]},
+                          {apply: [{intervention: kindness, strength: 1}]}]
+                """);
+        assertEquals(List.of(
+                "p.yaml:6:3: escalation: missing field 'onFailure'",
+                "p.yaml:6:3: escalation: no scorer has a threshold, so no output is ever flagged (give a scorer a threshold)",
+                "p.yaml:6:10: escalation.rungs: at most 4 rungs (each is one more generation of the request), got 5"), tooMany);
+    }
+
+    @Test
+    void escalationWithoutRungsGoesStraightToOnFailure() {
+        PolicyParser.Result result = parser.parse("p.yaml", """
+                id: p
+                tenants: [a]
+                scorers:
+                  - {name: meanness, lexicon: lexicons/meanness.txt, threshold: 0.05}
+                escalation: {onFailure: withhold}
+                """.getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(), result.errors());
+        assertEquals(new Policy.Escalation(List.of(), Policy.OnFailure.WITHHOLD), result.policy().escalation());
+    }
+
+    @Test
+    void badCounterfactualsAreReportedWhereWritten() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                rules:
+                  - name: r1
+                    apply: [{intervention: kindness, strength: 1.0}]
+                    counterfactual: {share: 1.5, deliver: false}
+                  - name: r2
+                    apply: [{intervention: kindness, strength: 1.0}]
+                    counterfactual: {share: 0.1, deliver: maybe, keep: true}
+                  - name: r3
+                    apply: [{intervention: kindness, strength: 1.0}]
+                    counterfactual: {deliver: true}
+                """);
+        assertEquals(List.of(
+                "p.yaml:6:29: rule 'r1' counterfactual.share must be in [0, 1] (a share of the requests the rule matches), got 1.5",
+                "p.yaml:9:50: rule 'r2' counterfactual: unknown key 'keep' (allowed: deliver, share)",
+                "p.yaml:9:43: rule 'r2' counterfactual.deliver: must be true or false, got 'maybe'",
+                "p.yaml:12:21: rule 'r3' counterfactual: missing field 'share'"), errors);
+    }
+
+    @Test
+    void theCounterfactualDrawIsAFunctionOfTheSeedAndMeetsItsShare() {
+        Policy.Counterfactual always = new Policy.Counterfactual(1.0, false);
+        Policy.Counterfactual never = new Policy.Counterfactual(0.0, false);
+        Policy.Counterfactual tenth = new Policy.Counterfactual(0.1, false);
+        int drawn = 0;
+        for (long seed = -5_000; seed < 5_000; seed++) {
+            assertTrue(always.drawn(seed));
+            assertFalse(never.drawn(seed));
+            assertEquals(tenth.drawn(seed), tenth.drawn(seed));
+            drawn += tenth.drawn(seed) ? 1 : 0;
+        }
+        assertTrue(drawn > 850 && drawn < 1150, drawn + " of 10000 seeds drawn at share 0.1");
     }
 
     @Test

@@ -1,0 +1,370 @@
+package io.steergate.gateway;
+
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+import io.steergate.audit.AuditRecord;
+import io.steergate.messages.AppliedIntervention;
+import io.steergate.messages.GenerationRequest;
+import io.steergate.messages.GenerationResult;
+import io.steergate.messages.Job;
+import io.steergate.messages.JobResult;
+import io.steergate.messages.ModelRef;
+import io.steergate.messages.PolicyRef;
+import io.steergate.policy.Policy;
+import io.steergate.policy.PolicyEngine;
+import io.steergate.testing.SteerGateTestProfile;
+import io.steergate.testing.TopicClient;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The escalation ladder and counterfactual sampling over real Kafka and PostgreSQL, with the shipped policies
+ * moderated-stories (kindness 0.5; rungs 1.0 and 1.5; withhold) and reviewed-stories (kindness 1.0; rung 2.0; flag).
+ * Job results are handed to GenerationService.complete as a worker would send them, each right after the previous
+ * one; a re-queued job also reaches the real worker, which has 200 tokens to generate for it, so its own result comes
+ * after the test's and is ignored (the request is finished or at a later attempt by then).
+ */
+@QuarkusTest
+@TestProfile(SteerGateTestProfile.class)
+class EscalationQuarkusTest {
+
+    static final Duration WAIT = Duration.ofSeconds(60);
+    static final String MEAN = " the mean bully was rude and hit him";
+    static final String KIND = " the little bird sang a happy song";
+    static final ModelRef MODEL = new ModelRef("stories260K", "sha256:test");
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrapServers;
+
+    @Inject
+    GenerationService generations;
+
+    @Inject
+    PolicyEngine policies;
+
+    @Inject
+    MeterRegistry metrics;
+
+    @Inject
+    ObjectMapper json;
+
+    TopicClient kafka;
+
+    @BeforeEach
+    void connect() {
+        kafka = new TopicClient(bootstrapServers);
+        // the demo interventions are imported once a worker registered its model; the policies follow on reload
+        await().atMost(WAIT).until(() -> policies.policy("moderated-stories").isPresent()
+                && policies.policy("reviewed-stories").isPresent());
+    }
+
+    @AfterEach
+    void disconnect() {
+        kafka.close();
+    }
+
+    @Test
+    void aFlaggedFirstOutputIsGeneratedAgainWithTheNextRungAndTheSecondIsDelivered() throws Exception {
+        String id = id("escalated");
+        String first = persistPending(id, "moderated-co", "moderated-stories", false, false);
+
+        generations.complete(completed(first, MEAN));
+
+        Generation pending = row("moderated-co", id);
+        assertEquals(Generation.State.PENDING, pending.status, "a flagged output with a next rung does not finish the request");
+        assertEquals(1, pending.attempt);
+        Job retry = json.readValue(pending.jobJson, Job.class);
+        assertEquals(first + ".1", retry.requestId());
+        assertEquals(1L, retry.seed(), "the same seed");
+        assertEquals("Once upon a time", retry.prompt());
+        assertEquals(List.of(new AppliedIntervention("kindness", activeKindness(), 1.0)), retry.plan(), "rung 1's plan");
+        assertFalse(retry.counterfactual());
+
+        // at once: the real worker's own result for this job must come after it (and is then ignored)
+        generations.complete(completed(first + ".1", KIND));
+        // the job was queued through the outbox onto the real jobs topic
+        kafka.awaitRecord("steer.jobs", r -> r.text() != null && r.text().contains("\"requestId\":\"" + first + ".1\""), WAIT);
+
+        Generation done = row("moderated-co", id);
+        assertEquals(Generation.State.COMPLETED, done.status);
+        GenerationResult result = json.readValue(done.resultJson, GenerationResult.class);
+        assertEquals(KIND, result.text(), "the second attempt's output is delivered");
+        assertEquals(retry.plan(), result.applied());
+        assertNull(result.flagged());
+        assertFalse(done.resultJson.contains("\"flagged\""), "absent when not flagged: " + done.resultJson);
+
+        AuditRecord audit = audit("moderated-co", id);
+        assertEquals(2, audit.canonicalForm);
+        assertEquals(KIND, audit.outputText);
+        JsonNode attempts = json.readTree(audit.attemptsJson);
+        assertEquals(2, attempts.size(), audit.attemptsJson);
+        assertEquals(0, attempts.get(0).get("rung").asInt());
+        assertEquals("flagged", attempts.get(0).get("outcome").asText());
+        assertEquals("meanness", attempts.get(0).at("/flagged/0").asText());
+        assertEquals(MEAN, attempts.get(0).get("text").asText(), "the output escalated past is kept for review");
+        assertEquals(0.5, attempts.get(0).at("/plan/0/strength").asDouble());
+        assertEquals(1, attempts.get(1).get("rung").asInt());
+        assertEquals("passed", attempts.get(1).get("outcome").asText());
+        assertEquals(1.0, attempts.get(1).at("/plan/0/strength").asDouble());
+        assertTrue(attempts.get(1).get("text") == null, "the delivered output is the record's output text");
+
+        JsonPath detail = given().get("/v1/audit/" + audit.id).then().statusCode(200).extract().jsonPath();
+        assertEquals(List.of("flagged", "passed"), detail.getList("attempts.outcome"));
+        assertEquals(2, detail.getInt("canonicalForm"));
+        given().queryParam("tenant", "moderated-co").get("/v1/audit/verify").then().statusCode(200)
+                .body("ok", org.hamcrest.Matchers.equalTo(true));
+    }
+
+    @Test
+    void whenEveryRungIsFlaggedTheOutputIsWithheldWithTheScores() throws Exception {
+        String id = id("withheld");
+        String first = persistPending(id, "moderated-co", "moderated-stories", false, false);
+        double before = counter("steergate.escalation.attempts", "rung", "2", "outcome", "flagged");
+
+        generations.complete(completed(first, MEAN));
+        generations.complete(completed(first + ".1", MEAN));
+        generations.complete(completed(first + ".2", MEAN + " again"));
+
+        Generation done = row("moderated-co", id);
+        assertEquals(Generation.State.REJECTED, done.status);
+        assertEquals("OUTPUT_WITHHELD", done.errorCode);
+        GenerationResult result = json.readValue(done.resultJson, GenerationResult.class);
+        assertNull(result.text(), "nothing of the output is delivered");
+        assertEquals(List.of("meanness"), result.flagged());
+        String message = result.error().message();
+        assertTrue(message.contains("after 3 attempts"), message);
+        assertTrue(message.contains("meanness 0.4444 (threshold 0.05)"), message);
+        assertEquals(1.5, result.applied().get(0).strength(), "the last rung's plan");
+        assertEquals(before + 1, counter("steergate.escalation.attempts", "rung", "2", "outcome", "flagged"));
+
+        AuditRecord audit = audit("moderated-co", id);
+        assertEquals("OUTPUT_WITHHELD", audit.errorCode);
+        assertNull(audit.outputText);
+        JsonNode attempts = json.readTree(audit.attemptsJson);
+        assertEquals(3, attempts.size(), audit.attemptsJson);
+        for (int rung = 0; rung < 3; rung++) {
+            assertEquals(rung, attempts.get(rung).get("rung").asInt());
+            assertEquals("flagged", attempts.get(rung).get("outcome").asText());
+        }
+        assertEquals(MEAN + " again", attempts.get(2).get("text").asText(), "the withheld output is audited");
+    }
+
+    @Test
+    void underOnFailureFlagTheLastOutputIsDeliveredFlagged() throws Exception {
+        String id = id("flagged");
+        String first = persistPending(id, "reviewed-co", "reviewed-stories", false, false);
+
+        generations.complete(completed(first, MEAN));
+        assertEquals(Generation.State.PENDING, row("reviewed-co", id).status);
+        generations.complete(completed(first + ".1", MEAN));
+
+        Generation done = row("reviewed-co", id);
+        assertEquals(Generation.State.COMPLETED, done.status);
+        GenerationResult result = json.readValue(done.resultJson, GenerationResult.class);
+        assertEquals(MEAN, result.text());
+        assertEquals(List.of("meanness"), result.flagged());
+        assertEquals(2.0, result.applied().get(0).strength());
+        assertTrue(done.resultJson.contains("\"flagged\":[\"meanness\"]"), done.resultJson);
+    }
+
+    @Test
+    void aLateResultOfAnEarlierAttemptIsIgnored() throws Exception {
+        String id = id("stale");
+        String first = persistPending(id, "moderated-co", "moderated-stories", false, false);
+        double stale = counter("steergate.job.results.stale");
+
+        generations.complete(completed(first, MEAN));
+        // attempt 0 again (redelivered, or a second worker's), now passing: attempt 1 is in flight, so it is stale
+        generations.complete(completed(first, KIND));
+
+        Generation pending = row("moderated-co", id);
+        assertEquals(Generation.State.PENDING, pending.status);
+        assertEquals(1, pending.attempt);
+        assertEquals(stale + 1, counter("steergate.job.results.stale"));
+
+        generations.complete(completed(first + ".1", KIND + " at last"));
+        Generation done = row("moderated-co", id);
+        assertEquals(Generation.State.COMPLETED, done.status);
+        assertEquals(KIND + " at last", json.readValue(done.resultJson, GenerationResult.class).text());
+        assertEquals(2, json.readTree(audit("moderated-co", id).attemptsJson).size());
+    }
+
+    @Test
+    void aSampledRuleSetsTheJobsCounterfactualFromTheSeed() throws Exception {
+        // side-by-side: share 1.0, delivered; private: share 0; otherwise share 0.1, audit only
+        Job always = acceptAndReadJob(request("side-by-side", 11L));
+        assertTrue(always.counterfactual());
+        assertTrue(row("moderated-co", lastId).deliverCounterfactual);
+
+        for (long seed = 1; seed <= 5; seed++) {
+            Job never = acceptAndReadJob(request("private", seed));
+            assertFalse(never.counterfactual(), "share 0 never samples");
+        }
+
+        Policy.Counterfactual tenth = policies.policy("moderated-stories").orElseThrow().rules().get(2).counterfactual();
+        long drawn = 1;
+        while (!tenth.drawn(drawn)) {
+            drawn++;
+        }
+        long notDrawn = 1;
+        while (tenth.drawn(notDrawn)) {
+            notDrawn++;
+        }
+        Job sampled = acceptAndReadJob(request("general", drawn));
+        assertTrue(sampled.counterfactual(), "seed " + drawn + " is drawn at share 0.1");
+        assertFalse(row("moderated-co", lastId).deliverCounterfactual, "always-kind keeps it in the audit record only");
+        assertFalse(acceptAndReadJob(request("general", notDrawn)).counterfactual(), "seed " + notDrawn + " is not drawn");
+    }
+
+    @Test
+    void theCounterfactualIsAuditedAndDeliveredOnlyWhenThePolicySaysSo() throws Exception {
+        String delivered = id("cf-delivered");
+        String deliveredKey = persistPending(delivered, "moderated-co", "moderated-stories", true, true);
+        generations.complete(withCounterfactual(deliveredKey, KIND, " the unsteered text"));
+
+        GenerationResult shown = json.readValue(row("moderated-co", delivered).resultJson, GenerationResult.class);
+        assertEquals(" the unsteered text", shown.counterfactual());
+        assertEquals(" the unsteered text", audit("moderated-co", delivered).counterfactualText);
+
+        String kept = id("cf-audited");
+        String keptKey = persistPending(kept, "moderated-co", "moderated-stories", true, false);
+        generations.complete(withCounterfactual(keptKey, KIND, " the unsteered text"));
+
+        String keptJson = row("moderated-co", kept).resultJson;
+        assertNull(json.readValue(keptJson, GenerationResult.class).counterfactual());
+        assertFalse(keptJson.contains("counterfactual"), keptJson);
+        AuditRecord keptAudit = audit("moderated-co", kept);
+        assertEquals(" the unsteered text", keptAudit.counterfactualText);
+        given().get("/v1/audit/" + keptAudit.id).then().statusCode(200)
+                .body("counterfactual", org.hamcrest.Matchers.equalTo(" the unsteered text"));
+
+        // not asked: a counterfactual a worker sends anyway is not stored
+        String unasked = id("cf-unasked");
+        String unaskedKey = persistPending(unasked, "moderated-co", "moderated-stories", false, false);
+        generations.complete(withCounterfactual(unaskedKey, KIND, " forged"));
+        assertNull(audit("moderated-co", unasked).counterfactualText);
+
+        // a worker that does not generate counterfactuals yet answers null: the request completes without one
+        String missing = id("cf-missing");
+        String missingKey = persistPending(missing, "moderated-co", "moderated-stories", true, true);
+        generations.complete(completed(missingKey, KIND));
+        assertEquals(Generation.State.COMPLETED, row("moderated-co", missing).status);
+        assertNull(json.readValue(row("moderated-co", missing).resultJson, GenerationResult.class).counterfactual());
+    }
+
+    @Test
+    void theRealWorkerGeneratesTheNextRungAndItsOutputIsDelivered() throws Exception {
+        String id = id("real-worker");
+        String first = persistPending(id, "moderated-co", "moderated-stories", false, false, 24);
+
+        // the first output as if the worker had written something mean; the next rung goes through the real worker
+        generations.complete(completed(first, MEAN));
+
+        GenerationResult result = json.readValue(kafka.awaitRecord("steer.results", id, WAIT).value(), GenerationResult.class);
+        assertEquals(GenerationResult.Status.COMPLETED, result.status(), String.valueOf(result.error()));
+        assertFalse(MODEL.equals(result.model()), "generated by the served model, not the test's stand-in");
+        assertEquals(1.0, result.applied().get(0).strength(), "rung 1's plan");
+        assertNull(result.flagged());
+        assertEquals(0.0, result.scores().get("meanness"));
+        assertFalse(result.text().isEmpty());
+        JsonNode attempts = json.readTree(audit("moderated-co", id).attemptsJson);
+        assertEquals(List.of("flagged", "passed"), List.of(attempts.get(0).get("outcome").asText(), attempts.get(1).get("outcome").asText()));
+        assertEquals(first + ".1", attempts.get(1).get("jobKey").asText());
+    }
+
+    // ---- helpers ----
+
+    /** The request id of the last request accepted by {@link #acceptAndReadJob}. */
+    String lastId;
+
+    GenerationRequest request(String channel, long seed) {
+        lastId = id("sampled");
+        return new GenerationRequest(lastId, "moderated-co", "Once upon a time", 4, 0.0, 1.0, seed, null,
+                Map.of("channel", channel), null);
+    }
+
+    Job acceptAndReadJob(GenerationRequest request) throws Exception {
+        generations.accept(new DecodedRequest.Valid(request), Generation.Source.KAFKA);
+        return json.readValue(row(request.tenant(), request.id()).jobJson, Job.class);
+    }
+
+    int activeKindness() throws Exception {
+        return policies.decide(request("general", 1L)).plan().get(0).version();
+    }
+
+    /** Stores a PENDING request as accept leaves it under {@code policyId} (kindness 0.5 or 1.0) and returns its job key. */
+    String persistPending(String id, String tenant, String policyId, boolean counterfactual, boolean deliver) throws Exception {
+        return persistPending(id, tenant, policyId, counterfactual, deliver, 200);
+    }
+
+    String persistPending(String id, String tenant, String policyId, boolean counterfactual, boolean deliver, int maxTokens)
+            throws Exception {
+        Policy policy = policies.policy(policyId).orElseThrow();
+        GenerationRequest request = new GenerationRequest(id, tenant, "Once upon a time", maxTokens, 0.0, 1.0, 1L, null, null, null);
+        PolicyRef ref = new PolicyRef(policy.id(), policy.version());
+        List<AppliedIntervention> plan = List.of(new AppliedIntervention("kindness", activeKindness(),
+                policy.rules().get(policy.rules().size() - 1).apply().get(0).strength()));
+        return QuarkusTransaction.requiringNew().call(() -> {
+            Generation row = new Generation();
+            row.requestId = id;
+            row.tenant = tenant;
+            row.status = Generation.State.PENDING;
+            row.source = Generation.Source.KAFKA;
+            row.requestJson = json.writeValueAsString(request);
+            row.decisionTraceJson = "[\"test\"]";
+            row.acceptedAt = Instant.now();
+            row.deliverCounterfactual = deliver;
+            row.persist();
+            row.jobJson = json.writeValueAsString(new Job(row.jobKey(), tenant, "stories260K", request.prompt(),
+                    request.maxTokens(), 0.0, 1.0, 1L, ref, plan, row.acceptedAt.toEpochMilli(), counterfactual));
+            return row.jobKey();
+        });
+    }
+
+    static JobResult completed(String jobKey, String text) {
+        return withCounterfactual(jobKey, text, null);
+    }
+
+    static JobResult withCounterfactual(String jobKey, String text, String counterfactual) {
+        return new JobResult(jobKey, GenerationResult.Status.COMPLETED, text, MODEL, new GenerationResult.Usage(4, 8), 1, 2,
+                null, counterfactual);
+    }
+
+    static Generation row(String tenant, String id) {
+        return QuarkusTransaction.requiringNew().call(() -> Generation.byTenantAndRequestId(tenant, id).orElseThrow());
+    }
+
+    static AuditRecord audit(String tenant, String id) {
+        return QuarkusTransaction.requiringNew().call(() ->
+                AuditRecord.<AuditRecord>find("tenant = ?1 and requestId = ?2", tenant, id).singleResult());
+    }
+
+    double counter(String name, String... tags) {
+        var counter = metrics.find(name).tags(tags).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    static String id(String what) {
+        return what + "-" + UUID.randomUUID();
+    }
+}
