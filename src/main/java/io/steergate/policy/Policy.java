@@ -27,6 +27,7 @@ import java.util.TreeSet;
  * @param rules           evaluated in order; each matching rule applies its interventions
  * @param scorers         lexicon scorers the service layer runs on outputs under this policy
  * @param review          which outputs besides flagged ones go to the review queue ({@link ReviewSampling#NONE} when absent)
+ * @param retraining      triggers that queue a retraining job when audit or review data show an intervention failing
  */
 public record Policy(
         String id,
@@ -42,7 +43,8 @@ public record Policy(
         List<Set<String>> conflicts,
         List<Rule> rules,
         List<ScorerSpec> scorers,
-        ReviewSampling review) {
+        ReviewSampling review,
+        List<RetrainingTrigger> retraining) {
 
     /** The tenant pattern that makes a policy the fallback for uncovered tenants. */
     public static final String ANY_TENANT = "*";
@@ -53,6 +55,7 @@ public record Policy(
         conflicts = conflicts.stream().map(Policy::ordered).toList();
         rules = List.copyOf(rules);
         scorers = List.copyOf(scorers);
+        retraining = List.copyOf(retraining);
     }
 
     /** The interventions this policy names: applied by its rules, behind its styles, or in its rules' conditions. */
