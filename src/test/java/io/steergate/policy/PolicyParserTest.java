@@ -37,6 +37,7 @@ class PolicyParserTest {
         assertEquals(0.8, kids.rules().get(1).apply().get(0).strength());
         assertEquals(new Policy.ScorerSpec("meanness", "lexicons/meanness.txt", 0.05), kids.scorers().get(0));
         assertEquals(new Policy.ReviewSampling(0.05, 0.1), kids.review());
+        assertEquals(List.of("kindness-reviews"), kids.retraining().stream().map(RetrainingTrigger::name).toList());
 
         Policy story = parseFile("storytelling");
         assertEquals(List.of("story-app", "story-app-beta"), story.tenants());

@@ -1,0 +1,245 @@
+package io.steergate.retraining;
+
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+import io.steergate.policy.InterventionCatalog;
+import io.steergate.policy.Policy;
+import io.steergate.policy.PolicyParser;
+import io.steergate.retraining.RetrainingTriggers.Outcome;
+import io.steergate.security.ApiKeys;
+import io.steergate.testing.SteerGateTestProfile;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Policy-triggered retraining end to end on the real broker, database and model: generations steered by a fresh
+ * intervention (explicitly, under the shipped storytelling policy of tenant story-app-beta), review verdicts posted
+ * over HTTP, a trigger of a policy parsed here (the shipped policies directory stays as it is; the sweep is called
+ * directly, the scheduled one follows the firing), the job it queues, its promotion, the watch and the rollback.
+ */
+@QuarkusTest
+@TestProfile(SteerGateTestProfile.class)
+class RetrainingTriggerQuarkusTest {
+
+    static final Duration WAIT = Duration.ofSeconds(90);
+    static final String TENANT = "story-app-beta";
+
+    @Inject
+    RetrainingTriggers triggers;
+
+    @Inject
+    InterventionCatalog catalog;
+
+    @Inject
+    ApiKeys keys;
+
+    String reviewer;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        RetrainingQuarkusTest.importKindness();
+        reviewer = "Bearer " + keys.issue(List.of(TENANT), List.of("reviewer"), "trigger test reviewer", null, "test").key();
+    }
+
+    @Test
+    void verdictsFireATriggerWhoseJobIsPromotedAndUsedAndTheCoolDownHoldsOffASecondFiring() {
+        String intervention = newIntervention();
+        Policy policy = policy(intervention, 0.5);
+        String id = policy.id();
+        List<Generated> outputs = generate(intervention, 1, 3);
+
+        review(outputs.get(0), "violation");
+        review(outputs.get(1), "ok");
+        assertEquals(Map.of(id + "/reviews", Outcome.BELOW_MINIMUM, id + "/needs-many", Outcome.BELOW_MINIMUM),
+                triggers.sweep(List.of(policy)), "2 reviews of the 3 needed");
+        review(outputs.get(2), "ok");
+        assertEquals(Outcome.BELOW_THRESHOLD, triggers.sweep(List.of(policy)).get(id + "/reviews"), "1 of 3 is under 0.5");
+        review(outputs.get(1), "violation"); // the latest verdict of a record counts
+        assertEquals(Map.of(id + "/reviews", Outcome.FIRED, id + "/needs-many", Outcome.BELOW_MINIMUM),
+                triggers.sweep(List.of(policy)));
+        assertEquals(Outcome.COOLING_DOWN, triggers.sweep(List.of(policy)).get(id + "/reviews"));
+
+        JsonPath firing = onlyFiring(id);
+        assertEquals("reviews", firing.getString("trigger"));
+        assertEquals(intervention, firing.getString("intervention"));
+        assertEquals(3, firing.getInt("evidence.counted"));
+        assertEquals(2, firing.getInt("evidence.violating"));
+        assertEquals(2.0 / 3, firing.getDouble("evidence.rate"), 1e-6);
+        assertEquals("PT24H", firing.getString("evidence.window"));
+        assertEquals(List.of(outputs.get(1).auditId, outputs.get(0).auditId), firing.getList("evidence.violatingRecordIds", Long.class));
+        assertEquals(1, firing.getInt("previousVersion"));
+        assertEquals(List.of("fired", "queued"), firing.getList("steps.step").subList(0, 2));
+        assertEquals("kindness-target", firing.getString("targetSet"));
+        assertEquals("kindness-source", firing.getString("steps[1].detail.baseSource"));
+
+        // the source set: the base set plus the violating outputs
+        JsonPath source = given().get("/v1/prompt-sets/" + firing.getString("sourceSet")).then().statusCode(200).extract().jsonPath();
+        List<String> texts = source.getList("texts");
+        assertEquals(56 + firing.getInt("steps[1].detail.violatingOutputsAdded"), texts.size());
+        assertTrue(texts.contains(outputs.get(0).text) && texts.contains(outputs.get(1).text), "violating outputs added");
+        assertTrue(!texts.contains(outputs.get(2).text) || outputs.get(2).text.equals(outputs.get(0).text)
+                || outputs.get(2).text.equals(outputs.get(1).text), "the ok output is not added");
+
+        JsonPath job = RetrainingQuarkusTest.awaitFinished(firing.getString("jobId"));
+        assertEquals("trigger:" + id + "/reviews", job.getString("requestedBy"));
+        assertEquals("mean-shift", job.getString("method"));
+        assertEquals(2, job.getInt("resultVersion"));
+
+        // PROMOTION: the job of a 'promote: auto' trigger promotes its version (today RetrainingService.succeed; with
+        // the evaluation gate, only when the gate passes); the scheduled sweep then starts the watch
+        JsonPath watching = awaitStatus(id, "WATCHING");
+        assertEquals(2, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+        assertEquals(List.of("fired", "queued", "trained", "watch-started"), watching.getList("steps.step"));
+
+        // later requests use the new version; reviewed ok, the watch passes and the version stays
+        List<Generated> after = generate(intervention, 2, 2);
+        review(after.get(0), "ok");
+        review(after.get(1), "ok");
+        JsonPath passed = awaitStatus(id, "PASSED");
+        assertEquals("watch-passed", passed.getString("steps[4].step"));
+        assertEquals(2, passed.getInt("steps[4].detail.counted"));
+        assertEquals(0.0, passed.getDouble("steps[4].detail.rate"));
+        assertEquals(2, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+        assertEquals(Outcome.COOLING_DOWN, triggers.sweep(List.of(policy)).get(id + "/reviews"), "still one firing a day");
+        assertEquals(1, given().queryParam("policy", id).get("/v1/retraining-triggers").jsonPath().getList("id").size());
+
+        // a reviewer sees the firings of its own tenants only
+        assertEquals(List.of(passed.getString("id")), given().header("Authorization", reviewer).queryParam("policy", id)
+                .get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath().getList("id"));
+        String other = "Bearer " + keys.issue(List.of("acme"), List.of("reviewer"), "other tenant", null, "test").key();
+        assertEquals(List.of(), given().header("Authorization", other).queryParam("policy", id)
+                .get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath().getList("id"));
+        given().header("Authorization", other).get("/v1/retraining-triggers/" + passed.getString("id")).then().statusCode(404);
+    }
+
+    @Test
+    void aNewVersionWorseThanTheRateThatFiredTheTriggerIsRolledBack() {
+        String intervention = newIntervention();
+        Policy policy = policy(intervention, 0.3);
+        String id = policy.id();
+        List<Generated> outputs = generate(intervention, 1, 3);
+        review(outputs.get(0), "violation");
+        review(outputs.get(1), "ok");
+        review(outputs.get(2), "ok");
+        assertEquals(Outcome.FIRED, triggers.sweep(List.of(policy)).get(id + "/reviews"));
+        RetrainingQuarkusTest.awaitFinished(onlyFiring(id).getString("jobId"));
+        awaitStatus(id, "WATCHING"); // PROMOTION, as above
+
+        List<Generated> after = generate(intervention, 2, 2);
+        review(after.get(0), "violation");
+        review(after.get(1), "violation");
+        JsonPath rolledBack = awaitStatus(id, "ROLLED_BACK");
+        assertEquals(1, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+        assertEquals("rolled-back", rolledBack.getString("steps[4].step"));
+        assertEquals(1.0, rolledBack.getDouble("steps[4].detail.rate"));
+        assertEquals(1.0 / 3, rolledBack.getDouble("steps[4].detail.previousRate"), 1e-6);
+        assertEquals(2, rolledBack.getInt("steps[4].detail.counted"));
+        assertEquals(1, rolledBack.getInt("steps[4].detail.restoredVersion"));
+        String reason = rolledBack.getString("steps[4].detail.reason");
+        assertTrue(reason.contains("is worse than 0.3333"), reason);
+        // requests use the restored version again
+        assertEquals(1, generate(intervention, 1, 1).get(0).version);
+    }
+
+    /** A fresh intervention: version 1 trained from the stored kindness sets and promoted. */
+    static String newIntervention() {
+        String name = RetrainingQuarkusTest.name();
+        Map<String, Object> body = RetrainingQuarkusTest.body("mean-shift");
+        body.put("promote", true);
+        RetrainingQuarkusTest.awaitFinished(RetrainingQuarkusTest.queue(name, body));
+        assertEquals(1, given().get("/v1/interventions/" + name).jsonPath().getInt("activeVersion"));
+        return name;
+    }
+
+    /** A policy of its own (so its triggers' state rows are too) over the tenant, with tiny minimums. */
+    Policy policy(String intervention, double atLeast) {
+        String id = "trigger-test-" + UUID.randomUUID().toString().substring(0, 8);
+        String yaml = """
+                id: %1$s
+                tenants: [%2$s]
+                retraining:
+                  - name: reviews
+                    intervention: %3$s
+                    when: {reviews: {verdict: violation, atLeast: %4$s, minReviews: 3, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift, sites: resid}
+                    promote: auto
+                    watch: {window: 1d, minOutputs: 2}
+                  - name: needs-many
+                    intervention: %3$s
+                    when: {reviews: {atLeast: 0.01, minReviews: 1000, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift}
+                """.formatted(id, TENANT, intervention, atLeast);
+        PolicyParser.Result parsed = new PolicyParser(Path.of("policies"), catalog).parse(id + ".yaml", yaml.getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(), parsed.errors());
+        return parsed.policy();
+    }
+
+    record Generated(String requestId, long auditId, String text, int version) {}
+
+    /** {@code count} generations steered explicitly by {@code intervention}, each checked to apply {@code version}. */
+    static List<Generated> generate(String intervention, int version, int count) {
+        List<Generated> generated = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String requestId = "trigger-" + UUID.randomUUID();
+            Map<String, Object> request = new LinkedHashMap<>();
+            request.put("id", requestId);
+            request.put("tenant", TENANT);
+            request.put("prompt", "Once upon a time, a girl named Lily " + i);
+            request.put("maxTokens", 24);
+            request.put("seed", 100 + i);
+            request.put("steering", List.of(Map.of("intervention", intervention, "strength", 0.5)));
+            JsonPath result = given().body(request).contentType("application/json").post("/v1/generations")
+                    .then().statusCode(200).extract().jsonPath();
+            assertEquals("COMPLETED", result.getString("status"), result.prettify());
+            assertEquals(intervention, result.getString("applied[0].intervention"));
+            assertEquals(version, result.getInt("applied[0].version"));
+            long[] auditId = new long[1];
+            await().atMost(WAIT).until(() -> {
+                List<Map<String, Object>> items = given().queryParam("tenant", TENANT).queryParam("intervention", intervention)
+                        .get("/v1/audit").jsonPath().getList("items");
+                return items.stream().filter(item -> requestId.equals(item.get("requestId"))).findFirst()
+                        .map(item -> auditId[0] = ((Number) item.get("id")).longValue()).isPresent();
+            });
+            generated.add(new Generated(requestId, auditId[0], result.getString("text"), result.getInt("applied[0].version")));
+        }
+        return generated;
+    }
+
+    void review(Generated output, String verdict) {
+        given().header("Authorization", reviewer).contentType("application/json").body(Map.of("verdict", verdict))
+                .post("/v1/audit/" + output.auditId + "/review").then().statusCode(201);
+    }
+
+    static JsonPath onlyFiring(String policy) {
+        JsonPath list = given().queryParam("policy", policy).get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath();
+        assertEquals(1, list.getList("id").size(), list.prettify());
+        return given().get("/v1/retraining-triggers/" + list.getString("[0].id")).then().statusCode(200).extract().jsonPath();
+    }
+
+    static JsonPath awaitStatus(String policy, String status) {
+        JsonPath[] firing = new JsonPath[1];
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).until(() -> {
+            firing[0] = onlyFiring(policy);
+            return firing[0].getString("status").equals(status);
+        });
+        return firing[0];
+    }
+}
