@@ -24,6 +24,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -66,13 +71,17 @@ class RetrainingTriggerQuarkusTest {
 
         review(outputs.get(0), "violation");
         review(outputs.get(1), "ok");
-        assertEquals(Map.of(id + "/reviews", Outcome.BELOW_MINIMUM, id + "/needs-many", Outcome.BELOW_MINIMUM),
-                triggers.sweep(List.of(policy)), "2 reviews of the 3 needed");
+        assertEquals(Map.of(id + "/reviews", Outcome.BELOW_MINIMUM, id + "/needs-many", Outcome.BELOW_MINIMUM,
+                id + "/sadness", Outcome.BELOW_THRESHOLD), triggers.sweep(List.of(policy)), "2 reviews of the 3 needed");
         review(outputs.get(2), "ok");
         assertEquals(Outcome.BELOW_THRESHOLD, triggers.sweep(List.of(policy)).get(id + "/reviews"), "1 of 3 is under 0.5");
         review(outputs.get(1), "violation"); // the latest verdict of a record counts
-        assertEquals(Map.of(id + "/reviews", Outcome.FIRED, id + "/needs-many", Outcome.BELOW_MINIMUM),
-                triggers.sweep(List.of(policy)));
+        // two gateway replicas sweeping at once: the trigger's state row lock lets one fire, the other finds it cooling
+        List<Map<String, Outcome>> sweeps = twoSweepsAtOnce(policy);
+        assertEquals(List.of(Outcome.FIRED, Outcome.COOLING_DOWN), sweeps.stream().map(o -> o.get(id + "/reviews")).sorted().toList());
+        sweeps.forEach(o -> assertEquals(Outcome.BELOW_MINIMUM, o.get(id + "/needs-many")));
+        // the scorer measure counts the 3 scored outputs (so not below its minimum); none scores above 1
+        sweeps.forEach(o -> assertEquals(Outcome.BELOW_THRESHOLD, o.get(id + "/sadness")));
         assertEquals(Outcome.COOLING_DOWN, triggers.sweep(List.of(policy)).get(id + "/reviews"));
 
         JsonPath firing = onlyFiring(id);
@@ -186,10 +195,42 @@ class RetrainingTriggerQuarkusTest {
                     when: {reviews: {atLeast: 0.01, minReviews: 1000, window: 1d}}
                     coolDown: 1d
                     train: {method: mean-shift}
+                  - name: sadness
+                    intervention: %3$s
+                    when: {scorer: {name: sadness, above: 1, atLeast: 0.5, minOutputs: 3, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift}
+                scorers:
+                  - {name: sadness, lexicon: lexicons/sadness.txt}
                 """.formatted(id, TENANT, intervention, atLeast);
         PolicyParser.Result parsed = new PolicyParser(Path.of("policies"), catalog).parse(id + ".yaml", yaml.getBytes(StandardCharsets.UTF_8));
         assertEquals(List.of(), parsed.errors());
         return parsed.policy();
+    }
+
+    /** Two sweeps of one policy started together, as two gateway replicas would. */
+    List<Map<String, Outcome>> twoSweepsAtOnce(Policy policy) {
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<Map<String, Outcome>>> running = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                running.add(pool.submit(() -> {
+                    start.await();
+                    return triggers.sweep(List.of(policy));
+                }));
+            }
+            start.countDown();
+            List<Map<String, Outcome>> outcomes = new ArrayList<>();
+            for (Future<Map<String, Outcome>> sweep : running) {
+                outcomes.add(sweep.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+            }
+            return outcomes;
+        } catch (Exception e) {
+            throw new AssertionError("a sweep failed", e);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     record Generated(String requestId, long auditId, String text, int version) {}
