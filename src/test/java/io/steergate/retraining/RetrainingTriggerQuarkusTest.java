@@ -5,9 +5,11 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
+import io.steergate.engine.eval.PromptSet;
 import io.steergate.policy.InterventionCatalog;
 import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyParser;
@@ -164,6 +166,23 @@ class RetrainingTriggerQuarkusTest {
         assertTrue(reason.contains("is worse than 0.3333"), reason);
         // requests use the restored version again
         assertEquals(1, generate(intervention, 1, 1).get(0).version);
+    }
+
+    @Test
+    void withoutStoredSetsMatchingItsProvenanceAnInterventionsBaseSetsAreItsShippedPromptFiles() throws IOException {
+        // no test imports the cheerful prompt files, so the shipped demo map's provenance names no stored set
+        RetrainingTriggers.BaseSets base = QuarkusTransaction.requiringNew().call(() -> triggers.baseSets("cheerful"));
+        assertEquals(Path.of("policies/prompts").toString(), base.from());
+        assertTrue(base.source().matches("cheerful-base-[0-9a-f]{8}-source"), base.source());
+        for (String side : new String[] {"source", "target"}) {
+            String name = side.equals("source") ? base.source() : base.target();
+            List<String> stored = given().get("/v1/prompt-sets/" + name).then().statusCode(200).extract().jsonPath().getList("texts");
+            assertEquals(PromptSet.read(Path.of("policies/prompts/cheerful." + side + ".jsonl")).texts(), stored);
+        }
+        // a second look finds the same sets: now through the provenance when the shipped map was fitted on these files,
+        // else by importing the same texts again under the same names (a no-op)
+        RetrainingTriggers.BaseSets again = QuarkusTransaction.requiringNew().call(() -> triggers.baseSets("cheerful"));
+        assertEquals(List.of(base.source(), base.target()), List.of(again.source(), again.target()));
     }
 
     /** A fresh intervention: version 1 trained from the stored kindness sets and promoted. */
