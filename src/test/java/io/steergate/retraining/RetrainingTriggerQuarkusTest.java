@@ -112,10 +112,13 @@ class RetrainingTriggerQuarkusTest {
         assertEquals("mean-shift", job.getString("method"));
         assertEquals(2, job.getInt("resultVersion"));
 
-        // PROMOTION: the job of a 'promote: auto' trigger promotes its version (today RetrainingService.succeed; with
-        // the evaluation gate, only when the gate passes); the scheduled sweep then starts the watch
+        // 'promote: approval': the version waits as a candidate until an operator promotes it (an intervention without a
+        // gate default is not evaluated, so no gate verdict stands in the way); the scheduled sweep then starts the watch
+        JsonPath awaiting = awaitStatus(id, "AWAITING_PROMOTION");
+        assertEquals(List.of("fired", "queued", "trained"), awaiting.getList("steps.step"));
+        assertEquals(1, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+        approve(intervention, 2);
         JsonPath watching = awaitStatus(id, "WATCHING");
-        assertEquals(2, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
         assertEquals(List.of("fired", "queued", "trained", "watch-started"), watching.getList("steps.step"));
 
         // later requests use the new version; reviewed ok, the watch passes and the version stays
@@ -150,7 +153,9 @@ class RetrainingTriggerQuarkusTest {
         review(outputs.get(2), "ok");
         assertEquals(Outcome.FIRED, triggers.sweep(List.of(policy)).get(id + "/reviews"));
         RetrainingQuarkusTest.awaitFinished(onlyFiring(id).getString("jobId"));
-        awaitStatus(id, "WATCHING"); // PROMOTION, as above
+        awaitStatus(id, "AWAITING_PROMOTION");
+        approve(intervention, 2);
+        awaitStatus(id, "WATCHING");
 
         List<Generated> after = generate(intervention, 2, 2);
         review(after.get(0), "violation");
@@ -185,14 +190,18 @@ class RetrainingTriggerQuarkusTest {
         assertEquals(List.of(base.source(), base.target()), List.of(again.source(), again.target()));
     }
 
-    /** A fresh intervention: version 1 trained from the stored kindness sets and promoted. */
+    /** A fresh intervention: version 1 trained from the stored kindness sets and promoted by an operator. */
     static String newIntervention() {
         String name = RetrainingQuarkusTest.name();
-        Map<String, Object> body = RetrainingQuarkusTest.body("mean-shift");
-        body.put("promote", true);
-        RetrainingQuarkusTest.awaitFinished(RetrainingQuarkusTest.queue(name, body));
-        assertEquals(1, given().get("/v1/interventions/" + name).jsonPath().getInt("activeVersion"));
+        RetrainingQuarkusTest.awaitFinished(RetrainingQuarkusTest.queue(name, RetrainingQuarkusTest.body("mean-shift")));
+        approve(name, 1);
         return name;
+    }
+
+    /** An operator promotes a version (as the operator's approval of a 'promote: approval' trigger's version). */
+    static void approve(String intervention, int version) {
+        given().post("/v1/interventions/" + intervention + "/versions/" + version + "/promote").then().statusCode(200);
+        assertEquals(version, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
     }
 
     /** A policy of its own (so its triggers' state rows are too) over the tenant, with tiny minimums. */
@@ -207,7 +216,7 @@ class RetrainingTriggerQuarkusTest {
                     when: {reviews: {verdict: violation, atLeast: %4$s, minReviews: 3, window: 1d}}
                     coolDown: 1d
                     train: {method: mean-shift, sites: resid}
-                    promote: auto
+                    promote: approval
                     watch: {window: 1d, minOutputs: 2}
                   - name: needs-many
                     intervention: %3$s
