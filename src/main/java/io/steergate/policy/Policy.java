@@ -30,6 +30,7 @@ import java.util.TreeSet;
  * @param scorers         lexicon scorers the service layer runs on outputs under this policy
  * @param review          which outputs besides flagged ones go to the review queue ({@link ReviewSampling#NONE} when absent)
  * @param escalation      what happens to an output a scorer flags; {@link Escalation#NONE} when absent (delivered)
+ * @param retraining      triggers that queue a retraining job when audit or review data show an intervention failing
  */
 public record Policy(
         String id,
@@ -46,7 +47,8 @@ public record Policy(
         List<Rule> rules,
         List<ScorerSpec> scorers,
         ReviewSampling review,
-        Escalation escalation) {
+        Escalation escalation,
+        List<RetrainingTrigger> retraining) {
 
     /** The tenant pattern that makes a policy the fallback for uncovered tenants. */
     public static final String ANY_TENANT = "*";
@@ -58,6 +60,7 @@ public record Policy(
         rules = List.copyOf(rules);
         scorers = List.copyOf(scorers);
         escalation = escalation == null ? Escalation.NONE : escalation;
+        retraining = List.copyOf(retraining);
     }
 
     /** The interventions this policy names: applied by its rules, behind its styles, or in its rules' conditions. */

@@ -1,5 +1,6 @@
 package io.steergate.policy;
 
+import io.steergate.engine.training.InterventionMethods;
 import io.steergate.messages.Identifiers;
 import io.steergate.policy.Policy.Application;
 import io.steergate.policy.Policy.Condition;
@@ -15,6 +16,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -48,7 +50,8 @@ public final class PolicyParser {
     private static final Pattern RULE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private static final Set<String> TOP_KEYS = Set.of("id", "description", "tenants", "explicitSteering",
-            "explicitMaxStrength", "siteStrengthCap", "disallowedStyles", "styles", "conflicts", "rules", "scorers", "review", "escalation");
+            "explicitMaxStrength", "siteStrengthCap", "disallowedStyles", "styles", "conflicts", "rules", "scorers", "review",
+            "escalation", "retraining");
     private static final Set<String> STYLE_KEYS = Set.of("intervention", "defaultStrength", "maxStrength");
     private static final Set<String> RULE_KEYS = Set.of("name", "when", "apply", "counterfactual");
     private static final Set<String> COUNTERFACTUAL_KEYS = Set.of("share", "deliver");
@@ -58,6 +61,15 @@ public final class PolicyParser {
     private static final Set<String> APPLY_KEYS = Set.of("intervention", "strength");
     private static final Set<String> SCORER_KEYS = Set.of("name", "lexicon", "threshold");
     private static final Set<String> REVIEW_KEYS = Set.of("sample", "agreement");
+    private static final Set<String> TRIGGER_KEYS = Set.of("name", "intervention", "when", "coolDown", "train", "promote", "watch");
+    private static final Set<String> TRIGGER_WHEN_KEYS = Set.of("reviews", "scorer");
+    private static final Set<String> REVIEWS_KEYS = Set.of("verdict", "atLeast", "minReviews", "window");
+    private static final Set<String> SCORER_RULE_KEYS = Set.of("name", "above", "atLeast", "minOutputs", "window");
+    private static final Set<String> TRAIN_KEYS = Set.of("method", "sites", "hyperparameters");
+    private static final Set<String> HYPERPARAMETER_KEYS = Set.of("steps", "learningRate", "l1", "groupLasso", "seed");
+    private static final Set<String> WATCH_KEYS = Set.of("window", "minOutputs");
+    /** A retraining duration: a whole number of seconds, minutes, hours or days. */
+    private static final Pattern DURATION = Pattern.compile("([1-9][0-9]{0,5})([smhd])");
 
     private final Path policiesDir;
     private final InterventionCatalog catalog;
@@ -191,11 +203,13 @@ public final class PolicyParser {
             ReviewSampling review = top.containsKey("review") ? review(value(top, "review")) : ReviewSampling.NONE;
             Policy.Escalation escalation = top.containsKey("escalation")
                     ? escalation(value(top, "escalation"), scorers) : Policy.Escalation.NONE;
+            List<RetrainingTrigger> retraining = top.containsKey("retraining")
+                    ? retraining(value(top, "retraining"), scorers) : List.of();
             if (!errors.isEmpty()) {
                 return null;
             }
             return new Policy(id, version, file, description, tenants, explicit, explicitMax, cap, disallowed, styles,
-                    conflicts, rules, scorers, review, escalation);
+                    conflicts, rules, scorers, review, escalation, retraining);
         }
 
         List<String> tenants(Node node, String id) {
@@ -513,6 +527,185 @@ public final class PolicyParser {
                 return null;
             }
             return value;
+        }
+
+        // ---- retraining triggers ----
+
+        List<RetrainingTrigger> retraining(Node node, List<ScorerSpec> scorers) {
+            List<Node> items = sequence(node, "retraining");
+            if (items == null) {
+                return List.of();
+            }
+            List<RetrainingTrigger> triggers = new ArrayList<>();
+            Set<String> names = new LinkedHashSet<>();
+            for (Node item : items) {
+                Map<String, NodeTuple> fields = fields(item, "retraining[]", TRIGGER_KEYS,
+                        Set.of("name", "intervention", "when", "coolDown", "train"));
+                if (fields == null) {
+                    continue;
+                }
+                String name = name(value(fields, "name"), "retraining name", RULE_NAME);
+                if (name != null && !names.add(name)) {
+                    error(value(fields, "name"), "duplicate retraining trigger name '" + name + "'");
+                }
+                String where = "retraining " + (name == null ? "?" : "'" + name + "'");
+                String intervention = intervention(value(fields, "intervention"), where + " intervention");
+                RetrainingTrigger.Measure when = triggerWhen(value(fields, "when"), where, scorers);
+                Duration coolDown = duration(value(fields, "coolDown"), where + " coolDown");
+                RetrainingTrigger.Train train = train(value(fields, "train"), where);
+                RetrainingTrigger.Promote promote = fields.containsKey("promote")
+                        ? choice(value(fields, "promote"), where + " promote", RetrainingTrigger.Promote.class)
+                        : RetrainingTrigger.Promote.APPROVAL;
+                RetrainingTrigger.Watch watch = fields.containsKey("watch") ? watch(value(fields, "watch"), where) : null;
+                if (name != null && intervention != null && when != null && coolDown != null && train != null
+                        && promote != null && (watch != null || !fields.containsKey("watch"))) {
+                    triggers.add(new RetrainingTrigger(name, intervention, when, coolDown, train, promote, watch));
+                }
+            }
+            return triggers;
+        }
+
+        RetrainingTrigger.Measure triggerWhen(Node node, String where, List<ScorerSpec> scorers) {
+            Map<String, NodeTuple> parts = fields(node, where + " when", TRIGGER_WHEN_KEYS, Set.of());
+            if (parts == null) {
+                return null;
+            }
+            if (parts.size() != 1) {
+                error(node, where + " when: give exactly one of reviews, scorer");
+                return null;
+            }
+            if (parts.containsKey("reviews")) {
+                String at = where + " when.reviews";
+                Map<String, NodeTuple> rule = fields(value(parts, "reviews"), at, REVIEWS_KEYS, Set.of("atLeast", "minReviews", "window"));
+                if (rule == null) {
+                    return null;
+                }
+                String verdict = rule.containsKey("verdict") ? string(value(rule, "verdict"), at + ".verdict") : "violation";
+                if (verdict != null && !Set.of("violation", "unsure").contains(verdict)) {
+                    error(value(rule, "verdict"), at + ".verdict: '" + verdict + "' is not one of violation | unsure");
+                    verdict = null;
+                }
+                Double atLeast = positiveShare(value(rule, "atLeast"), at + ".atLeast");
+                Integer min = count(value(rule, "minReviews"), at + ".minReviews");
+                Duration window = duration(value(rule, "window"), at + ".window");
+                return verdict == null || atLeast == null || min == null || window == null ? null
+                        : new RetrainingTrigger.Measure(RetrainingTrigger.Kind.REVIEWS, verdict, null, 0, atLeast, min, window);
+            }
+            String at = where + " when.scorer";
+            Map<String, NodeTuple> rule = fields(value(parts, "scorer"), at, SCORER_RULE_KEYS,
+                    Set.of("name", "above", "atLeast", "minOutputs", "window"));
+            if (rule == null) {
+                return null;
+            }
+            String scorer = string(value(rule, "name"), at + ".name");
+            if (scorer != null && scorers.stream().noneMatch(s -> s.name().equals(scorer))) {
+                error(value(rule, "name"), at + ".name: '" + scorer + "' is not one of this policy's scorers");
+                return null;
+            }
+            Double above = number(value(rule, "above"), at + ".above");
+            Double atLeast = positiveShare(value(rule, "atLeast"), at + ".atLeast");
+            Integer min = count(value(rule, "minOutputs"), at + ".minOutputs");
+            Duration window = duration(value(rule, "window"), at + ".window");
+            return scorer == null || above == null || atLeast == null || min == null || window == null ? null
+                    : new RetrainingTrigger.Measure(RetrainingTrigger.Kind.SCORER, null, scorer, above, atLeast, min, window);
+        }
+
+        RetrainingTrigger.Train train(Node node, String where) {
+            String at = where + " train";
+            Map<String, NodeTuple> fields = fields(node, at, TRAIN_KEYS, Set.of("method"));
+            if (fields == null) {
+                return null;
+            }
+            String method = string(value(fields, "method"), at + ".method");
+            if (method != null && InterventionMethods.find(method).isEmpty()) {
+                error(value(fields, "method"), at + ".method: '" + method + "' is not one of " + InterventionMethods.wireNames());
+                method = null;
+            }
+            String sites = fields.containsKey("sites") ? string(value(fields, "sites"), at + ".sites") : null;
+            Map<String, NodeTuple> hp = fields.containsKey("hyperparameters")
+                    ? fields(value(fields, "hyperparameters"), at + ".hyperparameters", HYPERPARAMETER_KEYS, Set.of())
+                    : Map.of();
+            if (hp == null) {
+                return null;
+            }
+            String hpAt = at + ".hyperparameters.";
+            Integer steps = hp.containsKey("steps") ? count(value(hp, "steps"), hpAt + "steps") : null;
+            Double learningRate = hp.containsKey("learningRate") ? number(value(hp, "learningRate"), hpAt + "learningRate") : null;
+            Double l1 = hp.containsKey("l1") ? number(value(hp, "l1"), hpAt + "l1") : null;
+            Double groupLasso = hp.containsKey("groupLasso") ? number(value(hp, "groupLasso"), hpAt + "groupLasso") : null;
+            Double seed = hp.containsKey("seed") ? number(value(hp, "seed"), hpAt + "seed") : null;
+            if (seed != null && (seed != Math.rint(seed) || Math.abs(seed) > 1e15)) {
+                error(value(hp, "seed"), hpAt + "seed: must be a whole number, got " + scalarText(value(hp, "seed")));
+                return null;
+            }
+            if (method == null || (hp.containsKey("steps") && steps == null) || (hp.containsKey("learningRate") && learningRate == null)
+                    || (hp.containsKey("l1") && l1 == null) || (hp.containsKey("groupLasso") && groupLasso == null)
+                    || (hp.containsKey("seed") && seed == null)) {
+                return null;
+            }
+            // ranges per method (e.g. a positive learning rate) are the method's own check, run when the job is queued
+            return new RetrainingTrigger.Train(method, sites, steps, learningRate, l1, groupLasso,
+                    seed == null ? null : seed.longValue());
+        }
+
+        RetrainingTrigger.Watch watch(Node node, String where) {
+            String at = where + " watch";
+            Map<String, NodeTuple> fields = fields(node, at, WATCH_KEYS, Set.of("window", "minOutputs"));
+            if (fields == null) {
+                return null;
+            }
+            Duration window = duration(value(fields, "window"), at + ".window");
+            Integer min = count(value(fields, "minOutputs"), at + ".minOutputs");
+            return window == null || min == null ? null : new RetrainingTrigger.Watch(window, min);
+        }
+
+        /** A share in (0, 1]. */
+        Double positiveShare(Node node, String where) {
+            Double value = number(node, where);
+            if (value != null && !(value > 0 && value <= 1)) {
+                error(node, where + ": must be in (0, 1], got " + scalarText(node));
+                return null;
+            }
+            return value;
+        }
+
+        /** A whole number of at least 1. */
+        Integer count(Node node, String where) {
+            if (node == null) {
+                return null;
+            }
+            if (node instanceof ScalarNode scalar && scalar.getTag().equals(Tag.INT)) {
+                try {
+                    int value = Integer.parseInt(scalar.getValue().replace("_", ""));
+                    if (value >= 1) {
+                        return value;
+                    }
+                } catch (NumberFormatException e) {
+                    // fall through to the error: too large, or a YAML 1.1 hex or sexagesimal form
+                }
+            }
+            error(node, where + ": must be a whole number of at least 1, got " + describe(node));
+            return null;
+        }
+
+        /** {@code <n>s|m|h|d}, e.g. 7d or 30m. */
+        Duration duration(Node node, String where) {
+            String text = string(node, where);
+            if (text == null) {
+                return null;
+            }
+            var match = DURATION.matcher(text);
+            if (!match.matches()) {
+                error(node, where + ": '" + text + "' is not a duration like 30m, 12h or 7d (a whole number and s, m, h or d)");
+                return null;
+            }
+            long amount = Long.parseLong(match.group(1));
+            return switch (match.group(2)) {
+                case "s" -> Duration.ofSeconds(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                default -> Duration.ofDays(amount);
+            };
         }
 
         // ---- typed scalars ----

@@ -109,6 +109,13 @@ public class PromptSetStore {
         return StoredPromptSet.count("name", name) > 0;
     }
 
+    /** The name of the oldest stored set holding exactly the texts of this sha256, if one does. */
+    @Transactional
+    public Optional<String> nameOf(String sha256) {
+        return StoredPromptSet.<StoredPromptSet>find("sha256 = ?1 order by createdAt, name", sha256).firstResultOptional()
+                .map(s -> s.name);
+    }
+
     /** The texts of a stored set, in order. */
     @Transactional
     public List<String> texts(String name) {

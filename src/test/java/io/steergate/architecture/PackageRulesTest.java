@@ -31,7 +31,8 @@ class PackageRulesTest {
             Map.entry("engine.eval", Set.of("engine.model", "engine.steering")),
             Map.entry("messages", Set.of()),
             Map.entry("resilience", Set.of("messages")),
-            Map.entry("policy", Set.of("engine.eval", "messages", "resilience", "security", "role")),
+            // engine.training: a policy's retraining triggers name a method, checked against InterventionMethods
+            Map.entry("policy", Set.of("engine.eval", "engine.training", "messages", "resilience", "security", "role")),
             Map.entry("audit", Set.of("messages", "security", "role")),
             Map.entry("outbox", Set.of("messages", "resilience", "kafka", "role")),
             // gateway -> kafka: the Kafka mode and the per-tenant topic names route results and dead letters

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
@@ -36,6 +37,7 @@ class PolicyParserTest {
         assertEquals(0.8, kids.rules().get(1).apply().get(0).strength());
         assertEquals(new Policy.ScorerSpec("meanness", "lexicons/meanness.txt", 0.05), kids.scorers().get(0));
         assertEquals(new Policy.ReviewSampling(0.05, 0.1), kids.review());
+        assertEquals(List.of("kindness-reviews"), kids.retraining().stream().map(RetrainingTrigger::name).toList());
 
         Policy story = parseFile("storytelling");
         assertEquals(List.of("story-app", "story-app-beta"), story.tenants());
@@ -95,7 +97,7 @@ class PolicyParserTest {
                   - {name: s, lexicon: lexicons/meanness.txt, weight: 1}
                 """);
         assertEquals(List.of(
-                "p.yaml:3:1: policy: unknown key 'colour' (allowed: conflicts, description, disallowedStyles, escalation, explicitMaxStrength, explicitSteering, id, review, rules, scorers, siteStrengthCap, styles, tenants)",
+                "p.yaml:3:1: policy: unknown key 'colour' (allowed: conflicts, description, disallowedStyles, escalation, explicitMaxStrength, explicitSteering, id, retraining, review, rules, scorers, siteStrengthCap, styles, tenants)",
                 "p.yaml:5:38: styles.cheerful: unknown key 'strenght' (allowed: defaultStrength, intervention, maxStrength)",
                 "p.yaml:8:5: rule: unknown key 'aply' (allowed: apply, counterfactual, name, when)",
                 "p.yaml:10:47: rule 'r' apply[]: unknown key 'weight' (allowed: intervention, strength)",
@@ -439,6 +441,93 @@ class PolicyParserTest {
         assertEquals(List.of(), result.errors());
         assertEquals(Map.of("adult", Set.of("no"), "channel", Set.of("kids", "family")), result.policy().rules().get(0).when().labels());
         assertNull(parser.parse("p.yaml", "id: p\n".getBytes(StandardCharsets.UTF_8)).policy());
+    }
+
+    @Test
+    void retrainingTriggersParseWithTheirDefaults() {
+        PolicyParser.Result result = parser.parse("p.yaml", """
+                id: p
+                tenants: [a]
+                scorers:
+                  - {name: meanness, lexicon: lexicons/meanness.txt}
+                retraining:
+                  - name: kindness-reviews
+                    intervention: kindness
+                    when:
+                      reviews: {verdict: violation, atLeast: 0.05, minReviews: 50, window: 7d}
+                    coolDown: 1d
+                    train: {method: lineas, sites: resid, hyperparameters: {steps: 50, learningRate: 0.01, seed: 7}}
+                    promote: auto
+                    watch: {window: 12h, minOutputs: 50}
+                  - name: kindness-meanness
+                    intervention: kindness
+                    when:
+                      scorer: {name: meanness, above: 0.1, atLeast: 0.02, minOutputs: 500, window: 30m}
+                    coolDown: 90s
+                    train: {method: mean-shift}
+                """.getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(), result.errors());
+        RetrainingTrigger reviews = result.policy().retraining().get(0);
+        assertEquals(new RetrainingTrigger("kindness-reviews", "kindness",
+                new RetrainingTrigger.Measure(RetrainingTrigger.Kind.REVIEWS, "violation", null, 0, 0.05, 50, Duration.ofDays(7)),
+                Duration.ofDays(1), new RetrainingTrigger.Train("lineas", "resid", 50, 0.01, null, null, 7L),
+                RetrainingTrigger.Promote.AUTO, new RetrainingTrigger.Watch(Duration.ofHours(12), 50)), reviews);
+        assertEquals(Map.of("steps", 50, "learningRate", 0.01, "seed", 7L), reviews.train().hyperparameters());
+        RetrainingTrigger scorer = result.policy().retraining().get(1);
+        assertEquals(new RetrainingTrigger.Measure(RetrainingTrigger.Kind.SCORER, null, "meanness", 0.1, 0.02, 500,
+                Duration.ofMinutes(30)), scorer.when());
+        assertEquals(Duration.ofSeconds(90), scorer.coolDown());
+        assertEquals(RetrainingTrigger.Promote.APPROVAL, scorer.promote(), "approval unless the policy says auto");
+        assertNull(scorer.watch());
+        assertNull(scorer.train().sites());
+        assertEquals(List.of(), parseFile("storytelling").retraining(), "a policy without the key has no triggers");
+    }
+
+    @Test
+    void badRetrainingTriggersAreReportedWhereWritten() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                scorers:
+                  - {name: meanness, lexicon: lexicons/meanness.txt}
+                retraining:
+                  - name: t1
+                    intervention: unknown-one
+                    when:
+                      reviews: {verdict: ok, atLeast: 1.5, minReviews: 0, window: 7 days}
+                    coolDown: 1w
+                    train: {method: sgd, hyperparameters: {steps: 2.5, momentum: 1, seed: 0.5}}
+                    promote: sometimes
+                    watch: {window: 1d}
+                  - name: t1
+                    intervention: kindness
+                    when:
+                      scorer: {name: sadness, above: 0.1, atLeast: 0.02, minOutputs: 5, window: 1d}
+                      reviews: {atLeast: 0.1, minReviews: 5, window: 1d}
+                    train: {method: lineas}
+                  - name: t3
+                    intervention: kindness
+                    when: {scorer: {name: sadness, above: high, atLeast: 0.02, minOutputs: 5, window: 1d}}
+                    coolDown: 1d
+                    train: {method: lineas}
+                """);
+        assertEquals(List.of(
+                "p.yaml:7:19: retraining 't1' intervention: unknown intervention 'unknown-one'",
+                "p.yaml:9:26: retraining 't1' when.reviews.verdict: 'ok' is not one of violation | unsure",
+                "p.yaml:9:39: retraining 't1' when.reviews.atLeast: must be in (0, 1], got 1.5",
+                "p.yaml:9:56: retraining 't1' when.reviews.minReviews: must be a whole number of at least 1, got '0'",
+                "p.yaml:9:67: retraining 't1' when.reviews.window: '7 days' is not a duration like 30m, 12h or 7d (a whole number and s, m, h or d)",
+                "p.yaml:10:15: retraining 't1' coolDown: '1w' is not a duration like 30m, 12h or 7d (a whole number and s, m, h or d)",
+                "p.yaml:11:21: retraining 't1' train.method: 'sgd' is not one of " + io.steergate.engine.training.InterventionMethods.wireNames(),
+                "p.yaml:11:56: retraining 't1' train.hyperparameters: unknown key 'momentum' (allowed: groupLasso, l1, learningRate, seed, steps)",
+                "p.yaml:11:51: retraining 't1' train.hyperparameters.steps: must be a whole number of at least 1, got '2.5'",
+                "p.yaml:11:75: retraining 't1' train.hyperparameters.seed: must be a whole number, got 0.5",
+                "p.yaml:12:14: retraining 't1' promote: 'sometimes' is not one of auto | approval",
+                "p.yaml:13:12: retraining 't1' watch: missing field 'minOutputs'",
+                "p.yaml:14:5: retraining[]: missing field 'coolDown'",
+                "p.yaml:14:11: duplicate retraining trigger name 't1'",
+                "p.yaml:17:7: retraining 't1' when: give exactly one of reviews, scorer",
+                "p.yaml:22:27: retraining 't3' when.scorer.name: 'sadness' is not one of this policy's scorers"), errors);
     }
 
     private Policy parseFile(String id) {

@@ -121,7 +121,7 @@ class PolicyPropertiesTest {
         double cap = random.nextBoolean() ? Double.POSITIVE_INFINITY : 0.2 + 2 * random.nextDouble();
         DisallowedStyles disallowed = random.nextBoolean() ? DisallowedStyles.REJECT : DisallowedStyles.DROP;
         return new Policy("p", "sha256:0", "p.yaml", "", List.of("t"), explicit, random.nextDouble(), cap, disallowed,
-                styles, conflicts, rules, List.of(), Policy.ReviewSampling.NONE, Policy.Escalation.NONE);
+                styles, conflicts, rules, List.of(), Policy.ReviewSampling.NONE, Policy.Escalation.NONE, List.of());
     }
 
     private static GenerationRequest request(Random random) {

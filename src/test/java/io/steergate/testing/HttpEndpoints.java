@@ -21,6 +21,7 @@ public final class HttpEndpoints {
     private static final Set<String> OPERATORS = Set.of(OPERATOR);
     private static final Set<String> AUDIT_READERS = Set.of(AUDITOR, REVIEWER, OPERATOR);
     private static final Set<String> EVIDENCE_READERS = Set.of(AUDITOR, OPERATOR);
+    private static final Set<String> TRIGGER_READERS = Set.of(REVIEWER, OPERATOR);
     public static final String JSON = "application/json";
     public static final String BYTES = "application/octet-stream";
 
@@ -66,6 +67,9 @@ public final class HttpEndpoints {
                 new Endpoint("GET", "/v1/audit/public-key", "/v1/audit/public-key", null, null, EVIDENCE_READERS, 200),
                 new Endpoint("GET", "/v1/retraining-jobs", "/v1/retraining-jobs", null, null, OPERATORS, 200),
                 new Endpoint("GET", "/v1/retraining-jobs/" + unknownJob, "/v1/retraining-jobs/{id}", null, null, OPERATORS, 404),
+                new Endpoint("GET", "/v1/retraining-triggers", "/v1/retraining-triggers", null, null, TRIGGER_READERS, 200),
+                new Endpoint("GET", "/v1/retraining-triggers/" + unknownJob, "/v1/retraining-triggers/{id}", null, null,
+                        TRIGGER_READERS, 404),
                 new Endpoint("GET", "/v1/prompt-sets", "/v1/prompt-sets", null, null, OPERATORS, 200),
                 new Endpoint("GET", "/v1/prompt-sets/matrix-none", "/v1/prompt-sets/{name}", null, null, OPERATORS, 404),
                 new Endpoint("POST", "/v1/prompt-sets/matrix-none", "/v1/prompt-sets/{name}", BYTES, "not jsonl", OPERATORS, 400),

@@ -1,0 +1,314 @@
+package io.steergate.retraining;
+
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+import io.steergate.engine.eval.PromptSet;
+import io.steergate.policy.InterventionCatalog;
+import io.steergate.policy.Policy;
+import io.steergate.policy.PolicyParser;
+import io.steergate.retraining.RetrainingTriggers.Outcome;
+import io.steergate.security.ApiKeys;
+import io.steergate.testing.SteerGateTestProfile;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Policy-triggered retraining end to end on the real broker, database and model: generations steered by a fresh
+ * intervention (explicitly, under the shipped storytelling policy of tenant story-app-beta), review verdicts posted
+ * over HTTP, a trigger of a policy parsed here (the shipped policies directory stays as it is; the sweep is called
+ * directly, the scheduled one follows the firing), the job it queues, its promotion, the watch and the rollback.
+ */
+@QuarkusTest
+@TestProfile(SteerGateTestProfile.class)
+class RetrainingTriggerQuarkusTest {
+
+    static final Duration WAIT = Duration.ofSeconds(90);
+    static final String TENANT = "story-app-beta";
+
+    @Inject
+    RetrainingTriggers triggers;
+
+    @Inject
+    InterventionCatalog catalog;
+
+    @Inject
+    ApiKeys keys;
+
+    String reviewer;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        RetrainingQuarkusTest.importKindness();
+        reviewer = "Bearer " + keys.issue(List.of(TENANT), List.of("reviewer"), "trigger test reviewer", null, "test").key();
+    }
+
+    @Test
+    void verdictsFireATriggerWhoseJobIsPromotedAndUsedAndTheCoolDownHoldsOffASecondFiring() {
+        String intervention = newIntervention();
+        Policy policy = policy(intervention, 0.5);
+        String id = policy.id();
+        List<Generated> outputs = generate(intervention, 1, 3);
+
+        review(outputs.get(0), "violation");
+        review(outputs.get(1), "ok");
+        assertEquals(Map.of(id + "/reviews", Outcome.BELOW_MINIMUM, id + "/needs-many", Outcome.BELOW_MINIMUM,
+                id + "/sadness", Outcome.BELOW_THRESHOLD), triggers.sweep(List.of(policy)), "2 reviews of the 3 needed");
+        review(outputs.get(2), "ok");
+        assertEquals(Outcome.BELOW_THRESHOLD, triggers.sweep(List.of(policy)).get(id + "/reviews"), "1 of 3 is under 0.5");
+        review(outputs.get(1), "violation"); // the latest verdict of a record counts
+        // two gateway replicas sweeping at once: the trigger's state row lock lets one fire, the other finds it cooling
+        List<Map<String, Outcome>> sweeps = twoSweepsAtOnce(policy);
+        assertEquals(List.of(Outcome.FIRED, Outcome.COOLING_DOWN), sweeps.stream().map(o -> o.get(id + "/reviews")).sorted().toList());
+        sweeps.forEach(o -> assertEquals(Outcome.BELOW_MINIMUM, o.get(id + "/needs-many")));
+        // the scorer measure counts the 3 scored outputs (so not below its minimum); none scores above 1
+        sweeps.forEach(o -> assertEquals(Outcome.BELOW_THRESHOLD, o.get(id + "/sadness")));
+        assertEquals(Outcome.COOLING_DOWN, triggers.sweep(List.of(policy)).get(id + "/reviews"));
+
+        JsonPath firing = onlyFiring(id);
+        assertEquals("reviews", firing.getString("trigger"));
+        assertEquals(intervention, firing.getString("intervention"));
+        assertEquals(3, firing.getInt("evidence.counted"));
+        assertEquals(2, firing.getInt("evidence.violating"));
+        assertEquals(2.0 / 3, firing.getDouble("evidence.rate"), 1e-6);
+        assertEquals("PT24H", firing.getString("evidence.window"));
+        assertEquals(List.of(outputs.get(1).auditId, outputs.get(0).auditId), firing.getList("evidence.violatingRecordIds", Long.class));
+        assertEquals(1, firing.getInt("previousVersion"));
+        assertEquals(List.of("fired", "queued"), firing.getList("steps.step").subList(0, 2));
+        assertEquals("kindness-target", firing.getString("targetSet"));
+        assertEquals("kindness-source", firing.getString("steps[1].detail.baseSource"));
+
+        // the source set: the base set plus the violating outputs
+        JsonPath source = given().get("/v1/prompt-sets/" + firing.getString("sourceSet")).then().statusCode(200).extract().jsonPath();
+        List<String> texts = source.getList("texts");
+        assertEquals(56 + firing.getInt("steps[1].detail.violatingOutputsAdded"), texts.size());
+        assertTrue(texts.contains(outputs.get(0).text) && texts.contains(outputs.get(1).text), "violating outputs added");
+        assertTrue(!texts.contains(outputs.get(2).text) || outputs.get(2).text.equals(outputs.get(0).text)
+                || outputs.get(2).text.equals(outputs.get(1).text), "the ok output is not added");
+
+        JsonPath job = RetrainingQuarkusTest.awaitFinished(firing.getString("jobId"));
+        assertEquals("trigger:" + id + "/reviews", job.getString("requestedBy"));
+        assertEquals("mean-shift", job.getString("method"));
+        assertEquals(2, job.getInt("resultVersion"));
+
+        // 'promote: approval': the version waits as a candidate until an operator promotes it (an intervention without a
+        // gate default is not evaluated, so no gate verdict stands in the way); the scheduled sweep then starts the watch
+        JsonPath awaiting = awaitStatus(id, "AWAITING_PROMOTION");
+        assertEquals(List.of("fired", "queued", "trained"), awaiting.getList("steps.step"));
+        assertEquals(1, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+        approve(intervention, 2);
+        JsonPath watching = awaitStatus(id, "WATCHING");
+        assertEquals(List.of("fired", "queued", "trained", "watch-started"), watching.getList("steps.step"));
+
+        // later requests use the new version; reviewed ok, the watch passes and the version stays
+        List<Generated> after = generate(intervention, 2, 2);
+        review(after.get(0), "ok");
+        review(after.get(1), "ok");
+        JsonPath passed = awaitStatus(id, "PASSED");
+        assertEquals("watch-passed", passed.getString("steps[4].step"));
+        assertEquals(2, passed.getInt("steps[4].detail.counted"));
+        assertEquals(0.0, passed.getDouble("steps[4].detail.rate"));
+        assertEquals(2, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+        assertEquals(Outcome.COOLING_DOWN, triggers.sweep(List.of(policy)).get(id + "/reviews"), "still one firing a day");
+        assertEquals(1, given().queryParam("policy", id).get("/v1/retraining-triggers").jsonPath().getList("id").size());
+
+        // a reviewer sees the firings of its own tenants only
+        assertEquals(List.of(passed.getString("id")), given().header("Authorization", reviewer).queryParam("policy", id)
+                .get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath().getList("id"));
+        String other = "Bearer " + keys.issue(List.of("acme"), List.of("reviewer"), "other tenant", null, "test").key();
+        assertEquals(List.of(), given().header("Authorization", other).queryParam("policy", id)
+                .get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath().getList("id"));
+        given().header("Authorization", other).get("/v1/retraining-triggers/" + passed.getString("id")).then().statusCode(404);
+    }
+
+    @Test
+    void aNewVersionWorseThanTheRateThatFiredTheTriggerIsRolledBack() {
+        String intervention = newIntervention();
+        Policy policy = policy(intervention, 0.3);
+        String id = policy.id();
+        List<Generated> outputs = generate(intervention, 1, 3);
+        review(outputs.get(0), "violation");
+        review(outputs.get(1), "ok");
+        review(outputs.get(2), "ok");
+        assertEquals(Outcome.FIRED, triggers.sweep(List.of(policy)).get(id + "/reviews"));
+        RetrainingQuarkusTest.awaitFinished(onlyFiring(id).getString("jobId"));
+        awaitStatus(id, "AWAITING_PROMOTION");
+        approve(intervention, 2);
+        awaitStatus(id, "WATCHING");
+
+        List<Generated> after = generate(intervention, 2, 2);
+        review(after.get(0), "violation");
+        review(after.get(1), "violation");
+        JsonPath rolledBack = awaitStatus(id, "ROLLED_BACK");
+        assertEquals(1, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+        assertEquals("rolled-back", rolledBack.getString("steps[4].step"));
+        assertEquals(1.0, rolledBack.getDouble("steps[4].detail.rate"));
+        assertEquals(1.0 / 3, rolledBack.getDouble("steps[4].detail.previousRate"), 1e-6);
+        assertEquals(2, rolledBack.getInt("steps[4].detail.counted"));
+        assertEquals(1, rolledBack.getInt("steps[4].detail.restoredVersion"));
+        String reason = rolledBack.getString("steps[4].detail.reason");
+        assertTrue(reason.contains("is worse than 0.3333"), reason);
+        // requests use the restored version again
+        assertEquals(1, generate(intervention, 1, 1).get(0).version);
+    }
+
+    @Test
+    void withoutStoredSetsMatchingItsProvenanceAnInterventionsBaseSetsAreItsShippedPromptFiles() throws IOException {
+        // no test imports the cheerful prompt files, so the shipped demo map's provenance names no stored set
+        RetrainingTriggers.BaseSets base = QuarkusTransaction.requiringNew().call(() -> triggers.baseSets("cheerful"));
+        assertEquals(Path.of("policies/prompts").toString(), base.from());
+        assertTrue(base.source().matches("cheerful-base-[0-9a-f]{8}-source"), base.source());
+        for (String side : new String[] {"source", "target"}) {
+            String name = side.equals("source") ? base.source() : base.target();
+            List<String> stored = given().get("/v1/prompt-sets/" + name).then().statusCode(200).extract().jsonPath().getList("texts");
+            assertEquals(PromptSet.read(Path.of("policies/prompts/cheerful." + side + ".jsonl")).texts(), stored);
+        }
+        // a second look finds the same sets: now through the provenance when the shipped map was fitted on these files,
+        // else by importing the same texts again under the same names (a no-op)
+        RetrainingTriggers.BaseSets again = QuarkusTransaction.requiringNew().call(() -> triggers.baseSets("cheerful"));
+        assertEquals(List.of(base.source(), base.target()), List.of(again.source(), again.target()));
+    }
+
+    /** A fresh intervention: version 1 trained from the stored kindness sets and promoted by an operator. */
+    static String newIntervention() {
+        String name = RetrainingQuarkusTest.name();
+        RetrainingQuarkusTest.awaitFinished(RetrainingQuarkusTest.queue(name, RetrainingQuarkusTest.body("mean-shift")));
+        approve(name, 1);
+        return name;
+    }
+
+    /** An operator promotes a version (as the operator's approval of a 'promote: approval' trigger's version). */
+    static void approve(String intervention, int version) {
+        given().post("/v1/interventions/" + intervention + "/versions/" + version + "/promote").then().statusCode(200);
+        assertEquals(version, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+    }
+
+    /** A policy of its own (so its triggers' state rows are too) over the tenant, with tiny minimums. */
+    Policy policy(String intervention, double atLeast) {
+        String id = "trigger-test-" + UUID.randomUUID().toString().substring(0, 8);
+        String yaml = """
+                id: %1$s
+                tenants: [%2$s]
+                retraining:
+                  - name: reviews
+                    intervention: %3$s
+                    when: {reviews: {verdict: violation, atLeast: %4$s, minReviews: 3, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift, sites: resid}
+                    promote: approval
+                    watch: {window: 1d, minOutputs: 2}
+                  - name: needs-many
+                    intervention: %3$s
+                    when: {reviews: {atLeast: 0.01, minReviews: 1000, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift}
+                  - name: sadness
+                    intervention: %3$s
+                    when: {scorer: {name: sadness, above: 1, atLeast: 0.5, minOutputs: 3, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift}
+                scorers:
+                  - {name: sadness, lexicon: lexicons/sadness.txt}
+                """.formatted(id, TENANT, intervention, atLeast);
+        PolicyParser.Result parsed = new PolicyParser(Path.of("policies"), catalog).parse(id + ".yaml", yaml.getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(), parsed.errors());
+        return parsed.policy();
+    }
+
+    /** Two sweeps of one policy started together, as two gateway replicas would. */
+    List<Map<String, Outcome>> twoSweepsAtOnce(Policy policy) {
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<Map<String, Outcome>>> running = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                running.add(pool.submit(() -> {
+                    start.await();
+                    return triggers.sweep(List.of(policy));
+                }));
+            }
+            start.countDown();
+            List<Map<String, Outcome>> outcomes = new ArrayList<>();
+            for (Future<Map<String, Outcome>> sweep : running) {
+                outcomes.add(sweep.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+            }
+            return outcomes;
+        } catch (Exception e) {
+            throw new AssertionError("a sweep failed", e);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    record Generated(String requestId, long auditId, String text, int version) {}
+
+    /** {@code count} generations steered explicitly by {@code intervention}, each checked to apply {@code version}. */
+    static List<Generated> generate(String intervention, int version, int count) {
+        List<Generated> generated = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String requestId = "trigger-" + UUID.randomUUID();
+            Map<String, Object> request = new LinkedHashMap<>();
+            request.put("id", requestId);
+            request.put("tenant", TENANT);
+            request.put("prompt", "Once upon a time, a girl named Lily " + i);
+            request.put("maxTokens", 24);
+            request.put("seed", 100 + i);
+            request.put("steering", List.of(Map.of("intervention", intervention, "strength", 0.5)));
+            JsonPath result = given().body(request).contentType("application/json").post("/v1/generations")
+                    .then().statusCode(200).extract().jsonPath();
+            assertEquals("COMPLETED", result.getString("status"), result.prettify());
+            assertEquals(intervention, result.getString("applied[0].intervention"));
+            assertEquals(version, result.getInt("applied[0].version"));
+            long[] auditId = new long[1];
+            await().atMost(WAIT).until(() -> {
+                List<Map<String, Object>> items = given().queryParam("tenant", TENANT).queryParam("intervention", intervention)
+                        .get("/v1/audit").jsonPath().getList("items");
+                return items.stream().filter(item -> requestId.equals(item.get("requestId"))).findFirst()
+                        .map(item -> auditId[0] = ((Number) item.get("id")).longValue()).isPresent();
+            });
+            generated.add(new Generated(requestId, auditId[0], result.getString("text"), result.getInt("applied[0].version")));
+        }
+        return generated;
+    }
+
+    void review(Generated output, String verdict) {
+        given().header("Authorization", reviewer).contentType("application/json").body(Map.of("verdict", verdict))
+                .post("/v1/audit/" + output.auditId + "/review").then().statusCode(201);
+    }
+
+    static JsonPath onlyFiring(String policy) {
+        JsonPath list = given().queryParam("policy", policy).get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath();
+        assertEquals(1, list.getList("id").size(), list.prettify());
+        return given().get("/v1/retraining-triggers/" + list.getString("[0].id")).then().statusCode(200).extract().jsonPath();
+    }
+
+    static JsonPath awaitStatus(String policy, String status) {
+        JsonPath[] firing = new JsonPath[1];
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).until(() -> {
+            firing[0] = onlyFiring(policy);
+            return firing[0].getString("status").equals(status);
+        });
+        return firing[0];
+    }
+}
