@@ -36,7 +36,6 @@ public class InterventionRegistry {
     private static final Logger LOG = Logger.getLogger(InterventionRegistry.class);
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String GATE_REFUSED = "REFUSED";
 
     @Inject
     MeterRegistry metrics;
@@ -173,7 +172,7 @@ public class InterventionRegistry {
         if (current.isPresent() && current.get().version == number) {
             return summary(version);
         }
-        if (GATE_REFUSED.equals(version.gate)) {
+        if (InterventionVersion.GATE_REFUSED.equals(version.gate)) {
             if (!overrideGate) {
                 throw new ApiError(409, ErrorCode.CONFLICT, "intervention '" + name + "' version " + number + ": the"
                         + " evaluation gate REFUSED it (its retraining job's gateReport says why); promote with"
@@ -199,7 +198,7 @@ public class InterventionRegistry {
     /** Records the evaluation gate's verdict (PASSED or REFUSED) on a version, in the caller's transaction. */
     @Transactional
     public void recordGate(String name, int number, String verdict) {
-        if (!GATE_REFUSED.equals(verdict) && !"PASSED".equals(verdict)) {
+        if (!InterventionVersion.GATE_REFUSED.equals(verdict) && !InterventionVersion.GATE_PASSED.equals(verdict)) {
             throw new IllegalArgumentException("gate verdict must be PASSED or REFUSED, got " + verdict);
         }
         version(name, number).gate = verdict;

@@ -61,6 +61,10 @@ public class InterventionVersion extends PanacheEntityBase {
     @Column(name = "status_changed_at")
     public Instant statusChangedAt;
 
+    /** The evaluation gate's verdicts as {@link #gate} holds them. */
+    public static final String GATE_PASSED = "PASSED";
+    public static final String GATE_REFUSED = "REFUSED";
+
     /** The evaluation gate's verdict on a trained version, PASSED or REFUSED; null when it was not evaluated. */
     public String gate;
 

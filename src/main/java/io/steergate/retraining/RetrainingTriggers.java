@@ -292,6 +292,11 @@ public class RetrainingTriggers {
                 detail.put("minOutputs", watch.minOutputs());
                 move(firing, TriggerFiring.Status.WATCHING, "watch-started", detail, now);
             }
+        } else if (InterventionVersion.GATE_REFUSED.equals(version.gate)
+                && trigger(firing).promote() == RetrainingTrigger.Promote.AUTO) {
+            // nobody will promote it: an operator's override of the gate is an approval-mode decision
+            move(firing, TriggerFiring.Status.NOT_PROMOTED, "not-promoted", Map.of("version", firing.resultVersion,
+                    "reason", "the evaluation gate refused it (GET /v1/retraining-jobs/" + firing.jobId + " has the report)"), now);
         } else if (version.status.equals(InterventionVersion.Status.retired.name())
                 || active.isPresent() && active.get().version > firing.resultVersion) {
             move(firing, TriggerFiring.Status.NOT_PROMOTED, "not-promoted", Map.of("version", firing.resultVersion,
