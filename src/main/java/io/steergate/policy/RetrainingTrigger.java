@@ -13,8 +13,8 @@ import java.util.Map;
  * @param intervention the intervention measured and retrained
  * @param when         what is measured and when it fires
  * @param coolDown     the least time between two firings
- * @param train        the job's method, sites and hyperparameters; its prompt sets are the intervention's base sets
- *                     plus the violating outputs
+ * @param train        the job's method, sites, hyperparameters and gate evaluation; its prompt sets are the
+ *                     intervention's base sets plus the violating outputs
  * @param promote      what happens to the trained version
  * @param watch        the check after a promotion; null: none (no automatic rollback)
  */

@@ -202,9 +202,7 @@ class RetrainingTriggerQuarkusTest {
         String intervention = badButLabelledRight();
         Policy policy = autoPolicy(intervention);
         String id = policy.id();
-        List<Generated> outputs = generate(intervention, 1, 3);
-        outputs.forEach(output -> review(output, "violation"));
-        assertEquals(Map.of(id + "/auto", Outcome.FIRED), triggers.sweep(List.of(policy)));
+        List<Generated> outputs = firedByThreeViolations(intervention, policy);
 
         JsonPath firing = onlyFiring(id);
         assertEquals(3, firing.getInt("evidence.counted"));
@@ -247,9 +245,7 @@ class RetrainingTriggerQuarkusTest {
         String intervention = asGoodAsUnsteered("kindness-target", "kindness-source");
         Policy policy = autoPolicy(intervention);
         String id = policy.id();
-        List<Generated> outputs = generate(intervention, 1, 3);
-        outputs.forEach(output -> review(output, "violation"));
-        assertEquals(Map.of(id + "/auto", Outcome.FIRED), triggers.sweep(List.of(policy)));
+        firedByThreeViolations(intervention, policy);
         JsonPath firing = onlyFiring(id);
         assertEquals("kindness-target", firing.getString("steps[1].detail.baseSource"));
 
@@ -264,6 +260,14 @@ class RetrainingTriggerQuarkusTest {
         given().get("/v1/interventions/" + intervention).then().body("activeVersion", equalTo(1))
                 .body("versions.find { it.version == 2 }.status", equalTo("candidate"));
         assertEquals(1, generate(intervention, 1, 1).get(0).version, "requests keep the active version");
+    }
+
+    /** Three outputs of version 1, each reviewed as a violation; the sweep fires the policy's trigger on them. */
+    List<Generated> firedByThreeViolations(String intervention, Policy policy) {
+        List<Generated> outputs = generate(intervention, 1, 3);
+        outputs.forEach(output -> review(output, "violation"));
+        assertEquals(Map.of(policy.id() + "/auto", Outcome.FIRED), triggers.sweep(List.of(policy)));
+        return outputs;
     }
 
     /**
