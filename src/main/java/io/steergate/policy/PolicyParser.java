@@ -65,7 +65,8 @@ public final class PolicyParser {
     private static final Set<String> TRIGGER_WHEN_KEYS = Set.of("reviews", "scorer");
     private static final Set<String> REVIEWS_KEYS = Set.of("verdict", "atLeast", "minReviews", "window");
     private static final Set<String> SCORER_RULE_KEYS = Set.of("name", "above", "atLeast", "minOutputs", "window");
-    private static final Set<String> TRAIN_KEYS = Set.of("method", "sites", "hyperparameters");
+    private static final Set<String> TRAIN_KEYS = Set.of("method", "sites", "hyperparameters", "evaluation");
+    private static final Set<String> EVALUATION_KEYS = Set.of("prompts", "concept", "desired", "strength");
     private static final Set<String> HYPERPARAMETER_KEYS = Set.of("steps", "learningRate", "l1", "groupLasso", "seed");
     private static final Set<String> WATCH_KEYS = Set.of("window", "minOutputs");
     /** A retraining duration: a whole number of seconds, minutes, hours or days. */
@@ -638,6 +639,13 @@ public final class PolicyParser {
                 error(value(hp, "seed"), hpAt + "seed: must be a whole number, got " + scalarText(value(hp, "seed")));
                 return null;
             }
+            RetrainingTrigger.Evaluation evaluation = null;
+            if (fields.containsKey("evaluation")) {
+                evaluation = evaluation(value(fields, "evaluation"), at + ".evaluation");
+                if (evaluation == null) {
+                    return null;
+                }
+            }
             if (method == null || (hp.containsKey("steps") && steps == null) || (hp.containsKey("learningRate") && learningRate == null)
                     || (hp.containsKey("l1") && l1 == null) || (hp.containsKey("groupLasso") && groupLasso == null)
                     || (hp.containsKey("seed") && seed == null)) {
@@ -645,7 +653,28 @@ public final class PolicyParser {
             }
             // ranges per method (e.g. a positive learning rate) are the method's own check, run when the job is queued
             return new RetrainingTrigger.Train(method, sites, steps, learningRate, l1, groupLasso,
-                    seed == null ? null : seed.longValue());
+                    seed == null ? null : seed.longValue(), evaluation);
+        }
+
+        /** A trigger job's gate evaluation; whether the prompt set and lexicons exist is checked when the job is queued. */
+        RetrainingTrigger.Evaluation evaluation(Node node, String at) {
+            Map<String, NodeTuple> fields = fields(node, at, EVALUATION_KEYS, Set.of("prompts", "concept"));
+            if (fields == null) {
+                return null;
+            }
+            String prompts = string(value(fields, "prompts"), at + ".prompts");
+            String concept = string(value(fields, "concept"), at + ".concept");
+            String desired = fields.containsKey("desired") ? string(value(fields, "desired"), at + ".desired") : null;
+            Double strength = fields.containsKey("strength") ? number(value(fields, "strength"), at + ".strength") : null;
+            if (strength != null && !(strength > 0)) {
+                error(value(fields, "strength"), at + ".strength: must be positive, got " + scalarText(value(fields, "strength")));
+                return null;
+            }
+            if (prompts == null || concept == null || (fields.containsKey("desired") && desired == null)
+                    || (fields.containsKey("strength") && strength == null)) {
+                return null;
+            }
+            return new RetrainingTrigger.Evaluation(prompts, concept, desired, strength);
         }
 
         RetrainingTrigger.Watch watch(Node node, String where) {

@@ -13,8 +13,8 @@ import java.util.Map;
  * @param intervention the intervention measured and retrained
  * @param when         what is measured and when it fires
  * @param coolDown     the least time between two firings
- * @param train        the job's method, sites and hyperparameters; its prompt sets are the intervention's base sets
- *                     plus the violating outputs
+ * @param train        the job's method, sites, hyperparameters and gate evaluation; its prompt sets are the
+ *                     intervention's base sets plus the violating outputs
  * @param promote      what happens to the trained version
  * @param watch        the check after a promotion; null: none (no automatic rollback)
  */
@@ -42,9 +42,12 @@ public record RetrainingTrigger(String name, String intervention, Measure when, 
     public record Measure(Kind kind, String verdict, String scorer, double above, double atLeast, int minCount,
             Duration window) {}
 
-    /** The job: a method's wire name, a site spec and the hyperparameters given (absent: the method's defaults). */
+    /**
+     * The job: a method's wire name, a site spec and the hyperparameters given (absent: the method's defaults), and the
+     * evaluation its candidate is gated with (null: the intervention's default evaluation, if any).
+     */
     public record Train(String method, String sites, Integer steps, Double learningRate, Double l1, Double groupLasso,
-            Long seed) {
+            Long seed, Evaluation evaluation) {
 
         /** The hyperparameters that were given, by their wire names, for the trigger's record. */
         public Map<String, Object> hyperparameters() {
@@ -67,6 +70,13 @@ public record RetrainingTrigger(String name, String intervention, Measure when, 
             return given;
         }
     }
+
+    /**
+     * The evaluation gate's measurement of a trigger's job (a training request's {@code evaluation}): a stored prompt
+     * set of held-out prompts, the concept lexicon whose rate must fall, optionally a desired-side lexicon, and the
+     * strength (null: the gate's default). Checked when the job is queued.
+     */
+    public record Evaluation(String prompts, String concept, String desired, Double strength) {}
 
     /** What happens to a trained version. */
     public enum Promote {

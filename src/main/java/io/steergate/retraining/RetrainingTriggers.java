@@ -159,9 +159,11 @@ public class RetrainingTriggers {
 
         RetrainingTrigger.Train train = trigger.train();
         String description = registry.get(trigger.intervention()).map(InterventionRegistry.InterventionSummary::description).orElse(null);
+        RetrainingTrigger.Evaluation evaluation = train.evaluation();
         TrainingRequest request = new TrainingRequest(train.method(), firing.sourceSet, firing.targetSet, train.sites(),
                 train.steps(), train.learningRate(), train.l1(), train.groupLasso(), train.seed(), null, description,
-                trigger.promote() == RetrainingTrigger.Promote.AUTO);
+                trigger.promote() == RetrainingTrigger.Promote.AUTO, evaluation == null ? null : new EvaluationRequest(
+                        evaluation.prompts(), evaluation.concept(), evaluation.desired(), evaluation.strength()));
         RetrainingJobSummary job = jobs.request(trigger.intervention(), request, requestedBy(policy, trigger));
         firing.jobId = job.id();
         firing.status = TriggerFiring.Status.QUEUED.name();
@@ -270,8 +272,11 @@ public class RetrainingTriggers {
                     "error", job.error == null ? "" : job.error), now);
         } else if (job.status.equals(RetrainingJob.Status.SUCCEEDED.name())) {
             firing.resultVersion = job.resultVersion;
-            move(firing, TriggerFiring.Status.AWAITING_PROMOTION, "trained", Map.of("jobId", job.id.toString(),
-                    "version", job.resultVersion), now);
+            Map<String, Object> trained = new LinkedHashMap<>();
+            trained.put("jobId", job.id.toString());
+            trained.put("version", job.resultVersion);
+            trained.put("gate", job.gate);
+            move(firing, TriggerFiring.Status.AWAITING_PROMOTION, "trained", trained, now);
         }
     }
 

@@ -464,13 +464,15 @@ class PolicyParserTest {
                     when:
                       scorer: {name: meanness, above: 0.1, atLeast: 0.02, minOutputs: 500, window: 30m}
                     coolDown: 90s
-                    train: {method: mean-shift}
+                    train:
+                      method: mean-shift
+                      evaluation: {prompts: kindness-elicit, concept: meanness, desired: kindness, strength: 2}
                 """.getBytes(StandardCharsets.UTF_8));
         assertEquals(List.of(), result.errors());
         RetrainingTrigger reviews = result.policy().retraining().get(0);
         assertEquals(new RetrainingTrigger("kindness-reviews", "kindness",
                 new RetrainingTrigger.Measure(RetrainingTrigger.Kind.REVIEWS, "violation", null, 0, 0.05, 50, Duration.ofDays(7)),
-                Duration.ofDays(1), new RetrainingTrigger.Train("lineas", "resid", 50, 0.01, null, null, 7L),
+                Duration.ofDays(1), new RetrainingTrigger.Train("lineas", "resid", 50, 0.01, null, null, 7L, null),
                 RetrainingTrigger.Promote.AUTO, new RetrainingTrigger.Watch(Duration.ofHours(12), 50)), reviews);
         assertEquals(Map.of("steps", 50, "learningRate", 0.01, "seed", 7L), reviews.train().hyperparameters());
         RetrainingTrigger scorer = result.policy().retraining().get(1);
@@ -480,6 +482,7 @@ class PolicyParserTest {
         assertEquals(RetrainingTrigger.Promote.APPROVAL, scorer.promote(), "approval unless the policy says auto");
         assertNull(scorer.watch());
         assertNull(scorer.train().sites());
+        assertEquals(new RetrainingTrigger.Evaluation("kindness-elicit", "meanness", "kindness", 2.0), scorer.train().evaluation());
         assertEquals(List.of(), parseFile("storytelling").retraining(), "a policy without the key has no triggers");
     }
 
@@ -528,6 +531,29 @@ class PolicyParserTest {
                 "p.yaml:14:11: duplicate retraining trigger name 't1'",
                 "p.yaml:17:7: retraining 't1' when: give exactly one of reviews, scorer",
                 "p.yaml:22:27: retraining 't3' when.scorer.name: 'sadness' is not one of this policy's scorers"), errors);
+    }
+
+    @Test
+    void aTriggersEvaluationNeedsItsPromptsAndConceptAndAPositiveStrength() {
+        List<String> errors = errors("""
+                id: p
+                tenants: [a]
+                retraining:
+                  - name: t1
+                    intervention: kindness
+                    when: {reviews: {atLeast: 0.1, minReviews: 5, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift, evaluation: {concept: meanness, rounds: 2}}
+                  - name: t2
+                    intervention: kindness
+                    when: {reviews: {atLeast: 0.1, minReviews: 5, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift, evaluation: {prompts: kindness-elicit, concept: meanness, strength: 0}}
+                """);
+        assertEquals(List.of(
+                "p.yaml:8:65: retraining 't1' train.evaluation: unknown key 'rounds' (allowed: concept, desired, prompts, strength)",
+                "p.yaml:8:45: retraining 't1' train.evaluation: missing field 'prompts'",
+                "p.yaml:13:101: retraining 't2' train.evaluation.strength: must be positive, got 0"), errors);
     }
 
     private Policy parseFile(String id) {

@@ -2,6 +2,7 @@ package io.steergate.retraining;
 
 import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,9 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.steergate.engine.eval.PromptSet;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.InterventionFile;
+import io.steergate.intervention.InterventionVersion;
 import io.steergate.policy.InterventionCatalog;
 import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyParser;
@@ -25,6 +29,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -190,6 +195,147 @@ class RetrainingTriggerQuarkusTest {
         assertEquals(List.of(base.source(), base.target()), List.of(again.source(), again.target()));
     }
 
+    @Test
+    void withPromoteAutoTheFiringsCandidatePassesTheGateAndIsPromotedWithoutAnOperatorAndLaterRequestsUseIt() {
+        // version 1 steers towards meanness, but its provenance names the kindness sets the right way round, so they
+        // are the trigger's base sets; the gate measures the trigger's candidate against that bad active version
+        String intervention = badButLabelledRight();
+        Policy policy = autoPolicy(intervention);
+        String id = policy.id();
+        List<Generated> outputs = firedByThreeViolations(intervention, policy);
+
+        JsonPath firing = onlyFiring(id);
+        assertEquals(3, firing.getInt("evidence.counted"));
+        assertEquals(3, firing.getInt("evidence.violating"));
+        assertEquals(1.0, firing.getDouble("evidence.rate"));
+        assertEquals(outputs.stream().map(Generated::auditId).sorted().toList(),
+                firing.getList("evidence.violatingRecordIds", Long.class).stream().sorted().toList());
+        assertEquals(1, firing.getInt("previousVersion"));
+        assertEquals("kindness-source", firing.getString("steps[1].detail.baseSource"));
+        assertEquals("provenance of version 1", firing.getString("steps[1].detail.baseFrom"));
+        assertEquals("auto", firing.getString("steps[1].detail.promote"));
+
+        JsonPath job = RetrainingQuarkusTest.awaitFinished(firing.getString("jobId"), RetrainingQuarkusTest.GATE_WAIT);
+        assertEquals("trigger:" + id + "/auto", job.getString("requestedBy"));
+        assertEquals("kindness-elicit", job.getString("evaluation.prompts"), "the trigger's own evaluation");
+        assertEquals("PASSED", job.getString("gate"), job.prettify());
+        assertEquals("active version 1", job.getString("gateReport.baseline.against"));
+        assertTrue(job.getDouble("gateReport.conceptDifference.high") < 0, job.prettify());
+        assertTrue(job.getString("gateReport.promotion").startsWith("promoted"), job.getString("gateReport.promotion"));
+        // nobody calls promote: the job did, and the sweep found version 2 active and started the watch
+        JsonPath watching = awaitStatus(id, "WATCHING");
+        assertEquals(List.of("fired", "queued", "trained", "watch-started"), watching.getList("steps.step"));
+        assertEquals("PASSED", watching.getString("steps[2].detail.gate"));
+        assertEquals(2, watching.getInt("steps[3].detail.version"));
+        assertEquals(1, watching.getInt("steps[3].detail.previousVersion"));
+        given().get("/v1/interventions/" + intervention).then().body("activeVersion", equalTo(2))
+                .body("versions.find { it.version == 2 }.gate", equalTo("PASSED"));
+
+        // later requests apply version 2, in their results and in their audit records
+        for (Generated later : generate(intervention, 2, 2)) {
+            JsonPath audit = given().queryParam("tenant", TENANT).queryParam("intervention", intervention).get("/v1/audit")
+                    .then().statusCode(200).extract().jsonPath();
+            assertEquals(2, audit.getInt("items.find { it.requestId == '" + later.requestId + "' }.applied[0].version"));
+        }
+    }
+
+    @Test
+    void withPromoteAutoACandidateFittedOnBadBaseSetsIsRefusedByTheGateAndTheFiringEndsNotPromoted() {
+        // version 1's provenance names the kindness sets swapped: the firing's candidate steers towards meanness
+        String intervention = asGoodAsUnsteered("kindness-target", "kindness-source");
+        Policy policy = autoPolicy(intervention);
+        String id = policy.id();
+        firedByThreeViolations(intervention, policy);
+        JsonPath firing = onlyFiring(id);
+        assertEquals("kindness-target", firing.getString("steps[1].detail.baseSource"));
+
+        JsonPath job = RetrainingQuarkusTest.awaitFinished(firing.getString("jobId"), RetrainingQuarkusTest.GATE_WAIT);
+        assertEquals("REFUSED", job.getString("gate"), job.prettify());
+        assertTrue(job.getString("gateReport.reasons[0]").startsWith("concept rate not lower beyond noise"), job.prettify());
+        JsonPath refused = awaitStatus(id, "NOT_PROMOTED");
+        assertEquals(List.of("fired", "queued", "trained", "not-promoted"), refused.getList("steps.step"));
+        assertEquals("REFUSED", refused.getString("steps[2].detail.gate"));
+        assertTrue(refused.getString("steps[3].detail.reason").startsWith("the evaluation gate refused it"),
+                refused.getString("steps[3].detail.reason"));
+        given().get("/v1/interventions/" + intervention).then().body("activeVersion", equalTo(1))
+                .body("versions.find { it.version == 2 }.status", equalTo("candidate"));
+        assertEquals(1, generate(intervention, 1, 1).get(0).version, "requests keep the active version");
+    }
+
+    /** Three outputs of version 1, each reviewed as a violation; the sweep fires the policy's trigger on them. */
+    List<Generated> firedByThreeViolations(String intervention, Policy policy) {
+        List<Generated> outputs = generate(intervention, 1, 3);
+        outputs.forEach(output -> review(output, "violation"));
+        assertEquals(Map.of(policy.id() + "/auto", Outcome.FIRED), triggers.sweep(List.of(policy)));
+        return outputs;
+    }
+
+    /**
+     * A fresh intervention whose version 1, promoted by an operator, is a mean shift fitted on the kindness sets swapped
+     * (it steers towards meanness) whose training-data provenance is relabelled as the kindness sets the right way round:
+     * an active version that does badly while the intervention's base sets are the right ones. (A version as good as
+     * no steering is not enough: the violating outputs joining the source set cost the candidate some of the shipped
+     * map's effect, and it came out 7/400 against 15/400 unsteered, not better beyond noise.)
+     */
+    static String badButLabelledRight() {
+        String swapped = RetrainingQuarkusTest.name();
+        Map<String, Object> body = RetrainingQuarkusTest.body("mean-shift");
+        body.put("source", "kindness-target");
+        body.put("target", "kindness-source");
+        RetrainingQuarkusTest.awaitFinished(RetrainingQuarkusTest.queue(swapped, body));
+        Intervention fitted = InterventionFile.read(QuarkusTransaction.requiringNew().call(() ->
+                InterventionVersion.of(swapped, 1).orElseThrow().mapBlob));
+        JsonPath provenance = JsonPath.from(fitted.metadata().get("training_data_sha256"));
+        assertEquals(given().get("/v1/prompt-sets/kindness-target").path("sha256"), provenance.getString("source"));
+        Map<String, String> metadata = new TreeMap<>(fitted.metadata());
+        metadata.put("training_data_sha256", String.format("{\"source\": \"%s\", \"target\": \"%s\"}",
+                provenance.getString("target"), provenance.getString("source")));
+        String name = RetrainingQuarkusTest.name();
+        byte[] relabelled = InterventionFile.write(new Intervention(name, fitted.method(), fitted.modelFingerprint(),
+                fitted.concept(), metadata, fitted.maps()));
+        given().queryParam("kind", "toxicity").queryParam("description", "test: meaner stories, labelled kinder")
+                .contentType("application/octet-stream").body(relabelled).post("/v1/interventions/" + name + "/versions")
+                .then().statusCode(201);
+        approve(name, 1);
+        return name;
+    }
+
+    /**
+     * A fresh intervention whose version 1, promoted by an operator, is one LinEAS step at a vanishing learning rate
+     * from the identity on {@code source} and {@code target}: steering as good as none, with those sets as provenance.
+     */
+    static String asGoodAsUnsteered(String source, String target) {
+        String name = RetrainingQuarkusTest.name();
+        Map<String, Object> body = RetrainingQuarkusTest.body("lineas");
+        body.put("source", source);
+        body.put("target", target);
+        body.put("steps", 1);
+        body.put("learningRate", 1e-9);
+        RetrainingQuarkusTest.awaitFinished(RetrainingQuarkusTest.queue(name, body));
+        approve(name, 1);
+        return name;
+    }
+
+    /** A policy whose one trigger fires on 3 violation verdicts, gates its job on the kindness eliciting set, promotes. */
+    Policy autoPolicy(String intervention) {
+        String id = "trigger-auto-" + UUID.randomUUID().toString().substring(0, 8);
+        return parse(id, """
+                id: %1$s
+                tenants: [%2$s]
+                retraining:
+                  - name: auto
+                    intervention: %3$s
+                    when: {reviews: {verdict: violation, atLeast: 0.5, minReviews: 3, window: 1d}}
+                    coolDown: 1d
+                    train:
+                      method: mean-shift
+                      sites: resid
+                      evaluation: {prompts: kindness-elicit, concept: meanness, desired: kindness, strength: 2}
+                    promote: auto
+                    watch: {window: 1d, minOutputs: 2}
+                """.formatted(id, TENANT, intervention));
+    }
+
     /** A fresh intervention: version 1 trained from the stored kindness sets and promoted by an operator. */
     static String newIntervention() {
         String name = RetrainingQuarkusTest.name();
@@ -231,6 +377,10 @@ class RetrainingTriggerQuarkusTest {
                 scorers:
                   - {name: sadness, lexicon: lexicons/sadness.txt}
                 """.formatted(id, TENANT, intervention, atLeast);
+        return parse(id, yaml);
+    }
+
+    Policy parse(String id, String yaml) {
         PolicyParser.Result parsed = new PolicyParser(Path.of("policies"), catalog).parse(id + ".yaml", yaml.getBytes(StandardCharsets.UTF_8));
         assertEquals(List.of(), parsed.errors());
         return parsed.policy();
