@@ -3,6 +3,7 @@ package io.steergate.review;
 import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -117,16 +118,22 @@ class ReviewBrowserQuarkusTest {
         waitFor(By.id("start")).click();
         long skipped = recordShown();
         screenshot("05-record");
-        assertTrue(browser.findElement(By.id("prompt")).getText().contains("Lily looked out of the window"));
+        // the oldest queued record of the tenant comes first: it may be an earlier test class's, with its own prompt,
+        // and (review.agreement) it may already hold another reviewer's verdict; so the checks below are relative
+        String prompt = browser.findElement(By.id("prompt")).getText();
+        assertFalse(prompt.isBlank() || prompt.startsWith("(the request is no longer stored)"), prompt);
         assertEquals("no counterfactual recorded", browser.findElement(By.id("unsteered")).getText());
+        List<String> skippedBefore = verdicts(skipped);
         press("n");
         long first = nextRecordAfter(skipped);
 
         List<Long> reviewed = new ArrayList<>();
         reviewed.add(first);
+        List<String> firstBefore = verdicts(first);
         press("o");
         long second = nextRecordAfter(first);
         reviewed.add(second);
+        List<String> secondBefore = verdicts(second);
         // a note: typed keys stay in the field; Esc leaves it, then v posts
         browser.findElement(By.id("note")).click();
         new Actions(browser).sendKeys("ovun: mean words", Keys.ESCAPE).perform();
@@ -134,19 +141,31 @@ class ReviewBrowserQuarkusTest {
         press("v");
         long third = nextRecordAfter(second);
         reviewed.add(third);
+        List<String> thirdBefore = verdicts(third);
         press("u");
         new WebDriverWait(browser, WAIT).until(b -> !b.getCurrentUrl().endsWith("/review/records/" + third));
         screenshot("07-after-three-verdicts");
 
-        assertEquals(List.of("ok"), verdicts(first));
-        assertEquals(List.of("violation"), verdicts(second));
-        assertEquals("ovun: mean words", given().get("/v1/audit/" + second).jsonPath().getString("reviews[0].note"));
-        assertEquals(List.of("unsure"), verdicts(third));
-        assertEquals(List.of(), verdicts(skipped));
+        assertEquals(plus(firstBefore, "ok"), verdicts(first));
+        assertEquals(plus(secondBefore, "violation"), verdicts(second));
+        assertEquals("ovun: mean words", given().get("/v1/audit/" + second).jsonPath().getString("reviews[-1].note"));
+        assertEquals(plus(thirdBefore, "unsure"), verdicts(third));
+        assertEquals(skippedBefore, verdicts(skipped));
 
         browser.get(base + "/review/dashboard");
-        assertEquals(reviewedBefore + 3, count("reviewed"));
-        assertEquals(violationsBefore + 1, count("violations"));
+        // the dashboard counts records by their latest verdict: a record already reviewed counts once, as its latest says
+        List<List<String>> before = List.of(firstBefore, secondBefore, thirdBefore);
+        List<String> now = List.of("ok", "violation", "unsure");
+        int newlyReviewed = 0;
+        int violationsAdded = 0;
+        for (int i = 0; i < 3; i++) {
+            List<String> earlier = before.get(i);
+            newlyReviewed += earlier.isEmpty() ? 1 : 0;
+            violationsAdded += (now.get(i).equals("violation") ? 1 : 0)
+                    - (!earlier.isEmpty() && earlier.get(earlier.size() - 1).equals("violation") ? 1 : 0);
+        }
+        assertEquals(reviewedBefore + newlyReviewed, count("reviewed"));
+        assertEquals(violationsBefore + violationsAdded, count("violations"));
         assertTrue(browser.findElements(By.cssSelector("#rate-chart svg")).size() == 1, browser.getPageSource());
         assertTrue(browser.findElements(By.cssSelector("#score-chart svg")).size() == 1, browser.getPageSource());
         screenshot("08-dashboard-after");
@@ -186,6 +205,12 @@ class ReviewBrowserQuarkusTest {
         waitFor(By.id("tallies"));
         List<WebElement> cells = browser.findElements(By.cssSelector("#tallies tr[data-version='all'] td." + column));
         return cells.isEmpty() ? 0 : Integer.parseInt(cells.get(0).getText());
+    }
+
+    private static List<String> plus(List<String> verdicts, String verdict) {
+        List<String> more = new ArrayList<>(verdicts);
+        more.add(verdict);
+        return more;
     }
 
     private static List<String> verdicts(long auditId) {
