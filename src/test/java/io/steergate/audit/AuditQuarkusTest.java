@@ -119,6 +119,9 @@ class AuditQuarkusTest {
 
         // a review: the latest verdict counts
         long reviewed = byTenant.getLong("items[1].id");
+        given().contentType("application/json").body("{\"verdict\":\"ok\",\"note\":\"a\\u0000b\"}")
+                .post("/v1/audit/" + reviewed + "/review").then().statusCode(400)
+                .body("code", equalTo("INVALID_REQUEST")).body("message", containsString("U+0000"));
         given().contentType("application/json").body("{\"verdict\":\"ok\"}")
                 .post("/v1/audit/" + reviewed + "/review").then().statusCode(201).body("verdict", equalTo("ok"));
         given().contentType("application/json").body("{\"verdict\":\"violation\",\"note\":\"mean\"}")
