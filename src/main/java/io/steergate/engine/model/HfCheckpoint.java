@@ -39,6 +39,28 @@ public final class HfCheckpoint {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The keys of config.json that {@link #config} and {@link #load} read. */
+    private static final Set<String> READ_KEYS = Set.of("model_type", "hidden_size", "intermediate_size",
+            "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size",
+            "max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_parameters",
+            "tie_word_embeddings", "attention_bias", "mlp_bias", "hidden_act", "bos_token_id", "eos_token_id");
+
+    /**
+     * Keys of Llama configs that do not change what inference computes: provenance, the stored dtype (read from the
+     * safetensors headers instead), training-only settings, and pretraining_tp (the slicing of products in training,
+     * the same function). Any other key is refused: a setting the forward ignored would change the model silently.
+     */
+    private static final Set<String> IGNORED_KEYS = Set.of("architectures", "_name_or_path", "transformers_version",
+            "torch_dtype", "dtype", "initializer_range", "attention_dropout", "pretraining_tp", "use_cache",
+            "pad_token_id");
+
+    /** The keys that each rope type takes besides its name. */
+    private static final Map<RopeScaling.Kind, Set<String>> ROPE_KEYS = Map.of(
+            RopeScaling.Kind.NONE, Set.of(),
+            RopeScaling.Kind.LINEAR, Set.of("factor"),
+            RopeScaling.Kind.LLAMA3, Set.of("factor", "low_freq_factor", "high_freq_factor",
+                    "original_max_position_embeddings"));
+
     private HfCheckpoint() {
     }
 
@@ -94,7 +116,7 @@ public final class HfCheckpoint {
             String key = keys.next();
             if (!READ_KEYS.contains(key) && !IGNORED_KEYS.contains(key)) {
                 throw new IllegalArgumentException(CONFIG + " has the key " + key + ", which this loader does not "
-                        + "know; it reads " + new TreeSet<>(READ_KEYS) + " and ignores " + new TreeSet<>(IGNORED_KEYS));
+                        + "know: ignoring it could change the model (README, Models, lists the keys it reads and ignores)");
             }
         }
         String modelType = json.path("model_type").asText(null);
@@ -131,21 +153,6 @@ public final class HfCheckpoint {
         return new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, tied, normEps,
                 rope.theta(), rope.scaling());
     }
-
-    /** The keys of config.json that {@link #config} and {@link #load} read. */
-    private static final Set<String> READ_KEYS = Set.of("model_type", "hidden_size", "intermediate_size",
-            "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size",
-            "max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_parameters",
-            "tie_word_embeddings", "attention_bias", "mlp_bias", "hidden_act", "bos_token_id", "eos_token_id");
-
-    /**
-     * Keys of Llama configs that do not change what inference computes: provenance, the stored dtype (read from the
-     * safetensors headers instead), training-only settings, and pretraining_tp (the slicing of products in training,
-     * the same function). Any other key is refused: a setting the forward ignored would change the model silently.
-     */
-    private static final Set<String> IGNORED_KEYS = Set.of("architectures", "_name_or_path", "transformers_version",
-            "torch_dtype", "dtype", "initializer_range", "attention_dropout", "pretraining_tp", "use_cache",
-            "pad_token_id");
 
     /** The RoPE base and scaling that config.json gives. */
     record Rope(float theta, RopeScaling scaling) {
@@ -193,13 +200,6 @@ public final class HfCheckpoint {
         }
         return (float) value.asDouble();
     }
-
-    /** The keys that each rope type takes besides its name. */
-    private static final Map<RopeScaling.Kind, Set<String>> ROPE_KEYS = Map.of(
-            RopeScaling.Kind.NONE, Set.of(),
-            RopeScaling.Kind.LINEAR, Set.of("factor"),
-            RopeScaling.Kind.LLAMA3, Set.of("factor", "low_freq_factor", "high_freq_factor",
-                    "original_max_position_embeddings"));
 
     /**
      * A {@code rope_scaling} (or {@code rope_parameters}) object at {@code key}; {@code alsoAllowed} are keys that

@@ -99,6 +99,14 @@ class RopeScalingTest {
         assertRefused(() -> RopeScaling.linear(Double.NaN), "factor must be a number of at least 1");
     }
 
+    @Test
+    void aRotationTableBeyondJavasArrayLimitIsRefusedNamingTheContext() {
+        // 131072 positions x 128 x 128 = 2^31 floats: one more than an array holds
+        assertRefused(() -> LlamaModel.ropeRotations(LLAMA_31_8B), "the RoPE rotations of 131072 positions with head "
+                + "size 128 need 2147483648 floats; at most 2147483647 are supported: lower the context "
+                + "(max_position_embeddings)");
+    }
+
     private static void assertRefused(Runnable make, String message) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, make::run);
         assertTrue(e.getMessage().contains(message), e.getMessage());
