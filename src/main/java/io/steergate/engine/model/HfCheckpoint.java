@@ -74,8 +74,9 @@ public final class HfCheckpoint {
      * {@code eos_token_id} to 2 (the first, when it is a list). RoPE scaling of types 'llama3' and 'linear' is
      * applied ({@link #rope}); other types, biases, a head size other than hidden_size / num_attention_heads and
      * keys the loader does not know are refused, naming the key. With tied embeddings the classifier is
-     * embed_tokens: an lm_head.weight in the files is allowed only when it equals embed_tokens. The weights come from {@code model.safetensors}, or from the
-     * shards that {@code model.safetensors.index.json} names; dtypes F32, F16 and BF16 are read as float32.
+     * embed_tokens: an lm_head.weight in the files is allowed only when it equals embed_tokens. The weights come
+     * from {@code model.safetensors}, or from the shards that {@code model.safetensors.index.json} names; dtypes F32,
+     * F16 and BF16 are read as float32.
      *
      * <p>The model's name is the directory's name; its fingerprint is {@code sha256:} and the hex sha256 of the
      * bytes of the weight files (the {@code .safetensors} files, not the index) read one after another in sorted
@@ -116,7 +117,8 @@ public final class HfCheckpoint {
             String key = keys.next();
             if (!READ_KEYS.contains(key) && !IGNORED_KEYS.contains(key)) {
                 throw new IllegalArgumentException(CONFIG + " has the key " + key + ", which this loader does not "
-                        + "know: ignoring it could change the model (README, Models, lists the keys it reads and ignores)");
+                        + "know: ignoring it could change the model (README, Models, lists the keys it reads and "
+                        + "ignores)");
             }
         }
         String modelType = json.path("model_type").asText(null);
@@ -234,8 +236,8 @@ public final class HfCheckpoint {
             String field = keys.next();
             if (!field.equals("rope_type") && !field.equals("type") && !alsoAllowed.contains(field)
                     && !ROPE_KEYS.get(kind).contains(field)) {
-                throw new IllegalArgumentException(CONFIG + " " + key + " has the key " + field
-                        + ", which rope_type '" + type + "' does not take; it takes " + new TreeSet<>(ROPE_KEYS.get(kind)));
+                throw new IllegalArgumentException(CONFIG + " " + key + " has the key " + field + ", which rope_type '"
+                        + type + "' does not take; it takes " + new TreeSet<>(ROPE_KEYS.get(kind)));
             }
         }
         for (String field : ROPE_KEYS.get(kind)) {
