@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import org.apache.commons.codec.binary.Hex;
 import org.apache.commons.codec.digest.DigestUtils;
@@ -34,8 +35,31 @@ public final class HfCheckpoint {
     static final String WEIGHTS = "model.safetensors";
     static final String INDEX = "model.safetensors.index.json";
     static final String TOKENIZER = "tokenizer.json";
+    static final String LM_HEAD = "lm_head.weight";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The keys of config.json that {@link #config} and {@link #load} read. */
+    private static final Set<String> READ_KEYS = Set.of("model_type", "hidden_size", "intermediate_size",
+            "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size",
+            "max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_parameters",
+            "tie_word_embeddings", "attention_bias", "mlp_bias", "hidden_act", "bos_token_id", "eos_token_id");
+
+    /**
+     * Keys of Llama configs that do not change what inference computes: provenance, the stored dtype (read from the
+     * safetensors headers instead), training-only settings, and pretraining_tp (the slicing of products in training,
+     * the same function). Any other key is refused: a setting the forward ignored would change the model silently.
+     */
+    private static final Set<String> IGNORED_KEYS = Set.of("architectures", "_name_or_path", "transformers_version",
+            "torch_dtype", "dtype", "initializer_range", "attention_dropout", "pretraining_tp", "use_cache",
+            "pad_token_id");
+
+    /** The keys that each rope type takes besides its name. */
+    private static final Map<RopeScaling.Kind, Set<String>> ROPE_KEYS = Map.of(
+            RopeScaling.Kind.NONE, Set.of(),
+            RopeScaling.Kind.LINEAR, Set.of("factor"),
+            RopeScaling.Kind.LLAMA3, Set.of("factor", "low_freq_factor", "high_freq_factor",
+                    "original_max_position_embeddings"));
 
     private HfCheckpoint() {
     }
@@ -47,9 +71,12 @@ public final class HfCheckpoint {
      * {@code num_hidden_layers}, {@code num_attention_heads}, {@code vocab_size}, {@code max_position_embeddings}
      * (the context) and {@code rms_norm_eps}; {@code num_key_value_heads} defaults to the number of heads,
      * {@code rope_theta} to 10000, {@code tie_word_embeddings} to false, {@code bos_token_id} to 1 and
-     * {@code eos_token_id} to 2 (the first, when it is a list). RoPE scaling, biases and a head size other than
-     * hidden_size / num_attention_heads are refused. The weights come from {@code model.safetensors}, or from the
-     * shards that {@code model.safetensors.index.json} names; dtypes F32, F16 and BF16 are read as float32.
+     * {@code eos_token_id} to 2 (the first, when it is a list). RoPE scaling of types 'llama3' and 'linear' is
+     * applied ({@link #rope}); other types, biases, a head size other than hidden_size / num_attention_heads and
+     * keys the loader does not know are refused, naming the key. With tied embeddings the classifier is
+     * embed_tokens: an lm_head.weight in the files is allowed only when it equals embed_tokens. The weights come
+     * from {@code model.safetensors}, or from the shards that {@code model.safetensors.index.json} names; dtypes F32,
+     * F16 and BF16 are read as float32.
      *
      * <p>The model's name is the directory's name; its fingerprint is {@code sha256:} and the hex sha256 of the
      * bytes of the weight files (the {@code .safetensors} files, not the index) read one after another in sorted
@@ -86,6 +113,14 @@ public final class HfCheckpoint {
 
     /** The {@link LlamaConfig} that config.json describes, refusing what the forward does not implement. */
     static LlamaConfig config(JsonNode json) {
+        for (Iterator<String> keys = json.fieldNames(); keys.hasNext(); ) {
+            String key = keys.next();
+            if (!READ_KEYS.contains(key) && !IGNORED_KEYS.contains(key)) {
+                throw new IllegalArgumentException(CONFIG + " has the key " + key + ", which this loader does not "
+                        + "know: ignoring it could change the model (README, Models, lists the keys it reads and "
+                        + "ignores)");
+            }
+        }
         String modelType = json.path("model_type").asText(null);
         if (modelType == null) {
             throw new IllegalArgumentException(CONFIG + " lacks the key model_type");
@@ -102,19 +137,13 @@ public final class HfCheckpoint {
         int seqLen = requiredInt(json, "max_position_embeddings");
         float normEps = (float) requiredNumber(json, "rms_norm_eps");
         int nKvHeads = json.hasNonNull("num_key_value_heads") ? requiredInt(json, "num_key_value_heads") : nHeads;
-        float ropeTheta = json.hasNonNull("rope_theta") ? (float) requiredNumber(json, "rope_theta")
-                : LlamaConfig.ROPE_THETA;
-        boolean tied = json.path("tie_word_embeddings").asBoolean(false);
-        if (json.hasNonNull("rope_scaling")) {
-            throw new IllegalArgumentException(CONFIG + " sets rope_scaling " + json.get("rope_scaling")
-                    + "; RoPE scaling is not supported");
-        }
+        boolean tied = json.hasNonNull("tie_word_embeddings") && requiredBoolean(json, "tie_word_embeddings");
         if (json.hasNonNull("head_dim") && nHeads > 0 && json.get("head_dim").asInt() * nHeads != dim) {
             throw new IllegalArgumentException(CONFIG + " sets head_dim " + json.get("head_dim")
                     + "; only hidden_size / num_attention_heads = " + dim / nHeads + " is supported");
         }
         for (String bias : new String[] {"attention_bias", "mlp_bias"}) {
-            if (json.path(bias).asBoolean(false)) {
+            if (json.hasNonNull(bias) && requiredBoolean(json, bias)) {
                 throw new IllegalArgumentException(CONFIG + " sets " + bias + "; biases are not supported");
             }
         }
@@ -122,7 +151,115 @@ public final class HfCheckpoint {
         if (!act.equals("silu")) {
             throw new IllegalArgumentException(CONFIG + " sets hidden_act '" + act + "'; only 'silu' is supported");
         }
-        return new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, tied, normEps, ropeTheta);
+        Rope rope = rope(json);
+        return new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, tied, normEps,
+                rope.theta(), rope.scaling());
+    }
+
+    /** The RoPE base and scaling that config.json gives. */
+    record Rope(float theta, RopeScaling scaling) {
+    }
+
+    /**
+     * The RoPE of config.json: {@code rope_theta} (default 10000) and {@code rope_scaling} (transformers 4: Llama 3.1's
+     * {@code {"rope_type": "llama3", "factor", "low_freq_factor", "high_freq_factor",
+     * "original_max_position_embeddings"}}, or {@code "linear"} with a factor; the older key {@code type} names the
+     * type too), or transformers 5's {@code rope_parameters}, the same object with {@code rope_theta} inside. What both
+     * forms give must agree.
+     */
+    static Rope rope(JsonNode json) {
+        float theta = LlamaConfig.ROPE_THETA;
+        RopeScaling scaling = RopeScaling.NONE;
+        JsonNode parameters = json.hasNonNull("rope_parameters") ? json.get("rope_parameters") : null;
+        if (parameters != null) {
+            scaling = ropeScaling(parameters, "rope_parameters", Set.of("rope_theta"));
+            if (parameters.hasNonNull("rope_theta")) {
+                theta = ropeTheta(parameters.get("rope_theta"), "rope_parameters.rope_theta");
+            }
+        }
+        if (json.hasNonNull("rope_theta")) {
+            float legacy = ropeTheta(json.get("rope_theta"), "rope_theta");
+            if (parameters != null && parameters.hasNonNull("rope_theta") && legacy != theta) {
+                throw new IllegalArgumentException(CONFIG + " sets rope_theta " + json.get("rope_theta")
+                        + ", which contradicts rope_parameters.rope_theta " + parameters.get("rope_theta"));
+            }
+            theta = legacy;
+        }
+        if (json.hasNonNull("rope_scaling")) {
+            RopeScaling legacy = ropeScaling(json.get("rope_scaling"), "rope_scaling", Set.of());
+            if (parameters != null && !legacy.equals(scaling)) {
+                throw new IllegalArgumentException(CONFIG + " sets rope_scaling " + json.get("rope_scaling")
+                        + ", which contradicts rope_parameters " + parameters);
+            }
+            scaling = legacy;
+        }
+        return new Rope(theta, scaling);
+    }
+
+    private static float ropeTheta(JsonNode value, String key) {
+        if (!value.isNumber() || !(value.asDouble() > 0) || Double.isInfinite(value.asDouble())) {
+            throw new IllegalArgumentException(CONFIG + " key " + key + " must be a positive number, got " + value);
+        }
+        return (float) value.asDouble();
+    }
+
+    /**
+     * A {@code rope_scaling} (or {@code rope_parameters}) object at {@code key}; {@code alsoAllowed} are keys that
+     * the caller reads. Refuses other rope types, naming the type, and keys the type does not take, naming the key.
+     */
+    private static RopeScaling ropeScaling(JsonNode node, String key, Set<String> alsoAllowed) {
+        if (!node.isObject()) {
+            throw new IllegalArgumentException(CONFIG + " key " + key + " must be an object, got " + node);
+        }
+        JsonNode ropeType = node.get("rope_type");
+        JsonNode legacyType = node.get("type");
+        if (ropeType != null && legacyType != null && !ropeType.equals(legacyType)) {
+            throw new IllegalArgumentException(CONFIG + " " + key + " sets rope_type " + ropeType + " and type "
+                    + legacyType + "; they must agree");
+        }
+        JsonNode typeNode = ropeType != null ? ropeType : legacyType;
+        if (typeNode == null || !typeNode.isTextual()) {
+            throw new IllegalArgumentException(CONFIG + " " + key + " must name its rope_type, got " + node);
+        }
+        String type = typeNode.asText();
+        RopeScaling.Kind kind = null;
+        for (RopeScaling.Kind k : RopeScaling.Kind.values()) {
+            if (k.ropeType().equals(type)) {
+                kind = k;
+            }
+        }
+        if (kind == null) {
+            throw new IllegalArgumentException(CONFIG + " " + key + " has rope_type '" + type
+                    + "'; only 'default', 'linear' and 'llama3' are supported");
+        }
+        for (Iterator<String> keys = node.fieldNames(); keys.hasNext(); ) {
+            String field = keys.next();
+            if (!field.equals("rope_type") && !field.equals("type") && !alsoAllowed.contains(field)
+                    && !ROPE_KEYS.get(kind).contains(field)) {
+                throw new IllegalArgumentException(CONFIG + " " + key + " has the key " + field + ", which rope_type '"
+                        + type + "' does not take; it takes " + new TreeSet<>(ROPE_KEYS.get(kind)));
+            }
+        }
+        for (String field : ROPE_KEYS.get(kind)) {
+            JsonNode value = node.get(field);
+            boolean integral = field.equals("original_max_position_embeddings");
+            if (value == null || value.isNull() || !value.isNumber() || integral && !value.canConvertToInt()
+                    || integral && !value.isIntegralNumber()) {
+                throw new IllegalArgumentException(CONFIG + " " + key + " (rope_type '" + type + "') needs "
+                        + field + " as " + (integral ? "an integer" : "a number") + ", got " + value);
+            }
+        }
+        try {
+            return switch (kind) {
+                case NONE -> RopeScaling.NONE;
+                case LINEAR -> RopeScaling.linear(node.get("factor").asDouble());
+                case LLAMA3 -> RopeScaling.llama3(node.get("factor").asDouble(),
+                        node.get("low_freq_factor").asDouble(), node.get("high_freq_factor").asDouble(),
+                        node.get("original_max_position_embeddings").asInt());
+            };
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(CONFIG + " " + key + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -158,7 +295,14 @@ public final class HfCheckpoint {
                     + Integer.MAX_VALUE + " are supported");
         }
         FloatBuffer w = FloatBuffer.allocate((int) total);
-        w.put(read(tensors, "model.embed_tokens.weight", c.vocabSize(), dim));
+        float[] embedding = read(tensors, "model.embed_tokens.weight", c.vocabSize(), dim);
+        if (c.sharedClassifier() && tensors.containsKey(LM_HEAD)
+                && !Arrays.equals(embedding, read(tensors, LM_HEAD, c.vocabSize(), dim))) {
+            // transformers would tie the two and drop lm_head silently; which one the exporter meant is unknown
+            throw new IllegalArgumentException(CONFIG + " sets tie_word_embeddings true, but the tensor " + LM_HEAD
+                    + " differs from model.embed_tokens.weight; set tie_word_embeddings to false to use " + LM_HEAD);
+        }
+        w.put(embedding);
         for (int l = 0; l < layers; l++) {
             w.put(read(tensors, layer(l, "input_layernorm"), dim));
         }
@@ -189,7 +333,7 @@ public final class HfCheckpoint {
         w.put(read(tensors, "model.norm.weight", dim));
         w.position(w.position() + c.seqLen() * c.headSize()); // freq_cis: unused, left zero
         if (!c.sharedClassifier()) {
-            w.put(read(tensors, "lm_head.weight", c.vocabSize(), dim));
+            w.put(read(tensors, LM_HEAD, c.vocabSize(), dim));
         }
         return w.flip();
     }
@@ -372,6 +516,14 @@ public final class HfCheckpoint {
             throw new IllegalArgumentException(CONFIG + " key " + key + " must be a number, got " + value);
         }
         return value.asDouble();
+    }
+
+    private static boolean requiredBoolean(JsonNode json, String key) {
+        JsonNode value = json.get(key);
+        if (!value.isBoolean()) {
+            throw new IllegalArgumentException(CONFIG + " key " + key + " must be true or false, got " + value);
+        }
+        return value.asBoolean();
     }
 
     private static int optionalToken(JsonNode json, String key, int fallback) {

@@ -13,9 +13,12 @@ package io.steergate.engine.model;
  * @param sharedClassifier whether the output classifier is the token embedding table
  * @param normEps the epsilon inside RMSNorm (Hugging Face {@code rms_norm_eps})
  * @param ropeTheta the RoPE base: pair j of a head turns by pos / ropeTheta^(2j/headSize) (HF {@code rope_theta})
+ *     before {@code ropeScaling} rescales that frequency
+ * @param ropeScaling how the RoPE frequencies are rescaled (HF {@code rope_scaling}); {@link RopeScaling#NONE} in
+ *     llama2.c
  */
 public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize, int seqLen,
-        boolean sharedClassifier, float normEps, float ropeTheta) {
+        boolean sharedClassifier, float normEps, float ropeTheta, RopeScaling ropeScaling) {
 
     /** The epsilon inside RMSNorm, as in run.c. */
     public static final float NORM_EPS = 1e-5f;
@@ -34,6 +37,14 @@ public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int n
         require(seqLen > 0, "seqLen must be positive, got " + seqLen);
         require(normEps > 0, "normEps must be positive, got " + normEps);
         require(ropeTheta > 0, "ropeTheta must be positive, got " + ropeTheta);
+        require(ropeScaling != null, "ropeScaling must be given (RopeScaling.NONE for none)");
+    }
+
+    /** A config without RoPE scaling. */
+    public LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize, int seqLen,
+            boolean sharedClassifier, float normEps, float ropeTheta) {
+        this(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier, normEps, ropeTheta,
+                RopeScaling.NONE);
     }
 
     /** A llama2.c config: run.c's RMSNorm epsilon and RoPE base, which its checkpoint header does not carry. */
@@ -50,6 +61,19 @@ public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int n
     /** Width of the keys (and values) of all KV heads together. */
     public int kvDim() {
         return nKvHeads * headSize();
+    }
+
+    /**
+     * RoPE's inverse frequency of each pair j of a head, headSize / 2 of them: {@code 1 / ropeTheta^(2j/headSize)},
+     * rescaled by {@link #ropeScaling}. Computed in double; without scaling, cast to float, it is run.c's value.
+     */
+    public double[] ropeInverseFrequencies() {
+        int hs = headSize();
+        double[] invFreq = new double[hs / 2];
+        for (int j = 0; j < invFreq.length; j++) {
+            invFreq[j] = ropeScaling.apply(1.0 / Math.pow(ropeTheta, 2 * j / (double) hs));
+        }
+        return invFreq;
     }
 
     /** How many query heads share one KV head. */

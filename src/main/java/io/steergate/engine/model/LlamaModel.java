@@ -409,16 +409,23 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * run.c's RoPE as one rotation matrix per position, for row vectors: for each pair (2j, 2j+1) of a head,
-     * x'[2j] = x[2j] cos - x[2j+1] sin and x'[2j+1] = x[2j] sin + x[2j+1] cos, with angle pos / theta^(2j/hs)
-     * (theta = ropeTheta, 10000 in run.c).
+     * x'[2j] = x[2j] cos - x[2j+1] sin and x'[2j+1] = x[2j] sin + x[2j+1] cos, with angle pos * invFreq[j]
+     * ({@link LlamaConfig#ropeInverseFrequencies}: 1 / theta^(2j/hs), theta 10000 in run.c, then any RoPE scaling).
      */
     static float[] ropeRotations(LlamaConfig config) {
         int hs = config.headSize();
-        float[] r = new float[config.seqLen() * hs * hs]; // (seqLen, hs, hs)
+        long size = (long) config.seqLen() * hs * hs;
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("the RoPE rotations of " + config.seqLen() + " positions with head size "
+                    + hs + " need " + size + " floats; at most " + Integer.MAX_VALUE
+                    + " are supported: lower the context (max_position_embeddings)");
+        }
+        double[] invFreq = config.ropeInverseFrequencies();
+        float[] r = new float[(int) size]; // (seqLen, hs, hs)
         for (int pos = 0; pos < config.seqLen(); pos++) {
             int base = pos * hs * hs;
             for (int i = 0; i < hs; i += 2) {
-                float freq = (float) (1.0 / Math.pow(config.ropeTheta(), i / (double) hs));
+                float freq = (float) invFreq[i / 2];
                 float val = pos * freq;
                 float fcr = (float) Math.cos(val);
                 float fci = (float) Math.sin(val);

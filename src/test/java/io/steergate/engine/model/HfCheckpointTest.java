@@ -276,14 +276,8 @@ class HfCheckpointTest {
     /** Exports stories260K under {@code exports/name}, after letting the test edit the config and the tensors. */
     private static Path export(String name, String dtype, int shards, Consumer<ObjectNode> editConfig,
             Consumer<Map<String, HfExport.Tensor>> editTensors) throws IOException {
-        ObjectNode config = HfExport.config(weights, true);
-        editConfig.accept(config);
-        boolean tied = config.path("tie_word_embeddings").asBoolean();
-        Map<String, HfExport.Tensor> tensors = HfExport.tensors(weights, tied);
-        editTensors.accept(tensors);
-        Path dir = exports.resolve(name);
-        HfExport.write(dir, config, tensors, dtype, shards, TestModel.dir().resolve("tokenizer.json"));
-        return dir;
+        return HfExport.export(weights, exports.resolve(name), dtype, shards, TestModel.dir().resolve("tokenizer.json"),
+                editConfig, editTensors);
     }
 
     /** One causal prefill of {@code tokens}; the logits of the last position. */

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Writes a llama2.c checkpoint out as a Hugging Face Llama directory (config.json, safetensors, tokenizer.json), as
@@ -98,6 +99,20 @@ final class HfExport {
             }
         }
         return out;
+    }
+
+    /**
+     * Exports {@code m} (its tokenizer.json from {@code tokenizerJson}) to {@code dir} after letting the caller edit
+     * the config and the tensors; lm_head is written when the edited config does not tie the embeddings.
+     */
+    static Path export(ReferenceLlama m, Path dir, String dtype, int shards, Path tokenizerJson,
+            Consumer<ObjectNode> editConfig, Consumer<Map<String, Tensor>> editTensors) throws IOException {
+        ObjectNode config = config(m, true);
+        editConfig.accept(config);
+        Map<String, Tensor> tensors = tensors(m, config.path("tie_word_embeddings").asBoolean());
+        editTensors.accept(tensors);
+        write(dir, config, tensors, dtype, shards, tokenizerJson);
+        return dir;
     }
 
     /**

@@ -28,12 +28,20 @@ final class ReferenceLlama {
     final float[] w3; // (layer, hidden_dim, dim)
     final float[] rmsFinalWeight; // (dim)
     final float[] wcls; // (vocab_size, dim)
+    // RoPE: the inverse frequency of each pair of a head; null for run.c's 1 / 10000^(2j/headSize)
+    final double[] ropeInvFreq;
     // RunState
     final float[] x, xb, xb2, hb, hb2, q, k, v, att, logits;
     final float[] keyCache; // (layer, seq_len, kv_dim)
     final float[] valueCache; // (layer, seq_len, kv_dim)
 
     ReferenceLlama(Path checkpoint) throws IOException {
+        this(checkpoint, null);
+    }
+
+    /** With RoPE's inverse frequencies given (headSize / 2 of them), as a scaled RoPE needs; null for run.c's. */
+    ReferenceLlama(Path checkpoint, double[] ropeInvFreq) throws IOException {
+        this.ropeInvFreq = ropeInvFreq == null ? null : ropeInvFreq.clone();
         ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(checkpoint)).order(ByteOrder.LITTLE_ENDIAN);
         dim = in.getInt();
         hiddenDim = in.getInt();
@@ -46,6 +54,9 @@ final class ReferenceLlama {
         headSize = dim / nHeads;
         kvDim = dim * nKvHeads / nHeads;
         kvMul = nHeads / nKvHeads;
+        if (ropeInvFreq != null && ropeInvFreq.length != headSize / 2) {
+            throw new IllegalArgumentException("ropeInvFreq needs headSize / 2 = " + headSize / 2 + " entries");
+        }
         FloatBuffer w = in.asFloatBuffer();
         tokenEmbeddingTable = take(w, vocabSize * dim);
         rmsAttWeight = take(w, nLayers * dim);
@@ -126,7 +137,8 @@ final class ReferenceLlama {
             // RoPE relative positional encoding: complex-valued rotate q and k in each head
             for (int i = 0; i < dim; i += 2) {
                 int headDim = i % headSize;
-                float freq = 1.0f / (float) Math.pow(10000.0f, headDim / (float) headSize);
+                float freq = ropeInvFreq == null ? 1.0f / (float) Math.pow(10000.0f, headDim / (float) headSize)
+                        : (float) ropeInvFreq[headDim / 2];
                 float val = pos * freq;
                 float fcr = (float) Math.cos(val);
                 float fci = (float) Math.sin(val);
