@@ -11,10 +11,13 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -106,8 +109,11 @@ final class OciImageTar implements AutoCloseable {
         return content;
     }
 
-    /** Unpacks the layers into {@code rootfs} as a runtime would (this image has no links and no whiteouts). */
-    void unpack(Path rootfs) throws IOException {
+    /**
+     * Unpacks the layers into {@code rootfs} as a runtime would (this image has no links and no whiteouts), with each
+     * entry's mode and, when {@code owners} (which needs root), its owner.
+     */
+    void unpack(Path rootfs, boolean owners) throws IOException {
         for (String digest : layerDigests()) {
             try (TarArchiveInputStream layer = openLayer(digest)) {
                 TarArchiveEntry e;
@@ -118,16 +124,29 @@ final class OciImageTar implements AutoCloseable {
                     }
                     if (e.isDirectory()) {
                         Files.createDirectories(target);
-                        continue;
+                    } else {
+                        Files.createDirectories(target.getParent());
+                        Files.copy(layer, target, StandardCopyOption.REPLACE_EXISTING);
                     }
-                    Files.createDirectories(target.getParent());
-                    Files.copy(layer, target, StandardCopyOption.REPLACE_EXISTING);
-                    if ((e.getMode() & 0111) != 0) {
-                        target.toFile().setExecutable(true, false);
+                    Files.setPosixFilePermissions(target, permissions(e.getMode()));
+                    if (owners) {
+                        Files.setAttribute(target, "unix:uid", (int) e.getLongUserId());
+                        Files.setAttribute(target, "unix:gid", (int) e.getLongGroupId());
                     }
                 }
             }
         }
+    }
+
+    private static Set<PosixFilePermission> permissions(int mode) {
+        Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] bits = PosixFilePermission.values(); // OWNER_READ ... OTHERS_EXECUTE, high bit first
+        for (int i = 0; i < 9; i++) {
+            if ((mode & (0400 >> i)) != 0) {
+                perms.add(bits[i]);
+            }
+        }
+        return perms;
     }
 
     private TarArchiveInputStream openLayer(String digest) throws IOException {
