@@ -71,6 +71,10 @@ public final class ImageBuild {
         Path model = modelDir(root);
         List<ImageSpec> specs = ImageCatalog.read(root.resolve("deploy/images/images.properties"));
         Set<Port> ports = ports(root.resolve("src/main/resources/application.properties"));
+        if (!libtorchCuda.isBlank() && specs.stream().noneMatch(s -> s.env().containsKey("PYTORCH_LIBRARY_PATH"))) {
+            throw new IllegalArgumentException("--libtorch-cuda given, but no image in images.properties sets "
+                    + "PYTORCH_LIBRARY_PATH to put it at");
+        }
 
         long start = System.nanoTime();
         Path java = JavaRuntime.link(work.resolve("java"));
