@@ -85,6 +85,10 @@ public class Generation extends PanacheEntityBase {
     @Column(name = "attempts_json", columnDefinition = "text")
     public String attemptsJson;
 
+    /** How the policy planned the escalation rung in flight (JSON array of trace lines); null at attempt 0. */
+    @Column(name = "rung_trace_json", columnDefinition = "text")
+    public String rungTraceJson;
+
     /** The unsteered continuation the first attempt's worker returned, when the policy sampled this request. */
     @Column(name = "counterfactual_text", columnDefinition = "text")
     public String counterfactualText;

@@ -45,6 +45,11 @@ public class GenerationService {
     private static final SecureRandom SEEDS = new SecureRandom();
     /** The metric label for any value outside a closed set. */
     private static final String OTHER = "other";
+    /**
+     * Characters of an undelivered output (or a counterfactual) stored per attempt, per token a job may ask for: far
+     * above what a real token decodes to, so only a forged job result's text is cut.
+     */
+    static final int MAX_CHARS_PER_TOKEN = 64;
 
     @Inject
     ObjectMapper json;
@@ -75,6 +80,9 @@ public class GenerationService {
 
     @Inject
     Quotas quotas;
+
+    @Inject
+    LimitsConfig limits;
 
     /**
      * What became of a request: its state and result, or (HTTP only) the quota that refused it, with nothing stored.
@@ -141,7 +149,9 @@ public class GenerationService {
      * late or redelivered earlier attempt), is ignored, so the first outcome of the current attempt is the only one
      * published. A completed output that a policy scorer flags is generated again with the next rung of the policy's
      * escalation ladder (the request stays PENDING); after the last rung, the policy's onFailure withholds it
-     * (REJECTED OUTPUT_WITHHELD) or delivers it flagged.
+     * (REJECTED OUTPUT_WITHHELD) or delivers it flagged. Every current attempt's tokens are charged to the tenant's
+     * quota, delivered or not (its own and its counterfactual row's, each at most the job's maxTokens, so a forged
+     * usage cannot exhaust a quota); a stale or repeated result is charged nothing.
      */
     @Transactional
     public void complete(JobResult outcome) {
@@ -165,9 +175,16 @@ public class GenerationService {
             return;
         }
         Job job = read(generation.jobJson, Job.class);
+        int maxStoredChars = storedTextChars();
         if (job.counterfactual()) {
             // asked of the first attempt only: the unsteered continuation does not depend on the rung
-            generation.counterfactualText = outcome.counterfactualText();
+            String counterfactual = outcome.counterfactualText();
+            generation.counterfactualText = counterfactual == null || counterfactual.length() <= maxStoredChars
+                    ? counterfactual : counterfactual.substring(0, maxStoredChars);
+        }
+        long chargedTokens = attemptTokens(job, outcome);
+        if (generation.tenant != null && chargedTokens > 0) {
+            quotas.chargeTokens(generation.tenant, chargedTokens);
         }
         long totalMs = Duration.between(generation.acceptedAt, Instant.now()).toMillis();
         boolean completed = outcome.status() == Status.COMPLETED;
@@ -177,17 +194,19 @@ public class GenerationService {
                 : List.of(read(generation.attemptsJson, GenerationAttempt[].class)));
         GenerationAttempt thisAttempt = new GenerationAttempt(attempt, outcome.requestId(), outcome.status().name(),
                 job.plan(), scores, flagged, !completed ? GenerationAttempt.FAILED
-                        : flagged.isEmpty() ? GenerationAttempt.PASSED : GenerationAttempt.FLAGGED, null);
+                        : flagged.isEmpty() ? GenerationAttempt.PASSED : GenerationAttempt.FLAGGED, null,
+                attempt == 0 || generation.rungTraceJson == null ? null : List.of(read(generation.rungTraceJson, String[].class)),
+                chargedTokens, null);
         Policy.Escalation ladder = policies.escalation(job.policy());
         if (completed && (attempt > 0 || !flagged.isEmpty() || !ladder.rungs().isEmpty())) {
             metrics.counter("steergate.escalation.attempts", "rung", Integer.toString(Math.min(attempt, Policy.Escalation.MAX_RUNGS)),
                     "outcome", thisAttempt.outcome()).increment();
         }
-        if (!flagged.isEmpty() && escalate(generation, job, attempts, thisAttempt.withUndeliveredText(outcome.text()))) {
+        if (!flagged.isEmpty() && escalate(generation, job, attempts, thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars))) {
             return;
         }
         boolean withheld = !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD;
-        attempts.add(withheld ? thisAttempt.withUndeliveredText(outcome.text()) : thisAttempt);
+        attempts.add(withheld ? thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars) : thisAttempt);
         generation.attemptsJson = write(attempts);
         GenerationResult result = withheld
                 ? new GenerationResult(generation.requestId, generation.tenant, Status.REJECTED, null, outcome.model(),
@@ -201,10 +220,6 @@ public class GenerationService {
                         flagged.isEmpty() ? null : flagged,
                         completed && generation.deliverCounterfactual ? generation.counterfactualText : null);
         finish(generation, result);
-        // the stored status: a result too large to publish ended FAILED, and only what was delivered counts
-        if (generation.status == Generation.State.COMPLETED && result.usage() != null && generation.tenant != null) {
-            quotas.chargeTokens(generation.tenant, result.usage().completionTokens());
-        }
         metrics.timer("steergate.request.latency", "status", result.status().name()).record(Duration.ofMillis(totalMs));
         metrics.timer("steergate.request.queue.wait").record(Duration.ofMillis(outcome.queueMs()));
         if (result.status() == Status.COMPLETED) {
@@ -230,7 +245,8 @@ public class GenerationService {
      */
     private boolean escalate(Generation generation, Job job, List<GenerationAttempt> attempts, GenerationAttempt flagged) {
         int next = generation.attempt + 1;
-        if (generation.requestJson == null) {
+        // the parser allows no more rungs, but a policy replaced between attempts is read anew: the bound holds here too
+        if (generation.requestJson == null || next > Policy.Escalation.MAX_RUNGS) {
             return false;
         }
         Optional<Decision> rung = policies.escalate(read(generation.requestJson, GenerationRequest.class), job.policy(), next);
@@ -245,6 +261,7 @@ public class GenerationService {
         attempts.add(flagged);
         generation.attemptsJson = write(attempts);
         generation.attempt = next;
+        generation.rungTraceJson = write(rung.get().trace());
         Job retry = new Job(generation.jobKey(), job.tenant(), job.model(), job.prompt(), job.maxTokens(), job.temperature(),
                 job.topP(), job.seed(), rung.get().policy(), rung.get().plan(), Instant.now().toEpochMilli(), false);
         generation.jobJson = write(retry);
@@ -253,6 +270,21 @@ public class GenerationService {
         LOG.infof("request %s escalated to rung %d of policy %s: attempt %d flagged by %s", generation.requestId, next,
                 rung.get().policy().id(), next - 1, flagged.flagged());
         return true;
+    }
+
+    /**
+     * The completion tokens an attempt generated as its worker reports them: the steered row's and, when the job asked
+     * for one, its counterfactual row's, each bounded by the job's maxTokens (a real worker never reports more).
+     */
+    private static long attemptTokens(Job job, JobResult outcome) {
+        long own = outcome.usage() == null ? 0 : outcome.usage().completionTokens();
+        long counterfactual = job.counterfactual() && outcome.counterfactualTokens() != null ? outcome.counterfactualTokens() : 0;
+        return Math.min(Math.max(0, own), job.maxTokens()) + Math.min(Math.max(0, counterfactual), job.maxTokens());
+    }
+
+    /** Characters of an undelivered output or a counterfactual kept per attempt. */
+    private int storedTextChars() {
+        return limits.maxTokens() * MAX_CHARS_PER_TOKEN;
     }
 
     /** OUTPUT_WITHHELD's message: each flagging scorer with its score and threshold, and how many attempts were made. */

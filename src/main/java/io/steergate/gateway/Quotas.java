@@ -111,7 +111,7 @@ public class Quotas {
         return Optional.empty();
     }
 
-    /** Adds a COMPLETED result's completion tokens to its tenant's day (nothing when the tenant has no token quota). */
+    /** Adds an attempt's completion tokens to its tenant's day (nothing when the tenant has no token quota). */
     @Transactional(Transactional.TxType.MANDATORY)
     public void chargeTokens(String tenant, long completionTokens) {
         long limit = limit(tenant, Kind.TOKENS);

@@ -2,7 +2,10 @@ package io.steergate.messages;
 
 /**
  * Internal message on {@code steer.job-results} (keyed by the job's key, {@link Job#requestId()}): what a worker produced
- * for one job. {@code counterfactualText} is the unsteered continuation when the job asked for one, else null.
+ * for one job. {@code counterfactualText} is the unsteered continuation when the job asked for one, else null;
+ * {@code counterfactualTokens} the completion tokens its row generated (null or 0 when no row was generated for it:
+ * none asked, or the job's plan folds to nothing and the steered text is its own counterfactual). The gateway charges
+ * them to the tenant with {@code usage}'s.
  */
 public record JobResult(
         String requestId,
@@ -13,4 +16,12 @@ public record JobResult(
         long queueMs,
         long generateMs,
         ErrorInfo error,
-        String counterfactualText) {}
+        String counterfactualText,
+        Integer counterfactualTokens) {
+
+    /** A result without a counterfactual row of its own. */
+    public JobResult(String requestId, GenerationResult.Status status, String text, ModelRef model,
+            GenerationResult.Usage usage, long queueMs, long generateMs, ErrorInfo error, String counterfactualText) {
+        this(requestId, status, text, model, usage, queueMs, generateMs, error, counterfactualText, null);
+    }
+}

@@ -31,11 +31,12 @@ final class GateEvaluation {
     }
 
     /**
+     * @param progress run after each batch of generations (the trainer refreshes the job's heartbeat there)
      * @throws UncheckedIOException when a lexicon or the perplexity passages cannot be read
      * @throws IllegalArgumentException when a map does not fit the model
      */
     static Outcome measure(LlamaModel model, Claim job, Intervention candidate, Baseline active, GateConfig config,
-            GateSpecs files) {
+            GateSpecs files, Runnable progress) {
         EvaluationRequest spec = job.evaluation();
         double strength = spec.strength() != null ? spec.strength() : config.strength();
         Evaluation.Options protocol = Evaluation.Options.defaults();
@@ -68,7 +69,7 @@ final class GateEvaluation {
         report.put("topP", options.topP());
         report.put("seedBase", options.seedBase());
 
-        Evaluation evaluation = new Evaluation(model, options);
+        Evaluation evaluation = new Evaluation(model, options, progress);
         Evaluation.Probe probe = new Evaluation.Probe(spec.concept(), job.heldOut(), concept, desired);
         Evaluation.Activations none = new Evaluation.Activations(List.of(), List.of(), List.of());
         long start = System.nanoTime();

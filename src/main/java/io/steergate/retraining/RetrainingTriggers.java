@@ -38,8 +38,10 @@ import org.jboss.logging.Logger;
  * the policies in force: under a row lock on the trigger's state row, so that of several gateway replicas one fires and
  * the others find the cool-down running; when the measured rate holds, it records the firing with its evidence, builds
  * a source prompt set from the intervention's base source set plus the violating outputs, and queues a job.
- * {@link #advance} then follows each open firing: the job's result, its promotion, and the watch after it, which
- * promotes the previous version back when the new one's rate is worse than the one that fired the trigger.
+ * {@link #advance} then follows each open firing: the job's result, its promotion (or why its candidate will not be:
+ * refused by the gate, retired, or overtaken by a later version), and the watch after it, which decides at the end of
+ * its window and promotes the previous version back when the new one's rate is worse than the previous version's over
+ * the trigger's window before the promotion.
  */
 @ApplicationScoped
 public class RetrainingTriggers {
@@ -244,6 +246,11 @@ public class RetrainingTriggers {
         }
     }
 
+    /** Follows one firing as of {@code now}, in a transaction of its own (tests: a watch window's end without waiting). */
+    void advanceAt(UUID id, Instant now) {
+        QuarkusTransaction.requiringNew().run(() -> advance(id, now));
+    }
+
     private void advance(UUID id, Instant now) {
         @SuppressWarnings("unchecked")
         List<TriggerFiring> locked = em.createNativeQuery("select * from retraining_trigger_firings where id = :id"
@@ -292,22 +299,35 @@ public class RetrainingTriggers {
                 Map<String, Object> detail = new LinkedHashMap<>();
                 detail.put("version", firing.resultVersion);
                 detail.put("previousVersion", firing.previousVersion);
-                detail.put("previousRate", read(firing.evidenceJson).path("rate").asDouble());
                 detail.put("window", watch.window().toString());
                 detail.put("minOutputs", watch.minOutputs());
+                detail.put("decidesAt", firing.promotedAt.plus(watch.window()).toString());
                 move(firing, TriggerFiring.Status.WATCHING, "watch-started", detail, now);
             }
-        } else if (InterventionVersion.GATE_REFUSED.equals(version.gate)
-                && trigger(firing).promote() == RetrainingTrigger.Promote.AUTO) {
-            // nobody will promote it: an operator's override of the gate is an approval-mode decision
-            move(firing, TriggerFiring.Status.NOT_PROMOTED, "not-promoted", Map.of("version", firing.resultVersion,
-                    "reason", "the evaluation gate refused it (GET /v1/retraining-jobs/" + firing.jobId + " has the report)"), now);
-        } else if (version.status.equals(InterventionVersion.Status.retired.name())
-                || active.isPresent() && active.get().version > firing.resultVersion) {
-            move(firing, TriggerFiring.Status.NOT_PROMOTED, "not-promoted", Map.of("version", firing.resultVersion,
-                    "reason", version.status.equals(InterventionVersion.Status.retired.name()) ? "retired"
-                            : "version " + active.get().version + " was promoted instead"), now);
+            return;
         }
+        // a candidate nobody will promote ends the firing, with the reason; under 'promote: approval' an operator may
+        // still promote it by hand (overriding the gate), but no watch follows that promotion
+        String reason = null;
+        Integer latest = latestVersion(firing.intervention);
+        if (version.status.equals(InterventionVersion.Status.retired.name())) {
+            reason = "retired";
+        } else if (InterventionVersion.GATE_REFUSED.equals(version.gate)) {
+            reason = "the evaluation gate refused it (GET /v1/retraining-jobs/" + firing.jobId + " has the report)";
+        } else if (active.isPresent() && active.get().version > firing.resultVersion) {
+            reason = "version " + active.get().version + " was promoted instead";
+        } else if (latest != null && latest > firing.resultVersion) {
+            reason = "overtaken by version " + latest + ", a later candidate";
+        }
+        if (reason != null) {
+            move(firing, TriggerFiring.Status.NOT_PROMOTED, "not-promoted", Map.of("version", firing.resultVersion,
+                    "reason", reason), now);
+        }
+    }
+
+    private Integer latestVersion(String intervention) {
+        return em.createQuery("select max(v.version) from InterventionVersion v where v.name = :name", Integer.class)
+                .setParameter("name", intervention).getSingleResult();
     }
 
     private void watch(TriggerFiring firing, Instant now) {
@@ -319,10 +339,26 @@ public class RetrainingTriggers {
                     "activeVersion", active.map(Object::toString).orElse("none")), now);
             return;
         }
+        // decided once the window is over, on every output of it: an early look at the first minOutputs would judge the
+        // version on whichever outputs (and reviews) happened to come first
         Instant end = firing.promotedAt.plus(watch.window());
+        if (now.isBefore(end)) {
+            return;
+        }
+        TriggerMeasure.Scope scope = read(firing.scopeJson, TriggerMeasure.Scope.class);
         TriggerMeasure.Measurement found = measure.measure(firing.intervention, firing.resultVersion, trigger.when(),
-                read(firing.scopeJson, TriggerMeasure.Scope.class), firing.promotedAt, end);
-        double previousRate = read(firing.evidenceJson).path("rate").asDouble();
+                scope, firing.promotedAt, end);
+        // the baseline: the previous version over the trigger's own window before the promotion, measured the same way;
+        // when it has fewer than minOutputs there, the rate that fired the trigger (over every version) stands in
+        TriggerMeasure.Measurement previous = firing.previousVersion == null ? null : measure.measure(firing.intervention,
+                firing.previousVersion, trigger.when(), scope, firing.promotedAt.minus(trigger.when().window()), firing.promotedAt);
+        boolean previousMeasured = previous != null && previous.counted() >= watch.minOutputs();
+        double previousRate = previousMeasured ? previous.rate() : read(firing.evidenceJson).path("rate").asDouble();
+        String baseline = previousMeasured ? String.format(Locale.ROOT, "version %d's rate (%d of %d) over the trigger's"
+                + " window of %s before the promotion", firing.previousVersion, previous.violating(), previous.counted(),
+                trigger.when().window()) : "the rate that fired the trigger (" + (previous == null
+                ? "no version was active before" : "version " + firing.previousVersion + " had " + previous.counted()
+                + " outputs counted before the promotion, fewer than minOutputs") + ")";
         Map<String, Object> detail = new LinkedHashMap<>();
         detail.put("version", firing.resultVersion);
         detail.put("counted", found.counted());
@@ -330,25 +366,25 @@ public class RetrainingTriggers {
         detail.put("rate", found.rate());
         detail.put("previousVersion", firing.previousVersion);
         detail.put("previousRate", previousRate);
+        detail.put("previousCounted", previous == null ? null : previous.counted());
+        detail.put("previousViolating", previous == null ? null : previous.violating());
+        detail.put("baseline", baseline);
         detail.put("minOutputs", watch.minOutputs());
         detail.put("from", found.from().toString());
         detail.put("to", found.to().toString());
-        if (found.counted() >= watch.minOutputs()) {
-            if (found.rate() <= previousRate) {
-                watched(firing, TriggerFiring.Status.PASSED, "watch-passed", detail, now);
-            } else {
-                rollBack(firing, found, previousRate, detail, now);
-            }
-        } else if (!now.isBefore(end)) {
+        if (found.counted() < watch.minOutputs()) {
             watched(firing, TriggerFiring.Status.INCONCLUSIVE, "watch-inconclusive", detail, now);
+        } else if (found.rate() <= previousRate) {
+            watched(firing, TriggerFiring.Status.PASSED, "watch-passed", detail, now);
+        } else {
+            rollBack(firing, found, previousRate, baseline, detail, now);
         }
     }
 
-    private void rollBack(TriggerFiring firing, TriggerMeasure.Measurement found, double previousRate,
+    private void rollBack(TriggerFiring firing, TriggerMeasure.Measurement found, double previousRate, String baseline,
             Map<String, Object> detail, Instant now) {
-        String reason = String.format(Locale.ROOT, "violation rate %.4f (%d of %d) of version %d is worse than %.4f, the"
-                + " rate that fired the trigger", found.rate(), found.violating(), found.counted(), firing.resultVersion,
-                previousRate);
+        String reason = String.format(Locale.ROOT, "violation rate %.4f (%d of %d) of version %d is worse than %.4f, %s",
+                found.rate(), found.violating(), found.counted(), firing.resultVersion, previousRate, baseline);
         Optional<InterventionVersion> previous = firing.previousVersion == null ? Optional.empty()
                 : InterventionVersion.of(firing.intervention, firing.previousVersion);
         if (previous.isEmpty() || previous.get().status.equals(InterventionVersion.Status.retired.name())) {

@@ -38,6 +38,15 @@ public class Trainer {
     private static final Logger LOG = Logger.getLogger(Trainer.class);
     /** Stored errors are one line of at most this many characters. */
     static final int ERROR_CHARS = 2000;
+    /** Heartbeats per stale-after during the gate: a few missed ones (a slow batch, a short outage) are no restart. */
+    static final int GATE_HEARTBEATS_PER_STALE = 5;
+
+    /** Ends a gate evaluation whose job a later attempt owns now (its heartbeat was refused). */
+    private static final class Superseded extends RuntimeException {
+        Superseded() {
+            super("a later attempt owns the job", null, false, false);
+        }
+    }
 
     @Inject
     RetrainingService jobs;
@@ -105,9 +114,11 @@ public class Trainer {
                 LOG.infof("retraining job %s fitted: %s", job.id(), fitted.metrics());
                 GateEvaluation.Outcome gate = null;
                 if (job.evaluation() != null) {
-                    // the evaluation takes as long as a short training: refresh the heartbeat, and stop if the job moved on
+                    // the evaluation takes as long as a short training: refresh the heartbeat before and during it (a
+                    // gate longer than stale-after would otherwise be taken for a dead trainer and started again), and
+                    // stop if the job moved on
                     owned.set(Retry.untilDone("recording progress of " + what, () -> jobs.heartbeat(job, progress.get())));
-                    gate = owned.get() ? evaluate(job, fitted) : null;
+                    gate = owned.get() ? evaluate(job, fitted, gateHeartbeat(job, what, progress, owned)) : null;
                 }
                 if (owned.get()) {
                     byte[] mapFile = InterventionFile.write(fitted.intervention());
@@ -144,7 +155,7 @@ public class Trainer {
      * The evaluation gate: the candidate against the active version read now (or the unsteered model), one log line
      * before and one after (numbers only, never prompts), and {@code steergate.retraining.gate} timed by outcome.
      */
-    private GateEvaluation.Outcome evaluate(Claim job, Fitter.Fitted fitted) {
+    private GateEvaluation.Outcome evaluate(Claim job, Fitter.Fitted fitted, Runnable heartbeat) {
         Optional<Integer> active = Retry.untilDone("reading the active version of " + job.intervention(),
                 () -> registry.activeVersion(job.intervention()));
         GateEvaluation.Baseline baseline = active.map(v -> new GateEvaluation.Baseline(v, InterventionFile.read(
@@ -155,8 +166,13 @@ public class Trainer {
                 job.evaluation().prompts(), job.heldOut().size(), job.evaluation().concept(),
                 job.evaluation().strength(), gateConfig.generations());
         Timer.Sample sample = Timer.start(metrics);
-        GateEvaluation.Outcome outcome = GateEvaluation.measure(model.model(), job, fitted.intervention(), baseline,
-                gateConfig, gateSpecs);
+        GateEvaluation.Outcome outcome;
+        try {
+            outcome = GateEvaluation.measure(model.model(), job, fitted.intervention(), baseline, gateConfig, gateSpecs,
+                    heartbeat);
+        } catch (Superseded e) {
+            return null;
+        }
         String verdict = outcome.decision().verdict().name();
         sample.stop(metrics.timer("steergate.retraining.gate", "outcome", verdict.toLowerCase(Locale.ROOT)));
         GateRule.Decision d = outcome.decision();
@@ -165,6 +181,25 @@ public class Trainer {
                         + " perplexity ratio %.4f", 100 * d.difference(), 100 * d.differenceHigh(), d.perplexityRatio())
                 : String.join("; ", d.reasons()));
         return outcome;
+    }
+
+    /**
+     * The gate's progress point: refreshes the job's heartbeat when a fifth of stale-after has passed since the last
+     * one; when a later attempt owns the job, clears {@code owned} and ends the evaluation.
+     */
+    private Runnable gateHeartbeat(Claim job, String what, AtomicReference<String> progress, AtomicBoolean owned) {
+        long everyNanos = config.staleAfter().toNanos() / GATE_HEARTBEATS_PER_STALE;
+        long[] last = {System.nanoTime()};
+        return () -> {
+            if (System.nanoTime() - last[0] < everyNanos) {
+                return;
+            }
+            owned.set(Retry.untilDone("recording progress of " + what, () -> jobs.heartbeat(job, progress.get())));
+            last[0] = System.nanoTime();
+            if (!owned.get()) {
+                throw new Superseded();
+            }
+        };
     }
 
     /** Marks the claimed job FAILED; if even that fails for good, the sweep finds it stale and takes it up. */

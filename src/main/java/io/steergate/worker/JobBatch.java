@@ -119,11 +119,13 @@ final class JobBatch {
     private static final class Filled {
         final JobResult[] results;
         final String[] counterfactuals;
+        final int[] counterfactualTokensOf;
         int counterfactualTokens;
 
         Filled(int jobs) {
             results = new JobResult[jobs];
             counterfactuals = new String[jobs];
+            counterfactualTokensOf = new int[jobs];
         }
     }
 
@@ -199,7 +201,8 @@ final class JobBatch {
         for (int i = 0; i < results.length; i++) {
             JobResult result = results[i];
             if (result.status() == GenerationResult.Status.COMPLETED && jobs.get(i).counterfactual()) {
-                results[i] = withCounterfactual(result, ownCounterfactual[i] ? result.text() : filled.counterfactuals[i]);
+                results[i] = ownCounterfactual[i] ? withCounterfactual(result, result.text(), 0)
+                        : withCounterfactual(result, filled.counterfactuals[i], filled.counterfactualTokensOf[i]);
             }
         }
         return new Outcome(List.of(results), generated, filled.counterfactualTokens, (System.nanoTime() - start) / 1_000_000,
@@ -288,11 +291,12 @@ final class JobBatch {
             generated += completion.completionTokens();
             if (row.counterfactual()) {
                 filled.counterfactuals[row.index()] = completion.text();
+                filled.counterfactualTokensOf[row.index()] = completion.completionTokens();
                 filled.counterfactualTokens += completion.completionTokens();
                 continue;
             }
-            // usage is the steered row's alone: it is what the client asked for and is billed and rate-limited on;
-            // the counterfactual is the policy's audit cost, counted by steergate.worker.counterfactual.tokens
+            // usage is the steered row's alone, what the client's result shows; the counterfactual row's tokens travel
+            // apart (counterfactualTokens): the gateway charges both to the tenant
             filled.results[row.index()] = new JobResult(row.job().requestId(), GenerationResult.Status.COMPLETED, completion.text(),
                     model, new GenerationResult.Usage(completion.promptTokens(), completion.completionTokens()),
                     queueMs(row.job(), nowMs), generateMs, null, null);
@@ -300,9 +304,9 @@ final class JobBatch {
         return generated;
     }
 
-    private static JobResult withCounterfactual(JobResult result, String counterfactualText) {
+    private static JobResult withCounterfactual(JobResult result, String counterfactualText, int counterfactualTokens) {
         return new JobResult(result.requestId(), result.status(), result.text(), result.model(), result.usage(), result.queueMs(),
-                result.generateMs(), result.error(), counterfactualText);
+                result.generateMs(), result.error(), counterfactualText, counterfactualText == null ? 0 : counterfactualTokens);
     }
 
     private static JobResult rejected(Job job, ModelRef model, long nowMs, ErrorInfo error) {

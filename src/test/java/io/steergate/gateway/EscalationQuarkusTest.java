@@ -27,8 +27,10 @@ import io.steergate.policy.PolicyEngine;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
 import jakarta.inject.Inject;
+import jakarta.persistence.EntityManager;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -67,6 +69,12 @@ class EscalationQuarkusTest {
 
     @Inject
     ObjectMapper json;
+
+    @Inject
+    EntityManager entities;
+
+    @Inject
+    LimitsConfig limits;
 
     TopicClient kafka;
 
@@ -127,6 +135,12 @@ class EscalationQuarkusTest {
         assertEquals("passed", attempts.get(1).get("outcome").asText());
         assertEquals(1.0, attempts.get(1).at("/plan/0/strength").asDouble());
         assertTrue(attempts.get(1).get("text") == null, "the delivered output is the record's output text");
+        // each rung's own decision trace is kept with its attempt; rung 0's is the record's decision trace
+        assertNull(attempts.get(0).get("trace"), audit.attemptsJson);
+        List<String> rungTrace = json.convertValue(attempts.get(1).get("trace"), List.class);
+        assertTrue(rungTrace.contains("escalation rung 1 of 2"), String.valueOf(rungTrace));
+        assertTrue(rungTrace.stream().anyMatch(line -> line.contains("kindness")), String.valueOf(rungTrace));
+        assertEquals(List.of("test"), json.readValue(audit.decisionTraceJson, List.class));
 
         JsonPath detail = given().get("/v1/audit/" + audit.id).then().statusCode(200).extract().jsonPath();
         assertEquals(List.of("flagged", "passed"), detail.getList("attempts.outcome"));
@@ -167,6 +181,66 @@ class EscalationQuarkusTest {
             assertEquals("flagged", attempts.get(rung).get("outcome").asText());
         }
         assertEquals(MEAN + " again", attempts.get(2).get("text").asText(), "the withheld output is audited");
+    }
+
+    @Test
+    void everyAttemptsTokensAndItsCounterfactualRowsAreChargedToTheTenantDeliveredOrNot() throws Exception {
+        QuotaQuarkusTest.awayFromTheEndOf(ChronoUnit.DAYS, Duration.ofMinutes(2));
+        // a tenant of its own with a token quota (test profile), the moderated-stories ladder; counterfactual asked
+        String id = id("charged");
+        String first = persistPending(id, QUOTA_TENANT, "moderated-stories", true, false);
+        long before = tokensUsed(QUOTA_TENANT);
+
+        // attempt 0: 8 tokens and a counterfactual row of 6, flagged and escalated past (never delivered)
+        generations.complete(charged(first, MEAN, 8, 6));
+        assertEquals(before + 14, tokensUsed(QUOTA_TENANT), "the escalated attempt and its counterfactual row are charged");
+        // the same result again (redelivered) and a late duplicate are stale: nothing more
+        generations.complete(charged(first, MEAN, 8, 6));
+        assertEquals(before + 14, tokensUsed(QUOTA_TENANT));
+        // rung 1 asks for no counterfactual: what its result claims for one is not charged; a forged usage is bounded
+        // by the job's maxTokens (200)
+        generations.complete(charged(first + ".1", MEAN, 1_000_000, 50));
+        assertEquals(before + 14 + 200, tokensUsed(QUOTA_TENANT));
+        generations.complete(charged(first + ".2", MEAN, 5, 0));
+        assertEquals(before + 14 + 200 + 5, tokensUsed(QUOTA_TENANT), "the withheld last attempt is charged too");
+        generations.complete(charged(first + ".2", MEAN, 5, 0));
+        assertEquals(before + 14 + 200 + 5, tokensUsed(QUOTA_TENANT), "a finished request is charged nothing more");
+
+        Generation done = row(QUOTA_TENANT, id);
+        assertEquals("OUTPUT_WITHHELD", done.errorCode);
+        JsonNode attempts = json.readTree(audit(QUOTA_TENANT, id).attemptsJson);
+        assertEquals(List.of(14L, 200L, 5L), List.of(attempts.get(0).get("chargedTokens").asLong(),
+                attempts.get(1).get("chargedTokens").asLong(), attempts.get(2).get("chargedTokens").asLong()),
+                "each attempt's charge is audited");
+    }
+
+    @Test
+    void aHugeUndeliveredTextIsStoredCutPerAttemptWithItsLength() throws Exception {
+        int cap = limits.maxTokens() * GenerationService.MAX_CHARS_PER_TOKEN;
+        String huge = MEAN + " " + "x".repeat(cap + 1000);
+        String id = id("huge");
+        String first = persistPending(id, "moderated-co", "moderated-stories", true, false);
+
+        generations.complete(new JobResult(first, GenerationResult.Status.COMPLETED, huge, MODEL,
+                new GenerationResult.Usage(4, 8), 1, 2, null, "y".repeat(cap + 1), 8));
+        generations.complete(completed(first + ".1", huge));
+        generations.complete(completed(first + ".2", huge + " again"));
+
+        Generation done = row("moderated-co", id);
+        assertEquals(Generation.State.REJECTED, done.status);
+        AuditRecord audit = audit("moderated-co", id);
+        JsonNode attempts = json.readTree(audit.attemptsJson);
+        assertEquals(3, attempts.size(), "one per rung, no more");
+        for (int rung = 0; rung < 3; rung++) {
+            JsonNode attempt = attempts.get(rung);
+            assertEquals(cap, attempt.get("text").asText().length(), "rung " + rung);
+            assertTrue(huge.startsWith(attempt.get("text").asText()), "its first characters, rung " + rung);
+            assertEquals(huge.length() + (rung == 2 ? 6 : 0), attempt.get("textChars").asInt(), "rung " + rung);
+        }
+        assertTrue(audit.attemptsJson.length() < 4 * cap, "bounded: " + audit.attemptsJson.length());
+        assertEquals(cap, audit.counterfactualText.length(), "the counterfactual is bounded the same way");
+        given().queryParam("tenant", "moderated-co").get("/v1/audit/verify").then().statusCode(200)
+                .body("ok", org.hamcrest.Matchers.equalTo(true));
     }
 
     @Test
@@ -339,6 +413,21 @@ class EscalationQuarkusTest {
                     request.maxTokens(), 0.0, 1.0, 1L, ref, plan, row.acceptedAt.toEpochMilli(), counterfactual));
             return row.jobKey();
         });
+    }
+
+    /** A tenant with a token quota of its own in the test profile, which no other test sends as. */
+    static final String QUOTA_TENANT = "quota-escalation";
+
+    static JobResult charged(String jobKey, String text, int completionTokens, int counterfactualTokens) {
+        return new JobResult(jobKey, GenerationResult.Status.COMPLETED, text, MODEL, new GenerationResult.Usage(4, completionTokens),
+                1, 2, null, counterfactualTokens == 0 ? null : " unsteered", counterfactualTokens);
+    }
+
+    long tokensUsed(String tenant) {
+        return QuarkusTransaction.requiringNew().call(() -> ((Number) entities.createNativeQuery(
+                        "select coalesce(sum(used), 0) from quota_usage where tenant = :t and kind = 'tokens'"
+                                + " and window_start = date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'")
+                .setParameter("t", tenant).getSingleResult()).longValue());
     }
 
     static JobResult completed(String jobKey, String text) {

@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -126,14 +127,20 @@ class RetrainingTriggerQuarkusTest {
         JsonPath watching = awaitStatus(id, "WATCHING");
         assertEquals(List.of("fired", "queued", "trained", "watch-started"), watching.getList("steps.step"));
 
-        // later requests use the new version; reviewed ok, the watch passes and the version stays
+        // later requests use the new version; reviewed ok, the watch passes at its window's end and the version stays
         List<Generated> after = generate(intervention, 2, 2);
         review(after.get(0), "ok");
         review(after.get(1), "ok");
-        JsonPath passed = awaitStatus(id, "PASSED");
+        JsonPath passed = endOfWatch(watching);
+        assertEquals("PASSED", passed.getString("status"));
         assertEquals("watch-passed", passed.getString("steps[4].step"));
         assertEquals(2, passed.getInt("steps[4].detail.counted"));
         assertEquals(0.0, passed.getDouble("steps[4].detail.rate"));
+        // compared with version 1 over the trigger's day before the promotion: 2 of its 3 reviewed outputs violating
+        assertEquals(2.0 / 3, passed.getDouble("steps[4].detail.previousRate"), 1e-6);
+        assertEquals(3, passed.getInt("steps[4].detail.previousCounted"));
+        assertTrue(passed.getString("steps[4].detail.baseline").startsWith("version 1's rate (2 of 3) over the trigger's window"),
+                passed.getString("steps[4].detail.baseline"));
         assertEquals(2, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
         assertEquals(Outcome.COOLING_DOWN, triggers.sweep(List.of(policy)).get(id + "/reviews"), "still one firing a day");
         assertEquals(1, given().queryParam("policy", id).get("/v1/retraining-triggers").jsonPath().getList("id").size());
@@ -165,7 +172,8 @@ class RetrainingTriggerQuarkusTest {
         List<Generated> after = generate(intervention, 2, 2);
         review(after.get(0), "violation");
         review(after.get(1), "violation");
-        JsonPath rolledBack = awaitStatus(id, "ROLLED_BACK");
+        JsonPath rolledBack = endOfWatch(onlyFiring(id));
+        assertEquals("ROLLED_BACK", rolledBack.getString("status"));
         assertEquals(1, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
         assertEquals("rolled-back", rolledBack.getString("steps[4].step"));
         assertEquals(1.0, rolledBack.getDouble("steps[4].detail.rate"));
@@ -173,7 +181,7 @@ class RetrainingTriggerQuarkusTest {
         assertEquals(2, rolledBack.getInt("steps[4].detail.counted"));
         assertEquals(1, rolledBack.getInt("steps[4].detail.restoredVersion"));
         String reason = rolledBack.getString("steps[4].detail.reason");
-        assertTrue(reason.contains("is worse than 0.3333"), reason);
+        assertTrue(reason.contains("is worse than 0.3333, version 1's rate (1 of 3) over the trigger's window"), reason);
         // requests use the restored version again
         assertEquals(1, generate(intervention, 1, 1).get(0).version);
     }
@@ -260,6 +268,122 @@ class RetrainingTriggerQuarkusTest {
         given().get("/v1/interventions/" + intervention).then().body("activeVersion", equalTo(1))
                 .body("versions.find { it.version == 2 }.status", equalTo("candidate"));
         assertEquals(1, generate(intervention, 1, 1).get(0).version, "requests keep the active version");
+    }
+
+    @Test
+    void anApprovalFiringEndsWhenItsCandidateIsRetiredRefusedByTheGateOrOvertaken() {
+        String intervention = newIntervention();
+        generate(intervention, 1, 3).forEach(output -> review(output, "violation"));
+
+        // three policies of their own over the same reviews: each fires once, a candidate each, waiting for approval
+        Policy retired = policy(intervention, 0.5);
+        int v2 = fireAndAwaitCandidate(retired);
+        given().post("/v1/interventions/" + intervention + "/versions/" + v2 + "/retire").then().statusCode(200);
+        JsonPath closed = awaitStatus(retired.id(), "NOT_PROMOTED");
+        assertEquals(List.of("fired", "queued", "trained", "not-promoted"), closed.getList("steps.step"));
+        assertEquals("retired", closed.getString("steps[3].detail.reason"));
+
+        Policy refused = policy(intervention, 0.5);
+        int v3 = fireAndAwaitCandidate(refused);
+        // the gate's verdict as the trainer stores it (this intervention has no gate default, so its jobs are not gated)
+        QuarkusTransaction.requiringNew().run(() -> InterventionVersion.update("gate = ?1 where name = ?2 and version = ?3",
+                InterventionVersion.GATE_REFUSED, intervention, v3));
+        closed = awaitStatus(refused.id(), "NOT_PROMOTED");
+        assertTrue(closed.getString("steps[3].detail.reason").startsWith("the evaluation gate refused it"),
+                closed.getString("steps[3].detail.reason"));
+
+        Policy overtaken = policy(intervention, 0.5);
+        int v4 = fireAndAwaitCandidate(overtaken);
+        int v5 = RetrainingQuarkusTest.awaitFinished(RetrainingQuarkusTest.queue(intervention,
+                RetrainingQuarkusTest.body("mean-shift"))).getInt("resultVersion");
+        assertTrue(v5 > v4);
+        closed = awaitStatus(overtaken.id(), "NOT_PROMOTED");
+        assertEquals("overtaken by version " + v5 + ", a later candidate", closed.getString("steps[3].detail.reason"));
+        assertEquals(v4, closed.getInt("steps[3].detail.version"));
+        assertEquals(1, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+    }
+
+    @Test
+    void aScorerTriggerFiresOnScoredOutputsAndOneWhoseJobRequestIsRefusedIsRecordedFailedAndCoolsDown() {
+        String intervention = newIntervention();
+        List<Generated> outputs = generate(intervention, 1, 3);
+        String id = "trigger-scorer-" + UUID.randomUUID().toString().substring(0, 8);
+        // 'above: -1': every scored output counts as over the bound, so the rate is 1 whatever the model wrote; the
+        // second trigger asks 'promote: auto' of an intervention with no evaluation, which the job request refuses
+        Policy policy = parse(id, """
+                id: %1$s
+                tenants: [%2$s]
+                retraining:
+                  - name: sad
+                    intervention: %3$s
+                    when: {scorer: {name: sadness, above: -1, atLeast: 1, minOutputs: 3, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift, sites: resid}
+                  - name: refused
+                    intervention: %3$s
+                    when: {scorer: {name: sadness, above: -1, atLeast: 1, minOutputs: 3, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift}
+                    promote: auto
+                scorers:
+                  - {name: sadness, lexicon: lexicons/sadness.txt}
+                """.formatted(id, TENANT, intervention));
+
+        assertEquals(Map.of(id + "/sad", Outcome.FIRED, id + "/refused", Outcome.FAILED), triggers.sweep(List.of(policy)));
+        JsonPath list = given().queryParam("policy", id).get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath();
+        assertEquals(2, list.getList("id").size(), list.prettify());
+
+        JsonPath sad = firing(id, "sad");
+        assertEquals("QUEUED", sad.getString("status"));
+        assertEquals("scorer", sad.getString("evidence.measure"));
+        assertEquals("sadness", sad.getString("evidence.scorer"));
+        assertEquals(3, sad.getInt("evidence.counted"));
+        assertEquals(3, sad.getInt("evidence.violating"));
+        assertEquals(outputs.stream().map(Generated::auditId).sorted().toList(),
+                sad.getList("evidence.violatingRecordIds", Long.class).stream().sorted().toList());
+        assertEquals(List.of("fired", "queued"), sad.getList("steps.step"));
+        List<String> texts = given().get("/v1/prompt-sets/" + sad.getString("sourceSet")).then().statusCode(200)
+                .extract().jsonPath().getList("texts");
+        assertTrue(outputs.stream().allMatch(output -> texts.contains(output.text)), "the scored outputs joined the source set");
+        assertEquals("trigger:" + id + "/sad", RetrainingQuarkusTest.awaitFinished(sad.getString("jobId")).getString("requestedBy"));
+
+        JsonPath failed = firing(id, "refused");
+        assertEquals("FAILED", failed.getString("status"));
+        assertTrue(failed.getString("error").contains("promote: needs an evaluation"), failed.getString("error"));
+        assertEquals(List.of("failed"), failed.getList("steps.step"));
+        assertEquals(null, failed.getString("jobId"), "no job was queued");
+        // the failure starts the cool-down: not tried again every sweep
+        assertEquals(Map.of(id + "/sad", Outcome.COOLING_DOWN, id + "/refused", Outcome.COOLING_DOWN),
+                triggers.sweep(List.of(policy)));
+        assertEquals(2, given().queryParam("policy", id).get("/v1/retraining-triggers").jsonPath().getList("id").size());
+    }
+
+    /** Sweeps {@code policy} (its reviews trigger fires), waits for the job and the firing's candidate; its version. */
+    int fireAndAwaitCandidate(Policy policy) {
+        assertEquals(Outcome.FIRED, triggers.sweep(List.of(policy)).get(policy.id() + "/reviews"));
+        int version = RetrainingQuarkusTest.awaitFinished(onlyFiring(policy.id()).getString("jobId")).getInt("resultVersion");
+        assertEquals(version, awaitStatus(policy.id(), "AWAITING_PROMOTION").getInt("resultVersion"));
+        return version;
+    }
+
+    /**
+     * The watch decides at its window's end (a day), not once minOutputs are counted: looked at now it goes on
+     * watching; looked at as of the window's end it decides. The firing after that.
+     */
+    JsonPath endOfWatch(JsonPath watching) {
+        UUID firingId = UUID.fromString(watching.getString("id"));
+        String policyId = watching.getString("policy");
+        triggers.advanceAt(firingId, Instant.now());
+        assertEquals("WATCHING", onlyFiring(policyId).getString("status"), "minOutputs counted, but the window is not over");
+        Instant end = Instant.parse(onlyFiring(policyId).getString("steps[3].detail.decidesAt"));
+        triggers.advanceAt(firingId, end.plusSeconds(1));
+        return onlyFiring(policyId);
+    }
+
+    static JsonPath firing(String policy, String trigger) {
+        JsonPath list = given().queryParam("policy", policy).get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath();
+        String firingId = list.getString("find { it.trigger == '" + trigger + "' }.id");
+        return given().get("/v1/retraining-triggers/" + firingId).then().statusCode(200).extract().jsonPath();
     }
 
     /** Three outputs of version 1, each reviewed as a violation; the sweep fires the policy's trigger on them. */

@@ -5,13 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.steergate.engine.eval.PromptSet;
+import io.steergate.intervention.InterventionRegistry;
+import io.steergate.testing.TestModel;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,6 +36,23 @@ class TrainerTest {
         final List<RuntimeException> markFailures = new ArrayList<>();
         Optional<Claim> claim = Optional.empty();
         String failedWith;
+        /** Heartbeats this run owns the job for; later ones find that a later attempt took it over. */
+        int ownedHeartbeats = Integer.MAX_VALUE;
+        GateEvaluation.Outcome storedGate;
+
+        @Override
+        public boolean heartbeat(Claim claim, String progressJson) {
+            calls.add("heartbeat");
+            return calls.stream().filter("heartbeat"::equals).count() <= ownedHeartbeats;
+        }
+
+        @Override
+        public Optional<Integer> succeed(Claim claim, byte[] mapFile, String metricsJson, String progressJson,
+                GateEvaluation.Outcome gate) {
+            calls.add("succeed");
+            storedGate = gate;
+            return Optional.of(2);
+        }
 
         @Override
         public Optional<Claim> claim(UUID id) {
@@ -62,6 +85,13 @@ class TrainerTest {
 
     final StandInJobs jobs = new StandInJobs();
     final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+    Duration staleAfter = Duration.ofMinutes(5);
+    final List<Trainer> loaded = new ArrayList<>();
+
+    @AfterEach
+    void closeModels() {
+        loaded.forEach(trainer -> trainer.model.close(null));
+    }
 
     Trainer trainer() {
         Trainer trainer = new Trainer();
@@ -72,7 +102,7 @@ class TrainerTest {
             public String topic() { return "steer.retraining"; }
             public String dlqTopic() { return "steer.retraining.dlq"; }
             public int progressEvery() { return 25; }
-            public Duration staleAfter() { return Duration.ofMinutes(5); }
+            public Duration staleAfter() { return staleAfter; }
             public Duration sweepEvery() { return Duration.ofSeconds(30); }
             public Duration queuedGrace() { return Duration.ofMinutes(5); }
             public int maxAttempts() { return 3; }
@@ -144,6 +174,80 @@ class TrainerTest {
         assertEquals(List.of("claim", "claim", "claim", "abandon", "abandon", "abandon"), jobs.calls);
         assertEquals(null, jobs.failedWith);
         assertEquals(1, outcome("failed"));
+    }
+
+    /** 64 generations per side of the gate, in batches of 32 ({@code Evaluation.Options.defaults}): 4 batches. */
+    static final int GATE_BATCHES = 4;
+
+    /** A trainer on the real model whose jobs are evaluated by a small gate (no active version: against unsteered). */
+    Trainer gatedTrainer() throws IOException {
+        Trainer trainer = trainer();
+        trainer.model.dir = TestModel.dir();
+        loaded.add(trainer);
+        trainer.gateConfig = new GateConfig() {
+            public int generations() { return 64; }
+            public int maxTokens() { return 4; }
+            public double perplexityTolerance() { return 0.10; }
+            public double strength() { return 1.0; }
+            public String perplexityTexts() { return "prompts/perplexity.jsonl"; }
+            public Map<String, Default> defaults() { return Map.of(); }
+        };
+        trainer.gateSpecs = new GateSpecs();
+        trainer.gateSpecs.config = trainer.gateConfig;
+        trainer.gateSpecs.policyDir = Path.of("policies");
+        trainer.registry = new InterventionRegistry() {
+            @Override
+            public Optional<Integer> activeVersion(String name) {
+                return Optional.empty();
+            }
+        };
+        jobs.claim = Optional.of(new Claim(ID, 1, "kindness", "toxicity", null, "mean-shift", "resid",
+                new Hyperparameters(300, 1e-2, 0, 0, 0L), false, texts("kindness.source"), texts("kindness.target"),
+                new EvaluationRequest("kindness-elicit", "meanness", "kindness", 1.0), texts("kindness.elicit")));
+        return trainer;
+    }
+
+    static List<String> texts(String file) throws IOException {
+        return PromptSet.read(Path.of("policies/prompts/" + file + ".jsonl")).texts();
+    }
+
+    long heartbeats() {
+        return jobs.calls.stream().filter("heartbeat"::equals).count();
+    }
+
+    @Test
+    void theGateRefreshesTheHeartbeatAtItsBatchesWhenStaleAfterIsShort() throws IOException {
+        // stale-after far longer than the gate: one heartbeat before it, none during it
+        staleAfter = Duration.ofDays(1);
+        gatedTrainer().train(ID);
+        assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1));
+        assertTrue(jobs.storedGate != null, "the gate ran");
+        long beforeTheGate = heartbeats();
+
+        // stale-after shorter than any batch: every batch of the gate refreshes the heartbeat, so a gate longer than
+        // stale-after is not taken for a dead trainer
+        jobs.calls.clear();
+        staleAfter = Duration.ofNanos(1);
+        gatedTrainer().train(ID);
+        assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1));
+        assertEquals(beforeTheGate + GATE_BATCHES, heartbeats(), String.valueOf(jobs.calls));
+        assertEquals(2, outcome("succeeded"));
+    }
+
+    @Test
+    void aGateWhoseHeartbeatIsRefusedStopsAndStoresNothing() throws IOException {
+        staleAfter = Duration.ofDays(1);
+        gatedTrainer().train(ID);
+        long beforeTheGate = heartbeats();
+
+        // a later attempt took the job over while this one's gate ran: its first heartbeat in the gate is refused
+        jobs.calls.clear();
+        staleAfter = Duration.ofNanos(1);
+        jobs.ownedHeartbeats = (int) beforeTheGate;
+        gatedTrainer().train(ID);
+        assertEquals(beforeTheGate + 1, heartbeats(), "the gate stopped at the refused heartbeat: " + jobs.calls);
+        assertTrue(!jobs.calls.contains("succeed"), "nothing stored: " + jobs.calls);
+        assertEquals(1, outcome("superseded"));
     }
 
     @Test

@@ -75,7 +75,9 @@ class JobBatchCounterfactualTest {
         assertEquals("steered: first", a.text());
         assertEquals("done: first", a.counterfactualText());
         assertEquals(5, a.usage().completionTokens(), "the usage is the steered row's");
+        assertEquals(2, a.counterfactualTokens(), "the counterfactual row's own, for the gateway to charge");
         assertNull(outcome.results().get(1).counterfactualText(), "not asked for");
+        assertNull(outcome.results().get(1).counterfactualTokens());
         assertEquals(5 + 2 + 5, outcome.generatedTokens());
         assertEquals(2, outcome.counterfactualTokens());
     }
@@ -114,6 +116,7 @@ class JobBatchCounterfactualTest {
         assertEquals(Status.COMPLETED, a.status());
         assertEquals("steered: brittle", a.text());
         assertNull(a.counterfactualText());
+        assertEquals(0, a.counterfactualTokens(), "a failed counterfactual row reports no tokens");
         assertNull(a.error());
         assertEquals("done: second", outcome.results().get(1).counterfactualText());
         assertEquals(2, outcome.retriedAlone(), "jobs, not rows");
@@ -147,6 +150,7 @@ class JobBatchCounterfactualTest {
         assertEquals(List.of(List.of("plain")), model.calls);
         assertEquals("done: plain", outcome.results().get(0).text());
         assertEquals("done: plain", outcome.results().get(0).counterfactualText());
+        assertEquals(0, outcome.results().get(0).counterfactualTokens(), "no row of its own, nothing more to charge");
     }
 
     @Test

@@ -148,10 +148,13 @@ class FaultSuiteIT {
 
     @Test
     @Order(4)
-    void postgresSigkilledAndDownForTheOutage() {
-        AppProcess app = start("fault-d-app", Map.of());
+    void postgresSigkilledAndDownForTheOutage() throws IOException {
+        // one request in ESCALATING_EVERY is of a tenant whose policy flags every output: escalations are in flight
+        // when PostgreSQL goes
+        AppProcess app = start("fault-d-app", Map.of("STEERGATE_POLICY_DIR", escalatingPolicies().toString()));
         List<HttpResponse<String>> duringOutage = new ArrayList<>();
-        runScenario("(d) PostgreSQL SIGKILL, down " + OUTAGE.toSeconds() + " s", "d", OUTAGE, () -> {
+        String prefix = runScenario("(d) PostgreSQL SIGKILL, down " + OUTAGE.toSeconds() + " s", "d",
+                i -> i % ESCALATING_EVERY == 0 ? ESCALATING_TENANT : "acme", OUTAGE, () -> {
             stack.postgres.kill();
             pause(Duration.ofSeconds(5));
             duringOutage.add(http(app, "POST", "/v1/generations",
@@ -167,6 +170,92 @@ class FaultSuiteIT {
         assertTrue(duringOutage.get(0).body().contains("UNAVAILABLE"), duringOutage.get(0).body());
         assertEquals(200, duringOutage.get(1).statusCode(), "liveness during the outage: " + duringOutage.get(1).body());
         assertEquals(503, duringOutage.get(2).statusCode(), "readiness during the outage: " + duringOutage.get(2).body());
+        checkEscalations(prefix);
+    }
+
+    /** A tenant of the fault suite's own whose policy (below) flags every output, through a ladder of two rungs. */
+    private static final String ESCALATING_TENANT = "escalation-co";
+    private static final int ESCALATING_EVERY = 10;
+
+    /**
+     * The shipped policies plus one for {@link #ESCALATING_TENANT}: a lexicon of the commonest words scores every
+     * output over its threshold, so each request climbs both rungs and is delivered flagged (onFailure: flag).
+     */
+    private static Path escalatingPolicies() throws IOException {
+        Path dir = Path.of("target", "fault-suite-policies").toAbsolutePath();
+        Path shipped = Path.of("policies").toAbsolutePath();
+        try (var files = Files.walk(shipped)) {
+            for (Path file : files.toList()) {
+                Path copy = dir.resolve(shipped.relativize(file).toString());
+                if (Files.isDirectory(file)) {
+                    Files.createDirectories(copy);
+                } else {
+                    Files.copy(file, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        Files.writeString(dir.resolve("lexicons/commonest.txt"), "the\na\nand\nwas\nto\nhe\nshe\nit\nhis\nher\n"
+                + "they\nin\nof\nwith\non\nsaid\nhad\nday\none\nbig\nhappy\n", StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("fault-suite-escalation.yaml"), """
+                id: fault-suite-escalation
+                description: FaultSuiteIT only - every output is flagged, so every request climbs the whole ladder.
+                tenants: [%s]
+                rules:
+                  - name: kind
+                    apply:
+                      - {intervention: kindness, strength: 0.5}
+                scorers:
+                  - {name: commonest, lexicon: lexicons/commonest.txt, threshold: 0.0001}
+                escalation:
+                  rungs:
+                    - apply: [{intervention: kindness, strength: 1.0}]
+                    - apply: [{intervention: kindness, strength: 1.5}]
+                  onFailure: flag
+                """.formatted(ESCALATING_TENANT), StandardCharsets.UTF_8);
+        return dir;
+    }
+
+    /**
+     * Every escalating request of the scenario (its one result and record the verdict checked) went through its
+     * attempts once each: rungs 0, 1, ... without a gap or a repeat, each with its own job key, the last the one the
+     * row was at; and some did climb, so escalations were in flight across the outage.
+     */
+    private static void checkEscalations(String prefix) {
+        String sql = "select request_id, attempt, attempts_json from generations where request_id like ? and tenant = ?";
+        int rows = 0;
+        int climbed = 0;
+        List<String> problems = new ArrayList<>();
+        try (Connection connection = DriverManager.getConnection(stack.postgres.jdbcUrl(), stack.postgres.username(),
+                stack.postgres.password());
+             PreparedStatement statement = connection.prepareStatement(sql)) {
+            statement.setString(1, prefix + "%");
+            statement.setString(2, ESCALATING_TENANT);
+            try (ResultSet result = statement.executeQuery()) {
+                while (result.next()) {
+                    rows++;
+                    String id = result.getString(1);
+                    int attempt = result.getInt(2);
+                    com.fasterxml.jackson.databind.JsonNode attempts = io.steergate.testing.TopicClient.json()
+                            .readTree(result.getString(3) == null ? "[]" : result.getString(3));
+                    Set<String> keys = new java.util.HashSet<>();
+                    for (int i = 0; i < attempts.size(); i++) {
+                        if (attempts.get(i).path("rung").asInt(-1) != i || !keys.add(attempts.get(i).path("jobKey").asText())) {
+                            problems.add(id + ": attempt " + i + " is " + attempts.get(i));
+                        }
+                    }
+                    if (attempts.size() != attempt + 1) {
+                        problems.add(id + ": " + attempts.size() + " attempts stored, the row is at attempt " + attempt);
+                    }
+                    climbed += attempt > 0 ? 1 : 0;
+                }
+            }
+        } catch (SQLException | IOException e) {
+            throw new IllegalStateException("could not read the escalating requests' attempts", e);
+        }
+        record(String.format(Locale.ROOT, "(d) escalating requests: %d, of which %d escalated", rows, climbed));
+        assertEquals(REQUESTS / ESCALATING_EVERY + (REQUESTS % ESCALATING_EVERY == 0 ? 0 : 1), rows);
+        assertTrue(climbed > 0, "no request escalated: the escalation policy was not in force");
+        assertTrue(problems.isEmpty(), String.join("\n", problems));
     }
 
     /**
@@ -208,11 +297,17 @@ class FaultSuiteIT {
      * restores it, waits for every id to be answered (bounded), then checks the results and the database.
      */
     private void runScenario(String label, String key, Duration down, Runnable inject, Runnable restore) {
+        runScenario(label, key, i -> "acme", down, inject, restore);
+    }
+
+    /** As above, request i of tenant {@code tenantOf(i)}; returns the prefix of the scenario's ids. */
+    private String runScenario(String label, String key, java.util.function.IntFunction<String> tenantOf, Duration down,
+            Runnable inject, Runnable restore) {
         String prefix = "fault-" + key + "-" + UUID.randomUUID().toString().substring(0, 8) + "-";
         Map<String, Object> requests = new LinkedHashMap<>();
         for (int i = 0; i < REQUESTS; i++) {
             String id = prefix + i;
-            requests.put(id, GenerationRequests.of(id, "acme", PROMPTS[i % PROMPTS.length], MAX_TOKENS, 0.0));
+            requests.put(id, GenerationRequests.of(id, tenantOf.apply(i), PROMPTS[i % PROMPTS.length], MAX_TOKENS, 0.0));
         }
         Set<String> ids = requests.keySet();
         String earlierBacklog = awaitPipelineIdle();
@@ -256,6 +351,7 @@ class FaultSuiteIT {
             fail(label + " broke the delivery rules:\n- " + String.join("\n- ", verdict.problems())
                     + "\n" + line + "\n" + applicationsReport());
         }
+        return prefix;
     }
 
     /** The moments of one scenario, as System.nanoTime(). */

@@ -177,11 +177,21 @@ public final class Evaluation {
     private final LlamaModel model;
     private final Generator generator;
     private final Options options;
+    private final Runnable afterBatch;
 
     public Evaluation(LlamaModel model, Options options) {
+        this(model, options, () -> { });
+    }
+
+    /**
+     * @param afterBatch run after each batch of generations: the caller's progress point (a long evaluation inside a
+     *                   job keeps the job's heartbeat fresh there); what it throws ends the evaluation
+     */
+    public Evaluation(LlamaModel model, Options options, Runnable afterBatch) {
         this.model = Objects.requireNonNull(model, "model");
         this.generator = new Generator(model);
         this.options = Objects.requireNonNull(options, "options");
+        this.afterBatch = Objects.requireNonNull(afterBatch, "afterBatch");
     }
 
     /**
@@ -272,6 +282,7 @@ public final class Evaluation {
             for (int i = 0; i < done.size(); i++) {
                 out.add(new String[] {rows.get(i).prompt(), done.get(i).text()});
             }
+            afterBatch.run();
         }
         return out;
     }
