@@ -247,8 +247,10 @@ class K8sCrossChecksTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"dev", "prod"})
-    void theBrokerTakesTheLargestRequestAndResultTheApplicationPromises(String overlay) {
-        JsonNode config = rendered(overlay).ofKind("Kafka").get(0).path("spec").path("kafka").path("config");
+    void theBrokerRunsTheClientsVersionAndTakesTheLargestRequestAndResult(String overlay) {
+        JsonNode kafka = rendered(overlay).ofKind("Kafka").get(0).path("spec").path("kafka");
+        assertEquals(pomProperty("kafka.version"), kafka.path("version").asText(), "the broker runs the clients' Kafka version");
+        JsonNode config = kafka.path("config");
         long messageMaxBytes = config.path("message.max.bytes").asLong();
         assertEquals(Long.parseLong(CONFIG.value("steergate.limits.message-bytes")) + RECORD_OVERHEAD_BYTES, messageMaxBytes);
         assertTrue(Long.parseLong(CONFIG.value("steergate.gateway.max-result-bytes")) < messageMaxBytes);
@@ -585,6 +587,16 @@ class K8sCrossChecksTest {
             }
         }
         return acls;
+    }
+
+    private static String pomProperty(String name) {
+        try {
+            Matcher m = Pattern.compile("<" + Pattern.quote(name) + ">([^<]+)</").matcher(Files.readString(Path.of("pom.xml")));
+            assertTrue(m.find(), "pom.xml sets " + name);
+            return m.group(1);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static String artifactId() {

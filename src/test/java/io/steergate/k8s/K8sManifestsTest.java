@@ -8,30 +8,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /**
  * Every file under k8s/ parses: built-in kinds into fabric8's model classes with no field the Kubernetes API lacks,
- * the operators' kinds with the API versions their operators serve; every file is rendered by an overlay or is a
+ * the operators' kinds against their CRDs' schemas ({@link CrdSchemas}); every file is rendered by an overlay or is a
  * Secret template; the templates hold no secret.
  */
 class K8sManifestsTest {
 
-    /** The operators' kinds k8s/ uses and the API version of each (Strimzi, CloudNativePG and its Barman Cloud plugin, KEDA, Prometheus Operator). */
-    static final Map<String, String> OPERATOR_KINDS = Map.of(
-            "Kafka", "kafka.strimzi.io/v1beta2",
-            "KafkaNodePool", "kafka.strimzi.io/v1beta2",
-            "KafkaTopic", "kafka.strimzi.io/v1beta2",
-            "KafkaUser", "kafka.strimzi.io/v1beta2",
-            "Cluster", "postgresql.cnpg.io/v1",
-            "ScheduledBackup", "postgresql.cnpg.io/v1",
-            "ObjectStore", "barmancloud.cnpg.io/v1",
-            "ScaledObject", "keda.sh/v1alpha1",
-            "TriggerAuthentication", "keda.sh/v1alpha1",
-            "ServiceMonitor", "monitoring.coreos.com/v1");
+    static final CrdSchemas CRDS = CrdSchemas.load();
 
     @Test
     void everyManifestIsAKindItsApiServes() {
@@ -58,9 +46,8 @@ class K8sManifestsTest {
         assertFalse(kind.isEmpty(), where + " has no kind");
         assertFalse(Manifests.name(doc).isEmpty(), where + " has no metadata.name");
         assertTrue(Manifests.name(doc).matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?"), where + ": not a DNS-1123 name: " + Manifests.name(doc));
-        if (OPERATOR_KINDS.containsKey(kind)) {
-            assertEquals(OPERATOR_KINDS.get(kind), doc.path("apiVersion").asText(), where + ": apiVersion of " + kind);
-            assertTrue(doc.has("spec"), where + ": " + kind + " without spec");
+        if (CRDS.knowsKind(kind)) {
+            assertEquals(List.of(), CRDS.check(doc), where + ": what the " + doc.path("apiVersion").asText() + " " + kind + " schema refuses");
         } else {
             Manifests.typed(doc, where);
         }
@@ -84,6 +71,26 @@ class K8sManifestsTest {
                 """);
         AssertionError error = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class, () -> Manifests.typed(typo, "typo"));
         assertTrue(error.getMessage().contains("readinesProbe"), error.getMessage());
+    }
+
+    @Test
+    void customResourcesAreCheckedAgainstTheirSchemas() {
+        JsonNode topic = Manifests.readYamlString("""
+                apiVersion: kafka.strimzi.io/v1
+                kind: KafkaTopic
+                metadata: {name: t}
+                spec:
+                  partition: 4
+                  replicas: "3"
+                """);
+        assertEquals(List.of("spec.partition: unknown field", "spec.replicas: an integer, not STRING"), CRDS.check(topic));
+        JsonNode oldVersion = Manifests.readYamlString("""
+                apiVersion: kafka.strimzi.io/v1alpha1
+                kind: KafkaTopic
+                metadata: {name: t}
+                spec: {partitions: 4}
+                """);
+        assertEquals(List.of("no schema for kafka.strimzi.io/v1alpha1 KafkaTopic"), CRDS.check(oldVersion));
     }
 
     @Test
