@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,16 +41,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Each overlay, rendered ({@link Kustomization}), against the application: environment variables are properties it
  * reads, probes hit its health paths on its management port, topics are its topics, Kafka users hold exactly the ACLs
- * of {@link KafkaAcls}, database roles are its roles, images are the build's, every Secret referenced exists (made by
+ * of {@link KafkaAcls}, database roles are its roles, images are the build's (deploy/images), every Secret referenced exists (made by
  * an operator, rendered, or templated in k8s/secrets), selectors select pods, and prod is highly available.
  */
 class K8sCrossChecksTest {
 
-    /**
-     * The images the build makes, {@code <artifactId>/<variant>} (the component k8s/images names them for the
-     * manifests): the gateway, the CPU worker (also the trainer's) and the CUDA worker.
-     */
-    static final List<String> IMAGE_VARIANTS = List.of("gateway", "worker-cpu", "worker-cuda");
+    /** The images the build makes (names, roles, environment: the one place for them, read here). */
+    static final Path IMAGES = Path.of("deploy/images/images.properties");
+    /** The image build's constants (another module): its user, writable directories and the model it holds. */
+    static final Path IMAGE_BUILD = Path.of("deploy/images/src/main/java/io/steergate/images/ImageBuild.java");
     /** Kafka's bytes around a record's value (deploy/run's broker adds the same to steergate.limits.message-bytes). */
     static final int RECORD_OVERHEAD_BYTES = 16 * 1024;
     /** The KafkaTopic of the stories260K model's jobs (k8s/base/config/served-model.yaml names its topic). */
@@ -238,7 +238,9 @@ class K8sCrossChecksTest {
                     name + ": min.insync.replicas " + minInsync + " of " + replicas + " (one broker down must not stop writes)");
             assertTrue(partitions >= launcherPartitions, name + ": at least the " + launcherPartitions + " partitions deploy/run's broker makes");
         }
-        assertEquals(CONFIG.topics(), topics, "the KafkaTopics are exactly the topics application.properties names");
+        Set<String> expected = new TreeSet<>(CONFIG.topics());
+        expected.add(jobsTopic(r.one("ConfigMap", SERVED_MODEL_CONFIG).path("data")));
+        assertEquals(expected, topics, "the KafkaTopics are exactly the topics application.properties names and the served model's");
         for (String key : List.of("default.replication.factor", "offsets.topic.replication.factor", "transaction.state.log.replication.factor")) {
             assertTrue(brokerConfig.path(key).asInt() <= brokers, key);
         }
@@ -264,10 +266,10 @@ class K8sCrossChecksTest {
     void theServedModelsJobTopicIsTheSameInTheConfigTheTopicAndTheScalers(String overlay) {
         Kustomization.Rendered r = rendered(overlay);
         JsonNode served = r.one("ConfigMap", SERVED_MODEL_CONFIG).path("data");
-        String topic = served.path("STEERGATE_WORKER_JOBS_TOPIC").asText();
-        assertEquals(topic, served.path("STEERGATE_GATEWAY_JOBS_TOPIC").asText());
+        String topic = jobsTopic(served);
         ObjectNode jobs = r.one("KafkaTopic", JOBS_TOPIC_RESOURCE);
         assertEquals(topic, jobs.path("spec").path("topicName").asText());
+        assertEquals(buildConstant("MODEL_DIR"), served.path("STEERGATE_MODEL_DIR").asText(), "the model the images hold");
         JsonNode common = r.one("ConfigMap", "steergate-env").path("data");
         List<ObjectNode> scalers = r.ofKind("ScaledObject");
         assertFalse(scalers.isEmpty(), overlay + " scales its workers");
@@ -287,29 +289,42 @@ class K8sCrossChecksTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"dev", "prod"})
-    void imagesAreTheBuildsImagesAndOnlyGpuWorkersUseCuda(String overlay) {
-        String artifactId = artifactId();
-        Set<String> names = new TreeSet<>();
+    void eachRoleRunsTheImageBuiltForItAndOnlyGpuWorkersTheCudaOne(String overlay) {
+        Properties images = properties(IMAGES);
+        String version = pomVersion();
+        Map<String, String> tags = new LinkedHashMap<>();
         for (JsonNode image : Manifests.readYaml(Manifests.ROOT.resolve("images/kustomization.yaml")).get(0).path("images")) {
-            names.add(image.path("name").asText());
+            tags.put(image.path("name").asText(), image.path("newTag").asText());
         }
-        assertEquals(IMAGE_VARIANTS.stream().map(v -> artifactId + "/" + v).collect(Collectors.toCollection(TreeSet::new)), names,
-                "k8s/images names the build's images");
+        Map<String, String> built = new LinkedHashMap<>();
+        for (String key : images.getProperty("images").split(",")) {
+            built.put(images.getProperty(key + ".name"), version);
+            assertTrue(images.getProperty(key + ".name").startsWith(artifactId() + "/"), key);
+        }
+        assertEquals(built, tags, "k8s/images names every image the build makes, with the application's version as tag");
         for (ObjectNode deployment : rendered(overlay).ofKind("Deployment")) {
+            String role = deployment.path("spec").path("template").path("metadata").path("labels").path("app.kubernetes.io/component").asText();
             JsonNode pod = Manifests.podSpec(deployment);
-            for (ObjectNode container : Manifests.containers(deployment)) {
-                String image = container.path("image").asText();
-                assertTrue(names.contains(Manifests.imageName(image)), Manifests.name(deployment) + " runs " + image);
-                assertTrue(image.contains(":"), Manifests.name(deployment) + ": tagged by the kustomization");
-                JsonNode gpus = container.path("resources").path("limits").path("nvidia.com/gpu");
-                boolean cuda = Manifests.imageName(image).endsWith("/worker-cuda");
-                assertEquals(cuda, !gpus.isMissingNode(), Manifests.name(deployment) + ": the CUDA image and a GPU go together");
-                if (cuda) {
-                    assertEquals(gpus.asText(), container.path("resources").path("requests").path("nvidia.com/gpu").asText());
-                    assertEquals("gpu", env(rendered(overlay), container).get("STEERGATE_MODEL_DEVICE"), "a GPU worker fails rather than running on the CPU");
-                    assertEquals("true", pod.path("nodeSelector").path("nvidia.com/gpu.present").asText());
-                    assertTrue(pod.path("tolerations").findValuesAsText("key").contains("nvidia.com/gpu"));
+            ObjectNode container = Manifests.containers(deployment).get(0);
+            JsonNode gpus = container.path("resources").path("limits").path("nvidia.com/gpu");
+            boolean gpu = !gpus.isMissingNode();
+            List<String> keys = new ArrayList<>();
+            for (String key : images.getProperty("images").split(",")) {
+                if (images.getProperty(key + ".roles").equals(role) && gpu == images.containsKey(key + ".env.PYTORCH_LIBRARY_PATH")) {
+                    keys.add(key);
                 }
+            }
+            assertEquals(1, keys.size(), Manifests.name(deployment) + ": one image is built for role " + role + (gpu ? " on a GPU" : ""));
+            String key = keys.get(0);
+            assertEquals(images.getProperty(key + ".name") + ":" + version, container.path("image").asText(), Manifests.name(deployment));
+            if (gpu) {
+                assertEquals(gpus.asText(), container.path("resources").path("requests").path("nvidia.com/gpu").asText());
+                assertEquals("gpu", env(rendered(overlay), container).get("STEERGATE_MODEL_DEVICE"), "a GPU worker fails rather than running on the CPU");
+                assertEquals("true", pod.path("nodeSelector").path("nvidia.com/gpu.present").asText());
+                assertTrue(pod.path("tolerations").findValuesAsText("key").contains("nvidia.com/gpu"));
+                String libtorch = images.getProperty(key + ".env.PYTORCH_LIBRARY_PATH");
+                assertTrue(container.path("volumeMounts").findValuesAsText("mountPath").stream().anyMatch(m -> libtorch.startsWith(m + "/")),
+                        Manifests.name(deployment) + " mounts CUDA libtorch where the image looks for it: " + libtorch);
             }
         }
     }
@@ -462,9 +477,13 @@ class K8sCrossChecksTest {
     @ParameterizedTest
     @ValueSource(strings = {"dev", "prod"})
     void containersAreSizedProbedAndRunAsNonRootOnAReadOnlyRoot(String overlay) {
+        String[] user = buildConstant("USER").split(":");
+        List<String> writable = List.of("/tmp", buildConstant("HOME"), buildConstant("DJL_CACHE_DIR"));
         for (ObjectNode deployment : rendered(overlay).ofKind("Deployment")) {
             JsonNode pod = Manifests.podSpec(deployment);
             assertTrue(pod.path("securityContext").path("runAsNonRoot").asBoolean(), Manifests.name(deployment));
+            assertEquals(user[0], pod.path("securityContext").path("runAsUser").asText(), "the image's user");
+            assertEquals(user[1], pod.path("securityContext").path("fsGroup").asText(), "the image's group reads mounted Secrets");
             for (ObjectNode c : Manifests.containers(deployment)) {
                 String where = Manifests.name(deployment) + "/" + c.path("name").asText();
                 JsonNode resources = c.path("resources");
@@ -473,7 +492,8 @@ class K8sCrossChecksTest {
                 }
                 assertTrue(c.path("securityContext").path("readOnlyRootFilesystem").asBoolean(), where);
                 assertFalse(c.path("securityContext").path("allowPrivilegeEscalation").asBoolean(true), where);
-                assertTrue(c.path("volumeMounts").findValuesAsText("mountPath").contains("/tmp"), where + " writes /tmp (DJL's libtorch)");
+                assertTrue(c.path("volumeMounts").findValuesAsText("mountPath").containsAll(writable),
+                        where + ": the directories the image writes are volumes " + writable);
             }
         }
     }
@@ -506,7 +526,6 @@ class K8sCrossChecksTest {
         assertEquals(2, r.ofKind("Kafka").get(0).path("spec").path("kafka").path("config").path("min.insync.replicas").asInt());
         assertFalse(r.ofKind("ScheduledBackup").isEmpty(), "prod keeps backups");
         assertEquals(List.of("steergate-worker-gpu"), r.ofKind("ScaledObject").stream().map(Manifests::name).toList());
-        assertEquals("[\"ReadWriteMany\"]", r.one("PersistentVolumeClaim", "steergate-models").path("spec").path("accessModes").toString());
     }
 
     @Test
@@ -540,6 +559,21 @@ class K8sCrossChecksTest {
                     : "secret:" + secret.path("name").asText() + "/" + secret.path("key").asText());
         }
         return env;
+    }
+
+    /**
+     * The served model's job topic as the application names it: {@code steergate.jobs.topic-prefix} + the model where
+     * the application has one topic per model, else the jobs topic both roles are given (which must agree).
+     */
+    private static String jobsTopic(JsonNode served) {
+        if (CONFIG.names.contains("steergate.jobs.topic-prefix")) {
+            String prefix = served.path(AppConfiguration.envName("steergate.jobs.topic-prefix"))
+                    .asText(CONFIG.value("steergate.jobs.topic-prefix"));
+            return prefix + served.path("STEERGATE_GATEWAY_MODEL").asText(CONFIG.value("steergate.gateway.model"));
+        }
+        String topic = served.path("STEERGATE_WORKER_JOBS_TOPIC").asText();
+        assertEquals(topic, served.path("STEERGATE_GATEWAY_JOBS_TOPIC").asText(), "the gateway writes the topic the workers read");
+        return topic;
     }
 
     private static int containerPort(JsonNode container, JsonNode port) {
@@ -587,6 +621,37 @@ class K8sCrossChecksTest {
             }
         }
         return acls;
+    }
+
+    private static Properties properties(Path file) {
+        Properties p = new Properties();
+        try (var in = Files.newBufferedReader(file)) {
+            p.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return p;
+    }
+
+    /** A String constant of the image build ({@code static final String NAME = "...";}). */
+    private static String buildConstant(String name) {
+        try {
+            Matcher m = Pattern.compile("static final String " + name + " = \"([^\"]+)\";").matcher(Files.readString(IMAGE_BUILD));
+            assertTrue(m.find(), IMAGE_BUILD + " has " + name);
+            return m.group(1);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String pomVersion() {
+        try {
+            Matcher m = Pattern.compile("</artifactId>\\s*<version>([^<]+)</version>").matcher(Files.readString(Path.of("pom.xml")));
+            assertTrue(m.find(), "pom.xml names the project's version");
+            return m.group(1);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static String pomProperty(String name) {
