@@ -563,7 +563,8 @@ class K8sCrossChecksTest {
 
     /**
      * The served model's job topic as the application names it: {@code steergate.jobs.topic-prefix} + the model where
-     * the application has one topic per model, else the jobs topic both roles are given (which must agree).
+     * the application has one topic per model, else the jobs topic both roles are given (which must agree), as the
+     * served-model ConfigMap or application.properties sets it.
      */
     private static String jobsTopic(JsonNode served) {
         if (CONFIG.names.contains("steergate.jobs.topic-prefix")) {
@@ -571,8 +572,9 @@ class K8sCrossChecksTest {
                     .asText(CONFIG.value("steergate.jobs.topic-prefix"));
             return prefix + served.path("STEERGATE_GATEWAY_MODEL").asText(CONFIG.value("steergate.gateway.model"));
         }
-        String topic = served.path("STEERGATE_WORKER_JOBS_TOPIC").asText();
-        assertEquals(topic, served.path("STEERGATE_GATEWAY_JOBS_TOPIC").asText(), "the gateway writes the topic the workers read");
+        String topic = served.path("STEERGATE_WORKER_JOBS_TOPIC").asText(CONFIG.value("steergate.worker.jobs-topic"));
+        assertEquals(topic, served.path("STEERGATE_GATEWAY_JOBS_TOPIC").asText(CONFIG.value("steergate.gateway.jobs-topic")),
+                "the gateway writes the topic the workers read");
         return topic;
     }
 
