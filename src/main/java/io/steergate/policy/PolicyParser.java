@@ -4,6 +4,7 @@ import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.training.InterventionMethods;
 import io.steergate.messages.Identifiers;
+import io.steergate.messages.ProbeRequest;
 import io.steergate.policy.Policy.Application;
 import io.steergate.policy.Policy.Condition;
 import io.steergate.policy.Policy.DisallowedStyles;
@@ -517,6 +518,9 @@ public final class PolicyParser {
                 if (name != null && (lexicon != null || probe != null)) {
                     scorers.add(new ScorerSpec(name, lexicon, threshold, probe));
                 }
+            }
+            if (scorers.stream().filter(ScorerSpec::isProbe).count() > ProbeRequest.MAX_PER_JOB) {
+                error(node, "scorers: at most " + ProbeRequest.MAX_PER_JOB + " of type probe (each is read off every generation)");
             }
             return scorers;
         }

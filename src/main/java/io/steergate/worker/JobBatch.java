@@ -195,6 +195,10 @@ final class JobBatch {
                             + tokens.length + " tokens leave no room in the model's context of " + contextLength + " tokens"));
                     continue;
                 }
+                if (job.probes().size() > ProbeRequest.MAX_PER_JOB) {
+                    throw new IllegalArgumentException("the job asks for " + job.probes().size() + " probes; at most "
+                            + ProbeRequest.MAX_PER_JOB);
+                }
                 SteeringPlan steering = plans.resolve(job.plan());
                 GenerationInput input = new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(),
                         (float) job.topP(), job.seed(), steering.isEmpty() ? null : steering);

@@ -141,6 +141,17 @@ class PolicyParserProbeTest {
                 "p.yaml:12:83: scorer threshold must be in (0, 1] (a share of words or a probability), got 1.5"), errors);
     }
 
+    @Test
+    void aPolicyHasAtMostEightProbes() {
+        StringBuilder yaml = new StringBuilder("id: p\ntenants: [a]\nscorers:\n");
+        for (int i = 0; i < ProbeRequest.MAX_PER_JOB + 1; i++) {
+            yaml.append("  - {name: p").append(i).append(", type: probe, intervention: kindness, site: layers.").append(i % 5)
+                    .append(".resid}\n");
+        }
+        assertEquals(List.of("p.yaml:4:3: scorers: at most 8 of type probe (each is read off every generation)"),
+                errors(yaml.toString()));
+    }
+
     private List<String> errors(String yaml) {
         return parser.parse("p.yaml", yaml.getBytes(StandardCharsets.UTF_8)).errors().stream().map(PolicyError::toString).toList();
     }

@@ -94,6 +94,15 @@ class JobBatchProbeTest {
     }
 
     @Test
+    void aJobAskingForMoreProbesThanAPolicyMayHaveIsUnfit() {
+        List<ProbeRequest> many = java.util.Collections.nCopies(ProbeRequest.MAX_PER_JOB + 1, request);
+        JobBatch.Outcome outcome = JobBatch.run(List.of(job("forged", "Hi", false, many)), new JobBatchTest.StandInModel(),
+                JobBatchTest.MODEL, JobBatchTest.LIMITS, JobBatchTest.NO_STEERING, asked -> Optional.empty(), 0L);
+        assertEquals(Status.FAILED, outcome.results().get(0).status());
+        assertEquals(java.util.Set.of("forged"), outcome.unfit(), "dead-lettered by the loop: only a forged job gets here");
+    }
+
+    @Test
     void aProbeThatCannotBeTrainedIsLeftOutAndTheJobStillCompletes() {
         ProbeRequest stale = new ProbeRequest("meanness-probe", "kindness", SITE.name(), "0".repeat(64), request.targetSha256());
         TrainedProbes trained = new TrainedProbes();
