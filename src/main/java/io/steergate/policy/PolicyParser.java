@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -577,7 +578,8 @@ public final class PolicyParser {
                     sets[i] = PromptSet.read(file);
                 } catch (IOException | IllegalArgumentException e) {
                     error(at, "scorer intervention: a probe trains on prompts/" + intervention + "." + sides[i]
-                            + ".jsonl (relative to " + policiesDir + "), which cannot be read: " + e.getMessage());
+                            + ".jsonl (relative to " + policiesDir + "), which "
+                            + (e instanceof NoSuchFileException ? "does not exist" : "cannot be read: " + e.getMessage()));
                     return null;
                 }
             }

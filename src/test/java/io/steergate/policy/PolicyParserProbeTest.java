@@ -137,7 +137,7 @@ class PolicyParserProbeTest {
                 "p.yaml:10:5: scorer: missing field 'site' (required with type: probe)",
                 "p.yaml:11:47: scorer 'h': site applies only to type: probe",
                 "p.yaml:12:42: scorer intervention: a probe trains on prompts/gloomy.source.jsonl (relative to policies),"
-                        + " which cannot be read: policies/prompts/gloomy.source.jsonl",
+                        + " which does not exist",
                 "p.yaml:12:83: scorer threshold must be in (0, 1] (a share of words or a probability), got 1.5"), errors);
     }
 
