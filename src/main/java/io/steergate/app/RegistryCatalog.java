@@ -6,6 +6,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.LinkedHashSet;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -31,5 +32,10 @@ public class RegistryCatalog implements InterventionCatalog {
     @Override
     public Set<String> sites(String name) {
         return new LinkedHashSet<>(registry.activeSites(name));
+    }
+
+    @Override
+    public OptionalInt modelLayers() {
+        return registry.servedModels().stream().mapToInt(InterventionRegistry.ServedModelSummary::layers).min();
     }
 }

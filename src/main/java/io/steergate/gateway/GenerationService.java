@@ -188,7 +188,7 @@ public class GenerationService {
         }
         long totalMs = Duration.between(generation.acceptedAt, Instant.now()).toMillis();
         boolean completed = outcome.status() == Status.COMPLETED;
-        Map<String, Double> scores = completed ? policies.score(job.policy(), outcome.text()) : Map.of();
+        Map<String, Double> scores = completed ? policies.score(job.policy(), outcome.text(), outcome.probeScores()) : Map.of();
         List<String> flagged = completed ? policies.flagged(job.policy(), scores) : List.of();
         List<GenerationAttempt> attempts = new ArrayList<>(generation.attemptsJson == null ? List.of()
                 : List.of(read(generation.attemptsJson, GenerationAttempt[].class)));
@@ -263,7 +263,8 @@ public class GenerationService {
         generation.attempt = next;
         generation.rungTraceJson = write(rung.get().trace());
         Job retry = new Job(generation.jobKey(), job.tenant(), job.model(), job.prompt(), job.maxTokens(), job.temperature(),
-                job.topP(), job.seed(), rung.get().policy(), rung.get().plan(), Instant.now().toEpochMilli(), false);
+                job.topP(), job.seed(), rung.get().policy(), rung.get().plan(), Instant.now().toEpochMilli(), false,
+                policies.probes(rung.get().policy()));
         generation.jobJson = write(retry);
         generation.persist();
         outbox.append(config.jobsTopic(), retry.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
@@ -365,7 +366,8 @@ public class GenerationService {
         generation.deliverCounterfactual = counterfactual && decision.counterfactual().deliver();
         generation.persist(); // the identity insert gives the row id the job key is made of
         Job job = new Job(generation.jobKey(), request.tenant(), config.model(), request.prompt(), request.maxTokens(),
-                request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli(), counterfactual);
+                request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli(), counterfactual,
+                policies.probes(decision.policy()));
         generation.jobJson = write(job);
         outbox.append(config.jobsTopic(), job.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
         return new Acceptance(Generation.State.PENDING, null, false);

@@ -1,5 +1,6 @@
 package io.steergate.messages;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
 /**
@@ -8,6 +9,8 @@ import java.util.List;
  * {@code requestId} is the gateway's job key (its generation row, unique across tenants, since a client's request id
  * is unique only within its tenant); a worker echoes it in {@link JobResult#requestId()}. {@code counterfactual} asks
  * the worker to also generate the unsteered continuation (empty plan, same seed, same batch) for the audit record.
+ * {@code probes} (absent in older jobs: none) are the policy's probe scorers, evaluated on the steered row while it
+ * generates; their scores come back in {@link JobResult#probeScores()}.
  */
 public record Job(
         String requestId,
@@ -21,4 +24,18 @@ public record Job(
         PolicyRef policy,
         List<AppliedIntervention> plan,
         long acceptedAtMs,
-        boolean counterfactual) {}
+        boolean counterfactual,
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ProbeRequest> probes) {
+
+    public Job {
+        probes = probes == null ? List.of() : List.copyOf(probes);
+    }
+
+    /** A job that asks for no probe scores. */
+    public Job(String requestId, String tenant, String model, String prompt, int maxTokens, double temperature,
+            double topP, long seed, PolicyRef policy, List<AppliedIntervention> plan, long acceptedAtMs,
+            boolean counterfactual) {
+        this(requestId, tenant, model, prompt, maxTokens, temperature, topP, seed, policy, plan, acceptedAtMs,
+                counterfactual, List.of());
+    }
+}

@@ -2,6 +2,7 @@ package io.steergate.policy;
 
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -18,6 +19,14 @@ public interface InterventionCatalog {
 
     /** The hook sites ({@code layers.<i>.<point>}) the active version's map touches; empty when unknown. */
     Set<String> sites(String name);
+
+    /**
+     * The fewest layers of any model a worker serves (a probe scorer's site must lie within them); empty when no model
+     * is registered yet, or the catalog does not know.
+     */
+    default OptionalInt modelLayers() {
+        return OptionalInt.empty();
+    }
 
     /** A fixed catalog: interventions with an active version, and their sites (a name missing there has none). */
     static InterventionCatalog of(Map<String, Integer> activeVersions, Map<String, Set<String>> sites) {

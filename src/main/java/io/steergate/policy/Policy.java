@@ -27,7 +27,7 @@ import java.util.TreeSet;
  * @param styles          the styles a request may ask for, by style name
  * @param conflicts       groups of styles that contradict each other: asking for two of a group is rejected
  * @param rules           evaluated in order; each matching rule applies its interventions
- * @param scorers         lexicon scorers the service layer runs on outputs under this policy
+ * @param scorers         scorers run on outputs under this policy (lexicons by the gateway, probes by the worker)
  * @param review          which outputs besides flagged ones go to the review queue ({@link ReviewSampling#NONE} when absent)
  * @param escalation      what happens to an output a scorer flags; {@link Escalation#NONE} when absent (delivered)
  * @param retraining      triggers that queue a retraining job when audit or review data show an intervention failing
@@ -202,16 +202,35 @@ public record Policy(
     }
 
     /**
-     * A scorer the policy wants run on every output: a name (the key in GenerationResult.scores) and a lexicon file,
-     * relative to the policies directory, and an optional threshold: a score at or above it flags the output (review
-     * queue, escalation); null never flags. The service layer builds the engine's LexiconScorer from it.
+     * A scorer the policy wants run on every output: a name (the key in GenerationResult.scores), what it reads, and an
+     * optional threshold: a score at or above it flags the output (review queue, escalation); null never flags. A
+     * lexicon scorer ({@code type: lexicon}, the default) names a word-list file relative to the policies directory,
+     * which the service layer loads into the engine's LexiconScorer; a probe scorer ({@code type: probe}) carries
+     * {@link Probe}, and the worker evaluates it during generation. Exactly one of {@code lexicon} and {@code probe}
+     * is set.
      */
-    public record ScorerSpec(String name, String lexicon, Double threshold) {
+    public record ScorerSpec(String name, String lexicon, Double threshold, Probe probe) {
+
+        /** A lexicon scorer. */
+        public ScorerSpec(String name, String lexicon, Double threshold) {
+            this(name, lexicon, threshold, null);
+        }
 
         public boolean flags(Double score) {
             return threshold != null && score != null && score >= threshold;
         }
+
+        public boolean isProbe() {
+            return probe != null;
+        }
     }
+
+    /**
+     * A probe scorer's definition: a logistic-regression probe on the served model's activations at {@code site},
+     * trained on the intervention's shipped prompt sets ({@code prompts/<intervention>.source.jsonl} is the concept,
+     * {@code .target.jsonl} is not), whose sha256 the parser recorded as it read them.
+     */
+    public record Probe(String intervention, String site, String sourceSha256, String targetSha256) {}
 
     /**
      * The {@code review} block: the share of outputs sampled into the review queue besides those a scorer flags (one

@@ -9,6 +9,7 @@ import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationRequest;
 import io.steergate.messages.PolicyRef;
+import io.steergate.messages.ProbeRequest;
 import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -141,8 +142,12 @@ public class PolicyEngine {
         return PolicyEvaluator.evaluate(policy.get(), request, catalog);
     }
 
-    /** The policy's scorers applied to an output: scorer name to share of words hit. Empty without scorers. */
-    public Map<String, Double> score(PolicyRef ref, String text) {
+    /**
+     * The policy's scorers applied to an output, scorer name to score in the policy's order: a lexicon scorer's share
+     * of words hit, a probe scorer's probability as the worker computed it ({@code probeScores}, by name; a probe the
+     * worker did not score, or scored outside [0, 1], has no score and flags nothing). Empty without scorers.
+     */
+    public Map<String, Double> score(PolicyRef ref, String text, Map<String, Double> probeScores) {
         if (ref == null || text == null || store == null) {
             return Map.of();
         }
@@ -152,9 +157,30 @@ public class PolicyEngine {
         }
         Map<String, Double> scores = new LinkedHashMap<>();
         for (Policy.ScorerSpec spec : policy.get().scorers()) {
-            scores.put(spec.name(), scorer(dir.resolve(spec.lexicon())).score(text));
+            if (!spec.isProbe()) {
+                scores.put(spec.name(), scorer(dir.resolve(spec.lexicon())).score(text));
+                continue;
+            }
+            Double probability = probeScores == null ? null : probeScores.get(spec.name());
+            if (probability != null && probability >= 0 && probability <= 1) {
+                scores.put(spec.name(), probability);
+            }
         }
         return scores;
+    }
+
+    /**
+     * The probe scorers a job under {@code ref} asks its worker to evaluate: those of the policy in force under its id,
+     * as that policy read their training sets. Empty when it has none.
+     */
+    public List<ProbeRequest> probes(PolicyRef ref) {
+        if (ref == null || store == null) {
+            return List.of();
+        }
+        return store.policy(ref.id()).map(policy -> policy.scorers().stream().filter(Policy.ScorerSpec::isProbe)
+                .map(spec -> new ProbeRequest(spec.name(), spec.probe().intervention(), spec.probe().site(),
+                        spec.probe().sourceSha256(), spec.probe().targetSha256()))
+                .toList()).orElse(List.of());
     }
 
     /**

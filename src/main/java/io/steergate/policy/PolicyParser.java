@@ -1,7 +1,10 @@
 package io.steergate.policy;
 
+import io.steergate.engine.eval.PromptSet;
+import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.training.InterventionMethods;
 import io.steergate.messages.Identifiers;
+import io.steergate.messages.ProbeRequest;
 import io.steergate.policy.Policy.Application;
 import io.steergate.policy.Policy.Condition;
 import io.steergate.policy.Policy.DisallowedStyles;
@@ -15,6 +18,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,6 +28,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.apache.commons.codec.digest.DigestUtils;
@@ -59,7 +64,7 @@ public final class PolicyParser {
     private static final Set<String> RUNG_KEYS = Set.of("apply");
     private static final Set<String> CONDITION_KEYS = Set.of("labels", "styles", "tenants", "steering");
     private static final Set<String> APPLY_KEYS = Set.of("intervention", "strength");
-    private static final Set<String> SCORER_KEYS = Set.of("name", "lexicon", "threshold");
+    private static final Set<String> SCORER_KEYS = Set.of("name", "type", "lexicon", "intervention", "site", "threshold");
     private static final Set<String> REVIEW_KEYS = Set.of("sample", "agreement");
     private static final Set<String> TRIGGER_KEYS = Set.of("name", "intervention", "when", "coolDown", "train", "promote", "watch");
     private static final Set<String> TRIGGER_WHEN_KEYS = Set.of("reviews", "scorer");
@@ -475,7 +480,7 @@ public final class PolicyParser {
             List<ScorerSpec> scorers = new ArrayList<>();
             Set<String> names = new LinkedHashSet<>();
             for (Node item : items) {
-                Map<String, NodeTuple> fields = fields(item, "scorer", SCORER_KEYS, Set.of("name", "lexicon"));
+                Map<String, NodeTuple> fields = fields(item, "scorer", SCORER_KEYS, Set.of("name"));
                 if (fields == null) {
                     continue;
                 }
@@ -483,31 +488,102 @@ public final class PolicyParser {
                 if (name != null && !names.add(name)) {
                     error(value(fields, "name"), "duplicate scorer name '" + name + "'");
                 }
-                String lexicon = string(value(fields, "lexicon"), "scorer lexicon");
-                if (lexicon != null) {
-                    Path base = policiesDir.toAbsolutePath().normalize();
-                    Path resolved = base.resolve(lexicon).normalize();
-                    if (!resolved.startsWith(base)) {
-                        error(value(fields, "lexicon"), "lexicon '" + lexicon + "' must lie inside the policies directory");
-                        lexicon = null;
-                    } else if (!Files.isRegularFile(resolved)) {
-                        error(value(fields, "lexicon"), "unknown lexicon file '" + lexicon + "' (relative to " + policiesDir + ")");
-                        lexicon = null;
+                String type = fields.containsKey("type") ? string(value(fields, "type"), "scorer type") : "lexicon";
+                if (type != null && !type.equals("lexicon") && !type.equals("probe")) {
+                    error(value(fields, "type"), "scorer type: '" + type + "' is not one of lexicon | probe");
+                    type = null;
+                }
+                Set<String> keys = "probe".equals(type) ? Set.of("intervention", "site") : Set.of("lexicon");
+                for (String key : List.of("lexicon", "intervention", "site")) {
+                    if (type != null && fields.containsKey(key) && !keys.contains(key)) {
+                        error(fields.get(key).getKeyNode(), "scorer '" + name + "': " + key + " applies only to type: "
+                                + ("lexicon".equals(key) ? "lexicon" : "probe"));
                     }
                 }
+                for (String key : keys.stream().sorted().toList()) {
+                    if (type != null && !fields.containsKey(key)) {
+                        error(item, "scorer: missing field '" + key + "' (required with type: " + type + ")");
+                    }
+                }
+                String lexicon = "lexicon".equals(type) ? lexicon(value(fields, "lexicon")) : null;
+                Policy.Probe probe = "probe".equals(type) ? probe(fields) : null;
                 Double threshold = null;
                 if (fields.containsKey("threshold")) {
                     threshold = number(value(fields, "threshold"), "scorer threshold");
                     if (threshold != null && !(threshold > 0 && threshold <= 1)) {
-                        error(value(fields, "threshold"), "scorer threshold must be in (0, 1] (a share of words), got " + threshold);
+                        error(value(fields, "threshold"), "scorer threshold must be in (0, 1] (a share of words or a "
+                                + "probability), got " + threshold);
                         threshold = null;
                     }
                 }
-                if (name != null && lexicon != null) {
-                    scorers.add(new ScorerSpec(name, lexicon, threshold));
+                if (name != null && (lexicon != null || probe != null)) {
+                    scorers.add(new ScorerSpec(name, lexicon, threshold, probe));
                 }
             }
+            if (scorers.stream().filter(ScorerSpec::isProbe).count() > ProbeRequest.MAX_PER_JOB) {
+                error(node, "scorers: at most " + ProbeRequest.MAX_PER_JOB + " of type probe (each is read off every generation)");
+            }
             return scorers;
+        }
+
+        /** A lexicon file inside the policies directory, as written. */
+        String lexicon(Node node) {
+            String lexicon = string(node, "scorer lexicon");
+            if (lexicon == null) {
+                return null;
+            }
+            Path base = policiesDir.toAbsolutePath().normalize();
+            Path resolved = base.resolve(lexicon).normalize();
+            if (!resolved.startsWith(base)) {
+                error(node, "lexicon '" + lexicon + "' must lie inside the policies directory");
+                return null;
+            }
+            if (!Files.isRegularFile(resolved)) {
+                error(node, "unknown lexicon file '" + lexicon + "' (relative to " + policiesDir + ")");
+                return null;
+            }
+            return lexicon;
+        }
+
+        /**
+         * A probe scorer's intervention (registered, with prompt sets to train on in prompts/), and site (a hook site
+         * within the served models' layers when one is registered).
+         */
+        Policy.Probe probe(Map<String, NodeTuple> fields) {
+            Node at = value(fields, "intervention");
+            String intervention = intervention(at, "scorer intervention");
+            String siteName = string(value(fields, "site"), "scorer site");
+            HookSite site = null;
+            if (siteName != null) {
+                try {
+                    site = HookSite.parse(siteName);
+                } catch (IllegalArgumentException e) {
+                    error(value(fields, "site"), "scorer site: " + e.getMessage());
+                }
+            }
+            OptionalInt layers = catalog.modelLayers();
+            if (site != null && layers.isPresent() && site.layer() >= layers.getAsInt()) {
+                error(value(fields, "site"), "scorer site: '" + siteName + "' is beyond the served model's "
+                        + layers.getAsInt() + " layers");
+                site = null;
+            }
+            if (intervention == null || site == null) {
+                return null;
+            }
+            PromptSet[] sets = new PromptSet[2];
+            String[] sides = {"source", "target"};
+            for (int i = 0; i < 2; i++) {
+                Path file = policiesDir.resolve("prompts").resolve(intervention + "." + sides[i] + ".jsonl");
+                try {
+                    sets[i] = PromptSet.read(file);
+                } catch (IOException | IllegalArgumentException e) {
+                    error(at, "scorer intervention: a probe trains on prompts/" + intervention + "." + sides[i]
+                            + ".jsonl (relative to " + policiesDir + "), which "
+                            + (e instanceof NoSuchFileException ? "does not exist" : "cannot be read: " + e.getMessage()));
+                    return null;
+                }
+            }
+            return new Policy.Probe(intervention, site.name(), sets[0].sha256(), sets[1].sha256());
         }
 
         /** The review block: {sample, agreement}, each a share in [0, 1], each 0 when left out. */

@@ -11,14 +11,19 @@ import io.steergate.messages.GenerationResult;
 import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
+import io.steergate.messages.ProbeRequest;
 import io.steergate.resilience.Failures;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import org.jboss.logging.Logger;
 
 /**
@@ -39,6 +44,11 @@ import org.jboss.logging.Logger;
  * over it runs alone. A job whose plan folds to nothing is its own counterfactual and brings no row; a job rejected
  * or unfit before generation brings none. When the counterfactual row fails alone the job still completes, without
  * the counterfactual text: it is audit evidence, not the client's answer.
+ *
+ * <p>Probe scorers: the probes a job asks for ({@link Job#probes()}) are read off its steered row as it generates
+ * (the site's activations mean-pooled over the generated positions, {@code GeneratedPooling}), one dot product and
+ * sigmoid per probe once the row is done; the row's tokens are the same as without them. Counterfactual rows are not
+ * scored. A probe that cannot be trained is left out of the scores (its trainer says why).
  */
 final class JobBatch {
 
@@ -76,6 +86,13 @@ final class JobBatch {
         SteeringPlan resolve(List<AppliedIntervention> plan) throws PlanMaps.Unavailable;
     }
 
+    /** Finds the trained probe of a job's probe request; empty when it cannot be had. */
+    interface ProbeResolver {
+        ProbeResolver NONE = request -> Optional.empty();
+
+        Optional<TrainedProbes.Ready> resolve(ProbeRequest request);
+    }
+
     /** The model as a batch uses it: {@link Generator} in service, a stand-in in tests. */
     interface RowGenerator {
         /** The prompt's tokens, BOS included. */
@@ -88,6 +105,15 @@ final class JobBatch {
 
         /** Generates the rows from their prompts' tokens (from encodePrompt, one per row), without tokenizing again. */
         List<Completion> generate(List<GenerationInput> rows, List<int[]> promptTokens);
+
+        /**
+         * {@link #generate(List, List)} that also pools each row's activations at its sites ({@link Completion#pooled});
+         * a stand-in that cannot pools nothing.
+         */
+        default List<Completion> generate(List<GenerationInput> rows, List<int[]> promptTokens,
+                List<Set<Integer>> pooledSites) {
+            return generate(rows, promptTokens);
+        }
 
         static RowGenerator of(Generator generator) {
             return new RowGenerator() {
@@ -105,15 +131,29 @@ final class JobBatch {
                 public List<Completion> generate(List<GenerationInput> rows, List<int[]> promptTokens) {
                     return generator.generate(rows, promptTokens);
                 }
+
+                @Override
+                public List<Completion> generate(List<GenerationInput> rows, List<int[]> promptTokens,
+                        List<Set<Integer>> pooledSites) {
+                    return generator.generate(rows, promptTokens, pooledSites);
+                }
             };
         }
     }
 
     /**
      * A row ready to generate: the job at {@code index} in the batch with its prompt's tokens, steered as its plan says,
-     * or its unsteered counterfactual.
+     * with the probes to read off it, or its unsteered counterfactual (no probes).
      */
-    private record Row(int index, Job job, GenerationInput input, int[] promptTokens, boolean counterfactual) {}
+    private record Row(int index, Job job, GenerationInput input, int[] promptTokens, boolean counterfactual,
+            List<TrainedProbes.Ready> probes) {
+
+        Set<Integer> pooledSites() {
+            Set<Integer> sites = new TreeSet<>();
+            probes.forEach(probe -> sites.add(probe.site().index()));
+            return sites;
+        }
+    }
 
     /** What the groups of a batch fill in, by the job's index in the batch. */
     private static final class Filled {
@@ -130,6 +170,11 @@ final class JobBatch {
     }
 
     static Outcome run(List<Job> jobs, RowGenerator generator, ModelRef model, Limits limits, PlanResolver plans, long nowMs) {
+        return run(jobs, generator, model, limits, plans, ProbeResolver.NONE, nowMs);
+    }
+
+    static Outcome run(List<Job> jobs, RowGenerator generator, ModelRef model, Limits limits, PlanResolver plans,
+            ProbeResolver probes, long nowMs) {
         int contextLength = limits.contextLength();
         Filled filled = new Filled(jobs.size());
         JobResult[] results = filled.results;
@@ -152,12 +197,18 @@ final class JobBatch {
                             + tokens.length + " tokens leave no room in the model's context of " + contextLength + " tokens"));
                     continue;
                 }
+                if (job.probes().size() > ProbeRequest.MAX_PER_JOB) {
+                    throw new IllegalArgumentException("the job asks for " + job.probes().size() + " probes; at most "
+                            + ProbeRequest.MAX_PER_JOB);
+                }
                 SteeringPlan steering = plans.resolve(job.plan());
                 GenerationInput input = new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(),
                         (float) job.topP(), job.seed(), steering.isEmpty() ? null : steering);
-                Row steered = new Row(i, job, input, tokens, false);
+                List<TrainedProbes.Ready> ready = job.probes().stream().map(probes::resolve)
+                        .flatMap(Optional::stream).toList();
+                Row steered = new Row(i, job, input, tokens, false, ready);
                 if (job.counterfactual() && !steering.isEmpty()) {
-                    units.add(List.of(steered, new Row(i, job, input.withSteering(null), tokens, true)));
+                    units.add(List.of(steered, new Row(i, job, input.withSteering(null), tokens, true, List.of())));
                 } else {
                     ownCounterfactual[i] = job.counterfactual();
                     units.add(List.of(steered));
@@ -266,7 +317,10 @@ final class JobBatch {
         }
         List<Completion> completions;
         try {
-            completions = generator.generate(rows.stream().map(Row::input).toList(), rows.stream().map(Row::promptTokens).toList());
+            List<GenerationInput> inputs = rows.stream().map(Row::input).toList();
+            List<int[]> tokens = rows.stream().map(Row::promptTokens).toList();
+            completions = rows.stream().allMatch(row -> row.probes().isEmpty()) ? generator.generate(inputs, tokens)
+                    : generator.generate(inputs, tokens, rows.stream().map(Row::pooledSites).toList());
         } catch (RuntimeException e) {
             if (rows.size() > 1) {
                 LOG.warnf("generating a batch of %d rows failed, generating each alone: %s", rows.size(), Failures.reason(e));
@@ -299,14 +353,31 @@ final class JobBatch {
             // apart (counterfactualTokens): the gateway charges both to the tenant
             filled.results[row.index()] = new JobResult(row.job().requestId(), GenerationResult.Status.COMPLETED, completion.text(),
                     model, new GenerationResult.Usage(completion.promptTokens(), completion.completionTokens()),
-                    queueMs(row.job(), nowMs), generateMs, null, null);
+                    queueMs(row.job(), nowMs), generateMs, null, null, null, probeScores(row, completion));
         }
         return generated;
     }
 
+    /**
+     * The probability each of the row's probes gives its pooled activations, by scorer name; 0 for a row that generated
+     * nothing (no text carries no concept); null when the job asked for no probes.
+     */
+    private static Map<String, Double> probeScores(Row row, Completion completion) {
+        if (row.job().probes().isEmpty()) {
+            return null;
+        }
+        Map<String, Double> scores = new LinkedHashMap<>();
+        for (TrainedProbes.Ready probe : row.probes()) {
+            float[] pooled = completion.pooled().get(probe.site().index());
+            scores.put(probe.name(), pooled == null ? 0.0 : probe.probe().probability(pooled));
+        }
+        return scores;
+    }
+
     private static JobResult withCounterfactual(JobResult result, String counterfactualText, int counterfactualTokens) {
         return new JobResult(result.requestId(), result.status(), result.text(), result.model(), result.usage(), result.queueMs(),
-                result.generateMs(), result.error(), counterfactualText, counterfactualText == null ? 0 : counterfactualTokens);
+                result.generateMs(), result.error(), counterfactualText, counterfactualText == null ? 0 : counterfactualTokens,
+                result.probeScores());
     }
 
     private static JobResult rejected(Job job, ModelRef model, long nowMs, ErrorInfo error) {

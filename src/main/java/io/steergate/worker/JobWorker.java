@@ -53,6 +53,9 @@ public class JobWorker {
     PlanMaps plans;
 
     @Inject
+    TrainedProbes probes;
+
+    @Inject
     JobAttempts attempts;
 
     @Inject
@@ -101,7 +104,7 @@ public class JobWorker {
         }
         JobBatch.RowGenerator rows = JobBatch.RowGenerator.of(runtime.generator());
         loop = new JobLoop(consumer, producer, attempts,
-                jobs -> JobBatch.run(jobs, rows, model, limits, plans::resolve, System.currentTimeMillis()),
+                jobs -> JobBatch.run(jobs, rows, model, limits, plans::resolve, probes::resolve, System.currentTimeMillis()),
                 model, json, metrics, new JobLoop.Settings(config.jobsTopic(), config.jobResultsTopic(), config.jobDlqTopic(),
                         config.batchSize(), config.batchWaitMs(), config.maxAttempts()));
         thread = new Thread(loop, "job-worker");

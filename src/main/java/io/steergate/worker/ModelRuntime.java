@@ -66,6 +66,11 @@ public class ModelRuntime implements AutoCloseable {
         return generator;
     }
 
+    /** The loaded model itself: probe scorers are trained on it. */
+    public LlamaModel model() {
+        return model;
+    }
+
     public ModelRef ref() {
         return new ModelRef(model.name(), model.fingerprint());
     }

@@ -32,14 +32,17 @@ class PackageRulesTest {
             Map.entry("messages", Set.of()),
             Map.entry("resilience", Set.of("messages")),
             // engine.training: a policy's retraining triggers name a method, checked against InterventionMethods
-            Map.entry("policy", Set.of("engine.eval", "engine.training", "messages", "resilience", "security", "role")),
+            // policy -> engine.steering: a probe scorer's site is checked with HookSite
+            Map.entry("policy", Set.of("engine.eval", "engine.training", "engine.steering", "messages", "resilience",
+                    "security", "role")),
             Map.entry("audit", Set.of("messages", "security", "role")),
             Map.entry("outbox", Set.of("messages", "resilience", "kafka", "role")),
             // gateway -> kafka: the Kafka mode and the per-tenant topic names route results and dead letters
             Map.entry("gateway", Set.of("policy", "audit", "outbox", "messages", "resilience", "security", "kafka", "role")),
             Map.entry("intervention", Set.of("engine.steering", "messages", "security")),
-            Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "messages", "resilience", "kafka",
-                    "role")),
+            // worker -> engine.eval: the probe scorers a job asks for are trained and applied there
+            Map.entry("worker", Set.of("intervention", "engine.model", "engine.steering", "engine.eval", "messages",
+                    "resilience", "kafka", "role")),
             Map.entry("retraining", Set.of("audit", "policy", "intervention", "outbox", "engine.training", "engine.eval",
                     "engine.model", "engine.steering", "messages", "resilience", "security", "role")),
             // cli -> audit: `steer audit verify-export` checks bundles with the audit package's plain classes (no database)

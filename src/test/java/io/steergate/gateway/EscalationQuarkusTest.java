@@ -222,7 +222,7 @@ class EscalationQuarkusTest {
         String first = persistPending(id, "moderated-co", "moderated-stories", true, false);
 
         generations.complete(new JobResult(first, GenerationResult.Status.COMPLETED, huge, MODEL,
-                new GenerationResult.Usage(4, 8), 1, 2, null, "y".repeat(cap + 1), 8));
+                new GenerationResult.Usage(4, 8), 1, 2, null, "y".repeat(cap + 1), 8, null));
         generations.complete(completed(first + ".1", huge));
         generations.complete(completed(first + ".2", huge + " again"));
 
@@ -420,7 +420,7 @@ class EscalationQuarkusTest {
 
     static JobResult charged(String jobKey, String text, int completionTokens, int counterfactualTokens) {
         return new JobResult(jobKey, GenerationResult.Status.COMPLETED, text, MODEL, new GenerationResult.Usage(4, completionTokens),
-                1, 2, null, counterfactualTokens == 0 ? null : " unsteered", counterfactualTokens);
+                1, 2, null, counterfactualTokens == 0 ? null : " unsteered", counterfactualTokens, null);
     }
 
     long tokensUsed(String tenant) {

@@ -101,7 +101,7 @@ class PolicyParserTest {
                 "p.yaml:5:38: styles.cheerful: unknown key 'strenght' (allowed: defaultStrength, intervention, maxStrength)",
                 "p.yaml:8:5: rule: unknown key 'aply' (allowed: apply, counterfactual, name, when)",
                 "p.yaml:10:47: rule 'r' apply[]: unknown key 'weight' (allowed: intervention, strength)",
-                "p.yaml:12:47: scorer: unknown key 'weight' (allowed: lexicon, name, threshold)"), errors);
+                "p.yaml:12:47: scorer: unknown key 'weight' (allowed: intervention, lexicon, name, site, threshold, type)"), errors);
     }
 
     @Test

@@ -30,14 +30,14 @@ class PolicyStoreTest {
     void theShippedPoliciesCoverTheirTenantsAndDefaultTheRest() throws IOException {
         PolicyStore store = new PolicyStore(Path.of("policies"), CATALOG, UncoveredTenants.DEFAULT_POLICY);
         ReloadReport report = store.reload();
-        assertEquals(List.of("default.yaml", "kids-platform.yaml", "moderated-stories.yaml", "reviewed-stories.yaml",
-                "storytelling.yaml"), report.accepted());
+        assertEquals(List.of("default.yaml", "kids-platform.yaml", "moderated-stories.yaml", "monitored-stories.yaml",
+                "reviewed-stories.yaml", "storytelling.yaml"), report.accepted());
         assertEquals(List.of(), report.refused());
         assertEquals("kids-platform", store.policyFor("kids-co").orElseThrow().id());
         assertEquals("storytelling", store.policyFor("story-app-beta").orElseThrow().id());
         assertEquals("default", store.policyFor("acme").orElseThrow().id());
         assertEquals("storytelling", store.policy("storytelling").orElseThrow().id());
-        assertEquals(5, store.policies().size());
+        assertEquals(6, store.policies().size());
     }
 
     @Test

@@ -1,13 +1,20 @@
 package io.steergate.worker;
 
+import io.steergate.engine.eval.LinearProbe;
 import io.steergate.engine.model.Generator;
+import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.SteeringPlan;
 import io.steergate.messages.AppliedIntervention;
 import io.steergate.messages.GenerationResult;
 import io.steergate.messages.Job;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
+import io.steergate.messages.ProbeRequest;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -23,18 +30,32 @@ public final class WorkerBatchPath {
     private final ModelRef model;
     private final JobBatch.Limits limits;
     private final Function<List<AppliedIntervention>, SteeringPlan> plans;
+    private final JobBatch.ProbeResolver probes;
 
     /** The worker's settings: the model's context and {@code steergate.worker.batch-token-budget}. */
     public WorkerBatchPath(Generator generator, ModelRef model, int contextLength, int tokenBudget,
             Function<List<AppliedIntervention>, SteeringPlan> plans) {
+        this(generator, model, contextLength, tokenBudget, plans, null, null);
+    }
+
+    /** As above, every probe request answered with {@code probe} read at {@code site}. */
+    public WorkerBatchPath(Generator generator, ModelRef model, int contextLength, int tokenBudget,
+            Function<List<AppliedIntervention>, SteeringPlan> plans, HookSite site, LinearProbe probe) {
         this.generator = JobBatch.RowGenerator.of(generator);
         this.model = model;
         this.limits = new JobBatch.Limits(contextLength, tokenBudget);
         this.plans = plans;
+        this.probes = probe == null ? JobBatch.ProbeResolver.NONE
+                : request -> Optional.of(new TrainedProbes.Ready(request.name(), site, probe));
+    }
+
+    /** The probe {@link TrainedProbes} trains for {@code request} on {@code model} from {@code policiesDir}. */
+    public static LinearProbe trainProbe(LlamaModel model, ProbeRequest request, Path policiesDir) throws IOException {
+        return TrainedProbes.train(model, HookSite.parse(request.site()), request, policiesDir);
     }
 
     public Counts run(List<Job> jobs) {
-        JobBatch.Outcome outcome = JobBatch.run(jobs, generator, model, limits, plans::apply, System.currentTimeMillis());
+        JobBatch.Outcome outcome = JobBatch.run(jobs, generator, model, limits, plans::apply, probes, System.currentTimeMillis());
         int completed = 0;
         int usage = 0;
         int counterfactualTexts = 0;

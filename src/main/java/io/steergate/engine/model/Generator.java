@@ -3,9 +3,13 @@ package io.steergate.engine.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDResource;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -74,7 +78,23 @@ public final class Generator {
      *     context holds
      */
     public List<Completion> generate(List<GenerationInput> batch, List<int[]> promptTokens) {
+        return generate(batch, promptTokens, Collections.nCopies(batch.size(), null));
+    }
+
+    /**
+     * {@link #generate(List, List)} that also mean-pools each row's activations over its generated positions at the
+     * sites {@code pooledSites.get(b)} names (site indices, {@link SiteHook#index}; null or empty for none), into
+     * {@link Completion#pooled()} ({@link GeneratedPooling}). Pooling reads what the forward computes anyway: the
+     * tokens are the same as without it.
+     *
+     * @throws IllegalArgumentException as {@link #generate(List, List)}, or when a pooled site is not one of the model's
+     */
+    public List<Completion> generate(List<GenerationInput> batch, List<int[]> promptTokens,
+            List<? extends Collection<Integer>> pooledSites) {
         int rows = batch.size();
+        if (pooledSites.size() != rows) {
+            throw new IllegalArgumentException(rows + " rows but " + pooledSites.size() + " lists of pooled sites");
+        }
         if (promptTokens.size() != rows) {
             throw new IllegalArgumentException(rows + " rows but " + promptTokens.size() + " tokenized prompts");
         }
@@ -82,6 +102,13 @@ public final class Generator {
             return List.of();
         }
         LlamaConfig config = model.config();
+        int sites = config.nLayers() * SiteHook.POINTS;
+        for (Collection<Integer> pooled : pooledSites) {
+            if (pooled != null && pooled.stream().anyMatch(site -> site < 0 || site >= sites)) {
+                throw new IllegalArgumentException("pooled sites " + pooled + " are not all among the model's " + sites);
+            }
+        }
+        GeneratedPooling pooling = new GeneratedPooling(pooledSites, site -> SiteHook.point(site).width(config));
         Tokenizer tokenizer = model.tokenizer();
         int seqLen = config.seqLen();
 
@@ -125,7 +152,7 @@ public final class Generator {
             int columns = promptColumns + maxBudget - 1;
             synchronized (model) {
                 decode(prompts, pad, promptColumns, columns, new Rows(budget, maxTokens, samplers, generated, count, stop),
-                        batch.stream().map(GenerationInput::steering).toList());
+                        batch.stream().map(GenerationInput::steering).toList(), pooling);
             }
         }
 
@@ -133,13 +160,14 @@ public final class Generator {
         for (int b = 0; b < rows; b++) {
             int[] tokens = Arrays.copyOf(generated[b], count[b]);
             int previous = prompts[b][prompts[b].length - 1];
-            completions.add(new Completion(tokenizer.decode(previous, tokens), prompts[b].length, count[b], stop[b]));
+            completions.add(new Completion(tokenizer.decode(previous, tokens), prompts[b].length, count[b], stop[b],
+                    pooling.means(b)));
         }
         return completions;
     }
 
     private void decode(int[][] prompts, int[] pad, int promptColumns, int columns, Rows state,
-            List<RowSteering> steering) {
+            List<RowSteering> steering, GeneratedPooling pooling) {
         LlamaConfig config = model.config();
         int rows = prompts.length;
         int vocab = config.vocabSize();
@@ -159,6 +187,7 @@ public final class Generator {
             if (steered != null) {
                 longLived.addAll(steered.arrays());
             }
+            hooks = pooled(hooks, pooling);
             NDResource[] attach = longLived.toArray(new NDResource[0]);
 
             // prefill: all prompts at columns [0, promptColumns)
@@ -184,6 +213,7 @@ public final class Generator {
                         hooks, config.nLayers()).toFloatArray(); // (B, vocab)
             }
             boolean running = state.sample(logits, vocab);
+            pooling.emitted(state.emitted);
 
             // decode: feed each row's last token at the next column
             for (int column = promptColumns; running; column++) {
@@ -201,8 +231,31 @@ public final class Generator {
                             column, hooks, config.nLayers()).toFloatArray(); // (B, vocab)
                 }
                 running = state.sample(logits, vocab);
+                pooling.emitted(state.emitted);
             }
         }
+    }
+
+    /**
+     * The hooks with, at each pooled site, the site's own hook (steering) followed by handing the last column of its
+     * output to {@code pooling}; {@code hooks} itself when nothing is pooled.
+     */
+    private SiteHook[] pooled(SiteHook[] hooks, GeneratedPooling pooling) {
+        if (pooling.isEmpty()) {
+            return hooks;
+        }
+        SiteHook[] all = hooks == null ? new SiteHook[model.config().nLayers() * SiteHook.POINTS] : hooks.clone();
+        for (int site : pooling.sites()) {
+            SiteHook own = all[site];
+            all[site] = x -> {
+                NDArray y = own == null ? x : own.apply(x);
+                // copied out now: in generation each layer's arrays are closed with the layer
+                pooling.observe(site, y.get(new NDIndex(":, {}, :", y.getShape().get(1) - 1))
+                        .toType(DataType.FLOAT32, false).toFloatArray());
+                return y;
+            };
+        }
+        return all;
     }
 
     /** The sampling state of the rows: what each may emit, what it has emitted, and why it stopped. */
@@ -213,6 +266,7 @@ public final class Generator {
         private final int[][] generated; // (B, budget) emitted tokens
         private final int[] count; // tokens emitted so far
         private final StopReason[] stop; // null while the row runs
+        final boolean[] emitted; // whether the last sample emitted a generated token, per row
 
         Rows(int[] budget, int[] maxTokens, Sampler[] samplers, int[][] generated, int[] count, StopReason[] stop) {
             this.budget = budget;
@@ -221,6 +275,7 @@ public final class Generator {
             this.generated = generated;
             this.count = count;
             this.stop = stop;
+            this.emitted = new boolean[budget.length];
         }
 
         /** The token row b feeds next: its last emitted token, or filler once it has stopped without one. */
@@ -232,6 +287,7 @@ public final class Generator {
         boolean sample(float[] logits, int vocab) {
             Tokenizer tokenizer = model.tokenizer();
             boolean running = false;
+            Arrays.fill(emitted, false);
             for (int b = 0; b < budget.length; b++) {
                 if (stop[b] != null) {
                     continue;
@@ -241,6 +297,7 @@ public final class Generator {
                     stop[b] = StopReason.END_OF_SEQUENCE;
                 } else {
                     generated[b][count[b]++] = next;
+                    emitted[b] = true;
                     if (count[b] == budget[b]) {
                         stop[b] = budget[b] < maxTokens[b] ? StopReason.CONTEXT_FULL : StopReason.MAX_TOKENS;
                     }
