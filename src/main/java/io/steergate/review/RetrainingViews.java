@@ -35,6 +35,11 @@ public class RetrainingViews {
     public record Row(UUID id, String intervention, String method, String status, String gate, Integer version,
             String versionStatus, String requestedBy, Instant createdAt) {
 
+        /** The job id's first eight characters: enough to tell the jobs of a list apart. */
+        public String shortId() {
+            return id.toString().substring(0, 8);
+        }
+
         /** A candidate an operator may approve or reject: trained, evaluated or not, neither promoted nor retired. */
         public boolean awaitsApproval() {
             return "candidate".equals(versionStatus);

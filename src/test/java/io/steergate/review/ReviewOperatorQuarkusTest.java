@@ -24,6 +24,7 @@ import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyEngine;
 import io.steergate.security.ApiKeys;
 import io.steergate.security.Roles;
+import io.steergate.testing.ReviewPages;
 import io.steergate.testing.SteerGateTestProfile;
 import jakarta.inject.Inject;
 import java.io.IOException;
@@ -144,9 +145,12 @@ class ReviewOperatorQuarkusTest {
         for (int i = 0; i < 6; i++) {
             records.put(generate("kids-co", ""), "kids-co");
         }
-        records.put(generate("story-app-beta", ",\"styles\":[\"cheerful\"]"), "story-app-beta");
-        records.put(generate("story-app-beta", ""), "story-app-beta");
-        String session = signIn(key(List.of("kids-co", "story-app-beta"), Roles.REVIEWER));
+        long cheerful = generate("story-app-beta", ",\"styles\":[\"cheerful\"]");
+        long plain = generate("story-app-beta", "");
+        records.put(cheerful, "story-app-beta");
+        records.put(plain, "story-app-beta");
+        List<String> tenants = List.of("kids-co", "story-app-beta");
+        String session = signIn(key(tenants, Roles.REVIEWER));
         for (Map.Entry<Long, String> record : records.entrySet()) {
             JsonPath detail = given().get("/v1/audit/" + record.getKey()).then().statusCode(200).extract().jsonPath();
             Map<String, Double> scores = new HashMap<>();
@@ -160,18 +164,17 @@ class ReviewOperatorQuarkusTest {
             boolean expected = ReviewQueue.wantedReviews(record.getKey(), !flagged.isEmpty(), sampling) > 0;
             String view = page(session).get("/review/records/" + record.getKey()).asString();
             assertEquals(expected, view.contains("In your queue"), record + " " + scores + " " + flagged + ": " + view);
-            String flaggedOnly = page(session).get("/review?flagged=true&tenant=" + record.getValue()).asString();
-            assertEquals(!flagged.isEmpty(), flaggedOnly.contains("/review/records/" + record.getKey() + "\""), flaggedOnly);
+            long first = nextFor(tenants, "flagged=true&tenant=" + record.getValue(), record.getKey() - 1);
+            assertEquals(!flagged.isEmpty(), first == record.getKey(), record + " " + scores + " flagged only: " + first);
         }
-        long cheerful = records.keySet().stream().skip(6).findFirst().orElseThrow();
-        long plain = records.keySet().stream().skip(7).findFirst().orElseThrow();
-        String byIntervention = page(session).get("/review?tenant=story-app-beta&intervention=cheerful").asString();
-        assertTrue(byIntervention.contains("/review/records/" + cheerful + "?"), byIntervention);
-        assertFalse(byIntervention.contains("/review/records/" + plain + "?"), byIntervention);
-        String byPolicy = page(session).get("/review?policy=kids-platform").asString();
-        assertFalse(byPolicy.contains("/review/records/" + cheerful + "?") || byPolicy.contains("/review/records/" + plain + "?"), byPolicy);
-        assertTrue(page(session).get("/review?policy=storytelling").asString().contains("/review/records/" + plain + "?"));
+        assertEquals(cheerful, nextFor(tenants, "tenant=story-app-beta&intervention=cheerful", cheerful - 1));
+        assertNotEquals(plain, nextFor(tenants, "tenant=story-app-beta&intervention=cheerful", plain - 1));
+        assertEquals(plain, nextFor(tenants, "tenant=story-app-beta&policy=storytelling", plain - 1));
+        long other = nextFor(tenants, "policy=kids-platform", cheerful - 1);
+        assertTrue(other != cheerful && other != plain, String.valueOf(other));
         assertEquals(400, page(session).get("/review?policy=Not_A_Policy").statusCode());
+        assertEquals(200, page(session).get("/review?tenant=story-app-beta&intervention=cheerful&policy=storytelling&flagged=true")
+                .statusCode());
 
         // the filter goes along: next, the record's forms, and the next record after a verdict
         Response next = page(session).get("/review/next?tenant=story-app-beta&intervention=cheerful");
@@ -182,14 +185,23 @@ class ReviewOperatorQuarkusTest {
         assertTrue(recordPage.contains("name=\"intervention\" value=\"cheerful\""), recordPage);
         long held = Long.parseLong(location.replaceAll(".*/records/(\\d+)\\?.*", "$1"));
         // assignment still excludes: another session with the same filter does not get the held record
-        String other = signIn(key(List.of("story-app-beta"), Roles.REVIEWER));
-        Response othersNext = page(other).get("/review/next?tenant=story-app-beta&intervention=cheerful");
+        String otherSession = signIn(key(List.of("story-app-beta"), Roles.REVIEWER));
+        Response othersNext = page(otherSession).get("/review/next?tenant=story-app-beta&intervention=cheerful");
         assertFalse(othersNext.getHeader("Location").contains("/records/" + held + "?"), othersNext.getHeader("Location"));
         Response posted = page(session).contentType(FORM).formParam("csrf", csrf(recordPage)).formParam("verdict", "ok")
                 .formParam("tenant", "story-app-beta").formParam("intervention", "cheerful").post("/review/records/" + held + "/verdict");
         assertEquals(303, posted.statusCode(), posted.asString());
         assertTrue(posted.getHeader("Location").endsWith("after=" + held + "&tenant=story-app-beta&intervention=cheerful"),
                 posted.getHeader("Location"));
+    }
+
+    /**
+     * The record /review/next hands a fresh session of {@code tenants} with this filter after {@code after}, or -1:
+     * the oldest queued record past it that the filter keeps (the session holds it afterwards, as any claim).
+     */
+    long nextFor(List<String> tenants, String filter, long after) {
+        String session = signIn(key(tenants, Roles.REVIEWER));
+        return ReviewPages.recordOf(page(session).get("/review/next?after=" + after + "&" + filter));
     }
 
     @Test
