@@ -261,7 +261,9 @@ public class ReviewQueue {
             perPolicy.add("(a.policy_id = :p" + p + " and " + why + " and v.reviews < case when d.agreement_draw < :g" + p
                     + " then 2 else 1 end)");
             params.put("p" + p, policy.id());
-            params.put("s" + p, policy.review().sample() * DRAW_SCALE);
+            if (!filter.flaggedOnly()) {
+                params.put("s" + p, policy.review().sample() * DRAW_SCALE);
+            }
             params.put("g" + p, policy.review().agreement() * DRAW_SCALE);
         }
         return perPolicy.isEmpty() ? "false" : "(" + String.join(" or ", perPolicy) + ")";

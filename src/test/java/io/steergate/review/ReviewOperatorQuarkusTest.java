@@ -154,12 +154,12 @@ class ReviewOperatorQuarkusTest {
         for (Map.Entry<Long, String> record : records.entrySet()) {
             JsonPath detail = given().get("/v1/audit/" + record.getKey()).then().statusCode(200).extract().jsonPath();
             Map<String, Double> scores = new HashMap<>();
-            Map<String, Object> raw = detail.getMap("item.scores");
+            Map<String, Object> raw = detail.getMap("scores");
             if (raw != null) {
                 raw.forEach((k, v) -> scores.put(k, ((Number) v).doubleValue()));
             }
-            String policyId = detail.getString("item.policy.id");
-            List<String> flagged = policies.flagged(new PolicyRef(policyId, detail.getString("item.policy.version")), scores);
+            String policyId = detail.getString("policy.id");
+            List<String> flagged = policies.flagged(new PolicyRef(policyId, detail.getString("policy.version")), scores);
             Policy.ReviewSampling sampling = policies.policy(policyId).orElseThrow().review();
             boolean expected = ReviewQueue.wantedReviews(record.getKey(), !flagged.isEmpty(), sampling) > 0;
             String view = page(session).get("/review/records/" + record.getKey()).asString();
