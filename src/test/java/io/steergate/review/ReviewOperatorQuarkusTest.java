@@ -176,11 +176,13 @@ class ReviewOperatorQuarkusTest {
         assertEquals(200, page(session).get("/review?tenant=story-app-beta&intervention=cheerful&policy=storytelling&flagged=true")
                 .statusCode());
 
-        // the filter goes along: next, the record's forms, and the next record after a verdict
-        Response next = page(session).get("/review/next?tenant=story-app-beta&intervention=cheerful");
+        // the filter goes along: next, the record's forms, and the next record after a verdict (a fresh record: the
+        // probes above hold the earlier ones)
+        long fresh = generate("story-app-beta", ",\"styles\":[\"cheerful\"]");
+        Response next = page(session).get("/review/next?after=" + (fresh - 1) + "&tenant=story-app-beta&intervention=cheerful");
         assertEquals(303, next.statusCode());
         String location = next.getHeader("Location");
-        assertTrue(location.endsWith("?tenant=story-app-beta&intervention=cheerful"), location);
+        assertTrue(location.endsWith("/records/" + fresh + "?tenant=story-app-beta&intervention=cheerful"), location);
         String recordPage = page(session).get(location).asString();
         assertTrue(recordPage.contains("name=\"intervention\" value=\"cheerful\""), recordPage);
         long held = Long.parseLong(location.replaceAll(".*/records/(\\d+)\\?.*", "$1"));
