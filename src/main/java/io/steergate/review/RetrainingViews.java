@@ -76,8 +76,9 @@ public class RetrainingViews {
 
     public Optional<Job> job(UUID id) {
         return jobs.get(id).map(job -> {
-            Row row = row(job, new TreeMap<>());
-            InterventionRegistry.VersionSummary version = version(job.intervention(), job.resultVersion(), new TreeMap<>());
+            Map<String, Map<Integer, InterventionRegistry.VersionSummary>> versions = new TreeMap<>();
+            Row row = row(job, versions);
+            InterventionRegistry.VersionSummary version = version(job.intervention(), job.resultVersion(), versions);
             JsonNode losses = job.lossHistory();
             return new Job(row, job, lossChart(job, losses), losses == null ? 0 : losses.size(), gate(job.gateReport()),
                     version == null ? null : version.gateOverrideBy());
@@ -117,7 +118,7 @@ public class RetrainingViews {
         return chart.render();
     }
 
-    /** The version's status now, read once per version for a listing. */
+    /** The job with its version's status now; {@code versions} caches the registry's reads for a listing. */
     private Row row(RetrainingJobSummary job, Map<String, Map<Integer, InterventionRegistry.VersionSummary>> versions) {
         InterventionRegistry.VersionSummary version = version(job.intervention(), job.resultVersion(), versions);
         return new Row(job.id(), job.intervention(), job.method(), job.status(), job.gate(), job.resultVersion(),

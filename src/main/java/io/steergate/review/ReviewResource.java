@@ -12,6 +12,7 @@ import io.steergate.messages.Identifiers;
 import io.steergate.security.ReviewSessions;
 import io.steergate.security.ReviewSessions.Session;
 import io.steergate.security.Roles;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.annotation.security.PermitAll;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -34,7 +35,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import io.vertx.core.http.HttpServerRequest;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
@@ -43,11 +43,12 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
  * form, the dashboard; for operators, retraining jobs with their loss curves and gate reports, and the approval of a
  * candidate version (through the registry's promote and retire, as the API's). Reviewing (the queue, verdicts) needs
  * the reviewer role, the retraining pages the operator role: a session without it gets 403. Failed sign-ins are
- * limited per client address and overall ({@link SignInLimiter}: 429 with Retry-After). Its credential is the session cookie (HttpOnly, SameSite=Strict; {@link ReviewSessions}), which every
- * page but the sign-in form resolves first: without a live session a page redirects to the sign-in form. So the
- * methods are {@link PermitAll} for Quarkus' bearer mechanisms, which never authenticate a page, and the cookie never
- * authenticates the API under /v1. Every POST carries the session's CSRF token (a hidden field) besides SameSite.
- * The pages are HTML, not API: they are left out of the OpenAPI document.
+ * limited per client address and overall ({@link SignInLimiter}: 429 with Retry-After). Its credential is the session
+ * cookie (HttpOnly, SameSite=Strict; {@link ReviewSessions}), which every page but the sign-in form resolves first:
+ * without a live session a page redirects to the sign-in form. So the methods are {@link PermitAll} for Quarkus'
+ * bearer mechanisms, which never authenticate a page, and the cookie never authenticates the API under /v1. Every
+ * POST carries the session's CSRF token (a hidden field) besides SameSite. The pages are HTML, not API: they are
+ * left out of the OpenAPI document.
  */
 @Path("/review")
 @PermitAll
