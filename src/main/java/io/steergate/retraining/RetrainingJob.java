@@ -46,6 +46,10 @@ public class RetrainingJob extends PanacheEntityBase {
     @Column(name = "progress_json")
     public String progressJson;
 
+    /** The loss curve so far, [[step, loss], ...] ({@link LossHistory}); null without a loss. */
+    @Column(name = "loss_history_json")
+    public String lossHistoryJson;
+
     @Column(name = "result_version")
     public Integer resultVersion;
 

@@ -179,6 +179,7 @@ public class RetrainingService {
         job.startedAt = now;
         job.heartbeatAt = now;
         job.progressJson = null;
+        job.lossHistoryJson = null;
         LOG.infof("retraining job %s running (attempt %d%s): %s %s at %s", id, job.attempts,
                 job.lastError != null ? ", after " + job.lastError : "", job.intervention, job.method, job.sites);
         EvaluationRequest evaluation = job.evaluationSpecJson == null ? null
@@ -251,11 +252,23 @@ public class RetrainingService {
     /** Stores progress and refreshes the heartbeat; false when this attempt no longer owns the job (stop training). */
     @Transactional
     public boolean heartbeat(Claim claim, String progressJson) {
+        return heartbeat(claim, progressJson, null);
+    }
+
+    /**
+     * As {@link #heartbeat(Claim, String)}, storing the loss curve so far too ({@link LossHistory} as JSON; null keeps
+     * the stored one).
+     */
+    @Transactional
+    public boolean heartbeat(Claim claim, String progressJson, String lossHistoryJson) {
         RetrainingJob job = RetrainingJob.findById(claim.id(), LockModeType.PESSIMISTIC_WRITE);
         if (!owns(job, claim)) {
             return false;
         }
         job.progressJson = progressJson;
+        if (lossHistoryJson != null) {
+            job.lossHistoryJson = lossHistoryJson;
+        }
         job.heartbeatAt = Instant.now();
         return true;
     }
@@ -423,7 +436,7 @@ public class RetrainingService {
         return new RetrainingJobSummary(j.id, j.intervention, j.kind, j.description, j.method, j.sourceSet, j.targetSet,
                 j.sites, tree(j.hyperparametersJson), j.promote, j.status, j.attempts, tree(j.progressJson),
                 j.resultVersion, tree(j.metricsJson), j.error, j.lastError, j.requestedBy, j.createdAt, j.startedAt,
-                j.finishedAt, tree(j.evaluationSpecJson), j.gate, tree(j.evaluationJson));
+                j.finishedAt, tree(j.evaluationSpecJson), j.gate, tree(j.evaluationJson), tree(j.lossHistoryJson));
     }
 
     private JsonNode tree(String text) {

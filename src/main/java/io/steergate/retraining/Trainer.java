@@ -102,11 +102,14 @@ public class Trainer {
         try {
             AtomicBoolean owned = new AtomicBoolean(true);
             AtomicReference<String> progress = new AtomicReference<>();
+            LossHistory losses = new LossHistory();
             int steps = job.hyperparameters().steps();
             Fitter.Fitted fitted = Fitter.fit(model.model(), job, p -> {
+                losses.add(p.step(), p.loss());
                 if (p.step() % config.progressEvery() == 0 || p.step() == steps) {
                     progress.set(write(progress(p, steps)));
-                    owned.set(Retry.untilDone("recording progress of " + what, () -> jobs.heartbeat(job, progress.get())));
+                    String history = losses.isEmpty() ? null : write(losses.points());
+                    owned.set(Retry.untilDone("recording progress of " + what, () -> jobs.heartbeat(job, progress.get(), history)));
                 }
             }, () -> !owned.get());
             Optional<Integer> version = Optional.empty();

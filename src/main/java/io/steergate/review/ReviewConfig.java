@@ -26,4 +26,29 @@ public interface ReviewConfig {
     /** Only records this recent are queued and charted (bounds every scan). */
     @WithDefault("P30D")
     Duration window();
+
+    /** How many failed sign-ins are allowed before sign-in answers 429 ({@link SignInLimiter}). */
+    SignInLimit signInLimit();
+
+    interface SignInLimit {
+
+        /** Failed sign-ins one client address may make in a burst. */
+        @WithDefault("10")
+        int failuresPerAddress();
+
+        /** How long an address waits for one more try once its burst is used. */
+        @WithDefault("PT6S")
+        Duration addressRefill();
+
+        /** Failed sign-ins all addresses together may make in a burst (many addresses guessing at once). */
+        @WithDefault("100")
+        int failuresOverall();
+
+        @WithDefault("PT0.1S")
+        Duration overallRefill();
+
+        /** Client addresses tracked at most (those with failures not yet made up for); the least recent goes first. */
+        @WithDefault("10000")
+        int addresses();
+    }
 }

@@ -182,6 +182,11 @@ public class ReviewDashboard {
         return List.copyOf(names);
     }
 
+    /** The ids of the policies in force: what the queue's filter offers. */
+    public List<String> policies() {
+        return policies.policies().stream().map(Policy::id).sorted().toList();
+    }
+
     private static Iterable<Map.Entry<String, JsonNode>> fields(JsonNode node) {
         return node == null || !node.isObject() ? List.of() : node::fields;
     }

@@ -33,13 +33,18 @@ import org.apache.commons.codec.digest.DigestUtils;
  * of the record's id, so a listing, a claim and a restart agree. A record is handed to one session at a time: the
  * claim is a row of review_assignments per (record, slot), taken with insert ... on conflict, so two sessions racing
  * for one record cannot both win, and it lapses after steergate.review.assignment-ttl.
+ *
+ * The whole selection runs in SQL ({@link #queuedCondition}): the policies' thresholds and sampling rates are
+ * parameters of the query and PostgreSQL computes the draws from the same SHA-256 as {@link #draw}, so a page of
+ * candidates holds queued records only, however long the backlog of records that are not queued before them.
  */
 @ApplicationScoped
 public class ReviewQueue {
 
-    /** Candidates read per query; a call reads at most {@link #MAX_SCANNED}, so a long history bounds its cost. */
+    /** Queued records read per query; a claim that loses every race on a page reads the next one. */
     private static final int PAGE = 200;
-    private static final int MAX_SCANNED = 5_000;
+    /** 2^53: a draw is the top 53 bits of a SHA-256 over 2^53 (see {@link #draw}); SQL compares the bits. */
+    private static final double DRAW_SCALE = 0x1.0p53;
 
     @Inject
     EntityManager em;
@@ -53,10 +58,31 @@ public class ReviewQueue {
     @Inject
     ReviewConfig config;
 
-    /** Narrows the queue: a tenant of the reviewer's, an intervention in the plan; null for any. */
-    public record Filter(String tenant, String intervention) {
+    /**
+     * Narrows the queue: a tenant of the reviewer's, an intervention in the plan, the policy; null for any. With
+     * {@code flaggedOnly}, records a scorer flags, not those only sampled.
+     */
+    public record Filter(String tenant, String intervention, String policy, boolean flaggedOnly) {
 
-        public static final Filter NONE = new Filter(null, null);
+        public static final Filter NONE = new Filter(null, null, null, false);
+
+        /** The filter as URL query parameters ("tenant=a&amp;flagged=true"), empty for none: links carry it along. */
+        public String query() {
+            List<String> parts = new ArrayList<>();
+            if (tenant != null) {
+                parts.add("tenant=" + tenant);
+            }
+            if (intervention != null) {
+                parts.add("intervention=" + intervention);
+            }
+            if (policy != null) {
+                parts.add("policy=" + policy);
+            }
+            if (flaggedOnly) {
+                parts.add("flagged=true");
+            }
+            return String.join("&", parts);
+        }
     }
 
     /**
@@ -142,7 +168,7 @@ public class ReviewQueue {
         Instant now = Instant.now();
         Instant since = now.minus(config.window());
         long cursor = after;
-        for (int scanned = 0; scanned < MAX_SCANNED; scanned += PAGE) {
+        while (true) {
             @SuppressWarnings("unchecked")
             List<Object[]> rows = candidates(session, filter, cursor, only, since, now).getResultList();
             for (Object[] row : rows) {
@@ -156,7 +182,6 @@ public class ReviewQueue {
                 return null;
             }
         }
-        return null;
     }
 
     private Query candidates(Session session, Filter filter, long after, Long only, Instant since, Instant now) {
@@ -165,11 +190,15 @@ public class ReviewQueue {
                 from audit_records a
                 cross join lateral (select count(distinct r.reviewer) as reviews from review_verdicts r
                                     where r.audit_id = a.id) v
+                cross join lateral (select cast(a.scores_json as jsonb) as scores, %s as sample_draw,
+                                           %s as agreement_draw) d
                 where a.status = 'COMPLETED' and a.recorded_at >= :since and a.id > :after and v.reviews < 2
                   and not exists (select 1 from review_verdicts r where r.audit_id = a.id and r.reviewer = :reviewer)
                   and not exists (select 1 from review_assignments s where s.audit_id = a.id and s.slot = v.reviews + 1
-                                  and s.session_hash <> :session and s.expires_at > :now)""");
+                                  and s.session_hash <> :session and s.expires_at > :now)""".formatted(
+                drawBits("sample"), drawBits("agreement")));
         Map<String, Object> params = new LinkedHashMap<>();
+        sql.append(" and ").append(queuedCondition(filter, params));
         params.put("since", since);
         params.put("after", after);
         params.put("reviewer", session.reviewer());
@@ -188,6 +217,10 @@ public class ReviewQueue {
             sql.append(" and a.applied_json like :intervention");
             params.put("intervention", "%\"intervention\":\"" + filter.intervention() + "\"%");
         }
+        if (filter.policy() != null) {
+            sql.append(" and a.policy_id = :policy");
+            params.put("policy", filter.policy());
+        }
         if (only != null) {
             sql.append(" and a.id = :only");
             params.put("only", only);
@@ -196,6 +229,50 @@ public class ReviewQueue {
         Query query = em.createNativeQuery(sql.toString());
         params.forEach(query::setParameter);
         return query;
+    }
+
+    /**
+     * What {@link #entry} decides, as SQL over {@code a} (the record), {@code v.reviews} and {@code d} (its scores and
+     * draws): per policy in force, a record of it is queued when a scorer's score reaches its threshold or the sample
+     * draw falls under review.sample (with {@code flaggedOnly}, only the former), while it has fewer reviewers than it
+     * wants (two when the agreement draw falls under review.agreement). A record of a policy no longer in force is not
+     * queued, as {@link PolicyEngine#flagged} flags nothing of it.
+     */
+    private String queuedCondition(Filter filter, Map<String, Object> params) {
+        List<String> perPolicy = new ArrayList<>();
+        List<Policy> inForce = policies.policies();
+        for (int p = 0; p < inForce.size(); p++) {
+            Policy policy = inForce.get(p);
+            List<String> flags = new ArrayList<>();
+            for (int s = 0; s < policy.scorers().size(); s++) {
+                Policy.ScorerSpec scorer = policy.scorers().get(s);
+                if (scorer.threshold() == null) {
+                    continue;
+                }
+                String key = "k" + p + "_" + s;
+                String threshold = "t" + p + "_" + s;
+                flags.add("(case when jsonb_typeof(d.scores -> :" + key + ") = 'number' then cast(d.scores ->> :" + key
+                        + " as double precision) >= :" + threshold + " else false end)");
+                params.put(key, scorer.name());
+                params.put(threshold, scorer.threshold());
+            }
+            String flagged = flags.isEmpty() ? "false" : "(" + String.join(" or ", flags) + ")";
+            String why = filter.flaggedOnly() ? flagged : "(" + flagged + " or d.sample_draw < :s" + p + ")";
+            perPolicy.add("(a.policy_id = :p" + p + " and " + why + " and v.reviews < case when d.agreement_draw < :g" + p
+                    + " then 2 else 1 end)");
+            params.put("p" + p, policy.id());
+            if (!filter.flaggedOnly()) {
+                params.put("s" + p, policy.review().sample() * DRAW_SCALE);
+            }
+            params.put("g" + p, policy.review().agreement() * DRAW_SCALE);
+        }
+        return perPolicy.isEmpty() ? "false" : "(" + String.join(" or ", perPolicy) + ")";
+    }
+
+    /** {@link #draw} in SQL before the scaling: the top 53 bits of SHA-256("review-purpose:id") as a bigint. */
+    private static String drawBits(String purpose) {
+        return "(cast(cast('x' || substr(encode(sha256(convert_to('review-" + purpose + ":' || a.id, 'UTF8')), 'hex'), 1, 14)"
+                + " as bit(56)) as bigint) >> 3)";
     }
 
     /** The row as a queue entry, or null when neither a flag nor a draw puts it in the queue (any more). */

@@ -19,10 +19,11 @@ import org.apache.commons.codec.digest.DigestUtils;
 import org.jboss.logging.Logger;
 
 /**
- * Browser sessions of the review UI (table review_sessions, V17). A reviewer signs in with an API key holding the
- * reviewer role; the session gets a random token (256 bits, the cookie's value), stored only as its SHA-256, and acts
- * for that key's tenants under that key's name until it expires, is ended, or the key is revoked or expires. The
- * session is a credential of the /review pages only: the API under /v1 takes bearer credentials alone.
+ * Browser sessions of the review UI (table review_sessions, V17). A reviewer or an operator signs in with an API key
+ * holding the reviewer or the operator role; the session gets a random token (256 bits, the cookie's value), stored
+ * only as its SHA-256, and acts for that key's tenants under that key's name until it expires, is ended, or the key is
+ * revoked or expires. Its roles are the key's, read with every request (the key's row is the one home of its roles).
+ * The session is a credential of the /review pages only: the API under /v1 takes bearer credentials alone.
  */
 @ApplicationScoped
 public class ReviewSessions {
@@ -32,6 +33,8 @@ public class ReviewSessions {
     private static final int TOKEN_BYTES = 32;
     /** Domain separation: the CSRF token is derived from the session token, never equal to anything stored. */
     private static final String CSRF_CONTEXT = "steergate-review-csrf\n";
+    /** The roles that may sign in to /review; the operator's pages need {@link Roles#OPERATOR} besides. */
+    private static final Set<String> SIGN_IN_ROLES = Set.of(Roles.REVIEWER, Roles.OPERATOR);
 
     @Inject
     ApiKeys keys;
@@ -40,11 +43,16 @@ public class ReviewSessions {
     EntityManager em;
 
     /**
-     * A signed-in reviewer: the credential's name (recorded as the reviewer of verdicts) and tenants.
+     * A signed-in reviewer or operator: the credential's name (recorded as the reviewer of verdicts, and as who
+     * promoted a version), tenants and roles.
      *
      * @param id the token's hash: names the session in assignments without being the token
      */
-    public record Session(String id, String reviewer, Set<String> tenants, String csrfToken) {
+    public record Session(String id, String reviewer, Set<String> tenants, Set<String> roles, String csrfToken) {
+
+        public boolean operator() {
+            return roles.contains(Roles.OPERATOR);
+        }
 
         /** The tenants reads are limited to; empty when the key holds every tenant. */
         public Optional<Set<String>> tenantScope() {
@@ -56,14 +64,14 @@ public class ReviewSessions {
     public record Opened(Session session, String token) {}
 
     /**
-     * Opens a session for {@code key} when it is a usable API key holding the reviewer role; empty otherwise, the same
-     * for an unknown, expired, revoked or non-reviewer key, so the answer confirms nothing about a key.
+     * Opens a session for {@code key} when it is a usable API key holding the reviewer or the operator role; empty
+     * otherwise, the same for an unknown, expired, revoked or client-only key, so the answer confirms nothing about a key.
      */
     @Transactional
     public Optional<Opened> open(String key, Duration lifetime) {
         Optional<ApiKeys.Verified> verified = keys.verify(key == null ? null : key.strip());
-        if (verified.isEmpty() || !verified.get().roles().contains(Roles.REVIEWER)) {
-            LOG.infof("review sign-in refused%s", verified.map(v -> " for API key " + v.id() + " (no reviewer role)").orElse(""));
+        if (verified.isEmpty() || verified.get().roles().stream().noneMatch(SIGN_IN_ROLES::contains)) {
+            LOG.infof("review sign-in refused%s", verified.map(v -> " for API key " + v.id() + " (neither reviewer nor operator)").orElse(""));
             return Optional.empty();
         }
         ApiKeys.Verified holder = verified.get();
@@ -79,7 +87,8 @@ public class ReviewSessions {
                 .setParameter(4, String.join(",", holder.tenants())).setParameter(5, now).setParameter(6, now.plus(lifetime))
                 .executeUpdate();
         LOG.infof("review session opened for %s", reviewer);
-        return Optional.of(new Opened(new Session(hash(token), reviewer, holder.tenants(), csrfToken(token)), token));
+        return Optional.of(new Opened(new Session(hash(token), reviewer, holder.tenants(), roles(holder.roles()),
+                csrfToken(token)), token));
     }
 
     /** The live session of a cookie's token: not expired, not ended, its key still usable. */
@@ -89,7 +98,7 @@ public class ReviewSessions {
             return Optional.empty();
         }
         @SuppressWarnings("unchecked")
-        List<Object[]> rows = em.createNativeQuery("select s.reviewer, s.tenants from review_sessions s"
+        List<Object[]> rows = em.createNativeQuery("select s.reviewer, s.tenants, k.roles from review_sessions s"
                         + " join api_keys k on k.id = s.key_id"
                         + " where s.token_hash = ?1 and s.expires_at > ?2 and k.revoked_at is null"
                         + " and (k.expires_at is null or k.expires_at > ?2)")
@@ -98,8 +107,12 @@ public class ReviewSessions {
             return Optional.empty();
         }
         Object[] row = rows.get(0);
+        Set<String> roles = roles(Set.copyOf(Arrays.stream(((String) row[2]).split(",")).map(String::strip).toList()));
+        if (roles.isEmpty()) {
+            return Optional.empty(); // the key no longer holds a role that may use the pages
+        }
         Set<String> tenants = Set.copyOf(Arrays.stream(((String) row[1]).split(",")).filter(t -> !t.isEmpty()).toList());
-        return Optional.of(new Session(hash(token), (String) row[0], tenants, csrfToken(token)));
+        return Optional.of(new Session(hash(token), (String) row[0], tenants, roles, csrfToken(token)));
     }
 
     /** Ends the session of {@code token} (sign-out). Expired sessions are dropped when the next one opens. */
@@ -121,6 +134,11 @@ public class ReviewSessions {
         byte[] secret = new byte[TOKEN_BYTES];
         RANDOM.nextBytes(secret);
         return Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+    }
+
+    /** Of a key's roles, those the pages know: reviewer and operator. */
+    private static Set<String> roles(Set<String> keyRoles) {
+        return Set.copyOf(keyRoles.stream().filter(SIGN_IN_ROLES::contains).toList());
     }
 
     private static String csrfToken(String token) {

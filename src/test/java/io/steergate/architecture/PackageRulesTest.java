@@ -49,8 +49,9 @@ class PackageRulesTest {
             // cli -> kafka: `steer kafka` provisions users, ACLs and tenant topics with the kafka package's plain classes
             Map.entry("cli", Set.of("engine.model", "engine.steering", "engine.training", "engine.eval", "audit", "kafka")),
             // the reviewers' web UI: reads and reviews through audit, queues by policy, charts with engine.eval; pages only,
-            // so nothing imports it
-            Map.entry("review", Set.of("audit", "policy", "security", "engine.eval", "messages")),
+            // so nothing imports it. review -> retraining, intervention: the operators' pages show jobs and approve
+            // versions through the same services as the API
+            Map.entry("review", Set.of("audit", "policy", "security", "engine.eval", "messages", "retraining", "intervention")),
             Map.entry("app", Set.of("gateway", "worker", "intervention", "policy", "audit", "outbox", "messages", "resilience",
                     "security", "role")),
             // credentials, roles and tenants of HTTP callers: every resource asks it who is calling; it asks no one

@@ -2,6 +2,8 @@ package io.steergate.review;
 
 import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.anyOf;
+import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -23,7 +25,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -44,7 +49,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The review flow in a real headless Chromium (Debian's chromium and chromedriver, driven by Selenium; never a
  * downloaded driver): sign in with a reviewer key, skip one record and review three with the keyboard, and see the
- * dashboard count them. Screenshots of each step go to target/review-screenshots/. Without /usr/bin/chromedriver the
+ * dashboard count them; and an operator's flow: sign in with an operator key, open a retraining job, see its loss curve
+ * and its evaluation gate report, approve the candidate and see it promoted. Screenshots of each step go to
+ * target/review-screenshots/. Without /usr/bin/chromedriver the
  * test is skipped, unless -Dsteergate.browser-tests.required=true (.ci/run, which installs the browser) makes that a
  * failure.
  */
@@ -174,6 +181,61 @@ class ReviewBrowserQuarkusTest {
         waitFor(By.id("sign-in-form"));
         browser.get(base + "/review");
         waitFor(By.id("sign-in-form"));
+    }
+
+    @Test
+    void anOperatorOpensARetrainingJobSeesItsLossCurveAndGateReportAndApprovesTheCandidate() throws IOException {
+        ReviewOperatorQuarkusTest.importKindness();
+        given().body(Files.readString(Path.of("policies/prompts/kindness.elicit.jsonl"))).contentType("text/plain")
+                .post("/v1/prompt-sets/kindness-elicit").then().statusCode(anyOf(equalTo(201), equalTo(200)));
+        String name = "ui-gate-" + UUID.randomUUID().toString().substring(0, 8);
+        Map<String, Object> body = new HashMap<>();
+        body.put("method", "lineas");
+        body.put("source", "kindness-source");
+        body.put("target", "kindness-target");
+        body.put("sites", "layers.0-1.resid");
+        body.put("steps", 30);
+        body.put("kind", "toxicity");
+        body.put("description", "test: the operator's browser flow");
+        body.put("evaluation", Map.of("prompts", "kindness-elicit", "concept", "meanness", "desired", "kindness", "strength", 2.0));
+        String job = given().body(body).contentType("application/json").post("/v1/interventions/" + name + "/train")
+                .then().statusCode(202).extract().path("id");
+        JsonPath[] done = new JsonPath[1];
+        await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            done[0] = given().get("/v1/retraining-jobs/" + job).then().statusCode(200).extract().jsonPath();
+            return List.of("SUCCEEDED", "FAILED").contains(done[0].getString("status"));
+        });
+        assertEquals("SUCCEEDED", done[0].getString("status"), done[0].prettify());
+        String verdict = done[0].getString("gate");
+        String operatorKey = keys.issue(List.of(Roles.ALL_TENANTS), List.of(Roles.OPERATOR), "browser test", null, "test").key();
+
+        browser.get(base + "/review/sign-in");
+        waitFor(By.id("key")).sendKeys(operatorKey, Keys.ENTER);
+        waitFor(By.id("jobs"));
+        screenshot("11-operator-jobs");
+        browser.get(base + "/review/retraining?intervention=" + name);
+        waitFor(By.cssSelector("tr[data-job='" + job + "'] a")).click();
+        waitFor(By.id("job"));
+        assertEquals(1, browser.findElements(By.cssSelector("#loss-chart svg")).size(), browser.getPageSource());
+        assertTrue(browser.findElement(By.id("gate-verdict")).getText().startsWith(verdict), browser.getPageSource());
+        String report = browser.findElement(By.id("gate-report")).getText();
+        assertTrue(report.contains("meanness rate") && report.contains("perplexity"), report);
+        assertEquals(String.format(java.util.Locale.ROOT, "%.4f", done[0].getDouble("gateReport.perplexityRatio")),
+                browser.findElement(By.id("perplexity-ratio")).getText());
+        screenshot("12-operator-job");
+        // a PASSED candidate is approved; a REFUSED one is offered only as a recorded override of the gate
+        browser.findElement(By.id(verdict.equals("PASSED") ? "approve" : "override")).click();
+        new WebDriverWait(browser, WAIT).until(b -> b.findElement(By.id("version-status")).getText().contains("active"));
+        screenshot("13-operator-approved");
+        JsonPath intervention = given().get("/v1/interventions/" + name).then().statusCode(200).extract().jsonPath();
+        assertEquals(1, intervention.getInt("activeVersion"));
+        if (verdict.equals("REFUSED")) {
+            assertTrue(intervention.getString("versions[0].gateOverrideBy").startsWith("key:"), intervention.prettify());
+        }
+        // the dashboard of the intervention draws the gate's measurement of concept rate against strength
+        browser.get(base + "/review/dashboard?intervention=" + name);
+        assertEquals(1, waitFor(By.id("concept-chart")).findElements(By.tagName("svg")).size(), browser.getPageSource());
+        screenshot("14-operator-dashboard");
     }
 
     private void press(String key) {

@@ -88,7 +88,7 @@ class ReviewQuarkusTest {
 
     @Test
     void signInTakesOnlyAUsableReviewerKeyAndSaysNothingMoreAboutABadOne() {
-        String refusal = "Sign-in refused. Paste a valid, unexpired SteerGate API key that holds the reviewer role.";
+        String refusal = "Sign-in refused. Paste a valid, unexpired SteerGate API key that holds the reviewer or the operator role.";
         String client = keys.issue(List.of(TENANT), List.of(Roles.CLIENT), "review UI test", null, "test").key();
         ApiKeys.Issued revoked = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
         keys.revoke(revoked.view().id(), "test");

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 public final class ReviewPages {
 
     public static final String FORM = "application/x-www-form-urlencoded";
-    public static final Pattern RECORD = Pattern.compile("/review/records/(\\d+)$");
+    public static final Pattern RECORD = Pattern.compile("/review/records/(\\d+)(?:\\?[^/]*)?$");
     private static final Pattern CSRF = Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"");
 
     private ReviewPages() {}
