@@ -83,11 +83,10 @@ public class JobTopics {
                 AdminClientConfig.CLIENT_ID_CONFIG, "steergate-job-topics"));
         try (KafkaProvisioning provisioning = KafkaProvisioning.connect(settings)) {
             int partitions = provisioning.ensureTopic(topic, config.partitions());
-            LOG.infof("job topic %s of model %s: %d partitions (at most %d workers of the model generate at once)", topic,
-                    model, partitions, partitions);
+            LOG.infof("job topic %s: %d partitions (at most %d workers of its model generate at once)", topic, partitions,
+                    partitions);
         } catch (KafkaProvisioning.Refused e) {
-            LOG.warnf("job topic %s of model %s not checked or created (%s); jobs wait until it exists", topic, model,
-                    e.getMessage());
+            LOG.warnf("job topic %s not checked or created (%s); jobs wait until it exists", topic, e.getMessage());
         }
         return topic;
     }
