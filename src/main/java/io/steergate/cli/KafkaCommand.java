@@ -1,5 +1,6 @@
 package io.steergate.cli;
 
+import io.steergate.kafka.JobTopics;
 import io.steergate.kafka.KafkaAcls;
 import io.steergate.kafka.KafkaProvisioning;
 import io.steergate.kafka.TenantTopics;
@@ -83,7 +84,7 @@ final class KafkaCommand implements Runnable {
                 kafka.upsertScramUser(appUser, appPassword);
                 kafka.grant(appAcls);
                 spec.commandLine().getOut().println("application: " + KafkaAcls.principal(appUser) + " (" + KafkaProvisioning.MECHANISM.mechanismName()
-                        + ") reads, writes and describes topics steer.*, consumer groups steergate-*");
+                        + ") reads, writes and describes topics steer.*, creates job topics " + JobTopics.DEFAULT_PREFIX + "*, consumer groups steergate-*");
                 if (clientUser != null) {
                     kafka.upsertScramUser(clientUser, clientPassword);
                     kafka.grant(clientAcls);

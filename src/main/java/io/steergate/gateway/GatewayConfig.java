@@ -9,7 +9,10 @@ import java.time.Duration;
 @ConfigMapping(prefix = "steergate.gateway")
 public interface GatewayConfig {
 
-    /** Name of the model the workers serve; jobs are keyed by it so one model's jobs share partitions. */
+    /**
+     * Id of the model the workers serve, as the worker's model reports it: jobs go to this model's job topic
+     * ({@link io.steergate.kafka.JobTopics}).
+     */
     @WithDefault("stories260K")
     String model();
 
@@ -46,10 +49,6 @@ public interface GatewayConfig {
     @WithName("max-result-bytes")
     @WithDefault("1000000")
     int maxResultBytes();
-
-    @WithName("jobs-topic")
-    @WithDefault("steer.jobs")
-    String jobsTopic();
 
     /** How long POST /v1/generations waits for the outcome before answering 504. */
     @WithName("http-wait")

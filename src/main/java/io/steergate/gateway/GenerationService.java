@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.audit.AuditLog;
+import io.steergate.kafka.JobTopics;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationRequest;
@@ -71,6 +72,9 @@ public class GenerationService {
 
     @Inject
     KafkaTopicRouting topics;
+
+    @Inject
+    JobTopics jobTopics;
 
     @Inject
     MeterRegistry metrics;
@@ -267,7 +271,7 @@ public class GenerationService {
                 policies.probes(rung.get().policy()));
         generation.jobJson = write(retry);
         generation.persist();
-        outbox.append(config.jobsTopic(), retry.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
+        outbox.append(jobTopics.topic(retry.model()), retry.requestId(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
         LOG.infof("request %s escalated to rung %d of policy %s: attempt %d flagged by %s", generation.requestId, next,
                 rung.get().policy().id(), next - 1, flagged.flagged());
         return true;
@@ -369,7 +373,9 @@ public class GenerationService {
                 request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli(), counterfactual,
                 policies.probes(decision.policy()));
         generation.jobJson = write(job);
-        outbox.append(config.jobsTopic(), job.model(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
+        // keyed by the job key, not the model, so one model's jobs spread over its topic's partitions and workers; a
+        // republished job keeps its key and partition, and escalation attempts run one after another, so need none
+        outbox.append(jobTopics.topic(job.model()), job.requestId(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
         return new Acceptance(Generation.State.PENDING, null, false);
     }
 

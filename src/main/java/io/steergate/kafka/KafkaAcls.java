@@ -15,8 +15,9 @@ import org.apache.kafka.common.resource.ResourceType;
 
 /**
  * The Kafka ACLs of each principal of a SteerGate deployment (docs/architecture.md 4.6), for a broker that denies what no
- * ACL allows. Only the application's principal may write the internal topics (steer.jobs, steer.job-results,
- * steer.retraining and their dead-letter topics): every other principal gets LITERAL ACLs on the few topics it uses.
+ * ACL allows. Only the application's principal may write the internal topics (the job topics steer.jobs.&lt;model&gt;,
+ * steer.job-results, steer.retraining and their dead-letter topics): every other principal gets LITERAL ACLs on the
+ * few topics it uses.
  * <p>
  * Tenants get LITERAL topic ACLs, not prefixed ones: a prefixed ACL on
  * {@code steer.results.kids} would also match {@code steer.results.kids-co}, and one tenant's name may well be the
@@ -39,7 +40,8 @@ public final class KafkaAcls {
 
     /**
      * The application's principal: read, write and describe every topic of SteerGate (requests, results, the
-     * per-tenant topics, the internal topics and all dead-letter topics), and its consumer groups. The cluster's
+     * per-tenant topics, the internal topics and all dead-letter topics), and its consumer groups; create the job
+     * topics ({@link JobTopics}), since only the gateway and the worker know which models are served. The cluster's
      * IDEMPOTENT_WRITE is what brokers before 2.8 demanded of idempotent producers (the outbox relay, the worker);
      * this broker version (4.x) takes WRITE on a topic instead (KIP-679), and the grant gives nothing a principal
      * with topic WRITE does not already have, so it stays for older brokers.
@@ -50,6 +52,7 @@ public final class KafkaAcls {
         for (AclOperation op : List.of(AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE)) {
             acls.add(allow(principal, ResourceType.TOPIC, TOPIC_PREFIX, PatternType.PREFIXED, op));
         }
+        acls.add(allow(principal, ResourceType.TOPIC, JobTopics.DEFAULT_PREFIX, PatternType.PREFIXED, AclOperation.CREATE));
         for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
             acls.add(allow(principal, ResourceType.GROUP, APPLICATION_GROUP_PREFIX, PatternType.PREFIXED, op));
         }

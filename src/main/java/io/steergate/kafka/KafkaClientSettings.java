@@ -57,6 +57,13 @@ public class KafkaClientSettings {
         return merged(own);
     }
 
+    /** Admin client properties: the shared settings, then the client's own, which win; group.id is a consumer's. */
+    public Properties admin(Map<String, Object> own) {
+        Properties props = merged(own);
+        props.remove("group.id");
+        return props;
+    }
+
     private Properties merged(Map<String, Object> own) {
         Properties props = new Properties();
         props.putAll(shared);

@@ -4,6 +4,7 @@ import io.steergate.messages.SafeText;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +28,7 @@ import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.ResourceNotFoundException;
 import org.apache.kafka.common.errors.SecurityDisabledException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.resource.ResourcePatternFilter;
 
@@ -138,6 +140,31 @@ public final class KafkaProvisioning implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Creates the topic with this many partitions and the broker's default replication factor unless it exists;
+     * returns the partitions the topic has (an existing topic keeps its own). Needs DESCRIBE on the topic, and
+     * CREATE to create it.
+     */
+    public int ensureTopic(String name, int partitions) {
+        try {
+            return await(admin.describeTopics(List.of(name)).topicNameValues().get(name), "describe the topic " + name)
+                    .partitions().size();
+        } catch (Refused e) {
+            if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                throw e;
+            }
+        }
+        try {
+            await(admin.createTopics(List.of(new NewTopic(name, Optional.of(partitions), Optional.empty()))).all(),
+                    "create the topic " + name);
+        } catch (Refused e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw e;
+            }
+        }
+        return partitions;
     }
 
     private boolean knows(String user) {

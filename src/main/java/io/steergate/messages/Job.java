@@ -4,7 +4,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
 /**
- * Internal message on {@code steer.jobs} (keyed by model name, so one model's jobs share partitions): everything a
+ * Internal message on its model's job topic ({@code steer.jobs.<model>}, keyed by {@code requestId}, so one model's jobs
+ * spread over the topic's partitions and its workers): everything a
  * worker needs to generate, with the seed fixed by the gateway so a redelivered job regenerates the same text.
  * {@code requestId} is the gateway's job key (its generation row, unique across tenants, since a client's request id
  * is unique only within its tenant); a worker echoes it in {@link JobResult#requestId()}. {@code counterfactual} asks

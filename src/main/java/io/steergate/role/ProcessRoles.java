@@ -19,7 +19,7 @@ public interface ProcessRoles {
     @WithDefault("true")
     boolean gateway();
 
-    /** Loads the model, registers it and generates the jobs of steer.jobs. */
+    /** Loads the model, registers it and generates the jobs of its model's job topic. */
     @WithDefault("true")
     boolean worker();
 

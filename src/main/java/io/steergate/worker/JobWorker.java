@@ -8,6 +8,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.model.LlamaConfig;
 import io.steergate.intervention.InterventionRegistry;
+import io.steergate.kafka.JobTopics;
 import io.steergate.kafka.KafkaClientSettings;
 import io.steergate.messages.ModelRef;
 import io.steergate.role.ProcessRoles;
@@ -27,7 +28,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.jboss.logging.Logger;
 
 /**
- * The worker role: loads the model, registers it, and runs the {@link JobLoop} on its own thread: steer.jobs in,
+ * The worker role: loads the model, registers it, and runs the {@link JobLoop} on its own thread: its model's job topic
+ * in ({@link JobTopics}: the worker group's members of one model share its partitions),
  * dynamic batching (a poll returns everything that queued while the last batch ran, up to the batch size), one
  * JobResult per job on steer.job-results, offsets committed only after the broker acknowledged every result.
  * Stateless but for the attempt counts ({@link JobAttempts}): a job redelivered after a crash carries its seed, so
@@ -73,6 +75,9 @@ public class JobWorker {
     @Inject
     ProcessRoles roles;
 
+    @Inject
+    JobTopics jobTopics;
+
     private JobLoop loop;
     private Thread thread;
     private KafkaProducer<String, byte[]> producer;
@@ -97,6 +102,12 @@ public class JobWorker {
         consumerMetrics = new KafkaClientMetrics(consumer);
         consumerMetrics.bindTo(metrics); // kafka_consumer_fetch_manager_records_lag_max is the queue lag to watch
         ModelRef model = runtime.ref();
+        String jobsTopic;
+        try {
+            jobsTopic = jobTopics.ensure(model.name());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("the worker's model (steergate.model.dir " + modelConfig.dir() + "): " + e.getMessage(), e);
+        }
         JobBatch.Limits limits = new JobBatch.Limits(runtime.config().seqLen(), config.batchTokenBudget());
         if (limits.tokenBudget() < limits.contextLength()) {
             LOG.warnf("steergate.worker.batch-token-budget=%d is below the model's context of %d tokens: long jobs run alone",
@@ -105,7 +116,7 @@ public class JobWorker {
         JobBatch.RowGenerator rows = JobBatch.RowGenerator.of(runtime.generator());
         loop = new JobLoop(consumer, producer, attempts,
                 jobs -> JobBatch.run(jobs, rows, model, limits, plans::resolve, probes::resolve, System.currentTimeMillis()),
-                model, json, metrics, new JobLoop.Settings(config.jobsTopic(), config.jobResultsTopic(), config.jobDlqTopic(),
+                model, json, metrics, new JobLoop.Settings(jobsTopic, config.jobResultsTopic(), config.jobDlqTopic(),
                         config.batchSize(), config.batchWaitMs(), config.maxAttempts()));
         thread = new Thread(loop, "job-worker");
         thread.start();

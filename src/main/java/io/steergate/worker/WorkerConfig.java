@@ -8,15 +8,14 @@ import io.smallrye.config.WithName;
 @ConfigMapping(prefix = "steergate.worker")
 public interface WorkerConfig {
 
-    @WithName("jobs-topic")
-    @WithDefault("steer.jobs")
-    String jobsTopic();
-
     @WithName("job-results-topic")
     @WithDefault("steer.job-results")
     String jobResultsTopic();
 
-    /** Where unreadable jobs and jobs that used up their attempts go, with the reason in headers. */
+    /**
+     * Where unreadable jobs and jobs that used up their attempts go, with the reason in headers: one topic for every
+     * model (the dead letter keeps the job's bytes, which name the model).
+     */
     @WithName("job-dlq-topic")
     @WithDefault("steer.jobs.dlq")
     String jobDlqTopic();

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.steergate.it.AppProcess;
 import io.steergate.testing.EmbeddedKafka;
 import io.steergate.testing.EmbeddedPostgresServer;
+import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,12 +21,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -38,9 +42,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * p50/p99 latency (send to result received) at each concurrency, then resident memory of the application over a
  * long run of sequential generations. Not a test: run it as BENCHMARKS.md says.
  *
- * Arguments: {@code [requests-per-level=200] [memory-requests=2000] [max-tokens=32] [tenant=bench]}; tenant
+ * Arguments: {@code [requests-per-level=200] [memory-requests=2000] [max-tokens=32] [tenant=bench] [workers=0]}; tenant
  * {@code kids-co} is steered by the shipped kids-platform policy (kindness on every request) once the demo
- * interventions are imported, a few seconds after start.
+ * interventions are imported, a few seconds after start. {@code workers} 0 runs every role in one process; N &gt; 0 runs
+ * a gateway-only process and N worker-only processes of the model, which share its job topic, and measures once they
+ * all hold partitions of it.
  */
 public final class GatewayBench {
 
@@ -97,14 +103,25 @@ public final class GatewayBench {
         int memoryRequests = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
         int maxTokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         String tenant = args.length > 3 ? args[3] : "bench";
+        int workers = args.length > 4 ? Integer.parseInt(args[4]) : 0;
+        List<AppProcess> workerApps = new ArrayList<>();
         try (EmbeddedPostgresServer postgres = new EmbeddedPostgresServer().start();
              EmbeddedKafka kafka = new EmbeddedKafka(4).start()) {
-            kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.jobs.dlq",
+            kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", TestModel.JOBS_TOPIC, "steer.jobs.dlq",
                     "steer.job-results");
-            try (AppProcess app = AppProcess.against(kafka, postgres, "gateway-bench").start()) {
+            try (AppProcess app = AppProcess.against(kafka, postgres, "gateway-bench",
+                    workers == 0 ? Map.of() : Map.of("STEERGATE_ROLE_WORKER", "false")).start()) {
+                for (int i = 0; i < workers; i++) {
+                    workerApps.add(AppProcess.against(kafka, postgres, "worker-bench-" + i,
+                            Map.of("STEERGATE_ROLE_GATEWAY", "false", "STEERGATE_ROLE_TRAINER", "false")).start());
+                }
+                if (workers > 0) {
+                    awaitWorkersAssigned(kafka, workers);
+                }
                 GatewayBench bench = new GatewayBench(kafka.bootstrapServers(), maxTokens, tenant);
                 bench.run(32, 8); // warm-up: JIT, connections, first batches
-                System.out.printf("# %d-token greedy generations through Kafka for tenant %s, app pid %d%n", maxTokens, tenant, app.pid());
+                System.out.printf("# %d-token greedy generations through Kafka for tenant %s, app pid %d, %s%n", maxTokens, tenant, app.pid(),
+                        workers == 0 ? "all roles in one process" : "gateway-only process + " + workers + " worker-only process(es)");
                 System.out.println("| concurrency | requests | requests/s | p50 ms | p99 ms | max ms | overhead p50 ms | overhead p99 ms |");
                 System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
                 for (int concurrency : new int[] {1, 16}) {
@@ -120,7 +137,27 @@ public final class GatewayBench {
                 }
                 System.out.printf("steered results (non-empty plan): %d%n", bench.steered.get());
                 bench.close();
+            } finally {
+                workerApps.forEach(AppProcess::close);
             }
+        }
+    }
+
+    /** Until {@code workers} members of the workers' group each hold partitions of the job topic. */
+    private static void awaitWorkersAssigned(EmbeddedKafka kafka, int workers) throws Exception {
+        try (Admin admin = Admin.create(kafka.adminSettings())) {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+            while (System.nanoTime() < deadline) {
+                ConsumerGroupDescription group = admin.describeConsumerGroups(List.of("steergate-workers")).all()
+                        .get(30, TimeUnit.SECONDS).get("steergate-workers");
+                long holding = group.members().stream().filter(m -> m.assignment().topicPartitions().stream()
+                        .anyMatch(tp -> tp.topic().equals(TestModel.JOBS_TOPIC))).count();
+                if (holding == workers && group.groupState() == GroupState.STABLE) {
+                    return;
+                }
+                Thread.sleep(200);
+            }
+            throw new IllegalStateException("the " + workers + " workers never all held partitions of " + TestModel.JOBS_TOPIC);
         }
     }
 

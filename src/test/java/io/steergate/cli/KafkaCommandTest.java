@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.steergate.kafka.KafkaProvisioning;
 import io.steergate.kafka.TenantTopics;
 import io.steergate.testing.EmbeddedKafka;
+import io.steergate.testing.TestModel;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -39,7 +40,7 @@ class KafkaCommandTest {
     @BeforeAll
     static void start() {
         kafka = new EmbeddedKafka(1).withAcls().start();
-        kafka.createTopics(1, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results");
+        kafka.createTopics(1, "steer.requests", "steer.results", "steer.requests.dlq", TestModel.JOBS_TOPIC, "steer.job-results");
         adminConfig = kafka.writeAdminConfig(dir.resolve("admin.properties"));
     }
 
@@ -107,7 +108,7 @@ class KafkaCommandTest {
             assertTrue(run.out().contains("User:steergate ") && run.out().contains("User:platform "), run.out());
             assertFalse(run.out().contains("secret"), run.out());
         }
-        write(kafka.scramClientSettings("steergate", "app-secret-1"), "steer.jobs");
+        write(kafka.scramClientSettings("steergate", "app-secret-1"), TestModel.JOBS_TOPIC);
         write(kafka.scramClientSettings("platform", "client-secret-1"), "steer.requests");
     }
 

@@ -26,6 +26,7 @@ import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyEngine;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
+import io.steergate.testing.TestModel;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
 import java.time.Duration;
@@ -110,8 +111,9 @@ class EscalationQuarkusTest {
 
         // at once: the real worker's own result for this job must come after it (and is then ignored)
         generations.complete(completed(first + ".1", KIND));
-        // the job was queued through the outbox onto the real jobs topic
-        kafka.awaitRecord("steer.jobs", r -> r.text() != null && r.text().contains("\"requestId\":\"" + first + ".1\""), WAIT);
+        // the job was queued through the outbox onto the model's real job topic, keyed by its job key (not the model)
+        TopicClient.Received queued = kafka.awaitRecord(TestModel.JOBS_TOPIC, r -> r.text() != null && r.text().contains("\"requestId\":\"" + first + ".1\""), WAIT);
+        assertEquals(first + ".1", queued.key());
 
         Generation done = row("moderated-co", id);
         assertEquals(Generation.State.COMPLETED, done.status);

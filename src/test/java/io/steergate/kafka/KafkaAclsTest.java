@@ -11,11 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.steergate.testing.EmbeddedKafka;
+import io.steergate.testing.TestModel;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +35,7 @@ import org.junit.jupiter.api.Test;
  */
 class KafkaAclsTest {
 
-    static final List<String> INTERNAL = List.of("steer.jobs", "steer.jobs.dlq", "steer.job-results", "steer.job-results.dlq",
+    static final List<String> INTERNAL = List.of(TestModel.JOBS_TOPIC, "steer.jobs.dlq", "steer.job-results", "steer.job-results.dlq",
             "steer.retraining", "steer.retraining.dlq");
     static final List<String> SHARED = List.of("steer.requests", "steer.results", "steer.requests.dlq");
 
@@ -80,7 +82,7 @@ class KafkaAclsTest {
 
     @Test
     void theApplicationProducesAndConsumesInternalSharedAndTenantTopics() throws Exception {
-        for (String topic : List.of("steer.jobs", "steer.job-results", "steer.requests", "steer.results.acme")) {
+        for (String topic : List.of(TestModel.JOBS_TOPIC, "steer.job-results", "steer.requests", "steer.results.acme")) {
             String key = write(app, topic);
             assertEquals(key, readKey(app, topic, "steergate-x", key), topic);
         }
@@ -99,9 +101,9 @@ class KafkaAclsTest {
     void aTenantIsRefusedOtherTenantsTopicsTheSharedResultsAndEveryInternalTopic() {
         assertInstanceOf(TopicAuthorizationException.class, readRefusal(acme, "steer.results.kids-co", "acme.reader"));
         assertInstanceOf(TopicAuthorizationException.class, readRefusal(acme, "steer.results", "acme.reader"));
-        assertInstanceOf(TopicAuthorizationException.class, readRefusal(acme, "steer.jobs", "acme.reader"));
+        assertInstanceOf(TopicAuthorizationException.class, readRefusal(acme, TestModel.JOBS_TOPIC, "acme.reader"));
         assertInstanceOf(GroupAuthorizationException.class, readRefusal(acme, "steer.results.acme", "kids-co.reader"));
-        for (String topic : List.of("steer.jobs", "steer.job-results", "steer.retraining", "steer.requests.kids-co", "steer.requests",
+        for (String topic : List.of(TestModel.JOBS_TOPIC, "steer.job-results", "steer.retraining", "steer.requests.kids-co", "steer.requests",
                 "steer.results.acme")) {
             assertInstanceOf(TopicAuthorizationException.class, writeRefusal(acme, topic), topic);
         }
@@ -122,8 +124,54 @@ class KafkaAclsTest {
         assertEquals(result, readKey(client, "steer.results", "platform.reader", result));
         assertInstanceOf(TopicAuthorizationException.class, writeRefusal(client, "steer.job-results"));
         assertInstanceOf(TopicAuthorizationException.class, writeRefusal(client, "steer.results"));
-        assertInstanceOf(TopicAuthorizationException.class, readRefusal(client, "steer.jobs", "platform.reader"));
+        assertInstanceOf(TopicAuthorizationException.class, readRefusal(client, TestModel.JOBS_TOPIC, "platform.reader"));
         assertInstanceOf(TopicAuthorizationException.class, readRefusal(client, "steer.results.acme", "platform.reader"));
+    }
+
+    @Test
+    void theApplicationCreatesAServedModelsJobTopicWithTheConfiguredPartitionsButNoOtherTopic() throws Exception {
+        assertEquals("steer.jobs.other-model", jobTopics(app, 3).ensure("other-model"));
+        assertEquals(3, partitions("steer.jobs.other-model"));
+        jobTopics(app, 5).ensure("other-model");
+        assertEquals(3, partitions("steer.jobs.other-model"), "an existing job topic keeps its partitions");
+        String key = write(app, "steer.jobs.other-model");
+        assertEquals(key, readKey(app, "steer.jobs.other-model", "steergate-x", key));
+
+        Properties asApp = new Properties();
+        asApp.putAll(app);
+        try (KafkaProvisioning provisioning = KafkaProvisioning.connect(asApp)) {
+            KafkaProvisioning.Refused refused = assertThrows(KafkaProvisioning.Refused.class,
+                    () -> provisioning.ensureTopic("steer.not-a-job-topic", 1));
+            assertInstanceOf(TopicAuthorizationException.class, refused.getCause(), refused.getMessage());
+        }
+        // a principal without the right: the start goes on (logged), and no topic appears
+        assertEquals("steer.jobs.tenant-made", jobTopics(acme, 2).ensure("tenant-made"));
+        try (Admin admin = Admin.create(kafka.adminSettings())) {
+            Set<String> names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            assertTrue(names.contains("steer.jobs.other-model") && !names.contains("steer.jobs.tenant-made")
+                    && !names.contains("steer.not-a-job-topic"), names.toString());
+        }
+    }
+
+    static JobTopics jobTopics(Map<String, Object> principal, int partitions) {
+        JobTopicsConfig config = new JobTopicsConfig() {
+            @Override
+            public String topicPrefix() {
+                return JobTopics.DEFAULT_PREFIX;
+            }
+
+            @Override
+            public int partitions() {
+                return partitions;
+            }
+        };
+        return new JobTopics(config, new KafkaClientSettings(principal));
+    }
+
+    static int partitions(String topic) throws Exception {
+        try (Admin admin = Admin.create(kafka.adminSettings())) {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions().size();
+        }
     }
 
     @Test

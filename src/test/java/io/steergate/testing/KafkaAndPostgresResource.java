@@ -22,7 +22,7 @@ public class KafkaAndPostgresResource implements QuarkusTestResourceLifecycleMan
 
     /** Topics created up front, so consumers in the app and in tests never race the auto-creation. */
     static final String[] TOPICS = {
-        "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.jobs.dlq", "steer.job-results",
+        "steer.requests", "steer.results", "steer.requests.dlq", TestModel.JOBS_TOPIC, "steer.jobs.dlq", "steer.job-results",
         "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq"
     };
     static final int PARTITIONS = 4;

@@ -2,6 +2,7 @@ package io.steergate.testing;
 
 import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.kafka.JobTopics;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -11,6 +12,9 @@ import java.nio.file.Path;
  * started outside Maven.
  */
 public final class TestModel {
+
+    /** Its job topic, named where the application names it. */
+    public static final String JOBS_TOPIC = JobTopics.name(JobTopics.DEFAULT_PREFIX, "stories260K");
 
     private TestModel() {}
 

@@ -13,6 +13,7 @@ import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.steering.SteeringPlan;
 import io.steergate.messages.Job;
+import io.steergate.testing.TestModel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,7 +53,7 @@ import org.postgresql.util.PSQLState;
  */
 class JobLoopTest {
 
-    static final String JOBS = "steer.jobs";
+    static final String JOBS = TestModel.JOBS_TOPIC;
     static final String RESULTS = "steer.job-results";
     static final String DLQ = "steer.jobs.dlq";
     static final TopicPartition P0 = new TopicPartition(JOBS, 0);

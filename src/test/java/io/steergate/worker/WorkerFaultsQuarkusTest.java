@@ -25,6 +25,7 @@ import io.steergate.testing.Management;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
 import io.steergate.testing.TopicClient.Received;
+import io.steergate.testing.TestModel;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
 import java.nio.charset.StandardCharsets;
@@ -135,7 +136,7 @@ class WorkerFaultsQuarkusTest {
                         + "(request_id, attempts, last_error, updated_at) values (:id, 2, 'OutOfMemoryError: staged', now())")
                 .setParameter("id", jobKey).executeUpdate());
 
-        kafka.sendJson("steer.jobs", "stories260K", staged);
+        kafka.sendJson(TestModel.JOBS_TOPIC, jobKey, staged);
         JsonNode result = kafka.awaitRecord("steer.results", id, WAIT).json();
 
         assertEquals("FAILED", result.get("status").asText());
@@ -143,7 +144,7 @@ class WorkerFaultsQuarkusTest {
         String reason = result.at("/error/message").asText();
         assertTrue(reason.startsWith("attempt 3 of steergate.worker.max-attempts=3: "), reason);
         assertTrue(reason.endsWith("last error: OutOfMemoryError: staged"), reason);
-        Received job = kafka.awaitRecord("steer.jobs", r -> r.text().contains("\"requestId\":\"" + jobKey + "\""), WAIT);
+        Received job = kafka.awaitRecord(TestModel.JOBS_TOPIC, r -> r.text().contains("\"requestId\":\"" + jobKey + "\""), WAIT);
         Received letter = kafka.awaitRecord("steer.jobs.dlq", r -> r.text() != null && r.text().contains("\"" + jobKey + "\""), WAIT);
         assertArrayEquals(job.value(), letter.value(), "the job's original bytes");
         assertEquals(job.key(), letter.key());
@@ -160,8 +161,8 @@ class WorkerFaultsQuarkusTest {
         String key = id("unreadable");
         byte[] notJson = "not a job".getBytes(StandardCharsets.UTF_8);
         byte[] noId = "{\"tenant\":\"acme\",\"prompt\":\"Once upon a time\"}".getBytes(StandardCharsets.UTF_8);
-        kafka.send("steer.jobs", key + "-0", notJson);
-        kafka.send("steer.jobs", key + "-1", noId);
+        kafka.send(TestModel.JOBS_TOPIC, key + "-0", notJson);
+        kafka.send(TestModel.JOBS_TOPIC, key + "-1", noId);
 
         Received first = kafka.awaitRecord("steer.jobs.dlq", key + "-0", WAIT);
         assertArrayEquals(notJson, first.value());
@@ -188,7 +189,7 @@ class WorkerFaultsQuarkusTest {
         jobs.put(ok1, job(ok1, 1.0));
         jobs.put(bad, job(bad, 0.0));
         jobs.put(ok2, job(ok2, 1.0));
-        kafka.sendAllJson("steer.jobs", jobs);
+        kafka.sendAllJson(TestModel.JOBS_TOPIC, jobs);
 
         List<Received> results = kafka.awaitRecords("steer.job-results", r -> jobs.containsKey(r.key()), 3, WAIT);
 
@@ -224,7 +225,7 @@ class WorkerFaultsQuarkusTest {
             try (Statement lock = holder.createStatement()) {
                 lock.execute("lock table intervention_versions in access exclusive mode");
             }
-            kafka.sendJson("steer.jobs", id, job(id, 1.0, List.of(new AppliedIntervention(name, 1, 0.5))));
+            kafka.sendJson(TestModel.JOBS_TOPIC, id, job(id, 1.0, List.of(new AppliedIntervention(name, 1, 0.5))));
 
             int reader = await().atMost(WAIT).until(() -> blockedMapReader(observer), pid -> pid != null);
             try (Statement terminate = observer.createStatement()) {
@@ -283,7 +284,7 @@ class WorkerFaultsQuarkusTest {
                 List.of(new AppliedIntervention(name, 1, 1.0)), System.currentTimeMillis(), true));
         jobs.put(plain, new Job(plain, "acme", "stories260K", prompt, 12, 0.0, 1.0, 7L, null, List.of(),
                 System.currentTimeMillis(), false));
-        kafka.sendAllJson("steer.jobs", jobs);
+        kafka.sendAllJson(TestModel.JOBS_TOPIC, jobs);
 
         JsonNode result = kafka.awaitRecord("steer.job-results", steered, WAIT).json();
         JsonNode unsteered = kafka.awaitRecord("steer.job-results", plain, WAIT).json();

@@ -55,6 +55,7 @@ import io.steergate.it.HostileMessages.Expect;
 import io.steergate.it.HostileMessages.Message;
 import io.steergate.testing.TopicClient;
 import io.steergate.testing.TopicClient.Received;
+import io.steergate.testing.TestModel;
 
 /**
  * Hostile input against the packaged application (issue 8): thousands of generated hostile requests over Kafka and
@@ -456,14 +457,14 @@ class HostileInputIT {
                 case 4 -> null;
                 default -> utf8("{\"requestId\":\"" + key + "\",\"maxTokens\":\"many\"}");
             };
-            send("steer.jobs", key, body);
+            send(TestModel.JOBS_TOPIC, key, body);
             forged.jobLetters.add(key);
             forged.count++;
         }
         // a job for a request that does not exist, which the worker cannot generate (topP 0): dead-lettered, and its
         // FAILED result is for nobody, which the gateway ignores
         String orphan = "fj-orphan-b" + batch;
-        send("steer.jobs", orphan, utf8(job(orphan, 0.0, "[]")));
+        send(TestModel.JOBS_TOPIC, orphan, utf8(job(orphan, 0.0, "[]")));
         forged.jobLetters.add(orphan);
         forged.neverAnswered.add(orphan);
         forged.count++;
@@ -660,7 +661,7 @@ class HostileInputIT {
     @Test
     void aForgedJobWithStrength5IsDeadLetteredByTheWorkerWhichKeepsServing() {
         String id = "forged-strength-5";
-        send("steer.jobs", id, utf8(job(id, 1.0, "[{\"intervention\":\"kindness\",\"version\":1,\"strength\":5}]")));
+        send(TestModel.JOBS_TOPIC, id, utf8(job(id, 1.0, "[{\"intervention\":\"kindness\",\"version\":1,\"strength\":5}]")));
 
         Received letter = jobsDlq.await(r -> id.equals(r.key()), 1, WAIT).get(0);
         assertTrue(letter.text().contains("\"strength\":5"), "the original bytes: " + letter);

@@ -24,7 +24,8 @@ final class ItStack implements AutoCloseable {
     static ItStack start() {
         EmbeddedPostgresServer postgres = new EmbeddedPostgresServer().start();
         EmbeddedKafka kafka = new EmbeddedKafka(4).start();
-        kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.jobs.dlq",
+        // no job topic: the gateway creates its model's (JobTopics), as in production (SplitRolesIT checks it)
+        kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs.dlq",
                 "steer.job-results");
         return new ItStack(postgres, kafka);
     }

@@ -16,6 +16,7 @@ import io.steergate.kafka.TenantTopics;
 import io.steergate.testing.EmbeddedKafka;
 import io.steergate.testing.EmbeddedPostgresServer;
 import io.steergate.testing.KafkaPrincipals;
+import io.steergate.testing.TestModel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,7 +48,7 @@ import org.junit.jupiter.api.Test;
 class KafkaSecurityIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> INTERNAL = List.of("steer.jobs", "steer.jobs.dlq", "steer.job-results",
+    private static final List<String> INTERNAL = List.of(TestModel.JOBS_TOPIC, "steer.jobs.dlq", "steer.job-results",
             "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq");
     private static final String APP_USER = "steergate";
 

@@ -27,6 +27,7 @@ import org.apache.kafka.common.TopicPartition;
 import io.steergate.testing.EmbeddedPostgresServer;
 import io.steergate.testing.KafkaBrokerProcess;
 import io.steergate.testing.TopicClient;
+import io.steergate.testing.TestModel;
 
 /**
  * What the fault suite stands on: the broker and PostgreSQL each as a process of its own, on fixed ports and with
@@ -36,11 +37,11 @@ import io.steergate.testing.TopicClient;
 final class ProcessStack implements AutoCloseable {
 
     static final String[] TOPICS = {
-        "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.job-results", "steer.retraining"
+        "steer.requests", "steer.results", "steer.requests.dlq", TestModel.JOBS_TOPIC, "steer.job-results", "steer.retraining"
     };
 
     /** The topics between a request and its result, each read by a consumer group of the application. */
-    static final List<String> PIPELINE_TOPICS = List.of("steer.requests", "steer.jobs", "steer.job-results");
+    static final List<String> PIPELINE_TOPICS = List.of("steer.requests", TestModel.JOBS_TOPIC, "steer.job-results");
 
     final EmbeddedPostgresServer postgres;
     final KafkaBrokerProcess broker;

@@ -24,8 +24,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class EmbeddedStack {
 
+    /**
+     * The topics every deployment has. Each served model's job topic (steer.jobs.&lt;model&gt;) is the application's to
+     * create, with steergate.jobs.partitions partitions: only it knows the models, and its ACLs let it (KafkaAcls).
+     */
     static final List<String> TOPICS = List.of(
-            "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs", "steer.jobs.dlq", "steer.job-results",
+            "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs.dlq", "steer.job-results",
             "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq");
     static final int PARTITIONS = 4;
     /** The largest request the application promises to answer: its steergate.limits.message-bytes default. */

@@ -70,7 +70,7 @@ final class KafkaCredentials {
                 + " the topics, empty; PostgreSQL's data stays. What is lost is what only Kafka held: requests on"
                 + " steer.requests the gateway had not read yet (send them again; the same id is answered once), results"
                 + " on steer.results no client had read (they stay in PostgreSQL: GET /v1/generations/{id}, or send the"
-                + " same id again), and jobs on steer.jobs not yet generated (their requests end FAILED TIMED_OUT at the"
+                + " same id again), and jobs on the job topics (steer.jobs.<model>) not yet generated (their requests end FAILED TIMED_OUT at the"
                 + " request deadline). Outbox rows not yet published are in PostgreSQL and go to the new topics. To"
                 + " lose nothing, stop the old launcher when no request is in flight.");
     }

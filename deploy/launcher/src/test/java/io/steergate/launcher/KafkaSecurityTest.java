@@ -105,7 +105,7 @@ class KafkaSecurityTest {
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(settings, new StringSerializer(), new StringSerializer())) {
             producer.send(new ProducerRecord<>("steer.requests", "r-1", "{}")).get(20, TimeUnit.SECONDS);
             ExecutionException refused = assertThrows(ExecutionException.class,
-                    () -> producer.send(new ProducerRecord<>("steer.jobs", "m", "{}")).get(20, TimeUnit.SECONDS));
+                    () -> producer.send(new ProducerRecord<>("steer.jobs.stories260K", "g1", "{}")).get(20, TimeUnit.SECONDS));
             assertInstanceOf(TopicAuthorizationException.class, refused.getCause(), refused.toString());
         }
         // and the client's password is the one the launcher keeps: the file, not a copy the command made up
