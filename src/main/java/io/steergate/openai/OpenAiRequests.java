@@ -173,13 +173,15 @@ public final class OpenAiRequests {
         if (prompt.isTextual()) {
             return prompt.textValue();
         }
-        if (prompt.isArray()) {
-            if (prompt.size() != 1) {
-                throw ApiError.badField("prompt", "one prompt per request is supported, got an array of " + prompt.size());
-            }
-            if (prompt.get(0).isTextual()) {
-                return prompt.get(0).textValue();
-            }
+        boolean ofStrings = prompt.isArray() && !prompt.isEmpty();
+        for (int i = 0; ofStrings && i < prompt.size(); i++) {
+            ofStrings = prompt.get(i).isTextual();
+        }
+        if (ofStrings && prompt.size() != 1) {
+            throw ApiError.badField("prompt", "one prompt per request is supported, got an array of " + prompt.size());
+        }
+        if (ofStrings) {
+            return prompt.get(0).textValue();
         }
         throw ApiError.badField("prompt", "must be a string (token arrays are not supported)");
     }
