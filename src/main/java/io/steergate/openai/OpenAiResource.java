@@ -29,6 +29,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
@@ -123,7 +124,8 @@ public class OpenAiResource {
             return answer;
         }
         GenerationResult result = readResult((String) answer.getEntity());
-        return Response.ok(chat ? chatCompletion(result, mapped) : textCompletion(result, mapped)).build();
+        Stored stored = stored(result, mapped);
+        return Response.ok(chat ? chatCompletion(result, stored) : textCompletion(result, stored)).build();
     }
 
     private GenerationResult readResult(String resultJson) {
@@ -134,26 +136,26 @@ public class OpenAiResource {
         }
     }
 
-    private ObjectNode textCompletion(GenerationResult result, OpenAiRequests.Mapped mapped) {
-        ObjectNode completion = head(result, "text_completion");
+    private ObjectNode textCompletion(GenerationResult result, Stored stored) {
+        ObjectNode completion = head(result, "text_completion", stored);
         ObjectNode choice = completion.putArray("choices").addObject();
         choice.put("text", result.text()).put("index", 0).putNull("logprobs");
-        choice.put("finish_reason", finishReason(result, mapped));
+        choice.put("finish_reason", finishReason(result, stored));
         return tail(completion, result);
     }
 
-    private ObjectNode chatCompletion(GenerationResult result, OpenAiRequests.Mapped mapped) {
-        ObjectNode completion = head(result, "chat.completion");
+    private ObjectNode chatCompletion(GenerationResult result, Stored stored) {
+        ObjectNode completion = head(result, "chat.completion", stored);
         ObjectNode choice = completion.putArray("choices").addObject().put("index", 0);
         choice.putObject("message").put("role", "assistant").put("content", result.text()).putNull("refusal");
         choice.putNull("logprobs");
-        choice.put("finish_reason", finishReason(result, mapped));
+        choice.put("finish_reason", finishReason(result, stored));
         return tail(completion, result);
     }
 
-    private ObjectNode head(GenerationResult result, String object) {
+    private ObjectNode head(GenerationResult result, String object, Stored stored) {
         ObjectNode completion = json.createObjectNode();
-        completion.put("id", result.id()).put("object", object).put("created", created(result).getEpochSecond())
+        completion.put("id", result.id()).put("object", object).put("created", stored.acceptedAt().getEpochSecond())
                 .put("model", result.model() == null ? generations.servedModel() : result.model().name());
         return completion;
     }
@@ -179,13 +181,25 @@ public class OpenAiResource {
     }
 
     /** "length" when generation ran to max_tokens, "stop" when the model ended its text first. */
-    private static String finishReason(GenerationResult result, OpenAiRequests.Mapped mapped) {
-        return result.usage() != null && result.usage().completionTokens() >= mapped.maxTokens() ? "length" : "stop";
+    private static String finishReason(GenerationResult result, Stored stored) {
+        return result.usage() != null && result.usage().completionTokens() >= stored.maxTokens() ? "length" : "stop";
     }
 
-    /** When the request was accepted: the same for every replay of its id. */
-    private static Instant created(GenerationResult result) {
-        return Generation.byTenantAndRequestId(result.tenant(), result.id()).map(row -> row.acceptedAt).orElseGet(Instant::now);
+    /** When the request was accepted and the max_tokens it was generated under: the same for every replay of its id. */
+    private record Stored(Instant acceptedAt, int maxTokens) {}
+
+    private Stored stored(GenerationResult result, OpenAiRequests.Mapped mapped) {
+        Optional<Generation> row = Generation.byTenantAndRequestId(result.tenant(), result.id());
+        int maxTokens = mapped.maxTokens();
+        if (row.isPresent() && row.get().requestJson != null) {
+            try {
+                JsonNode asked = json.readTree(row.get().requestJson).get("maxTokens");
+                maxTokens = asked != null && asked.canConvertToInt() ? asked.intValue() : maxTokens;
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("stored request is unreadable", e);
+            }
+        }
+        return new Stored(row.map(stored -> stored.acceptedAt).orElseGet(Instant::now), maxTokens);
     }
 
     private static String requestId(String idempotencyKey, String generatedPrefix) {

@@ -155,7 +155,7 @@ class OpenAiQuarkusTest {
         Completion first = client.completions().create(sampled);
         Completion again = client.completions().create(sampled);
         String rawAgain = raw(clientKey("acme")).header("Idempotency-Key", key)
-                .body("{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"max_tokens\":12}")
+                .body("{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"max_tokens\":40}")
                 .post("/v1/completions").then().statusCode(200).extract().asString();
 
         assertEquals(key, first.id(), "the Idempotency-Key is the request id");
@@ -164,6 +164,8 @@ class OpenAiQuarkusTest {
         assertEquals(key, replayed.get("id").asText());
         assertEquals(first.created(), replayed.get("created").asLong());
         assertEquals(first.choices().get(0).text(), replayed.at("/choices/0/text").asText());
+        assertEquals(first.choices().get(0).finishReason().asString(), replayed.at("/choices/0/finish_reason").asText(),
+                "the stored request's max_tokens decides, not the replay's");
         assertEquals(1L, QuarkusTransaction.requiringNew().call(() -> Generation.count("tenant = ?1 and requestId = ?2", "acme", key)));
         assertEquals(1L, QuarkusTransaction.requiringNew().call(() -> AuditRecord.count("requestId", key)));
     }
