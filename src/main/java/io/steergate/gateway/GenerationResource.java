@@ -1,13 +1,8 @@
 package io.steergate.gateway;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.common.annotation.Blocking;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
-import io.steergate.messages.GenerationResult;
-import io.steergate.resilience.Failures;
-import io.steergate.resilience.Retry;
 import io.steergate.security.Caller;
 import io.steergate.security.Roles;
 import jakarta.annotation.security.RolesAllowed;
@@ -23,7 +18,6 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
@@ -40,27 +34,10 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 public class GenerationResource {
 
     @Inject
-    GenerationService generations;
-
-    @Inject
-    GenerationWaiters waiters;
-
-    @Inject
-    RequestDecoders decoders;
-
-    @Inject
-    GatewayConfig config;
-
-    @Inject
-    DecisionGate gate;
+    SynchronousGenerations synchronous;
 
     /** What a 503 asks the client to wait: about how long a database or broker restart takes. */
     public static final String RETRY_AFTER_SECONDS = "5";
-    /** HTTP 422 (Jakarta REST 3.1's Response.Status has no constant for it). */
-    private static final int UNPROCESSABLE_CONTENT = 422;
-
-    @Inject
-    ObjectMapper json;
 
     @Inject
     Caller caller;
@@ -79,46 +56,7 @@ public class GenerationResource {
     @APIResponse(responseCode = "503", description = "A dependency is down or the gateway is starting: retry after Retry-After seconds")
     @APIResponse(responseCode = "504", description = "No outcome within the wait; poll GET /v1/generations/{id}")
     public Response generate(byte[] body) throws InterruptedException {
-        DecodedRequest decoded = decoders.decoder().decode(body, caller.onlyTenant().orElse(null));
-        if (decoded instanceof DecodedRequest.Unreadable unreadable) {
-            return error(statusFor(unreadable.error()), unreadable.error());
-        }
-        if (decoded.tenant() == null) {
-            // without a tenant there is nowhere to store it: refused, not stored, nothing to poll
-            ErrorInfo invalid = ((DecodedRequest.Invalid) decoded).error();
-            return error(statusFor(invalid), invalid);
-        }
-        caller.requireTenant(decoded.tenant());
-        String id = decoded.id();
-        String tenant = decoded.tenant();
-        if (!gate.await(config.unavailableWait())) {
-            return unavailable("the gateway is starting: policies and interventions are not loaded yet");
-        }
-        GenerationService.Acceptance acceptance;
-        try {
-            acceptance = Retry.within(config.unavailableWait(), "accepting HTTP request " + id,
-                    () -> generations.accept(decoded, Generation.Source.HTTP));
-        } catch (Retry.PermanentFailure refused) {
-            acceptance = Retry.within(config.unavailableWait(), "failing HTTP request " + id, () -> generations.failUnstorable(
-                    id, tenant, Generation.Source.HTTP, Failures.rootMessage(refused.getCause())));
-        }
-        if (acceptance.overQuota() != null) {
-            return Response.status(Response.Status.TOO_MANY_REQUESTS).header("Retry-After", String.valueOf(acceptance.overQuota().retryAfterSeconds()))
-                    .entity(acceptance.overQuota().error()).type(MediaType.APPLICATION_JSON).build();
-        }
-        Optional<String> resultJson = acceptance.resultJson() != null
-                ? Optional.of(acceptance.resultJson())
-                : waiters.await(tenant, id, config.httpWait());
-        if (resultJson.isEmpty()) {
-            return error(Response.Status.GATEWAY_TIMEOUT, ErrorInfo.of(ErrorCode.TIMEOUT,
-                    "no outcome for " + id + " within " + config.httpWait().toSeconds() + " s; GET /v1/generations/" + id + " later"));
-        }
-        return answer(resultJson.get());
-    }
-
-    private Response unavailable(String message) {
-        return Response.status(Response.Status.SERVICE_UNAVAILABLE).header("Retry-After", RETRY_AFTER_SECONDS)
-                .entity(ErrorInfo.of(ErrorCode.UNAVAILABLE, message)).type(MediaType.APPLICATION_JSON).build();
+        return synchronous.generate(body);
     }
 
     @GET
@@ -147,36 +85,11 @@ public class GenerationResource {
         return Response.ok(generation.resultJson).build();
     }
 
-    private Response answer(String resultJson) {
-        GenerationResult result = read(resultJson);
-        return switch (result.status()) {
-            case COMPLETED -> Response.ok(resultJson).build();
-            case REJECTED -> error(statusFor(result.error()), result.error());
-            case FAILED -> error(Response.Status.INTERNAL_SERVER_ERROR, result.error());
-        };
-    }
-
-    private static int statusFor(ErrorInfo error) {
-        if (ErrorCode.MESSAGE_TOO_LARGE.name().equals(error.code())) {
-            return Response.Status.REQUEST_ENTITY_TOO_LARGE.getStatusCode();
-        }
-        // the request was valid; the policy refused what came of it
-        return ErrorCode.OUTPUT_WITHHELD.name().equals(error.code()) ? UNPROCESSABLE_CONTENT : Response.Status.BAD_REQUEST.getStatusCode();
-    }
-
     private static Response error(Response.Status status, ErrorInfo error) {
         return error(status.getStatusCode(), error);
     }
 
     private static Response error(int status, ErrorInfo error) {
         return Response.status(status).entity(error).type(MediaType.APPLICATION_JSON).build();
-    }
-
-    private GenerationResult read(String resultJson) {
-        try {
-            return json.readValue(resultJson, GenerationResult.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("stored result is unreadable", e);
-        }
     }
 }

@@ -61,7 +61,9 @@ class PackageRulesTest {
             Map.entry("kafka", Set.of("messages")),
             // which roles this process plays (steergate.role.*): read by the start-up work of every role, so it is a
             // leaf of its own; messages (no framework) and resilience (audit may not import it) cannot hold it
-            Map.entry("role", Set.of()));
+            Map.entry("role", Set.of()),
+            // the OpenAI-compatible door: maps OpenAI's bodies onto gateway's synchronous generation path
+            Map.entry("openai", Set.of("gateway", "messages", "security")));
 
     /**
      * Outside libraries the engine and the wire records may use. Jackson databind is allowed in the engine for the JSON

@@ -560,7 +560,12 @@ class SecurityIT {
     }
 
     private static String code(HttpResponse<String> response) throws IOException {
-        return response.body().isEmpty() ? null : json(response).path("code").asText(null);
+        if (response.body().isEmpty()) {
+            return null;
+        }
+        JsonNode body = json(response);
+        // the OpenAI-compatible paths answer OpenAI's {"error": {"code"}}
+        return body.has("code") ? body.path("code").asText(null) : body.path("error").path("code").asText(null);
     }
 
     private static JsonNode json(HttpResponse<String> response) throws IOException {
