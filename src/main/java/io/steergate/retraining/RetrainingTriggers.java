@@ -508,7 +508,7 @@ public class RetrainingTriggers {
         return by.length() > MAX_REQUESTED_BY ? by.substring(0, MAX_REQUESTED_BY) : by;
     }
 
-    private static String prefix(String intervention) {
+    static String prefix(String intervention) {
         return intervention.length() > NAME_PREFIX ? intervention.substring(0, NAME_PREFIX) : intervention;
     }
 

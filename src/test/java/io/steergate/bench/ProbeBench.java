@@ -1,5 +1,10 @@
 package io.steergate.bench;
 
+import static io.steergate.bench.PairedRuns.max;
+import static io.steergate.bench.PairedRuns.median;
+import static io.steergate.bench.PairedRuns.min;
+import static io.steergate.bench.PairedRuns.pairRatio;
+
 import io.steergate.engine.eval.LinearProbe;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.DeviceChoice;
@@ -19,7 +24,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -111,27 +115,5 @@ public final class ProbeBench {
                     pairRatio(runs, before, 0), median(runs, 2) / median(before, 2), pairRatio(runs, before, 2)));
         }
         System.out.println(line);
-    }
-
-    private static double pairRatio(double[][] runs, double[][] before, int column) {
-        double[] ratios = new double[runs.length];
-        for (int r = 0; r < runs.length; r++) {
-            ratios[r] = runs[r][column] / before[r][column];
-        }
-        Arrays.sort(ratios);
-        return ratios[ratios.length / 2];
-    }
-
-    private static double median(double[][] runs, int column) {
-        double[] values = Arrays.stream(runs).mapToDouble(run -> run[column]).sorted().toArray();
-        return values[values.length / 2];
-    }
-
-    private static double min(double[][] runs, int column) {
-        return Arrays.stream(runs).mapToDouble(run -> run[column]).min().orElseThrow();
-    }
-
-    private static double max(double[][] runs, int column) {
-        return Arrays.stream(runs).mapToDouble(run -> run[column]).max().orElseThrow();
     }
 }

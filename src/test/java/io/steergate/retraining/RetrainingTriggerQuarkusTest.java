@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -18,12 +19,19 @@ import io.steergate.policy.InterventionCatalog;
 import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyParser;
 import io.steergate.retraining.RetrainingTriggers.Outcome;
+import io.steergate.resilience.Failures;
 import io.steergate.security.ApiKeys;
 import io.steergate.testing.SteerGateTestProfile;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,10 +41,12 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -61,6 +71,15 @@ class RetrainingTriggerQuarkusTest {
 
     @Inject
     ApiKeys keys;
+
+    @ConfigProperty(name = "quarkus.datasource.jdbc.url")
+    String jdbcUrl;
+
+    @ConfigProperty(name = "quarkus.datasource.username")
+    String dbUser;
+
+    @ConfigProperty(name = "quarkus.datasource.password")
+    String dbPassword;
 
     String reviewer;
 
@@ -359,6 +378,91 @@ class RetrainingTriggerQuarkusTest {
     }
 
     /** Sweeps {@code policy} (its reviews trigger fires), waits for the job and the firing's candidate; its version. */
+    /**
+     * The database goes away in the middle of a firing: the sweep's transaction has measured, built the firing's prompt
+     * set and queued its job, and waits to insert the firing row (held by the test's table lock) when its backend is terminated,
+     * as a PostgreSQL restart does. Nothing of the half firing stays, the sweep reports the failure as transient (the
+     * scheduled sweep tries again next period), and the next sweep fires the trigger exactly once.
+     */
+    @Test
+    void aFiringCutOffByTheDatabaseLeavesNothingAndTheNextSweepFiresItOnce() throws Exception {
+        String intervention = newIntervention();
+        generate(intervention, 1, 3);
+        String id = "trigger-outage-" + UUID.randomUUID().toString().substring(0, 8);
+        Policy policy = parse(id, """
+                id: %1$s
+                tenants: [%2$s]
+                retraining:
+                  - name: sad
+                    intervention: %3$s
+                    when: {scorer: {name: sadness, above: -1, atLeast: 1, minOutputs: 3, window: 1d}}
+                    coolDown: 1d
+                    train: {method: mean-shift, sites: resid}
+                scorers:
+                  - {name: sadness, lexicon: lexicons/sadness.txt}
+                """.formatted(id, TENANT, intervention));
+        String requestedBy = "trigger:" + id + "/sad";
+
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (Connection holder = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+             Connection observer = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword)) {
+            holder.setAutoCommit(false);
+            try (Statement lock = holder.createStatement()) {
+                lock.execute("lock table retraining_trigger_firings in share row exclusive mode");
+            }
+            Future<Map<String, Outcome>> sweep = pool.submit(() -> triggers.sweep(List.of(policy)));
+            await().atMost(WAIT).until(() -> blockedFiringInserts(observer), pids -> !pids.isEmpty());
+            for (int pid : blockedFiringInserts(observer)) {
+                try (Statement terminate = observer.createStatement()) {
+                    terminate.execute("select pg_terminate_backend(" + pid + ")");
+                }
+            }
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> sweep.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+            assertTrue(Failures.isTransient(failed.getCause()), "a transient failure, tried again next period: " + failed.getCause());
+            holder.rollback();
+
+            assertEquals(0, count(observer, "select count(*) from retraining_jobs where requested_by = ?", requestedBy));
+            assertEquals(0, count(observer, "select count(*) from retraining_trigger_firings where policy_id = ?", id));
+            assertEquals(0, count(observer, "select count(*) from prompt_sets where name like ?",
+                    RetrainingTriggers.prefix(intervention) + "-trig-%"));
+        } finally {
+            pool.shutdownNow();
+        }
+
+        // the scheduled sweep's next period: the pool may hand out a connection the restart left dead once more
+        Map<String, Outcome> next = await().atMost(WAIT).ignoreExceptionsMatching(Failures::isTransient)
+                .until(() -> triggers.sweep(List.of(policy)), outcome -> true);
+        assertEquals(Map.of(id + "/sad", Outcome.FIRED), next);
+        assertEquals("QUEUED", firing(id, "sad").getString("status"));
+        assertEquals(Map.of(id + "/sad", Outcome.COOLING_DOWN), triggers.sweep(List.of(policy)));
+        assertEquals(1, given().queryParam("policy", id).get("/v1/retraining-triggers").jsonPath().getList("id").size());
+        assertEquals("trigger:" + id + "/sad", RetrainingQuarkusTest.awaitFinished(firing(id, "sad").getString("jobId"))
+                .getString("requestedBy"));
+    }
+
+    /** Backends waiting on the test's lock to insert a firing row (asked outside the lock's transaction). */
+    static List<Integer> blockedFiringInserts(Connection observer) throws SQLException {
+        List<Integer> pids = new ArrayList<>();
+        try (Statement query = observer.createStatement();
+             ResultSet rows = query.executeQuery("select pid from pg_stat_activity where wait_event_type = 'Lock'"
+                     + " and query like 'insert into retraining_trigger_firings%'")) {
+            while (rows.next()) {
+                pids.add(rows.getInt(1));
+            }
+        }
+        return pids;
+    }
+
+    static long count(Connection connection, String sql, String parameter) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(sql)) {
+            query.setString(1, parameter);
+            try (ResultSet rows = query.executeQuery()) {
+                rows.next();
+                return rows.getLong(1);
+            }
+        }
+    }
+
     int fireAndAwaitCandidate(Policy policy) {
         assertEquals(Outcome.FIRED, triggers.sweep(List.of(policy)).get(policy.id() + "/reviews"));
         int version = RetrainingQuarkusTest.awaitFinished(onlyFiring(policy.id()).getString("jobId")).getInt("resultVersion");

@@ -73,19 +73,23 @@ class AccessMatrixQuarkusTest {
     /**
      * The review UI's pages (io.steergate.review): HTML, left out of the OpenAPI document, and opened only by a review
      * session (ReviewQuarkusTest covers the session itself). No bearer credential of any role opens one: each is sent
-     * to the sign-in form, which only a reviewer's key gets through.
+     * to the sign-in form, which only a reviewer's or an operator's key gets through (ReviewOperatorQuarkusTest covers
+     * which pages each session role opens).
      */
+    static final String A_JOB = "/review/retraining/00000000-0000-0000-0000-000000000001";
     static final List<List<String>> REVIEW_PAGES = List.of(List.of("GET", "/review"), List.of("GET", "/review/next"),
             List.of("GET", "/review/records/1"), List.of("GET", "/review/dashboard"), List.of("POST", "/review/sign-out"),
-            List.of("POST", "/review/records/1/verdict"), List.of("POST", "/review/records/1/skip"));
+            List.of("POST", "/review/records/1/verdict"), List.of("POST", "/review/records/1/skip"),
+            List.of("GET", "/review/retraining"), List.of("GET", A_JOB), List.of("POST", A_JOB + "/approve"),
+            List.of("POST", A_JOB + "/reject"));
 
     @Test
-    void theReviewPagesAreOpenedByAReviewersSessionAndByNoBearerCredential() {
+    void theReviewPagesAreOpenedByAReviewOrOperatorSessionAndByNoBearerCredential() {
         List<String> wrong = new ArrayList<>();
         for (String role : Roles.ALL) {
             String key = keys.issue(List.of(TENANT), List.of(role), "matrix review " + role, null, "test").key();
             int signIn = ReviewPages.postSignIn(key).statusCode();
-            if (signIn != (role.equals(Roles.REVIEWER) ? 303 : 401)) {
+            if (signIn != (role.equals(Roles.REVIEWER) || role.equals(Roles.OPERATOR) ? 303 : 401)) {
                 wrong.add("sign-in as " + role + ": " + signIn);
             }
             for (String credential : new String[] {"Bearer " + key, DefaultCredential.NONE}) {
