@@ -17,6 +17,7 @@ import io.steergate.messages.Job;
 import io.steergate.messages.ModelRef;
 import io.steergate.testing.TestModel;
 import io.steergate.worker.WorkerBatchPath;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
@@ -42,14 +43,23 @@ public final class CounterfactualBench {
     private static final int TOKEN_BUDGET = 16_384;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
+    /** The plan of every job of this bench and of {@link ProbeBench}: the shipped kindness map at strength 1. */
+    static final List<AppliedIntervention> KINDNESS_AT_ONE = List.of(new AppliedIntervention("kindness", 1, 1.0));
+
+    /** The prompts the jobs take in turn: the kindness eval and elicit sets (also {@link ProbeBench}'s). */
+    static List<String> kindnessPrompts() throws IOException {
+        List<String> prompts = new ArrayList<>(PromptSet.read(Path.of("policies/prompts/kindness.eval.jsonl")).texts());
+        prompts.addAll(PromptSet.read(Path.of("policies/prompts/kindness.elicit.jsonl")).texts());
+        return prompts;
+    }
+
     public static void main(String[] args) throws Exception {
         int jobs = args.length > 0 ? Integer.parseInt(args[0]) : 160;
         int repetitions = args.length > 1 ? Integer.parseInt(args[1]) : 5;
         int maxTokens = args.length > 2 ? Integer.parseInt(args[2]) : 48;
-        List<String> prompts = new ArrayList<>(PromptSet.read(Path.of("policies/prompts/kindness.eval.jsonl")).texts());
-        prompts.addAll(PromptSet.read(Path.of("policies/prompts/kindness.elicit.jsonl")).texts());
+        List<String> prompts = kindnessPrompts();
         Intervention kindness = InterventionFile.read(Path.of("policies/interventions/kindness.safetensors"));
-        List<AppliedIntervention> plan = List.of(new AppliedIntervention("kindness", 1, 1.0));
+        List<AppliedIntervention> plan = KINDNESS_AT_ONE;
         try (LlamaModel model = LlamaModel.load(TestModel.dir(), DeviceChoice.CPU)) {
             WorkerBatchPath path = new WorkerBatchPath(new Generator(model), new ModelRef(model.name(), "sha256:bench"),
                     model.config().seqLen(), TOKEN_BUDGET, p -> p.isEmpty() ? SteeringPlan.NONE : SteeringPlan.of(kindness, 1.0));

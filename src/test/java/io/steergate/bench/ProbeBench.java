@@ -46,10 +46,9 @@ public final class ProbeBench {
         int jobs = args.length > 0 ? Integer.parseInt(args[0]) : 160;
         int repetitions = args.length > 1 ? Integer.parseInt(args[1]) : 5;
         int maxTokens = args.length > 2 ? Integer.parseInt(args[2]) : 48;
-        List<String> prompts = new ArrayList<>(PromptSet.read(Path.of("policies/prompts/kindness.eval.jsonl")).texts());
-        prompts.addAll(PromptSet.read(Path.of("policies/prompts/kindness.elicit.jsonl")).texts());
+        List<String> prompts = CounterfactualBench.kindnessPrompts();
         Intervention kindness = InterventionFile.read(Path.of("policies/interventions/kindness.safetensors"));
-        List<AppliedIntervention> plan = List.of(new AppliedIntervention("kindness", 1, 1.0));
+        List<AppliedIntervention> plan = CounterfactualBench.KINDNESS_AT_ONE;
         ProbeRequest probe = new ProbeRequest("meanness-probe", "kindness", "layers.2.resid",
                 PromptSet.read(Path.of("policies/prompts/kindness.source.jsonl")).sha256(),
                 PromptSet.read(Path.of("policies/prompts/kindness.target.jsonl")).sha256());
