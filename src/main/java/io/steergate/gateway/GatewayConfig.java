@@ -30,6 +30,16 @@ public interface GatewayConfig {
     @WithDefault("steer.job-results.dlq")
     String jobResultsDlqTopic();
 
+    /** Where workers publish streamed jobs' text piece by piece; every gateway reads it ({@link io.steergate.messages.JobTokens}). */
+    @WithName("job-tokens-topic")
+    @WithDefault("steer.job-tokens")
+    String jobTokensTopic();
+
+    /** Where the gateway asks workers to stop a streamed job whose client went away ({@link io.steergate.messages.JobCancel}). */
+    @WithName("job-cancels-topic")
+    @WithDefault("steer.job-cancels")
+    String jobCancelsTopic();
+
     /** An accepted request still PENDING this long after acceptance ends FAILED with TIMED_OUT. */
     @WithName("request-deadline")
     @WithDefault("PT10M")

@@ -68,7 +68,12 @@ public enum ErrorCode {
      * Every rung of the policy's escalation ladder produced an output its scorers still flag, and the policy withholds
      * such outputs: REJECTED, the message names the scores over their thresholds; the attempts are in the audit record.
      */
-    OUTPUT_WITHHELD;
+    OUTPUT_WITHHELD,
+    /**
+     * The client closed its stream before the output was complete; the worker stopped generating it. FAILED, with the
+     * tokens generated until then charged and kept in the audit record.
+     */
+    CANCELLED;
 
     /** Whether {@code code} names one of these (codes arrive as text from workers and the database). */
     public static boolean isKnown(String code) {

@@ -11,7 +11,9 @@ import java.util.List;
  * is unique only within its tenant); a worker echoes it in {@link JobResult#requestId()}. {@code counterfactual} asks
  * the worker to also generate the unsteered continuation (empty plan, same seed, same batch) for the audit record.
  * {@code probes} (absent in older jobs: none) are the policy's probe scorers, evaluated on the steered row while it
- * generates; their scores come back in {@link JobResult#probeScores()}.
+ * generates; their scores come back in {@link JobResult#probeScores()}. {@code stream} (absent in older jobs: false)
+ * asks the worker to publish each generated piece of the steered row's text on {@code steer.job-tokens}
+ * ({@link JobTokens}) while it generates; the {@link JobResult} stays the only authority for the outcome.
  */
 public record Job(
         String requestId,
@@ -26,17 +28,26 @@ public record Job(
         List<AppliedIntervention> plan,
         long acceptedAtMs,
         boolean counterfactual,
-        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ProbeRequest> probes) {
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ProbeRequest> probes,
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean stream) {
 
     public Job {
         probes = probes == null ? List.of() : List.copyOf(probes);
     }
 
-    /** A job that asks for no probe scores. */
+    /** A job whose text is not streamed. */
+    public Job(String requestId, String tenant, String model, String prompt, int maxTokens, double temperature,
+            double topP, long seed, PolicyRef policy, List<AppliedIntervention> plan, long acceptedAtMs,
+            boolean counterfactual, List<ProbeRequest> probes) {
+        this(requestId, tenant, model, prompt, maxTokens, temperature, topP, seed, policy, plan, acceptedAtMs,
+                counterfactual, probes, false);
+    }
+
+    /** A job that asks for no probe scores and is not streamed. */
     public Job(String requestId, String tenant, String model, String prompt, int maxTokens, double temperature,
             double topP, long seed, PolicyRef policy, List<AppliedIntervention> plan, long acceptedAtMs,
             boolean counterfactual) {
         this(requestId, tenant, model, prompt, maxTokens, temperature, topP, seed, policy, plan, acceptedAtMs,
-                counterfactual, List.of());
+                counterfactual, List.of(), false);
     }
 }

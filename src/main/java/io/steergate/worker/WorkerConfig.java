@@ -20,6 +20,16 @@ public interface WorkerConfig {
     @WithDefault("steer.jobs.dlq")
     String jobDlqTopic();
 
+    /** Where a streamed job's text goes piece by piece while it generates ({@link io.steergate.messages.JobTokens}). */
+    @WithName("job-tokens-topic")
+    @WithDefault("steer.job-tokens")
+    String jobTokensTopic();
+
+    /** Where gateways ask workers to stop a streamed job whose client went away ({@link io.steergate.messages.JobCancel}). */
+    @WithName("job-cancels-topic")
+    @WithDefault("steer.job-cancels")
+    String jobCancelsTopic();
+
     @WithName("group-id")
     @WithDefault("steergate-workers")
     String groupId();

@@ -23,7 +23,7 @@ public class KafkaAndPostgresResource implements QuarkusTestResourceLifecycleMan
     /** Topics created up front, so consumers in the app and in tests never race the auto-creation. */
     static final String[] TOPICS = {
         "steer.requests", "steer.results", "steer.requests.dlq", TestModel.JOBS_TOPIC, "steer.jobs.dlq", "steer.job-results",
-        "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq"
+        "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq", "steer.job-tokens", "steer.job-cancels"
     };
     static final int PARTITIONS = 4;
 

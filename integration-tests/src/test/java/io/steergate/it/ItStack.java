@@ -26,7 +26,7 @@ final class ItStack implements AutoCloseable {
         EmbeddedKafka kafka = new EmbeddedKafka(4).start();
         // no job topic: the gateway creates its model's (JobTopics), as in production (SplitRolesIT checks it)
         kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs.dlq",
-                "steer.job-results");
+                "steer.job-results", "steer.job-tokens", "steer.job-cancels");
         return new ItStack(postgres, kafka);
     }
 

@@ -37,7 +37,8 @@ import io.steergate.testing.TestModel;
 final class ProcessStack implements AutoCloseable {
 
     static final String[] TOPICS = {
-        "steer.requests", "steer.results", "steer.requests.dlq", TestModel.JOBS_TOPIC, "steer.job-results", "steer.retraining"
+        "steer.requests", "steer.results", "steer.requests.dlq", TestModel.JOBS_TOPIC, "steer.job-results", "steer.retraining",
+        "steer.job-tokens", "steer.job-cancels"
     };
 
     /** The topics between a request and its result, each read by a consumer group of the application. */

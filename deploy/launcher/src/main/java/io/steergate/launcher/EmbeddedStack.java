@@ -30,7 +30,7 @@ public final class EmbeddedStack {
      */
     static final List<String> TOPICS = List.of(
             "steer.requests", "steer.results", "steer.requests.dlq", "steer.jobs.dlq", "steer.job-results",
-            "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq");
+            "steer.job-results.dlq", "steer.retraining", "steer.retraining.dlq", "steer.job-tokens", "steer.job-cancels");
     static final int PARTITIONS = 4;
     /** The largest request the application promises to answer: its steergate.limits.message-bytes default. */
     static final int MESSAGE_BYTES = 1_048_576;
