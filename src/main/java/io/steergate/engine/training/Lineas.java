@@ -169,9 +169,12 @@ public final class Lineas {
         boolean cancelled = false;
 
         double trainW1Before = Evaluation.meanW1(collector.collect(src.train(), sites, null), clean);
-        Map<HookSite, float[][]> heldOutTarget = checking ? collector.collect(dst.heldOut(), sites, null) : null;
+        // held-out sources are measured against the training targets (the distribution the maps aim at, the larger
+        // sample); the held-out targets give the floor: what a sample of the target distribution itself scores
+        double heldOutFloor = checking
+                ? Evaluation.meanW1(collector.collect(dst.heldOut(), sites, null), clean) : Double.NaN;
         double heldOutBefore = checking
-                ? Evaluation.meanW1(collector.collect(src.heldOut(), sites, null), heldOutTarget) : Double.NaN;
+                ? Evaluation.meanW1(collector.collect(src.heldOut(), sites, null), clean) : Double.NaN;
         // the best held-out check so far; the identity (step 0) until a check beats it
         double bestW1 = heldOutBefore;
         int bestStep = 0;
@@ -211,7 +214,7 @@ public final class Lineas {
             history.add(Double.isFinite(loss) ? loss : Double.NaN);
             double heldOutW1 = Double.NaN;
             if (checking && (step % HELD_OUT_EVERY == 0 || step == options.steps())) {
-                heldOutW1 = w1(collector, src.heldOut(), heldOutTarget, model, options, omega, beta);
+                heldOutW1 = w1(collector, src.heldOut(), clean, model, options, omega, beta);
                 lastW1 = heldOutW1;
                 lastCheck = step;
                 if (heldOutW1 < bestW1) {
@@ -236,10 +239,10 @@ public final class Lineas {
         double heldOutAfter = !checking ? Double.NaN
                 : keepBest ? bestW1
                 : lastCheck == stepsRun ? lastW1
-                : w1(collector, src.heldOut(), heldOutTarget, model, options, outOmega, outBeta);
+                : w1(collector, src.heldOut(), clean, model, options, outOmega, outBeta);
         double trainAfter = w1(collector, src.train(), clean, model, options, outOmega, outBeta);
         LineasFit.W1 w1 = new LineasFit.W1(trainW1Before, trainAfter, src.heldOut().size(), heldOutBefore,
-                heldOutAfter, keepBest ? bestStep : stepsRun, stoppedEarly);
+                heldOutAfter, heldOutFloor, keepBest ? bestStep : stepsRun, stoppedEarly);
 
         double[] losses = history.stream().mapToDouble(Double::doubleValue).toArray();
         double initialLoss = losses.length > 0 ? losses[0] : Double.NaN;

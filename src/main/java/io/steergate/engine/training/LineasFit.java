@@ -32,14 +32,16 @@ public record LineasFit(Intervention intervention, List<HookSite> sites, double[
      * @param trainBefore training sources (clean) against training targets
      * @param train training sources through the returned maps against training targets
      * @param heldOutPrompts prompts held out per side (source and target each); 0 without a split
-     * @param heldOutBefore held-out sources (clean) against held-out targets; NaN without a split
-     * @param heldOut held-out sources through the returned maps against held-out targets; NaN without a split
+     * @param heldOutBefore held-out sources (clean) against the training targets; NaN without a split
+     * @param heldOut held-out sources through the returned maps against the training targets; NaN without a split
+     * @param heldOutFloor held-out targets against the training targets: the W1 of a sample of the target
+     *     distribution itself at the held-out size, which no map can be expected to beat; NaN without a split
      * @param mapsStep the step whose maps came back (0 = the identity): the last step run, or with early stopping the
      *     step of the best held-out check
      * @param stoppedEarly true when held-out W1 stopped improving for {@code patience} steps before the last step
      */
     public record W1(double trainBefore, double train, int heldOutPrompts, double heldOutBefore, double heldOut,
-            int mapsStep, boolean stoppedEarly) {
+            double heldOutFloor, int mapsStep, boolean stoppedEarly) {
     }
 
     public LineasFit {

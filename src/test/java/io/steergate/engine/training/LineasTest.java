@@ -101,14 +101,17 @@ class LineasTest {
         LineasFit trainOnly = Lineas.train(model, srcSplit.train(), dstSplit.train(), options.withHeldOut(0));
         assertEquals(trainOnly.intervention().maps(), held.intervention().maps());
         assertArrayEquals(trainOnly.lossHistory(), held.lossHistory());
-        // reported W1 = W1 measured independently on the held-out prompts, before and after
+        // reported W1 = W1 measured independently: held-out sources before and after against the training targets,
+        // and the floor, the held-out targets against the training targets
         ActivationCollector collector = new ActivationCollector(model, 32);
-        Map<HookSite, float[][]> target = collector.collect(dstSplit.heldOut(), resid, null);
+        Map<HookSite, float[][]> target = collector.collect(dstSplit.train(), resid, null);
         double before = meanW1(collector.collect(srcSplit.heldOut(), resid, null), target);
         double after = meanW1(collector.collect(srcSplit.heldOut(), resid,
                 SteeringPlan.of(held.intervention(), 1.0)), target);
         assertEquals(before, held.w1().heldOutBefore(), 1e-7);
         assertEquals(after, held.w1().heldOut(), 1e-7);
+        assertEquals(meanW1(collector.collect(dstSplit.heldOut(), resid, null), target), held.w1().heldOutFloor(),
+                1e-7);
         // checked after steps 10 and 12 (the last) only; patience 0 keeps the last maps
         assertEquals(12, checks.size());
         for (int i = 0; i < checks.size(); i++) {
