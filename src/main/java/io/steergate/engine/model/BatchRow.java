@@ -25,6 +25,7 @@ final class BatchRow {
     final int[] generated;
     int count;
     StopReason stop; // null while it runs
+    boolean cancelled; // leaves at the next step
     int pad; // columns left of its first token
 
     BatchRow(ContinuousBatch.Ticket ticket, int index, ContinuousBatch.RowRequest request, int seqLen,

@@ -12,7 +12,6 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -74,7 +73,6 @@ public final class ContinuousBatch implements AutoCloseable {
     private final int tokenBudget;
     private final int maxRows;
     private final Deque<Unit> waiting = new ArrayDeque<>();
-    private final Set<Ticket> cancelled = new HashSet<>(); // running units whose rows leave at the next step
     private List<BatchRow> rows = new ArrayList<>(); // the batch, in cache row order; only running rows between steps
     private boolean aloneRuns; // an alone unit is in the batch: nothing joins
     private long nextId;
@@ -154,10 +152,18 @@ public final class ContinuousBatch implements AutoCloseable {
 
     /** A waiting unit is dropped; a running unit's rows leave at the next step with {@link StopReason#CANCELLED}. */
     public void cancel(Ticket ticket) {
-        if (!waiting.removeIf(unit -> unit.ticket() == ticket)
-                && rows.stream().anyMatch(row -> row.ticket == ticket)) {
-            cancelled.add(ticket);
+        if (!waiting.removeIf(unit -> unit.ticket() == ticket)) {
+            rows.stream().filter(row -> row.ticket == ticket).forEach(row -> row.cancelled = true);
         }
+    }
+
+    /**
+     * Cancels one row of a unit: it leaves at the next step with {@link StopReason#CANCELLED} and the tokens it has (none
+     * when its unit still waits); the unit's other rows go on.
+     */
+    public void cancel(Ticket ticket, int row) {
+        waiting.stream().filter(unit -> unit.ticket() == ticket).forEach(unit -> unit.rows().get(row).cancelled = true);
+        rows.stream().filter(r -> r.ticket == ticket && r.index == row).forEach(r -> r.cancelled = true);
     }
 
     /**
@@ -166,14 +172,11 @@ public final class ContinuousBatch implements AutoCloseable {
      */
     public List<Finished> step() {
         List<Finished> finished = new ArrayList<>();
-        if (!cancelled.isEmpty()) {
-            for (BatchRow row : rows) {
-                if (cancelled.contains(row.ticket) && row.stop == null) {
-                    row.stop = StopReason.CANCELLED;
-                    finished.add(finish(row));
-                }
-            }
-            cancelled.clear();
+        if (rows.stream().anyMatch(row -> row.cancelled)) {
+            rows.stream().filter(row -> row.cancelled).forEach(row -> {
+                row.stop = StopReason.CANCELLED;
+                finished.add(finish(row));
+            });
             fit();
         }
         admit(finished);
@@ -233,6 +236,7 @@ public final class ContinuousBatch implements AutoCloseable {
         boolean alone = false;
         while (!waiting.isEmpty() && !alone) {
             Unit unit = waiting.peek();
+            unit.rows().stream().filter(row -> row.cancelled).forEach(row -> row.stop = StopReason.CANCELLED);
             List<BatchRow> live = unit.rows().stream().filter(row -> row.stop == null).toList();
             boolean empty = rows.isEmpty() && joiners.isEmpty();
             if (unit.alone() && !empty) {
@@ -249,7 +253,7 @@ public final class ContinuousBatch implements AutoCloseable {
             waiting.poll();
             for (BatchRow row : unit.rows()) {
                 if (row.stop != null) {
-                    finished.add(finish(row)); // no room in the context for a single token
+                    finished.add(finish(row)); // cancelled, or no room in the context for a single token
                 }
             }
             if (live.isEmpty()) {
@@ -472,7 +476,6 @@ public final class ContinuousBatch implements AutoCloseable {
             cache = null;
         }
         rows = new ArrayList<>();
-        cancelled.clear();
         aloneRuns = false;
         column = 0;
         width = 0;

@@ -7,9 +7,10 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.BooleanSupplier;
 
 /**
- * Batched text generation on a {@link LlamaModel}: all rows submitted to a {@link ContinuousBatch} as one unit (one
+ * Batched text generation on a {@link LlamaModel}: all rows submitted at once to a {@link ContinuousBatch} (one
  * prefill of all prompts), then token-by-token decode with a KV cache until every row has stopped; a row that stops
  * leaves the batch.
  *
@@ -96,14 +97,40 @@ public final class Generator {
         if (rows == 0) {
             return List.of();
         }
+        return generate(batch, promptTokens, pooledSites, Collections.nCopies(rows, null),
+                Collections.nCopies(rows, () -> false));
+    }
+
+    /**
+     * {@link #generate(List, List, List)} that hands row b's text as it is generated to {@code sinks.get(b)} (null for
+     * none), and stops row b with {@link StopReason#CANCELLED} (keeping the tokens it has) once
+     * {@code cancelled.get(b)} answers true; it is asked before every decode step.
+     *
+     * @throws IllegalArgumentException as {@link #generate(List, List, List)}, or when the lists differ in size
+     */
+    public List<Completion> generate(List<GenerationInput> batch, List<int[]> promptTokens,
+            List<? extends Collection<Integer>> pooledSites, List<ContinuousBatch.TokenSink> sinks,
+            List<BooleanSupplier> cancelled) {
+        int rows = batch.size();
+        if (pooledSites.size() != rows || promptTokens.size() != rows || sinks.size() != rows
+                || cancelled.size() != rows) {
+            throw new IllegalArgumentException(rows + " rows but " + promptTokens.size() + " tokenized prompts, "
+                    + pooledSites.size() + " lists of pooled sites, " + sinks.size() + " sinks and "
+                    + cancelled.size() + " cancel checks");
+        }
         List<ContinuousBatch.RowRequest> unit = new ArrayList<>(rows);
         for (int b = 0; b < rows; b++) {
-            unit.add(new ContinuousBatch.RowRequest(batch.get(b), promptTokens.get(b), pooledSites.get(b), null));
+            unit.add(new ContinuousBatch.RowRequest(batch.get(b), promptTokens.get(b), pooledSites.get(b), sinks.get(b)));
         }
         Completion[] completions = new Completion[rows];
         try (ContinuousBatch run = new ContinuousBatch(model, Integer.MAX_VALUE, Integer.MAX_VALUE)) {
-            run.submit(unit, false);
+            ContinuousBatch.Ticket ticket = run.submit(unit, false);
             while (!run.idle()) {
+                for (int b = 0; b < rows; b++) {
+                    if (completions[b] == null && cancelled.get(b).getAsBoolean()) {
+                        run.cancel(ticket, b);
+                    }
+                }
                 for (ContinuousBatch.Finished done : run.step()) {
                     completions[done.row()] = done.completion();
                 }

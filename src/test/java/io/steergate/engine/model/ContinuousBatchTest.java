@@ -197,6 +197,24 @@ class ContinuousBatchTest {
     }
 
     @Test
+    void theGeneratorCancelsOneRowOfItsBatchAndHandsOutItsText() {
+        GenerationInput first = GenerationInput.greedy("Once upon a time", 40);
+        GenerationInput second = new GenerationInput("Tom and Sue", 30, 0.9f, 0.9f, 9L);
+        StringBuilder streamed = new StringBuilder();
+        int[] asked = new int[1];
+        List<Completion> out = generator.generate(List.of(first, second),
+                List.of(model.tokenizer().encode(first.prompt()), model.tokenizer().encode(second.prompt())),
+                java.util.Arrays.asList(null, null),
+                java.util.Arrays.asList((index, tokens, text) -> streamed.append(text), null),
+                List.of(() -> ++asked[0] > 5, () -> false));
+        assertEquals(StopReason.CANCELLED, out.get(0).stopReason());
+        assertEquals(6, out.get(0).completionTokens()); // asked before steps 1 to 6: cancelled before the sixth
+        assertEquals(out.get(0).text(), streamed.toString());
+        assertTrue(generator.generate(List.of(first)).get(0).text().startsWith(out.get(0).text()));
+        assertEquals(generator.generate(List.of(second)).get(0), out.get(1));
+    }
+
+    @Test
     void tokenSinksReceivePiecesThatConcatenateToTheText() {
         Map<Integer, StringBuilder> texts = new HashMap<>();
         Map<Integer, Integer> covered = new HashMap<>();
