@@ -76,6 +76,8 @@ public final class ContinuousBatch implements AutoCloseable {
     private List<BatchRow> rows = new ArrayList<>(); // the batch, in cache row order; only running rows between steps
     private boolean aloneRuns; // an alone unit is in the batch: nothing joins
     private long nextId;
+    private int joinEvery = 1; // decode steps between admissions into a running batch
+    private int sinceJoin; // decode steps since the last admission
     private NDManager arrays; // owns the cache and what is built from the rows
     private KvCache cache; // null while no row runs
     private int column; // c: where every row feeds its next token
@@ -107,6 +109,21 @@ public final class ContinuousBatch implements AutoCloseable {
         this.tokenBudget = tokenBudget;
         this.maxRows = maxRows;
         this.arrays = model.manager().newSubManager();
+    }
+
+    /**
+     * Lets units join a running batch only every {@code steps} decode steps (1, the default: at every step), so that
+     * joiners arriving close together share one prefill: each prefill is a forward of its own, which the running rows
+     * wait for. An empty batch admits at once.
+     *
+     * @return this batch
+     */
+    public ContinuousBatch joinEvery(int steps) {
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps between joins must be at least 1, got " + steps);
+        }
+        joinEvery = steps;
+        return this;
     }
 
     /**
@@ -227,7 +244,7 @@ public final class ContinuousBatch implements AutoCloseable {
 
     /** Admits waiting units first in, first out, while they fit; prefills them together. */
     private void admit(List<Finished> finished) {
-        if (aloneRuns) {
+        if (aloneRuns || waiting.isEmpty() || (!rows.isEmpty() && sinceJoin < joinEvery)) {
             return;
         }
         List<BatchRow> joiners = new ArrayList<>();
@@ -268,6 +285,7 @@ public final class ContinuousBatch implements AutoCloseable {
             return;
         }
         aloneRuns = alone; // before the prefill: a unit that finishes in it leaves the batch empty
+        sinceJoin = 0;
         prefill(joiners, joinColumn, joinColumn + remaining, finished);
     }
 
@@ -358,6 +376,7 @@ public final class ContinuousBatch implements AutoCloseable {
             }
         }
         column++;
+        sinceJoin++;
         sample(rows, logits, lastColumns, finished);
         fit();
     }
