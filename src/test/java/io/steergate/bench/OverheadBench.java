@@ -131,6 +131,8 @@ public final class OverheadBench {
                         + " /proc/loadavg before: %s, after: %s%n", requests, maxTokens, tenant, app.pid(), loadBefore, loadAverage());
                 bench.report(sent, postgres);
                 System.out.println();
+                databaseFloor(postgres);
+                System.out.println();
                 System.out.println("# the application's steergate.gateway.stage timers (whole run, warm-up included):");
                 stageMetrics(app).forEach(System.out::println);
                 bench.close();
@@ -213,6 +215,36 @@ public final class OverheadBench {
                 ms(jobResult.createdMs() * 1000 - decodedMicros), ms(jobResult.receivedMicros() - jobResult.createdMs() * 1000),
                 ms(completedMicros - jobResult.receivedMicros()), ms(result.createdMs() * 1000 - completedMicros),
                 ms(result.receivedMicros() - result.createdMs() * 1000), total, total - generateMs);
+    }
+
+    /**
+     * What one PostgreSQL statement and one commit cost on this machine now, from this JVM (the application's
+     * connections pay the same): the unit the transactions' round trips are counted in.
+     */
+    private static void databaseFloor(EmbeddedPostgresServer postgres) throws Exception {
+        double[] statement = new double[200];
+        double[] commit = new double[200];
+        try (Connection db = DriverManager.getConnection(postgres.jdbcUrl(), postgres.username(), postgres.password());
+             var ddl = db.createStatement()) {
+            ddl.execute("create table if not exists overhead_bench_floor (id bigint)");
+            db.setAutoCommit(false);
+            try (PreparedStatement select = db.prepareStatement("select 1");
+                 PreparedStatement insert = db.prepareStatement("insert into overhead_bench_floor values (1)")) {
+                for (int i = 0; i < statement.length; i++) {
+                    long start = System.nanoTime();
+                    select.executeQuery().close();
+                    statement[i] = (System.nanoTime() - start) / 1e6;
+                    insert.executeUpdate();
+                    start = System.nanoTime();
+                    db.commit();
+                    commit[i] = (System.nanoTime() - start) / 1e6;
+                }
+            }
+        }
+        Arrays.sort(statement);
+        Arrays.sort(commit);
+        System.out.printf("# PostgreSQL from this JVM: one statement (select 1) p50 %.2f ms p99 %.2f ms; commit of a one-row insert"
+                + " p50 %.2f ms p99 %.2f ms%n", p(statement, 0.5), p(statement, 0.99), p(commit, 0.5), p(commit, 0.99));
     }
 
     private Seen required(String key) {
