@@ -10,8 +10,8 @@ import java.util.OptionalInt;
 import java.util.Set;
 
 /**
- * The policy engine's view of the intervention registry. Read from PostgreSQL on every decision, so a promotion
- * takes effect for the next request on every gateway, with no cache to invalidate.
+ * The policy engine's view of the intervention registry. Checked against PostgreSQL in every decision's transaction
+ * (InterventionRegistry's cache), so a promotion takes effect for the next request on every gateway.
  */
 @ApplicationScoped
 public class RegistryCatalog implements InterventionCatalog {

@@ -13,12 +13,16 @@ import io.steergate.messages.ErrorCode;
 import io.steergate.messages.Identifiers;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import jakarta.persistence.EntityManager;
+import jakarta.transaction.TransactionSynchronizationRegistry;
 import jakarta.transaction.Transactional;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.ToIntFunction;
 import java.util.regex.Pattern;
@@ -29,6 +33,12 @@ import org.jboss.logging.Logger;
 /**
  * Interventions and their versions in PostgreSQL: upload (checked against the models workers serve), promote,
  * retire, and reads for the policy and the workers. Versions are immutable; only their status moves.
+ *
+ * <p>The reads every decision makes ({@link #exists}, {@link #activeVersion}, {@link #activeSites}) come from a
+ * snapshot of the names and active versions, which is used only while the registry's version counter still has the
+ * value the snapshot was read at. The counter is read once per transaction; a trigger moves it in the transaction of
+ * any change to the registry's tables (V21), whichever process or writer makes it, so a promotion or retirement
+ * committed anywhere is seen by the next transaction everywhere, as without the cache.
  */
 @ApplicationScoped
 public class InterventionRegistry {
@@ -36,9 +46,26 @@ public class InterventionRegistry {
     private static final Logger LOG = Logger.getLogger(InterventionRegistry.class);
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** A transaction's memo that it changed the registry: its next read checks the counter again. */
+    private static final Object CHANGED_HERE = new Object();
 
     @Inject
     MeterRegistry metrics;
+
+    @Inject
+    EntityManager entities;
+
+    @Inject
+    TransactionSynchronizationRegistry transactions;
+
+    /** The names and active versions as of a value of the registry's version counter. */
+    private record Snapshot(long version, Set<String> names, Map<String, Active> active) {}
+
+    private record Active(int version, List<String> sites) {}
+
+    /** Key of this registry's memo in the current transaction: the snapshot checked against the counter there. */
+    private final Object memoKey = new Object();
+    private volatile Snapshot cached;
 
     /**
      * What a listing shows of a version: everything but the map bytes. trainingDataSha256 is the map's provenance,
@@ -143,6 +170,7 @@ public class InterventionRegistry {
         version.createdAt = Instant.now();
         version.statusChangedAt = version.createdAt;
         version.persist();
+        changedHere();
         // by kind, a closed set: a label per uploaded name would add a series per name for the life of the process
         metrics.counter("steergate.interventions.uploaded", "kind", definition.kind).increment();
         LOG.infof("intervention %s version %d stored as candidate (%s, %d sites, by %s)", name, next, map.method(),
@@ -190,6 +218,7 @@ public class InterventionRegistry {
         });
         version.status = InterventionVersion.Status.active.name();
         version.statusChangedAt = Instant.now();
+        changedHere();
         LOG.infof("intervention %s version %d promoted (was %s)", name, number,
                 current.map(v -> "version " + v.version).orElse("none active"));
         return summary(version);
@@ -202,6 +231,7 @@ public class InterventionRegistry {
             throw new IllegalArgumentException("gate verdict must be PASSED or REFUSED, got " + verdict);
         }
         version(name, number).gate = verdict;
+        changedHere();
     }
 
     /** Takes a version out of use for good; plans can no longer name it. */
@@ -210,6 +240,7 @@ public class InterventionRegistry {
         InterventionVersion version = version(name, number);
         version.status = InterventionVersion.Status.retired.name();
         version.statusChangedAt = Instant.now();
+        changedHere();
         LOG.infof("intervention %s version %d retired", name, number);
         return summary(version);
     }
@@ -227,7 +258,7 @@ public class InterventionRegistry {
     /** The active version number of an intervention, if it has one. */
     @Transactional
     public Optional<Integer> activeVersion(String name) {
-        return InterventionVersion.active(name).map(v -> v.version);
+        return Optional.ofNullable(snapshot().active().get(name)).map(Active::version);
     }
 
     /** The models workers registered, the most recently registered first. */
@@ -246,13 +277,49 @@ public class InterventionRegistry {
     /** Whether an intervention of this name is registered, with or without an active version. */
     @Transactional
     public boolean exists(String name) {
-        return InterventionDefinition.count("name", name) > 0;
+        return snapshot().names().contains(name);
     }
 
     /** The sites of the active version (for per-site strength caps); empty when none is active. */
     @Transactional
     public List<String> activeSites(String name) {
-        return InterventionVersion.active(name).map(v -> Arrays.asList(v.sites.split(","))).orElse(List.of());
+        return Optional.ofNullable(snapshot().active().get(name)).map(Active::sites).orElse(List.of());
+    }
+
+    /**
+     * The snapshot that holds for this transaction: the cached one while the counter has not moved since it was read,
+     * else one read now. The data is read after the counter, so it is never older than the value it is kept under;
+     * a value read inside a transaction that then rolls back is never committed (it comes from a sequence), so what
+     * such a transaction read is never taken for a committed state.
+     */
+    private Snapshot snapshot() {
+        if (transactions.getResource(memoKey) instanceof Snapshot checked) {
+            return checked;
+        }
+        long version = ((Number) entities.createNativeQuery("select version from intervention_registry_version").getSingleResult()).longValue();
+        Snapshot current = cached;
+        if (current == null || current.version() != version) {
+            current = read(version);
+            cached = current;
+        }
+        transactions.putResource(memoKey, current);
+        return current;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Snapshot read(long version) {
+        Set<String> names = Set.copyOf(entities.createNativeQuery("select name from interventions", String.class).getResultList());
+        Map<String, Active> active = new HashMap<>();
+        for (Object[] row : (List<Object[]>) entities.createNativeQuery(
+                "select name, version, sites from intervention_versions where status = 'active'").getResultList()) {
+            active.put((String) row[0], new Active(((Number) row[1]).intValue(), List.of(((String) row[2]).split(","))));
+        }
+        return new Snapshot(version, names, Map.copyOf(active));
+    }
+
+    /** After a change in this transaction, its next read checks the counter again (the trigger has moved it). */
+    private void changedHere() {
+        transactions.putResource(memoKey, CHANGED_HERE);
     }
 
     /**

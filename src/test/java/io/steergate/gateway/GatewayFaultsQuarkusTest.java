@@ -222,7 +222,11 @@ class GatewayFaultsQuarkusTest {
         OutboxEvent setAside = awaitSetAside(refusedId);
         assertEquals(5, setAside.attempts);
         assertTrue(setAside.lastError.contains("InvalidTopicException"), setAside.lastError);
+        assertTrue(metrics.get("steergate.outbox.set.aside").gauge().value() >= 1); // counted when a row is refused
         sentinel();
+        for (String stage : List.of("outbox-wait", "outbox-send")) {
+            assertTrue(metrics.get("steergate.gateway.stage").tag("stage", stage).timer().count() > 0, stage);
+        }
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -21,6 +22,7 @@ import io.steergate.engine.steering.InterventionFile;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TestModel;
 import jakarta.inject.Inject;
+import jakarta.persistence.EntityManager;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -29,6 +31,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -46,6 +49,9 @@ class InterventionRegistryQuarkusTest {
 
     @Inject
     InterventionRegistry registry;
+
+    @Inject
+    EntityManager entities;
     static final int DIM = 64;
 
     static String fingerprint() throws IOException {
@@ -96,6 +102,38 @@ class InterventionRegistryQuarkusTest {
                 .then().statusCode(409).body("code", equalTo("CONFLICT")).body("message", containsString("retired"));
         given().when().get("/v1/interventions").then().statusCode(200).body("name", hasItem(name));
     }
+
+    /**
+     * The cached reads see every committed change at once: one made through the registry, one written by another
+     * transaction straight to the table (as another process, or an operator, would), and not a change rolled back.
+     */
+    @Test
+    void cachedReadsFollowPromotionsAndRetirementsWhoeverCommitsThem() throws IOException {
+        String name = name();
+        registry.upload(name, "style", null, mapFile(name, fingerprint(), DIM, 0, 4), "test");
+        registry.upload(name, "style", null, mapFile(name, fingerprint(), DIM, 1), "test");
+        assertEquals(Optional.empty(), registry.activeVersion(name)); // cached: nothing active
+        registry.promote(name, 1);
+        assertEquals(Optional.of(1), registry.activeVersion(name));
+        assertEquals(List.of("layers.0.resid", "layers.4.resid"), registry.activeSites(name));
+
+        QuarkusTransaction.requiringNew().run(() -> entities.createNativeQuery(
+                "update intervention_versions set status = 'retired' where name = ?1 and version = 1").setParameter(1, name).executeUpdate());
+        assertEquals(Optional.empty(), registry.activeVersion(name));
+        assertEquals(List.of(), registry.activeSites(name));
+
+        assertThrows(RolledBack.class, () -> QuarkusTransaction.requiringNew().run(() -> {
+            assertEquals(Optional.empty(), registry.activeVersion(name));
+            registry.promote(name, 2);
+            assertEquals(Optional.of(2), registry.activeVersion(name)); // its own change, within the transaction
+            throw new RolledBack();
+        }));
+        registry.recordGate(name, 2, "PASSED"); // a committed change after the rolled-back one moves the counter again
+        assertEquals(Optional.empty(), registry.activeVersion(name));
+        assertTrue(registry.exists(name));
+    }
+
+    private static final class RolledBack extends RuntimeException {}
 
     @Test
     void aHundredUploadedNamesAddNoMetricSeriesPerName() throws IOException {

@@ -31,6 +31,7 @@ class OutboxRelayKafkaSettingsTest {
                 props.get("sasl.jaas.config"));
         assertEquals("all", props.get("acks"));
         assertEquals(true, props.get("enable.idempotence"));
+        assertEquals(0, props.get("linger.ms")); // a lone record is not held back for others
         assertEquals("steergate-outbox-relay", props.get("client.id"));
         assertFalse(props.containsKey("group.id"));
     }
