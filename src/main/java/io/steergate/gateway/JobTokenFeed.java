@@ -36,7 +36,8 @@ import org.jboss.logging.Logger;
  * only the pieces of requests it {@linkplain #expect expects}, by the row of their job key, so every escalation
  * attempt of a request reaches the same {@link TokenStream}. A stream is expected inside the transaction that stores
  * its request, before its job can be published, so no piece precedes it; one that nobody attaches to (the HTTP
- * thread failed, the transaction rolled back) is dropped after {@link #UNATTACHED}. Memory is bounded: at most
+ * thread failed, the transaction rolled back) is dropped after {@link #UNATTACHED}, any other after the longest a
+ * stream lasts (steergate.gateway.http-wait + {@link #UNATTACHED}). Memory is bounded: at most
  * {@link #MAX_STREAMS} streams, each of at most limits.maxTokens x 64 characters per attempt (else it is gapped).
  */
 @ApplicationScoped
@@ -164,9 +165,13 @@ public class JobTokenFeed {
         stream.offer(Generation.attemptOf(record.key()), piece.index(), piece.tokens(), piece.text());
     }
 
-    /** Drops the streams expected before {@code nowNanos} - {@link #UNATTACHED} that nobody attached to. */
+    /**
+     * Drops the streams expected more than {@link #UNATTACHED} before {@code nowNanos} that nobody attached to, and
+     * those whose HTTP thread never released them (a response that was never written) after its longest life.
+     */
     void sweep(long nowNanos) {
-        streams.values().removeIf(stream -> stream.unattachedSince(nowNanos - UNATTACHED.toNanos()));
+        long longestStream = config.httpWait().plus(UNATTACHED).toNanos();
+        streams.values().removeIf(stream -> stream.expired(nowNanos - UNATTACHED.toNanos(), nowNanos - longestStream));
     }
 
     /** Whether the feed holds a stream for {@code jobKey}'s request. */

@@ -109,7 +109,8 @@ public final class TokenStream {
         return true;
     }
 
-    synchronized boolean unattachedSince(long nanos) {
-        return !attached && createdNanos - nanos <= 0;
+    /** Whether it was expected before {@code unattachedBefore} and nobody attached, or before {@code attachedBefore}. */
+    synchronized boolean expired(long unattachedBefore, long attachedBefore) {
+        return createdNanos - (attached ? attachedBefore : unattachedBefore) <= 0;
     }
 }

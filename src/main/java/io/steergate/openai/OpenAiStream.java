@@ -121,7 +121,8 @@ class OpenAiStream {
                 Thread.currentThread().interrupt();
             }
         };
-        return Response.ok(body, EVENT_STREAM).header("Cache-Control", "no-cache").header("X-Accel-Buffering", "no").build();
+        // Cache-Control is the API's no-store (application.properties), stricter than the no-cache streams need
+        return Response.ok(body, EVENT_STREAM).header("X-Accel-Buffering", "no").build();
     }
 
     /** A held stream's events: its output was known before the first. */
@@ -195,7 +196,8 @@ class OpenAiStream {
      */
     private int trailing(Request request, Optional<TokenStream> tokens, int taken, GenerationResult result,
             StringBuilder streamed, Instant created, Events out) throws IOException, InterruptedException {
-        if (tokens.isEmpty() || result.text() == null) {
+        if (tokens.isEmpty() || taken == 0 || result.text() == null) {
+            // no piece so far: a worker that does not stream (or a gateway that missed them all), nothing to wait for
             return 0;
         }
         int sent = 0;

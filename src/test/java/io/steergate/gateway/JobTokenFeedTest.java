@@ -38,6 +38,9 @@ class JobTokenFeedTest {
                     if (method.getName().equals("jobTokensTopic")) {
                         return TOPIC;
                     }
+                    if (method.getName().equals("httpWait")) {
+                        return Duration.ofSeconds(60);
+                    }
                     throw new UnsupportedOperationException(method.getName());
                 });
         feed.limits = (LimitsConfig) Proxy.newProxyInstance(JobTokenFeedTest.class.getClassLoader(),
@@ -113,6 +116,12 @@ class JobTokenFeedTest {
         assertTrue(feed.holds("g2"));
         feed.release(attached);
         assertFalse(feed.holds("g2"));
+
+        expected("g3");
+        feed.sweep(System.nanoTime() + Duration.ofSeconds(119).toNanos());
+        assertTrue(feed.holds("g3"), "attached: its HTTP thread may wait up to http-wait");
+        feed.sweep(System.nanoTime() + Duration.ofSeconds(121).toNanos());
+        assertFalse(feed.holds("g3"), "a stream never released is forgotten after its longest life");
     }
 
     @Test
