@@ -1,12 +1,13 @@
 package io.steergate.openai;
 
+import static io.steergate.openai.OpenAiQuarkusTest.WAIT;
+import static io.steergate.openai.OpenAiQuarkusTest.id;
+import static io.steergate.openai.OpenAiQuarkusTest.readTree;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
@@ -32,12 +33,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -51,9 +50,6 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @TestProfile(StreamingTestProfile.class)
 class OpenAiStreamingQuarkusTest {
-
-    static final Duration WAIT = Duration.ofSeconds(60);
-    static final ObjectMapper JSON = new ObjectMapper();
 
     @TestHTTPResource("/")
     URL base;
@@ -73,10 +69,6 @@ class OpenAiStreamingQuarkusTest {
                 .header("Authorization", "Bearer " + clientKey(tenant)).header("Content-Type", "application/json")
                 .header("Idempotency-Key", id).POST(HttpRequest.BodyPublishers.ofString(body)).build();
         return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofLines());
-    }
-
-    static String id(String what) {
-        return what + "-" + UUID.randomUUID();
     }
 
     @Test
@@ -105,7 +97,7 @@ class OpenAiStreamingQuarkusTest {
         }
 
         assertEquals("[DONE]", data.get(data.size() - 1));
-        List<JsonNode> chunks = data.subList(0, data.size() - 1).stream().map(OpenAiStreamingQuarkusTest::readTree).toList();
+        List<JsonNode> chunks = data.subList(0, data.size() - 1).stream().map(OpenAiQuarkusTest::readTree).toList();
         chunks.forEach(chunk -> {
             assertEquals(id, chunk.get("id").asText());
             assertEquals("text_completion", chunk.get("object").asText());
@@ -201,13 +193,5 @@ class OpenAiStreamingQuarkusTest {
 
     static long audits(String id) {
         return QuarkusTransaction.requiringNew().call(() -> AuditRecord.count("requestId", id));
-    }
-
-    static JsonNode readTree(String json) {
-        try {
-            return JSON.readTree(json);
-        } catch (java.io.IOException e) {
-            throw new AssertionError("not JSON: " + json, e);
-        }
     }
 }
