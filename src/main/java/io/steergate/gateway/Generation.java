@@ -11,6 +11,7 @@ import jakarta.persistence.Table;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -130,6 +131,12 @@ public class Generation extends PanacheEntityBase {
     public static int attemptOf(String jobKey) {
         Matcher key = JOB_KEY.matcher(jobKey);
         return key.matches() && key.group(2) != null ? Integer.parseInt(key.group(2)) : 0;
+    }
+
+    /** The row id a job key names, whichever its attempt; empty for a key that is not a job key. */
+    static OptionalLong rowOf(String jobKey) {
+        Matcher key = jobKey == null ? null : JOB_KEY.matcher(jobKey);
+        return key != null && key.matches() ? OptionalLong.of(Long.parseLong(key.group(1))) : OptionalLong.empty();
     }
 
     /**

@@ -88,13 +88,19 @@ public class GenerationService {
     @Inject
     LimitsConfig limits;
 
+    @Inject
+    JobTokenFeed tokens;
+
     /**
      * What became of a request: its state and result, or (HTTP only) the quota that refused it, with nothing stored.
+     * A new streamed request has the key of its job ({@code jobKey}, whose pieces {@link JobTokenFeed} keeps) and is
+     * {@code live} when its policy can neither withhold nor regenerate its output, so it may reach the client as generated.
      */
-    public record Acceptance(Generation.State state, String resultJson, boolean duplicate, Quotas.Exceeded overQuota) {
+    public record Acceptance(Generation.State state, String resultJson, boolean duplicate, Quotas.Exceeded overQuota,
+            String jobKey, boolean live) {
 
         Acceptance(Generation.State state, String resultJson, boolean duplicate) {
-            this(state, resultJson, duplicate, null);
+            this(state, resultJson, duplicate, null, null, false);
         }
     }
 
@@ -116,6 +122,12 @@ public class GenerationService {
      */
     @Transactional
     public Acceptance accept(DecodedRequest decoded, Generation.Source source) {
+        return accept(decoded, source, false);
+    }
+
+    /** As {@link #accept(DecodedRequest, Generation.Source)}; {@code stream}: the client reads the text as it is generated. */
+    @Transactional
+    public Acceptance accept(DecodedRequest decoded, Generation.Source source, boolean stream) {
         if (decoded instanceof DecodedRequest.Unreadable) {
             throw new IllegalArgumentException("an unreadable request has no id");
         }
@@ -135,7 +147,7 @@ public class GenerationService {
             if (over.isPresent()) {
                 if (source == Generation.Source.HTTP) {
                     LOG.infof("request %s refused: %s", id, over.get().error().message());
-                    return new Acceptance(null, null, false, over.get());
+                    return new Acceptance(null, null, false, over.get(), null, false);
                 }
                 counter("steergate.requests", "source", source.name()).increment();
                 return reject(new DecodedRequest.Invalid(id, decoded.tenant(), over.get().error()), null, null, source);
@@ -143,7 +155,7 @@ public class GenerationService {
         }
         counter("steergate.requests", "source", source.name()).increment();
         return decoded instanceof DecodedRequest.Valid valid
-                ? queue(valid.request(), source)
+                ? queue(valid.request(), source, stream)
                 : reject((DecodedRequest.Invalid) decoded, null, null, source);
     }
 
@@ -210,7 +222,10 @@ public class GenerationService {
             return;
         }
         boolean withheld = !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD;
-        attempts.add(withheld ? thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars) : thisAttempt);
+        // a cancelled stream's text is what its client saw before it went away
+        boolean cancelled = outcome.status() == Status.FAILED && outcome.error() != null
+                && ErrorCode.CANCELLED.name().equals(outcome.error().code());
+        attempts.add(withheld || cancelled ? thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars) : thisAttempt);
         generation.attemptsJson = write(attempts);
         GenerationResult result = withheld
                 ? new GenerationResult(generation.requestId, generation.tenant, Status.REJECTED, null, outcome.model(),
@@ -268,7 +283,7 @@ public class GenerationService {
         generation.rungTraceJson = write(rung.get().trace());
         Job retry = new Job(generation.jobKey(), job.tenant(), job.model(), job.prompt(), job.maxTokens(), job.temperature(),
                 job.topP(), job.seed(), rung.get().policy(), rung.get().plan(), Instant.now().toEpochMilli(), false,
-                policies.probes(rung.get().policy()));
+                policies.probes(rung.get().policy()), job.stream());
         generation.jobJson = write(retry);
         generation.persist();
         outbox.append(jobTopics.topic(retry.model()), retry.requestId(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
@@ -348,7 +363,7 @@ public class GenerationService {
         return new Acceptance(generation.status, generation.resultJson, false);
     }
 
-    private Acceptance queue(GenerationRequest request, Generation.Source source) {
+    private Acceptance queue(GenerationRequest request, Generation.Source source, boolean stream) {
         Decision decision = policies.decide(request);
         String traceJson = write(decision.trace());
         if (decision.isRejected()) {
@@ -369,14 +384,19 @@ public class GenerationService {
         generation.acceptedAt = now;
         generation.deliverCounterfactual = counterfactual && decision.counterfactual().deliver();
         generation.persist(); // the identity insert gives the row id the job key is made of
+        if (stream) {
+            // before the job can be published (the outbox sends after commit): no piece of it precedes its stream
+            tokens.expect(generation.jobKey());
+        }
         Job job = new Job(generation.jobKey(), request.tenant(), config.model(), request.prompt(), request.maxTokens(),
                 request.temperature(), request.topP(), seed, decision.policy(), decision.plan(), now.toEpochMilli(), counterfactual,
-                policies.probes(decision.policy()));
+                policies.probes(decision.policy()), stream);
         generation.jobJson = write(job);
         // keyed by the job key, not the model, so one model's jobs spread over its topic's partitions and workers; a
         // republished job keeps its key and partition, and escalation attempts run one after another, so need none
         outbox.append(jobTopics.topic(job.model()), job.requestId(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
-        return new Acceptance(Generation.State.PENDING, null, false);
+        return new Acceptance(Generation.State.PENDING, null, false, null, generation.jobKey(),
+                stream && !policies.mayHoldBack(decision.policy()));
     }
 
     private Acceptance reject(DecodedRequest.Invalid invalid, PolicyRef policy, String traceJson, Generation.Source source) {

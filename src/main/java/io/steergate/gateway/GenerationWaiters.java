@@ -47,30 +47,73 @@ public class GenerationWaiters {
 
     /** Waits up to {@code timeout} for the stored result JSON of a tenant's request; empty if none arrived in time. */
     Optional<String> await(String tenant, String requestId, Duration timeout) throws InterruptedException {
+        try (Watch watch = watch(tenant, requestId)) {
+            return watch.poll(timeout);
+        }
+    }
+
+    /** A watch on a tenant's request's outcome, for a caller that waits for other things too (a stream's pieces). */
+    public Watch watch(String tenant, String requestId) {
         String key = key(tenant, requestId);
-        CompletableFuture<String> waiter = waiting.computeIfAbsent(key, k -> new CompletableFuture<>());
-        try {
+        return new Watch(tenant, requestId, key, waiting.computeIfAbsent(key, k -> new CompletableFuture<>()));
+    }
+
+    /** The outcome of one request as it becomes known; close it when done waiting. */
+    public final class Watch implements AutoCloseable {
+
+        private final String tenant;
+        private final String requestId;
+        private final String key;
+        private final CompletableFuture<String> waiter;
+        private long nextRead = System.nanoTime();
+
+        private Watch(String tenant, String requestId, String key, CompletableFuture<String> waiter) {
+            this.tenant = tenant;
+            this.requestId = requestId;
+            this.key = key;
+            this.waiter = waiter;
+        }
+
+        /**
+         * The stored result JSON, waiting up to {@code timeout} (zero: only a look); empty if none arrived in time.
+         * The row is re-read at most every 250 ms (the outcome may be stored by another instance).
+         */
+        public Optional<String> poll(Duration timeout) throws InterruptedException {
             long deadline = System.nanoTime() + timeout.toNanos();
             while (true) {
-                // A fresh transaction per look, so the row is read from the database and not a session cache.
-                Optional<String> stored = QuarkusTransaction.requiringNew()
-                        .call(() -> Generation.byTenantAndRequestId(tenant, requestId).map(row -> row.resultJson));
-                if (stored.isPresent()) {
-                    return stored;
+                if (waiter.isDone()) {
+                    return Optional.of(waiter.join());
+                }
+                if (System.nanoTime() - nextRead >= 0) {
+                    // A fresh transaction per look, so the row is read from the database and not a session cache.
+                    Optional<String> stored = QuarkusTransaction.requiringNew()
+                            .call(() -> Generation.byTenantAndRequestId(tenant, requestId).map(row -> row.resultJson));
+                    nextRead = System.nanoTime() + POLL.toNanos();
+                    if (stored.isPresent()) {
+                        return stored;
+                    }
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return Optional.empty();
                 }
                 try {
-                    return Optional.of(waiter.get(Math.min(left, POLL.toNanos()), TimeUnit.NANOSECONDS));
+                    return Optional.of(waiter.get(Math.min(left, Math.max(0, nextRead - System.nanoTime())), TimeUnit.NANOSECONDS));
                 } catch (TimeoutException e) {
-                    // not yet: look at the row again (the outcome may have been stored by another instance)
+                    // not yet
                 } catch (ExecutionException e) {
                     throw new IllegalStateException("waiter failed", e.getCause());
                 }
             }
-        } finally {
+        }
+
+        /** Runs {@code action} when this instance stores the outcome (not when another does: {@link #poll} finds that). */
+        public void onStored(Runnable action) {
+            waiter.thenRun(action);
+        }
+
+        @Override
+        public void close() {
             waiting.remove(key, waiter);
         }
     }

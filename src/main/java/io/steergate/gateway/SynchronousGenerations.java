@@ -12,6 +12,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -46,43 +47,70 @@ public class SynchronousGenerations {
     @Inject
     Caller caller;
 
+    /**
+     * A request admitted (stored, or found stored under its id) or refused before it was stored. {@code refusal}, when
+     * set, is the whole answer (unreadable, unavailable, over quota); else {@code acceptance} says what became of it.
+     */
+    public record Admission(Response refusal, String tenant, String id, GenerationService.Acceptance acceptance) {}
+
     /** The body of a request in the GenerationRequest shape, for the caller's credential. */
     public Response generate(byte[] body) throws InterruptedException {
+        Admission admission = admit(body, false);
+        if (admission.refusal() != null) {
+            return admission.refusal();
+        }
+        String resultJson = admission.acceptance().resultJson();
+        Optional<String> outcome = resultJson != null ? Optional.of(resultJson)
+                : waiters.await(admission.tenant(), admission.id(), config.httpWait());
+        return outcome.isPresent() ? answer(outcome.get()) : timedOut(admission.id());
+    }
+
+    /** Decodes and admits a request for the caller's credential; {@code stream}: its client reads the text as generated. */
+    public Admission admit(byte[] body, boolean stream) throws InterruptedException {
         DecodedRequest decoded = decoders.decoder().decode(body, caller.onlyTenant().orElse(null));
         if (decoded instanceof DecodedRequest.Unreadable unreadable) {
-            return error(statusFor(unreadable.error()), unreadable.error());
+            return refused(error(statusFor(unreadable.error()), unreadable.error()));
         }
         if (decoded.tenant() == null) {
             // without a tenant there is nowhere to store it: refused, not stored, nothing to poll
             ErrorInfo invalid = ((DecodedRequest.Invalid) decoded).error();
-            return error(statusFor(invalid), invalid);
+            return refused(error(statusFor(invalid), invalid));
         }
         caller.requireTenant(decoded.tenant());
         String id = decoded.id();
         String tenant = decoded.tenant();
         if (!gate.await(config.unavailableWait())) {
-            return unavailable("the gateway is starting: policies and interventions are not loaded yet");
+            return refused(unavailable("the gateway is starting: policies and interventions are not loaded yet"));
         }
         GenerationService.Acceptance acceptance;
         try {
             acceptance = Retry.within(config.unavailableWait(), "accepting HTTP request " + id,
-                    () -> generations.accept(decoded, Generation.Source.HTTP));
+                    () -> generations.accept(decoded, Generation.Source.HTTP, stream));
         } catch (Retry.PermanentFailure refused) {
             acceptance = Retry.within(config.unavailableWait(), "failing HTTP request " + id, () -> generations.failUnstorable(
                     id, tenant, Generation.Source.HTTP, Failures.rootMessage(refused.getCause())));
         }
         if (acceptance.overQuota() != null) {
-            return Response.status(Response.Status.TOO_MANY_REQUESTS).header("Retry-After", String.valueOf(acceptance.overQuota().retryAfterSeconds()))
-                    .entity(acceptance.overQuota().error()).type(MediaType.APPLICATION_JSON).build();
+            return refused(Response.status(Response.Status.TOO_MANY_REQUESTS)
+                    .header("Retry-After", String.valueOf(acceptance.overQuota().retryAfterSeconds()))
+                    .entity(acceptance.overQuota().error()).type(MediaType.APPLICATION_JSON).build());
         }
-        Optional<String> resultJson = acceptance.resultJson() != null
-                ? Optional.of(acceptance.resultJson())
-                : waiters.await(tenant, id, config.httpWait());
-        if (resultJson.isEmpty()) {
-            return error(Response.Status.GATEWAY_TIMEOUT, ErrorInfo.of(ErrorCode.TIMEOUT,
-                    "no outcome for " + id + " within " + config.httpWait().toSeconds() + " s; GET /v1/generations/" + id + " later"));
-        }
-        return answer(resultJson.get());
+        return new Admission(null, tenant, id, acceptance);
+    }
+
+    private static Admission refused(Response refusal) {
+        return new Admission(refusal, null, null, null);
+    }
+
+    /** 504: no outcome within steergate.gateway.http-wait; the request goes on and its result can be polled. */
+    public Response timedOut(String id) {
+        return error(Response.Status.GATEWAY_TIMEOUT, ErrorInfo.of(ErrorCode.TIMEOUT,
+                "no outcome for " + id + " within " + config.httpWait().toSeconds() + " s; GET /v1/generations/" + id + " later"));
+    }
+
+    /** How long an HTTP caller waits for an outcome (steergate.gateway.http-wait). */
+    public Duration httpWait() {
+        return config.httpWait();
     }
 
     private Response unavailable(String message) {
@@ -95,7 +123,8 @@ public class SynchronousGenerations {
         return config.model();
     }
 
-    private Response answer(String resultJson) {
+    /** The native answer to a stored result: 200 with its JSON when COMPLETED, else its error with its status. */
+    public Response answer(String resultJson) {
         GenerationResult result = read(resultJson);
         return switch (result.status()) {
             case COMPLETED -> Response.ok(resultJson).build();

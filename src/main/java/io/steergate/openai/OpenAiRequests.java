@@ -26,7 +26,7 @@ public final class OpenAiRequests {
 
     /** Read by both endpoints: OpenAI's names, then SteerGate's extension fields, passed on as they are. */
     private static final Set<String> COMMON = Set.of("model", "max_tokens", "temperature", "top_p", "seed", "n", "stop",
-            "user", "stream", "steering", "styles", "labels");
+            "user", "stream", "stream_options", "steering", "styles", "labels");
     private static final Set<String> COMPLETION = Set.of("prompt");
     private static final Set<String> CHAT = Set.of("messages", "max_completion_tokens");
 
@@ -34,8 +34,7 @@ public final class OpenAiRequests {
     private static final Map<String, List<String>> COMMON_DEFAULTS = Map.of(
             "presence_penalty", List.of("0"),
             "frequency_penalty", List.of("0"),
-            "logit_bias", List.of("{}"),
-            "stream_options", List.of());
+            "logit_bias", List.of("{}"));
     private static final Map<String, List<String>> COMPLETION_DEFAULTS = Map.of(
             "logprobs", List.of("0"),
             "echo", List.of("false"),
@@ -60,8 +59,11 @@ public final class OpenAiRequests {
             Map.entry("web_search_options", List.of()));
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
 
-    /** A GenerationRequest body and the max_tokens it was generated under (to tell "length" from "stop"). */
-    public record Mapped(ObjectNode request, int maxTokens) {}
+    /**
+     * A GenerationRequest body, the max_tokens it was generated under (to tell "length" from "stop"), whether the client
+     * asked for Server-Sent Events and, if so, for a last chunk with the usage ({@code stream_options.include_usage}).
+     */
+    public record Mapped(ObjectNode request, int maxTokens, boolean stream, boolean includeUsage) {}
 
     private final ObjectMapper json;
     private final String servedModel;
@@ -83,7 +85,7 @@ public final class OpenAiRequests {
         } else {
             request.set("maxTokens", maxTokens);
         }
-        return new Mapped(request, requested(request));
+        return mapped(body, request);
     }
 
     /** POST /v1/chat/completions: the messages rendered through the served model's template. */
@@ -99,7 +101,14 @@ public final class OpenAiRequests {
         if (!isAbsent(limit)) {
             request.set("maxTokens", limit);
         }
-        return new Mapped(request, requested(request));
+        return mapped(body, request);
+    }
+
+    private Mapped mapped(JsonNode body, ObjectNode request) {
+        JsonNode stream = body.get("stream");
+        boolean streamed = !isAbsent(stream) && stream.booleanValue();
+        JsonNode usage = isAbsent(body.get("stream_options")) ? null : body.get("stream_options").get("include_usage");
+        return new Mapped(request, requested(request), streamed, streamed && !isAbsent(usage) && usage.booleanValue());
     }
 
     private ObjectNode common(JsonNode body, String requestId, Set<String> ownFields, Map<String, List<String>> ownDefaults) {
@@ -130,9 +139,7 @@ public final class OpenAiRequests {
         if (!isAbsent(stream) && !stream.isBoolean()) {
             throw ApiError.badField("stream", "must be a boolean");
         }
-        if (!isAbsent(stream) && stream.booleanValue()) {
-            throw ApiError.badField("stream", "streaming is not supported yet; send \"stream\": false");
-        }
+        streamOptions(body.get("stream_options"), !isAbsent(stream) && stream.booleanValue());
         if (!isAbsent(body.get("stop"))) {
             throw ApiError.badField("stop", "stop sequences are not supported: the engine stops at the model's end of text"
                     + " or at max_tokens");
@@ -151,6 +158,29 @@ public final class OpenAiRequests {
             copy(body, extension, request, extension);
         }
         return request;
+    }
+
+    /** OpenAI's rule: stream_options only with "stream": true; of its fields only include_usage, a boolean. */
+    private static void streamOptions(JsonNode options, boolean streamed) {
+        if (isAbsent(options)) {
+            return;
+        }
+        if (!streamed) {
+            throw ApiError.badField("stream_options", "only allowed with \"stream\": true");
+        }
+        if (!options.isObject()) {
+            throw ApiError.badField("stream_options", "must be an object");
+        }
+        for (Iterator<String> names = options.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!"include_usage".equals(name) && !isAbsent(options.get(name))) {
+                throw ApiError.badField("stream_options." + SafeText.of(name, 64), "not supported (only include_usage)");
+            }
+        }
+        JsonNode usage = options.get("include_usage");
+        if (!isAbsent(usage) && !usage.isBoolean()) {
+            throw ApiError.badField("stream_options.include_usage", "must be a boolean");
+        }
     }
 
     private void model(JsonNode model) {

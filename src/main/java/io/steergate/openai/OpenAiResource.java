@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.smallrye.common.annotation.Blocking;
-import io.steergate.gateway.Generation;
+import io.vertx.core.http.HttpServerResponse;
 import io.steergate.gateway.LimitsConfig;
 import io.steergate.gateway.RequestLimits;
 import io.steergate.gateway.SynchronousGenerations;
@@ -26,10 +26,9 @@ import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.time.Instant;
-import java.util.Optional;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
@@ -65,22 +64,30 @@ public class OpenAiResource {
     @Inject
     ObjectMapper json;
 
+    @Inject
+    OpenAiShapes shapes;
+
+    @Inject
+    OpenAiStream stream;
+
     @POST
     @Path("/completions")
     @RolesAllowed(Roles.CLIENT)
     @Consumes(MediaType.WILDCARD)
     @Operation(summary = "OpenAI-compatible text completion", description = "OpenAI's body plus steering, styles, labels; "
             + "the Idempotency-Key header is the request id. README \"OpenAI-compatible API\" lists the fields.")
-    @APIResponse(responseCode = "200", description = "A text_completion")
-    @APIResponse(responseCode = "400", description = "{error} naming the field in param (stream, n > 1, stop are refused)")
+    @Produces({MediaType.APPLICATION_JSON, OpenAiStream.EVENT_STREAM})
+    @APIResponse(responseCode = "200", description = "A text_completion, or with \"stream\": true Server-Sent Events of "
+            + "text_completion chunks ending with data: [DONE]")
+    @APIResponse(responseCode = "400", description = "{error} naming the field in param (n > 1, stop are refused)")
     @APIResponse(responseCode = "404", description = "The model is not served")
     @APIResponse(responseCode = "422", description = "OUTPUT_WITHHELD by the policy")
     @APIResponse(responseCode = "429", description = "QUOTA_EXCEEDED; Retry-After")
-    public Response completions(byte[] body, @HeaderParam(IDEMPOTENCY_KEY) String idempotencyKey)
-            throws InterruptedException, JsonProcessingException {
+    public Response completions(byte[] body, @HeaderParam(IDEMPOTENCY_KEY) String idempotencyKey,
+            @Context HttpServerResponse connection) throws InterruptedException, JsonProcessingException {
         String id = requestId(idempotencyKey, "cmpl-");
         OpenAiRequests.Mapped mapped = requests().completion(read(body), id);
-        return complete(mapped, false);
+        return complete(mapped, false, connection);
     }
 
     @POST
@@ -89,16 +96,18 @@ public class OpenAiResource {
     @Consumes(MediaType.WILDCARD)
     @Operation(summary = "OpenAI-compatible chat completion", description = "The messages are rendered through the served "
             + "model's chat template (steergate.openai.chat-template); otherwise as POST /v1/completions.")
-    @APIResponse(responseCode = "200", description = "A chat.completion")
+    @Produces({MediaType.APPLICATION_JSON, OpenAiStream.EVENT_STREAM})
+    @APIResponse(responseCode = "200", description = "A chat.completion, or with \"stream\": true Server-Sent Events of "
+            + "chat.completion.chunk ending with data: [DONE]")
     @APIResponse(responseCode = "400", description = "{error} naming the field in param")
     @APIResponse(responseCode = "404", description = "The model is not served")
     @APIResponse(responseCode = "422", description = "OUTPUT_WITHHELD by the policy")
     @APIResponse(responseCode = "429", description = "QUOTA_EXCEEDED; Retry-After")
-    public Response chatCompletions(byte[] body, @HeaderParam(IDEMPOTENCY_KEY) String idempotencyKey)
-            throws InterruptedException, JsonProcessingException {
+    public Response chatCompletions(byte[] body, @HeaderParam(IDEMPOTENCY_KEY) String idempotencyKey,
+            @Context HttpServerResponse connection) throws InterruptedException, JsonProcessingException {
         String id = requestId(idempotencyKey, "chatcmpl-");
         OpenAiRequests.Mapped mapped = requests().chat(read(body), id, templates.served());
-        return complete(mapped, true);
+        return complete(mapped, true, connection);
     }
 
     @GET
@@ -114,92 +123,22 @@ public class OpenAiResource {
         return list;
     }
 
-    private Response complete(OpenAiRequests.Mapped mapped, boolean chat) throws InterruptedException, JsonProcessingException {
+    private Response complete(OpenAiRequests.Mapped mapped, boolean chat, HttpServerResponse connection)
+            throws InterruptedException, JsonProcessingException {
         if (caller.onlyTenant().isEmpty()) {
             throw new ApiError(403, ErrorCode.FORBIDDEN, "the OpenAI-compatible API takes the tenant from the credential: "
                     + "use an API key or token for exactly one tenant");
         }
-        Response answer = generations.generate(json.writeValueAsBytes(mapped.request()));
+        byte[] request = json.writeValueAsBytes(mapped.request());
+        if (mapped.stream()) {
+            return stream.answer(request, mapped, chat, connection);
+        }
+        Response answer = generations.generate(request);
         if (answer.getStatus() != 200) {
             return answer;
         }
-        GenerationResult result = readResult((String) answer.getEntity());
-        Stored stored = stored(result, mapped);
-        return Response.ok(chat ? chatCompletion(result, stored) : textCompletion(result, stored)).build();
-    }
-
-    private GenerationResult readResult(String resultJson) {
-        try {
-            return json.readValue(resultJson, GenerationResult.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("stored result is unreadable", e);
-        }
-    }
-
-    private ObjectNode textCompletion(GenerationResult result, Stored stored) {
-        ObjectNode completion = head(result, "text_completion", stored);
-        ObjectNode choice = completion.putArray("choices").addObject();
-        choice.put("text", result.text()).put("index", 0).putNull("logprobs");
-        choice.put("finish_reason", finishReason(result, stored));
-        return tail(completion, result);
-    }
-
-    private ObjectNode chatCompletion(GenerationResult result, Stored stored) {
-        ObjectNode completion = head(result, "chat.completion", stored);
-        ObjectNode choice = completion.putArray("choices").addObject().put("index", 0);
-        choice.putObject("message").put("role", "assistant").put("content", result.text()).putNull("refusal");
-        choice.putNull("logprobs");
-        choice.put("finish_reason", finishReason(result, stored));
-        return tail(completion, result);
-    }
-
-    private ObjectNode head(GenerationResult result, String object, Stored stored) {
-        ObjectNode completion = json.createObjectNode();
-        completion.put("id", result.id()).put("object", object).put("created", stored.acceptedAt().getEpochSecond())
-                .put("model", result.model() == null ? generations.servedModel() : result.model().name());
-        return completion;
-    }
-
-    /** usage, and SteerGate's extension: what the policy applied and how the output scored. */
-    private ObjectNode tail(ObjectNode completion, GenerationResult result) {
-        int prompt = result.usage() == null ? 0 : result.usage().promptTokens();
-        int generated = result.usage() == null ? 0 : result.usage().completionTokens();
-        completion.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", generated)
-                .put("total_tokens", prompt + generated);
-        ObjectNode steergate = completion.putObject("steergate");
-        steergate.set("model", json.valueToTree(result.model()));
-        steergate.set("policy", json.valueToTree(result.policy()));
-        steergate.set("applied", json.valueToTree(result.applied()));
-        steergate.set("scores", json.valueToTree(result.scores()));
-        if (result.flagged() != null) {
-            steergate.set("flagged", json.valueToTree(result.flagged()));
-        }
-        if (result.counterfactual() != null) {
-            steergate.put("counterfactual", result.counterfactual());
-        }
-        return completion;
-    }
-
-    /** "length" when generation ran to max_tokens, "stop" when the model ended its text first. */
-    private static String finishReason(GenerationResult result, Stored stored) {
-        return result.usage() != null && result.usage().completionTokens() >= stored.maxTokens() ? "length" : "stop";
-    }
-
-    /** When the request was accepted and the max_tokens it was generated under: the same for every replay of its id. */
-    private record Stored(Instant acceptedAt, int maxTokens) {}
-
-    private Stored stored(GenerationResult result, OpenAiRequests.Mapped mapped) {
-        Optional<Generation> row = Generation.byTenantAndRequestId(result.tenant(), result.id());
-        int maxTokens = mapped.maxTokens();
-        if (row.isPresent() && row.get().requestJson != null) {
-            try {
-                JsonNode asked = json.readTree(row.get().requestJson).get("maxTokens");
-                maxTokens = asked != null && asked.canConvertToInt() ? asked.intValue() : maxTokens;
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException("stored request is unreadable", e);
-            }
-        }
-        return new Stored(row.map(stored -> stored.acceptedAt).orElseGet(Instant::now), maxTokens);
+        GenerationResult result = shapes.read((String) answer.getEntity());
+        return Response.ok(shapes.completion(result, shapes.stored(result.tenant(), result.id(), mapped), chat)).build();
     }
 
     private static String requestId(String idempotencyKey, String generatedPrefix) {

@@ -209,6 +209,19 @@ public class PolicyEngine {
     }
 
     /**
+     * Whether an output under {@code ref} may not reach its client as generated: the policy in force may generate it
+     * again (an escalation ladder) or withhold it (onFailure withhold with a scorer that can flag it). A stream under
+     * such a policy is held until the outcome is known; under any other it is sent token by token.
+     */
+    public boolean mayHoldBack(PolicyRef ref) {
+        if (ref == null || store == null) {
+            return false;
+        }
+        return store.policy(ref.id()).map(policy -> !policy.escalation().rungs().isEmpty()
+                || (policy.escalation().onFailure() == Policy.OnFailure.WITHHOLD && !policy.scorers().isEmpty())).orElse(false);
+    }
+
+    /**
      * The decision for escalation attempt {@code attempt} of {@code request} (rung {@code attempt} of the ladder of
      * the policy in force under {@code ref}'s id, see {@link PolicyEvaluator#evaluate(Policy, GenerationRequest,
      * InterventionCatalog, int)}), pinned to the registry's active versions now; empty when that ladder has no such rung.

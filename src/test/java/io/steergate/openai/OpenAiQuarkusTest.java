@@ -2,6 +2,7 @@ package io.steergate.openai;
 
 import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,10 +12,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
+import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.UnauthorizedException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionChoice;
 import com.openai.models.completions.CompletionCreateParams;
@@ -38,6 +41,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -171,12 +175,51 @@ class OpenAiQuarkusTest {
     }
 
     @Test
+    void aStreamThroughTheSdkAnswersTheSameTextAsTheCompletionWithTheSameSeed() {
+        OpenAIClient client = sdk(clientKey("acme"));
+        CompletionCreateParams.Builder params = CompletionCreateParams.builder().model(MODEL).prompt("Once upon a time")
+                .maxTokens(12).temperature(0.8).seed(11L);
+        Completion whole = client.completions().create(params.build());
+        List<Completion> chunks;
+        try (StreamResponse<Completion> stream = client.completions().createStreaming(params
+                .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build())) {
+            chunks = stream.stream().toList();
+        }
+        String streamed = chunks.stream().flatMap(chunk -> chunk.choices().stream()).map(CompletionChoice::text)
+                .collect(Collectors.joining());
+
+        assertEquals(whole.choices().get(0).text(), streamed, "the same request and seed: the same text, in pieces");
+        assertTrue(chunks.size() >= 3, "a piece, the finish, the usage: " + chunks.size());
+        assertEquals(CompletionChoice.FinishReason.LENGTH, chunks.get(chunks.size() - 2).choices().get(0).finishReason());
+        Completion usage = chunks.get(chunks.size() - 1);
+        assertTrue(usage.choices().isEmpty());
+        assertEquals(12, usage.usage().orElseThrow().completionTokens());
+        String id = chunks.get(0).id();
+        assertTrue(chunks.stream().allMatch(chunk -> chunk.id().equals(id)));
+        assertEquals(Generation.State.COMPLETED, QuarkusTransaction.requiringNew().call(
+                () -> Generation.byTenantAndRequestId("acme", id).orElseThrow()).status);
+        assertEquals(1L, QuarkusTransaction.requiringNew().call(() -> AuditRecord.count("requestId", id)));
+
+        // a replay of a finished id: its stored text, one chunk, then the finish and [DONE]
+        String replay = raw(clientKey("acme")).header("Idempotency-Key", id).body("{\"model\":\"stories260K\","
+                + "\"prompt\":\"Once upon a time\",\"max_tokens\":12,\"stream\":true}").post("/v1/completions")
+                .then().statusCode(200).contentType(containsString("text/event-stream")).extract().asString();
+        List<String> data = replay.lines().filter(line -> line.startsWith("data: ")).map(line -> line.substring(6)).toList();
+        assertEquals(3, data.size(), replay);
+        assertEquals(streamed, readTree(data.get(0)).at("/choices/0/text").asText());
+        assertEquals("length", readTree(data.get(1)).at("/choices/0/finish_reason").asText());
+        assertEquals("[DONE]", data.get(2));
+        assertEquals(1L, QuarkusTransaction.requiringNew().call(() -> AuditRecord.count("requestId", id)), "a replay audits nothing");
+    }
+
+    @Test
     void errorsHaveOpenAisShapeAndStatus() throws InterruptedException {
         String acme = clientKey("acme");
-        assertError(raw(acme).body("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":true}").post("/v1/completions"),
+        assertError(raw(acme).body("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":\"yes\"}").post("/v1/completions"),
                 400, "invalid_request_error", "stream", "INVALID_REQUEST");
-        assertError(raw(acme).body("{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"stream\":true}")
-                .post("/v1/chat/completions"), 400, "invalid_request_error", "stream", "INVALID_REQUEST");
+        assertError(raw(acme).body("{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],"
+                + "\"stream_options\":{\"include_usage\":true}}").post("/v1/chat/completions"), 400, "invalid_request_error",
+                "stream_options", "INVALID_REQUEST");
         assertError(raw(acme).body("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stop\":\"\\n\"}").post("/v1/completions"),
                 400, "invalid_request_error", "stop", "INVALID_REQUEST");
         assertError(raw(acme).body("{\"model\":\"gpt-4o\",\"prompt\":\"a\"}").post("/v1/completions"),

@@ -73,8 +73,6 @@ class OpenAiRequestsTest {
 
     @Test
     void whatTheGatewayCannotHonourIsRefusedNamingTheField() {
-        assertEquals("stream: streaming is not supported yet; send \"stream\": false",
-                refusal("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":true}").error().message());
         assertEquals("n: only 1 choice per request is supported, got 2",
                 refusal("{\"model\":\"stories260K\",\"prompt\":\"a\",\"n\":2}").error().message());
         assertTrue(refusal("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stop\":[\"\\n\"]}").error().message().startsWith("stop: "));
@@ -96,6 +94,34 @@ class OpenAiRequestsTest {
         assertEquals("max_completion_tokens: give max_completion_tokens or max_tokens, not both",
                 chatRefusal("{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"max_tokens\":2,"
                         + "\"max_completion_tokens\":2}").error().message());
+    }
+
+    @Test
+    void streamAsksForServerSentEventsAndStreamOptionsOnlyComeWithIt() throws Exception {
+        OpenAiRequests.Mapped plain = REQUESTS.completion(body("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":false}"), "r-1");
+        assertFalse(plain.stream());
+        OpenAiRequests.Mapped streamed = REQUESTS.completion(body("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":true}"), "r-1");
+        assertTrue(streamed.stream());
+        assertFalse(streamed.includeUsage());
+        assertFalse(streamed.request().has("stream"), "the GenerationRequest has no stream field: the door streams");
+        OpenAiRequests.Mapped withUsage = REQUESTS.chat(body("{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"a\"}],\"stream\":true,\"stream_options\":{\"include_usage\":true}}"), "r-1", new PlainChatTemplate());
+        assertTrue(withUsage.stream());
+        assertTrue(withUsage.includeUsage());
+        assertFalse(REQUESTS.completion(body("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":true,"
+                + "\"stream_options\":{\"include_usage\":false}}"), "r-1").includeUsage());
+        assertTrue(REQUESTS.completion(body("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream_options\":null}"), "r-1") != null);
+
+        assertEquals("stream: must be a boolean", refusal("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":\"yes\"}").error().message());
+        assertEquals("stream_options: only allowed with \"stream\": true", refusal("{\"model\":\"stories260K\",\"prompt\":\"a\","
+                + "\"stream_options\":{\"include_usage\":true}}").error().message());
+        assertEquals("stream_options: must be an object", refusal("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":true,"
+                + "\"stream_options\":true}").error().message());
+        assertEquals("stream_options.include_usage: must be a boolean", refusal("{\"model\":\"stories260K\",\"prompt\":\"a\","
+                + "\"stream\":true,\"stream_options\":{\"include_usage\":1}}").error().message());
+        assertEquals("stream_options.continuous_usage_stats: not supported (only include_usage)", chatRefusal("{\"model\":"
+                + "\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"stream\":true,"
+                + "\"stream_options\":{\"continuous_usage_stats\":true}}").error().message());
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.steergate.messages.GenerationRequest;
+import io.steergate.messages.PolicyRef;
 import io.steergate.messages.GenerationRequest.SteeringAsk;
 import io.steergate.policy.PolicyStore.ReloadReport;
 import io.steergate.policy.PolicyStore.UncoveredTenants;
@@ -38,6 +39,20 @@ class PolicyStoreTest {
         assertEquals("default", store.policyFor("acme").orElseThrow().id());
         assertEquals("storytelling", store.policy("storytelling").orElseThrow().id());
         assertEquals(6, store.policies().size());
+    }
+
+    @Test
+    void onlyPoliciesThatMayRegenerateOrWithholdHoldAStreamBack() throws IOException {
+        PolicyStore store = new PolicyStore(Path.of("policies"), CATALOG, UncoveredTenants.DEFAULT_POLICY);
+        store.reload();
+        PolicyEngine engine = new PolicyEngine(store, CATALOG);
+        assertTrue(engine.mayHoldBack(new PolicyRef("moderated-stories", null)), "a ladder, then withheld");
+        assertTrue(engine.mayHoldBack(new PolicyRef("reviewed-stories", null)), "a ladder: the output may be generated again");
+        assertFalse(engine.mayHoldBack(new PolicyRef("monitored-stories", null)), "scorers that only flag");
+        assertFalse(engine.mayHoldBack(new PolicyRef("kids-platform", null)));
+        assertFalse(engine.mayHoldBack(new PolicyRef("default", null)));
+        assertFalse(engine.mayHoldBack(new PolicyRef("no-such-policy", null)));
+        assertFalse(engine.mayHoldBack(null));
     }
 
     @Test

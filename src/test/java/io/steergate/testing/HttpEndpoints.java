@@ -76,11 +76,11 @@ public final class HttpEndpoints {
                 new Endpoint("GET", "/v1/keys", "/v1/keys", null, null, OPERATORS, 200),
                 new Endpoint("POST", "/v1/keys", "/v1/keys", JSON, "{\"tenants\":[],\"roles\":[\"client\"]}", OPERATORS, 400),
                 new Endpoint("DELETE", "/v1/keys/matrix-none", "/v1/keys/{id}", null, null, OPERATORS, 404),
-                // the OpenAI-compatible door (its errors are {"error": {..., "code"}}): stream is refused before any work
+                // the OpenAI-compatible door (its errors are {"error": {..., "code"}}): a non-boolean stream is refused before any work
                 new Endpoint("POST", "/v1/completions", "/v1/completions", JSON,
-                        "{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":true}", Set.of(CLIENT), 400),
+                        "{\"model\":\"stories260K\",\"prompt\":\"a\",\"stream\":\"yes\"}", Set.of(CLIENT), 400),
                 new Endpoint("POST", "/v1/chat/completions", "/v1/chat/completions", JSON,
-                        "{\"model\":\"stories260K\",\"messages\":[],\"stream\":true}", Set.of(CLIENT), 400),
+                        "{\"model\":\"stories260K\",\"messages\":[],\"stream\":\"yes\"}", Set.of(CLIENT), 400),
                 new Endpoint("GET", "/v1/models", "/v1/models", null, null, Set.of(CLIENT, OPERATOR), 200));
     }
 }
