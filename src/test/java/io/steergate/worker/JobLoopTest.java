@@ -385,14 +385,14 @@ class JobLoopTest {
     @Test
     void aDeadLetterLargerThanTheLimitKeepsItsFirstBytesAndSaysHowLongItWas() {
         start();
-        byte[] huge = new byte[JobLoop.DEAD_LETTER_MAX_BYTES + 1000];
+        byte[] huge = new byte[JobRecords.DEAD_LETTER_MAX_BYTES + 1000];
         Arrays.fill(huge, (byte) 'x');
         deliver(P0, 0, huge);
 
         await().atMost(WAIT).until(() -> committed(P0) != null);
 
         ProducerRecord<String, byte[]> letter = sent(DLQ).get(0);
-        assertEquals(JobLoop.DEAD_LETTER_MAX_BYTES, letter.value().length);
+        assertEquals(JobRecords.DEAD_LETTER_MAX_BYTES, letter.value().length);
         assertEquals(String.valueOf(huge.length), header(letter, "steergate-truncated-from"));
         assertEquals("NOT_JSON", header(letter, "steergate-error-code"));
     }
