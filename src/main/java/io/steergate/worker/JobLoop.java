@@ -1,7 +1,6 @@
 package io.steergate.worker;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -70,9 +69,6 @@ final class JobLoop implements Runnable {
 
     record Settings(String jobsTopic, String jobResultsTopic, String jobDlqTopic, int batchSize, int batchWaitMs, int maxAttempts) {}
 
-    /** A job with the record it came in. */
-    private record Delivery(ConsumerRecord<String, byte[]> record, Job job) {}
-
     private final JobTraffic traffic;
     private final Consumer<String, byte[]> consumer;
     private final JobRecords io;
@@ -82,13 +78,8 @@ final class JobLoop implements Runnable {
     private final Settings settings;
     private final DistributionSummary batchSizes;
     private final DistributionSummary tokensPerSecond;
-    private final Counter tokensGenerated;
-    private final Counter counterfactualTokens;
     private final Timer generateTime;
-    private final Counter retriedAlone;
-    private final Counter deadLetteredUnreadable;
-    private final Counter deadLetteredAttempts;
-    private final Counter deadLetteredUnfit;
+    private final JobMeters meters;
 
     /** The request ids of the batch in hand, whose attempts rows get the error of a surprise. */
     private List<String> inHand = List.of();
@@ -107,23 +98,8 @@ final class JobLoop implements Runnable {
                 .publishPercentileHistogram().register(metrics);
         tokensPerSecond = DistributionSummary.builder("steergate.worker.tokens.per.second")
                 .description("Generated tokens per second of generation time, per batch").register(metrics);
-        tokensGenerated = metrics.counter("steergate.worker.tokens.generated");
-        counterfactualTokens = Counter.builder("steergate.worker.counterfactual.tokens")
-                .description("Tokens generated for unsteered counterfactual rows (also in steergate.worker.tokens.generated;"
-                        + " in no result's usage)")
-                .register(metrics);
         generateTime = metrics.timer("steergate.worker.generate");
-        retriedAlone = Counter.builder("steergate.worker.jobs.retried.alone")
-                .description("Jobs generated alone because their batch failed or an earlier attempt ended without a result")
-                .register(metrics);
-        deadLetteredUnreadable = deadLettered(metrics, "unreadable");
-        deadLetteredAttempts = deadLettered(metrics, "max-attempts");
-        deadLetteredUnfit = deadLettered(metrics, "cannot-generate");
-    }
-
-    private static Counter deadLettered(MeterRegistry metrics, String reason) {
-        return Counter.builder("steergate.worker.jobs.dead.lettered").tag("reason", reason)
-                .description("Jobs sent to the job dead-letter topic").register(metrics);
+        meters = new JobMeters(metrics);
     }
 
     /** Not waiting on a dependency, and polled within the last minute (a batch takes far less). */
@@ -171,19 +147,10 @@ final class JobLoop implements Runnable {
     }
 
     private void handle(List<ConsumerRecord<String, byte[]>> records) {
-        List<Delivery> jobs = new ArrayList<>(records.size());
         List<ProducerRecord<String, byte[]>> unreadable = new ArrayList<>();
-        for (ConsumerRecord<String, byte[]> record : records) {
-            try {
-                jobs.add(new Delivery(record, io.decode(record.value())));
-            } catch (JobRecords.Unreadable e) {
-                unreadable.add(io.deadLetter(record, e.error));
-                LOG.warnf("unreadable job at %s-%d@%d dead-lettered to %s: %s %s", record.topic(), record.partition(),
-                        record.offset(), settings.jobDlqTopic(), e.error.code(), e.error.message());
-            }
-        }
+        List<JobRecords.Delivery> jobs = io.readable(records, unreadable);
         traffic.publish(unreadable);
-        deadLetteredUnreadable.increment(unreadable.size());
+        meters.deadLetteredUnreadable.increment(unreadable.size());
 
         // records of partitions revoked during a wait are dropped at each step: their new owner takes them
         for (int from = 0; from < jobs.size(); from += settings.batchSize()) {
@@ -196,11 +163,11 @@ final class JobLoop implements Runnable {
      * Counts a first attempt of each job of the batch that has none, in one transaction, and generates those
      * together; each of the others (an earlier attempt ended without a result) then runs alone or is dead-lettered.
      */
-    private void runBatch(List<Delivery> batch) {
+    private void runBatch(List<JobRecords.Delivery> batch) {
         Set<String> first = traffic.untilDone("counting the attempts of " + batch.size() + " jobs",
                 () -> attempts.startFirst(owned(batch).stream().map(d -> d.job().requestId()).toList()));
         generate(batch.stream().filter(d -> first.contains(d.job().requestId())).toList());
-        for (Delivery delivery : batch) {
+        for (JobRecords.Delivery delivery : batch) {
             if (!first.contains(delivery.job().requestId()) && owns(delivery)) {
                 runAlone(delivery);
             }
@@ -208,7 +175,7 @@ final class JobLoop implements Runnable {
     }
 
     /** A job whose earlier attempt ended without a result: generated alone, or dead-lettered at max-attempts. */
-    private void runAlone(Delivery delivery) {
+    private void runAlone(JobRecords.Delivery delivery) {
         String id = delivery.job().requestId();
         inHand = List.of(id);
         Attempt attempt = traffic.untilDone("counting an attempt of job " + id, () -> attempts.startAlone(id));
@@ -217,44 +184,41 @@ final class JobLoop implements Runnable {
             return; // its partition went to another worker while this one waited: the new owner takes it
         }
         if (attempt.count() < settings.maxAttempts()) {
-            retriedAlone.increment();
+            meters.retriedAlone.increment();
             LOG.infof("job %s runs alone, attempt %d of %d: an earlier attempt ended without a result", id,
                     attempt.count(), settings.maxAttempts());
             generate(List.of(delivery));
             return;
         }
-        ErrorInfo error = ErrorInfo.of(ErrorCode.JOB_DEAD_LETTERED, "attempt " + attempt.count()
-                + " of steergate.worker.max-attempts=" + settings.maxAttempts() + ": the earlier attempts ended without"
-                + " a result (a failed batch or a worker that stopped while generating it); last error: "
-                + (attempt.lastError() == null ? "none recorded" : attempt.lastError()));
+        ErrorInfo error = JobRecords.attemptsUsedUp(attempt, settings.maxAttempts());
         JobResult failed = JobBatch.failed(delivery.job(), model, System.currentTimeMillis(), 0, 0, error);
         traffic.publish(List.of(io.deadLetter(delivery.record(), error), io.resultRecord(failed)));
-        deadLetteredAttempts.increment();
+        meters.deadLetteredAttempts.increment();
         LOG.warnf("job %s dead-lettered to %s: %s", id, settings.jobDlqTopic(), error.message());
         inHand = List.of();
     }
 
     /** Generates the batch, publishes its results and forgets their attempts. */
-    private void generate(List<Delivery> batch) {
+    private void generate(List<JobRecords.Delivery> batch) {
         if (batch.isEmpty()) {
             return;
         }
         inHand = batch.stream().map(d -> d.job().requestId()).toList();
         JobBatch.Outcome outcome = traffic.untilDone("generating " + batch.size() + " jobs",
-                () -> generation.run(owned(batch).stream().map(Delivery::job).toList()));
+                () -> generation.run(owned(batch).stream().map(JobRecords.Delivery::job).toList()));
         if (!outcome.results().isEmpty()) {
             batchSizes.record(outcome.results().size());
-            tokensGenerated.increment(outcome.generatedTokens());
-            counterfactualTokens.increment(outcome.counterfactualTokens());
+            meters.tokensGenerated.increment(outcome.generatedTokens());
+            meters.counterfactualTokens.increment(outcome.counterfactualTokens());
             if (outcome.generateMs() > 0) {
                 tokensPerSecond.record(outcome.generatedTokens() * 1000.0 / outcome.generateMs());
             }
             generateTime.record(Duration.ofMillis(outcome.generateMs()));
-            retriedAlone.increment(outcome.retriedAlone());
+            meters.retriedAlone.increment(outcome.retriedAlone());
             List<ProducerRecord<String, byte[]>> records = new ArrayList<>(outcome.results().stream().map(io::resultRecord).toList());
             records.addAll(unfitLetters(batch, outcome));
             traffic.publish(records);
-            deadLetteredUnfit.increment(records.size() - outcome.results().size());
+            meters.deadLetteredUnfit.increment(records.size() - outcome.results().size());
             List<String> done = outcome.results().stream().map(JobResult::requestId).toList();
             traffic.untilDone("clearing the attempts of " + done.size() + " finished jobs", () -> {
                 attempts.finished(done);
@@ -268,14 +232,14 @@ final class JobLoop implements Runnable {
      * The records of the jobs the batch found unfit to generate (a forged or corrupted job), for the job DLQ with the
      * reason their FAILED results give: set aside for a person to look at, beside the result that ends the request.
      */
-    private List<ProducerRecord<String, byte[]>> unfitLetters(List<Delivery> batch, JobBatch.Outcome outcome) {
+    private List<ProducerRecord<String, byte[]>> unfitLetters(List<JobRecords.Delivery> batch, JobBatch.Outcome outcome) {
         if (outcome.unfit().isEmpty()) {
             return List.of();
         }
         Map<String, ErrorInfo> errors = new HashMap<>();
         outcome.results().forEach(result -> errors.put(result.requestId(), result.error()));
         List<ProducerRecord<String, byte[]>> letters = new ArrayList<>();
-        for (Delivery delivery : batch) {
+        for (JobRecords.Delivery delivery : batch) {
             String id = delivery.job().requestId();
             if (outcome.unfit().contains(id) && owns(delivery)) {
                 letters.add(io.deadLetter(delivery.record(), errors.get(id)));
@@ -314,11 +278,11 @@ final class JobLoop implements Runnable {
     }
 
     /** The deliveries whose partitions this consumer still owns. */
-    private List<Delivery> owned(List<Delivery> deliveries) {
+    private List<JobRecords.Delivery> owned(List<JobRecords.Delivery> deliveries) {
         return deliveries.stream().filter(this::owns).toList();
     }
 
-    private boolean owns(Delivery delivery) {
+    private boolean owns(JobRecords.Delivery delivery) {
         return traffic.owns(delivery.record());
     }
 

@@ -11,13 +11,18 @@ import io.steergate.messages.JobResult;
 import io.steergate.resilience.Failures;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.jboss.logging.Logger;
 
 /** What both job loops read and write: a job from its record, its result's record, a dead letter with its reason. */
 final class JobRecords {
+
+    private static final Logger LOG = Logger.getLogger(JobRecords.class);
 
     /** The request id of docs/architecture.md 4.2: a job without a valid one cannot be answered, so it is dead-lettered. */
     private static final Pattern REQUEST_ID = Identifiers.REQUEST_ID;
@@ -37,6 +42,9 @@ final class JobRecords {
         }
     }
 
+    /** A job with the record it came in. */
+    record Delivery(ConsumerRecord<String, byte[]> record, Job job) {}
+
     private final ObjectMapper json;
     private final String jobResultsTopic;
     private final String jobDlqTopic;
@@ -49,6 +57,32 @@ final class JobRecords {
 
     String jobDlqTopic() {
         return jobDlqTopic;
+    }
+
+    /**
+     * The jobs among {@code records}, in order; each record that is not one goes to {@code letters} as a dead letter
+     * with the reason.
+     */
+    List<Delivery> readable(List<ConsumerRecord<String, byte[]>> records, List<ProducerRecord<String, byte[]>> letters) {
+        List<Delivery> jobs = new ArrayList<>(records.size());
+        for (ConsumerRecord<String, byte[]> record : records) {
+            try {
+                jobs.add(new Delivery(record, decode(record.value())));
+            } catch (Unreadable e) {
+                letters.add(deadLetter(record, e.error));
+                LOG.warnf("unreadable job at %s-%d@%d dead-lettered to %s: %s %s", record.topic(), record.partition(),
+                        record.offset(), jobDlqTopic, e.error.code(), e.error.message());
+            }
+        }
+        return jobs;
+    }
+
+    /** Why the delivery of a job at its attempt {@code attempt}, max-attempts or more, is dead-lettered. */
+    static ErrorInfo attemptsUsedUp(JobLoop.Attempt attempt, int maxAttempts) {
+        return ErrorInfo.of(ErrorCode.JOB_DEAD_LETTERED, "attempt " + attempt.count()
+                + " of steergate.worker.max-attempts=" + maxAttempts + ": the earlier attempts ended without"
+                + " a result (a failed batch or a worker that stopped while generating it); last error: "
+                + (attempt.lastError() == null ? "none recorded" : attempt.lastError()));
     }
 
     Job decode(byte[] value) throws Unreadable {
