@@ -52,7 +52,7 @@ import org.jboss.logging.Logger;
  * steer.job-tokens ({@link JobTokenPublisher}); a job whose client went away ({@link JobCancels}) stops, running or
  * queued, and ends FAILED CANCELLED with what it generated.
  */
-final class ContinuousJobLoop implements Runnable {
+final class ContinuousJobLoop implements WorkerLoop {
 
     private static final Logger LOG = Logger.getLogger(ContinuousJobLoop.class);
 
@@ -162,11 +162,13 @@ final class ContinuousJobLoop implements Runnable {
                 .register(metrics);
     }
 
-    boolean healthy() {
+    @Override
+    public boolean healthy() {
         return traffic.healthy();
     }
 
-    void stop() {
+    @Override
+    public void stop() {
         traffic.stop();
     }
 

@@ -41,7 +41,7 @@ import org.jboss.logging.Logger;
  * goes to the job DLQ with the reason, and so does a job that cannot be generated for what it carries (a strength or a
  * topP out of range: forged or corrupted), beside the FAILED result (GENERATION_FAILED) that ends its request.
  */
-final class JobLoop implements Runnable {
+final class JobLoop implements WorkerLoop {
 
     private static final Logger LOG = Logger.getLogger(JobLoop.class);
 
@@ -102,13 +102,13 @@ final class JobLoop implements Runnable {
         meters = new JobMeters(metrics);
     }
 
-    /** Not waiting on a dependency, and polled within the last minute (a batch takes far less). */
-    boolean healthy() {
+    @Override
+    public boolean healthy() {
         return traffic.healthy();
     }
 
-    /** Ends the loop after the step in hand; a wait on a dependency ends at once. */
-    void stop() {
+    @Override
+    public void stop() {
         traffic.stop();
     }
 
