@@ -163,64 +163,43 @@ final class ContinuousJobLoop implements WorkerLoop {
     }
 
     @Override
-    public boolean healthy() {
-        return traffic.healthy();
-    }
-
-    @Override
-    public void stop() {
-        traffic.stop();
+    public JobTraffic traffic() {
+        return traffic;
     }
 
     @Override
     public void run() {
         consumer.subscribe(List.of(settings.jobsTopic()), new Rebalances());
         try {
-            while (traffic.running()) {
-                List<ConsumerRecord<String, byte[]>> records = List.of();
-                try {
-                    records = poll();
-                    if (!records.isEmpty()) {
-                        take(records);
-                    }
-                    applyCancels();
-                    if (!inFlight.isEmpty()) {
-                        step();
-                    }
-                    commitWhenDue();
-                    holdBackWhenFull();
-                    surprises = 0;
-                } catch (RuntimeException | Error e) {
-                    if (!traffic.running()) {
-                        break; // stop() woke the consumer up
-                    }
-                    recover(e);
+            traffic.loop(() -> {
+                List<ConsumerRecord<String, byte[]>> records = poll();
+                if (!records.isEmpty()) {
+                    take(records);
                 }
-            }
+                applyCancels();
+                if (!inFlight.isEmpty()) {
+                    step();
+                }
+                commitWhenDue();
+                holdBackWhenFull();
+                surprises = 0;
+            }, this::recover);
         } finally {
             rows.abandon();
             rowsRunning.set(0);
-            consumer.close(Duration.ofSeconds(5));
         }
     }
 
-    /**
-     * While rows run, a poll that returns at once, at most every poll-interval-ms; idle, one that waits for work, then
-     * a short second one so that jobs arriving together start together.
-     */
+    /** While rows run, a poll that returns at once, at most every poll-interval-ms; idle, one that waits for work. */
     private List<ConsumerRecord<String, byte[]>> poll() {
-        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        if (!inFlight.isEmpty()) {
-            if (System.nanoTime() - lastPollNanos >= TimeUnit.MILLISECONDS.toNanos(pacing.pollIntervalMs())) {
-                lastPollNanos = System.nanoTime();
-                traffic.poll(Duration.ZERO).forEach(records::add);
-            }
-            return records;
+        if (inFlight.isEmpty()) {
+            lastPollNanos = System.nanoTime();
+            return traffic.gather(settings.batchSize(), settings.batchWaitMs());
         }
-        lastPollNanos = System.nanoTime();
-        traffic.poll(Duration.ofMillis(500)).forEach(records::add);
-        if (!records.isEmpty() && records.size() < settings.batchSize() && settings.batchWaitMs() > 0) {
-            traffic.poll(Duration.ofMillis(settings.batchWaitMs())).forEach(records::add);
+        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+        if (System.nanoTime() - lastPollNanos >= TimeUnit.MILLISECONDS.toNanos(pacing.pollIntervalMs())) {
+            lastPollNanos = System.nanoTime();
+            traffic.poll(Duration.ZERO).forEach(records::add);
         }
         return records;
     }

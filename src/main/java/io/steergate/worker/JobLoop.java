@@ -84,6 +84,8 @@ final class JobLoop implements WorkerLoop {
     /** The request ids of the batch in hand, whose attempts rows get the error of a surprise. */
     private List<String> inHand = List.of();
     private int surprises;
+    /** The records of the poll in hand, which come again after a surprise. */
+    private List<ConsumerRecord<String, byte[]>> polled = List.of();
 
     JobLoop(Consumer<String, byte[]> consumer, Producer<String, byte[]> producer, Attempts attempts, Generation generation,
             ModelRef model, ObjectMapper json, MeterRegistry metrics, Settings settings) {
@@ -103,47 +105,21 @@ final class JobLoop implements WorkerLoop {
     }
 
     @Override
-    public boolean healthy() {
-        return traffic.healthy();
-    }
-
-    @Override
-    public void stop() {
-        traffic.stop();
+    public JobTraffic traffic() {
+        return traffic;
     }
 
     @Override
     public void run() {
         consumer.subscribe(List.of(settings.jobsTopic()), new PauseNewPartitionsWhileWaiting());
-        try {
-            while (traffic.running()) {
-                List<ConsumerRecord<String, byte[]>> records = List.of();
-                try {
-                    records = gather();
-                    if (!records.isEmpty()) {
-                        handle(records);
-                    }
-                    surprises = 0;
-                } catch (RuntimeException | Error e) {
-                    if (!traffic.running()) {
-                        break; // stop() woke the consumer up
-                    }
-                    recover(records, e);
-                }
+        traffic.loop(() -> {
+            polled = List.of();
+            polled = traffic.gather(settings.batchSize(), settings.batchWaitMs());
+            if (!polled.isEmpty()) {
+                handle(polled);
             }
-        } finally {
-            consumer.close(Duration.ofSeconds(5));
-        }
-    }
-
-    /** One poll, then a short second one so that jobs arriving together share a batch. */
-    private List<ConsumerRecord<String, byte[]>> gather() {
-        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        traffic.poll(Duration.ofMillis(500)).forEach(records::add);
-        if (!records.isEmpty() && records.size() < settings.batchSize() && settings.batchWaitMs() > 0) {
-            traffic.poll(Duration.ofMillis(settings.batchWaitMs())).forEach(records::add);
-        }
-        return records;
+            surprises = 0;
+        }, failure -> recover(polled, failure));
     }
 
     private void handle(List<ConsumerRecord<String, byte[]>> records) {

@@ -73,6 +73,37 @@ final class JobTraffic {
         consumer.wakeup();
     }
 
+    /**
+     * Runs {@code iteration} until {@link #stop}, then closes the consumer. A failure goes to {@code recover}, unless
+     * it is the wakeup of a stop, which ends the loop.
+     */
+    void loop(Runnable iteration, java.util.function.Consumer<Throwable> recover) {
+        try {
+            while (running) {
+                try {
+                    iteration.run();
+                } catch (RuntimeException | Error e) {
+                    if (!running) {
+                        break; // stop() woke the consumer up
+                    }
+                    recover.accept(e);
+                }
+            }
+        } finally {
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    /** One poll that waits for work, then a short second one so that jobs arriving together start together. */
+    List<ConsumerRecord<String, byte[]>> gather(int batchSize, int batchWaitMs) {
+        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+        poll(Duration.ofMillis(500)).forEach(records::add);
+        if (!records.isEmpty() && records.size() < batchSize && batchWaitMs > 0) {
+            poll(Duration.ofMillis(batchWaitMs)).forEach(records::add);
+        }
+        return records;
+    }
+
     ConsumerRecords<String, byte[]> poll(Duration timeout) {
         lastPollNanos = System.nanoTime();
         return consumer.poll(timeout);

@@ -41,8 +41,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.postgresql.util.PSQLException;
-import org.postgresql.util.PSQLState;
 
 /**
  * The continuous job loop against Kafka's MockConsumer and MockProducer, an in-memory attempts table and a stand-in
@@ -119,16 +117,11 @@ class ContinuousJobLoopTest {
     }
 
     List<ProducerRecord<String, byte[]>> sent(String topic) {
-        return producer.history().stream().filter(r -> r.topic().equals(topic)).toList();
+        return JobLoopTest.sent(producer, topic);
     }
 
     JsonNode result(String id) {
-        ProducerRecord<String, byte[]> record = sent(RESULTS).stream().filter(r -> r.key().equals(id)).findFirst().orElseThrow();
-        try {
-            return JSON.readTree(record.value());
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return JobLoopTest.result(producer, id);
     }
 
     boolean answered(String id) {
@@ -196,27 +189,11 @@ class ContinuousJobLoopTest {
         await().atMost(WAIT).until(() -> Long.valueOf(2).equals(committed(P0)));
     }
 
-    /** A resolver that throws what the PostgreSQL driver throws while the server is down, {@code times} times. */
-    JobBatch.PlanResolver registryDown(int times, Runnable duringFailure) {
-        AtomicInteger calls = new AtomicInteger();
-        return plan -> {
-            int call = calls.incrementAndGet();
-            if (call <= times) {
-                if (call == 2) {
-                    duringFailure.run();
-                }
-                throw new IllegalStateException("reading intervention maps failed",
-                        new PSQLException("Connection to localhost:5432 refused", PSQLState.CONNECTION_UNABLE_TO_CONNECT));
-            }
-            return SteeringPlan.NONE;
-        };
-    }
-
     @Test
     void aTransientFailurePausesThePartitionsKeepsPollingAndResumes() {
         AtomicReference<Set<TopicPartition>> pausedDuringWait = new AtomicReference<>();
         AtomicReference<Boolean> healthyDuringWait = new AtomicReference<>();
-        resolver = registryDown(4, () -> {
+        resolver = JobLoopTest.registryDown(4, () -> {
             healthyDuringWait.set(loop.healthy());
             consumer.schedulePollTask(() -> pausedDuringWait.set(Set.copyOf(consumer.paused())));
         });

@@ -179,11 +179,20 @@ class JobLoopTest {
     }
 
     List<ProducerRecord<String, byte[]>> sent(String topic) {
-        return producer.history().stream().filter(r -> r.topic().equals(topic)).toList();
+        return sent(producer, topic);
     }
 
     JsonNode result(String id) {
-        ProducerRecord<String, byte[]> record = sent(RESULTS).stream().filter(r -> r.key().equals(id)).findFirst().orElseThrow();
+        return result(producer, id);
+    }
+
+    static List<ProducerRecord<String, byte[]>> sent(MockProducer<String, byte[]> producer, String topic) {
+        return producer.history().stream().filter(r -> r.topic().equals(topic)).toList();
+    }
+
+    /** The JSON of the first result published for job {@code id}. */
+    static JsonNode result(MockProducer<String, byte[]> producer, String id) {
+        ProducerRecord<String, byte[]> record = sent(producer, RESULTS).stream().filter(r -> r.key().equals(id)).findFirst().orElseThrow();
         try {
             return JSON.readTree(record.value());
         } catch (Exception e) {
@@ -201,7 +210,7 @@ class JobLoopTest {
     }
 
     /** A resolver that throws what the PostgreSQL driver throws while the server is down, {@code times} times. */
-    JobBatch.PlanResolver registryDown(int times, Runnable duringFailure) {
+    static JobBatch.PlanResolver registryDown(int times, Runnable duringFailure) {
         AtomicInteger calls = new AtomicInteger();
         return plan -> {
             int call = calls.incrementAndGet();
