@@ -48,7 +48,7 @@ import org.jboss.logging.Logger;
  * unfinished job, whose attempts then take it alone to the dead-letter topic.
  *
  * <p>Revoked partitions: done offsets are committed and their jobs leave the batch without a result (the new owner
- * generates them; their seeds make the text the same). Streams: each piece of a streamed job's own row goes to
+ * generates them; their seeds make the text the same), their first attempts forgotten. Streams: each piece of a streamed job's own row goes to
  * steer.job-tokens ({@link JobTokenPublisher}); a job whose client went away ({@link JobCancels}) stops, running or
  * queued, and ends FAILED CANCELLED with what it generated.
  */
@@ -543,15 +543,40 @@ final class ContinuousJobLoop implements WorkerLoop {
             }
             LOG.infof("job partitions revoked: %s", partitions);
             commit(partitions);
+            List<String> firstAttempts = drop(partitions).stream().filter(job -> !job.alone).map(InFlight::id).toList();
+            if (!firstAttempts.isEmpty()) {
+                // handing a partition over is no failure: the new owner's attempt is a first one again, so that
+                // rebalances during a long job never take it to the dead-letter topic (no retry: inside poll())
+                try {
+                    attempts.finished(firstAttempts);
+                } catch (RuntimeException e) {
+                    LOG.warnf("forgetting the attempts of %d jobs handed over failed, their new owner runs them alone: %s",
+                            firstAttempts.size(), Failures.reason(e));
+                }
+            }
+        }
+
+        /** Lost (this member was dropped from the group): nothing can be committed, and the attempts stay counted. */
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            LOG.warnf("job partitions lost: %s", partitions);
+            drop(partitions);
+        }
+
+        /** Their jobs leave the batch without a result; the jobs dropped. */
+        private List<InFlight> drop(Collection<TopicPartition> partitions) {
+            List<InFlight> dropped = new ArrayList<>();
             for (Iterator<InFlight> it = inFlight.values().iterator(); it.hasNext(); ) {
                 InFlight job = it.next();
                 if (partitions.contains(job.partition())) {
                     rows.cancel(job.unit);
                     rowsCancelled.increment(job.completions.length - job.finished);
                     it.remove();
+                    dropped.add(job);
                 }
             }
             partitions.forEach(progress::remove);
+            return dropped;
         }
 
         @Override

@@ -46,19 +46,22 @@ final class JobTokenPublisher {
         return (index, tokens, text) -> publish(key, new JobTokens(key, index, tokens, text));
     }
 
+    /** Never throws: it runs on the decode thread, and must not fail the step its row shares with others. */
     private void publish(String key, JobTokens piece) {
-        byte[] value;
-        try {
-            value = json.writeValueAsBytes(piece);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a piece of job " + key + " cannot be written as JSON", e);
-        }
         sent.increment();
-        producer.send(new ProducerRecord<>(topic, key, value), (metadata, error) -> {
-            if (error != null) {
-                failed.increment();
-                LOG.debugf("a streamed piece of job %s was not sent: %s", key, Failures.reason(error));
-            }
-        });
+        try {
+            producer.send(new ProducerRecord<>(topic, key, json.writeValueAsBytes(piece)), (metadata, error) -> {
+                if (error != null) {
+                    lost(key, error);
+                }
+            });
+        } catch (JsonProcessingException | RuntimeException e) {
+            lost(key, e);
+        }
+    }
+
+    private void lost(String key, Throwable error) {
+        failed.increment();
+        LOG.debugf("a streamed piece of job %s was not sent: %s", key, Failures.reason(error));
     }
 }

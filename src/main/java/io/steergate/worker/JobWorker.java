@@ -193,9 +193,13 @@ public class JobWorker {
         return kafka.reliableProducer("steergate-worker", Map.of());
     }
 
-    /** Streamed pieces go out at once (no linger): the client waits on each. */
+    /**
+     * Streamed pieces go out at once (no linger): the client waits on each. A send is made on the decode thread, so
+     * it may block on missing metadata (the broker away) for a moment only; the piece is then counted as lost.
+     */
     static Properties tokenProducerProperties(KafkaClientSettings kafka) {
-        return kafka.reliableProducer("steergate-worker-tokens", Map.of(ProducerConfig.LINGER_MS_CONFIG, 0));
+        return kafka.reliableProducer("steergate-worker-tokens", Map.of(ProducerConfig.LINGER_MS_CONFIG, 0,
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, 200));
     }
 
     /** Every partition assigned, no group (every worker needs every cancel), nothing committed. */
