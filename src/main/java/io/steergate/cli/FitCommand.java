@@ -89,6 +89,14 @@ final class FitCommand implements Callable<Integer> {
     @Option(names = "--group", paramLabel = "X", description = "LinEAS group-lasso weight")
     Double group;
 
+    @Option(names = "--held-out", paramLabel = "X",
+            description = "LinEAS share of the prompts held out to measure held-out W1 (0 to 0.5)")
+    Double heldOut;
+
+    @Option(names = "--patience", paramLabel = "N",
+            description = "LinEAS with --held-out: stop after N steps without a better held-out W1, keep the best maps")
+    Integer patience;
+
     @Override
     public Integer call() throws Exception {
         InterventionMethod m;
@@ -157,6 +165,8 @@ final class FitCommand implements Callable<Integer> {
         s = lr == null ? s : s.withLearningRate(lr);
         s = l1 == null ? s : s.withL1(l1);
         s = group == null ? s : s.withGroupLasso(group);
+        s = heldOut == null ? s : s.withHeldOut(heldOut);
+        s = patience == null ? s : s.withPatience(patience);
         return seed == null ? s : s.withSeed(seed);
     }
 

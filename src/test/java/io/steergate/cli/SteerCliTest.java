@@ -96,6 +96,16 @@ class SteerCliTest {
     }
 
     @Test
+    void lineasHoldsOutWhatHeldOutAsks() {
+        // 1 of the 4 source prompts held out leaves 3 to train on: refused, which shows the flag reached the fit
+        Run fit = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "layers.4.resid", "--name", "ln", "--out",
+                dir.resolve("held.safetensors").toString(), "--steps", "2", "--held-out", "0.25", "--patience", "10");
+        assertEquals(1, fit.code(), fit.out());
+        assertTrue(fit.err().contains("need at least 4 source prompts to train on, 1 of 4 are held out"), fit.err());
+    }
+
+    @Test
     void scaleWritesTheMapAtAStrengthAsAMapOfItsOwn() throws IOException {
         Path out = dir.resolve("scaled.safetensors");
         Run scale = run("scale", "--map", map.toString(), "--strength", "2", "--out", out.toString());

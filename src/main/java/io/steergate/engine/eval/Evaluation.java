@@ -293,7 +293,7 @@ public final class Evaluation {
     }
 
     /** Mean over sites of {@link Wasserstein#siteMean}; NaN when either side is missing. */
-    static double meanW1(Map<HookSite, float[][]> a, Map<HookSite, float[][]> b) {
+    public static double meanW1(Map<HookSite, float[][]> a, Map<HookSite, float[][]> b) {
         if (a == null || b == null || a.isEmpty()) {
             return Double.NaN;
         }

@@ -99,11 +99,20 @@ final class CausalFit {
         if (n >= prompts.size()) {
             return prompts;
         }
-        int[] index = new int[prompts.size()];
+        List<String> out = new ArrayList<>(n);
+        for (int i : draw(prompts.size(), n, random)) {
+            out.add(prompts.get(i));
+        }
+        return out;
+    }
+
+    /** {@code n} distinct indices of {@code 0..size-1} by a partial Fisher-Yates shuffle, ascending. */
+    static int[] draw(int size, int n, Random random) {
+        int[] index = new int[size];
         for (int i = 0; i < index.length; i++) {
             index[i] = i;
         }
-        for (int i = 0; i < n; i++) { // partial Fisher-Yates
+        for (int i = 0; i < n; i++) {
             int j = i + random.nextInt(index.length - i);
             int t = index[i];
             index[i] = index[j];
@@ -111,11 +120,7 @@ final class CausalFit {
         }
         int[] chosen = java.util.Arrays.copyOf(index, n);
         java.util.Arrays.sort(chosen);
-        List<String> out = new ArrayList<>(n);
-        for (int i : chosen) {
-            out.add(prompts.get(i));
-        }
-        return out;
+        return chosen;
     }
 
     /**

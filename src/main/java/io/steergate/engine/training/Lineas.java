@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import io.steergate.engine.eval.Evaluation;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.PromptBatch;
@@ -13,6 +14,7 @@ import io.steergate.engine.steering.ActivationCollector;
 import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.SteeringPlan;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -28,7 +30,9 @@ import java.util.function.Consumer;
  * maps at every chosen site, trained jointly by backpropagation through the frozen model so that the pooled
  * post-map activations of source prompts match the clean target prompts' distribution at every site (sorted-sample
  * W2 loss, {@link SortedSampleLoss}). Adam (betas 0.9, 0.9) with cosine annealing, then optional L1 and group-lasso
- * proximal steps toward the identity ({@link Proximal}).
+ * proximal steps toward the identity ({@link Proximal}). Optionally a seeded share of the prompts is held out: its W1
+ * is checked every {@link #HELD_OUT_EVERY} steps, and with a patience the training stops when it no longer improves
+ * and returns the maps of the best check.
  *
  * <p>Parameters and Adam state live in Java arrays; each step builds fresh ω, β arrays that require gradients in its
  * own sub-manager, reads their gradients back and closes the manager, so nothing accumulates and nothing leaks
@@ -44,6 +48,8 @@ public final class Lineas {
     /** The schedule ends at learningRate times this (the reference's dampen_lr). */
     static final double DAMPEN_LR = 1e-3;
     static final InterventionMethod METHOD = new LineasMethod();
+    /** Held-out W1 is checked after every this many steps, and after the last step. */
+    public static final int HELD_OUT_EVERY = 10;
 
     /**
      * What the trainer reports after every step.
@@ -54,9 +60,10 @@ public final class Lineas {
      * @param activeNeurons neurons, over all sites, whose map is not the identity (see {@link #SPARSITY_THRESHOLD})
      * @param activeSites sites with at least one active neuron
      * @param skipped steps skipped so far for a non-finite loss or gradient
+     * @param heldOutW1 held-out W1 after this step's update where it was checked, else NaN
      */
     public record Progress(int step, double loss, double learningRate, int activeNeurons, int activeSites,
-            int skipped) {
+            int skipped, double heldOutW1) {
     }
 
     /** Sees (and may alter) the gradients of one step before the finiteness check: a seam for tests. */
@@ -77,14 +84,17 @@ public final class Lineas {
      * Deterministic for a given seed on one machine (same inputs, same maps, bit for bit).
      *
      * @param model the frozen model
-     * @param source prompts showing the behaviour to remove; batches cycle through a seeded shuffle of them
-     * @param target prompts showing the desired behaviour; their clean pooled activations are the target
+     * @param source prompts showing the behaviour to remove; batches cycle through a seeded shuffle of those not
+     *     held out
+     * @param target prompts showing the desired behaviour; the clean pooled activations of those not held out are
+     *     the target
      * @param options sites, schedule, sparsity weights, seed
      * @param listener called after every step, skipped steps included
      * @param cancel checked before every step; once true the training stops and returns the maps so far with
      *     {@link LineasFit#cancelled()} true (no exception)
      * @return the intervention (method {@link Intervention#LINEAS}) and the loss history
-     * @throws IllegalArgumentException on empty prompt lists, fewer than 4 source prompts, or a site beyond the model
+     * @throws IllegalArgumentException on empty prompt lists, fewer than 4 source prompts left to train on, a split
+     *     that leaves a side without training prompts, or a site beyond the model
      */
     public static LineasFit train(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             Consumer<Progress> listener, BooleanSupplier cancel) {
@@ -106,24 +116,34 @@ public final class Lineas {
                         + " layers");
             }
         }
+        // the split has its own seeded stream, so a fit without one batches exactly as before splits existed
+        Random splitRandom = new Random(options.seed());
+        HeldOutSplit src = HeldOutSplit.of(source, options.heldOut(), splitRandom);
+        HeldOutSplit dst = HeldOutSplit.of(target, options.heldOut(), splitRandom);
+        if (src.train().size() < 4) {
+            throw new IllegalArgumentException("need at least 4 source prompts to train on, " + src.heldOut().size()
+                    + " of " + source.size() + " are held out");
+        }
+        boolean checking = !src.heldOut().isEmpty();
         int nSites = sites.size();
-        int batchSize = Math.min(options.batchSize(), source.size());
+        int batchSize = Math.min(options.batchSize(), src.train().size());
         int runLayers = sites.get(sites.size() - 1).layer() + 1;
 
         // targets: clean pooled activations, read at the batch's quantile levels once
-        Map<HookSite, float[][]> clean = new ActivationCollector(model, 32).collect(target, sites, null);
+        ActivationCollector collector = new ActivationCollector(model, 32);
+        Map<HookSite, float[][]> clean = collector.collect(dst.train(), sites, null);
         float[][] targetQuantiles = new float[nSites][];
         for (int s = 0; s < nSites; s++) {
             targetQuantiles[s] = flatten(SortedSampleLoss.quantiles(clean.get(sites.get(s)), batchSize));
         }
         // source token ids once, in a seeded shuffle the batches cycle through
         int seqLen = model.config().seqLen();
-        int[][] sourceIds = new int[source.size()][];
+        int[][] sourceIds = new int[src.train().size()][];
         for (int i = 0; i < sourceIds.length; i++) {
-            int[] ids = model.tokenizer().encode(source.get(i));
+            int[] ids = model.tokenizer().encode(src.train().get(i));
             sourceIds[i] = ids.length > seqLen ? Arrays.copyOf(ids, seqLen) : ids;
         }
-        int[] order = shuffle(source.size(), new Random(options.seed()));
+        int[] order = shuffle(sourceIds.length, new Random(options.seed()));
 
         // omega, beta and their Adam moments per site, each the site's width
         float[][] omega = new float[nSites][];
@@ -147,6 +167,22 @@ public final class Lineas {
         int cursor = 0;
         List<Double> history = new ArrayList<>();
         boolean cancelled = false;
+
+        double trainW1Before = Evaluation.meanW1(collector.collect(src.train(), sites, null), clean);
+        // held-out sources are measured against the training targets (the distribution the maps aim at, the larger
+        // sample); the held-out targets give the floor: what a sample of the target distribution itself scores
+        double heldOutFloor = checking
+                ? Evaluation.meanW1(collector.collect(dst.heldOut(), sites, null), clean) : Double.NaN;
+        double heldOutBefore = checking
+                ? Evaluation.meanW1(collector.collect(src.heldOut(), sites, null), clean) : Double.NaN;
+        // the best held-out check so far; the identity (step 0) until a check beats it
+        double bestW1 = heldOutBefore;
+        int bestStep = 0;
+        float[][] bestOmega = copy(omega);
+        float[][] bestBeta = copy(beta);
+        double lastW1 = heldOutBefore;
+        int lastCheck = 0;
+        boolean stoppedEarly = false;
 
         for (int step = 1; step <= options.steps(); step++) {
             if (cancel.getAsBoolean()) {
@@ -176,19 +212,43 @@ public final class Lineas {
                 skipped++;
             }
             history.add(Double.isFinite(loss) ? loss : Double.NaN);
+            double heldOutW1 = Double.NaN;
+            if (checking && (step % HELD_OUT_EVERY == 0 || step == options.steps())) {
+                heldOutW1 = w1(collector, src.heldOut(), clean, model, options, omega, beta);
+                lastW1 = heldOutW1;
+                lastCheck = step;
+                if (heldOutW1 < bestW1) {
+                    bestW1 = heldOutW1;
+                    bestStep = step;
+                    bestOmega = copy(omega);
+                    bestBeta = copy(beta);
+                }
+            }
             int[] active = active(omega, beta);
-            listener.accept(new Progress(step, loss, lr, active[0], active[1], skipped));
+            listener.accept(new Progress(step, loss, lr, active[0], active[1], skipped, heldOutW1));
+            if (!Double.isNaN(heldOutW1) && options.patience() > 0 && step - bestStep >= options.patience()
+                    && step < options.steps()) {
+                stoppedEarly = true;
+                break;
+            }
         }
+        int stepsRun = history.size();
+        boolean keepBest = checking && options.patience() > 0;
+        float[][] outOmega = keepBest ? bestOmega : omega;
+        float[][] outBeta = keepBest ? bestBeta : beta;
+        double heldOutAfter = !checking ? Double.NaN
+                : keepBest ? bestW1
+                : lastCheck == stepsRun ? lastW1
+                : w1(collector, src.heldOut(), clean, model, options, outOmega, outBeta);
+        double trainAfter = w1(collector, src.train(), clean, model, options, outOmega, outBeta);
+        LineasFit.W1 w1 = new LineasFit.W1(trainW1Before, trainAfter, src.heldOut().size(), heldOutBefore,
+                heldOutAfter, heldOutFloor, keepBest ? bestStep : stepsRun, stoppedEarly);
 
         double[] losses = history.stream().mapToDouble(Double::doubleValue).toArray();
         double initialLoss = losses.length > 0 ? losses[0] : Double.NaN;
         double finalLoss = losses.length > 0 ? losses[losses.length - 1] : Double.NaN;
         String sourceSha = PromptSet.sha256Of(source);
         String targetSha = PromptSet.sha256Of(target);
-        TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
-        for (int s = 0; s < nSites; s++) {
-            maps.put(sites.get(s), AffineMap.of(omega[s].clone(), beta[s].clone()));
-        }
         Map<String, String> hp = new TreeMap<>();
         hp.put("lr", Double.toString(options.learningRate()));
         hp.put("steps", Integer.toString(options.steps()));
@@ -199,6 +259,10 @@ public final class Lineas {
         hp.put("optimizer", "adam(0.9,0.9,1e-8)");
         hp.put("schedule", "cosine(min=lr*" + DAMPEN_LR + ")");
         hp.put("criterion", "wasserstein(p=2,sorted,mean)");
+        if (checking) {
+            hp.put("heldOut", Double.toString(options.heldOut()));
+            hp.put("patience", Integer.toString(options.patience()));
+        }
         Map<String, String> metadata = new TreeMap<>();
         metadata.put("hyperparameters", CausalFit.json(hp));
         metadata.put("training_data_sha256", CausalFit.trainingData(sourceSha, targetSha));
@@ -209,10 +273,38 @@ public final class Lineas {
         if (cancelled) {
             metadata.put("cancelled", "true");
         }
-        Intervention intervention = new Intervention(options.name(), METHOD.metadataName(),
-                model.fingerprint(), options.concept(), metadata, maps);
+        if (checking) {
+            metadata.put("held_out_w1", Double.toString(heldOutAfter));
+            metadata.put("maps_step", Integer.toString(w1.mapsStep()));
+        }
+        Intervention intervention = intervention(model, options, sites, outOmega, outBeta, metadata);
         return new LineasFit(intervention, sites, losses, initialLoss, finalLoss, skipped, cancelled, sourceSha,
-                targetSha, (System.nanoTime() - start) / 1_000_000);
+                targetSha, (System.nanoTime() - start) / 1_000_000, w1);
+    }
+
+    private static Intervention intervention(LlamaModel model, LineasOptions options, List<HookSite> sites,
+            float[][] omega, float[][] beta, Map<String, String> metadata) {
+        TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
+        for (int s = 0; s < sites.size(); s++) {
+            maps.put(sites.get(s), AffineMap.of(omega[s].clone(), beta[s].clone()));
+        }
+        return new Intervention(options.name(), METHOD.metadataName(), model.fingerprint(), options.concept(),
+                metadata, maps);
+    }
+
+    /** Per-site mean W1 of {@code prompts} through the maps at strength 1 against {@code target}. */
+    private static double w1(ActivationCollector collector, List<String> prompts, Map<HookSite, float[][]> target,
+            LlamaModel model, LineasOptions options, float[][] omega, float[][] beta) {
+        SteeringPlan plan = SteeringPlan.of(intervention(model, options, options.sites(), omega, beta, Map.of()), 1.0);
+        return Evaluation.meanW1(collector.collect(prompts, options.sites(), plan), target);
+    }
+
+    private static float[][] copy(float[][] rows) {
+        float[][] out = new float[rows.length][];
+        for (int i = 0; i < rows.length; i++) {
+            out[i] = rows[i].clone();
+        }
+        return out;
     }
 
     /**

@@ -38,9 +38,24 @@ final class LineasMethod implements InterventionMethod {
         metrics.put("initialLoss", finite(fit.initialLoss()));
         metrics.put("finalLoss", finite(fit.finalLoss()));
         metrics.put("skippedSteps", fit.skippedSteps());
-        String summary = String.format(Locale.ROOT, "%d steps, loss %.5g -> %.5g (%.0f%% lower), %d skipped",
-                fit.stepsRun(), fit.initialLoss(), fit.finalLoss(), 100 * (1 - fit.finalLoss() / fit.initialLoss()),
-                fit.skippedSteps());
+        LineasFit.W1 w1 = fit.w1();
+        metrics.put("trainW1Before", finite(w1.trainBefore()));
+        metrics.put("trainW1", finite(w1.train()));
+        metrics.put("heldOutPrompts", w1.heldOutPrompts());
+        metrics.put("heldOutW1Before", finite(w1.heldOutBefore()));
+        metrics.put("heldOutW1", finite(w1.heldOut()));
+        metrics.put("heldOutW1Floor", finite(w1.heldOutFloor()));
+        metrics.put("mapsStep", w1.mapsStep());
+        metrics.put("stoppedEarly", w1.stoppedEarly());
+        String summary = String.format(Locale.ROOT, "%d steps, loss %.5g -> %.5g (%.0f%% lower), %d skipped; "
+                + "train W1 %.5g -> %.5g", fit.stepsRun(), fit.initialLoss(), fit.finalLoss(),
+                100 * (1 - fit.finalLoss() / fit.initialLoss()), fit.skippedSteps(), w1.trainBefore(), w1.train());
+        if (w1.heldOutPrompts() > 0) {
+            summary += String.format(Locale.ROOT, "; held-out W1 (%d prompts per side) %.5g -> %.5g (floor %.5g); "
+                    + "maps of step %d%s", w1.heldOutPrompts(), w1.heldOutBefore(), w1.heldOut(), w1.heldOutFloor(),
+                    w1.mapsStep(),
+                    w1.stoppedEarly() ? ", stopped early" : "");
+        }
         return new Trained(fit.intervention(), metrics, fit.cancelled(), summary);
     }
 

@@ -17,10 +17,15 @@ import java.util.Objects;
  * @param l1 weight of the L1 proximal step toward the identity (neuron selection), 0 = off
  * @param groupLasso weight of the group-lasso proximal step, one group per site for ω and one for β (site
  *     selection), 0 = off
- * @param seed seed of the shuffle that orders the source prompts into batches (java.util.Random)
+ * @param seed seed of the shuffle that orders the source prompts into batches and of the held-out split
+ *     (java.util.Random, one instance each)
+ * @param heldOut share of the source and of the target prompts held out of training, in [0, 0.5]; their W1 is
+ *     checked every {@link Lineas#HELD_OUT_EVERY} steps; 0 = no split (every prompt trains)
+ * @param patience with a held-out split: stop once held-out W1 has not improved for this many steps and return the
+ *     maps of its best check (the identity if no check beat it); 0 = run every step and return the last maps
  */
 public record LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
-        int batchSize, double l1, double groupLasso, long seed) {
+        int batchSize, double l1, double groupLasso, long seed, double heldOut, int patience) {
 
     public LineasOptions {
         Objects.requireNonNull(name, "name");
@@ -42,6 +47,19 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
             throw new IllegalArgumentException("l1 and groupLasso must be finite and >= 0, got " + l1 + " and "
                     + groupLasso);
         }
+        if (!(heldOut >= 0 && heldOut <= TrainingSettings.MAX_HELD_OUT)) {
+            throw new IllegalArgumentException("heldOut must be in [0, " + TrainingSettings.MAX_HELD_OUT + "], got "
+                    + heldOut);
+        }
+        if (patience < 0) {
+            throw new IllegalArgumentException("patience must be >= 0, got " + patience);
+        }
+    }
+
+    /** Without a held-out split. */
+    public LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
+            int batchSize, double l1, double groupLasso, long seed) {
+        this(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, 0, 0);
     }
 
     /** With {@link TrainingSettings#DEFAULTS}. */
@@ -52,30 +70,46 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
     /** With the LinEAS fields of {@code settings}. */
     public static LineasOptions of(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
         return new LineasOptions(name, concept, sites, settings.steps(), settings.learningRate(), settings.batchSize(),
-                settings.l1(), settings.groupLasso(), settings.seed());
+                settings.l1(), settings.groupLasso(), settings.seed(), settings.heldOut(), settings.patience());
     }
 
     public LineasOptions withSteps(int steps) {
-        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience);
     }
 
     public LineasOptions withLearningRate(double learningRate) {
-        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience);
     }
 
     public LineasOptions withBatchSize(int batchSize) {
-        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience);
     }
 
     public LineasOptions withL1(double l1) {
-        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience);
     }
 
     public LineasOptions withGroupLasso(double groupLasso) {
-        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience);
     }
 
     public LineasOptions withSeed(long seed) {
-        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed);
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience);
+    }
+
+    public LineasOptions withHeldOut(double heldOut) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience);
+    }
+
+    public LineasOptions withPatience(int patience) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience);
     }
 }

@@ -12,36 +12,63 @@ package io.steergate.engine.training;
  * @param groupLasso LinEAS group-lasso weight (site selection), 0 = off
  * @param seed seed of the count-equalizing subsample (closed-form methods) or of the batch shuffle (LinEAS)
  * @param targetsThroughEarlierMaps closed-form methods: target prompts pass through the maps fitted so far
+ * @param heldOut LinEAS: share of the source and of the target prompts held out of training to measure held-out W1
+ *     (seeded by {@code seed}), in [0, 0.5]; 0 = no split
+ * @param patience LinEAS with a held-out split: stop once held-out W1 has not improved for this many steps and keep
+ *     the maps of its best check; 0 = no early stopping (run every step, keep the last maps)
  */
 public record TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
-        boolean targetsThroughEarlierMaps) {
+        boolean targetsThroughEarlierMaps, double heldOut, int patience) {
 
     public static final TrainingSettings DEFAULTS = new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false);
     /** The most steps a training may ask for: a bound on how long one job can hold a trainer. */
     public static final int MAX_STEPS = 100_000;
+    /** The largest share of the prompts a held-out split may take. */
+    public static final double MAX_HELD_OUT = 0.5;
+
+    /** Without a held-out split. */
+    public TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
+            boolean targetsThroughEarlierMaps) {
+        this(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps, 0, 0);
+    }
 
     public TrainingSettings withSteps(int steps) {
-        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience);
     }
 
     public TrainingSettings withLearningRate(double learningRate) {
-        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience);
     }
 
     public TrainingSettings withL1(double l1) {
-        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience);
     }
 
     public TrainingSettings withGroupLasso(double groupLasso) {
-        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience);
     }
 
     public TrainingSettings withSeed(long seed) {
-        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps);
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience);
     }
 
     public TrainingSettings withTargetsThroughEarlierMaps(boolean through) {
-        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, through);
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, through, heldOut, patience);
+    }
+
+    public TrainingSettings withHeldOut(double heldOut) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience);
+    }
+
+    public TrainingSettings withPatience(int patience) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience);
     }
 
     /**
@@ -61,6 +88,12 @@ public record TrainingSettings(int steps, double learningRate, int batchSize, do
         }
         if (!(groupLasso >= 0 && groupLasso <= 1)) {
             throw new IllegalArgumentException("groupLasso: must be in [0, 1], got " + groupLasso);
+        }
+        if (!(heldOut >= 0 && heldOut <= MAX_HELD_OUT)) {
+            throw new IllegalArgumentException("heldOut: must be in [0, " + MAX_HELD_OUT + "], got " + heldOut);
+        }
+        if (patience < 0 || patience > MAX_STEPS) {
+            throw new IllegalArgumentException("patience: must be in [0, " + MAX_STEPS + "], got " + patience);
         }
     }
 }

@@ -12,6 +12,7 @@ import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.PromptBatch;
+import io.steergate.engine.model.StaggeredRun;
 import io.steergate.engine.model.SteeringBatch;
 import io.steergate.testing.TestModel;
 import java.io.IOException;
@@ -88,6 +89,27 @@ class SteeredGenerationTest {
 
     @Test
     void eachRowOfAMixedBatchGeneratesWhatItGeneratesAlone() {
+        List<GenerationInput> rows = mixedRows();
+        List<Completion> batched = generator.generate(rows);
+        for (int b = 0; b < rows.size(); b++) {
+            assertEquals(generator.generate(List.of(rows.get(b))).get(0), batched.get(b), "row " + b);
+        }
+        // the maps do something: the strongly steered row differs from the clean one
+        Completion clean = generator.generate(List.of(GenerationInput.greedy("Once upon a time", 30))).get(0);
+        assertNotEquals(clean.text(), batched.get(0).text());
+    }
+
+    @Test
+    void eachRowOfAMixedBatchJoiningAtStaggeredStepsGeneratesWhatItGeneratesAlone() {
+        List<GenerationInput> rows = mixedRows();
+        List<Completion> staggered = StaggeredRun.run(model, rows, new int[] {0, 2, 5, 9, 14});
+        for (int b = 0; b < rows.size(); b++) {
+            assertEquals(generator.generate(List.of(rows.get(b))).get(0), staggered.get(b), "row " + b);
+        }
+    }
+
+    /** Five rows, four steered differently (one with a support), one sampled. */
+    private static List<GenerationInput> mixedRows() {
         Random random = new Random(11);
         List<HookSite> resid = new ArrayList<>();
         for (int l = 0; l < model.config().nLayers(); l++) {
@@ -97,7 +119,7 @@ class SteeredGenerationTest {
         Intervention gentle = randomIntervention("gentle", random, List.of(new HookSite(1, HookPoint.ATTN_NORM),
                 new HookSite(3, HookPoint.MLP_OUT)), 0.2f, 0.1f);
         Intervention supported = withSupport(randomIntervention("supported", random, allSites(), 0.5f, 0.5f), 0.5f);
-        List<GenerationInput> rows = List.of(
+        return List.of(
                 GenerationInput.greedy("Once upon a time", 30).withSteering(SteeringPlan.of(strong, 1.0)),
                 GenerationInput.greedy("Tom and Sue", 25),
                 GenerationInput.greedy("The little dog was very sad because his ball was lost", 20)
@@ -105,13 +127,6 @@ class SteeredGenerationTest {
                                 new SteeringPlan.Step(supported, 1.0), new SteeringPlan.Step(strong, 0.5)))),
                 GenerationInput.greedy("One day, a bird", 30).withSteering(SteeringPlan.of(supported, 0.8)),
                 new GenerationInput("Lily had a cat", 20, 0.9f, 1f, 3L).withSteering(SteeringPlan.of(gentle, 1.0)));
-        List<Completion> batched = generator.generate(rows);
-        for (int b = 0; b < rows.size(); b++) {
-            assertEquals(generator.generate(List.of(rows.get(b))).get(0), batched.get(b), "row " + b);
-        }
-        // the maps do something: the strongly steered row differs from the clean one
-        Completion clean = generator.generate(List.of(GenerationInput.greedy("Once upon a time", 30))).get(0);
-        assertNotEquals(clean.text(), batched.get(0).text());
     }
 
     @Test

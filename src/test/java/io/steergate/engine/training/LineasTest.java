@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -75,6 +76,77 @@ class LineasTest {
         assertTrue(drop >= 0.6, "loss drop " + drop);
         assertTrue(w1 <= 0.75 * w0, "W1 " + w0 + " -> " + w1);
         assertEquals(0, fit.skippedSteps());
+        // the fit reports the same train W1; without a split nothing is held out and the last maps come back
+        assertEquals(w0, fit.w1().trainBefore(), 1e-7);
+        assertEquals(w1, fit.w1().train(), 1e-7);
+        assertEquals(0, fit.w1().heldOutPrompts());
+        assertTrue(Double.isNaN(fit.w1().heldOut()));
+        assertEquals(100, fit.w1().mapsStep());
+        assertFalse(fit.w1().stoppedEarly());
+    }
+
+    @Test
+    void heldOutPromptsOnlyMeasureTheyNeverTrain() {
+        List<String> src = kindness.source().texts();
+        List<String> dst = kindness.target().texts();
+        LineasOptions options = small("held").withSteps(12).withSeed(3).withHeldOut(0.25);
+        List<Double> checks = new ArrayList<>();
+        LineasFit held = Lineas.train(model, src, dst, options, p -> checks.add(p.heldOutW1()), () -> false);
+        // the split the fit made, redrawn: source first, then target, from one Random of the seed
+        Random random = new Random(3);
+        HeldOutSplit srcSplit = HeldOutSplit.of(src, 0.25, random);
+        HeldOutSplit dstSplit = HeldOutSplit.of(dst, 0.25, random);
+        assertEquals(14, held.w1().heldOutPrompts());
+        // the same maps as a fit given only the training parts: the held-out prompts never reached a gradient
+        LineasFit trainOnly = Lineas.train(model, srcSplit.train(), dstSplit.train(), options.withHeldOut(0));
+        assertEquals(trainOnly.intervention().maps(), held.intervention().maps());
+        assertArrayEquals(trainOnly.lossHistory(), held.lossHistory());
+        // reported W1 = W1 measured independently: held-out sources before and after against the training targets,
+        // and the floor, the held-out targets against the training targets
+        ActivationCollector collector = new ActivationCollector(model, 32);
+        Map<HookSite, float[][]> target = collector.collect(dstSplit.train(), resid, null);
+        double before = meanW1(collector.collect(srcSplit.heldOut(), resid, null), target);
+        double after = meanW1(collector.collect(srcSplit.heldOut(), resid,
+                SteeringPlan.of(held.intervention(), 1.0)), target);
+        assertEquals(before, held.w1().heldOutBefore(), 1e-7);
+        assertEquals(after, held.w1().heldOut(), 1e-7);
+        assertEquals(meanW1(collector.collect(dstSplit.heldOut(), resid, null), target), held.w1().heldOutFloor(),
+                1e-7);
+        // checked after steps 10 and 12 (the last) only; patience 0 keeps the last maps
+        assertEquals(12, checks.size());
+        for (int i = 0; i < checks.size(); i++) {
+            assertEquals(i + 1 == 10 || i + 1 == 12, !Double.isNaN(checks.get(i)), "step " + (i + 1));
+        }
+        assertEquals(after, checks.get(11), 1e-7);
+        assertEquals(12, held.w1().mapsStep());
+        assertFalse(held.w1().stoppedEarly());
+        assertTrue(held.intervention().metadata().get("hyperparameters").contains("\"heldOut\":\"0.25\""));
+    }
+
+    @Test
+    void whenHeldOutW1OnlyGetsWorseTheFitStopsAfterThePatienceAndReturnsTheIdentity() {
+        LineasOptions options = small("worse").withSteps(100).withSeed(3).withHeldOut(0.25).withPatience(20);
+        List<Double> checks = new ArrayList<>();
+        // every gradient says "raise every scale and shift": the maps drift away from the target
+        LineasFit fit = Lineas.run(model, kindness.source().texts(), kindness.target().texts(), options,
+                p -> checks.add(p.heldOutW1()), () -> false, (step, gw, gb) -> {
+                    for (int s = 0; s < gw.length; s++) {
+                        java.util.Arrays.fill(gw[s], -1f);
+                        java.util.Arrays.fill(gb[s], -1f);
+                    }
+                });
+        System.out.printf("held-out W1 %.5f, checks %s%n", fit.w1().heldOutBefore(), checks);
+        assertTrue(checks.get(9) > fit.w1().heldOutBefore() && checks.get(19) > fit.w1().heldOutBefore(),
+                checks.toString());
+        assertTrue(fit.w1().stoppedEarly());
+        assertEquals(20, fit.stepsRun());
+        assertEquals(0, fit.w1().mapsStep());
+        assertEquals(fit.w1().heldOutBefore(), fit.w1().heldOut());
+        assertEquals(fit.w1().trainBefore(), fit.w1().train(), 1e-7);
+        for (AffineMap map : fit.intervention().maps().values()) {
+            assertEquals(AffineMap.identity(model.config().dim()), map);
+        }
+        assertEquals("0", fit.intervention().metadata().get("maps_step"));
     }
 
     @Test
@@ -191,6 +263,14 @@ class LineasTest {
     /** All five resid sites, batches of 16: quick runs for the behaviour tests. */
     private static LineasOptions small(String name) {
         return LineasOptions.of(name, "kindness", resid).withBatchSize(16);
+    }
+
+    private static double meanW1(Map<HookSite, float[][]> a, Map<HookSite, float[][]> b) {
+        double sum = 0;
+        for (HookSite site : resid) {
+            sum += Wasserstein.siteMean(a.get(site), b.get(site)) / resid.size();
+        }
+        return sum;
     }
 
     private static int exactIdentityNeurons(Intervention intervention) {

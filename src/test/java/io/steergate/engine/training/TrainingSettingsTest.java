@@ -1,0 +1,47 @@
+package io.steergate.engine.training;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.steergate.engine.steering.HookSite;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The held-out share and the patience: off by default, bounded, carried into LinEAS's options. */
+class TrainingSettingsTest {
+
+    @Test
+    void theDefaultsHoldNothingOutAndNeverStopEarly() {
+        assertEquals(0.0, TrainingSettings.DEFAULTS.heldOut());
+        assertEquals(0, TrainingSettings.DEFAULTS.patience());
+        assertEquals(new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false, 0, 0), TrainingSettings.DEFAULTS);
+        LineasOptions options = LineasOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")));
+        assertEquals(0.0, options.heldOut());
+        assertEquals(0, options.patience());
+    }
+
+    @Test
+    void theSettingsCarryIntoLineasOptions() {
+        TrainingSettings s = TrainingSettings.DEFAULTS.withHeldOut(0.25).withPatience(40).withSeed(9);
+        s.checkBounds();
+        LineasOptions options = LineasOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")), s);
+        assertEquals(0.25, options.heldOut());
+        assertEquals(40, options.patience());
+        assertEquals(9, options.seed());
+        assertEquals(300, options.withHeldOut(0.1).withPatience(5).steps());
+    }
+
+    @Test
+    void outOfBoundsValuesAreRefusedByName() {
+        IllegalArgumentException share = assertThrows(IllegalArgumentException.class,
+                () -> TrainingSettings.DEFAULTS.withHeldOut(0.6).checkBounds());
+        assertTrue(share.getMessage().startsWith("heldOut:"), share.getMessage());
+        IllegalArgumentException patience = assertThrows(IllegalArgumentException.class,
+                () -> TrainingSettings.DEFAULTS.withPatience(-1).checkBounds());
+        assertTrue(patience.getMessage().startsWith("patience:"), patience.getMessage());
+        List<HookSite> sites = List.of(HookSite.parse("layers.0.resid"));
+        assertThrows(IllegalArgumentException.class, () -> LineasOptions.of("n", "", sites).withHeldOut(0.51));
+        assertThrows(IllegalArgumentException.class, () -> LineasOptions.of("n", "", sites).withPatience(-3));
+    }
+}
