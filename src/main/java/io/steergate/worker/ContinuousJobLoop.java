@@ -269,17 +269,25 @@ final class ContinuousJobLoop implements WorkerLoop {
             answers.add(delivery, cancelledBeforeStart(prepared), false);
             return;
         }
-        submit(new InFlight(delivery, prepared, alone));
+        join(new InFlight(delivery, prepared, alone), answers);
     }
 
-    private void submit(InFlight job) {
+    /** Submits the job's rows to the decode core; a job it refuses (a steering or a site that does not fit) is FAILED. */
+    private void join(InFlight job, Answers answers) {
         List<ContinuousBatch.RowRequest> requests = new ArrayList<>(job.prepared.rows().size());
         for (JobBatch.Row row : job.prepared.rows()) {
             // the counterfactual row is audit evidence, never streamed
             requests.add(new ContinuousBatch.RowRequest(row.input(), row.promptTokens(), row.pooledSites(),
                     row.counterfactual() ? null : tokens.sinkFor(job.delivery.job())));
         }
-        job.unit = rows.submit(requests, job.alone);
+        try {
+            job.unit = rows.submit(requests, job.alone);
+        } catch (RuntimeException e) {
+            LOG.warnf("job %s cannot join the batch: %s", job.id(), Failures.reason(e));
+            answers.add(job.delivery, JobBatch.failed(job.delivery.job(), model, System.currentTimeMillis(),
+                    job.prepared.promptTokens(), 0, "generation failed: " + Failures.reason(e)), false);
+            return;
+        }
         inFlight.put(job.unit, job);
         rowsJoined.increment(requests.size());
     }
@@ -390,7 +398,7 @@ final class ContinuousJobLoop implements WorkerLoop {
                 answers.add(job.delivery, cancelledBeforeStart(job.prepared), false);
             } else {
                 meters.retriedAlone.increment();
-                submit(new InFlight(job.delivery, job.prepared, true));
+                join(new InFlight(job.delivery, job.prepared, true), answers);
             }
         }
         answers.publish();

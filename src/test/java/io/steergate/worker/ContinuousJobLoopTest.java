@@ -17,11 +17,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.steergate.engine.model.ContinuousBatch;
+import io.steergate.engine.model.Generator;
+import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.steering.SteeringPlan;
 import io.steergate.messages.Job;
+import io.steergate.messages.JobResult;
 import io.steergate.messages.JobTokens;
+import io.steergate.testing.TestModel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,7 +50,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The continuous job loop against Kafka's MockConsumer and MockProducer, an in-memory attempts table and a stand-in
  * decode core ({@link StandInRows}): jobs joining a running batch, per-partition commits, attempts, dead letters,
- * waits on a dependency, rebalances, cancels and streamed pieces.
+ * waits on a dependency, rebalances, cancels and streamed pieces; and once on the served model's ContinuousBatch.
  */
 class ContinuousJobLoopTest {
 
@@ -63,14 +68,16 @@ class ContinuousJobLoopTest {
     final JobCancels cancels = new JobCancels(new MockConsumer<>("latest"), "steer.job-cancels", JSON, Duration.ofMinutes(10),
             1000, System::currentTimeMillis);
     StandInRows rows = new StandInRows(64);
+    /** The decode core the loop drives: {@link #rows} unless a test sets another. */
+    ContinuousRows engine;
     volatile JobBatch.PlanResolver resolver = JobBatchTest.NO_STEERING;
+    ContinuousJobLoop.Preparer preparer = (job, now) -> JobBatch.prepare(job, 0, model, JobBatchTest.MODEL,
+            JobBatchTest.LIMITS.contextLength(), plan -> resolver.resolve(plan), JobBatch.ProbeResolver.NONE, now);
     ContinuousJobLoop loop;
     Thread thread;
 
     void start() {
-        loop = new ContinuousJobLoop(consumer, producer, attempts, rows,
-                (job, now) -> JobBatch.prepare(job, 0, model, JobBatchTest.MODEL, JobBatchTest.LIMITS.contextLength(),
-                        plan -> resolver.resolve(plan), JobBatch.ProbeResolver.NONE, now),
+        loop = new ContinuousJobLoop(consumer, producer, attempts, engine == null ? rows : engine, preparer,
                 new JobTokenPublisher(tokenProducer, TOKENS, JSON, metrics), cancels, JobBatchTest.MODEL, JSON, metrics,
                 new JobLoop.Settings(JOBS, RESULTS, DLQ, 32, 0, 3), new ContinuousJobLoop.Pacing(1, 5, 1));
         consumer.updateBeginningOffsets(Map.of(P0, 0L, P1, 0L, P2, 0L));
@@ -250,6 +257,18 @@ class ContinuousJobLoopTest {
     }
 
     @Test
+    void aJobTheDecodeCoreRefusesFailsAloneAndTheJobBesideItCompletes() {
+        start();
+        deliver(List.of(record(P0, 0, bytes(job("refused", "refused", 2))), record(P0, 1, bytes(job("beside", "beside", 2)))));
+
+        await().atMost(WAIT).until(() -> Long.valueOf(2).equals(committed(P0)));
+
+        assertEquals("generation failed: IllegalArgumentException: the row's steering does not fit the model",
+                result("refused").at("/error/message").asText());
+        assertEquals("COMPLETED", result("beside").get("status").asText());
+    }
+
+    @Test
     void aJobWhoseEarlierAttemptsEndedWithoutAResultRunsAloneAndAtMaxAttemptsIsDeadLettered() {
         attempts.rows.put("poison", new JobLoop.Attempt(2, "AssertionError: bug"));
         attempts.rows.put("neighbour", new JobLoop.Attempt(1, null));
@@ -358,5 +377,37 @@ class ContinuousJobLoopTest {
         assertEquals(List.of(), pieces("queued"));
         assertEquals(-1, unit("queued").joinedAtStep, "it never ran");
         assertEquals("COMPLETED", result("first").get("status").asText());
+    }
+
+    @Test
+    void onTheServedModelAShortJobJoiningALongOneFinishesFirstAndEachHasItsTextAlone() throws Exception {
+        try (LlamaModel served = TestModel.load(); ContinuousBatch batch = new ContinuousBatch(served, 16384, 64)) {
+            JobBatch.RowGenerator generator = JobBatch.RowGenerator.of(new Generator(served));
+            JobBatch.Limits limits = new JobBatch.Limits(served.config().seqLen(), 16384);
+            preparer = (job, now) -> JobBatch.prepare(job, 0, generator, JobBatchTest.MODEL, limits.contextLength(),
+                    JobBatchTest.NO_STEERING, JobBatch.ProbeResolver.NONE, now);
+            engine = ContinuousRows.of(batch);
+            Job longJob = new Job("long", "acme", "stories260K", "Once upon a time", 96, 0.8, 0.9, 7L, null, List.of(), 0L,
+                    false, List.of(), true);
+            Job shortJob = job("short", "Lily went to the park", 4);
+            start();
+            deliver(P0, 0, longJob);
+            await().atMost(WAIT).until(() -> pieces("long").size() >= 2);
+            deliver(P0, 1, shortJob);
+            await().atMost(WAIT).until(() -> Long.valueOf(2).equals(committed(P0)));
+            loop.stop();
+            thread.join(10_000);
+            loop = null;
+
+            assertEquals(List.of("short", "long"), resultKeys(), "the short job joined and finished first");
+            List<JobResult> alone = new ArrayList<>();
+            for (Job each : List.of(shortJob, longJob)) {
+                alone.addAll(JobBatch.run(List.of(each), generator, JobBatchTest.MODEL, limits, JobBatchTest.NO_STEERING, 0L).results());
+            }
+            assertEquals(alone.get(0).text(), result("short").get("text").asText());
+            assertEquals(alone.get(1).text(), result("long").get("text").asText());
+            assertEquals(alone.get(1).usage().completionTokens(), result("long").at("/usage/completionTokens").asInt());
+            assertEquals(result("long").get("text").asText(), String.join("", pieces("long").stream().map(JobTokens::text).toList()));
+        }
     }
 }

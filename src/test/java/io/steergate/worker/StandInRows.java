@@ -13,7 +13,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A stand-in decode core for {@link ContinuousJobLoopTest}: each row emits one word per step ("s3 " for token 3 of a
  * steered row, "u3 " of an unsteered one) until its maxTokens; units join first in, first out up to maxRows rows, an
- * alone unit with no other. A step with a row whose prompt holds "poison" throws, as a kernel fault would; a row whose
+ * alone unit with no other. A unit whose prompt holds "refused" is refused at submission, as a steering that does not
+ * fit the model is. A step with a row whose prompt holds "poison" throws, as a kernel fault would; a row whose
  * prompt holds "held" stops advancing after 3 tokens while {@link #hold} is set.
  */
 final class StandInRows implements ContinuousRows {
@@ -59,6 +60,9 @@ final class StandInRows implements ContinuousRows {
 
     @Override
     public long submit(List<ContinuousBatch.RowRequest> rows, boolean alone) {
+        if (rows.get(0).input().prompt().contains("refused")) {
+            throw new IllegalArgumentException("the row's steering does not fit the model");
+        }
         Unit unit = new Unit(next++, rows, alone);
         submitted.add(unit);
         waiting.put(unit.number, unit);
