@@ -331,6 +331,7 @@ final class ContinuousJobLoop implements WorkerLoop {
         }
         stepTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
         Answers answers = new Answers();
+        int jobsDone = 0;
         for (ContinuousRows.Done row : done) {
             InFlight job = inFlight.get(row.unit());
             if (job == null) {
@@ -341,7 +342,11 @@ final class ContinuousJobLoop implements WorkerLoop {
             if (job.finished == job.completions.length) {
                 inFlight.remove(row.unit());
                 answers.add(job.delivery, completed(job), false);
+                jobsDone++;
             }
+        }
+        if (jobsDone > 0) {
+            meters.batchSizes.record(jobsDone);
         }
         answers.publish();
         pace(start);

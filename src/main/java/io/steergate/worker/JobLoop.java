@@ -76,7 +76,6 @@ final class JobLoop implements WorkerLoop {
     private final Generation generation;
     private final ModelRef model;
     private final Settings settings;
-    private final DistributionSummary batchSizes;
     private final DistributionSummary tokensPerSecond;
     private final Timer generateTime;
     private final JobMeters meters;
@@ -96,8 +95,6 @@ final class JobLoop implements WorkerLoop {
         this.generation = generation;
         this.model = model;
         this.settings = settings;
-        batchSizes = DistributionSummary.builder("steergate.worker.batch.size").description("Jobs generated together")
-                .publishPercentileHistogram().register(metrics);
         tokensPerSecond = DistributionSummary.builder("steergate.worker.tokens.per.second")
                 .description("Generated tokens per second of generation time, per batch").register(metrics);
         generateTime = metrics.timer("steergate.worker.generate");
@@ -183,7 +180,7 @@ final class JobLoop implements WorkerLoop {
         JobBatch.Outcome outcome = traffic.untilDone("generating " + batch.size() + " jobs",
                 () -> generation.run(owned(batch).stream().map(JobRecords.Delivery::job).toList()));
         if (!outcome.results().isEmpty()) {
-            batchSizes.record(outcome.results().size());
+            meters.batchSizes.record(outcome.results().size());
             meters.tokensGenerated.increment(outcome.generatedTokens());
             meters.counterfactualTokens.increment(outcome.counterfactualTokens());
             if (outcome.generateMs() > 0) {

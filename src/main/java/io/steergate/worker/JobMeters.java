@@ -1,11 +1,14 @@
 package io.steergate.worker;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /** The counters both job loops keep. */
 final class JobMeters {
 
+    /** Its sum counts the jobs generated. */
+    final DistributionSummary batchSizes;
     final Counter tokensGenerated;
     final Counter counterfactualTokens;
     final Counter retriedAlone;
@@ -14,6 +17,9 @@ final class JobMeters {
     final Counter deadLetteredUnfit;
 
     JobMeters(MeterRegistry metrics) {
+        batchSizes = DistributionSummary.builder("steergate.worker.batch.size")
+                .description("Jobs generated together (continuous scheduling: jobs that finished in one decode step)")
+                .publishPercentileHistogram().register(metrics);
         tokensGenerated = metrics.counter("steergate.worker.tokens.generated");
         counterfactualTokens = Counter.builder("steergate.worker.counterfactual.tokens")
                 .description("Tokens generated for unsteered counterfactual rows (also in steergate.worker.tokens.generated;"
