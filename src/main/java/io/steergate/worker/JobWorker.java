@@ -131,7 +131,8 @@ public class JobWorker {
                     model, json, metrics, settings);
         } else {
             // a job and its counterfactual are two rows: batch-size jobs may need twice as many
-            batch = ContinuousRows.of(new ContinuousBatch(runtime.model(), config.batchTokenBudget(), 2 * config.batchSize()));
+            batch = ContinuousRows.of(new ContinuousBatch(runtime.model(), config.batchTokenBudget(), 2 * config.batchSize())
+                    .joinEvery(config.joinEverySteps()));
             tokenProducer = new KafkaProducer<>(tokenProducerProperties(kafka), new StringSerializer(), new ByteArraySerializer());
             cancels = new JobCancels(new KafkaConsumer<>(cancelsConsumerProperties(kafka), new StringDeserializer(),
                     new ByteArrayDeserializer()), config.jobCancelsTopic(), json, config.cancelMemory(), MAX_CANCELS_REMEMBERED,

@@ -54,6 +54,14 @@ public interface WorkerConfig {
     @WithDefault("100")
     int commitIntervalMs();
 
+    /**
+     * Continuous: jobs join the running batch only every this many decode steps (1: at every step), so that jobs
+     * arriving close together share one prefill, which the running rows wait for.
+     */
+    @WithName("join-every-steps")
+    @WithDefault("1")
+    int joinEverySteps();
+
     /** The least a decode step of the continuous loop takes (0: as fast as it runs); paces demos and tests. */
     @WithName("min-step-ms")
     @WithDefault("0")
