@@ -145,7 +145,7 @@ final class JobBatch {
      * A row ready to generate: the job at {@code index} in the batch with its prompt's tokens, steered as its plan says,
      * with the probes to read off it, or its unsteered counterfactual (no probes).
      */
-    private record Row(int index, Job job, GenerationInput input, int[] promptTokens, boolean counterfactual,
+    record Row(int index, Job job, GenerationInput input, int[] promptTokens, boolean counterfactual,
             List<TrainedProbes.Ready> probes) {
 
         Set<Integer> pooledSites() {
@@ -155,17 +155,36 @@ final class JobBatch {
         }
     }
 
+    /**
+     * A job made ready: its unit of rows (its own, then its counterfactual's when it brings one), or its result when it
+     * is refused before generation ({@code unfit}: it cannot be generated for what it carries, and is dead-lettered).
+     * {@code ownCounterfactual}: it asks for a counterfactual but its plan folds to nothing, so its text is its own.
+     */
+    record Prepared(Job job, List<Row> rows, boolean ownCounterfactual, JobResult result, boolean unfit) {
+
+        static Prepared refused(Job job, JobResult result, boolean unfit) {
+            return new Prepared(job, List.of(), false, result, unfit);
+        }
+
+        /** The prompt's tokens, 0 for a job refused before generation. */
+        int promptTokens() {
+            return rows.isEmpty() ? 0 : rows.get(0).promptTokens().length;
+        }
+    }
+
     /** What the groups of a batch fill in, by the job's index in the batch. */
     private static final class Filled {
         final JobResult[] results;
-        final String[] counterfactuals;
-        final int[] counterfactualTokensOf;
+        final Completion[] completions;
+        final Completion[] counterfactuals;
+        final long[] generateMs;
         int counterfactualTokens;
 
         Filled(int jobs) {
             results = new JobResult[jobs];
-            counterfactuals = new String[jobs];
-            counterfactualTokensOf = new int[jobs];
+            completions = new Completion[jobs];
+            counterfactuals = new Completion[jobs];
+            generateMs = new long[jobs];
         }
     }
 
@@ -178,50 +197,17 @@ final class JobBatch {
         int contextLength = limits.contextLength();
         Filled filled = new Filled(jobs.size());
         JobResult[] results = filled.results;
-        boolean[] ownCounterfactual = new boolean[jobs.size()];
+        Prepared[] prepared = new Prepared[jobs.size()];
         Set<String> unfit = new LinkedHashSet<>();
         List<List<Row>> units = new ArrayList<>();
         for (int i = 0; i < jobs.size(); i++) {
-            Job job = jobs.get(i);
-            try {
-                // a prompt that cannot fit is refused before the tokenizer spends time on it
-                int atLeast = generator.minPromptTokens(job.prompt());
-                if (atLeast >= contextLength) {
-                    results[i] = rejected(job, model, nowMs, ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG, "prompt: at least "
-                            + atLeast + " tokens leave no room in the model's context of " + contextLength + " tokens"));
-                    continue;
-                }
-                int[] tokens = generator.encodePrompt(job.prompt());
-                if (tokens.length >= contextLength) {
-                    results[i] = rejected(job, model, nowMs, ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG, "prompt: "
-                            + tokens.length + " tokens leave no room in the model's context of " + contextLength + " tokens"));
-                    continue;
-                }
-                if (job.probes().size() > ProbeRequest.MAX_PER_JOB) {
-                    throw new IllegalArgumentException("the job asks for " + job.probes().size() + " probes; at most "
-                            + ProbeRequest.MAX_PER_JOB);
-                }
-                SteeringPlan steering = plans.resolve(job.plan());
-                GenerationInput input = new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(),
-                        (float) job.topP(), job.seed(), steering.isEmpty() ? null : steering);
-                List<TrainedProbes.Ready> ready = job.probes().stream().map(probes::resolve)
-                        .flatMap(Optional::stream).toList();
-                Row steered = new Row(i, job, input, tokens, false, ready);
-                if (job.counterfactual() && !steering.isEmpty()) {
-                    units.add(List.of(steered, new Row(i, job, input.withSteering(null), tokens, true, List.of())));
-                } else {
-                    ownCounterfactual[i] = job.counterfactual();
-                    units.add(List.of(steered));
-                }
-            } catch (PlanMaps.Unavailable e) {
-                results[i] = rejected(job, model, nowMs, e.error);
-            } catch (RuntimeException e) {
-                if (Failures.isTransient(e)) {
-                    throw e;
-                }
-                // Only a forged or corrupted job gets here (the gateway validates every field): it fails alone.
-                results[i] = failed(job, model, nowMs, 0, 0, "job cannot be generated: " + Failures.reason(e));
-                unfit.add(job.requestId());
+            prepared[i] = prepare(jobs.get(i), i, generator, model, contextLength, plans, probes, nowMs);
+            results[i] = prepared[i].result();
+            if (prepared[i].unfit()) {
+                unfit.add(jobs.get(i).requestId());
+            }
+            if (!prepared[i].rows().isEmpty()) {
+                units.add(prepared[i].rows());
             }
         }
         // the rows of a unit share their prompt and sampling, so the first row's bounds are the unit's
@@ -250,14 +236,81 @@ final class JobBatch {
             generated += tokens;
         }
         for (int i = 0; i < results.length; i++) {
-            JobResult result = results[i];
-            if (result.status() == GenerationResult.Status.COMPLETED && jobs.get(i).counterfactual()) {
-                results[i] = ownCounterfactual[i] ? withCounterfactual(result, result.text(), 0)
-                        : withCounterfactual(result, filled.counterfactuals[i], filled.counterfactualTokensOf[i]);
+            if (results[i] == null) {
+                results[i] = completed(prepared[i], filled.completions[i], filled.counterfactuals[i], model, nowMs,
+                        filled.generateMs[i]);
             }
         }
         return new Outcome(List.of(results), generated, filled.counterfactualTokens, (System.nanoTime() - start) / 1_000_000,
                 retriedAlone, Set.copyOf(unfit));
+    }
+
+    /**
+     * Makes the job at {@code index} of a batch ready to generate: tokenizes its prompt once, resolves its plan and
+     * probes, and adds its counterfactual row; or refuses it (a prompt that cannot fit, a plan that cannot be met: a
+     * REJECTED result; a job that cannot be generated for what it carries: FAILED and unfit). A transient failure of
+     * plan resolution is thrown.
+     */
+    static Prepared prepare(Job job, int index, RowGenerator generator, ModelRef model, int contextLength, PlanResolver plans,
+            ProbeResolver probes, long nowMs) {
+        try {
+            // a prompt that cannot fit is refused before the tokenizer spends time on it
+            int atLeast = generator.minPromptTokens(job.prompt());
+            if (atLeast >= contextLength) {
+                return Prepared.refused(job, rejected(job, model, nowMs, ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG, "prompt: at least "
+                        + atLeast + " tokens leave no room in the model's context of " + contextLength + " tokens")), false);
+            }
+            int[] tokens = generator.encodePrompt(job.prompt());
+            if (tokens.length >= contextLength) {
+                return Prepared.refused(job, rejected(job, model, nowMs, ErrorInfo.of(ErrorCode.PROMPT_TOO_LONG, "prompt: "
+                        + tokens.length + " tokens leave no room in the model's context of " + contextLength + " tokens")), false);
+            }
+            if (job.probes().size() > ProbeRequest.MAX_PER_JOB) {
+                throw new IllegalArgumentException("the job asks for " + job.probes().size() + " probes; at most "
+                        + ProbeRequest.MAX_PER_JOB);
+            }
+            SteeringPlan steering = plans.resolve(job.plan());
+            GenerationInput input = new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(),
+                    (float) job.topP(), job.seed(), steering.isEmpty() ? null : steering);
+            List<TrainedProbes.Ready> ready = job.probes().stream().map(probes::resolve)
+                    .flatMap(Optional::stream).toList();
+            Row steered = new Row(index, job, input, tokens, false, ready);
+            if (job.counterfactual() && !steering.isEmpty()) {
+                return new Prepared(job, List.of(steered, new Row(index, job, input.withSteering(null), tokens, true, List.of())),
+                        false, null, false);
+            }
+            return new Prepared(job, List.of(steered), job.counterfactual(), null, false);
+        } catch (PlanMaps.Unavailable e) {
+            return Prepared.refused(job, rejected(job, model, nowMs, e.error), false);
+        } catch (RuntimeException e) {
+            if (Failures.isTransient(e)) {
+                throw e;
+            }
+            // Only a forged or corrupted job gets here (the gateway validates every field): it fails alone.
+            return Prepared.refused(job, failed(job, model, nowMs, 0, 0, "job cannot be generated: " + Failures.reason(e)), true);
+        }
+    }
+
+    /**
+     * The COMPLETED result of a prepared job from its row's completion. Usage is the steered row's alone, what the
+     * client's result shows; the counterfactual row's tokens travel apart (counterfactualTokens): the gateway charges
+     * both to the tenant. {@code counterfactual}: its counterfactual row's completion, null when it has none or that
+     * row failed (the job then completes without the counterfactual text).
+     */
+    static JobResult completed(Prepared job, Completion completion, Completion counterfactual, ModelRef model, long nowMs,
+            long generateMs) {
+        Row row = job.rows().get(0);
+        JobResult result = new JobResult(job.job().requestId(), GenerationResult.Status.COMPLETED, completion.text(),
+                model, new GenerationResult.Usage(completion.promptTokens(), completion.completionTokens()),
+                queueMs(job.job(), nowMs), generateMs, null, null, null, probeScores(row, completion));
+        if (!job.job().counterfactual()) {
+            return result;
+        }
+        if (job.ownCounterfactual()) {
+            return withCounterfactual(result, result.text(), 0);
+        }
+        return counterfactual == null ? withCounterfactual(result, null, 0)
+                : withCounterfactual(result, counterfactual.text(), counterfactual.completionTokens());
     }
 
     /**
@@ -344,16 +397,12 @@ final class JobBatch {
             Row row = rows.get(k);
             generated += completion.completionTokens();
             if (row.counterfactual()) {
-                filled.counterfactuals[row.index()] = completion.text();
-                filled.counterfactualTokensOf[row.index()] = completion.completionTokens();
+                filled.counterfactuals[row.index()] = completion;
                 filled.counterfactualTokens += completion.completionTokens();
-                continue;
+            } else {
+                filled.completions[row.index()] = completion;
+                filled.generateMs[row.index()] = generateMs;
             }
-            // usage is the steered row's alone, what the client's result shows; the counterfactual row's tokens travel
-            // apart (counterfactualTokens): the gateway charges both to the tenant
-            filled.results[row.index()] = new JobResult(row.job().requestId(), GenerationResult.Status.COMPLETED, completion.text(),
-                    model, new GenerationResult.Usage(completion.promptTokens(), completion.completionTokens()),
-                    queueMs(row.job(), nowMs), generateMs, null, null, null, probeScores(row, completion));
         }
         return generated;
     }
@@ -392,6 +441,16 @@ final class JobBatch {
     static JobResult failed(Job job, ModelRef model, long nowMs, int promptTokens, long generateMs, ErrorInfo error) {
         return new JobResult(job.requestId(), GenerationResult.Status.FAILED, null, model,
                 new GenerationResult.Usage(promptTokens, 0), queueMs(job, nowMs), generateMs, error, null);
+    }
+
+    /**
+     * FAILED {@link ErrorCode#CANCELLED}: the client of a streamed job went away after {@code tokens} generated tokens
+     * (0: before it started). Usage counts what was generated, and the text is that prefix, what the client was sent.
+     */
+    static JobResult cancelled(Job job, ModelRef model, long nowMs, int promptTokens, int tokens, String text, long generateMs) {
+        return new JobResult(job.requestId(), GenerationResult.Status.FAILED, text, model,
+                new GenerationResult.Usage(promptTokens, tokens), queueMs(job, nowMs), generateMs,
+                ErrorInfo.of(ErrorCode.CANCELLED, "the client closed the stream after " + tokens + " tokens"), null);
     }
 
     private static long queueMs(Job job, long nowMs) {

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.steergate.engine.model.ContinuousBatch;
 import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.model.LlamaConfig;
 import io.steergate.intervention.InterventionRegistry;
@@ -21,6 +22,7 @@ import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -28,10 +30,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.jboss.logging.Logger;
 
 /**
- * The worker role: loads the model, registers it, and runs the {@link JobLoop} on its own thread: its model's job topic
- * in ({@link JobTopics}: the worker group's members of one model share its partitions),
- * dynamic batching (a poll returns everything that queued while the last batch ran, up to the batch size), one
- * JobResult per job on steer.job-results, offsets committed only after the broker acknowledged every result.
+ * The worker role: loads the model, registers it, and runs its job loop on its own thread: its model's job topic
+ * in ({@link JobTopics}: the worker group's members of one model share its partitions), one JobResult per job on
+ * steer.job-results, offsets committed only after the broker acknowledged every result. steergate.worker.scheduling
+ * picks the loop: continuous batching ({@link ContinuousJobLoop}, with streamed pieces and cancels read on thread
+ * "job-cancels"), or run to completion ({@link JobLoop}: a poll's jobs as batches, the next poll after them).
  * Stateless but for the attempt counts ({@link JobAttempts}): a job redelivered after a crash carries its seed, so
  * it regenerates the same text.
  * It owns plain Kafka clients rather than a Reactive Messaging channel because batching needs control of poll() and
@@ -41,6 +44,8 @@ import org.jboss.logging.Logger;
 public class JobWorker {
 
     private static final Logger LOG = Logger.getLogger(JobWorker.class);
+    /** Cancels remembered at once at most: each is a job key and a time, a few MB at most. */
+    private static final int MAX_CANCELS_REMEMBERED = 100_000;
 
     @Inject
     ModelRuntime runtime;
@@ -78,9 +83,13 @@ public class JobWorker {
     @Inject
     JobTopics jobTopics;
 
-    private JobLoop loop;
+    private WorkerLoop loop;
     private Thread thread;
     private KafkaProducer<String, byte[]> producer;
+    private KafkaProducer<String, byte[]> tokenProducer;
+    private ContinuousRows batch;
+    private JobCancels cancels;
+    private Thread cancelsThread;
     private KafkaClientMetrics consumerMetrics;
 
     void start(@Observes StartupEvent event) throws Exception {
@@ -114,10 +123,27 @@ public class JobWorker {
                     limits.tokenBudget(), limits.contextLength());
         }
         JobBatch.RowGenerator rows = JobBatch.RowGenerator.of(runtime.generator());
-        loop = new JobLoop(consumer, producer, attempts,
-                jobs -> JobBatch.run(jobs, rows, model, limits, plans::resolve, probes::resolve, System.currentTimeMillis()),
-                model, json, metrics, new JobLoop.Settings(jobsTopic, config.jobResultsTopic(), config.jobDlqTopic(),
-                        config.batchSize(), config.batchWaitMs(), config.maxAttempts()));
+        JobLoop.Settings settings = new JobLoop.Settings(jobsTopic, config.jobResultsTopic(), config.jobDlqTopic(),
+                config.batchSize(), config.batchWaitMs(), config.maxAttempts());
+        if (config.scheduling() == WorkerConfig.Scheduling.RUN_TO_COMPLETION) {
+            loop = new JobLoop(consumer, producer, attempts,
+                    jobs -> JobBatch.run(jobs, rows, model, limits, plans::resolve, probes::resolve, System.currentTimeMillis()),
+                    model, json, metrics, settings);
+        } else {
+            // a job and its counterfactual are two rows: batch-size jobs may need twice as many
+            batch = ContinuousRows.of(new ContinuousBatch(runtime.model(), config.batchTokenBudget(), 2 * config.batchSize())
+                    .joinEvery(config.joinEverySteps()));
+            tokenProducer = new KafkaProducer<>(tokenProducerProperties(kafka), new StringSerializer(), new ByteArraySerializer());
+            cancels = new JobCancels(new KafkaConsumer<>(cancelsConsumerProperties(kafka), new StringDeserializer(),
+                    new ByteArrayDeserializer()), config.jobCancelsTopic(), json, config.cancelMemory(), MAX_CANCELS_REMEMBERED,
+                    System::currentTimeMillis);
+            cancelsThread = new Thread(cancels, "job-cancels");
+            cancelsThread.start();
+            loop = new ContinuousJobLoop(consumer, producer, attempts, batch,
+                    (job, now) -> JobBatch.prepare(job, 0, rows, model, limits.contextLength(), plans::resolve, probes::resolve, now),
+                    new JobTokenPublisher(tokenProducer, config.jobTokensTopic(), json, metrics), cancels, model, json, metrics,
+                    settings, new ContinuousJobLoop.Pacing(config.pollIntervalMs(), config.commitIntervalMs(), config.minStepMs()));
+        }
         thread = new Thread(loop, "job-worker");
         thread.start();
     }
@@ -128,6 +154,14 @@ public class JobWorker {
             thread.join(30_000);
             consumerMetrics.close();
             producer.close();
+        }
+        if (cancelsThread != null) {
+            cancels.stop();
+            cancelsThread.join(10_000);
+            tokenProducer.close();
+        }
+        if (batch != null && !thread.isAlive()) {
+            batch.close();
         }
         runtime.close();
     }
@@ -158,5 +192,24 @@ public class JobWorker {
 
     static Properties producerProperties(KafkaClientSettings kafka) {
         return kafka.reliableProducer("steergate-worker", Map.of());
+    }
+
+    /**
+     * Streamed pieces go out at once (no linger): the client waits on each. A send is made on the decode thread, so
+     * it may block on missing metadata (the broker away) for a moment only; the piece is then counted as lost.
+     */
+    static Properties tokenProducerProperties(KafkaClientSettings kafka) {
+        return kafka.reliableProducer("steergate-worker-tokens", Map.of(ProducerConfig.LINGER_MS_CONFIG, 0,
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, 200));
+    }
+
+    /** Every partition assigned, no group (every worker needs every cancel), nothing committed. */
+    static Properties cancelsConsumerProperties(KafkaClientSettings kafka) {
+        Properties props = kafka.consumer(Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest",
+                ConsumerConfig.CLIENT_ID_CONFIG, "steergate-worker-cancels"));
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        return props;
     }
 }

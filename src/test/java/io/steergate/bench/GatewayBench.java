@@ -42,11 +42,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * p50/p99 latency (send to result received) at each concurrency, then resident memory of the application over a
  * long run of sequential generations. Not a test: run it as BENCHMARKS.md says.
  *
- * Arguments: {@code [requests-per-level=200] [memory-requests=2000] [max-tokens=32] [tenant=bench] [workers=0]}; tenant
- * {@code kids-co} is steered by the shipped kids-platform policy (kindness on every request) once the demo
- * interventions are imported, a few seconds after start. {@code workers} 0 runs every role in one process; N &gt; 0 runs
- * a gateway-only process and N worker-only processes of the model, which share its job topic, and measures once they
- * all hold partitions of it.
+ * Arguments: {@code [requests-per-level=200] [memory-requests=2000] [max-tokens=32] [tenant=bench] [workers=0]
+ * [scheduling=continuous]}; tenant {@code kids-co} is steered by the shipped kids-platform policy (kindness on every
+ * request) once the demo interventions are imported, a few seconds after start. {@code workers} 0 runs every role in
+ * one process; N &gt; 0 runs a gateway-only process and N worker-only processes of the model, which share its job
+ * topic, and measures once they all hold partitions of it. {@code max-tokens} {@code mixed} asks 8, 32 and 128 tokens
+ * by turns (where continuous batching matters: a short job no longer waits for a long one). {@code scheduling} is the
+ * workers' steergate.worker.scheduling, continuous or run-to-completion; {@code both} starts the application
+ * {@value #PAIRS} times in each mode, alternating, measures concurrency 16 only, and reports each mode's median and the
+ * median per-pair ratio continuous / run-to-completion of p50 and p99 (pairs cancel the machine's drift).
  */
 public final class GatewayBench {
 
@@ -55,17 +59,23 @@ public final class GatewayBench {
         "Lily went to the park", "There was a big dog", "Once upon a time, a girl", "Tom had a red ball"
     };
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** max-tokens "mixed": each request asks the next of these. */
+    private static final int[] MIXED_TOKENS = {8, 32, 128};
+    private static final int PAIRS = 3;
+    private static final String CONTINUOUS = "continuous";
+    private static final String RUN_TO_COMPLETION = "run-to-completion";
 
     private final KafkaProducer<String, byte[]> producer;
     /** Per request in flight: completed with {result received (nanoTime), the result's generateMs}. */
     private final Map<String, CompletableFuture<long[]>> pending = new ConcurrentHashMap<>();
     private final Thread resultReader;
     private volatile boolean running = true;
-    private final int maxTokens;
+    /** Tokens each request asks, by turns. */
+    private final int[] maxTokens;
     private final String tenant;
     private final java.util.concurrent.atomic.AtomicInteger steered = new java.util.concurrent.atomic.AtomicInteger();
 
-    private GatewayBench(String bootstrap, int maxTokens, String tenant) {
+    private GatewayBench(String bootstrap, int[] maxTokens, String tenant) {
         this.maxTokens = maxTokens;
         this.tenant = tenant;
         Properties p = new Properties();
@@ -101,45 +111,89 @@ public final class GatewayBench {
     public static void main(String[] args) throws Exception {
         int perLevel = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         int memoryRequests = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
-        int maxTokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;
+        String tokensArg = args.length > 2 ? args[2] : "32";
+        int[] maxTokens = tokensArg.equals("mixed") ? MIXED_TOKENS : new int[] {Integer.parseInt(tokensArg)};
         String tenant = args.length > 3 ? args[3] : "bench";
         int workers = args.length > 4 ? Integer.parseInt(args[4]) : 0;
-        List<AppProcess> workerApps = new ArrayList<>();
+        String scheduling = args.length > 5 ? args[5] : CONTINUOUS;
+        if (!List.of(CONTINUOUS, RUN_TO_COMPLETION, "both").contains(scheduling)) {
+            throw new IllegalArgumentException("scheduling: continuous, run-to-completion or both, got " + scheduling);
+        }
         try (EmbeddedPostgresServer postgres = new EmbeddedPostgresServer().start();
              EmbeddedKafka kafka = new EmbeddedKafka(4).start()) {
             kafka.createTopics(4, "steer.requests", "steer.results", "steer.requests.dlq", TestModel.JOBS_TOPIC, "steer.jobs.dlq",
-                    "steer.job-results");
-            try (AppProcess app = AppProcess.against(kafka, postgres, "gateway-bench",
-                    workers == 0 ? Map.of() : Map.of("STEERGATE_ROLE_WORKER", "false")).start()) {
-                for (int i = 0; i < workers; i++) {
-                    workerApps.add(AppProcess.against(kafka, postgres, "worker-bench-" + i,
-                            Map.of("STEERGATE_ROLE_GATEWAY", "false", "STEERGATE_ROLE_TRAINER", "false")).start());
-                }
-                if (workers > 0) {
-                    awaitWorkersAssigned(kafka, workers);
-                }
-                GatewayBench bench = new GatewayBench(kafka.bootstrapServers(), maxTokens, tenant);
-                bench.run(32, 8); // warm-up: JIT, connections, first batches
-                System.out.printf("# %d-token greedy generations through Kafka for tenant %s, app pid %d, %s%n", maxTokens, tenant, app.pid(),
-                        workers == 0 ? "all roles in one process" : "gateway-only process + " + workers + " worker-only process(es)");
-                System.out.println("| concurrency | requests | requests/s | p50 ms | p99 ms | max ms | overhead p50 ms | overhead p99 ms |");
-                System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
-                for (int concurrency : new int[] {1, 16}) {
-                    bench.report(concurrency, perLevel);
-                }
-                if (memoryRequests > 0) {
-                    long before = rssKb(app.pid());
-                    long start = System.nanoTime();
-                    bench.run(memoryRequests, 1);
-                    long after = rssKb(app.pid());
-                    System.out.printf("%nmemory: %d sequential generations in %.0f s; app RSS %d MB -> %d MB (%+d MB)%n",
-                            memoryRequests, (System.nanoTime() - start) / 1e9, before / 1024, after / 1024, (after - before) / 1024);
-                }
-                System.out.printf("steered results (non-empty plan): %d%n", bench.steered.get());
-                bench.close();
-            } finally {
-                workerApps.forEach(AppProcess::close);
+                    "steer.job-results", "steer.job-tokens", "steer.job-cancels");
+            String tokens = tokensArg.equals("mixed") ? "8/32/128-token (mixed by request)" : tokensArg + "-token";
+            if (!scheduling.equals("both")) {
+                System.out.printf("# %s greedy generations through Kafka for tenant %s, scheduling %s%n", tokens, tenant, scheduling);
+                measure(kafka, postgres, scheduling, workers, maxTokens, tenant, new int[] {1, 16}, perLevel, memoryRequests);
+                return;
             }
+            System.out.printf("# %s greedy generations through Kafka for tenant %s, concurrency 16, %d pairs of app starts%n",
+                    tokens, tenant, PAIRS);
+            double[][] before = new double[PAIRS][];
+            double[][] after = new double[PAIRS][];
+            for (int r = 0; r < PAIRS; r++) {
+                before[r] = measure(kafka, postgres, RUN_TO_COMPLETION, workers, maxTokens, tenant, new int[] {16}, perLevel, 0)[0];
+                after[r] = measure(kafka, postgres, CONTINUOUS, workers, maxTokens, tenant, new int[] {16}, perLevel, 0)[0];
+            }
+            System.out.println("| scheduling | median requests/s | median p50 ms | median p99 ms |");
+            System.out.println("| --- | --- | --- | --- |");
+            System.out.printf("| %s | %.1f | %.0f | %.0f |%n", RUN_TO_COMPLETION, PairedRuns.median(before, 0),
+                    PairedRuns.median(before, 1), PairedRuns.median(before, 2));
+            System.out.printf("| %s | %.1f | %.0f | %.0f |%n", CONTINUOUS, PairedRuns.median(after, 0),
+                    PairedRuns.median(after, 1), PairedRuns.median(after, 2));
+            System.out.printf("continuous / run-to-completion, median of %d pairs: requests/s x%.2f, p50 x%.2f, p99 x%.2f%n", PAIRS,
+                    PairedRuns.pairRatio(after, before, 0), PairedRuns.pairRatio(after, before, 1),
+                    PairedRuns.pairRatio(after, before, 2));
+        }
+    }
+
+    /**
+     * Starts the application with the workers' {@code scheduling}, measures each concurrency and the memory run, and
+     * stops it; each concurrency's {requests/s, p50 ms, p99 ms}.
+     */
+    private static double[][] measure(EmbeddedKafka kafka, EmbeddedPostgresServer postgres, String scheduling, int workers,
+            int[] maxTokens, String tenant, int[] concurrencies, int perLevel, int memoryRequests) throws Exception {
+        Map<String, String> mode = Map.of("STEERGATE_WORKER_SCHEDULING", scheduling);
+        List<AppProcess> workerApps = new ArrayList<>();
+        Map<String, String> gatewayEnv = new java.util.HashMap<>(mode);
+        if (workers > 0) {
+            gatewayEnv.put("STEERGATE_ROLE_WORKER", "false");
+        }
+        try (AppProcess app = AppProcess.against(kafka, postgres, "gateway-bench", gatewayEnv).start()) {
+            for (int i = 0; i < workers; i++) {
+                Map<String, String> env = new java.util.HashMap<>(mode);
+                env.put("STEERGATE_ROLE_GATEWAY", "false");
+                env.put("STEERGATE_ROLE_TRAINER", "false");
+                workerApps.add(AppProcess.against(kafka, postgres, "worker-bench-" + i, env).start());
+            }
+            if (workers > 0) {
+                awaitWorkersAssigned(kafka, workers);
+            }
+            GatewayBench bench = new GatewayBench(kafka.bootstrapServers(), maxTokens, tenant);
+            bench.run(32, 8); // warm-up: JIT, connections, first batches
+            System.out.printf("# scheduling %s, app pid %d, %s%n", scheduling, app.pid(),
+                    workers == 0 ? "all roles in one process" : "gateway-only process + " + workers + " worker-only process(es)");
+            System.out.println("| concurrency | requests | requests/s | p50 ms | p99 ms | max ms | overhead p50 ms | overhead p99 ms |");
+            System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
+            double[][] rows = new double[concurrencies.length][];
+            for (int c = 0; c < concurrencies.length; c++) {
+                rows[c] = bench.report(concurrencies[c], perLevel);
+            }
+            if (memoryRequests > 0) {
+                long before = rssKb(app.pid());
+                long start = System.nanoTime();
+                bench.run(memoryRequests, 1);
+                long after = rssKb(app.pid());
+                System.out.printf("%nmemory: %d sequential generations in %.0f s; app RSS %d MB -> %d MB (%+d MB)%n",
+                        memoryRequests, (System.nanoTime() - start) / 1e9, before / 1024, after / 1024, (after - before) / 1024);
+            }
+            System.out.printf("steered results (non-empty plan): %d%n", bench.steered.get());
+            bench.close();
+            return rows;
+        } finally {
+            workerApps.forEach(AppProcess::close);
         }
     }
 
@@ -165,7 +219,7 @@ public final class GatewayBench {
      * One row: throughput, latency, and the gateway's overhead per request = latency minus the worker's generation
      * time of the batch the request rode in (validation, both transactions, the outbox, the topics, batching waits).
      */
-    private void report(int concurrency, int requests) throws Exception {
+    private double[] report(int concurrency, int requests) throws Exception {
         long start = System.nanoTime();
         long[][] measured = run(requests, concurrency);
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -173,6 +227,7 @@ public final class GatewayBench {
         long[] overheads = Arrays.stream(measured).mapToLong(m -> m[0] - m[1] * 1_000_000).sorted().toArray();
         System.out.printf("| %d | %d | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f |%n", concurrency, requests, requests / seconds,
                 p(latencies, 0.5), p(latencies, 0.99), latencies[latencies.length - 1] / 1e6, p(overheads, 0.5), p(overheads, 0.99));
+        return new double[] {requests / seconds, p(latencies, 0.5), p(latencies, 0.99)};
     }
 
     private static double p(long[] sortedNanos, double q) {
@@ -187,7 +242,7 @@ public final class GatewayBench {
             inFlight.acquire();
             String id = "bench-" + UUID.randomUUID();
             String body = "{\"id\":\"" + id + "\",\"tenant\":\"" + tenant + "\",\"prompt\":\"" + PROMPTS[i % PROMPTS.length]
-                    + "\",\"maxTokens\":" + maxTokens + "}";
+                    + "\",\"maxTokens\":" + maxTokens[i % maxTokens.length] + "}";
             CompletableFuture<long[]> done = new CompletableFuture<>();
             pending.put(id, done);
             long sent = System.nanoTime();

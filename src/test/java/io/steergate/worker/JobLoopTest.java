@@ -179,11 +179,20 @@ class JobLoopTest {
     }
 
     List<ProducerRecord<String, byte[]>> sent(String topic) {
-        return producer.history().stream().filter(r -> r.topic().equals(topic)).toList();
+        return sent(producer, topic);
     }
 
     JsonNode result(String id) {
-        ProducerRecord<String, byte[]> record = sent(RESULTS).stream().filter(r -> r.key().equals(id)).findFirst().orElseThrow();
+        return result(producer, id);
+    }
+
+    static List<ProducerRecord<String, byte[]>> sent(MockProducer<String, byte[]> producer, String topic) {
+        return producer.history().stream().filter(r -> r.topic().equals(topic)).toList();
+    }
+
+    /** The JSON of the first result published for job {@code id}. */
+    static JsonNode result(MockProducer<String, byte[]> producer, String id) {
+        ProducerRecord<String, byte[]> record = sent(producer, RESULTS).stream().filter(r -> r.key().equals(id)).findFirst().orElseThrow();
         try {
             return JSON.readTree(record.value());
         } catch (Exception e) {
@@ -201,7 +210,7 @@ class JobLoopTest {
     }
 
     /** A resolver that throws what the PostgreSQL driver throws while the server is down, {@code times} times. */
-    JobBatch.PlanResolver registryDown(int times, Runnable duringFailure) {
+    static JobBatch.PlanResolver registryDown(int times, Runnable duringFailure) {
         AtomicInteger calls = new AtomicInteger();
         return plan -> {
             int call = calls.incrementAndGet();
@@ -385,14 +394,14 @@ class JobLoopTest {
     @Test
     void aDeadLetterLargerThanTheLimitKeepsItsFirstBytesAndSaysHowLongItWas() {
         start();
-        byte[] huge = new byte[JobLoop.DEAD_LETTER_MAX_BYTES + 1000];
+        byte[] huge = new byte[JobRecords.DEAD_LETTER_MAX_BYTES + 1000];
         Arrays.fill(huge, (byte) 'x');
         deliver(P0, 0, huge);
 
         await().atMost(WAIT).until(() -> committed(P0) != null);
 
         ProducerRecord<String, byte[]> letter = sent(DLQ).get(0);
-        assertEquals(JobLoop.DEAD_LETTER_MAX_BYTES, letter.value().length);
+        assertEquals(JobRecords.DEAD_LETTER_MAX_BYTES, letter.value().length);
         assertEquals(String.valueOf(huge.length), header(letter, "steergate-truncated-from"));
         assertEquals("NOT_JSON", header(letter, "steergate-error-code"));
     }

@@ -44,6 +44,20 @@ class JobWorkerKafkaSettingsTest {
         assertFalse(props.containsKey("group.id"));
     }
 
+    @Test
+    void streamedPiecesGoOutAtOnceAndCancelsAreReadWithoutAGroup() {
+        Properties tokens = JobWorker.tokenProducerProperties(new KafkaClientSettings(SHARED));
+        Properties cancels = JobWorker.cancelsConsumerProperties(new KafkaClientSettings(SHARED));
+
+        assertSecurity(tokens);
+        assertEquals("all", tokens.get("acks"));
+        assertEquals(true, tokens.get("enable.idempotence"));
+        assertEquals(0, tokens.get("linger.ms"));
+        assertSecurity(cancels);
+        assertFalse(cancels.containsKey("group.id"), "assigned partitions: no group, no group ACL");
+        assertEquals(false, cancels.get("enable.auto.commit"));
+    }
+
     private static void assertSecurity(Properties props) {
         assertEquals("broker:9093", props.get("bootstrap.servers"));
         assertEquals("SASL_SSL", props.get("security.protocol"));

@@ -1,0 +1,602 @@
+package io.steergate.worker;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.steergate.engine.model.Completion;
+import io.steergate.engine.model.ContinuousBatch;
+import io.steergate.messages.Job;
+import io.steergate.messages.JobResult;
+import io.steergate.messages.ModelRef;
+import io.steergate.resilience.Failures;
+import io.steergate.resilience.Retry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.jboss.logging.Logger;
+
+/**
+ * The job worker's consumer loop with continuous batching (steergate.worker.scheduling=continuous), on one thread:
+ * jobs that arrive while others generate join the running batch between decode steps ({@link ContinuousRows}), and
+ * each job's result is published, acknowledged, as soon as its rows finish, so a short job never waits for a long one.
+ *
+ * <p>Offsets: each partition's commit goes up to its lowest unfinished job (every result below it is acknowledged),
+ * every commit-interval-ms and whenever the loop is idle. Attempts are counted as {@link JobLoop} counts them: the
+ * poll's new jobs in one transaction before they run; a job with an attempts row runs alone, or, at max-attempts, is
+ * dead-lettered; unreadable and unfit jobs are dead-lettered. A transient failure is waited out with the partitions
+ * paused ({@link JobTraffic}). A decode step that throws fails no job by itself: the errors are recorded, the batch is
+ * abandoned and each of its jobs runs again alone; a job that fails alone is FAILED. Anything else unexpected is
+ * recorded as the last error of the jobs in hand, the batch is abandoned and each partition is rewound to its lowest
+ * unfinished job, whose attempts then take it alone to the dead-letter topic.
+ *
+ * <p>Revoked partitions: done offsets are committed and their jobs leave the batch without a result (the new owner
+ * generates them; their seeds make the text the same), their first attempts forgotten. Streams: each piece of a streamed job's own row goes to
+ * steer.job-tokens ({@link JobTokenPublisher}); a job whose client went away ({@link JobCancels}) stops, running or
+ * queued, and ends FAILED CANCELLED with what it generated.
+ */
+final class ContinuousJobLoop implements WorkerLoop {
+
+    private static final Logger LOG = Logger.getLogger(ContinuousJobLoop.class);
+
+    /** Prepares a job to generate: {@link JobBatch#prepare} on the served model in service. */
+    interface Preparer {
+        JobBatch.Prepared prepare(Job job, long nowMs);
+    }
+
+    /** How often the loop polls while rows run, commits, and at least how long a decode step takes (0: no pacing). */
+    record Pacing(int pollIntervalMs, int commitIntervalMs, int minStepMs) {}
+
+    /** A job in the batch (running or queued): its delivery, its rows, what they finished with. */
+    private static final class InFlight {
+        final JobRecords.Delivery delivery;
+        final JobBatch.Prepared prepared;
+        final boolean alone;
+        final Completion[] completions;
+        final long startNanos = System.nanoTime();
+        long unit;
+        int finished;
+        boolean cancelled;
+
+        InFlight(JobRecords.Delivery delivery, JobBatch.Prepared prepared, boolean alone) {
+            this.delivery = delivery;
+            this.prepared = prepared;
+            this.alone = alone;
+            this.completions = new Completion[prepared.rows().size()];
+        }
+
+        String id() {
+            return delivery.job().requestId();
+        }
+
+        TopicPartition partition() {
+            return new TopicPartition(delivery.record().topic(), delivery.record().partition());
+        }
+    }
+
+    /** A partition's offsets taken and not yet done, and the next one to take. */
+    private static final class Progress {
+        final TreeSet<Long> pending = new TreeSet<>();
+        long next;
+        /** The last offset committed, or the first taken: there is nothing to commit below it. */
+        long committed;
+
+        Progress(long first) {
+            next = first;
+            committed = first;
+        }
+
+        /** Where a commit may go: the lowest unfinished offset, else past everything taken. */
+        long commitable() {
+            return pending.isEmpty() ? next : pending.first();
+        }
+    }
+
+    private final JobTraffic traffic;
+    private final Consumer<String, byte[]> consumer;
+    private final JobRecords io;
+    private final JobLoop.Attempts attempts;
+    private final ContinuousRows rows;
+    private final Preparer preparer;
+    private final JobTokenPublisher tokens;
+    private final JobCancels cancels;
+    private final ModelRef model;
+    private final JobLoop.Settings settings;
+    private final Pacing pacing;
+    private final JobMeters meters;
+    private final Counter rowsJoined;
+    private final Counter rowsCancelled;
+    private final Timer stepTime;
+    private final AtomicInteger rowsRunning = new AtomicInteger();
+
+    /** By unit number, in submission order. */
+    private final Map<Long, InFlight> inFlight = new LinkedHashMap<>();
+    private final Map<TopicPartition, Progress> progress = new HashMap<>();
+    /** Jobs whose results the broker acknowledged, whose attempts are forgotten at the next commit. */
+    private final List<String> acknowledged = new ArrayList<>();
+    private long lastPollNanos;
+    private long lastCommitNanos;
+    private boolean full;
+    private int surprises;
+
+    ContinuousJobLoop(Consumer<String, byte[]> consumer, Producer<String, byte[]> producer, JobLoop.Attempts attempts,
+            ContinuousRows rows, Preparer preparer, JobTokenPublisher tokens, JobCancels cancels, ModelRef model,
+            ObjectMapper json, MeterRegistry metrics, JobLoop.Settings settings, Pacing pacing) {
+        this.traffic = new JobTraffic(consumer, producer);
+        this.consumer = consumer;
+        this.io = new JobRecords(json, settings.jobResultsTopic(), settings.jobDlqTopic());
+        this.attempts = attempts;
+        this.rows = rows;
+        this.preparer = preparer;
+        this.tokens = tokens;
+        this.cancels = cancels;
+        this.model = model;
+        this.settings = settings;
+        this.pacing = pacing;
+        meters = new JobMeters(metrics);
+        Gauge.builder("steergate.worker.rows.running", rowsRunning, AtomicInteger::get)
+                .description("Rows in the running decode batch (counterfactual rows included)").register(metrics);
+        rowsJoined = Counter.builder("steergate.worker.rows.joined")
+                .description("Rows submitted to the decode batch (they join it between steps)").register(metrics);
+        rowsCancelled = Counter.builder("steergate.worker.rows.cancelled")
+                .description("Rows stopped before their end: their stream's client went away, or their partition was revoked")
+                .register(metrics);
+        stepTime = Timer.builder("steergate.worker.step").description("One decode step of the running batch (joiners' prefill included)")
+                .register(metrics);
+    }
+
+    @Override
+    public JobTraffic traffic() {
+        return traffic;
+    }
+
+    @Override
+    public void run() {
+        consumer.subscribe(List.of(settings.jobsTopic()), new Rebalances());
+        try {
+            traffic.loop(() -> {
+                List<ConsumerRecord<String, byte[]>> records = poll();
+                if (!records.isEmpty()) {
+                    take(records);
+                }
+                applyCancels();
+                if (!inFlight.isEmpty()) {
+                    step();
+                }
+                commitWhenDue();
+                holdBackWhenFull();
+                surprises = 0;
+            }, this::recover);
+        } finally {
+            rows.abandon();
+            rowsRunning.set(0);
+        }
+    }
+
+    /** While rows run, a poll that returns at once, at most every poll-interval-ms; idle, one that waits for work. */
+    private List<ConsumerRecord<String, byte[]>> poll() {
+        if (inFlight.isEmpty()) {
+            lastPollNanos = System.nanoTime();
+            return traffic.gather(settings.batchSize(), settings.batchWaitMs());
+        }
+        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+        if (System.nanoTime() - lastPollNanos >= TimeUnit.MILLISECONDS.toNanos(pacing.pollIntervalMs())) {
+            lastPollNanos = System.nanoTime();
+            traffic.poll(Duration.ZERO).forEach(records::add);
+        }
+        return records;
+    }
+
+    /** Dead-letters what is not a job, counts the first attempts of the others and submits them (or answers them). */
+    private void take(List<ConsumerRecord<String, byte[]>> records) {
+        for (ConsumerRecord<String, byte[]> record : records) {
+            Progress of = progress.computeIfAbsent(partition(record), p -> new Progress(record.offset()));
+            of.pending.add(record.offset());
+            of.next = Math.max(of.next, record.offset() + 1);
+        }
+        List<ProducerRecord<String, byte[]>> unreadable = new ArrayList<>();
+        List<JobRecords.Delivery> jobs = io.readable(records, unreadable);
+        traffic.publish(unreadable);
+        meters.deadLetteredUnreadable.increment(unreadable.size());
+        markDone(records.stream().filter(r -> jobs.stream().noneMatch(d -> d.record() == r)).toList());
+
+        List<JobRecords.Delivery> owned = jobs.stream().filter(d -> traffic.owns(d.record())).toList();
+        Set<String> first = traffic.untilDone("counting the attempts of " + owned.size() + " jobs",
+                () -> attempts.startFirst(owned.stream().map(d -> d.job().requestId()).toList()));
+        Answers answers = new Answers();
+        for (JobRecords.Delivery delivery : owned) {
+            if (!traffic.owns(delivery.record())) {
+                continue; // revoked while waiting: the new owner takes it
+            }
+            if (first.contains(delivery.job().requestId())) {
+                submit(delivery, false, answers);
+            } else {
+                runAlone(delivery, answers);
+            }
+        }
+        answers.publish();
+    }
+
+    /** A job whose earlier attempt ended without a result: submitted alone, or dead-lettered at max-attempts. */
+    private void runAlone(JobRecords.Delivery delivery, Answers answers) {
+        String id = delivery.job().requestId();
+        JobLoop.Attempt attempt = traffic.untilDone("counting an attempt of job " + id, () -> attempts.startAlone(id));
+        if (!traffic.owns(delivery.record())) {
+            return;
+        }
+        if (attempt.count() < settings.maxAttempts()) {
+            meters.retriedAlone.increment();
+            LOG.infof("job %s runs alone, attempt %d of %d: an earlier attempt ended without a result", id,
+                    attempt.count(), settings.maxAttempts());
+            submit(delivery, true, answers);
+            return;
+        }
+        var error = JobRecords.attemptsUsedUp(attempt, settings.maxAttempts());
+        answers.add(delivery, JobBatch.failed(delivery.job(), model, System.currentTimeMillis(), 0, 0, error), false);
+        answers.letters.add(io.deadLetter(delivery.record(), error));
+        answers.kept.add(id); // its attempts row stays, so that a redelivery is dead-lettered again
+        meters.deadLetteredAttempts.increment();
+        LOG.warnf("job %s dead-lettered to %s: %s", id, io.jobDlqTopic(), error.message());
+    }
+
+    /** Prepares the job and submits its rows; a job refused before generation, or cancelled already, is answered. */
+    private void submit(JobRecords.Delivery delivery, boolean alone, Answers answers) {
+        Job job = delivery.job();
+        JobBatch.Prepared prepared = traffic.untilDone("preparing job " + job.requestId(),
+                () -> preparer.prepare(job, System.currentTimeMillis()));
+        if (prepared.result() != null) {
+            answers.add(delivery, prepared.result(), prepared.unfit());
+            return;
+        }
+        if (!cancels.none() && cancels.cancelled(job.requestId())) {
+            answers.add(delivery, cancelledBeforeStart(prepared), false);
+            return;
+        }
+        join(new InFlight(delivery, prepared, alone), answers);
+    }
+
+    /** Submits the job's rows to the decode core; a job it refuses (a steering or a site that does not fit) is FAILED. */
+    private void join(InFlight job, Answers answers) {
+        List<ContinuousBatch.RowRequest> requests = new ArrayList<>(job.prepared.rows().size());
+        for (JobBatch.Row row : job.prepared.rows()) {
+            // the counterfactual row is audit evidence, never streamed
+            requests.add(new ContinuousBatch.RowRequest(row.input(), row.promptTokens(), row.pooledSites(),
+                    row.counterfactual() ? null : tokens.sinkFor(job.delivery.job())));
+        }
+        try {
+            job.unit = rows.submit(requests, job.alone);
+        } catch (RuntimeException e) {
+            LOG.warnf("job %s cannot join the batch: %s", job.id(), Failures.reason(e));
+            answers.add(job.delivery, JobBatch.failed(job.delivery.job(), model, System.currentTimeMillis(),
+                    job.prepared.promptTokens(), 0, "generation failed: " + Failures.reason(e)), false);
+            return;
+        }
+        inFlight.put(job.unit, job);
+        rowsJoined.increment(requests.size());
+    }
+
+    private JobResult cancelledBeforeStart(JobBatch.Prepared prepared) {
+        return JobBatch.cancelled(prepared.job(), model, System.currentTimeMillis(), prepared.promptTokens(), 0, "", 0);
+    }
+
+    /** Stops the jobs whose stream's client went away: a queued one is answered now, a running one after the step. */
+    private void applyCancels() {
+        if (cancels.none() || inFlight.isEmpty()) {
+            return;
+        }
+        Answers answers = new Answers();
+        for (Iterator<InFlight> it = inFlight.values().iterator(); it.hasNext(); ) {
+            InFlight job = it.next();
+            if (job.cancelled || !cancels.cancelled(job.id())) {
+                continue;
+            }
+            job.cancelled = true;
+            rowsCancelled.increment(job.completions.length - job.finished);
+            if (rows.cancel(job.unit)) {
+                it.remove();
+                answers.add(job.delivery, cancelledBeforeStart(job.prepared), false);
+            }
+        }
+        answers.publish();
+    }
+
+    /** One decode step; the jobs whose rows all finished in it are answered, in one acknowledged publish. */
+    private void step() {
+        long start = System.nanoTime();
+        List<ContinuousRows.Done> done;
+        try {
+            done = rows.step();
+        } catch (RuntimeException e) {
+            stepFailed(e);
+            return;
+        } finally {
+            rowsRunning.set(rows.running());
+        }
+        stepTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        Answers answers = new Answers();
+        int jobsDone = 0;
+        for (ContinuousRows.Done row : done) {
+            InFlight job = inFlight.get(row.unit());
+            if (job == null) {
+                continue; // its partition was revoked
+            }
+            job.completions[row.row()] = row.completion();
+            job.finished++;
+            if (job.finished == job.completions.length) {
+                inFlight.remove(row.unit());
+                answers.add(job.delivery, completed(job), false);
+                jobsDone++;
+            }
+        }
+        if (jobsDone > 0) {
+            meters.batchSizes.record(jobsDone);
+        }
+        answers.publish();
+        pace(start);
+    }
+
+    private JobResult completed(InFlight job) {
+        long now = System.currentTimeMillis();
+        long generateMs = (System.nanoTime() - job.startNanos) / 1_000_000;
+        Completion own = job.completions[0];
+        Completion counterfactual = job.completions.length > 1 ? job.completions[1] : null;
+        meters.tokensGenerated.increment(own.completionTokens() + (counterfactual == null ? 0 : counterfactual.completionTokens()));
+        if (job.cancelled) {
+            return JobBatch.cancelled(job.delivery.job(), model, now, own.promptTokens(), own.completionTokens(), own.text(), generateMs);
+        }
+        if (counterfactual != null) {
+            meters.counterfactualTokens.increment(counterfactual.completionTokens());
+        }
+        return JobBatch.completed(job.prepared, own, counterfactual, model, now, generateMs);
+    }
+
+    /** min-step-ms: paces the steps (demos, and tests that need time to act between tokens). */
+    private void pace(long stepStartNanos) {
+        long rest = pacing.minStepMs() - (System.nanoTime() - stepStartNanos) / 1_000_000;
+        if (rest > 0 && traffic.running()) {
+            Retry.backOff(rest);
+        }
+    }
+
+    /**
+     * A decode step threw: the errors are recorded and the batch abandoned; the job that ran alone is FAILED, every
+     * other job runs again alone (a job that failed its batch then fails only itself).
+     */
+    private void stepFailed(RuntimeException failure) {
+        String reason = Failures.reason(failure);
+        List<InFlight> jobs = new ArrayList<>(inFlight.values());
+        LOG.warnf("a decode step of %d jobs failed, each runs again alone: %s", jobs.size(), reason);
+        traffic.untilDone("recording the error of " + jobs.size() + " jobs", () -> {
+            attempts.recordError(jobs.stream().map(InFlight::id).toList(), reason);
+            return null;
+        });
+        rows.abandon();
+        inFlight.clear();
+        jobs.removeIf(job -> !traffic.owns(job.delivery.record())); // revoked during the wait: the new owner takes them
+        Answers answers = new Answers();
+        for (int i = 0; i < jobs.size(); i++) {
+            InFlight job = jobs.get(i);
+            if (i == 0 && job.alone) {
+                // admission is first in, first out and an alone job runs with no other: it was the one that failed
+                LOG.warnf("job %s failed alone: %s", job.id(), reason);
+                answers.add(job.delivery, JobBatch.failed(job.delivery.job(), model, System.currentTimeMillis(),
+                        job.prepared.promptTokens(), (System.nanoTime() - job.startNanos) / 1_000_000,
+                        "generation failed: " + reason), false);
+            } else if (job.cancelled) {
+                answers.add(job.delivery, cancelledBeforeStart(job.prepared), false);
+            } else {
+                meters.retriedAlone.increment();
+                join(new InFlight(job.delivery, job.prepared, true), answers);
+            }
+        }
+        answers.publish();
+    }
+
+    /**
+     * Something unexpected outside a decode step: recorded as the last error of the jobs in hand, the batch abandoned,
+     * and each partition rewound to its lowest unfinished job, so that they come again and their attempts count.
+     */
+    private void recover(Throwable failure) {
+        surprises++;
+        String reason = Failures.reason(failure);
+        List<String> inHand = inFlight.values().stream().map(InFlight::id).toList();
+        Map<TopicPartition, Long> rewind = new HashMap<>();
+        progress.forEach((partition, of) -> {
+            if (!of.pending.isEmpty()) {
+                rewind.put(partition, of.pending.first());
+            }
+        });
+        LOG.errorf("job loop: %s at %s with %d jobs in hand; their records will be delivered again and their attempts counted",
+                reason, JobTraffic.where(failure), inHand.size());
+        rows.abandon();
+        rowsRunning.set(0);
+        inFlight.clear();
+        progress.values().forEach(of -> {
+            if (!of.pending.isEmpty()) {
+                of.next = of.pending.first();
+                of.pending.clear();
+            }
+        });
+        try {
+            if (!inHand.isEmpty()) {
+                attempts.recordError(inHand, reason);
+            }
+            traffic.seek(rewind);
+        } catch (RuntimeException e) {
+            LOG.warnf("job loop: recovering from the failure above failed too: %s", Failures.reason(e));
+        }
+        Retry.backOff(Retry.pauseMs(surprises));
+    }
+
+    /** Commits up to each partition's lowest unfinished job, every commit-interval-ms and whenever the loop is idle. */
+    private void commitWhenDue() {
+        if (!inFlight.isEmpty() && System.nanoTime() - lastCommitNanos < TimeUnit.MILLISECONDS.toNanos(pacing.commitIntervalMs())) {
+            return;
+        }
+        lastCommitNanos = System.nanoTime();
+        if (!acknowledged.isEmpty()) {
+            List<String> finished = List.copyOf(acknowledged);
+            traffic.untilDone("clearing the attempts of " + finished.size() + " finished jobs", () -> {
+                attempts.finished(finished);
+                return null;
+            });
+            acknowledged.clear();
+        }
+        commit(progress.keySet());
+    }
+
+    private void commit(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition partition : partitions) {
+            Progress of = progress.get(partition);
+            if (of != null && of.commitable() > of.committed) {
+                offsets.put(partition, new OffsetAndMetadata(of.commitable()));
+            }
+        }
+        if (offsets.isEmpty()) {
+            return;
+        }
+        traffic.commit(offsets);
+        offsets.forEach((partition, offset) -> {
+            Progress of = progress.get(partition);
+            if (of != null) {
+                of.committed = offset.offset();
+            }
+        });
+    }
+
+    /** Most jobs in the batch (running and queued) is batch-size: beyond it the partitions are paused. */
+    private void holdBackWhenFull() {
+        if (inFlight.size() >= settings.batchSize()) {
+            consumer.pause(consumer.assignment());
+            full = true;
+        } else if (full) {
+            consumer.resume(consumer.assignment());
+            full = false;
+        }
+    }
+
+    private void markDone(List<ConsumerRecord<String, byte[]>> records) {
+        for (ConsumerRecord<String, byte[]> record : records) {
+            Progress of = progress.get(partition(record));
+            if (of != null) {
+                of.pending.remove(record.offset());
+            }
+        }
+    }
+
+    private static TopicPartition partition(ConsumerRecord<String, byte[]> record) {
+        return new TopicPartition(record.topic(), record.partition());
+    }
+
+    /** Results (and dead letters) to publish together, then mark done. */
+    private final class Answers {
+        final List<ProducerRecord<String, byte[]>> letters = new ArrayList<>();
+        final List<ProducerRecord<String, byte[]>> results = new ArrayList<>();
+        final List<ConsumerRecord<String, byte[]>> answered = new ArrayList<>();
+        final List<String> ids = new ArrayList<>();
+        final List<String> kept = new ArrayList<>();
+
+        void add(JobRecords.Delivery delivery, JobResult result, boolean unfit) {
+            results.add(io.resultRecord(result));
+            answered.add(delivery.record());
+            ids.add(result.requestId());
+            if (unfit) {
+                letters.add(io.deadLetter(delivery.record(), result.error()));
+                meters.deadLetteredUnfit.increment();
+                LOG.warnf("job %s cannot be generated, dead-lettered to %s: %s", result.requestId(), io.jobDlqTopic(),
+                        result.error().message());
+            }
+        }
+
+        void publish() {
+            if (results.isEmpty() && letters.isEmpty()) {
+                return;
+            }
+            List<ProducerRecord<String, byte[]>> all = new ArrayList<>(letters);
+            all.addAll(results);
+            traffic.publish(all);
+            markDone(answered);
+            for (String id : ids) {
+                cancels.forget(id);
+                if (!kept.contains(id)) {
+                    acknowledged.add(id);
+                }
+            }
+        }
+    }
+
+    /**
+     * Revoked partitions: done offsets committed, their jobs dropped without a result. Partitions assigned while the
+     * loop waits on a dependency, or holds back while full, are paused at once, like the others.
+     */
+    private final class Rebalances implements ConsumerRebalanceListener {
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (partitions.isEmpty()) {
+                return;
+            }
+            LOG.infof("job partitions revoked: %s", partitions);
+            commit(partitions);
+            List<String> firstAttempts = drop(partitions).stream().filter(job -> !job.alone).map(InFlight::id).toList();
+            if (!firstAttempts.isEmpty()) {
+                // handing a partition over is no failure: the new owner's attempt is a first one again, so that
+                // rebalances during a long job never take it to the dead-letter topic (no retry: inside poll())
+                try {
+                    attempts.finished(firstAttempts);
+                } catch (RuntimeException e) {
+                    LOG.warnf("forgetting the attempts of %d jobs handed over failed, their new owner runs them alone: %s",
+                            firstAttempts.size(), Failures.reason(e));
+                }
+            }
+        }
+
+        /** Lost (this member was dropped from the group): nothing can be committed, and the attempts stay counted. */
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            LOG.warnf("job partitions lost: %s", partitions);
+            drop(partitions);
+        }
+
+        /** Their jobs leave the batch without a result; the jobs dropped. */
+        private List<InFlight> drop(Collection<TopicPartition> partitions) {
+            List<InFlight> dropped = new ArrayList<>();
+            for (Iterator<InFlight> it = inFlight.values().iterator(); it.hasNext(); ) {
+                InFlight job = it.next();
+                if (partitions.contains(job.partition())) {
+                    rows.cancel(job.unit);
+                    rowsCancelled.increment(job.completions.length - job.finished);
+                    it.remove();
+                    dropped.add(job);
+                }
+            }
+            partitions.forEach(progress::remove);
+            return dropped;
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            if (traffic.waiting() || full) {
+                consumer.pause(consumer.assignment());
+            }
+        }
+    }
+}
