@@ -15,13 +15,11 @@ import jakarta.inject.Inject;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -213,11 +211,6 @@ public class JobTokenFeed {
 
     /** The shared settings without a group: partitions are assigned, offsets never committed. */
     private Properties consumerProperties() {
-        Properties props = kafka.consumer(Map.of(
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest",
-                ConsumerConfig.CLIENT_ID_CONFIG, "steergate-job-token-feed"));
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        return props;
+        return kafka.tailingConsumer("steergate-job-token-feed");
     }
 }

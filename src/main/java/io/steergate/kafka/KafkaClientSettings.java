@@ -6,6 +6,7 @@ import jakarta.inject.Inject;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
@@ -56,6 +57,19 @@ public class KafkaClientSettings {
     /** Consumer properties: the shared settings, then the client's own (group id, offsets, poll size), which win. */
     public Properties consumer(Map<String, Object> own) {
         return merged(own);
+    }
+
+    /**
+     * A consumer without a group, for a topic every instance must read whole from the moment it starts (streamed pieces,
+     * cancels): it assigns itself every partition, starts at the end and never commits.
+     */
+    public Properties tailingConsumer(String clientId) {
+        Properties props = merged(Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest",
+                ConsumerConfig.CLIENT_ID_CONFIG, clientId));
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        return props;
     }
 
     /** Admin client properties: the shared settings, then the client's own, which win; group.id is a consumer's. */

@@ -205,11 +205,6 @@ public class JobWorker {
 
     /** Every partition assigned, no group (every worker needs every cancel), nothing committed. */
     static Properties cancelsConsumerProperties(KafkaClientSettings kafka) {
-        Properties props = kafka.consumer(Map.of(
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest",
-                ConsumerConfig.CLIENT_ID_CONFIG, "steergate-worker-cancels"));
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        return props;
+        return kafka.tailingConsumer("steergate-worker-cancels");
     }
 }
