@@ -1,6 +1,8 @@
 package io.steergate.gateway;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.steergate.resilience.Failures;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.transaction.Status;
@@ -16,7 +18,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Lets a synchronous HTTP caller wait for its request's outcome. Outcomes stored by this instance wake the waiter
- * right after commit; an outcome stored by another gateway instance is found by re-reading the row every poll.
+ * right after commit; an outcome stored by another gateway instance is found by re-reading the row every poll. A
+ * re-read that fails because the database is away counts as "not yet": no outcome can be stored while it is away,
+ * and the one stored when it is back still wakes the waiter, so a waiter outlives an outage shorter than its wait.
  */
 @ApplicationScoped
 public class GenerationWaiters {
@@ -25,6 +29,9 @@ public class GenerationWaiters {
 
     @Inject
     TransactionSynchronizationRegistry transactions;
+
+    @Inject
+    MeterRegistry metrics;
 
     private final ConcurrentHashMap<String, CompletableFuture<String>> waiting = new ConcurrentHashMap<>();
 
@@ -85,9 +92,7 @@ public class GenerationWaiters {
                     return Optional.of(waiter.join());
                 }
                 if (System.nanoTime() - nextRead >= 0) {
-                    // A fresh transaction per look, so the row is read from the database and not a session cache.
-                    Optional<String> stored = QuarkusTransaction.requiringNew()
-                            .call(() -> Generation.byTenantAndRequestId(tenant, requestId).map(row -> row.resultJson));
+                    Optional<String> stored = read();
                     nextRead = System.nanoTime() + POLL.toNanos();
                     if (stored.isPresent()) {
                         return stored;
@@ -104,6 +109,21 @@ public class GenerationWaiters {
                 } catch (ExecutionException e) {
                     throw new IllegalStateException("waiter failed", e.getCause());
                 }
+            }
+        }
+
+        private Optional<String> read() {
+            try {
+                // A fresh transaction per look, so the row is read from the database and not a session cache.
+                return QuarkusTransaction.requiringNew()
+                        .call(() -> Generation.byTenantAndRequestId(tenant, requestId).map(row -> row.resultJson));
+            } catch (RuntimeException e) {
+                if (!Failures.isTransient(e)) {
+                    throw e;
+                }
+                // logged by the parts that store outcomes; one line per waiter each 250 ms would flood the log
+                metrics.counter("steergate.gateway.outcome.reads.failed").increment();
+                return Optional.empty();
             }
         }
 

@@ -9,8 +9,10 @@ import io.steergate.gateway.JobCancelPublisher;
 import io.steergate.gateway.JobTokenFeed;
 import io.steergate.gateway.SynchronousGenerations;
 import io.steergate.gateway.TokenStream;
+import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
 import io.steergate.messages.GenerationResult;
+import io.steergate.resilience.Failures;
 import io.vertx.core.http.HttpServerResponse;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -179,6 +181,10 @@ class OpenAiStream {
                 taken += pieces.size();
                 out.pingIfQuiet();
             }
+        } catch (RuntimeException failure) {
+            // no cancel: the request goes on and its outcome can be polled
+            finished = true;
+            endBroken(request, failure, out);
         } catch (IOException gone) {
             if (!finished) {
                 LOG.debugf("stream of %s closed by its client after %d pieces: cancelling", request.id, taken);
@@ -243,6 +249,22 @@ class OpenAiStream {
             out.data(shapes.usageChunk(result, created, request.chat));
         }
         out.done();
+    }
+
+    /**
+     * After the headers there is no status left to answer a failure with: it becomes the stream's last event, in the
+     * shape of the JSON error the status would have carried, and without [DONE].
+     */
+    private void endBroken(Request request, RuntimeException failure, Events out) throws IOException {
+        if (Failures.isTransient(failure)) {
+            LOG.warnf("stream of %s ended early: %s", request.id, Failures.rootMessage(failure));
+            out.error(Response.Status.SERVICE_UNAVAILABLE.getStatusCode(), ErrorInfo.of(ErrorCode.UNAVAILABLE,
+                    "a dependency is unreachable; the request goes on: GET /v1/generations/" + request.id + " later"), request.chat);
+        } else {
+            LOG.errorf(failure, "stream of %s failed", request.id);
+            out.error(Response.Status.INTERNAL_SERVER_ERROR.getStatusCode(),
+                    new ErrorInfo("INTERNAL", "internal error; see the gateway log"), request.chat);
+        }
     }
 
     private String json(GenerationResult result) {

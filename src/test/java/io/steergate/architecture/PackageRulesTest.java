@@ -63,7 +63,7 @@ class PackageRulesTest {
             // leaf of its own; messages (no framework) and resilience (audit may not import it) cannot hold it
             Map.entry("role", Set.of()),
             // the OpenAI-compatible door: maps OpenAI's bodies onto gateway's synchronous generation path
-            Map.entry("openai", Set.of("gateway", "messages", "security")));
+            Map.entry("openai", Set.of("gateway", "messages", "resilience", "security")));
 
     /**
      * Outside libraries the engine and the wire records may use. Jackson databind is allowed in the engine for the JSON

@@ -13,6 +13,7 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -33,13 +34,21 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -59,6 +68,18 @@ class OpenAiStreamingQuarkusTest {
 
     @Inject
     MeterRegistry metrics;
+
+    @ConfigProperty(name = "quarkus.datasource.jdbc.url")
+    String jdbcUrl;
+
+    @ConfigProperty(name = "quarkus.datasource.username")
+    String appRole;
+
+    @ConfigProperty(name = "steergate.test.postgres.superuser")
+    String superuser;
+
+    @ConfigProperty(name = "steergate.test.postgres.superuser-password")
+    String superuserPassword;
 
     String clientKey(String tenant) {
         return keys.issue(List.of(tenant), List.of(Roles.CLIENT), "streaming test", null, "test").key();
@@ -185,6 +206,78 @@ class OpenAiStreamingQuarkusTest {
         assertEquals(List.of(" w0", " w1", " w2", " w3", ""), data.subList(0, data.size() - 1).stream()
                 .map(chunk -> readTree(chunk).at("/choices/0/text").asText()).toList(), "the pieces as generated, then the finish");
         assertEquals("[DONE]", data.get(data.size() - 1));
+    }
+
+    /**
+     * PostgreSQL away while a live stream runs: the pieces come over Kafka and keep coming; the outcome is stored once
+     * the database is back, and the stream then ends as any other, with the stored result's finish and [DONE].
+     */
+    @Test
+    void aLiveStreamKeepsSendingPiecesThroughADatabaseOutageAndEndsWithTheStoredOutcome() throws Exception {
+        String id = id("db-away");
+        double failedReadsBefore = failedOutcomeReads();
+        HttpResponse<Stream<String>> response = post("acme", "/v1/completions", id,
+                "{\"model\":\"stand-in\",\"prompt\":\"Once\",\"max_tokens\":100,\"stream\":true}");
+        assertEquals(200, response.statusCode());
+
+        List<String> data = new ArrayList<>();
+        int sentWhileAway = 0;
+        AtomicBoolean away = new AtomicBoolean();
+        CompletableFuture<Void> outage = null;
+        try {
+            for (Iterator<String> lines = response.body().iterator(); lines.hasNext(); ) {
+                String line = lines.next();
+                if (!line.startsWith("data: ")) {
+                    continue;
+                }
+                if (outage == null) {
+                    // from the first piece on: the job is queued, the worker generates ~2 s more, the result comes mid-outage
+                    outage = CompletableFuture.runAsync(() -> databaseAwayFor(Duration.ofSeconds(4), away));
+                }
+                sentWhileAway += away.get() ? 1 : 0;
+                data.add(line.substring("data: ".length()));
+            }
+        } finally {
+            if (outage != null) {
+                outage.join();
+            }
+        }
+
+        assertEquals("[DONE]", data.get(data.size() - 1), "the stream ended as a stream ends, not cut");
+        assertTrue(sentWhileAway > 0, "pieces were sent while the database was away");
+        assertTrue(failedOutcomeReads() > failedReadsBefore, "the stream's look at its row met the outage");
+        List<JsonNode> chunks = data.subList(0, data.size() - 1).stream().map(OpenAiQuarkusTest::readTree).toList();
+        assertEquals("length", chunks.get(chunks.size() - 1).at("/choices/0/finish_reason").asText());
+        String streamed = chunks.stream().map(chunk -> chunk.at("/choices/0/text").asText()).collect(Collectors.joining());
+        assertEquals(IntStream.range(0, 100).mapToObj(i -> " w" + i).collect(Collectors.joining()), streamed);
+        Generation row = await().atMost(WAIT).until(() -> row("acme", id), done -> done.finished());
+        assertEquals(Generation.State.COMPLETED, row.status);
+        assertEquals(1L, audits(id));
+    }
+
+    /** The application's role refused new connections and its open ones ended, as a PostgreSQL restart ends them. */
+    void databaseAwayFor(Duration outage, AtomicBoolean away) {
+        try (Connection admin = DriverManager.getConnection(jdbcUrl, superuser, superuserPassword);
+             Statement statement = admin.createStatement()) {
+            statement.execute("alter role " + appRole + " connection limit 0");
+            try {
+                statement.execute("select pg_terminate_backend(pid) from pg_stat_activity where usename = '" + appRole + "'");
+                away.set(true);
+                Thread.sleep(outage.toMillis());
+            } finally {
+                away.set(false);
+                statement.execute("alter role " + appRole + " connection limit -1");
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("staging the outage failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    double failedOutcomeReads() {
+        Counter failed = metrics.find("steergate.gateway.outcome.reads.failed").counter();
+        return failed == null ? 0 : failed.count();
     }
 
     static Generation row(String tenant, String id) {
