@@ -28,6 +28,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -280,10 +282,41 @@ class FaultSuiteIT {
 
     @Test
     @Order(5)
-    void brokerStoppedForTheOutage() {
-        start("fault-e-app", Map.of());
-        runScenario("(e) broker stopped (SIGTERM) for " + OUTAGE.toSeconds() + " s", "e", OUTAGE,
-                stack.broker::stop, stack.broker::start);
+    void brokerStoppedForTheOutage() throws Exception {
+        AppProcess app = start("fault-e-app", Map.of());
+        List<CompletableFuture<List<String>>> stream = new ArrayList<>();
+        runScenario("(e) broker stopped (SIGTERM) for " + OUTAGE.toSeconds() + " s", "e", OUTAGE, () -> {
+            stream.add(openStream(app));
+            stack.broker.stop();
+        }, stack.broker::start);
+
+        // a live stream open when the broker went: not cut; it ends as a stream ends, with [DONE] or an error event
+        List<String> data = stream.get(0).get(2, TimeUnit.MINUTES);
+        String last = data.isEmpty() ? "(no data line)" : data.get(data.size() - 1);
+        record("(e) a live stream open across the outage: " + data.size() + " data lines, the last "
+                + (last.length() > 160 ? last.substring(0, 160) + "..." : last));
+        assertTrue(last.equals("[DONE]") || last.contains("\"error\""), "the stream's last data line: " + last);
+    }
+
+    /** A live stream of acme's (whose policy neither withholds nor regenerates), its data lines once it has ended. */
+    private static CompletableFuture<List<String>> openStream(AppProcess app) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(app.baseUrl() + "/v1/completions"))
+                .header("Authorization", app.clientAuthorization("acme")).header("Content-Type", "application/json")
+                .header("Idempotency-Key", "fault-e-stream-" + UUID.randomUUID())
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\","
+                        + "\"max_tokens\":64,\"stream\":true}", StandardCharsets.UTF_8)).build();
+        try {
+            HttpResponse<Stream<String>> response = HttpClient.newHttpClient()
+                    .send(request, HttpResponse.BodyHandlers.ofLines());
+            assertEquals(200, response.statusCode(), "a live stream's headers come at once");
+            return CompletableFuture.supplyAsync(() -> response.body().filter(line -> line.startsWith("data: "))
+                    .map(line -> line.substring("data: ".length())).toList());
+        } catch (IOException e) {
+            throw new AssertionError("the stream was refused: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
     }
 
     private AppProcess start(String name, Map<String, String> env) {
