@@ -112,4 +112,103 @@ class IncrementalTextTest {
             }
         }
     }
+    @Test
+    void eachTokenIsDecodedAtMostTwiceWhenEveryTokenEndsACharacter() {
+        int[] decodedTokens = new int[1];
+        Tokenizer counting = new Tokenizer() {
+            @Override
+            public int[] encode(String text) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int minTokens(String text) {
+                return 1;
+            }
+
+            @Override
+            public String decode(int[] tokens) {
+                return decode(0, tokens);
+            }
+
+            @Override
+            public String decode(int previous, int[] tokens) {
+                decodedTokens[0] += tokens.length;
+                return BYTES.decode(previous, tokens);
+            }
+
+            @Override
+            public int bos() {
+                return 1;
+            }
+
+            @Override
+            public int eos() {
+                return 2;
+            }
+
+            @Override
+            public int vocabSize() {
+                return 256;
+            }
+        };
+        int[] tokens = new int[2_000];
+        java.util.Arrays.fill(tokens, 'a');
+        IncrementalText text = new IncrementalText(counting, 1);
+        for (int count = 1; count <= tokens.length; count++) {
+            assertEquals(new IncrementalText.Piece(count - 1, 1, "a"), text.next(tokens, count));
+        }
+        // the last piece's token as context, then the new one: twice each, linear in the row's length, not quadratic
+        assertEquals(2 * tokens.length - 1, decodedTokens[0]);
+    }
+
+    /**
+     * The model's own tokenizer.json (SentencePiece-style: spaces as U+2581, byte fallback for characters outside its
+     * 512 tokens, the leading space stripped) through the Hugging Face decoder: rows of text with accents, CJK and
+     * emoji (runs of byte tokens, back to back) give out pieces that concatenate to the row's whole text.
+     */
+    @Test
+    void piecesConcatenateToTheWholeTextThroughTheHuggingFaceDecoderAcrossByteTokenRuns() throws IOException {
+        String[] texts = {"Once upon a time, Lily saw a big dog.", "Café au lait, naïve façade.", "日本語のテキストです",
+            "Tom said 🙂🙂 and left.", "é日🙂 mixed é日🙂 runs", "a"};
+        try (HfTokenizer tokenizer = HfTokenizer.read(TestModel.dir().resolve("tokenizer.json"), 1, 2, 512)) {
+            for (String source : texts) {
+                int[] tokens = tokenizer.encode(source);
+                tokens = java.util.Arrays.copyOfRange(tokens, 1, tokens.length); // without BOS: the row's previous token
+                for (int previous : new int[] {tokenizer.bos(), tokens[0]}) {
+                    String whole = tokenizer.decode(previous, tokens);
+                    assertEquals(whole, String.join("", pieces(tokenizer, previous, tokens, whole)), source);
+                }
+            }
+        }
+    }
+
+    /** A byte run that is not UTF-8: the decoder turns bytes already given out into U+FFFD; the row ends, no throw. */
+    @Test
+    void aDecoderThatTakesTextBackEndsTheRowWithoutALastPiece() throws IOException {
+        try (HfTokenizer tokenizer = HfTokenizer.read(TestModel.dir().resolve("tokenizer.json"), 1, 2, 512)) {
+            // <0xNN> is token NN + 3 in llama2.c's vocabularies: C3 A9 is é, and a second A9 makes the run invalid
+            int[] tokens = {0xC3 + 3, 0xA9 + 3, 0xA9 + 3};
+            assertEquals("é", tokenizer.decode(tokenizer.bos(), java.util.Arrays.copyOf(tokens, 2)));
+            assertEquals("\uFFFD\uFFFD\uFFFD", tokenizer.decode(tokenizer.bos(), tokens));
+            String whole = tokenizer.decode(tokenizer.bos(), tokens);
+            assertEquals(List.of("é"), pieces(tokenizer, tokenizer.bos(), tokens, whole));
+        }
+    }
+
+    private static List<String> pieces(Tokenizer tokenizer, int previous, int[] tokens, String whole) {
+        IncrementalText text = new IncrementalText(tokenizer, previous);
+        List<String> pieces = new ArrayList<>();
+        for (int count = 1; count <= tokens.length; count++) {
+            IncrementalText.Piece piece = text.next(tokens, count);
+            if (piece != null) {
+                pieces.add(piece.text());
+            }
+        }
+        IncrementalText.Piece last = text.finish(whole, tokens.length);
+        if (last != null) {
+            pieces.add(last.text());
+        }
+        return pieces;
+    }
 }
