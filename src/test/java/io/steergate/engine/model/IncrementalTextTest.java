@@ -16,8 +16,11 @@ import org.junit.jupiter.api.Test;
 /** A row's text in pieces: none ends in half a character, and they concatenate to the completion's text. */
 class IncrementalTextTest {
 
-    /** Token t is the byte t: a character of two bytes spans two tokens. */
-    private static final Tokenizer BYTES = new Tokenizer() {
+    /** Token t is the byte t: a character of two bytes spans two tokens. Counts the tokens it decodes. */
+    private static final class ByteTokenizer implements Tokenizer {
+
+        int decodedTokens;
+
         @Override
         public int[] encode(String text) {
             throw new UnsupportedOperationException();
@@ -35,6 +38,7 @@ class IncrementalTextTest {
 
         @Override
         public String decode(int previous, int[] tokens) {
+            decodedTokens += tokens.length;
             byte[] bytes = new byte[tokens.length];
             for (int i = 0; i < tokens.length; i++) {
                 bytes[i] = (byte) tokens[i];
@@ -56,7 +60,9 @@ class IncrementalTextTest {
         public int vocabSize() {
             return 256;
         }
-    };
+    }
+
+    private static final ByteTokenizer BYTES = new ByteTokenizer();
 
     @Test
     void aCharacterSpanningTokensIsGivenOutWhole() {
@@ -114,44 +120,7 @@ class IncrementalTextTest {
     }
     @Test
     void eachTokenIsDecodedAtMostTwiceWhenEveryTokenEndsACharacter() {
-        int[] decodedTokens = new int[1];
-        Tokenizer counting = new Tokenizer() {
-            @Override
-            public int[] encode(String text) {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public int minTokens(String text) {
-                return 1;
-            }
-
-            @Override
-            public String decode(int[] tokens) {
-                return decode(0, tokens);
-            }
-
-            @Override
-            public String decode(int previous, int[] tokens) {
-                decodedTokens[0] += tokens.length;
-                return BYTES.decode(previous, tokens);
-            }
-
-            @Override
-            public int bos() {
-                return 1;
-            }
-
-            @Override
-            public int eos() {
-                return 2;
-            }
-
-            @Override
-            public int vocabSize() {
-                return 256;
-            }
-        };
+        ByteTokenizer counting = new ByteTokenizer();
         int[] tokens = new int[2_000];
         java.util.Arrays.fill(tokens, 'a');
         IncrementalText text = new IncrementalText(counting, 1);
@@ -159,7 +128,7 @@ class IncrementalTextTest {
             assertEquals(new IncrementalText.Piece(count - 1, 1, "a"), text.next(tokens, count));
         }
         // the last piece's token as context, then the new one: twice each, linear in the row's length, not quadratic
-        assertEquals(2 * tokens.length - 1, decodedTokens[0]);
+        assertEquals(2 * tokens.length - 1, counting.decodedTokens);
     }
 
     /**
