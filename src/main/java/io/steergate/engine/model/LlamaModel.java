@@ -183,7 +183,7 @@ public final class LlamaModel implements AutoCloseable {
     /**
      * The forward pass: tokens (B, T) at positions (B, T) through all blocks, writing their keys and values into
      * cache columns [start, start + T) and attending over columns [0, start + T) with the additive mask
-     * (broadcastable to (B, 1, 1, T, S)); returns the logits (B, vocabSize) of the last column. Call it with the
+     * (broadcastable to (B, 1, 1, T, S); null when it would be all zeros); returns the logits (B, vocabSize) of the last column. Call it with the
      * long-lived arrays temporarily attached to the caller's NDManager, so that every result belongs to it.
      */
     NDArray forward(NDArray tokens, NDArray positions, NDArray mask, KvCache cache, int start) {
@@ -248,8 +248,10 @@ public final class LlamaModel implements AutoCloseable {
         int end = start + (int) t;
         NDArray x = tokenEmbedding.get(tokens); // (B, T, dim)
         NDArray rotation = rope.get(positions); // (B, T, hs, hs)
-        Chunk chunk = new Chunk(b, t, mask, rotation, cache, hooks, new NDIndex(":, :, :, {}:{}", start, end),
-                new NDIndex(":, :, {}:{}", start, end), new NDIndex(":, :, :, :{}", end), new NDIndex(":, :, :{}", end));
+        // the leading axes as an ellipsis: libtorch then slices only the column axis (each ':' is a dispatch)
+        Chunk chunk = new Chunk(b, t, mask, rotation, cache, hooks, new NDIndex("..., {}:{}", start, end),
+                new NDIndex("..., {}:{}, 0:{}", start, end, config.headSize()), new NDIndex("..., :{}", end),
+                new NDIndex("..., :{}, 0:{}", end, config.headSize()));
         // With a cache the forward is generation's (prefill and decode): nothing reads a layer's intermediates once
         // it is done, so each layer runs in its own manager, closed with them; prefill's attention scores, (B, heads,
         // T, T) per layer, would otherwise all live until the step ends. Without a cache (training, activation
@@ -294,38 +296,38 @@ public final class LlamaModel implements AutoCloseable {
         long t = chunk.t();
         int dim = config.dim();
         int hs = config.headSize();
-        int kvDim = config.kvDim();
+        int nHeads = config.nHeads();
+        int nKvHeads = config.nKvHeads();
         int hidden = config.hiddenDim();
         SiteHook[] hooks = chunk.hooks();
         KvCache cache = chunk.cache();
-        NDManager manager = x.getManager();
         // attention rmsnorm
         NDArray xb = rmsnorm(x, rmsAtt[l]); // (B, T, dim)
         xb = hook(hooks, l, HookPoint.ATTN_NORM, xb); // attn_norm
-        // qkv matmuls, then RoPE: rotate each interleaved pair of q and k by its position
-        NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim, dim + kvDim}, 2);
-        NDArray q = qkv.get(0).reshape(b, t, config.nHeads(), hs).matMul(chunk.rotation()); // (B, T, nHeads, hs)
-        NDArray k = qkv.get(1).reshape(b, t, config.nKvHeads(), hs).matMul(chunk.rotation()); // (B, T, nKvHeads, hs)
-        NDArray v = qkv.get(2).reshape(b, t, config.nKvHeads(), hs); // (B, T, nKvHeads, hs)
-        NDArray keys; // (B, nKvHeads, 1, hs, S)
-        NDArray values; // (B, nKvHeads, 1, S, hs)
+        // qkv matmuls, then RoPE: one product rotates each interleaved pair of every q and k head by its position
+        NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim + config.kvDim()}, 2); // q and k; v
+        NDList qk = qkv.get(0).reshape(b, t, nHeads + nKvHeads, hs).matMul(chunk.rotation())
+                .split(new long[] {nHeads}, 2); // (B, T, nHeads, hs), (B, T, nKvHeads, hs)
+        // grouped-query attention: query head h reads KV head h / kvMul; the KV heads carry a broadcast axis for
+        // the kvMul query heads of their group, and the keys are stored transposed, ready for q @ k^T
+        NDArray q = headsFirst(qk.get(0), t, new Shape(b, t, nKvHeads, config.kvMul(), hs), 0, 2, 3, 1, 4);
+        NDArray k = headsFirst(qk.get(1), t, new Shape(b, t, nKvHeads, 1, hs), 0, 2, 3, 4, 1); // (B, nKv, 1, hs, T)
+        NDArray v = headsFirst(qkv.get(1), t, new Shape(b, t, nKvHeads, 1, hs), 0, 2, 3, 1, 4); // (B, nKv, 1, T, hs)
+        NDArray keys = k; // (B, nKvHeads, 1, hs, S)
+        NDArray values = v; // (B, nKvHeads, 1, S, hs)
         if (cache != null) {
             // kv cache: write this chunk at columns [start, end), read [0, end)
-            cache.keys(l).set(chunk.keysWritten(), k.transpose(0, 2, 3, 1)); // (B, nKvHeads, hs, T)
-            cache.values(l).set(chunk.valuesWritten(), v.transpose(0, 2, 1, 3)); // (B, nKvHeads, T, hs)
-            keys = cache.keys(l).get(manager, chunk.keysRead()).expandDims(2);
-            values = cache.values(l).get(manager, chunk.valuesRead()).expandDims(2);
-        } else {
-            // no cache: this chunk is the whole sequence (S = T)
-            keys = k.transpose(0, 2, 3, 1).expandDims(2);
-            values = v.transpose(0, 2, 1, 3).expandDims(2);
+            cache.keys(l).set(chunk.keysWritten(), k);
+            cache.values(l).set(chunk.valuesWritten(), v);
+            keys = cache.keys(l).get(x.getManager(), chunk.keysRead());
+            values = cache.values(l).get(x.getManager(), chunk.valuesRead());
+        } // else no cache: this chunk is the whole sequence (S = T)
+        NDArray scores = q.matMul(keys); // (B, nKvHeads, kvMul, T, S)
+        if (chunk.mask() != null) {
+            scores = scores.add(chunk.mask());
         }
-        // grouped-query attention: query head h reads KV head h / kvMul
-        NDArray qh = q.reshape(b, t, config.nKvHeads(), config.kvMul(), hs)
-                .transpose(0, 2, 3, 1, 4); // (B, nKvHeads, kvMul, T, hs)
-        NDArray att = qh.matMul(keys).add(chunk.mask()).softmax(-1); // (B, nKvHeads, kvMul, T, S)
-        NDArray heads = att.matMul(values) // (B, nKvHeads, kvMul, T, hs)
-                .transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
+        NDArray heads = scores.softmax(-1).matMul(values); // (B, nKvHeads, kvMul, T, hs)
+        heads = t == 1 ? heads.reshape(b, 1, dim) : heads.transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
         NDArray attnOut = heads.matMul(wo[l]); // (B, T, dim)
         attnOut = hook(hooks, l, HookPoint.ATTN_OUT, attnOut); // attn_out
         x = x.add(attnOut); // residual
@@ -342,9 +344,25 @@ public final class LlamaModel implements AutoCloseable {
         return hook(hooks, l, HookPoint.RESID, x); // resid
     }
 
+    /**
+     * {@code a} split into {@code split} (B, T, ...) and transposed to {@code axes}. With one column (decode) moving
+     * the T axis leaves the memory order as it is, so a reshape alone does it: one dispatch instead of two.
+     */
+    private static NDArray headsFirst(NDArray a, long t, Shape split, int... axes) {
+        if (t == 1) {
+            long[] target = new long[axes.length];
+            for (int i = 0; i < axes.length; i++) {
+                target[i] = split.get(axes[i]);
+            }
+            return a.reshape(new Shape(target));
+        }
+        return a.reshape(split).transpose(axes);
+    }
+
     /** The final norm and classifier: logits (B, vocabSize) of the last column, or (B, T, vocabSize) of all. */
     private NDArray head(NDArray x, boolean allColumns) {
-        NDArray last = allColumns ? x : x.get(":, -1, :"); // (B, T, dim) or (B, dim)
+        long t = x.getShape().get(1);
+        NDArray last = allColumns ? x : t == 1 ? x.reshape(x.getShape().get(0), -1) : x.get(":, -1, :"); // (B, [T,] dim)
         return rmsnorm(last, rmsFinal).matMul(wcls); // (B, T, vocabSize) or (B, vocabSize)
     }
 
