@@ -320,7 +320,7 @@ public final class ContinuousBatch implements AutoCloseable {
             synchronized (model) {
                 try (NDManager step = arrays.newSubManager()) {
                     SteeringBatch steering = SteeringBatch.build(step, joiners.stream().map(row -> row.steering).toList(),
-                            config);
+                            model);
                     SiteHook[] prefillHooks = pooling(steering == null ? null : steering.hooks(), joiners, columns);
                     List<NDResource> lent = new ArrayList<>(model.longLived());
                     lent.addAll(joined.all());
@@ -443,7 +443,7 @@ public final class ContinuousBatch implements AutoCloseable {
         // adding zeros changes no score: without padding the step skips the mask (a dispatch per layer)
         boolean padded = rows.stream().anyMatch(row -> row.pad > 0);
         paddingMask = padded ? arrays.create(padding, new Shape(count, 1, 1, 1, width)) : null;
-        steered = SteeringBatch.build(arrays, rows.stream().map(row -> row.steering).toList(), config);
+        steered = SteeringBatch.build(arrays, rows.stream().map(row -> row.steering).toList(), model);
         hooks = pooling(steered == null ? null : steered.hooks(), rows, lastColumns);
         List<NDResource> lent = new ArrayList<>(model.longLived());
         lent.addAll(cache.all());
@@ -469,14 +469,10 @@ public final class ContinuousBatch implements AutoCloseable {
         }
         SiteHook[] all = hooks == null ? new SiteHook[config.nLayers() * SiteHook.POINTS] : hooks.clone();
         for (int site : sites) {
-            SiteHook own = all[site];
-            all[site] = x -> {
-                NDArray y = own == null ? x : own.apply(x);
-                // copied out now: in generation each layer's arrays are closed with the layer
-                columns.put(site, y.get(new NDIndex(":, {}, :", y.getShape().get(1) - 1))
-                        .toType(DataType.FLOAT32, false).toFloatArray());
-                return y;
-            };
+            SiteHook own = all[site] == null ? SiteHook.identity() : all[site];
+            // copied out now: in generation each layer's arrays are closed with the layer
+            all[site] = own.observed(y -> columns.put(site, y.get(new NDIndex(":, {}, :", y.getShape().get(1) - 1))
+                    .toType(DataType.FLOAT32, false).toFloatArray()));
         }
         return all;
     }

@@ -302,8 +302,7 @@ public final class LlamaModel implements AutoCloseable {
         SiteHook[] hooks = chunk.hooks();
         KvCache cache = chunk.cache();
         // attention rmsnorm
-        NDArray xb = rmsnorm(x, rmsAtt[l]); // (B, T, dim)
-        xb = hook(hooks, l, HookPoint.ATTN_NORM, xb); // attn_norm
+        NDArray xb = rmsnorm(x, rmsAtt[l], hooks, l, HookPoint.ATTN_NORM); // (B, T, dim), attn_norm
         // qkv matmuls, then RoPE: one product rotates each interleaved pair of every q and k head by its position
         NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim + config.kvDim()}, 2); // q and k; v
         NDList qk = qkv.get(0).reshape(b, t, nHeads + nKvHeads, hs).matMul(chunk.rotation())
@@ -332,8 +331,7 @@ public final class LlamaModel implements AutoCloseable {
         attnOut = hook(hooks, l, HookPoint.ATTN_OUT, attnOut); // attn_out
         x = x.add(attnOut); // residual
         // ffn rmsnorm
-        NDArray hb = rmsnorm(x, rmsFfn[l]); // (B, T, dim)
-        hb = hook(hooks, l, HookPoint.MLP_NORM, hb); // mlp_norm
+        NDArray hb = rmsnorm(x, rmsFfn[l], hooks, l, HookPoint.MLP_NORM); // (B, T, dim), mlp_norm
         // SwiGLU: self.w2(F.silu(self.w1(x)) * self.w3(x))
         NDList gateUp = hb.matMul(w13[l]).split(new long[] {hidden}, 2); // 2 x (B, T, hidden)
         NDArray gate = gateUp.get(0);
@@ -377,8 +375,28 @@ public final class LlamaModel implements AutoCloseable {
 
     /** RMSNorm: w * x / sqrt(mean(x^2) + eps), over the last axis. */
     NDArray rmsnorm(NDArray x, NDArray weight) {
+        return normalized(x).mul(weight);
+    }
+
+    /** RMSNorm then the hook at (layer, point), which may fold into the weight ({@link SiteHook#applyAfterNorm}). */
+    private NDArray rmsnorm(NDArray x, NDArray weight, SiteHook[] hooks, int layer, HookPoint point) {
+        SiteHook h = hooks == null ? null : hooks[SiteHook.index(layer, point)];
+        return h == null ? rmsnorm(x, weight) : h.applyAfterNorm(normalized(x), weight);
+    }
+
+    /** x / sqrt(mean(x^2) + eps) over the last axis. */
+    private NDArray normalized(NDArray x) {
         NDArray rms = x.square().mean(new int[] {-1}, true).add(config.normEps()).sqrt(); // (..., 1)
-        return x.div(rms).mul(weight);
+        return x.div(rms);
+    }
+
+    /** The weight of the RMSNorm whose output is (layer, point) as floats, or null when none is (a fold's input). */
+    float[] normWeight(int layer, HookPoint point) {
+        return switch (point) {
+            case ATTN_NORM -> rmsAtt[layer].toFloatArray();
+            case MLP_NORM -> rmsFfn[layer].toFloatArray();
+            default -> null;
+        };
     }
 
     /** Arrays that live as long as the model: attach them temporarily to a step's manager (docs/architecture.md 5, DJL pitfall 1). */
