@@ -10,6 +10,8 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.SteeringPlan;
 import io.steergate.testing.TestModel;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Path;
@@ -23,7 +25,8 @@ import java.util.function.ToDoubleBiFunction;
  * their own over one shared DJL, and every round measures build A then build B on the same case, so that the per-round
  * ratio B/A cancels the drift of a shared, loaded machine. Cases: greedy decode tok/s (64 new tokens) unsteered at
  * batch 1, 8 and 32, steered (SteeringBench's three composed maps at 15 sites) at 1, 8 and 32, and 32 rows with 32
- * different plans. A main, not a test; run it with only the dependencies and this class on the classpath:
+ * different plans. Rates are given by wall time and by the stepping thread's CPU time (libtorch runs on it with one
+ * intra-op thread), which a loaded machine inflates far less. A main, not a test:
  * {@code DecodeAB <classes A> <classes B> <test classes> [rounds=7]}.
  */
 public final class DecodeAB {
@@ -41,24 +44,36 @@ public final class DecodeAB {
             }
             double[][] runsA = new double[rounds][CASES.length];
             double[][] runsB = new double[rounds][CASES.length];
+            double[][] cpuA = new double[rounds][CASES.length];
+            double[][] cpuB = new double[rounds][CASES.length];
             for (int r = 0; r < rounds; r++) {
                 for (int c = 0; c < CASES.length; c++) {
-                    runsA[r][c] = a.rate(CASES[c]);
-                    runsB[r][c] = b.rate(CASES[c]);
+                    double[] rate = a.rate(CASES[c]);
+                    runsA[r][c] = rate[0];
+                    cpuA[r][c] = rate[1];
+                    rate = b.rate(CASES[c]);
+                    runsB[r][c] = rate[0];
+                    cpuB[r][c] = rate[1];
                 }
             }
-            System.out.printf("A = %s, B = %s, %d rounds, tok/s medians%n", args[0], args[1], rounds);
-            for (int c = 0; c < CASES.length; c++) {
-                System.out.printf("%-11s A %7.0f  B %7.0f  B/A %.2f (median of per-round ratios)%n", CASES[c],
-                        PairedRuns.median(runsA, c), PairedRuns.median(runsB, c),
-                        PairedRuns.pairRatio(runsB, runsA, c));
-            }
-            for (double[][] runs : new double[][][] {runsA, runsB}) {
-                System.out.printf("%s steered/unsteered: %.3f / %.3f / %.3f at 1 / 8 / 32; 32 plans / one plan %.3f%n",
-                        runs == runsA ? "A" : "B", PairedRuns.pairRatio(runs, shifted(runs, 3), 3),
-                        PairedRuns.pairRatio(runs, shifted(runs, 3), 4), PairedRuns.pairRatio(runs, shifted(runs, 3), 5),
-                        PairedRuns.pairRatio(runs, shifted(runs, 1), 6));
-            }
+            System.out.printf("A = %s, B = %s, %d rounds%n", args[0], args[1], rounds);
+            System.out.println("by wall time, tok/s medians:");
+            report(runsA, runsB);
+            System.out.println("by thread CPU time, tok/s medians:");
+            report(cpuA, cpuB);
+        }
+    }
+
+    private static void report(double[][] runsA, double[][] runsB) {
+        for (int c = 0; c < CASES.length; c++) {
+            System.out.printf("  %-11s A %7.0f  B %7.0f  B/A %.2f (median of per-round ratios)%n", CASES[c],
+                    PairedRuns.median(runsA, c), PairedRuns.median(runsB, c), PairedRuns.pairRatio(runsB, runsA, c));
+        }
+        for (double[][] runs : new double[][][] {runsA, runsB}) {
+            System.out.printf("  %s steered/unsteered %.3f / %.3f / %.3f at 1 / 8 / 32; 32 plans / one plan %.3f%n",
+                    runs == runsA ? "A" : "B", PairedRuns.pairRatio(runs, shifted(runs, 3), 3),
+                    PairedRuns.pairRatio(runs, shifted(runs, 3), 4), PairedRuns.pairRatio(runs, shifted(runs, 3), 5),
+                    PairedRuns.pairRatio(runs, shifted(runs, 1), 6));
         }
     }
 
@@ -98,9 +113,14 @@ public final class DecodeAB {
                     .getDeclaredConstructor().newInstance();
         }
 
-        double rate(String c) {
+        /** tok/s by wall time and by thread CPU time. */
+        double[] rate(String c) {
             String[] parts = c.split(" ");
-            return rates.applyAsDouble(parts[0], Integer.parseInt(parts[1]));
+            long cpuStart = THREADS.getCurrentThreadCpuTime();
+            long start = System.nanoTime();
+            double tokens = rates.applyAsDouble(parts[0], Integer.parseInt(parts[1]));
+            return new double[] {tokens / ((System.nanoTime() - start) / 1e9),
+                tokens / ((THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9)};
         }
 
         @Override
@@ -110,7 +130,9 @@ public final class DecodeAB {
         }
     }
 
-    /** Loaded in each build's class loader: tok/s of one generation of a case. */
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    /** Loaded in each build's class loader: the tokens of one generation of a case. */
     public static final class Rates implements ToDoubleBiFunction<String, Integer>, AutoCloseable {
         private final LlamaModel model;
         private final Generator generator;
@@ -146,10 +168,7 @@ public final class DecodeAB {
                     default -> throw new IllegalArgumentException(mode);
                 });
             }
-            long start = System.nanoTime();
-            List<Completion> out = generator.generate(rows);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            return out.stream().mapToInt(Completion::completionTokens).sum() / seconds;
+            return generator.generate(rows).stream().mapToInt(Completion::completionTokens).sum();
         }
 
         @Override

@@ -9,6 +9,8 @@ import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.testing.TestModel;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +27,9 @@ import java.util.regex.Pattern;
  * (nanoseconds per operation on stories260K-sized tensors, the median of several rounds), and how many libtorch
  * operations one decode step at batch 1 dispatches (counted with libtorch's profiler: the top-level aten calls of a
  * 65-token generation minus those of a 1-token one, divided by 64). Floor x dispatches is the best this decoder can
- * do per token; compare it with run.c's time per token. A main, not a test.
+ * do per token; compare it with run.c's time per token. Each figure is given twice: wall time, and this thread's CPU
+ * time (libtorch runs on the calling thread with one intra-op thread), which a shared, loaded machine inflates far
+ * less. A main, not a test.
  */
 public final class DispatchFloorBench {
 
@@ -41,8 +45,8 @@ public final class DispatchFloorBench {
             NDArray scores = manager.randomNormal(new Shape(1, 4, 2, 1, 16));
             float[] row = new float[64];
             System.out.printf("ns per operation on [1,64] tensors, one intra-op thread (%d threads), median of %d"
-                    + " rounds of %d%n", JniUtils.getNumThreads(), ROUNDS, OPS);
-            Map<String, Double> floor = new TreeMap<>();
+                    + " rounds of %d: wall / thread CPU%n", JniUtils.getNumThreads(), ROUNDS, OPS);
+            Map<String, double[]> floor = new TreeMap<>();
             floor.put("a add [1,64] + [1,64], result closed at once", perOp(manager, m -> x.add(y).close()));
             floor.put("b add, results closed with a sub-manager every 50", perOpScoped(manager, m -> x.add(y)));
             floor.put("c matMul [1,64] x [64,64], closed", perOp(manager, m -> x.matMul(w).close()));
@@ -58,45 +62,42 @@ public final class DispatchFloorBench {
                 v.getShape();
                 v.close();
             }));
-            floor.forEach((name, ns) -> System.out.printf("  %-52s %7.0f ns%n", name.substring(2), ns));
-            double dispatch = floor.get("a add [1,64] + [1,64], result closed at once");
+            floor.forEach((name, ns) -> System.out.printf("  %-52s %7.0f / %7.0f ns%n", name.substring(2), ns[0],
+                    ns[1]));
+            double[] dispatch = floor.get("a add [1,64] + [1,64], result closed at once");
 
             Path dir = TestModel.dir();
             try (LlamaModel model = LlamaModel.load(dir, DeviceChoice.CPU)) {
                 Generator generator = new Generator(model);
                 double perStep = atenCallsPerDecodeStep(generator);
-                double tokS = batchOneTokS(generator);
+                double[] tokS = batchOneTokS(generator);
                 System.out.printf("decode step at batch 1 (%s): %.1f top-level libtorch calls%n", model.name(),
                         perStep);
-                System.out.printf("floor: %.1f calls x %.0f ns = %.0f us per token = at most %.0f tok/s;"
-                        + " measured %.0f tok/s (%.0f us per token)%n", perStep, dispatch, perStep * dispatch / 1e3,
-                        1e9 / (perStep * dispatch), tokS, 1e6 / tokS);
+                String[] clocks = {"wall", "thread CPU"};
+                for (int c = 0; c < 2; c++) {
+                    System.out.printf("%s: floor %.1f calls x %.0f ns = %.0f us per token = at most %.0f tok/s;"
+                            + " measured %.0f tok/s (%.0f us per token, %.1f us per call)%n", clocks[c], perStep,
+                            dispatch[c], perStep * dispatch[c] / 1e3, 1e9 / (perStep * dispatch[c]), tokS[c],
+                            1e6 / tokS[c], 1e6 / tokS[c] / perStep);
+                }
             }
         }
     }
 
-    /** Median ns per call of {@code op}, each call's arrays closed by the op itself. */
-    private static double perOp(NDManager manager, Consumer<NDManager> op) {
-        for (int i = 0; i < OPS; i++) {
-            op.accept(manager);
-        }
-        double[] rounds = new double[ROUNDS];
-        for (int r = 0; r < ROUNDS; r++) {
-            long start = System.nanoTime();
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    /** Median ns per call of {@code op} (wall, thread CPU), each call's arrays closed by the op itself. */
+    private static double[] perOp(NDManager manager, Consumer<NDManager> op) {
+        return rounds(() -> {
             for (int i = 0; i < OPS; i++) {
                 op.accept(manager);
             }
-            rounds[r] = (System.nanoTime() - start) / (double) OPS;
-        }
-        Arrays.sort(rounds);
-        return rounds[ROUNDS / 2];
+        });
     }
 
     /** Median ns per call of {@code op} when its results live in a sub-manager closed every 50 calls (as a layer). */
-    private static double perOpScoped(NDManager manager, Consumer<NDManager> op) {
-        double[] rounds = new double[ROUNDS + 1];
-        for (int r = 0; r <= ROUNDS; r++) {
-            long start = System.nanoTime();
+    private static double[] perOpScoped(NDManager manager, Consumer<NDManager> op) {
+        return rounds(() -> {
             for (int i = 0; i < OPS / 50; i++) {
                 try (NDManager scope = manager.newSubManager()) {
                     for (int k = 0; k < 50; k++) {
@@ -104,10 +105,24 @@ public final class DispatchFloorBench {
                     }
                 }
             }
-            rounds[r] = (System.nanoTime() - start) / (double) OPS;
+        });
+    }
+
+    /** A warmup round, then the median of ROUNDS rounds of OPS calls: ns per call, wall and thread CPU. */
+    private static double[] rounds(Runnable round) {
+        round.run();
+        double[] wall = new double[ROUNDS];
+        double[] cpu = new double[ROUNDS];
+        for (int r = 0; r < ROUNDS; r++) {
+            long cpuStart = THREADS.getCurrentThreadCpuTime();
+            long start = System.nanoTime();
+            round.run();
+            wall[r] = (System.nanoTime() - start) / (double) OPS;
+            cpu[r] = (THREADS.getCurrentThreadCpuTime() - cpuStart) / (double) OPS;
         }
-        Arrays.sort(rounds, 1, ROUNDS + 1); // the first round is warmup
-        return rounds[1 + ROUNDS / 2];
+        Arrays.sort(wall);
+        Arrays.sort(cpu);
+        return new double[] {wall[ROUNDS / 2], cpu[ROUNDS / 2]};
     }
 
     /** Top-level aten calls per decode step: a profile of 65 generated tokens minus one of 1, over 64. */
@@ -155,15 +170,20 @@ public final class DispatchFloorBench {
         return count;
     }
 
-    private static double batchOneTokS(Generator generator) {
-        double[] rates = new double[5];
-        for (int r = 0; r < rates.length; r++) {
+    /** Batch-1 tok/s by wall and by thread CPU time, medians of 7 generations of 64 tokens. */
+    private static double[] batchOneTokS(Generator generator) {
+        double[] wall = new double[7];
+        double[] cpu = new double[wall.length];
+        for (int r = 0; r < wall.length; r++) {
+            long cpuStart = THREADS.getCurrentThreadCpuTime();
             long start = System.nanoTime();
             int made = generator.generate(List.of(greedy(DECODE_STEPS))).get(0).completionTokens();
-            rates[r] = made / ((System.nanoTime() - start) / 1e9);
+            wall[r] = made / ((System.nanoTime() - start) / 1e9);
+            cpu[r] = made / ((THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9);
         }
-        Arrays.sort(rates);
-        return rates[rates.length / 2];
+        Arrays.sort(wall);
+        Arrays.sort(cpu);
+        return new double[] {wall[wall.length / 2], cpu[cpu.length / 2]};
     }
 
     private static GenerationInput greedy(int tokens) {
