@@ -38,6 +38,7 @@ public final class LlamaModel implements AutoCloseable {
 
     // weights, transposed at load to (in, out) so that every product reads activation-first: x.matMul(w)
     private final NDArray tokenEmbedding; // (vocabSize, dim)
+    // the RMSNorm weights are stored times sqrt(dim), see normalized()
     private final NDArray[] rmsAtt; // per layer (dim)
     private final NDArray[] wqkv; // per layer (dim, dim + 2 * kvDim): wq / sqrt(headSize), wk, wv side by side
     private final NDArray[] wo; // per layer (dim, dim)
@@ -87,7 +88,7 @@ public final class LlamaModel implements AutoCloseable {
         // the 1/sqrt(headSize) attention scale is folded into wq (RoPE is linear, so it commutes)
         float qScale = (float) (1.0 / Math.sqrt(config.headSize()));
         for (int l = 0; l < layers; l++) {
-            rmsAtt[l] = keep(all, manager.create(slice(rmsAttAll, l, dim), new Shape(dim)));
+            rmsAtt[l] = keep(all, manager.create(scaledNormWeight(slice(rmsAttAll, l, dim)), new Shape(dim)));
             float[] qkv = new float[dim * (dim + 2 * kvDim)];
             transposeInto(slice(wqAll, l, dim * dim), dim, dim, qkv, dim + 2 * kvDim, 0, qScale);
             transposeInto(slice(wkAll, l, kvDim * dim), kvDim, dim, qkv, dim + 2 * kvDim, dim, 1f);
@@ -96,7 +97,7 @@ public final class LlamaModel implements AutoCloseable {
             float[] o = new float[dim * dim];
             transposeInto(slice(woAll, l, dim * dim), dim, dim, o, dim, 0, 1f);
             wo[l] = keep(all, manager.create(o, new Shape(dim, dim)));
-            rmsFfn[l] = keep(all, manager.create(slice(rmsFfnAll, l, dim), new Shape(dim)));
+            rmsFfn[l] = keep(all, manager.create(scaledNormWeight(slice(rmsFfnAll, l, dim)), new Shape(dim)));
             float[] gateUp = new float[dim * 2 * hidden];
             transposeInto(slice(w1All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, 0, 1f);
             transposeInto(slice(w3All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, hidden, 1f);
@@ -105,7 +106,7 @@ public final class LlamaModel implements AutoCloseable {
             transposeInto(slice(w2All, l, dim * hidden), dim, hidden, down, dim, 0, 1f);
             w2[l] = keep(all, manager.create(down, new Shape(hidden, dim)));
         }
-        this.rmsFinal = keep(all, manager.create(rmsFinalW, new Shape(dim)));
+        this.rmsFinal = keep(all, manager.create(scaledNormWeight(rmsFinalW), new Shape(dim)));
         float[] cls = new float[dim * vocab];
         transposeInto(classifier, vocab, dim, cls, vocab, 0, 1f);
         this.wcls = keep(all, manager.create(cls, new Shape(dim, vocab)));
@@ -373,7 +374,7 @@ public final class LlamaModel implements AutoCloseable {
         return h == null ? x : h.apply(x);
     }
 
-    /** RMSNorm: w * x / sqrt(mean(x^2) + eps), over the last axis. */
+    /** RMSNorm: w * x / sqrt(mean(x^2) + eps), over the last axis ({@code weight} as stored, times sqrt(dim)). */
     NDArray rmsnorm(NDArray x, NDArray weight) {
         return normalized(x).mul(weight);
     }
@@ -384,13 +385,31 @@ public final class LlamaModel implements AutoCloseable {
         return h == null ? rmsnorm(x, weight) : h.applyAfterNorm(normalized(x), weight);
     }
 
-    /** x / sqrt(mean(x^2) + eps) over the last axis. */
+    /**
+     * x / sqrt(sum(x^2) + dim * eps) over the last axis: sqrt(dim) times smaller than x / sqrt(mean(x^2) + eps), which
+     * the weights, stored times sqrt(dim), make up for. A sum is one libtorch kernel, a mean three and a copy. When
+     * dim is a power of 4 (64, 256, 1024, 4096, ...) the scalings are exact: the result is bit for bit the mean's.
+     */
     private NDArray normalized(NDArray x) {
-        NDArray rms = x.square().mean(new int[] {-1}, true).add(config.normEps()).sqrt(); // (..., 1)
+        int dim = config.dim();
+        NDArray rms = x.square().sum(new int[] {-1}, true).add(dim * config.normEps()).sqrt(); // (..., 1)
         return x.div(rms);
     }
 
-    /** The weight of the RMSNorm whose output is (layer, point) as floats, or null when none is (a fold's input). */
+    /** An RMSNorm weight as {@link #normalized} needs it: times sqrt(dim). */
+    private float[] scaledNormWeight(float[] w) {
+        float scale = (float) Math.sqrt(config.dim());
+        float[] out = new float[w.length];
+        for (int i = 0; i < w.length; i++) {
+            out[i] = w[i] * scale;
+        }
+        return out;
+    }
+
+    /**
+     * The weight of the RMSNorm whose output is (layer, point) as floats, as the forward uses it (times sqrt(dim)),
+     * or null when the point is not a norm's output: what a fold multiplies.
+     */
     float[] normWeight(int layer, HookPoint point) {
         return switch (point) {
             case ATTN_NORM -> rmsAtt[layer].toFloatArray();
