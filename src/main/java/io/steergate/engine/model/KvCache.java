@@ -15,9 +15,8 @@ import java.util.List;
  */
 final class KvCache {
 
-    // the axis of size 1 broadcasts each KV head over its group's kvMul query heads, so a read needs no reshape
-    private static final int KEY_COLUMNS = 4; // keys (B, nKvHeads, 1, hs, columns): stored transposed, ready for q @ k^T
-    private static final int VALUE_COLUMNS = 3; // values (B, nKvHeads, 1, columns, hs)
+    private static final int KEY_COLUMNS = 3; // keys (B, nKvHeads, hs, columns): stored transposed, ready for q @ k^T
+    private static final int VALUE_COLUMNS = 2; // values (B, nKvHeads, columns, hs)
 
     private final NDManager manager;
     private final NDArray[] keys;
@@ -29,8 +28,8 @@ final class KvCache {
         keys = new NDArray[config.nLayers()];
         values = new NDArray[config.nLayers()];
         for (int l = 0; l < config.nLayers(); l++) {
-            keys[l] = manager.zeros(new Shape(batch, config.nKvHeads(), 1, config.headSize(), columns));
-            values[l] = manager.zeros(new Shape(batch, config.nKvHeads(), 1, columns, config.headSize()));
+            keys[l] = manager.zeros(new Shape(batch, config.nKvHeads(), config.headSize(), columns));
+            values[l] = manager.zeros(new Shape(batch, config.nKvHeads(), columns, config.headSize()));
         }
         collect();
     }

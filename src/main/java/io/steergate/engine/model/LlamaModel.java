@@ -308,13 +308,18 @@ public final class LlamaModel implements AutoCloseable {
         NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim + config.kvDim()}, 2); // q and k; v
         NDList qk = qkv.get(0).reshape(b, t, nHeads + nKvHeads, hs).matMul(chunk.rotation())
                 .split(new long[] {nHeads}, 2); // (B, T, nHeads, hs), (B, T, nKvHeads, hs)
-        // grouped-query attention: query head h reads KV head h / kvMul; the KV heads carry a broadcast axis for
-        // the kvMul query heads of their group, and the keys are stored transposed, ready for q @ k^T
-        NDArray q = headsFirst(qk.get(0), t, new Shape(b, t, nKvHeads, config.kvMul(), hs), 0, 2, 3, 1, 4);
-        NDArray k = headsFirst(qk.get(1), t, new Shape(b, t, nKvHeads, 1, hs), 0, 2, 3, 4, 1); // (B, nKv, 1, hs, T)
-        NDArray v = headsFirst(qkv.get(1), t, new Shape(b, t, nKvHeads, 1, hs), 0, 2, 3, 1, 4); // (B, nKv, 1, T, hs)
-        NDArray keys = k; // (B, nKvHeads, 1, hs, S)
-        NDArray values = v; // (B, nKvHeads, 1, S, hs)
+        // grouped-query attention: query head h reads KV head h / kvMul, so the kvMul query heads of a KV head are one
+        // matrix of kvMul * T rows and each product is a plain batched one over (B, nKvHeads): a broadcast would copy
+        // the keys. The keys are stored transposed, ready for q @ k^T.
+        int kvMul = config.kvMul();
+        NDArray q = regroup(qk.get(0), t, new Shape(b, t, nKvHeads, kvMul, hs), new int[] {0, 2, 3, 1, 4},
+                new Shape(b, nKvHeads, kvMul * t, hs));
+        NDArray k = regroup(qk.get(1), t, new Shape(b, t, nKvHeads, hs), new int[] {0, 2, 3, 1},
+                new Shape(b, nKvHeads, hs, t));
+        NDArray v = regroup(qkv.get(1), t, new Shape(b, t, nKvHeads, hs), new int[] {0, 2, 1, 3},
+                new Shape(b, nKvHeads, t, hs));
+        NDArray keys = k; // (B, nKvHeads, hs, S)
+        NDArray values = v; // (B, nKvHeads, S, hs)
         if (cache != null) {
             // kv cache: write this chunk at columns [start, end), read [0, end)
             cache.keys(l).set(chunk.keysWritten(), k);
@@ -322,12 +327,17 @@ public final class LlamaModel implements AutoCloseable {
             keys = cache.keys(l).get(x.getManager(), chunk.keysRead());
             values = cache.values(l).get(x.getManager(), chunk.valuesRead());
         } // else no cache: this chunk is the whole sequence (S = T)
-        NDArray scores = q.matMul(keys); // (B, nKvHeads, kvMul, T, S)
+        NDArray scores = q.matMul(keys); // (B, nKvHeads, kvMul * T, S)
         if (chunk.mask() != null) {
-            scores = scores.add(chunk.mask());
+            scores = scores.reshape(b, nKvHeads, kvMul, t, -1).add(chunk.mask()); // (B, nKvHeads, kvMul, T, S)
         }
-        NDArray heads = scores.softmax(-1).matMul(values); // (B, nKvHeads, kvMul, T, hs)
-        heads = t == 1 ? heads.reshape(b, 1, dim) : heads.transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
+        NDArray att = scores.softmax(-1);
+        if (chunk.mask() != null) {
+            att = att.reshape(b, nKvHeads, kvMul * t, -1);
+        }
+        NDArray heads = att.matMul(values); // (B, nKvHeads, kvMul * T, hs)
+        heads = t == 1 ? heads.reshape(b, 1, dim)
+                : heads.reshape(b, nKvHeads, kvMul, t, hs).transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
         NDArray attnOut = heads.matMul(wo[l]); // (B, T, dim)
         attnOut = hook(hooks, l, HookPoint.ATTN_OUT, attnOut); // attn_out
         x = x.add(attnOut); // residual
@@ -344,18 +354,15 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * {@code a} split into {@code split} (B, T, ...) and transposed to {@code axes}. With one column (decode) moving
-     * the T axis leaves the memory order as it is, so a reshape alone does it: one dispatch instead of two.
+     * {@code a} reshaped to {@code split} (B, T, ...), transposed to {@code axes}, reshaped to {@code target}. With one
+     * column (decode) moving the T axis leaves the memory order as it is, so one reshape does it all.
      */
-    private static NDArray headsFirst(NDArray a, long t, Shape split, int... axes) {
+    private static NDArray regroup(NDArray a, long t, Shape split, int[] axes, Shape target) {
         if (t == 1) {
-            long[] target = new long[axes.length];
-            for (int i = 0; i < axes.length; i++) {
-                target[i] = split.get(axes[i]);
-            }
-            return a.reshape(new Shape(target));
+            return a.reshape(target);
         }
-        return a.reshape(split).transpose(axes);
+        NDArray moved = a.reshape(split).transpose(axes);
+        return moved.getShape().equals(target) ? moved : moved.reshape(target);
     }
 
     /** The final norm and classifier: logits (B, vocabSize) of the last column, or (B, T, vocabSize) of all. */
