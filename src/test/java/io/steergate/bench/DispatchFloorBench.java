@@ -48,7 +48,7 @@ public final class DispatchFloorBench {
                     + " rounds of %d: wall / thread CPU%n", JniUtils.getNumThreads(), ROUNDS, OPS);
             Map<String, double[]> floor = new TreeMap<>();
             floor.put("a add [1,64] + [1,64], result closed at once", perOp(manager, m -> x.add(y).close()));
-            floor.put("b add, results closed with a sub-manager every 50", perOpScoped(manager, m -> x.add(y)));
+            floor.put("b add, results closed with a sub-manager every 50", perOpScoped(manager, m -> x.add(y), x, y));
             floor.put("c matMul [1,64] x [64,64], closed", perOp(manager, m -> x.matMul(w).close()));
             floor.put("d reshape (a view, no arithmetic), closed", perOp(manager, m -> x.reshape(1, 1, 64).close()));
             floor.put("e get(\":, 0:32\") through NDIndex, closed", perOp(manager, m -> x.get(":, 0:32").close()));
@@ -69,8 +69,11 @@ public final class DispatchFloorBench {
             Path dir = TestModel.dir();
             try (LlamaModel model = LlamaModel.load(dir, DeviceChoice.CPU)) {
                 Generator generator = new Generator(model);
+                for (int i = 0; i < 20; i++) {
+                    generator.generate(List.of(greedy(DECODE_STEPS))); // warmup (JIT)
+                }
+                double[] tokS = batchOneTokS(generator); // before profiling: the profiler slows what runs after it
                 double perStep = atenCallsPerDecodeStep(generator);
-                double[] tokS = batchOneTokS(generator);
                 System.out.printf("decode step at batch 1 (%s): %.1f top-level libtorch calls%n", model.name(),
                         perStep);
                 String[] clocks = {"wall", "thread CPU"};
@@ -95,11 +98,15 @@ public final class DispatchFloorBench {
         });
     }
 
-    /** Median ns per call of {@code op} when its results live in a sub-manager closed every 50 calls (as a layer). */
-    private static double[] perOpScoped(NDManager manager, Consumer<NDManager> op) {
+    /**
+     * Median ns per call of {@code op} when its results live in a sub-manager closed every 50 calls (as a layer's do):
+     * its inputs are lent to the sub-manager, so that what the op makes belongs to it.
+     */
+    private static double[] perOpScoped(NDManager manager, Consumer<NDManager> op, NDArray... inputs) {
         return rounds(() -> {
             for (int i = 0; i < OPS / 50; i++) {
                 try (NDManager scope = manager.newSubManager()) {
+                    scope.tempAttachAll(inputs);
                     for (int k = 0; k < 50; k++) {
                         op.accept(scope);
                     }
@@ -170,9 +177,9 @@ public final class DispatchFloorBench {
         return count;
     }
 
-    /** Batch-1 tok/s by wall and by thread CPU time, medians of 7 generations of 64 tokens. */
+    /** Batch-1 tok/s by wall and by thread CPU time, medians of 15 generations of 64 tokens. */
     private static double[] batchOneTokS(Generator generator) {
-        double[] wall = new double[7];
+        double[] wall = new double[15];
         double[] cpu = new double[wall.length];
         for (int r = 0; r < wall.length; r++) {
             long cpuStart = THREADS.getCurrentThreadCpuTime();
