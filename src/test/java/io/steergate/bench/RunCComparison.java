@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
  * one thread) with the engine's greedy decode at batch 1, 8 and 32 on stories260K, and prints each case's median
  * tok/s and its ratio to run.c (the median of per-round ratios, each against the run.c run of the same round). The
  * engine's rate is also given by its thread's CPU time, which a loaded machine inflates less than wall time; run.c's
- * own figure is wall time over a short burst. A main, not a test: {@code [rounds=7] [tools dir=../shared/tools/llama2c]}.
+ * own figure is wall time over a short burst. A main, not a test:
+ * {@code [rounds=7] [tools dir=../shared/tools/llama2c]}.
  */
 public final class RunCComparison {
 

@@ -369,7 +369,8 @@ public final class ContinuousBatch implements AutoCloseable {
         synchronized (model) {
             try (NDManager step = arrays.newSubManager()) {
                 step.tempAttachAll(attach);
-                NDArray mask = paddingMask == null ? null : paddingMask.get("..., :{}", column + 1); // (B, 1, 1, 1, c + 1)
+                NDArray mask = paddingMask == null ? null
+                        : paddingMask.get("..., :{}", column + 1); // (B, 1, 1, 1, c + 1)
                 Shape shape = new Shape(count, 1);
                 logits = model.forward(step.create(tokens, shape), step.create(positions, shape), mask, cache, column,
                         hooks, config.nLayers()).toFloatArray(); // (B, vocab)

@@ -184,8 +184,9 @@ public final class LlamaModel implements AutoCloseable {
     /**
      * The forward pass: tokens (B, T) at positions (B, T) through all blocks, writing their keys and values into
      * cache columns [start, start + T) and attending over columns [0, start + T) with the additive mask
-     * (broadcastable to (B, 1, 1, T, S); null when it would be all zeros); returns the logits (B, vocabSize) of the last column. Call it with the
-     * long-lived arrays temporarily attached to the caller's NDManager, so that every result belongs to it.
+     * (broadcastable to (B, 1, 1, T, S); null when it would be all zeros); returns the logits (B, vocabSize) of the
+     * last column. Call it with the long-lived arrays temporarily attached to the caller's NDManager, so that every
+     * result belongs to it.
      */
     NDArray forward(NDArray tokens, NDArray positions, NDArray mask, KvCache cache, int start) {
         return forward(tokens, positions, mask, cache, start, null, config.nLayers());
@@ -367,8 +368,9 @@ public final class LlamaModel implements AutoCloseable {
 
     /** The final norm and classifier: logits (B, vocabSize) of the last column, or (B, T, vocabSize) of all. */
     private NDArray head(NDArray x, boolean allColumns) {
-        long t = x.getShape().get(1);
-        NDArray last = allColumns ? x : t == 1 ? x.reshape(x.getShape().get(0), -1) : x.get(":, -1, :"); // (B, [T,] dim)
+        Shape shape = x.getShape();
+        NDArray last = allColumns ? x // (B, T, dim)
+                : shape.get(1) == 1 ? x.reshape(shape.get(0), -1) : x.get(":, -1, :"); // (B, dim)
         return rmsnorm(last, rmsFinal).matMul(wcls); // (B, T, vocabSize) or (B, vocabSize)
     }
 
