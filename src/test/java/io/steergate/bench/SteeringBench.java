@@ -96,7 +96,7 @@ public final class SteeringBench {
     }
 
     /** Three random interventions (ω near 1, β near 0) at {@code sites}, composed at strengths 1, 0.8, 0.5. */
-    private static SteeringPlan composedPlan(LlamaModel model, List<HookSite> sites, Random random) {
+    static SteeringPlan composedPlan(LlamaModel model, List<HookSite> sites, Random random) {
         List<SteeringPlan.Step> steps = new ArrayList<>();
         double[] strengths = {1.0, 0.8, 0.5};
         for (int m = 0; m < 3; m++) {

@@ -84,7 +84,7 @@ public final class ContinuousBatch implements AutoCloseable {
     private int width; // KV columns
     // built from the rows when they change (dirty), for decode steps
     private boolean dirty;
-    private NDArray paddingMask; // (B, 1, 1, 1, width): MASKED left of each row's first token
+    private NDArray paddingMask; // (B, 1, 1, 1, width): MASKED left of each row's first token; null when no row has any
     private SteeringBatch steered;
     private SiteHook[] hooks;
     private NDResource[] attach;
@@ -320,7 +320,7 @@ public final class ContinuousBatch implements AutoCloseable {
             synchronized (model) {
                 try (NDManager step = arrays.newSubManager()) {
                     SteeringBatch steering = SteeringBatch.build(step, joiners.stream().map(row -> row.steering).toList(),
-                            config);
+                            model);
                     SiteHook[] prefillHooks = pooling(steering == null ? null : steering.hooks(), joiners, columns);
                     List<NDResource> lent = new ArrayList<>(model.longLived());
                     lent.addAll(joined.all());
@@ -369,7 +369,8 @@ public final class ContinuousBatch implements AutoCloseable {
         synchronized (model) {
             try (NDManager step = arrays.newSubManager()) {
                 step.tempAttachAll(attach);
-                NDArray mask = paddingMask.get(":, :, :, :, :{}", column + 1); // (B, 1, 1, 1, c + 1)
+                NDArray mask = paddingMask == null ? null
+                        : paddingMask.get("..., :{}", column + 1); // (B, 1, 1, 1, c + 1)
                 Shape shape = new Shape(count, 1);
                 logits = model.forward(step.create(tokens, shape), step.create(positions, shape), mask, cache, column,
                         hooks, config.nLayers()).toFloatArray(); // (B, vocab)
@@ -440,12 +441,16 @@ public final class ContinuousBatch implements AutoCloseable {
         for (int b = 0; b < count; b++) {
             Arrays.fill(padding, b * width, b * width + rows.get(b).pad, LlamaModel.MASKED);
         }
-        paddingMask = arrays.create(padding, new Shape(count, 1, 1, 1, width));
-        steered = SteeringBatch.build(arrays, rows.stream().map(row -> row.steering).toList(), config);
+        // adding zeros changes no score: without padding the step skips the mask (a dispatch per layer)
+        boolean padded = rows.stream().anyMatch(row -> row.pad > 0);
+        paddingMask = padded ? arrays.create(padding, new Shape(count, 1, 1, 1, width)) : null;
+        steered = SteeringBatch.build(arrays, rows.stream().map(row -> row.steering).toList(), model);
         hooks = pooling(steered == null ? null : steered.hooks(), rows, lastColumns);
         List<NDResource> lent = new ArrayList<>(model.longLived());
         lent.addAll(cache.all());
-        lent.add(paddingMask);
+        if (paddingMask != null) {
+            lent.add(paddingMask);
+        }
         if (steered != null) {
             lent.addAll(steered.arrays());
         }
@@ -465,14 +470,10 @@ public final class ContinuousBatch implements AutoCloseable {
         }
         SiteHook[] all = hooks == null ? new SiteHook[config.nLayers() * SiteHook.POINTS] : hooks.clone();
         for (int site : sites) {
-            SiteHook own = all[site];
-            all[site] = x -> {
-                NDArray y = own == null ? x : own.apply(x);
-                // copied out now: in generation each layer's arrays are closed with the layer
-                columns.put(site, y.get(new NDIndex(":, {}, :", y.getShape().get(1) - 1))
-                        .toType(DataType.FLOAT32, false).toFloatArray());
-                return y;
-            };
+            SiteHook own = all[site] == null ? SiteHook.identity() : all[site];
+            // copied out now: in generation each layer's arrays are closed with the layer
+            all[site] = own.observed(y -> columns.put(site, y.get(new NDIndex(":, {}, :", y.getShape().get(1) - 1))
+                    .toType(DataType.FLOAT32, false).toFloatArray()));
         }
         return all;
     }

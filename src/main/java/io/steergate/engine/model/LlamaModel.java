@@ -38,6 +38,7 @@ public final class LlamaModel implements AutoCloseable {
 
     // weights, transposed at load to (in, out) so that every product reads activation-first: x.matMul(w)
     private final NDArray tokenEmbedding; // (vocabSize, dim)
+    // the RMSNorm weights are stored times sqrt(dim), see normalized()
     private final NDArray[] rmsAtt; // per layer (dim)
     private final NDArray[] wqkv; // per layer (dim, dim + 2 * kvDim): wq / sqrt(headSize), wk, wv side by side
     private final NDArray[] wo; // per layer (dim, dim)
@@ -87,7 +88,7 @@ public final class LlamaModel implements AutoCloseable {
         // the 1/sqrt(headSize) attention scale is folded into wq (RoPE is linear, so it commutes)
         float qScale = (float) (1.0 / Math.sqrt(config.headSize()));
         for (int l = 0; l < layers; l++) {
-            rmsAtt[l] = keep(all, manager.create(slice(rmsAttAll, l, dim), new Shape(dim)));
+            rmsAtt[l] = keep(all, manager.create(scaledNormWeight(slice(rmsAttAll, l, dim)), new Shape(dim)));
             float[] qkv = new float[dim * (dim + 2 * kvDim)];
             transposeInto(slice(wqAll, l, dim * dim), dim, dim, qkv, dim + 2 * kvDim, 0, qScale);
             transposeInto(slice(wkAll, l, kvDim * dim), kvDim, dim, qkv, dim + 2 * kvDim, dim, 1f);
@@ -96,7 +97,7 @@ public final class LlamaModel implements AutoCloseable {
             float[] o = new float[dim * dim];
             transposeInto(slice(woAll, l, dim * dim), dim, dim, o, dim, 0, 1f);
             wo[l] = keep(all, manager.create(o, new Shape(dim, dim)));
-            rmsFfn[l] = keep(all, manager.create(slice(rmsFfnAll, l, dim), new Shape(dim)));
+            rmsFfn[l] = keep(all, manager.create(scaledNormWeight(slice(rmsFfnAll, l, dim)), new Shape(dim)));
             float[] gateUp = new float[dim * 2 * hidden];
             transposeInto(slice(w1All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, 0, 1f);
             transposeInto(slice(w3All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, hidden, 1f);
@@ -105,7 +106,7 @@ public final class LlamaModel implements AutoCloseable {
             transposeInto(slice(w2All, l, dim * hidden), dim, hidden, down, dim, 0, 1f);
             w2[l] = keep(all, manager.create(down, new Shape(hidden, dim)));
         }
-        this.rmsFinal = keep(all, manager.create(rmsFinalW, new Shape(dim)));
+        this.rmsFinal = keep(all, manager.create(scaledNormWeight(rmsFinalW), new Shape(dim)));
         float[] cls = new float[dim * vocab];
         transposeInto(classifier, vocab, dim, cls, vocab, 0, 1f);
         this.wcls = keep(all, manager.create(cls, new Shape(dim, vocab)));
@@ -183,8 +184,9 @@ public final class LlamaModel implements AutoCloseable {
     /**
      * The forward pass: tokens (B, T) at positions (B, T) through all blocks, writing their keys and values into
      * cache columns [start, start + T) and attending over columns [0, start + T) with the additive mask
-     * (broadcastable to (B, 1, 1, T, S)); returns the logits (B, vocabSize) of the last column. Call it with the
-     * long-lived arrays temporarily attached to the caller's NDManager, so that every result belongs to it.
+     * (broadcastable to (B, 1, 1, T, S); null when it would be all zeros); returns the logits (B, vocabSize) of the
+     * last column. Call it with the long-lived arrays temporarily attached to the caller's NDManager, so that every
+     * result belongs to it.
      */
     NDArray forward(NDArray tokens, NDArray positions, NDArray mask, KvCache cache, int start) {
         return forward(tokens, positions, mask, cache, start, null, config.nLayers());
@@ -248,8 +250,10 @@ public final class LlamaModel implements AutoCloseable {
         int end = start + (int) t;
         NDArray x = tokenEmbedding.get(tokens); // (B, T, dim)
         NDArray rotation = rope.get(positions); // (B, T, hs, hs)
-        Chunk chunk = new Chunk(b, t, mask, rotation, cache, hooks, new NDIndex(":, :, :, {}:{}", start, end),
-                new NDIndex(":, :, {}:{}", start, end), new NDIndex(":, :, :, :{}", end), new NDIndex(":, :, :{}", end));
+        // the leading axes as an ellipsis: libtorch then slices only the column axis (each ':' is a dispatch)
+        Chunk chunk = new Chunk(b, t, mask, rotation, cache, hooks, new NDIndex("..., {}:{}", start, end),
+                new NDIndex("..., {}:{}, 0:{}", start, end, config.headSize()), new NDIndex("..., :{}", end),
+                new NDIndex("..., :{}, 0:{}", end, config.headSize()));
         // With a cache the forward is generation's (prefill and decode): nothing reads a layer's intermediates once
         // it is done, so each layer runs in its own manager, closed with them; prefill's attention scores, (B, heads,
         // T, T) per layer, would otherwise all live until the step ends. Without a cache (training, activation
@@ -294,44 +298,52 @@ public final class LlamaModel implements AutoCloseable {
         long t = chunk.t();
         int dim = config.dim();
         int hs = config.headSize();
-        int kvDim = config.kvDim();
+        int nHeads = config.nHeads();
+        int nKvHeads = config.nKvHeads();
         int hidden = config.hiddenDim();
         SiteHook[] hooks = chunk.hooks();
         KvCache cache = chunk.cache();
-        NDManager manager = x.getManager();
         // attention rmsnorm
-        NDArray xb = rmsnorm(x, rmsAtt[l]); // (B, T, dim)
-        xb = hook(hooks, l, HookPoint.ATTN_NORM, xb); // attn_norm
-        // qkv matmuls, then RoPE: rotate each interleaved pair of q and k by its position
-        NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim, dim + kvDim}, 2);
-        NDArray q = qkv.get(0).reshape(b, t, config.nHeads(), hs).matMul(chunk.rotation()); // (B, T, nHeads, hs)
-        NDArray k = qkv.get(1).reshape(b, t, config.nKvHeads(), hs).matMul(chunk.rotation()); // (B, T, nKvHeads, hs)
-        NDArray v = qkv.get(2).reshape(b, t, config.nKvHeads(), hs); // (B, T, nKvHeads, hs)
-        NDArray keys; // (B, nKvHeads, 1, hs, S)
-        NDArray values; // (B, nKvHeads, 1, S, hs)
+        NDArray xb = rmsnorm(x, rmsAtt[l], hooks, l, HookPoint.ATTN_NORM); // (B, T, dim), attn_norm
+        // qkv matmuls, then RoPE: one product rotates each interleaved pair of every q and k head by its position
+        NDList qkv = xb.matMul(wqkv[l]).split(new long[] {dim + config.kvDim()}, 2); // q and k; v
+        NDList qk = qkv.get(0).reshape(b, t, nHeads + nKvHeads, hs).matMul(chunk.rotation())
+                .split(new long[] {nHeads}, 2); // (B, T, nHeads, hs), (B, T, nKvHeads, hs)
+        // grouped-query attention: query head h reads KV head h / kvMul, so the kvMul query heads of a KV head are one
+        // matrix of kvMul * T rows and each product is a plain batched one over (B, nKvHeads): a broadcast would copy
+        // the keys. The keys are stored transposed, ready for q @ k^T.
+        int kvMul = config.kvMul();
+        NDArray q = regroup(qk.get(0), t, new Shape(b, t, nKvHeads, kvMul, hs), new int[] {0, 2, 3, 1, 4},
+                new Shape(b, nKvHeads, kvMul * t, hs));
+        NDArray k = regroup(qk.get(1), t, new Shape(b, t, nKvHeads, hs), new int[] {0, 2, 3, 1},
+                new Shape(b, nKvHeads, hs, t));
+        NDArray v = regroup(qkv.get(1), t, new Shape(b, t, nKvHeads, hs), new int[] {0, 2, 1, 3},
+                new Shape(b, nKvHeads, t, hs));
+        NDArray keys = k; // (B, nKvHeads, hs, S)
+        NDArray values = v; // (B, nKvHeads, S, hs)
         if (cache != null) {
             // kv cache: write this chunk at columns [start, end), read [0, end)
-            cache.keys(l).set(chunk.keysWritten(), k.transpose(0, 2, 3, 1)); // (B, nKvHeads, hs, T)
-            cache.values(l).set(chunk.valuesWritten(), v.transpose(0, 2, 1, 3)); // (B, nKvHeads, T, hs)
-            keys = cache.keys(l).get(manager, chunk.keysRead()).expandDims(2);
-            values = cache.values(l).get(manager, chunk.valuesRead()).expandDims(2);
-        } else {
-            // no cache: this chunk is the whole sequence (S = T)
-            keys = k.transpose(0, 2, 3, 1).expandDims(2);
-            values = v.transpose(0, 2, 1, 3).expandDims(2);
+            cache.keys(l).set(chunk.keysWritten(), k);
+            cache.values(l).set(chunk.valuesWritten(), v);
+            keys = cache.keys(l).get(x.getManager(), chunk.keysRead());
+            values = cache.values(l).get(x.getManager(), chunk.valuesRead());
+        } // else no cache: this chunk is the whole sequence (S = T)
+        NDArray scores = q.matMul(keys); // (B, nKvHeads, kvMul * T, S)
+        if (chunk.mask() != null) {
+            scores = scores.reshape(b, nKvHeads, kvMul, t, -1).add(chunk.mask()); // (B, nKvHeads, kvMul, T, S)
         }
-        // grouped-query attention: query head h reads KV head h / kvMul
-        NDArray qh = q.reshape(b, t, config.nKvHeads(), config.kvMul(), hs)
-                .transpose(0, 2, 3, 1, 4); // (B, nKvHeads, kvMul, T, hs)
-        NDArray att = qh.matMul(keys).add(chunk.mask()).softmax(-1); // (B, nKvHeads, kvMul, T, S)
-        NDArray heads = att.matMul(values) // (B, nKvHeads, kvMul, T, hs)
-                .transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
+        NDArray att = scores.softmax(-1);
+        if (chunk.mask() != null) {
+            att = att.reshape(b, nKvHeads, kvMul * t, -1);
+        }
+        NDArray heads = att.matMul(values); // (B, nKvHeads, kvMul * T, hs)
+        heads = t == 1 ? heads.reshape(b, 1, dim)
+                : heads.reshape(b, nKvHeads, kvMul, t, hs).transpose(0, 3, 1, 2, 4).reshape(b, t, dim); // (B, T, dim)
         NDArray attnOut = heads.matMul(wo[l]); // (B, T, dim)
         attnOut = hook(hooks, l, HookPoint.ATTN_OUT, attnOut); // attn_out
         x = x.add(attnOut); // residual
         // ffn rmsnorm
-        NDArray hb = rmsnorm(x, rmsFfn[l]); // (B, T, dim)
-        hb = hook(hooks, l, HookPoint.MLP_NORM, hb); // mlp_norm
+        NDArray hb = rmsnorm(x, rmsFfn[l], hooks, l, HookPoint.MLP_NORM); // (B, T, dim), mlp_norm
         // SwiGLU: self.w2(F.silu(self.w1(x)) * self.w3(x))
         NDList gateUp = hb.matMul(w13[l]).split(new long[] {hidden}, 2); // 2 x (B, T, hidden)
         NDArray gate = gateUp.get(0);
@@ -342,9 +354,23 @@ public final class LlamaModel implements AutoCloseable {
         return hook(hooks, l, HookPoint.RESID, x); // resid
     }
 
+    /**
+     * {@code a} reshaped to {@code split} (B, T, ...), transposed to {@code axes}, reshaped to {@code target}. With one
+     * column (decode) moving the T axis leaves the memory order as it is, so one reshape does it all.
+     */
+    private static NDArray regroup(NDArray a, long t, Shape split, int[] axes, Shape target) {
+        if (t == 1) {
+            return a.reshape(target);
+        }
+        NDArray moved = a.reshape(split).transpose(axes);
+        return moved.getShape().equals(target) ? moved : moved.reshape(target);
+    }
+
     /** The final norm and classifier: logits (B, vocabSize) of the last column, or (B, T, vocabSize) of all. */
     private NDArray head(NDArray x, boolean allColumns) {
-        NDArray last = allColumns ? x : x.get(":, -1, :"); // (B, T, dim) or (B, dim)
+        Shape shape = x.getShape();
+        NDArray last = allColumns ? x // (B, T, dim)
+                : shape.get(1) == 1 ? x.reshape(shape.get(0), -1) : x.get(":, -1, :"); // (B, dim)
         return rmsnorm(last, rmsFinal).matMul(wcls); // (B, T, vocabSize) or (B, vocabSize)
     }
 
@@ -357,10 +383,48 @@ public final class LlamaModel implements AutoCloseable {
         return h == null ? x : h.apply(x);
     }
 
-    /** RMSNorm: w * x / sqrt(mean(x^2) + eps), over the last axis. */
+    /** RMSNorm: w * x / sqrt(mean(x^2) + eps), over the last axis ({@code weight} as stored, times sqrt(dim)). */
     NDArray rmsnorm(NDArray x, NDArray weight) {
-        NDArray rms = x.square().mean(new int[] {-1}, true).add(config.normEps()).sqrt(); // (..., 1)
-        return x.div(rms).mul(weight);
+        return normalized(x).mul(weight);
+    }
+
+    /** RMSNorm then the hook at (layer, point), which may fold into the weight ({@link SiteHook#applyAfterNorm}). */
+    private NDArray rmsnorm(NDArray x, NDArray weight, SiteHook[] hooks, int layer, HookPoint point) {
+        SiteHook h = hooks == null ? null : hooks[SiteHook.index(layer, point)];
+        return h == null ? rmsnorm(x, weight) : h.applyAfterNorm(normalized(x), weight);
+    }
+
+    /**
+     * x / sqrt(sum(x^2) + dim * eps) over the last axis: sqrt(dim) times smaller than x / sqrt(mean(x^2) + eps), which
+     * the weights, stored times sqrt(dim), make up for. A sum is one libtorch kernel, a mean three and a copy. When
+     * dim is a power of 4 (64, 256, 1024, 4096, ...) the scalings are exact: the result is bit for bit the mean's.
+     */
+    private NDArray normalized(NDArray x) {
+        int dim = config.dim();
+        NDArray rms = x.square().sum(new int[] {-1}, true).add(dim * config.normEps()).sqrt(); // (..., 1)
+        return x.div(rms);
+    }
+
+    /** An RMSNorm weight as {@link #normalized} needs it: times sqrt(dim). */
+    private float[] scaledNormWeight(float[] w) {
+        float scale = (float) Math.sqrt(config.dim());
+        float[] out = new float[w.length];
+        for (int i = 0; i < w.length; i++) {
+            out[i] = w[i] * scale;
+        }
+        return out;
+    }
+
+    /**
+     * The weight of the RMSNorm whose output is (layer, point) as floats, as the forward uses it (times sqrt(dim)),
+     * or null when the point is not a norm's output: what a fold multiplies.
+     */
+    float[] normWeight(int layer, HookPoint point) {
+        return switch (point) {
+            case ATTN_NORM -> rmsAtt[layer].toFloatArray();
+            case MLP_NORM -> rmsFfn[layer].toFloatArray();
+            default -> null;
+        };
     }
 
     /** Arrays that live as long as the model: attach them temporarily to a step's manager (docs/architecture.md 5, DJL pitfall 1). */

@@ -40,6 +40,17 @@ public final class SteeringBatch {
         return build(manager, rows, config.nLayers(), point -> point.width(config));
     }
 
+    /**
+     * {@link #build(NDManager, List, LlamaConfig)} for generation on {@code model}: at a norm site ({@code attn_norm},
+     * {@code mlp_norm}) whose rows all have one stage without a support, omega is folded into the norm's weight
+     * ({@link SiteHook.FoldedNorm}), which saves the forward one operation there. The fold is computed in float32
+     * once, so gradients do not reach omega: training and activation collection use the other overloads.
+     */
+    static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, LlamaModel model) {
+        LlamaConfig config = model.config();
+        return build(manager, rows, config.nLayers(), point -> point.width(config), model::normWeight);
+    }
+
     /** {@link #build(NDManager, List, LlamaConfig)} for {@code nLayers} layers, every point {@code dim} wide. */
     public static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, int nLayers, int dim) {
         return build(manager, rows, nLayers, point -> dim);
@@ -48,6 +59,16 @@ public final class SteeringBatch {
     /** {@link #build(NDManager, List, LlamaConfig)} for a model of {@code nLayers} layers, {@code widthOf} wide. */
     public static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, int nLayers,
             ToIntFunction<HookPoint> widthOf) {
+        return build(manager, rows, nLayers, widthOf, null);
+    }
+
+    /** The weight of the RMSNorm whose output is (layer, point), or null when the point is not a norm's output. */
+    interface NormWeights {
+        float[] of(int layer, HookPoint point);
+    }
+
+    private static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, int nLayers,
+            ToIntFunction<HookPoint> widthOf, NormWeights norms) {
         int batch = rows.size();
         int sites = nLayers * SiteHook.POINTS;
         // site -> per row its stages
@@ -89,6 +110,8 @@ public final class SteeringBatch {
             Shape shape = new Shape(batch, 1, width);
             List<HookStage>[] perRow = e.getValue();
             int stages = Arrays.stream(perRow).mapToInt(s -> s == null ? 0 : s.size()).max().orElse(0);
+            float[] norm = norms == null || stages != 1 ? null
+                    : norms.of(e.getKey() / SiteHook.POINTS, SiteHook.point(e.getKey()));
             SiteHook hook = null;
             for (int s = 0; s < stages; s++) {
                 float[] omega = new float[batch * width];
@@ -116,9 +139,20 @@ public final class SteeringBatch {
                 }
                 NDArray omegaArray = keep(arrays, manager.create(omega, shape)); // (B, 1, width)
                 NDArray betaArray = keep(arrays, manager.create(beta, shape)); // (B, 1, width)
-                SiteHook stageHook = lo == null ? SiteHook.affine(omegaArray, betaArray)
-                        : supported(omegaArray, betaArray, keep(arrays, manager.create(lo, shape)),
-                                keep(arrays, manager.create(hi, shape)));
+                SiteHook stageHook;
+                if (lo != null) {
+                    stageHook = supported(omegaArray, betaArray, keep(arrays, manager.create(lo, shape)),
+                            keep(arrays, manager.create(hi, shape)));
+                } else if (norm != null) {
+                    float[] folded = new float[batch * width];
+                    for (int i = 0; i < folded.length; i++) {
+                        folded[i] = norm[i % width] * omega[i]; // the float32 product the forward would take
+                    }
+                    stageHook = new SiteHook.FoldedNorm(omegaArray, betaArray,
+                            keep(arrays, manager.create(folded, shape)));
+                } else {
+                    stageHook = SiteHook.affine(omegaArray, betaArray);
+                }
                 hook = hook == null ? stageHook : hook.andThen(stageHook);
             }
             hooks[e.getKey()] = hook;
