@@ -165,7 +165,9 @@ case "${1:-}" in
     BLOCKS="1000 2000" "$0" sweep-v3 kindness.mean-shift.resid cheerful.mean-shift.resid no-dogs.mean-shift.resid
     BLOCKS="1000 2000" STRENGTHS=0.5,1 "$0" sweep-v3 $resid
     STRENGTHS=0.5,1 "$0" sweep-v3 $branch
-    "$0" sparse-v3 cheerful attn_out,mlp_out l1=0.1 group=0.1 l1=0.2 group=0.2 l1=0.5 group=0.5 l1=1 group=1
+    "$0" sparse-v3 cheerful attn_out,mlp_out l1=0.1 group=0.1 l1=0.2 group=0.2 l1=0.5 group=0.5 l1=1 group=1 \
+      l1=0.75 group=0.75 group=0.9 group=0.8 group=0.85
+    "$0" sparse-v3 no-dogs attn_out,mlp_out l1=0.5 group=0.75 group=0.5
     python3 "$out/v3_tables.py"
     ;;
   v2)

@@ -131,7 +131,36 @@ def verdict_row(per, base, up_desired):
     return best
 
 
+TRAIN = re.compile(r"in (\d+) ms: (\d+) steps, loss ([0-9.]+) -> ([0-9.]+) \((\d+)% lower\).*?train W1 ([0-9.]+) -> "
+                   r"([0-9.]+); held-out W1 \((\d+) prompts per side\) ([0-9.]+) -> ([0-9.]+) \(floor ([0-9.]+)\); "
+                   r"maps of step (\d+)")
+
+
+def fits():
+    """The LinEAS fits of fit-v3 (runs/v3-fit.log): train and held-out W1 per seed."""
+    path = os.path.join(runs, "v3-fit.log")
+    if not os.path.exists(path):
+        return
+    print("\n### v3: LinEAS fits at attn_out,mlp_out (held-out 25%, patience 50; runs/v3-fit.log)\n")
+    print("| intervention | seed | steps run | maps of step | loss drop | train W1 before -> after | "
+          "held-out W1 before -> after | floor | after / floor | fit time |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    head = None
+    for line in open(path, encoding="utf-8"):
+        m = re.match(r"== (\S+) lineas \S+ seed (\d+)", line)
+        if line.startswith("=="):
+            head = (m.group(1), m.group(2)) if m else None
+            continue
+        t = TRAIN.search(line)
+        if head and t:
+            hb, ha, fl = float(t.group(9)), float(t.group(10)), float(t.group(11))
+            print(f"| {head[0]} | {head[1]} | {t.group(2)} | {t.group(12)} | {t.group(5)}% | {t.group(6)} -> "
+                  f"{t.group(7)} | {hb:.6f} -> {ha:.6f} | {fl:.6f} | {ha / fl:.3f} | "
+                  f"{int(t.group(1)) / 1000:.0f} s |")
+
+
 def main():
+    fits()
     for name, (concept, desired) in CONCEPT.items():
         maps = load(name)
         if not maps:
@@ -257,8 +286,9 @@ def sparsity():
 
 
 def sparsity_svg(path, base_rates):
-    """Effect at strength 1 (concept-rate drop from unsteered, points) against the share of active sites, one marker
-    per fit; base_rates: {map base: unsteered concept rate in % over the same blocks}."""
+    """Effect at strength 1 (concept-rate drop from unsteered, points) against the share of active neurons, one marker
+    per fit, labelled with its penalty and active sites; base_rates: {map base: unsteered concept rate in % over the
+    same blocks}."""
     rows = [r for r in sparsity_rows() if r["rate"][1]]
     if not rows:
         return
@@ -273,7 +303,7 @@ def sparsity_svg(path, base_rates):
            f'<line x1="{l}" y1="{h - b}" x2="{w - 20}" y2="{h - b}" stroke="black"/>',
            f'<line x1="{l}" y1="20" x2="{l}" y2="{h - b}" stroke="black"/>',
            f'<line x1="{l}" y1="{ys(0):.1f}" x2="{w - 20}" y2="{ys(0):.1f}" stroke="#bbb" stroke-dasharray="4,3"/>',
-           f'<text x="{(w + l) / 2}" y="{h - 20}" text-anchor="middle">share of sites active (LinEAS, strength 1)</text>',
+           f'<text x="{(w + l) / 2}" y="{h - 20}" text-anchor="middle">share of neurons active (LinEAS, strength 1; label: penalty, active sites)</text>',
            f'<text x="16" y="{(h - b) / 2}" transform="rotate(-90 16 {(h - b) / 2})" text-anchor="middle">'
            'concept rate drop vs unsteered (points)</text>']
     for t in range(0, 11, 2):
@@ -289,11 +319,13 @@ def sparsity_svg(path, base_rates):
         v -= step
     colors = {"none": "black", "l1": "#1f77b4", "group": "#d62728"}
     for r, e in zip(rows, effects):
-        x, y = xs(r["sites"][0] / r["sites"][1]), ys(e)
+        share = r["neurons"][0] / r["neurons"][1]
+        x, y = xs(share), ys(e)
         kind = r["penalty"].split("-")[0]
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colors.get(kind, "gray")}"/>')
-        label = f'{r["penalty"]} ({r["neurons"][0]} n)'
-        out.append(f'<text x="{x + 6:.1f}" y="{y - 5:.1f}">{label}</text>')
+        label = f'{r["penalty"]}, {r["sites"][0]}/{r["sites"][1]} sites'
+        anchor, dx = ("end", -6) if share > 0.7 else ("start", 6)
+        out.append(f'<text x="{x + dx:.1f}" y="{y - 5:.1f}" text-anchor="{anchor}">{label}</text>')
     out.append("</svg>")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")
