@@ -14,7 +14,8 @@
 #                                                           # -> runs/<map>.v3.elicit.seedS.n200.{md,svg}; BLOCKS="1000 2000" and
 #                                                           # STRENGTHS=0.5,1 narrow it (strength 0 is the same model for
 #                                                           # every map: v3_tables.py takes it from any map of the concept);
-#                                                           # SKIP_DONE=1 skips runs whose report exists
+#                                                           # SKIP_DONE=1 skips runs whose report exists; SUFFIX=.X names the
+#                                                           # files <map>.v3.X.elicit.* (runs outside the core table)
 #   policies/evaluation/measure.sh v3                       # the whole third measurement (EVALUATION.md "v3"), in order
 #   policies/evaluation/measure.sh sparse-v3 NAME SITES PENALTY...  # sparsity sweep (issue 12 item 3): PENALTY = l1=X or group=X;
 #                                                           # LinEAS as fit-v3 (seed 0) plus the penalty, evaluated at strength 1
@@ -121,13 +122,13 @@ case "${1:-}" in
       name="${m%%.*}"
       d="$(desired "$name")"
       for seed in ${BLOCKS:-0 1000 2000}; do
-        [[ -n "${SKIP_DONE:-}" && -s "$out/runs/$m.v3.elicit.seed$seed.n200.md" ]] && continue  # resume a cut run
+        [[ -n "${SKIP_DONE:-}" && -s "$out/runs/$m.v3${SUFFIX:-}.elicit.seed$seed.n200.md" ]] && continue  # resume a cut run
         echo "== $m on elicit at ${STRENGTHS:-0,0.5,1}, seed block $seed"
         $steer evaluate --model "$model" --map "$out/maps/$m.safetensors" --eval "$p/$name.elicit.jsonl" \
           --lexicon "$lx/$(concept "$name").txt" ${d:+--desired "$lx/$d.txt"} \
           --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
           --strengths "${STRENGTHS:-0,0.5,1}" --n 200 --seed "$seed" --ppl-texts "$p/perplexity.jsonl" \
-          --out-svg "$out/runs/$m.v3.elicit.seed$seed.n200.svg" --out-md "$out/runs/$m.v3.elicit.seed$seed.n200.md"
+          --out-svg "$out/runs/$m.v3${SUFFIX:-}.elicit.seed$seed.n200.svg" --out-md "$out/runs/$m.v3${SUFFIX:-}.elicit.seed$seed.n200.md"
       done
     done 2>&1 | tee -a "$out/runs/v3.log"
     ;;
