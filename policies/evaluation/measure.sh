@@ -169,6 +169,9 @@ case "${1:-}" in
     "$0" sparse-v3 cheerful attn_out,mlp_out l1=0.1 group=0.1 l1=0.2 group=0.2 l1=0.5 group=0.5 l1=1 group=1 \
       l1=0.75 group=0.75 group=0.9 group=0.8 group=0.85
     "$0" sparse-v3 no-dogs attn_out,mlp_out l1=0.5 group=0.75 group=0.5
+    SUFFIX=.over1 STRENGTHS=2,3 BLOCKS="0 1000" "$0" sweep-v3 cheerful.lineas.attn_out+mlp_out.s0 \
+      no-dogs.lineas.attn_out+mlp_out.s0 cheerful.lineas.attn_out+mlp_out.s1 no-dogs.lineas.attn_out+mlp_out.s1 \
+      cheerful.lineas.attn_out+mlp_out.s2 no-dogs.lineas.attn_out+mlp_out.s2
     python3 "$out/v3_tables.py"
     ;;
   v2)
