@@ -8,6 +8,19 @@
 #     (SEED=N before it: a replication whose row i samples with seed N+i, files .v2[.elicit].seedN.nN.*)
 #   policies/evaluation/measure.sh compose SET N STRENGTHS MAP1 MAP2  # composition, -> runs/composition.<m1>+<m2>.v2[.elicit].nN.*
 #   policies/evaluation/measure.sh v2                       # the whole second measurement (EVALUATION.md), in order
+#   policies/evaluation/measure.sh fit-v3                   # v3 (issue 12 items 4, 6): LinEAS at attn_out,mlp_out, held-out 0.25,
+#                                                           # patience 50, seeds 0 1 2; Linear-AcT and mean shift at the same sites
+#   policies/evaluation/measure.sh sweep-v3 MAP...          # elicit set, N 200, strengths 0,0.5,1, seed blocks 0 1000 2000
+#                                                           # -> runs/<map>.v3.elicit.seedS.n200.{md,svg}; BLOCKS="1000 2000" and
+#                                                           # STRENGTHS=0.5,1 narrow it (strength 0 is the same model for
+#                                                           # every map: v3_tables.py takes it from any map of the concept);
+#                                                           # SKIP_DONE=1 skips runs whose report exists; SUFFIX=.X names the
+#                                                           # files <map>.v3.X.elicit.* (runs outside the core table)
+#   policies/evaluation/measure.sh v3                       # the whole third measurement (EVALUATION.md "v3"), in order
+#   policies/evaluation/measure.sh sparse-v3 NAME SITES PENALTY...  # sparsity sweep (issue 12 item 3): PENALTY = l1=X or group=X;
+#                                                           # LinEAS as fit-v3 (seed 0) plus the penalty, evaluated at strength 1
+#                                                           # on the elicit set, blocks 0 and 1000 -> maps/ and runs/
+#                                                           # <name>.lineas.<sites>.v3sparse.<l1|group>-X.{fit.log,elicit.seedB.n200.*}
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -85,6 +98,82 @@ case "${1:-}" in
       --out-svg "$out/runs/composition.$m1+$m2.$tag.n$n.svg" \
       --out-md "$out/runs/composition.$m1+$m2.$tag.n$n.md" 2>&1 | tee -a "$out/runs/v2.log"
     ;;
+  fit-v3)
+    # LinEAS as in the audit's finding 4 (branch outputs, not the compounding resid), early-stopped on held-out W1
+    for name in kindness cheerful no-dogs; do
+      for seed in 0 1 2; do
+        echo "== $name lineas attn_out+mlp_out seed $seed"
+        $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" \
+          --target "$p/$name.target.jsonl" --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" \
+          --seed "$seed" --steps 300 --lr 1e-2 --held-out 0.25 --patience 50 \
+          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.safetensors" 2>&1
+      done
+      for method in linear-act mean-shift; do
+        echo "== $name $method attn_out+mlp_out"
+        $steer fit --model "$model" --method "$method" --source "$p/$name.source.jsonl" \
+          --target "$p/$name.target.jsonl" --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" \
+          --seed 0 --out "$out/maps/$name.$method.attn_out+mlp_out.safetensors" 2>&1
+      done
+    done | tee "$out/runs/v3-fit.log"
+    ;;
+  sweep-v3)
+    shift
+    for m in "$@"; do
+      name="${m%%.*}"
+      d="$(desired "$name")"
+      for seed in ${BLOCKS:-0 1000 2000}; do
+        [[ -n "${SKIP_DONE:-}" && -s "$out/runs/$m.v3${SUFFIX:-}.elicit.seed$seed.n200.md" ]] && continue  # resume a cut run
+        echo "== $m on elicit at ${STRENGTHS:-0,0.5,1}, seed block $seed"
+        $steer evaluate --model "$model" --map "$out/maps/$m.safetensors" --eval "$p/$name.elicit.jsonl" \
+          --lexicon "$lx/$(concept "$name").txt" ${d:+--desired "$lx/$d.txt"} \
+          --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
+          --strengths "${STRENGTHS:-0,0.5,1}" --n 200 --seed "$seed" --ppl-texts "$p/perplexity.jsonl" \
+          --out-svg "$out/runs/$m.v3${SUFFIX:-}.elicit.seed$seed.n200.svg" --out-md "$out/runs/$m.v3${SUFFIX:-}.elicit.seed$seed.n200.md"
+      done
+    done 2>&1 | tee -a "$out/runs/v3.log"
+    ;;
+  sparse-v3)
+    name="$2"; sites="$3"; shift 3
+    d="$(desired "$name")"
+    for pen in "$@"; do
+      kind="${pen%%=*}"; weight="${pen#*=}"
+      tag="$name.lineas.${sites/,/+}.v3sparse.$kind-$weight"
+      echo "== $tag"
+      $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" \
+        --target "$p/$name.target.jsonl" --sites "$sites" --name "$name" --concept "$(concept "$name")" \
+        --seed 0 --steps 300 --lr 1e-2 --held-out 0.25 --patience 50 "--$kind" "$weight" \
+        --out "$out/maps/$tag.safetensors" 2>&1 | tee "$out/runs/$tag.fit.log"
+      for seed in 0 1000; do
+        $steer evaluate --model "$model" --map "$out/maps/$tag.safetensors" --eval "$p/$name.elicit.jsonl" \
+          --lexicon "$lx/$(concept "$name").txt" ${d:+--desired "$lx/$d.txt"} \
+          --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
+          --strengths 1 --n 200 --seed "$seed" --ppl-texts "$p/perplexity.jsonl" \
+          --out-svg "$out/runs/$tag.elicit.seed$seed.n200.svg" --out-md "$out/runs/$tag.elicit.seed$seed.n200.md"
+      done
+    done 2>&1 | tee -a "$out/runs/v3.log"
+    ;;
+  v3)
+    # the third measurement (EVALUATION.md "Third measurement"), in the order it ran; ~1 h on a quiet 2-core machine
+    "$0" fit-v3
+    resid=""; branch=""
+    for name in kindness cheerful no-dogs; do
+      for m in linear-act.resid lineas.resid; do resid="$resid $name.$m"; done
+      for m in linear-act mean-shift lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1 lineas.attn_out+mlp_out.s2; do
+        [[ "$m" == lineas.* ]] && branch="$branch $name.$m" || branch="$branch $name.$m.attn_out+mlp_out"
+      done
+    done
+    # block 0 of the resid maps is their v2 elicit run (measure.sh v2): the same rows and seeds give the same text
+    BLOCKS="1000 2000" "$0" sweep-v3 kindness.mean-shift.resid cheerful.mean-shift.resid no-dogs.mean-shift.resid
+    BLOCKS="1000 2000" STRENGTHS=0.5,1 "$0" sweep-v3 $resid
+    STRENGTHS=0.5,1 "$0" sweep-v3 $branch
+    "$0" sparse-v3 cheerful attn_out,mlp_out l1=0.1 group=0.1 l1=0.2 group=0.2 l1=0.5 group=0.5 l1=1 group=1 \
+      l1=0.75 group=0.75 group=0.9 group=0.8 group=0.85
+    "$0" sparse-v3 no-dogs attn_out,mlp_out l1=0.5 group=0.75 group=0.5
+    SUFFIX=.over1 STRENGTHS=2,3 BLOCKS="0 1000" "$0" sweep-v3 cheerful.lineas.attn_out+mlp_out.s0 \
+      no-dogs.lineas.attn_out+mlp_out.s0 cheerful.lineas.attn_out+mlp_out.s1 no-dogs.lineas.attn_out+mlp_out.s1 \
+      cheerful.lineas.attn_out+mlp_out.s2 no-dogs.lineas.attn_out+mlp_out.s2
+    python3 "$out/v3_tables.py"
+    ;;
   v2)
     maps=""
     for name in kindness cheerful no-dogs; do
@@ -104,5 +193,5 @@ case "${1:-}" in
     "$0" compose elicit 200 0,2,3 cheerful.mean-shift.resid no-dogs.linear-act.resid
     python3 "$out/v2_tables.py"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3" >&2; exit 2;;
 esac
