@@ -72,7 +72,8 @@ public final class PolicyParser {
     private static final Set<String> SCORER_RULE_KEYS = Set.of("name", "above", "atLeast", "minOutputs", "window");
     private static final Set<String> TRAIN_KEYS = Set.of("method", "sites", "hyperparameters", "evaluation");
     private static final Set<String> EVALUATION_KEYS = Set.of("prompts", "concept", "desired", "strength");
-    private static final Set<String> HYPERPARAMETER_KEYS = Set.of("steps", "learningRate", "l1", "groupLasso", "seed");
+    private static final Set<String> HYPERPARAMETER_KEYS = Set.of("steps", "learningRate", "l1", "groupLasso", "seed",
+            "heldOut", "patience");
     private static final Set<String> WATCH_KEYS = Set.of("window", "minOutputs");
     /** A retraining duration: a whole number of seconds, minutes, hours or days. */
     private static final Pattern DURATION = Pattern.compile("([1-9][0-9]{0,5})([smhd])");
@@ -711,6 +712,8 @@ public final class PolicyParser {
             Double l1 = hp.containsKey("l1") ? number(value(hp, "l1"), hpAt + "l1") : null;
             Double groupLasso = hp.containsKey("groupLasso") ? number(value(hp, "groupLasso"), hpAt + "groupLasso") : null;
             Double seed = hp.containsKey("seed") ? number(value(hp, "seed"), hpAt + "seed") : null;
+            Double heldOut = hp.containsKey("heldOut") ? number(value(hp, "heldOut"), hpAt + "heldOut") : null;
+            Integer patience = hp.containsKey("patience") ? count(value(hp, "patience"), hpAt + "patience") : null;
             if (seed != null && (seed != Math.rint(seed) || Math.abs(seed) > 1e15)) {
                 error(value(hp, "seed"), hpAt + "seed: must be a whole number, got " + scalarText(value(hp, "seed")));
                 return null;
@@ -724,12 +727,13 @@ public final class PolicyParser {
             }
             if (method == null || (hp.containsKey("steps") && steps == null) || (hp.containsKey("learningRate") && learningRate == null)
                     || (hp.containsKey("l1") && l1 == null) || (hp.containsKey("groupLasso") && groupLasso == null)
-                    || (hp.containsKey("seed") && seed == null)) {
+                    || (hp.containsKey("seed") && seed == null) || (hp.containsKey("heldOut") && heldOut == null)
+                    || (hp.containsKey("patience") && patience == null)) {
                 return null;
             }
             // ranges per method (e.g. a positive learning rate) are the method's own check, run when the job is queued
             return new RetrainingTrigger.Train(method, sites, steps, learningRate, l1, groupLasso,
-                    seed == null ? null : seed.longValue(), evaluation);
+                    seed == null ? null : seed.longValue(), heldOut, patience, evaluation);
         }
 
         /** A trigger job's gate evaluation; whether the prompt set and lexicons exist is checked when the job is queued. */

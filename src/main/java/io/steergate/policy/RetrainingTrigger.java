@@ -47,7 +47,7 @@ public record RetrainingTrigger(String name, String intervention, Measure when, 
      * evaluation its candidate is gated with (null: the intervention's default evaluation, if any).
      */
     public record Train(String method, String sites, Integer steps, Double learningRate, Double l1, Double groupLasso,
-            Long seed, Evaluation evaluation) {
+            Long seed, Double heldOut, Integer patience, Evaluation evaluation) {
 
         /** The hyperparameters that were given, by their wire names, for the trigger's record. */
         public Map<String, Object> hyperparameters() {
@@ -66,6 +66,12 @@ public record RetrainingTrigger(String name, String intervention, Measure when, 
             }
             if (seed != null) {
                 given.put("seed", seed);
+            }
+            if (heldOut != null) {
+                given.put("heldOut", heldOut);
+            }
+            if (patience != null) {
+                given.put("patience", patience);
             }
             return given;
         }

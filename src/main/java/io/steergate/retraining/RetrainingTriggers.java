@@ -165,7 +165,8 @@ public class RetrainingTriggers {
         TrainingRequest request = new TrainingRequest(train.method(), firing.sourceSet, firing.targetSet, train.sites(),
                 train.steps(), train.learningRate(), train.l1(), train.groupLasso(), train.seed(), null, description,
                 trigger.promote() == RetrainingTrigger.Promote.AUTO, evaluation == null ? null : new EvaluationRequest(
-                        evaluation.prompts(), evaluation.concept(), evaluation.desired(), evaluation.strength()));
+                        evaluation.prompts(), evaluation.concept(), evaluation.desired(), evaluation.strength()),
+                train.heldOut(), train.patience());
         RetrainingJobSummary job = jobs.request(trigger.intervention(), request, requestedBy(policy, trigger));
         firing.jobId = job.id();
         firing.status = TriggerFiring.Status.QUEUED.name();

@@ -7,10 +7,20 @@ package io.steergate.retraining;
  * {@code evaluation} names the held-out set and lexicons the evaluation gate measures the candidate with; absent, the
  * intervention's default ({@code steergate.retraining.gate.defaults.<name>.*}), or none (the candidate is then not
  * evaluated and {@code promote} is refused). {@code promote} promotes the candidate only when the gate passes it.
+ * {@code heldOut} and {@code patience} (LinEAS): the share of each prompt set kept out of training to measure held-out
+ * W1, and early stopping on it (EVALUATION.md's third measurement fits with 0.25 and 50).
  */
 public record TrainingRequest(String method, String source, String target, String sites, Integer steps,
         Double learningRate, Double l1, Double groupLasso, Long seed, String kind, String description,
-        Boolean promote, EvaluationRequest evaluation) {
+        Boolean promote, EvaluationRequest evaluation, Double heldOut, Integer patience) {
+
+    /** A request without a held-out split. */
+    public TrainingRequest(String method, String source, String target, String sites, Integer steps,
+            Double learningRate, Double l1, Double groupLasso, Long seed, String kind, String description,
+            Boolean promote, EvaluationRequest evaluation) {
+        this(method, source, target, sites, steps, learningRate, l1, groupLasso, seed, kind, description, promote,
+                evaluation, null, null);
+    }
 
     /** A request without an evaluation object: the intervention's default evaluation applies. */
     public TrainingRequest(String method, String source, String target, String sites, Integer steps,

@@ -456,7 +456,7 @@ class PolicyParserTest {
                     when:
                       reviews: {verdict: violation, atLeast: 0.05, minReviews: 50, window: 7d}
                     coolDown: 1d
-                    train: {method: lineas, sites: resid, hyperparameters: {steps: 50, learningRate: 0.01, seed: 7}}
+                    train: {method: lineas, sites: resid, hyperparameters: {steps: 50, learningRate: 0.01, seed: 7, heldOut: 0.25, patience: 50}}
                     promote: auto
                     watch: {window: 12h, minOutputs: 50}
                   - name: kindness-meanness
@@ -472,9 +472,10 @@ class PolicyParserTest {
         RetrainingTrigger reviews = result.policy().retraining().get(0);
         assertEquals(new RetrainingTrigger("kindness-reviews", "kindness",
                 new RetrainingTrigger.Measure(RetrainingTrigger.Kind.REVIEWS, "violation", null, 0, 0.05, 50, Duration.ofDays(7)),
-                Duration.ofDays(1), new RetrainingTrigger.Train("lineas", "resid", 50, 0.01, null, null, 7L, null),
+                Duration.ofDays(1), new RetrainingTrigger.Train("lineas", "resid", 50, 0.01, null, null, 7L, 0.25, 50, null),
                 RetrainingTrigger.Promote.AUTO, new RetrainingTrigger.Watch(Duration.ofHours(12), 50)), reviews);
-        assertEquals(Map.of("steps", 50, "learningRate", 0.01, "seed", 7L), reviews.train().hyperparameters());
+        assertEquals(Map.of("steps", 50, "learningRate", 0.01, "seed", 7L, "heldOut", 0.25, "patience", 50),
+                reviews.train().hyperparameters());
         RetrainingTrigger scorer = result.policy().retraining().get(1);
         assertEquals(new RetrainingTrigger.Measure(RetrainingTrigger.Kind.SCORER, null, "meanness", 0.1, 0.02, 500,
                 Duration.ofMinutes(30)), scorer.when());
@@ -522,7 +523,7 @@ class PolicyParserTest {
                 "p.yaml:9:67: retraining 't1' when.reviews.window: '7 days' is not a duration like 30m, 12h or 7d (a whole number and s, m, h or d)",
                 "p.yaml:10:15: retraining 't1' coolDown: '1w' is not a duration like 30m, 12h or 7d (a whole number and s, m, h or d)",
                 "p.yaml:11:21: retraining 't1' train.method: 'sgd' is not one of " + io.steergate.engine.training.InterventionMethods.wireNames(),
-                "p.yaml:11:56: retraining 't1' train.hyperparameters: unknown key 'momentum' (allowed: groupLasso, l1, learningRate, seed, steps)",
+                "p.yaml:11:56: retraining 't1' train.hyperparameters: unknown key 'momentum' (allowed: groupLasso, heldOut, l1, learningRate, patience, seed, steps)",
                 "p.yaml:11:51: retraining 't1' train.hyperparameters.steps: must be a whole number of at least 1, got '2.5'",
                 "p.yaml:11:75: retraining 't1' train.hyperparameters.seed: must be a whole number, got 0.5",
                 "p.yaml:12:14: retraining 't1' promote: 'sometimes' is not one of auto | approval",

@@ -20,7 +20,7 @@ class FitterTest {
         List<String> source = List.of(longStory, "The dog was sad.", "Tom did not share his toy.");
         List<String> target = List.of("The dog was happy and kind.", "Lily shared her toy.", "They were friends.");
         Claim claim = new Claim(UUID.randomUUID(), 1, "kindness", "toxicity", null, "mean-shift", "resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L), false, source, target, null, null);
+                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0), false, source, target, null, null);
         try (CountingTokenizer.Counted counted = CountingTokenizer.load(TestModel.dir())) {
             int seqLen = counted.model().config().seqLen();
 

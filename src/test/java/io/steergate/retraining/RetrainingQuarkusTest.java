@@ -147,12 +147,19 @@ class RetrainingQuarkusTest {
         Map<String, Object> body = body("lineas");
         body.put("steps", 10);
         body.put("sites", "layers.0-1.resid");
+        body.put("heldOut", 0.25);
+        body.put("patience", 10);
         String id = queue(name, body);
         JsonPath job = awaitFinished(id);
         assertTrue(job.getDouble("metrics.finalLoss") < job.getDouble("metrics.initialLoss"), job.prettify());
         assertEquals(0, job.getInt("metrics.skippedSteps"));
         assertEquals(10, job.getInt("progress.step"));
         assertEquals(10, job.getInt("hyperparameters.steps"));
+        // a quarter of each prompt set kept out of training, its W1 measured: the job's metrics say how far it got
+        assertEquals(0.25, job.getDouble("hyperparameters.heldOut"));
+        assertEquals(10, job.getInt("hyperparameters.patience"));
+        assertTrue(job.getInt("metrics.heldOutPrompts") > 0, job.prettify());
+        assertTrue(job.getDouble("metrics.heldOutW1") > 0, job.prettify());
         // no evaluation (no default for this name, none asked for): not measured, an operator may promote it
         assertNull(job.get("evaluation"));
         assertNull(job.get("gate"));
