@@ -190,11 +190,15 @@ final class ContinuousJobLoop implements WorkerLoop {
         }
     }
 
-    /** While rows run, a poll that returns at once, at most every poll-interval-ms; idle, one that waits for work. */
+    /**
+     * While rows run, a poll that returns at once, at most every poll-interval-ms; idle, one that waits for work and
+     * starts what it returns without waiting for more (batch-wait-ms is the run-to-completion loop's): a job arriving
+     * a moment later joins the running batch at its next step (join-every-steps is what makes joiners share a prefill).
+     */
     private List<ConsumerRecord<String, byte[]>> poll() {
         if (inFlight.isEmpty()) {
             lastPollNanos = System.nanoTime();
-            return traffic.gather(settings.batchSize(), settings.batchWaitMs());
+            return traffic.gather(settings.batchSize(), 0);
         }
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
         if (System.nanoTime() - lastPollNanos >= TimeUnit.MILLISECONDS.toNanos(pacing.pollIntervalMs())) {
@@ -569,7 +573,12 @@ final class ContinuousJobLoop implements WorkerLoop {
             }
         }
 
-        /** Lost (this member was dropped from the group): nothing can be committed, and the attempts stay counted. */
+        /**
+         * Lost (this member was dropped from the group): nothing can be committed, and the attempts stay counted. A
+         * revoke hands the partitions over only after this callback, but lost partitions may be another member's
+         * already: forgetting here could erase the count its new owner just raised, and a job that stalls its worker
+         * past the poll interval is what the count is for.
+         */
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             LOG.warnf("job partitions lost: %s", partitions);

@@ -75,11 +75,12 @@ class ContinuousJobLoopTest {
             JobBatchTest.LIMITS.contextLength(), plan -> resolver.resolve(plan), JobBatch.ProbeResolver.NONE, now);
     ContinuousJobLoop loop;
     Thread thread;
+    int batchWaitMs = 0;
 
     void start() {
         loop = new ContinuousJobLoop(consumer, producer, attempts, engine == null ? rows : engine, preparer,
                 new JobTokenPublisher(tokenProducer, TOKENS, JSON, metrics), cancels, JobBatchTest.MODEL, JSON, metrics,
-                new JobLoop.Settings(JOBS, RESULTS, DLQ, 32, 0, 3), new ContinuousJobLoop.Pacing(1, 5, 1));
+                new JobLoop.Settings(JOBS, RESULTS, DLQ, 32, batchWaitMs, 3), new ContinuousJobLoop.Pacing(1, 5, 1));
         consumer.updateBeginningOffsets(Map.of(P0, 0L, P1, 0L, P2, 0L));
         consumer.schedulePollTask(() -> consumer.rebalance(List.of(P0, P1)));
         thread = new Thread(loop, "continuous-job-loop-test");
@@ -179,6 +180,17 @@ class ContinuousJobLoopTest {
         await().atMost(WAIT).until(() -> Long.valueOf(2).equals(committed(P0)));
         assertEquals(2.0, metrics.counter("steergate.worker.rows.joined").count());
         await().atMost(WAIT).until(() -> attempts.rows.isEmpty());
+    }
+
+    @Test
+    void anIdleLoopStartsThePolledJobsWithoutWaitingForMore() {
+        batchWaitMs = 777;
+        start();
+        deliver(P0, 0, job("lone", "a lone job", 2));
+        await().atMost(WAIT).until(() -> answered("lone"));
+
+        assertFalse(consumer.pollTimeouts.contains(Duration.ofMillis(batchWaitMs)),
+                "batch-wait-ms is the run-to-completion loop's: a job arriving later joins the running batch");
     }
 
     @Test
