@@ -194,6 +194,24 @@ class ContinuousJobLoopTest {
     }
 
     @Test
+    void aJobsQueueTimeEndsWhereItsGenerationBegins() {
+        start();
+        long acceptedAt = System.currentTimeMillis();
+        deliver(P0, 0, new Job("slow", "acme", "stories260K", "held slow", 8, 0.0, 1.0, 1L, null, List.of(), acceptedAt, false));
+        await().atMost(WAIT).until(() -> !rows.submitted.isEmpty());
+        long joinedBy = System.currentTimeMillis();
+        int joinedAtStep = rows.steps;
+        await().atMost(WAIT).until(() -> rows.steps > joinedAtStep + 200); // each step takes at least min-step-ms, 1 ms
+        rows.hold = false;
+        await().atMost(WAIT).until(() -> answered("slow"));
+
+        JsonNode result = result("slow");
+        assertTrue(result.get("generateMs").asLong() >= 200, "generated over 200 steps: " + result);
+        assertTrue(result.get("queueMs").asLong() <= joinedBy - acceptedAt,
+                "its queue time ends where its generation begins, not with it: " + result);
+    }
+
+    @Test
     void aPartitionsCommitStopsAtItsLowestUnfinishedJob() {
         start();
         deliver(List.of(record(P0, 0, bytes(job("held", "held", 8))), record(P0, 1, bytes(job("p0-short", "a", 1))),
