@@ -2,6 +2,8 @@ package io.steergate.audit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.steergate.messages.GenerationResult;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -16,6 +18,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import org.hibernate.Session;
 
 /**
@@ -45,6 +48,16 @@ public class AuditLog {
     @Inject
     EntityManager em;
 
+    private Timer appendTime;
+
+    @Inject
+    void meters(MeterRegistry metrics) {
+        appendTime = Timer.builder("steergate.audit.append")
+                .description("Appending an outcome's audit record to its tenant's chain, the wait for the chain's head lock "
+                        + "(held by another transaction of the tenant to its commit) included")
+                .register(metrics);
+    }
+
     /**
      * Appends the record of an outcome in canonical form 2.
      *
@@ -57,8 +70,10 @@ public class AuditLog {
     public void record(GenerationResult result, String decisionTraceJson, String attemptsJson, String counterfactualText) {
         // PostgreSQL keeps microseconds: the hash must cover the instant as it will be read back
         Instant recordedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        long start = System.nanoTime();
         em.unwrap(Session.class).doWork(connection -> append(connection, result.tenant(),
                 (id, seq) -> entry(id, seq, recordedAt, result, decisionTraceJson, attemptsJson, counterfactualText)));
+        appendTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 
     /** The record to append, once its id and its place in the chain are drawn (its hash is computed by append). */

@@ -70,6 +70,8 @@ final class ContinuousJobLoop implements WorkerLoop {
         final JobBatch.Prepared prepared;
         final boolean alone;
         final Completion[] completions;
+        /** When it was submitted to the decode core: where its queueMs ends and its generateMs begins. */
+        final long startMs = System.currentTimeMillis();
         final long startNanos = System.nanoTime();
         long unit;
         int finished;
@@ -190,11 +192,15 @@ final class ContinuousJobLoop implements WorkerLoop {
         }
     }
 
-    /** While rows run, a poll that returns at once, at most every poll-interval-ms; idle, one that waits for work. */
+    /**
+     * While rows run, a poll that returns at once, at most every poll-interval-ms; idle, one that waits for work and
+     * starts what it returns without waiting for more (batch-wait-ms is the run-to-completion loop's): a job arriving
+     * a moment later joins the running batch at its next step (join-every-steps is what makes joiners share a prefill).
+     */
     private List<ConsumerRecord<String, byte[]>> poll() {
         if (inFlight.isEmpty()) {
             lastPollNanos = System.nanoTime();
-            return traffic.gather(settings.batchSize(), settings.batchWaitMs());
+            return traffic.gather(settings.batchSize(), 0);
         }
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
         if (System.nanoTime() - lastPollNanos >= TimeUnit.MILLISECONDS.toNanos(pacing.pollIntervalMs())) {
@@ -353,18 +359,18 @@ final class ContinuousJobLoop implements WorkerLoop {
     }
 
     private JobResult completed(InFlight job) {
-        long now = System.currentTimeMillis();
         long generateMs = (System.nanoTime() - job.startNanos) / 1_000_000;
         Completion own = job.completions[0];
         Completion counterfactual = job.completions.length > 1 ? job.completions[1] : null;
         meters.tokensGenerated.increment(own.completionTokens() + (counterfactual == null ? 0 : counterfactual.completionTokens()));
         if (job.cancelled) {
-            return JobBatch.cancelled(job.delivery.job(), model, now, own.promptTokens(), own.completionTokens(), own.text(), generateMs);
+            return JobBatch.cancelled(job.delivery.job(), model, job.startMs, own.promptTokens(), own.completionTokens(), own.text(),
+                    generateMs);
         }
         if (counterfactual != null) {
             meters.counterfactualTokens.increment(counterfactual.completionTokens());
         }
-        return JobBatch.completed(job.prepared, own, counterfactual, model, now, generateMs);
+        return JobBatch.completed(job.prepared, own, counterfactual, model, job.startMs, generateMs);
     }
 
     /** min-step-ms: paces the steps (demos, and tests that need time to act between tokens). */
@@ -396,7 +402,7 @@ final class ContinuousJobLoop implements WorkerLoop {
             if (i == 0 && job.alone) {
                 // admission is first in, first out and an alone job runs with no other: it was the one that failed
                 LOG.warnf("job %s failed alone: %s", job.id(), reason);
-                answers.add(job.delivery, JobBatch.failed(job.delivery.job(), model, System.currentTimeMillis(),
+                answers.add(job.delivery, JobBatch.failed(job.delivery.job(), model, job.startMs,
                         job.prepared.promptTokens(), (System.nanoTime() - job.startNanos) / 1_000_000,
                         "generation failed: " + reason), false);
             } else if (job.cancelled) {
@@ -569,7 +575,12 @@ final class ContinuousJobLoop implements WorkerLoop {
             }
         }
 
-        /** Lost (this member was dropped from the group): nothing can be committed, and the attempts stay counted. */
+        /**
+         * Lost (this member was dropped from the group): nothing can be committed, and the attempts stay counted. A
+         * revoke hands the partitions over only after this callback, but lost partitions may be another member's
+         * already: forgetting here could erase the count its new owner just raised, and a job that stalls its worker
+         * past the poll interval is what the count is for.
+         */
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             LOG.warnf("job partitions lost: %s", partitions);

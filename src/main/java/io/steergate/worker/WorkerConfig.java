@@ -98,7 +98,10 @@ public interface WorkerConfig {
     @WithDefault("16384")
     int batchTokenBudget();
 
-    /** After the first job of a batch arrives, how long to wait for more before generating. */
+    /**
+     * Run to completion: after the first job of a batch arrives, how long to wait for more before generating. The
+     * continuous loop starts at once (its late arrivals join the running batch).
+     */
     @WithName("batch-wait-ms")
     @WithDefault("5")
     int batchWaitMs();

@@ -179,7 +179,13 @@ public final class GatewayBench {
             System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
             double[][] rows = new double[concurrencies.length][];
             for (int c = 0; c < concurrencies.length; c++) {
+                double[] appendBefore = auditAppend(app);
                 rows[c] = bench.report(concurrencies[c], perLevel);
+                double[] appendAfter = auditAppend(app);
+                double records = appendAfter[0] - appendBefore[0];
+                System.out.printf("# concurrency %d: audit append (chain head wait included) mean %.2f ms over %.0f records, "
+                        + "max of the last minute or so %.1f ms%n", concurrencies[c],
+                        records == 0 ? 0 : (appendAfter[1] - appendBefore[1]) * 1000 / records, records, appendAfter[2] * 1000);
             }
             if (memoryRequests > 0) {
                 long before = rssKb(app.pid());
@@ -195,6 +201,25 @@ public final class GatewayBench {
         } finally {
             workerApps.forEach(AppProcess::close);
         }
+    }
+
+    /** The application's steergate.audit.append timer: {count, total seconds, max seconds}. */
+    private static double[] auditAppend(AppProcess app) throws Exception {
+        java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(app.managementUrl() + "/q/metrics"))
+                        .timeout(Duration.ofSeconds(10)).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        double[] values = new double[3];
+        for (String line : metrics.body().lines().toList()) {
+            String[] parts = line.split(" ");
+            if (line.startsWith("steergate_audit_append_seconds_count")) {
+                values[0] = Double.parseDouble(parts[parts.length - 1]);
+            } else if (line.startsWith("steergate_audit_append_seconds_sum")) {
+                values[1] = Double.parseDouble(parts[parts.length - 1]);
+            } else if (line.startsWith("steergate_audit_append_seconds_max")) {
+                values[2] = Double.parseDouble(parts[parts.length - 1]);
+            }
+        }
+        return values;
     }
 
     /** Until {@code workers} members of the workers' group each hold partitions of the job topic. */

@@ -75,11 +75,12 @@ class ContinuousJobLoopTest {
             JobBatchTest.LIMITS.contextLength(), plan -> resolver.resolve(plan), JobBatch.ProbeResolver.NONE, now);
     ContinuousJobLoop loop;
     Thread thread;
+    int batchWaitMs = 0;
 
     void start() {
         loop = new ContinuousJobLoop(consumer, producer, attempts, engine == null ? rows : engine, preparer,
                 new JobTokenPublisher(tokenProducer, TOKENS, JSON, metrics), cancels, JobBatchTest.MODEL, JSON, metrics,
-                new JobLoop.Settings(JOBS, RESULTS, DLQ, 32, 0, 3), new ContinuousJobLoop.Pacing(1, 5, 1));
+                new JobLoop.Settings(JOBS, RESULTS, DLQ, 32, batchWaitMs, 3), new ContinuousJobLoop.Pacing(1, 5, 1));
         consumer.updateBeginningOffsets(Map.of(P0, 0L, P1, 0L, P2, 0L));
         consumer.schedulePollTask(() -> consumer.rebalance(List.of(P0, P1)));
         thread = new Thread(loop, "continuous-job-loop-test");
@@ -179,6 +180,35 @@ class ContinuousJobLoopTest {
         await().atMost(WAIT).until(() -> Long.valueOf(2).equals(committed(P0)));
         assertEquals(2.0, metrics.counter("steergate.worker.rows.joined").count());
         await().atMost(WAIT).until(() -> attempts.rows.isEmpty());
+    }
+
+    @Test
+    void anIdleLoopStartsThePolledJobsWithoutWaitingForMore() {
+        batchWaitMs = 777;
+        start();
+        deliver(P0, 0, job("lone", "a lone job", 2));
+        await().atMost(WAIT).until(() -> answered("lone"));
+
+        assertFalse(consumer.pollTimeouts.contains(Duration.ofMillis(batchWaitMs)),
+                "batch-wait-ms is the run-to-completion loop's: a job arriving later joins the running batch");
+    }
+
+    @Test
+    void aJobsQueueTimeEndsWhereItsGenerationBegins() {
+        start();
+        long acceptedAt = System.currentTimeMillis();
+        deliver(P0, 0, new Job("slow", "acme", "stories260K", "held slow", 8, 0.0, 1.0, 1L, null, List.of(), acceptedAt, false));
+        await().atMost(WAIT).until(() -> !rows.submitted.isEmpty());
+        long joinedBy = System.currentTimeMillis();
+        int joinedAtStep = rows.steps;
+        await().atMost(WAIT).until(() -> rows.steps > joinedAtStep + 200); // each step takes at least min-step-ms, 1 ms
+        rows.hold = false;
+        await().atMost(WAIT).until(() -> answered("slow"));
+
+        JsonNode result = result("slow");
+        assertTrue(result.get("generateMs").asLong() >= 200, "generated over 200 steps: " + result);
+        assertTrue(result.get("queueMs").asLong() <= joinedBy - acceptedAt,
+                "its queue time ends where its generation begins, not with it: " + result);
     }
 
     @Test

@@ -101,12 +101,16 @@ class JobLoopTest {
 
     /** Like a real consumer, it waits a moment when it has nothing to return, so the loop does not spin. */
     static final class IdleWaitingMockConsumer extends MockConsumer<String, byte[]> {
+        /** The timeout of every poll, in order. */
+        final List<Duration> pollTimeouts = new CopyOnWriteArrayList<>();
+
         IdleWaitingMockConsumer() {
             super("earliest");
         }
 
         @Override
         public ConsumerRecords<String, byte[]> poll(Duration timeout) {
+            pollTimeouts.add(timeout);
             ConsumerRecords<String, byte[]> records = super.poll(timeout);
             if (records.isEmpty()) {
                 try {

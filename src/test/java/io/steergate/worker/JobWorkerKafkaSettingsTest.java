@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import io.steergate.kafka.KafkaClientSettings;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.junit.jupiter.api.Test;
 
 /** The worker's consumer and producer take the shared kafka.* settings (security included) and keep their own. */
@@ -31,6 +32,8 @@ class JobWorkerKafkaSettingsTest {
         assertEquals(false, props.get("enable.auto.commit"));
         assertEquals(7, props.get("max.poll.records"));
         assertEquals("steergate-worker", props.get("client.id"));
+        assertEquals(CooperativeStickyAssignor.class.getName(), props.get("partition.assignment.strategy"),
+                "a rebalance moves only the partitions that change owner (ContinuousJobLoopRebalanceTest)");
     }
 
     @Test
