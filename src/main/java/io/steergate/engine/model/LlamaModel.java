@@ -46,6 +46,10 @@ public final class LlamaModel implements AutoCloseable {
     private final NDArray[] w13; // per layer (dim, 2 * hiddenDim): w1 (gate), w3 (up) side by side
     private final NDArray[] w2; // per layer (hiddenDim, dim)
     private final NDArray rmsFinal; // (dim)
+    // the two norm weights of each layer as floats too (read, never written): what a steering fold multiplies at every
+    // admission, so it is not copied out of native memory there
+    private final float[][] rmsAttFloats;
+    private final float[][] rmsFfnFloats;
     private final NDArray wcls; // (dim, vocabSize)
     private final NDArray rope; // (seqLen, headSize, headSize): the RoPE rotation of each position, x (1, hs) @ R
     private final NDList longLived;
@@ -83,12 +87,15 @@ public final class LlamaModel implements AutoCloseable {
         this.wqkv = new NDArray[layers];
         this.wo = new NDArray[layers];
         this.rmsFfn = new NDArray[layers];
+        this.rmsAttFloats = new float[layers][];
+        this.rmsFfnFloats = new float[layers][];
         this.w13 = new NDArray[layers];
         this.w2 = new NDArray[layers];
         // the 1/sqrt(headSize) attention scale is folded into wq (RoPE is linear, so it commutes)
         float qScale = (float) (1.0 / Math.sqrt(config.headSize()));
         for (int l = 0; l < layers; l++) {
-            rmsAtt[l] = keep(all, manager.create(scaledNormWeight(slice(rmsAttAll, l, dim)), new Shape(dim)));
+            rmsAttFloats[l] = scaledNormWeight(slice(rmsAttAll, l, dim));
+            rmsAtt[l] = keep(all, manager.create(rmsAttFloats[l], new Shape(dim)));
             float[] qkv = new float[dim * (dim + 2 * kvDim)];
             transposeInto(slice(wqAll, l, dim * dim), dim, dim, qkv, dim + 2 * kvDim, 0, qScale);
             transposeInto(slice(wkAll, l, kvDim * dim), kvDim, dim, qkv, dim + 2 * kvDim, dim, 1f);
@@ -97,7 +104,8 @@ public final class LlamaModel implements AutoCloseable {
             float[] o = new float[dim * dim];
             transposeInto(slice(woAll, l, dim * dim), dim, dim, o, dim, 0, 1f);
             wo[l] = keep(all, manager.create(o, new Shape(dim, dim)));
-            rmsFfn[l] = keep(all, manager.create(scaledNormWeight(slice(rmsFfnAll, l, dim)), new Shape(dim)));
+            rmsFfnFloats[l] = scaledNormWeight(slice(rmsFfnAll, l, dim));
+            rmsFfn[l] = keep(all, manager.create(rmsFfnFloats[l], new Shape(dim)));
             float[] gateUp = new float[dim * 2 * hidden];
             transposeInto(slice(w1All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, 0, 1f);
             transposeInto(slice(w3All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, hidden, 1f);
@@ -417,12 +425,12 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * The weight of the RMSNorm whose output is (layer, point) as floats, as the forward uses it (times sqrt(dim)),
-     * or null when the point is not a norm's output: what a fold multiplies.
+     * or null when the point is not a norm's output: what a fold multiplies. The model's own array: read it only.
      */
     float[] normWeight(int layer, HookPoint point) {
         return switch (point) {
-            case ATTN_NORM -> rmsAtt[layer].toFloatArray();
-            case MLP_NORM -> rmsFfn[layer].toFloatArray();
+            case ATTN_NORM -> rmsAttFloats[layer];
+            case MLP_NORM -> rmsFfnFloats[layer];
             default -> null;
         };
     }
