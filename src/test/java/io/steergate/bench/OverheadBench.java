@@ -50,8 +50,13 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * timestamps have 1 ms resolution, so each stage is +-1 ms; the stages add up to the latency. The application's own
  * steergate.gateway.stage timers (the outbox relay's steps) are printed from its metrics at the end.
  *
- * <p>Arguments: {@code [requests=200] [max-tokens=32] [tenant=bench]}. Not a test: run it as BENCHMARKS.md says for
- * GatewayBench, with {@code -Dexec.mainClass=io.steergate.bench.OverheadBench}.
+ * <p>Before measuring, {@code warm-up} requests of one token each go through with 16 in flight, so that the JIT has
+ * compiled the Java paths (Kafka clients and broker, the application's consumers, Hibernate, Jackson) that a gateway
+ * in service runs compiled: with the 32 requests of earlier versions every hop still ran in the interpreter, and a
+ * cold produce costs 5-7 ms on this machine where a warm one costs under 1 ms (KafkaHopBench shows both).
+ *
+ * <p>Arguments: {@code [requests=200] [max-tokens=32] [tenant=bench] [warm-up=3000]}. Not a test: run it as
+ * BENCHMARKS.md says for GatewayBench, with {@code -Dexec.mainClass=io.steergate.bench.OverheadBench}.
  */
 public final class OverheadBench {
 
@@ -62,6 +67,7 @@ public final class OverheadBench {
     private static final String RESULTS = "steer.results";
     private static final String JOB_RESULTS = "steer.job-results";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int WARM_UP_IN_FLIGHT = 16;
     /** Epoch microseconds from the monotonic clock: sub-millisecond steps, the same epoch as the other processes' clocks. */
     private static final long EPOCH_MICROS_AT_START = System.currentTimeMillis() * 1000;
     private static final long NANOS_AT_START = System.nanoTime();
@@ -119,12 +125,17 @@ public final class OverheadBench {
         int requests = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         int maxTokens = args.length > 1 ? Integer.parseInt(args[1]) : 32;
         String tenant = args.length > 2 ? args[2] : "bench";
+        int warmUp = args.length > 3 ? Integer.parseInt(args[3]) : 3000;
         try (EmbeddedPostgresServer postgres = new EmbeddedPostgresServer().start();
              EmbeddedKafka kafka = new EmbeddedKafka(4).start()) {
             kafka.createTopics(4, "steer.requests", RESULTS, "steer.requests.dlq", TestModel.JOBS_TOPIC, "steer.jobs.dlq", JOB_RESULTS);
             try (AppProcess app = AppProcess.against(kafka, postgres, "overhead-bench").start()) {
                 OverheadBench bench = new OverheadBench(kafka.bootstrapServers());
-                bench.send(32, tenant, maxTokens); // warm-up: JIT, connections, first batches
+                long warmStart = System.nanoTime();
+                bench.warmUp(warmUp, tenant);
+                bench.send(32, tenant, maxTokens); // the measured shape once, outside the numbers
+                System.out.printf("# warm-up: %d one-token requests, 16 in flight, in %.0f s%n", warmUp,
+                        (System.nanoTime() - warmStart) / 1e9);
                 String loadBefore = loadAverage();
                 Map<String, Long> sent = bench.send(requests, tenant, maxTokens);
                 System.out.printf("# one request at a time, %d requests of %d greedy tokens, tenant %s, app pid %d;"
@@ -140,17 +151,41 @@ public final class OverheadBench {
         }
     }
 
+    /** Sends {@code requests} one-token requests in rounds of 16 at once, each round once the previous one is answered. */
+    private void warmUp(int requests, String tenant) throws Exception {
+        for (int sent = 0; sent < requests; sent += WARM_UP_IN_FLIGHT) {
+            List<CountDownLatch> round = new ArrayList<>();
+            for (int i = 0; i < Math.min(WARM_UP_IN_FLIGHT, requests - sent); i++) {
+                String id = "warm-" + UUID.randomUUID();
+                CountDownLatch done = new CountDownLatch(1);
+                answered.put(id, done);
+                round.add(done);
+                producer.send(new ProducerRecord<>("steer.requests", id, body(id, tenant, sent + i, 1)));
+            }
+            for (CountDownLatch done : round) {
+                if (!done.await(2, TimeUnit.MINUTES)) {
+                    throw new IllegalStateException("a warm-up request had no result within 2 minutes");
+                }
+            }
+        }
+        answered.clear();
+        seen.clear();
+    }
+
+    private static byte[] body(String id, String tenant, int index, int maxTokens) {
+        return ("{\"id\":\"" + id + "\",\"tenant\":\"" + tenant + "\",\"prompt\":\"" + PROMPTS[index % PROMPTS.length]
+                + "\",\"maxTokens\":" + maxTokens + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
     /** Sends {@code requests} one after another, each once the previous one's result is back; returns id -> send time (µs). */
     private Map<String, Long> send(int requests, String tenant, int maxTokens) throws Exception {
         Map<String, Long> sent = new LinkedHashMap<>();
         for (int i = 0; i < requests; i++) {
             String id = "overhead-" + UUID.randomUUID();
-            String body = "{\"id\":\"" + id + "\",\"tenant\":\"" + tenant + "\",\"prompt\":\"" + PROMPTS[i % PROMPTS.length]
-                    + "\",\"maxTokens\":" + maxTokens + "}";
             CountDownLatch done = new CountDownLatch(1);
             answered.put(id, done);
             sent.put(id, nowMicros());
-            producer.send(new ProducerRecord<>("steer.requests", id, body.getBytes(StandardCharsets.UTF_8)));
+            producer.send(new ProducerRecord<>("steer.requests", id, body(id, tenant, i, maxTokens)));
             if (!done.await(2, TimeUnit.MINUTES)) {
                 throw new IllegalStateException("no result for " + id + " within 2 minutes");
             }
