@@ -64,4 +64,20 @@ public interface GatewayConfig {
     @WithName("http-wait")
     @WithDefault("PT60S")
     Duration httpWait();
+
+    /**
+     * Whether the instance that stores an outcome tells the other gateway instances at once (PostgreSQL NOTIFY, see
+     * {@link OutcomeNotices}); off where a pooler between the gateway and PostgreSQL cannot hold a LISTEN.
+     */
+    @WithName("outcome-notices")
+    @WithDefault("true")
+    boolean outcomeNotices();
+
+    /**
+     * How often a waiting caller re-reads its request's row: how an outcome stored by another instance is found when
+     * its notice was lost (the listener reconnecting) or notices are off.
+     */
+    @WithName("outcome-poll")
+    @WithDefault("PT0.25S")
+    Duration outcomePoll();
 }

@@ -83,6 +83,9 @@ public class GenerationService {
     GenerationWaiters waiters;
 
     @Inject
+    OutcomeNotices notices;
+
+    @Inject
     Quotas quotas;
 
     @Inject
@@ -437,6 +440,7 @@ public class GenerationService {
         audit.record(result, generation.decisionTraceJson, generation.attemptsJson, generation.counterfactualText);
         outbox.append(topics.resultsTopic(generation.tenant), result.id(), generation.resultJson.getBytes(StandardCharsets.UTF_8), null);
         waiters.completeAfterCommit(result.tenant(), result.id(), generation.resultJson);
+        notices.announce(result.tenant(), result.id());
     }
 
     /**

@@ -18,20 +18,22 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Lets a synchronous HTTP caller wait for its request's outcome. Outcomes stored by this instance wake the waiter
- * right after commit; an outcome stored by another gateway instance is found by re-reading the row every poll. A
+ * right after commit; an outcome stored by another gateway instance wakes it through that instance's notice
+ * ({@link OutcomeNotices}), and, should the notice be lost, by re-reading the row every outcome-poll. A
  * re-read that fails because the database is away counts as "not yet": no outcome can be stored while it is away,
  * and the one stored when it is back still wakes the waiter, so a waiter outlives an outage shorter than its wait.
  */
 @ApplicationScoped
 public class GenerationWaiters {
 
-    private static final Duration POLL = Duration.ofMillis(250);
-
     @Inject
     TransactionSynchronizationRegistry transactions;
 
     @Inject
     MeterRegistry metrics;
+
+    @Inject
+    GatewayConfig config;
 
     private final ConcurrentHashMap<String, CompletableFuture<String>> waiting = new ConcurrentHashMap<>();
 
@@ -50,6 +52,24 @@ public class GenerationWaiters {
                 }
             }
         });
+    }
+
+    /**
+     * Another instance stored this request's outcome: a waiter here, if any, is answered from the row now. True if
+     * one was; a failed read is left to the waiter's own re-read.
+     */
+    boolean storedElsewhere(String tenant, String requestId) {
+        CompletableFuture<String> waiter = waiting.get(key(tenant, requestId));
+        if (waiter == null || waiter.isDone()) {
+            return false;
+        }
+        return storedResult(tenant, requestId).map(waiter::complete).orElse(false);
+    }
+
+    /** The row's result JSON, read in a fresh transaction so that it comes from the database and not a session cache. */
+    private static Optional<String> storedResult(String tenant, String requestId) {
+        return QuarkusTransaction.requiringNew()
+                .call(() -> Generation.byTenantAndRequestId(tenant, requestId).map(row -> row.resultJson));
     }
 
     /** Waits up to {@code timeout} for the stored result JSON of a tenant's request; empty if none arrived in time. */
@@ -83,7 +103,7 @@ public class GenerationWaiters {
 
         /**
          * The stored result JSON, waiting up to {@code timeout} (zero: only a look); empty if none arrived in time.
-         * The row is re-read at most every 250 ms (the outcome may be stored by another instance).
+         * The row is re-read at most every outcome-poll, in case another instance's notice of the outcome was lost.
          */
         public Optional<String> poll(Duration timeout) throws InterruptedException {
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -93,7 +113,7 @@ public class GenerationWaiters {
                 }
                 if (System.nanoTime() - nextRead >= 0) {
                     Optional<String> stored = read();
-                    nextRead = System.nanoTime() + POLL.toNanos();
+                    nextRead = System.nanoTime() + config.outcomePoll().toNanos();
                     if (stored.isPresent()) {
                         return stored;
                     }
@@ -114,20 +134,21 @@ public class GenerationWaiters {
 
         private Optional<String> read() {
             try {
-                // A fresh transaction per look, so the row is read from the database and not a session cache.
-                return QuarkusTransaction.requiringNew()
-                        .call(() -> Generation.byTenantAndRequestId(tenant, requestId).map(row -> row.resultJson));
+                return storedResult(tenant, requestId);
             } catch (RuntimeException e) {
                 if (!Failures.isTransient(e)) {
                     throw e;
                 }
-                // logged by the parts that store outcomes; one line per waiter each 250 ms would flood the log
+                // logged by the parts that store outcomes; one line per waiter each outcome-poll would flood the log
                 metrics.counter("steergate.gateway.outcome.reads.failed").increment();
                 return Optional.empty();
             }
         }
 
-        /** Runs {@code action} when this instance stores the outcome (not when another does: {@link #poll} finds that). */
+        /**
+         * Runs {@code action} when the outcome is stored by this instance or announced by another (not when only a
+         * re-read in {@link #poll} finds it).
+         */
         public void onStored(Runnable action) {
             waiter.thenRun(action);
         }
