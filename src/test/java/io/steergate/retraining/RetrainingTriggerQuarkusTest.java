@@ -390,7 +390,8 @@ class RetrainingTriggerQuarkusTest {
         String target = RetrainingQuarkusTest.name();
         given().body(IntStream.range(0, 5).mapToObj(i -> "{\"text\": \"Tom was mean to his sister, day " + i + ".\"}\n")
                 .collect(Collectors.joining())).when().post("/v1/prompt-sets/" + source).then().statusCode(201);
-        given().body("{\"text\": \"Tom was kind to his sister.\"}\n").when().post("/v1/prompt-sets/" + target)
+        // a text of its own: the base sets are found by content, and another set with the same text would be named
+        given().body("{\"text\": \"Tom was kind to his sister (" + target + ").\"}\n").when().post("/v1/prompt-sets/" + target)
                 .then().statusCode(201);
         String intervention = RetrainingQuarkusTest.name();
         Map<String, Object> body = RetrainingQuarkusTest.body("mean-shift");
