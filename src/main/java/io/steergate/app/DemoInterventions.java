@@ -3,6 +3,7 @@ package io.steergate.app;
 import io.quarkus.runtime.StartupEvent;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.messages.ApiError;
+import io.steergate.policy.InterventionImport;
 import io.steergate.policy.PolicyEngine;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
@@ -25,7 +26,7 @@ import org.jboss.logging.Logger;
  * intervention that already exists is left alone, so later versions and promotions are never overwritten.
  */
 @ApplicationScoped
-public class DemoInterventions {
+public class DemoInterventions implements InterventionImport {
 
     private static final Logger LOG = Logger.getLogger(DemoInterventions.class);
 
@@ -47,6 +48,7 @@ public class DemoInterventions {
     record Entry(String name, String kind, String description) {}
 
     /** True once there is nothing (more) to import and the policies have been re-read with what was imported. */
+    @Override
     public boolean settled() {
         return settled;
     }

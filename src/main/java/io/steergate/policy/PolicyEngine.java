@@ -13,16 +13,19 @@ import io.steergate.messages.ProbeRequest;
 import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -69,10 +72,17 @@ public class PolicyEngine {
     @Inject
     ProcessRoles roles;
 
+    @Inject
+    Instance<InterventionImport> interventionImports;
+
     private volatile PolicyStore store;
     private volatile Policy builtIn;
     private volatile String lastRefusals = "";
-    private final AtomicInteger refusedFiles = new AtomicInteger();
+    /** The files last reported as refused only until the intervention import under way registers what they name. */
+    private volatile Set<String> awaitingImport = Set.of();
+    /** Settled unless the application runs an import at start (CDI: {@link #start}). */
+    private InterventionImport interventionImport = () -> true;
+    final AtomicInteger refusedFiles = new AtomicInteger();
     private final Map<Path, LexiconScorer> scorers = new ConcurrentHashMap<>();
     private ScheduledExecutorService reloader;
     /** Set once the policies are read against a reachable registry (or there is nothing to read): decisions may start. */
@@ -88,6 +98,12 @@ public class PolicyEngine {
         this.builtIn = store == null ? builtInDefault() : null;
     }
 
+    /** As {@link #PolicyEngine(PolicyStore, InterventionCatalog)}, with an intervention import under way at start. */
+    PolicyEngine(PolicyStore store, InterventionCatalog catalog, InterventionImport interventionImport) {
+        this(store, catalog);
+        this.interventionImport = interventionImport;
+    }
+
     private static Policy builtInDefault() {
         return new PolicyParser(Path.of("."), InterventionCatalog.empty())
                 .parse("default.yaml", BUILT_IN_DEFAULT.getBytes(StandardCharsets.UTF_8)).policy();
@@ -99,6 +115,9 @@ public class PolicyEngine {
             return;
         }
         metrics.gauge("steergate.policy.refused.files", refusedFiles);
+        if (interventionImports.isResolvable()) {
+            interventionImport = interventionImports.get();
+        }
         if (!Files.isDirectory(dir)) {
             LOG.warnf("no policies directory at %s: every tenant gets the built-in default policy (applies nothing)", dir.toAbsolutePath());
             builtIn = builtInDefault();
@@ -275,16 +294,14 @@ public class PolicyEngine {
      * exist yet (the demo interventions are imported after start) comes into force once it does; otherwise only
      * changed files are read.
      */
-    private synchronized void reload(boolean first) {
+    synchronized void reload(boolean first) {
         try {
             PolicyStore.ReloadReport report = first || refusedFiles.get() > 0 ? store.reload() : store.reloadIfChanged();
             refusedFiles.set(report.refused().size());
             String refusals = report.refused().toString();
-            if (!refusals.equals(lastRefusals)) {
-                for (PolicyStore.Refusal refusal : report.refused()) {
-                    LOG.warnf("policy file %s refused (%s in force): %s", refusal.file(),
-                            refusal.keptVersion() == null ? "nothing" : "version " + refusal.keptVersion(), refusal.errors());
-                }
+            boolean importing = !interventionImport.settled();
+            if (!refusals.equals(lastRefusals) || (!awaitingImport.isEmpty() && !importing)) {
+                logRefusals(report.refused(), importing);
                 lastRefusals = refusals;
             }
             recordAccepted(report);
@@ -293,6 +310,30 @@ public class PolicyEngine {
             // caught whatever it is: an exception escaping a scheduled task would cancel every later reload
             LOG.warnf("reloading policies from %s failed, the policies in force stay: %s", dir, e.getMessage());
         }
+    }
+
+    /**
+     * Warns of each refused file. While the intervention import of the first start is under way, a file refused only
+     * for naming interventions not registered yet is expected to come into force once the import is in (the start-up
+     * gate keeps decisions waiting meanwhile): it is reported once at INFO, and warned of as any other refusal if it is
+     * still refused after the import has settled.
+     */
+    private void logRefusals(List<PolicyStore.Refusal> refused, boolean importing) {
+        List<String> waiting = new ArrayList<>();
+        for (PolicyStore.Refusal refusal : refused) {
+            if (importing && refusal.errors().stream().allMatch(PolicyParser::namesUnknownIntervention)) {
+                waiting.add(refusal.file());
+                continue;
+            }
+            LOG.warnf("policy file %s refused (%s in force): %s", refusal.file(),
+                    refusal.keptVersion() == null ? "nothing" : "version " + refusal.keptVersion(), refusal.errors());
+        }
+        List<String> newlyWaiting = waiting.stream().filter(file -> !awaitingImport.contains(file)).toList();
+        if (!newlyWaiting.isEmpty()) {
+            LOG.infof("policy files %s wait for the intervention import under way: refused until the interventions"
+                    + " they name are registered", newlyWaiting);
+        }
+        awaitingImport = Set.copyOf(waiting);
     }
 
     /** Records in PostgreSQL each policy version a reload put in force. */

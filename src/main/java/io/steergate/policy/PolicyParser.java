@@ -62,6 +62,8 @@ public final class PolicyParser {
     private static final Set<String> COUNTERFACTUAL_KEYS = Set.of("share", "deliver");
     private static final Set<String> ESCALATION_KEYS = Set.of("rungs", "onFailure");
     private static final Set<String> RUNG_KEYS = Set.of("apply");
+    /** How every error about an intervention the catalog does not know begins (followed by the name and a quote). */
+    private static final String UNKNOWN_INTERVENTION = "unknown intervention '";
     private static final Set<String> CONDITION_KEYS = Set.of("labels", "styles", "tenants", "steering");
     private static final Set<String> APPLY_KEYS = Set.of("intervention", "strength");
     private static final Set<String> SCORER_KEYS = Set.of("name", "type", "lexicon", "intervention", "site", "threshold");
@@ -104,6 +106,11 @@ public final class PolicyParser {
         public boolean ok() {
             return policy != null;
         }
+    }
+
+    /** Whether {@code error} is about an intervention the catalog did not know when the file was read. */
+    static boolean namesUnknownIntervention(PolicyError error) {
+        return error.message().contains(UNKNOWN_INTERVENTION);
     }
 
     /** Parses the file at {@code file}; the policy id must equal its name without {@code .yaml}. */
@@ -365,7 +372,7 @@ public final class PolicyParser {
             Set<String> steering = names(parts, "steering", where);
             for (String intervention : steering) {
                 if (!catalog.exists(intervention)) {
-                    error(value(parts, "steering"), where + ": when.steering names unknown intervention '" + intervention + "'");
+                    error(value(parts, "steering"), where + ": when.steering names " + UNKNOWN_INTERVENTION + intervention + "'");
                 }
             }
             return new Condition(labels, styleSet, tenantSet, steering);
@@ -822,7 +829,7 @@ public final class PolicyParser {
         String intervention(Node node, String where) {
             String name = string(node, where);
             if (name != null && !catalog.exists(name)) {
-                error(node, where + ": unknown intervention '" + name + "'");
+                error(node, where + ": " + UNKNOWN_INTERVENTION + name + "'");
                 return null;
             }
             return name;

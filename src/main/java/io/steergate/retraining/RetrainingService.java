@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.engine.steering.SiteSpec;
 import io.steergate.engine.training.InterventionMethod;
 import io.steergate.engine.training.InterventionMethods;
+import io.steergate.engine.training.TrainingSettings;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
@@ -81,18 +82,16 @@ public class RetrainingService {
         InterventionMethod method = InterventionMethods.find(wireName).orElseThrow(() -> invalid("method: must be "
                 + InterventionMethods.wireNames() + ", got '" + wireName + "'"));
         int sourceSize = promptSetSize("source", body.source());
-        promptSetSize("target", body.target());
+        int targetSize = promptSetSize("target", body.target());
         String sites = body.sites() == null || body.sites().isBlank() ? SiteSpec.DEFAULT : body.sites().strip();
         checkSites(sites);
         Hyperparameters hp = Hyperparameters.of(body, method.defaults());
         try {
-            method.check(hp.settings(method.defaults()));
+            TrainingSettings settings = hp.settings(method.defaults());
+            method.check(settings);
+            method.checkPromptCounts(body.source(), sourceSize, body.target(), targetSize, settings);
         } catch (IllegalArgumentException e) {
             throw invalid(e.getMessage());
-        }
-        if (sourceSize < method.minSourcePrompts()) {
-            throw invalid("source: " + wireName + " needs at least " + method.minSourcePrompts() + " source prompts, '"
-                    + body.source() + "' has " + sourceSize);
         }
         checkKind(name, body.kind());
         Optional<EvaluationRequest> evaluation = gateSpecs.resolve(name, body.evaluation(), body.source(), body.target());

@@ -23,6 +23,7 @@ import io.steergate.audit.AuditRecord;
 import io.steergate.gateway.Generation;
 import io.steergate.security.ApiKeys;
 import io.steergate.security.Roles;
+import io.steergate.testing.DatabaseOutage;
 import jakarta.inject.Inject;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -34,10 +35,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -48,7 +45,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,18 +64,6 @@ class OpenAiStreamingQuarkusTest {
 
     @Inject
     MeterRegistry metrics;
-
-    @ConfigProperty(name = "quarkus.datasource.jdbc.url")
-    String jdbcUrl;
-
-    @ConfigProperty(name = "quarkus.datasource.username")
-    String appRole;
-
-    @ConfigProperty(name = "steergate.test.postgres.superuser")
-    String superuser;
-
-    @ConfigProperty(name = "steergate.test.postgres.superuser-password")
-    String superuserPassword;
 
     String clientKey(String tenant) {
         return keys.issue(List.of(tenant), List.of(Roles.CLIENT), "streaming test", null, "test").key();
@@ -221,6 +205,7 @@ class OpenAiStreamingQuarkusTest {
         assertEquals(200, response.statusCode());
 
         List<String> data = new ArrayList<>();
+        DatabaseOutage database = DatabaseOutage.ofTestApplication();
         int sentWhileAway = 0;
         AtomicBoolean away = new AtomicBoolean();
         CompletableFuture<Void> outage = null;
@@ -232,7 +217,7 @@ class OpenAiStreamingQuarkusTest {
                 }
                 if (outage == null) {
                     // from the first piece on: the job is queued, the worker generates ~2 s more, the result comes mid-outage
-                    outage = CompletableFuture.runAsync(() -> databaseAwayFor(Duration.ofSeconds(4), away));
+                    outage = CompletableFuture.runAsync(() -> database.stage(Duration.ofSeconds(4), away));
                 }
                 sentWhileAway += away.get() ? 1 : 0;
                 data.add(line.substring("data: ".length()));
@@ -253,26 +238,6 @@ class OpenAiStreamingQuarkusTest {
         Generation row = await().atMost(WAIT).until(() -> row("acme", id), done -> done.finished());
         assertEquals(Generation.State.COMPLETED, row.status);
         assertEquals(1L, audits(id));
-    }
-
-    /** The application's role refused new connections and its open ones ended, as a PostgreSQL restart ends them. */
-    void databaseAwayFor(Duration outage, AtomicBoolean away) {
-        try (Connection admin = DriverManager.getConnection(jdbcUrl, superuser, superuserPassword);
-             Statement statement = admin.createStatement()) {
-            statement.execute("alter role " + appRole + " connection limit 0");
-            try {
-                statement.execute("select pg_terminate_backend(pid) from pg_stat_activity where usename = '" + appRole + "'");
-                away.set(true);
-                Thread.sleep(outage.toMillis());
-            } finally {
-                away.set(false);
-                statement.execute("alter role " + appRole + " connection limit -1");
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("staging the outage failed", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     double failedOutcomeReads() {

@@ -30,6 +30,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -371,6 +373,30 @@ class RetrainingQuarkusTest {
         assertEquals("active version 1", good.getString("gateReport.baseline.against"));
         given().get("/v1/interventions/" + name).then().body("activeVersion", equalTo(2));
         System.out.println("gate on the shipped sets against the swapped active version: " + good.prettify());
+    }
+
+    @Test
+    void aHeldOutSplitLeavingTooFewPromptsToTrainOnIsRefusedAtRequestTime() {
+        String source = name();
+        String target = name();
+        given().body(IntStream.range(0, 6).mapToObj(i -> "{\"text\": \"Tom was mean to his sister, day " + i + ".\"}")
+                .collect(Collectors.joining("\n"))).when().post("/v1/prompt-sets/" + source).then().statusCode(201);
+        given().body("{\"text\": \"Tom was kind to his sister.\"}\n").when().post("/v1/prompt-sets/" + target)
+                .then().statusCode(201);
+        String name = name();
+        Map<String, Object> body = body("lineas");
+        body.put("source", source);
+        body.put("target", "kindness-target");
+        body.put("heldOut", 0.5);
+        given().body(body).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
+                .then().statusCode(400).body("code", equalTo("INVALID_REQUEST")).body("message", equalTo("heldOut: 0.5 holds out 3"
+                        + " of the 6 source prompts of '" + source + "', leaving 3 to train on; lineas needs at least 4"));
+        body.put("target", target);
+        body.put("heldOut", 0.2);
+        given().body(body).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
+                .then().statusCode(400).body("message", equalTo("heldOut: 0.2 holds out 1 of the 1 target prompts of '"
+                        + target + "', leaving 0 to train on; lineas needs at least 1"));
+        given().queryParam("intervention", name).get("/v1/retraining-jobs").then().statusCode(200).body("size()", equalTo(0));
     }
 
     @Test

@@ -46,6 +46,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -375,6 +377,51 @@ class RetrainingTriggerQuarkusTest {
         assertEquals(Map.of(id + "/sad", Outcome.COOLING_DOWN, id + "/refused", Outcome.COOLING_DOWN),
                 triggers.sweep(List.of(policy)));
         assertEquals(2, given().queryParam("policy", id).get("/v1/retraining-triggers").jsonPath().getList("id").size());
+    }
+
+    /**
+     * A LinEAS trigger with a held-out split, on an intervention whose base sets are one-prompt ones: the firing's
+     * target set is that one prompt, which the split would leave with none to train on. The job request refuses it as
+     * an HTTP request would be, so the firing is FAILED with that reason and no job is queued to fail at fit time.
+     */
+    @Test
+    void aFiringWhoseHeldOutSplitWouldLeaveTooFewPromptsToTrainOnIsRecordedFailedWithoutAJob() {
+        String source = RetrainingQuarkusTest.name();
+        String target = RetrainingQuarkusTest.name();
+        given().body(IntStream.range(0, 5).mapToObj(i -> "{\"text\": \"Tom was mean to his sister, day " + i + ".\"}\n")
+                .collect(Collectors.joining())).when().post("/v1/prompt-sets/" + source).then().statusCode(201);
+        // a text of its own: the base sets are found by content, and another set with the same text would be named
+        given().body("{\"text\": \"Tom was kind to his sister (" + target + ").\"}\n").when().post("/v1/prompt-sets/" + target)
+                .then().statusCode(201);
+        String intervention = RetrainingQuarkusTest.name();
+        Map<String, Object> body = RetrainingQuarkusTest.body("mean-shift");
+        body.put("source", source);
+        body.put("target", target);
+        RetrainingQuarkusTest.awaitFinished(RetrainingQuarkusTest.queue(intervention, body));
+        approve(intervention, 1);
+        generate(intervention, 1, 3);
+        String id = "trigger-split-" + UUID.randomUUID().toString().substring(0, 8);
+        Policy policy = parse(id, """
+                id: %1$s
+                tenants: [%2$s]
+                retraining:
+                  - name: split
+                    intervention: %3$s
+                    when: {scorer: {name: sadness, above: -1, atLeast: 1, minOutputs: 3, window: 1d}}
+                    coolDown: 1d
+                    train: {method: lineas, sites: resid, hyperparameters: {heldOut: 0.1}}
+                scorers:
+                  - {name: sadness, lexicon: lexicons/sadness.txt}
+                """.formatted(id, TENANT, intervention));
+
+        assertEquals(Map.of(id + "/split", Outcome.FAILED), triggers.sweep(List.of(policy)));
+        JsonPath failed = firing(id, "split");
+        assertEquals("FAILED", failed.getString("status"));
+        assertEquals("ApiError: heldOut: 0.1 holds out 1 of the 1 target prompts of '" + target + "', leaving 0 to train on;"
+                + " lineas needs at least 1", failed.getString("error"));
+        assertEquals(null, failed.getString("jobId"), "no job was queued");
+        assertEquals(1, given().queryParam("intervention", intervention).get("/v1/retraining-jobs").jsonPath()
+                .getList("id").size(), "only the job that trained version 1");
     }
 
     /** Sweeps {@code policy} (its reviews trigger fires), waits for the job and the firing's candidate; its version. */

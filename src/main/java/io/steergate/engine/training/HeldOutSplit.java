@@ -28,7 +28,7 @@ record HeldOutSplit(List<String> train, List<String> heldOut) {
             throw new IllegalArgumentException("the held-out share must be in [0, 1), got " + share);
         }
         int n = prompts.size();
-        int count = share == 0 ? 0 : Math.max(1, (int) Math.round(share * n));
+        int count = heldOutCount(n, share);
         if (count >= n) {
             throw new IllegalArgumentException("holding out " + count + " of " + n + " prompts leaves none to train on");
         }
@@ -42,5 +42,10 @@ record HeldOutSplit(List<String> train, List<String> heldOut) {
             (held[i] ? heldOut : train).add(prompts.get(i));
         }
         return new HeldOutSplit(train, heldOut);
+    }
+
+    /** How many of {@code n} prompts a split with {@code share} holds out: round(share · n), at least one above 0. */
+    static int heldOutCount(int n, double share) {
+        return share == 0 ? 0 : Math.max(1, (int) Math.round(share * n));
     }
 }

@@ -28,9 +28,45 @@ public interface InterventionMethod {
         return TrainingSettings.DEFAULTS;
     }
 
-    /** The fewest source prompts it can train on. */
+    /** The fewest source prompts it can train on, after any held-out split. */
     default int minSourcePrompts() {
         return 1;
+    }
+
+    /** The fewest target prompts it can train on, after any held-out split. */
+    default int minTargetPrompts() {
+        return 1;
+    }
+
+    /** How many of a set's {@code prompts} a training with {@code settings} holds out to measure; 0 without a split. */
+    default int heldOutPrompts(int prompts, TrainingSettings settings) {
+        return 0;
+    }
+
+    /**
+     * Refuses prompt sets too small for this method with these settings, before anything is trained: a set under its
+     * minimum, or one its held-out split would leave under it. The fit refuses the same, only later.
+     *
+     * @param sourceName how the message names the source set; {@code targetName} likewise
+     * @throws IllegalArgumentException whose message starts with the field to change ("source: ...", "heldOut: ...")
+     */
+    default void checkPromptCounts(String sourceName, int sourcePrompts, String targetName, int targetPrompts,
+            TrainingSettings settings) {
+        checkPromptCount("source", sourceName, sourcePrompts, minSourcePrompts(), settings);
+        checkPromptCount("target", targetName, targetPrompts, minTargetPrompts(), settings);
+    }
+
+    private void checkPromptCount(String side, String name, int prompts, int min, TrainingSettings settings) {
+        if (prompts < min) {
+            throw new IllegalArgumentException(side + ": " + wireName() + " needs at least " + min + " " + side
+                    + " prompts, '" + name + "' has " + prompts);
+        }
+        int heldOut = heldOutPrompts(prompts, settings);
+        if (prompts - heldOut < min) {
+            throw new IllegalArgumentException("heldOut: " + settings.heldOut() + " holds out " + heldOut + " of the "
+                    + prompts + " " + side + " prompts of '" + name + "', leaving " + (prompts - heldOut)
+                    + " to train on; " + wireName() + " needs at least " + min);
+        }
     }
 
     /**

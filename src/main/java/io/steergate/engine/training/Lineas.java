@@ -48,6 +48,13 @@ public final class Lineas {
     /** The schedule ends at learningRate times this (the reference's dampen_lr). */
     static final double DAMPEN_LR = 1e-3;
     static final InterventionMethod METHOD = new LineasMethod();
+    /**
+     * The fewest source prompts a fit trains on, after its held-out split: the reference refuses batches under 4
+     * (docs/steering-methods.md 3.1).
+     */
+    static final int MIN_SOURCE_PROMPTS = 4;
+    /** The fewest target prompts a fit trains on, after its held-out split. */
+    static final int MIN_TARGET_PROMPTS = 1;
     /** Held-out W1 is checked after every this many steps, and after the last step. */
     public static final int HELD_OUT_EVERY = 10;
 
@@ -104,9 +111,9 @@ public final class Lineas {
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
         long start = System.nanoTime();
-        if (source.size() < 4 || target.isEmpty()) {
-            throw new IllegalArgumentException("need at least 4 source prompts and 1 target prompt, got "
-                    + source.size() + " and " + target.size());
+        if (source.size() < MIN_SOURCE_PROMPTS || target.size() < MIN_TARGET_PROMPTS) {
+            throw new IllegalArgumentException("need at least " + MIN_SOURCE_PROMPTS + " source prompts and "
+                    + MIN_TARGET_PROMPTS + " target prompt, got " + source.size() + " and " + target.size());
         }
         List<HookSite> sites = options.sites();
         int nLayers = model.config().nLayers();
@@ -120,9 +127,9 @@ public final class Lineas {
         Random splitRandom = new Random(options.seed());
         HeldOutSplit src = HeldOutSplit.of(source, options.heldOut(), splitRandom);
         HeldOutSplit dst = HeldOutSplit.of(target, options.heldOut(), splitRandom);
-        if (src.train().size() < 4) {
-            throw new IllegalArgumentException("need at least 4 source prompts to train on, " + src.heldOut().size()
-                    + " of " + source.size() + " are held out");
+        if (src.train().size() < MIN_SOURCE_PROMPTS) {
+            throw new IllegalArgumentException("need at least " + MIN_SOURCE_PROMPTS + " source prompts to train on, "
+                    + src.heldOut().size() + " of " + source.size() + " are held out");
         }
         boolean checking = !src.heldOut().isEmpty();
         int nSites = sites.size();

@@ -22,10 +22,19 @@ final class LineasMethod implements InterventionMethod {
         return Intervention.LINEAS;
     }
 
-    /** The reference refuses batches under 4 (docs/steering-methods.md 3.1). */
     @Override
     public int minSourcePrompts() {
-        return 4;
+        return Lineas.MIN_SOURCE_PROMPTS;
+    }
+
+    @Override
+    public int minTargetPrompts() {
+        return Lineas.MIN_TARGET_PROMPTS;
+    }
+
+    @Override
+    public int heldOutPrompts(int prompts, TrainingSettings settings) {
+        return HeldOutSplit.heldOutCount(prompts, settings.heldOut());
     }
 
     @Override

@@ -61,6 +61,60 @@ class InterventionMethodsTest {
         assertEquals("groupLasso: must be in [0, 1], got 2.0", refusal(method, d.withGroupLasso(2)));
     }
 
+    @Test
+    void promptSetsAHeldOutSplitWouldLeaveTooSmallAreRefusedNamingTheSetAndWhatTheSplitLeaves() {
+        TrainingSettings d = Lineas.METHOD.defaults();
+        InterventionMethod lineas = Lineas.METHOD;
+        lineas.checkPromptCounts("src", 4, "dst", 1, d);
+        lineas.checkPromptCounts("src", 6, "dst", 2, d.withHeldOut(0.25));
+        assertEquals("source: lineas needs at least 4 source prompts, 'src' has 3",
+                countRefusal(lineas, 3, 1, d));
+        assertEquals("heldOut: 0.25 holds out 1 of the 4 source prompts of 'src', leaving 3 to train on; lineas needs at least 4",
+                countRefusal(lineas, 4, 10, d.withHeldOut(0.25)));
+        assertEquals("heldOut: 0.5 holds out 1 of the 1 target prompts of 'dst', leaving 0 to train on; lineas needs at least 1",
+                countRefusal(lineas, 8, 1, d.withHeldOut(0.5)));
+        // the closed-form methods train on every prompt: heldOut is LinEAS's alone
+        MeanShift.METHOD.checkPromptCounts("src", 1, "dst", 1, d.withHeldOut(0.5));
+    }
+
+    @Test
+    void theRequestTimeCheckAgreesWithTheFitsOwnSplitAndMinimum() {
+        java.util.Random random = new java.util.Random(7);
+        for (double share : new double[] {0, 0.01, 0.1, 0.25, 0.3, 0.5}) {
+            TrainingSettings settings = Lineas.METHOD.defaults().withHeldOut(share);
+            for (int count = 1; count <= 40; count++) {
+                int n = count;
+                List<String> prompts = java.util.Collections.nCopies(n, "p");
+                boolean accepted = refuses(() -> Lineas.METHOD.checkPromptCounts("s", n, "t", n, settings)) == null;
+                HeldOutSplit split;
+                try {
+                    split = HeldOutSplit.of(prompts, share, random);
+                } catch (IllegalArgumentException leavesNone) {
+                    assertTrue(!accepted, "share " + share + ", " + n + " prompts: the split refuses, so must the check");
+                    continue;
+                }
+                assertEquals(n - split.train().size(), Lineas.METHOD.heldOutPrompts(n, settings), "the same split");
+                assertEquals(split.train().size() >= Lineas.MIN_SOURCE_PROMPTS, accepted,
+                        "share " + share + ", " + n + " prompts: the fit trains on " + split.train().size());
+            }
+        }
+    }
+
+    private static String countRefusal(InterventionMethod method, int source, int target, TrainingSettings settings) {
+        String message = refuses(() -> method.checkPromptCounts("src", source, "dst", target, settings));
+        assertTrue(message != null, "refused");
+        return message;
+    }
+
+    private static String refuses(Runnable check) {
+        try {
+            check.run();
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+    }
+
     private static String refusal(InterventionMethod method, TrainingSettings settings) {
         return assertThrows(IllegalArgumentException.class, () -> method.check(settings)).getMessage();
     }
