@@ -262,7 +262,7 @@ public class OutboxRelay {
             return;
         }
         List<Long> ids = new ArrayList<>();
-        for (Long id; ids.size() < BATCH && (id = acknowledged.poll()) != null; ) {
+        for (Long id = acknowledged.poll(); id != null && ids.size() < BATCH; id = acknowledged.poll()) {
             ids.add(id);
         }
         try {

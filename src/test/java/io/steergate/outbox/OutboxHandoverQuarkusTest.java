@@ -68,22 +68,6 @@ class OutboxHandoverQuarkusTest {
         }
     }
 
-    @Test
-    void moreRowsThanOneDeleteBatchAreAllPublishedAndAllDeleted() {
-        String key = "handover-many-" + UUID.randomUUID();
-        int rows = 1_100; // over two of the relay's batches of 500
-        try (TopicClient kafka = new TopicClient(bootstrapServers); TopicClient.Tail tail = kafka.tail("steer.results")) {
-            QuarkusTransaction.requiringNew().run(() -> {
-                for (int i = 0; i < rows; i++) {
-                    outbox.append("steer.results", key, ("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8), null);
-                }
-            });
-            tail.await(r -> key.equals(r.key()), rows, WAIT);
-            await().atMost(WAIT).until(() -> QuarkusTransaction.requiringNew().call(() -> OutboxEvent.count("messageKey", key)) == 0);
-            assertEquals(rows, tail.records(r -> key.equals(r.key())).size());
-        }
-    }
-
     private long append(String topic, String key, String payload) {
         return QuarkusTransaction.requiringNew().call(() -> {
             outbox.append(topic, key, payload.getBytes(StandardCharsets.UTF_8), null);
