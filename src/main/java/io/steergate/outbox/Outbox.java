@@ -36,7 +36,7 @@ public class Outbox {
         event.headersJson = headers == null || headers.isEmpty() ? null : writeHeaders(headers);
         event.createdAt = Instant.now();
         event.persist();
-        // Hand the row to the relay as soon as this commits: it is sent at once instead of read back at the next poll.
+        // Wake the relay as soon as this commits instead of waiting for its next poll.
         transactions.registerInterposedSynchronization(new Synchronization() {
             @Override
             public void beforeCompletion() {}
@@ -44,7 +44,7 @@ public class Outbox {
             @Override
             public void afterCompletion(int status) {
                 if (status == Status.STATUS_COMMITTED) {
-                    relay.committed(event);
+                    relay.wake();
                 }
             }
         });

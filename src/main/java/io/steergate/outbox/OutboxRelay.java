@@ -24,12 +24,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Queue;
-import java.util.Set;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
@@ -45,14 +39,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
- * Publishes outbox rows and deletes them once the broker has acknowledged them. Runs on one thread in the gateway
- * role, on two paths. Rows committed in this process are handed over right after their commit ({@link #committed})
- * and sent at once, without reading them back from the table: the request path pays the commit and the send, not a
- * wake-up plus a read transaction. The table pass, every poll-ms, publishes in id order what no process sent: rows
- * older than grace-ms (a crash before the send, a failed send, rows of a process without the gateway role), so it
- * never races another gateway for a row that gateway is sending. A crash between the broker's ack and the delete, or
- * a send slower than grace-ms, republishes the same bytes, which the delivery rules allow (every copy for one id is
- * identical).
+ * Publishes outbox rows in id order and deletes them once the broker has acknowledged them. Runs on one thread in
+ * the gateway role; woken right after a commit that appended rows, otherwise polls. A crash between the broker's ack
+ * and the delete republishes the same bytes, which the delivery rules allow (every copy for one id is identical).
  * It uses the plain Kafka producer rather than a Reactive Messaging emitter because it needs raw bytes, per-record
  * topics and headers, and a synchronous ack per batch before the rows may go.
  */
@@ -80,26 +69,11 @@ public class OutboxRelay {
     @ConfigProperty(name = "steergate.outbox.poll-ms", defaultValue = "250")
     long pollMs;
 
-    /** Rows younger than this are left to the process that committed them; the table pass takes older ones. */
-    @ConfigProperty(name = "steergate.outbox.grace-ms", defaultValue = "2000")
-    long graceMs;
-
     /** Refusals (not transient failures) after which a record is set aside instead of retried. */
     @ConfigProperty(name = "steergate.outbox.max-attempts", defaultValue = "5")
     int maxAttempts;
 
-    /** Most committed rows waiting to be sent at once; beyond it a row waits for the table pass. */
-    private static final int HANDOVER_LIMIT = 10_000;
-
     private final Semaphore signal = new Semaphore(0);
-    /** Rows this process committed, to send at once. */
-    private final BlockingQueue<OutboxEvent> handedOver = new LinkedBlockingQueue<>(HANDOVER_LIMIT);
-    /** Ids sent from {@link #handedOver} and not yet deleted: the table pass leaves them alone. */
-    private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
-    /** Ids of handed-over rows the broker acknowledged, to delete. */
-    private final Queue<Long> acknowledged = new ConcurrentLinkedQueue<>();
-    /** Set when a handed-over send failed: rows go by the table pass until one of its batches succeeds again. */
-    private volatile boolean handoverPaused;
     private final AtomicLong backlog = new AtomicLong();
     private final AtomicLong setAside = new AtomicLong();
     private volatile boolean running;
@@ -107,9 +81,9 @@ public class OutboxRelay {
     private Thread thread;
     private KafkaProducer<String, byte[]> producer;
     private Counter published;
-    /** Per row: from its append (in the writer's transaction) to its send: the writer's commit and the hand-over or the table read. */
+    /** Per row: from its append (in the writer's transaction) to the relay reading it; the writer's commit and the wake-up. */
     private Timer appendToRead;
-    /** Per handed-over row, and per table batch: from the send to the broker's acknowledgement. */
+    /** Per batch: from reading the rows to the broker's acknowledgement of all of them. */
     private Timer readToAck;
 
     void start(@Observes StartupEvent event) {
@@ -118,8 +92,8 @@ public class OutboxRelay {
         }
         producer = new KafkaProducer<>(producerProperties(kafka), new StringSerializer(), new ByteArraySerializer());
         published = Counter.builder("steergate.outbox.published").description("Outbox records published to Kafka").register(metrics);
-        appendToRead = stage("outbox-wait", "from a row's append to its send (the writer's commit, the hand-over or the table read)");
-        readToAck = stage("outbox-send", "from a send (a handed-over row, a table batch) to the broker acknowledging it");
+        appendToRead = stage("outbox-wait", "from a row's append to the relay reading it (the writer's commit, the wake-up)");
+        readToAck = stage("outbox-send", "from the relay reading a batch to the broker acknowledging all of it");
         // rows still waiting after the last batch: grows when the broker is away or slower than the gateway
         metrics.gauge("steergate.outbox.backlog", backlog);
         // records the broker refused max-attempts times: kept in the outbox table (set_aside_at) for an operator
@@ -161,17 +135,6 @@ public class OutboxRelay {
         signal.release();
     }
 
-    /**
-     * A row whose transaction has just committed, to send now. Ignored (left to the table pass) where no relay runs
-     * in this process, while sends fail, or when too many are waiting.
-     */
-    void committed(OutboxEvent row) {
-        if (running && !handoverPaused) {
-            handedOver.offer(row);
-        }
-        signal.release();
-    }
-
     /** True while the relay thread runs and its last attempt did not fail. */
     public boolean healthy() {
         return !roles.gateway() || (running && healthy);
@@ -181,17 +144,9 @@ public class OutboxRelay {
         healthy = true;
         long failures = 0;
         boolean recount = true;
-        long lastTablePass = 0;
         while (running) {
             try {
-                sendHandedOver();
-                deleteAcknowledged();
-                int sent = 0;
-                if (failures > 0 || recount || System.nanoTime() - lastTablePass >= TimeUnit.MILLISECONDS.toNanos(pollMs)) {
-                    sent = publishBatch(recount || failures > 0);
-                    lastTablePass = System.nanoTime();
-                    handoverPaused = false;
-                }
+                int sent = publishBatch(recount || failures > 0);
                 if (failures > 0) {
                     LOG.infof("outbox relay recovered after %d failed attempts", failures);
                 }
@@ -199,7 +154,7 @@ public class OutboxRelay {
                 healthy = true;
                 recount = false;
                 if (sent < BATCH) {
-                    // woken: rows were committed or acknowledged; timed out: idle, so the gauges are brought up to date
+                    // woken: rows were committed; timed out: idle, so the gauges are brought up to date on the next pass
                     recount = !signal.tryAcquire(pollMs, TimeUnit.MILLISECONDS);
                     signal.drainPermits();
                 }
@@ -218,70 +173,6 @@ public class OutboxRelay {
     }
 
     /**
-     * Sends the rows handed over since the last pass, each with its own acknowledgement callback, without waiting:
-     * acknowledged ids are deleted by {@link #deleteAcknowledged}; a failed send leaves its row to the table pass
-     * (which counts refusals and sets records aside) and pauses the handover until a table batch succeeds.
-     */
-    private void sendHandedOver() {
-        for (OutboxEvent row = handedOver.poll(); row != null; row = handedOver.poll()) {
-            if (handoverPaused) {
-                handedOver.clear(); // all in the table: its pass publishes them
-                return;
-            }
-            Long id = row.id;
-            inFlight.add(id);
-            appendToRead.record(Duration.between(row.createdAt, Instant.now()));
-            long handed = System.nanoTime();
-            try {
-                producer.send(record(row), (metadata, failure) -> {
-                    if (failure == null) {
-                        readToAck.record(System.nanoTime() - handed, TimeUnit.NANOSECONDS);
-                        acknowledged.add(id);
-                    } else {
-                        inFlight.remove(id);
-                        handoverPaused = true;
-                        LOG.debugf("outbox record %d: sending at once failed, the table pass will publish it: %s", id,
-                                Failures.rootMessage(failure));
-                    }
-                    signal.release();
-                });
-            } catch (RuntimeException e) {
-                inFlight.remove(id);
-                handoverPaused = true;
-                LOG.debugf("outbox record %d: sending at once failed, the table pass will publish it: %s", id, Failures.rootMessage(e));
-            }
-        }
-    }
-
-    /**
-     * Deletes the handed-over rows the broker acknowledged, in one transaction (synchronous_commit off, as in the table
-     * pass). If the database is away they stay in flight, so the table pass of this process does not send them again.
-     */
-    private void deleteAcknowledged() {
-        if (acknowledged.isEmpty()) {
-            return;
-        }
-        List<Long> ids = new ArrayList<>();
-        for (Long id = acknowledged.poll(); id != null && ids.size() < BATCH; id = acknowledged.poll()) {
-            ids.add(id);
-        }
-        try {
-            QuarkusTransaction.requiringNew().run(() -> {
-                entities.createNativeQuery("set local synchronous_commit = off").executeUpdate();
-                entities.createQuery("delete from OutboxEvent where id in :ids").setParameter("ids", ids).executeUpdate();
-            });
-        } catch (RuntimeException e) {
-            acknowledged.addAll(ids);
-            throw e;
-        }
-        published.increment(ids.size());
-        ids.forEach(inFlight::remove);
-        if (!acknowledged.isEmpty()) {
-            signal.release(); // more than one batch was waiting
-        }
-    }
-
-    /**
      * Publishes the oldest waiting rows and deletes those the broker acknowledged. A row the broker refuses for good
      * is counted and, after max-attempts, set aside; it never holds up the rows behind it. When the broker is away
      * (every row failed transiently) the batch fails, so the loop backs off; acknowledged rows are never re-sent.
@@ -296,10 +187,8 @@ public class OutboxRelay {
     private int publishBatch(boolean recount) {
         return QuarkusTransaction.requiringNew().call(() -> {
             @SuppressWarnings("unchecked")
-            List<OutboxEvent> rows = new ArrayList<>(entities.createNativeQuery("select * from outbox where set_aside_at is null"
-                    + " and created_at < :young order by id limit " + BATCH + " for update skip locked", OutboxEvent.class)
-                    .setParameter("young", Instant.now().minusMillis(graceMs)).getResultList());
-            rows.removeIf(row -> inFlight.contains(row.id));
+            List<OutboxEvent> rows = entities.createNativeQuery("select * from outbox where set_aside_at is null order by id limit "
+                    + BATCH + " for update skip locked", OutboxEvent.class).getResultList();
             if (rows.isEmpty()) {
                 if (recount) {
                     count();
