@@ -75,6 +75,8 @@ public class OutcomeNotices {
     private Counter woke;
     private volatile boolean running;
     private Thread thread;
+    /** The listener's connection while it has one: closed by {@link #stop} to end a wait for notices at once. */
+    private volatile Connection current;
 
     void start(@Observes StartupEvent event) {
         if (!roles.gateway() || !config.outcomeNotices()) {
@@ -94,7 +96,19 @@ public class OutcomeNotices {
         running = false;
         if (thread != null) {
             thread.interrupt();
+            abort(current); // a wait for notices is a socket read, which an interrupt does not end
             thread.join(WAIT_MS + 1_000);
+        }
+    }
+
+    /** Closes the socket under a connection another thread may be reading from (JDBC's abort, unlike close, may). */
+    private static void abort(Connection open) {
+        if (open != null) {
+            try {
+                open.abort(Runnable::run);
+            } catch (SQLException e) {
+                // aborting to stop: nothing is left to do with it
+            }
         }
     }
 
@@ -111,6 +125,10 @@ public class OutcomeNotices {
         int failures = 0;
         while (running) {
             try (Connection connection = connect()) {
+                current = connection;
+                if (!running) {
+                    return; // stopped while connecting: stop() may have looked before this connection existed
+                }
                 try (Statement listen = connection.createStatement()) {
                     listen.execute("LISTEN " + CHANNEL);
                 }
