@@ -1,11 +1,6 @@
 package io.steergate.engine.model;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDResource;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,7 +11,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Iteration-level scheduling of one model's generation: rows join a running batch between decode steps (after their
@@ -78,16 +72,9 @@ public final class ContinuousBatch implements AutoCloseable {
     private long nextId;
     private int joinEvery = 1; // decode steps between admissions into a running batch
     private int sinceJoin; // decode steps since the last admission
-    private NDManager arrays; // owns the cache and what is built from the rows
-    private KvCache cache; // null while no row runs
+    private final BatchForward forward;
     private int column; // c: where every row feeds its next token
     private int width; // KV columns
-    // built from the rows when they change (dirty), for decode steps
-    private boolean dirty;
-    private NDArray paddingMask; // (B, 1, 1, 1, width): MASKED left of each row's first token; null when no row has any
-    private SteeringBatch steered;
-    private SiteHook[] hooks;
-    private NDResource[] attach;
     private final Map<Integer, float[]> lastColumns = new HashMap<>(); // pooled site -> the step's (B * width)
 
     /** A submitted unit waiting for admission. */
@@ -99,6 +86,14 @@ public final class ContinuousBatch implements AutoCloseable {
      * @param maxRows the most rows that may run together
      */
     public ContinuousBatch(LlamaModel model, int tokenBudget, int maxRows) {
+        this(model, tokenBudget, maxRows, DecodePath.AUTO);
+    }
+
+    /**
+     * @param path where the forwards run; {@link DecodePath#LOOPS} needs a model on the CPU
+     * @throws IllegalArgumentException when {@code path} is LOOPS and the model is on a GPU
+     */
+    public ContinuousBatch(LlamaModel model, int tokenBudget, int maxRows, DecodePath path) {
         if (tokenBudget < 1 || maxRows < 1) {
             throw new IllegalArgumentException("token budget and rows must be at least 1, got " + tokenBudget
                     + " and " + maxRows);
@@ -108,7 +103,17 @@ public final class ContinuousBatch implements AutoCloseable {
         this.tokenizer = model.tokenizer();
         this.tokenBudget = tokenBudget;
         this.maxRows = maxRows;
-        this.arrays = model.manager().newSubManager();
+        this.forward = switch (path) {
+            case AUTO -> model.loops() != null ? new LoopForward(model.loops()) : new NdArrayForward(model);
+            case LOOPS -> {
+                if (model.loops() == null) {
+                    throw new IllegalArgumentException("decode path LOOPS runs on the CPU; the model is on "
+                            + model.device());
+                }
+                yield new LoopForward(model.loops());
+            }
+            case NDARRAY -> new NdArrayForward(model);
+        };
     }
 
     /**
@@ -155,7 +160,7 @@ public final class ContinuousBatch implements AutoCloseable {
             }
             steering.add(request.input().steering());
         }
-        try (NDManager check = arrays.newSubManager()) {
+        try (NDManager check = model.newSubManager()) {
             SteeringBatch.build(check, steering, config); // refuses a site or width the model does not have
         }
         Ticket ticket = new Ticket(nextId++);
@@ -230,8 +235,7 @@ public final class ContinuousBatch implements AutoCloseable {
         waiting.forEach(unit -> forgotten.add(unit.ticket()));
         waiting.clear();
         release();
-        arrays.close();
-        arrays = model.manager().newSubManager();
+        forward.reset();
         return new ArrayList<>(forgotten);
     }
 
@@ -239,7 +243,7 @@ public final class ContinuousBatch implements AutoCloseable {
     public void close() {
         waiting.clear();
         release();
-        arrays.close();
+        forward.close();
     }
 
     /** Admits waiting units first in, first out, while they fit; prefills them together. */
@@ -294,88 +298,22 @@ public final class ContinuousBatch implements AutoCloseable {
      * the batch, whose columns become [0, width).
      */
     private void prefill(List<BatchRow> joiners, int at, int width, List<Finished> finished) {
-        int count = joiners.size();
-        int prompt = joiners.stream().mapToInt(row -> row.prompt.length).max().orElseThrow();
-        int start = at - prompt;
-        KvCache joined = new KvCache(arrays, config, count, width);
-        float[] logits;
+        joiners.forEach(row -> row.pad = at - row.prompt.length);
         Map<Integer, float[]> columns = new HashMap<>();
-        try {
-            long[] tokens = new long[count * prompt]; // (Bj, P): padding is token 0 at position 0
-            long[] positions = new long[count * prompt];
-            float[] padding = new float[count * at]; // (Bj, 1, 1, 1, c'): MASKED left of each joiner's first token
-            for (int j = 0; j < count; j++) {
-                BatchRow row = joiners.get(j);
-                row.pad = at - row.prompt.length;
-                Arrays.fill(padding, j * at, j * at + row.pad, LlamaModel.MASKED);
-                for (int c = Math.max(row.pad, start); c < at; c++) {
-                    tokens[j * prompt + c - start] = row.prompt[c - row.pad];
-                    positions[j * prompt + c - start] = c - row.pad;
-                }
-            }
-            float[] causal = new float[prompt * at]; // (P, c'): the query at column start + i sees keys up to it
-            for (int i = 0; i < prompt; i++) {
-                Arrays.fill(causal, i * at + start + i + 1, (i + 1) * at, LlamaModel.MASKED);
-            }
-            synchronized (model) {
-                try (NDManager step = arrays.newSubManager()) {
-                    SteeringBatch steering = SteeringBatch.build(step, joiners.stream().map(row -> row.steering).toList(),
-                            model);
-                    SiteHook[] prefillHooks = pooling(steering == null ? null : steering.hooks(), joiners, columns);
-                    List<NDResource> lent = new ArrayList<>(model.longLived());
-                    lent.addAll(joined.all());
-                    step.tempAttachAll(lent.toArray(new NDResource[0]));
-                    NDArray mask = step.create(padding, new Shape(count, 1, 1, 1, at))
-                            .add(step.create(causal, new Shape(prompt, at))); // (Bj, 1, 1, P, c')
-                    Shape shape = new Shape(count, prompt);
-                    logits = model.forward(step.create(tokens, shape), step.create(positions, shape), mask, joined,
-                            start, prefillHooks, config.nLayers()).toFloatArray(); // (Bj, vocab)
-                }
-            }
-        } catch (RuntimeException e) {
-            joined.close();
-            throw e;
-        }
+        float[] logits = forward.prefill(joiners, at, width, columns);
         sample(joiners, logits, columns, finished);
-        if (cache == null) {
-            cache = joined;
-        } else {
-            int shift = at - column;
-            cache.reshape(allRows(), -shift, width);
-            cache.append(joined);
-            rows.forEach(row -> row.pad += shift);
-        }
+        int shift = at - column;
+        forward.join(rows.size(), shift, width);
+        rows.forEach(row -> row.pad += shift);
         rows.addAll(joiners);
         column = at;
         this.width = width;
-        dirty = true;
         fit();
     }
 
     /** One decode step: every row feeds its last token at column c. */
     private void decode(List<Finished> finished) {
-        if (dirty) {
-            rebuild();
-        }
-        int count = rows.size();
-        long[] tokens = new long[count]; // (B, 1)
-        long[] positions = new long[count];
-        for (int b = 0; b < count; b++) {
-            BatchRow row = rows.get(b);
-            tokens[b] = row.last();
-            positions[b] = column - row.pad;
-        }
-        float[] logits;
-        synchronized (model) {
-            try (NDManager step = arrays.newSubManager()) {
-                step.tempAttachAll(attach);
-                NDArray mask = paddingMask == null ? null
-                        : paddingMask.get("..., :{}", column + 1); // (B, 1, 1, 1, c + 1)
-                Shape shape = new Shape(count, 1);
-                logits = model.forward(step.create(tokens, shape), step.create(positions, shape), mask, cache, column,
-                        hooks, config.nLayers()).toFloatArray(); // (B, vocab)
-            }
-        }
+        float[] logits = forward.decode(rows, column, lastColumns); // (B, vocab)
         column++;
         sinceJoin++;
         sample(rows, logits, lastColumns, finished);
@@ -425,94 +363,24 @@ public final class ContinuousBatch implements AutoCloseable {
                 index[k++] = b;
             }
         }
-        cache.reshape(index, trim, needed);
+        forward.keep(index, trim, needed);
         kept.forEach(row -> row.pad -= trim);
         rows = new ArrayList<>(kept);
         column -= trim;
         width = needed;
-        dirty = true;
-    }
-
-    /** The padding mask, steering and pooling hooks of the current rows, and what each decode step attaches. */
-    private void rebuild() {
-        closeDerived();
-        int count = rows.size();
-        float[] padding = new float[count * width];
-        for (int b = 0; b < count; b++) {
-            Arrays.fill(padding, b * width, b * width + rows.get(b).pad, LlamaModel.MASKED);
-        }
-        // adding zeros changes no score: without padding the step skips the mask (a dispatch per layer)
-        boolean padded = rows.stream().anyMatch(row -> row.pad > 0);
-        paddingMask = padded ? arrays.create(padding, new Shape(count, 1, 1, 1, width)) : null;
-        steered = SteeringBatch.build(arrays, rows.stream().map(row -> row.steering).toList(), model);
-        hooks = pooling(steered == null ? null : steered.hooks(), rows, lastColumns);
-        List<NDResource> lent = new ArrayList<>(model.longLived());
-        lent.addAll(cache.all());
-        if (paddingMask != null) {
-            lent.add(paddingMask);
-        }
-        if (steered != null) {
-            lent.addAll(steered.arrays());
-        }
-        attach = lent.toArray(new NDResource[0]);
-        dirty = false;
-    }
-
-    /**
-     * The hooks with, at each site some row of {@code forward} pools, the site's own hook (steering) followed by
-     * copying the last column of its output into {@code columns}; {@code hooks} itself when none pools.
-     */
-    private SiteHook[] pooling(SiteHook[] hooks, List<BatchRow> forward, Map<Integer, float[]> columns) {
-        Set<Integer> sites = new TreeSet<>();
-        forward.forEach(row -> sites.addAll(row.pooledSites));
-        if (sites.isEmpty()) {
-            return hooks;
-        }
-        SiteHook[] all = hooks == null ? new SiteHook[config.nLayers() * SiteHook.POINTS] : hooks.clone();
-        for (int site : sites) {
-            SiteHook own = all[site] == null ? SiteHook.identity() : all[site];
-            // copied out now: in generation each layer's arrays are closed with the layer
-            all[site] = own.observed(y -> columns.put(site, y.get(new NDIndex(":, {}, :", y.getShape().get(1) - 1))
-                    .toType(DataType.FLOAT32, false).toFloatArray()));
-        }
-        return all;
     }
 
     private Finished finish(BatchRow row) {
         return new Finished(row.ticket, row.index, row.completion(tokenizer));
     }
 
-    private int[] allRows() {
-        int[] index = new int[rows.size()];
-        Arrays.setAll(index, b -> b);
-        return index;
-    }
-
     /** Forgets every row of the batch and closes its arrays. */
     private void release() {
-        closeDerived();
-        if (cache != null) {
-            cache.close();
-            cache = null;
-        }
+        forward.release();
         rows = new ArrayList<>();
         aloneRuns = false;
         column = 0;
         width = 0;
-        dirty = false;
-    }
-
-    private void closeDerived() {
-        if (paddingMask != null) {
-            paddingMask.close();
-            paddingMask = null;
-        }
-        if (steered != null) {
-            steered.arrays().forEach(NDArray::close);
-            steered = null;
-        }
-        hooks = null;
-        attach = null;
         lastColumns.clear();
     }
 }

@@ -27,9 +27,16 @@ import java.util.function.BooleanSupplier;
 public final class Generator {
 
     private final LlamaModel model;
+    private final DecodePath path;
 
     public Generator(LlamaModel model) {
+        this(model, DecodePath.AUTO);
+    }
+
+    /** A generator whose forwards run on {@code path} (see {@link ContinuousBatch}). */
+    public Generator(LlamaModel model, DecodePath path) {
         this.model = Objects.requireNonNull(model, "model");
+        this.path = Objects.requireNonNull(path, "path");
     }
 
     /**
@@ -123,7 +130,7 @@ public final class Generator {
             unit.add(new ContinuousBatch.RowRequest(batch.get(b), promptTokens.get(b), pooledSites.get(b), sinks.get(b)));
         }
         Completion[] completions = new Completion[rows];
-        try (ContinuousBatch run = new ContinuousBatch(model, Integer.MAX_VALUE, Integer.MAX_VALUE)) {
+        try (ContinuousBatch run = new ContinuousBatch(model, Integer.MAX_VALUE, Integer.MAX_VALUE, path)) {
             ContinuousBatch.Ticket ticket = run.submit(unit, false);
             while (!run.idle()) {
                 for (int b = 0; b < rows; b++) {

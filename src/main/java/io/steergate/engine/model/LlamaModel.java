@@ -53,6 +53,7 @@ public final class LlamaModel implements AutoCloseable {
     private final NDArray wcls; // (dim, vocabSize)
     private final NDArray rope; // (seqLen, headSize, headSize): the RoPE rotation of each position, x (1, hs) @ R
     private final NDList longLived;
+    private final LoopDecoder loops; // the weights once more as floats, for generation on the CPU; null on a GPU
 
     private LlamaModel(LlamaConfig config, String name, String fingerprint, Tokenizer tokenizer, NDManager manager,
             FloatBuffer w) {
@@ -91,6 +92,10 @@ public final class LlamaModel implements AutoCloseable {
         this.rmsFfnFloats = new float[layers][];
         this.w13 = new NDArray[layers];
         this.w2 = new NDArray[layers];
+        float[][] qkvFloats = new float[layers][];
+        float[][] woFloats = new float[layers][];
+        float[][] w13Floats = new float[layers][];
+        float[][] w2Floats = new float[layers][];
         // the 1/sqrt(headSize) attention scale is folded into wq (RoPE is linear, so it commutes)
         float qScale = (float) (1.0 / Math.sqrt(config.headSize()));
         for (int l = 0; l < layers; l++) {
@@ -101,26 +106,33 @@ public final class LlamaModel implements AutoCloseable {
             transposeInto(slice(wkAll, l, kvDim * dim), kvDim, dim, qkv, dim + 2 * kvDim, dim, 1f);
             transposeInto(slice(wvAll, l, kvDim * dim), kvDim, dim, qkv, dim + 2 * kvDim, dim + kvDim, 1f);
             wqkv[l] = keep(all, manager.create(qkv, new Shape(dim, dim + 2 * kvDim)));
+            qkvFloats[l] = qkv;
             float[] o = new float[dim * dim];
             transposeInto(slice(woAll, l, dim * dim), dim, dim, o, dim, 0, 1f);
             wo[l] = keep(all, manager.create(o, new Shape(dim, dim)));
+            woFloats[l] = o;
             rmsFfnFloats[l] = scaledNormWeight(slice(rmsFfnAll, l, dim));
             rmsFfn[l] = keep(all, manager.create(rmsFfnFloats[l], new Shape(dim)));
             float[] gateUp = new float[dim * 2 * hidden];
             transposeInto(slice(w1All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, 0, 1f);
             transposeInto(slice(w3All, l, hidden * dim), hidden, dim, gateUp, 2 * hidden, hidden, 1f);
             w13[l] = keep(all, manager.create(gateUp, new Shape(dim, 2 * hidden)));
+            w13Floats[l] = gateUp;
             float[] down = new float[hidden * dim];
             transposeInto(slice(w2All, l, dim * hidden), dim, hidden, down, dim, 0, 1f);
             w2[l] = keep(all, manager.create(down, new Shape(hidden, dim)));
+            w2Floats[l] = down;
         }
-        this.rmsFinal = keep(all, manager.create(scaledNormWeight(rmsFinalW), new Shape(dim)));
+        float[] rmsFinalFloats = scaledNormWeight(rmsFinalW);
+        this.rmsFinal = keep(all, manager.create(rmsFinalFloats, new Shape(dim)));
         float[] cls = new float[dim * vocab];
         transposeInto(classifier, vocab, dim, cls, vocab, 0, 1f);
         this.wcls = keep(all, manager.create(cls, new Shape(dim, vocab)));
         this.rope = keep(all, manager.create(ropeRotations(config), new Shape(config.seqLen(), config.headSize(),
                 config.headSize())));
         this.longLived = new NDList(all);
+        this.loops = manager.getDevice().isGpu() ? null : new LoopDecoder(config, embedding, rmsAttFloats, qkvFloats,
+                woFloats, rmsFfnFloats, w13Floats, w2Floats, rmsFinalFloats, cls);
     }
 
     /**
@@ -442,6 +454,11 @@ public final class LlamaModel implements AutoCloseable {
 
     NDManager manager() {
         return manager;
+    }
+
+    /** Generation's plain-Java forward on the CPU, or null when the model is on a GPU. */
+    LoopDecoder loops() {
+        return loops;
     }
 
     /** A new manager on the model's device for one forward ({@link #forwardPrompts}); close it when done. */
