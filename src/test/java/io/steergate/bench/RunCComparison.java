@@ -1,6 +1,7 @@
 package io.steergate.bench;
 
 import io.steergate.engine.model.Completion;
+import io.steergate.engine.model.DecodePath;
 import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
@@ -27,7 +28,7 @@ import java.util.regex.Pattern;
  * tok/s and its ratio to run.c (the median of per-round ratios, each against the run.c run of the same round). The
  * engine's rate is also given by its thread's CPU time, which a loaded machine inflates less than wall time; run.c's
  * own figure is wall time over a short burst. A main, not a test:
- * {@code [rounds=7] [tools dir=../shared/tools/llama2c]}.
+ * {@code [rounds=7] [tools dir=../shared/tools/llama2c] [decode path=AUTO]}.
  */
 public final class RunCComparison {
 
@@ -38,15 +39,16 @@ public final class RunCComparison {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         Path tools = Path.of(args.length > 1 ? args[1] : "../shared/tools/llama2c");
+        DecodePath path = DecodePath.valueOf(args.length > 2 ? args[2] : "AUTO");
         Path dir = TestModel.dir();
         Path runC = build(tools);
         if (runC == null) {
             return;
         }
         try (LlamaModel model = LlamaModel.load(dir, DeviceChoice.CPU)) {
-            Generator generator = new Generator(model);
-            System.out.printf("run.c (%s) vs %s on %s, engine %d new tokens per row, %d rounds%n", runC, model.name(),
-                    model.device(), NEW_TOKENS, rounds);
+            Generator generator = new Generator(model, path);
+            System.out.printf("run.c (%s) vs %s on %s, engine (decode path %s) %d new tokens per row, %d rounds%n",
+                    runC, model.name(), model.device(), path, NEW_TOKENS, rounds);
             runC(runC, dir); // warm the page cache
             for (int i = 0; i < 10; i++) {
                 for (int batch : BATCHES) {

@@ -1,9 +1,15 @@
 package io.steergate.engine.model;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.Supplier;
 
 /**
  * Generation's forward pass on the CPU in plain Java loops over float arrays: the same decoder as
@@ -16,46 +22,66 @@ import java.util.Set;
  * <p>Each {@link Row} owns its keys, values and positions, and every product sums over its inputs in order (j = 0, 1,
  * ...): a row computes the same bits whatever other rows share its forward, however its tokens are chunked, and
  * however many rows there are. The innermost loop of every product runs over outputs ({@code y[i] += x_j * W[j][i]}),
- * never a reduction, so the JIT vectorizes it without reordering a sum.
+ * never a reduction, so the JIT vectorizes it without reordering a sum; vectors are separate arrays (a weight matrix is
+ * one array per input, a batch one array per token) because HotSpot's C2 vectorizes {@code y[i] += a * w[i]} but not
+ * the same loop at offsets into one flat array (it cannot rule out that they overlap): 3-4x on this machine.
+ *
+ * <p>A forward of several rows with enough tokens splits them across the common pool's threads: rows never read each
+ * other, so each thread runs whole rows and the bits stay the same.
  *
  * <p>Thread-safe: the weights are only read; a row must be fed by one thread at a time.
  */
 final class LoopDecoder {
 
-    private final LlamaConfig config;
-    private final float[] embedding; // (vocab, dim)
-    private final float[][] rmsAtt; // per layer (dim), times sqrt(dim)
-    private final float[][] wqkv; // per layer (dim, dim + 2 * kvDim)
-    private final float[][] wo; // per layer (dim, dim)
-    private final float[][] rmsFfn; // per layer (dim), times sqrt(dim)
-    private final float[][] w13; // per layer (dim, 2 * hidden)
-    private final float[][] w2; // per layer (hidden, dim)
-    private final float[] rmsFinal; // (dim), times sqrt(dim)
-    private final float[] wcls; // (dim, vocab)
-    private final float[] cos; // (seqLen, headSize / 2): RoPE's cosine of each pair at each position
-    private final float[] sin;
+    // the common pool's threads and the caller's
+    private static final int THREADS = ForkJoinPool.getCommonPoolParallelism() + 1;
+    // below this a second thread costs more (its own pass over every weight, the hand-over) than it saves
+    private static final int MIN_TOKENS_PER_THREAD = 4;
 
+    private final LlamaConfig config;
+    private final float[][] embedding; // (vocab, dim)
+    private final float[][] rmsAtt; // per layer (dim), times sqrt(dim)
+    private final float[][][] wqkv; // per layer (dim, dim + 2 * kvDim)
+    private final float[][][] wo; // per layer (dim, dim)
+    private final float[][] rmsFfn; // per layer (dim), times sqrt(dim)
+    private final float[][][] w13; // per layer (dim, 2 * hidden)
+    private final float[][][] w2; // per layer (hidden, dim)
+    private final float[] rmsFinal; // (dim), times sqrt(dim)
+    private final float[][] wcls; // (dim, vocab)
+    private final float[][] cos; // (seqLen, headSize / 2): RoPE's cosine of each pair at each position
+    private final float[][] sin;
+
+    /** From the flat (in, out) arrays LlamaModel builds; copied, so the caller may drop them. */
     LoopDecoder(LlamaConfig config, float[] embedding, float[][] rmsAtt, float[][] wqkv, float[][] wo,
             float[][] rmsFfn, float[][] w13, float[][] w2, float[] rmsFinal, float[] wcls) {
         this.config = config;
-        this.embedding = embedding;
+        int dim = config.dim();
+        int hidden = config.hiddenDim();
+        int layers = config.nLayers();
+        this.embedding = matrix(embedding, config.vocabSize(), dim);
         this.rmsAtt = rmsAtt;
-        this.wqkv = wqkv;
-        this.wo = wo;
         this.rmsFfn = rmsFfn;
-        this.w13 = w13;
-        this.w2 = w2;
+        this.wqkv = new float[layers][][];
+        this.wo = new float[layers][][];
+        this.w13 = new float[layers][][];
+        this.w2 = new float[layers][][];
+        for (int l = 0; l < layers; l++) {
+            this.wqkv[l] = matrix(wqkv[l], dim, dim + 2 * config.kvDim());
+            this.wo[l] = matrix(wo[l], dim, dim);
+            this.w13[l] = matrix(w13[l], dim, 2 * hidden);
+            this.w2[l] = matrix(w2[l], hidden, dim);
+        }
         this.rmsFinal = rmsFinal;
-        this.wcls = wcls;
+        this.wcls = matrix(wcls, dim, config.vocabSize());
         int pairs = config.headSize() / 2;
         double[] invFreq = config.ropeInverseFrequencies();
-        cos = new float[config.seqLen() * pairs];
-        sin = new float[config.seqLen() * pairs];
+        cos = new float[config.seqLen()][pairs];
+        sin = new float[config.seqLen()][pairs];
         for (int pos = 0; pos < config.seqLen(); pos++) {
             for (int j = 0; j < pairs; j++) {
                 float angle = pos * (float) invFreq[j]; // in float, as LlamaModel.ropeRotations and run.c
-                cos[pos * pairs + j] = (float) Math.cos(angle);
-                sin[pos * pairs + j] = (float) Math.sin(angle);
+                cos[pos][j] = (float) Math.cos(angle);
+                sin[pos][j] = (float) Math.sin(angle);
             }
         }
     }
@@ -63,17 +89,16 @@ final class LoopDecoder {
     /** One sequence being generated: its keys and values, how many positions it holds, and its steering. */
     final class Row {
         private final int capacity;
-        private final float[][] keys; // per layer (nKvHeads, headSize, capacity): position t of a head's dim d at [d][t]
-        private final float[][] values; // per layer (nKvHeads, capacity, headSize)
+        private final float[][][] keys; // per layer (kvDim, capacity): position t of channel c at [c][t]
+        private final float[][][][] values; // per layer (nKvHeads, capacity, headSize)
         private final List<HookStage>[] stages; // per site (nLayers * POINTS), null where it is not steered
         private int length;
 
         @SuppressWarnings("unchecked")
         private Row(int capacity, RowSteering steering) {
             this.capacity = capacity;
-            int kvDim = config.kvDim();
-            keys = new float[config.nLayers()][kvDim * capacity];
-            values = new float[config.nLayers()][kvDim * capacity];
+            keys = new float[config.nLayers()][config.kvDim()][capacity];
+            values = new float[config.nLayers()][config.nKvHeads()][capacity][config.headSize()];
             stages = new List[config.nLayers() * SiteHook.POINTS];
             if (steering != null) {
                 steering.stagesBySite().forEach((site, list) -> stages[site] = list.isEmpty() ? null : list);
@@ -106,12 +131,74 @@ final class LoopDecoder {
      * @throws IllegalStateException when a row would hold more positions than its capacity
      */
     float[] forward(List<Row> rows, List<int[]> tokens, Set<Integer> pooled, Map<Integer, float[]> columns) {
-        int dim = config.dim();
+        int n = tokens.stream().mapToInt(t -> t.length).sum();
+        int groups = Math.min(Math.min(THREADS, rows.size()), n / MIN_TOKENS_PER_THREAD);
+        if (groups > 1) {
+            return forwardSplit(rows, tokens, pooled, columns, groups);
+        }
+        return forwardTogether(rows, tokens, pooled, columns);
+    }
+
+    /**
+     * Rows never read each other, so the rows are split into {@code groups} runs of consecutive rows, each run's forward
+     * on a thread of its own (the common pool's and this one); the results are joined in row order. Each run reads all
+     * the weights: worth it only with enough tokens per run.
+     */
+    private float[] forwardSplit(List<Row> rows, List<int[]> tokens, Set<Integer> pooled, Map<Integer, float[]> columns,
+            int groups) {
+        int[] bounds = new int[groups + 1]; // run g is rows [bounds[g], bounds[g + 1])
+        int n = tokens.stream().mapToInt(t -> t.length).sum();
+        for (int r = 0, g = 1, fed = 0; r < rows.size() && g < groups; r++) {
+            fed += tokens.get(r).length;
+            if (fed >= (long) n * g / groups) {
+                bounds[g++] = r + 1;
+            }
+        }
+        bounds[groups] = rows.size();
+        List<Map<Integer, float[]>> runColumns = new ArrayList<>();
+        List<Supplier<float[]>> runs = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            List<Row> runRows = rows.subList(bounds[g], bounds[g + 1]);
+            List<int[]> runTokens = tokens.subList(bounds[g], bounds[g + 1]);
+            Map<Integer, float[]> own = new HashMap<>();
+            runColumns.add(own);
+            runs.add(() -> forwardTogether(runRows, runTokens, pooled, own));
+        }
+        List<CompletableFuture<float[]>> others = runs.subList(1, groups).stream()
+                .map(CompletableFuture::supplyAsync).toList();
+        List<float[]> logits = new ArrayList<>();
+        logits.add(runs.get(0).get()); // the first run on this thread
+        for (CompletableFuture<float[]> other : others) {
+            try {
+                logits.add(other.join());
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException cause ? cause : e;
+            }
+        }
+        for (int site : pooled) {
+            columns.put(site, concat(runColumns.stream().map(own -> own.get(site)).toList()));
+        }
+        return concat(logits);
+    }
+
+    private static float[] concat(List<float[]> parts) {
+        float[] all = new float[parts.stream().mapToInt(p -> p.length).sum()];
+        int at = 0;
+        for (float[] part : parts) {
+            System.arraycopy(part, 0, all, at, part.length);
+            at += part.length;
+        }
+        return all;
+    }
+
+    /** {@link #forward} of all rows on this thread. */
+    private float[] forwardTogether(List<Row> rows, List<int[]> tokens, Set<Integer> pooled,
+            Map<Integer, float[]> columns) {
         int n = tokens.stream().mapToInt(t -> t.length).sum();
         Row[] rowOf = new Row[n]; // every token of the pass: its row and position
         int[] position = new int[n];
         int[] last = new int[rows.size()]; // each row's last token in the pass
-        float[] x = new float[n * dim];
+        float[][] x = new float[n][];
         for (int r = 0, e = 0; r < rows.size(); r++) {
             Row row = rows.get(r);
             int[] fed = tokens.get(r);
@@ -122,54 +209,55 @@ final class LoopDecoder {
             for (int i = 0; i < fed.length; i++, e++) {
                 rowOf[e] = row;
                 position[e] = row.length + i;
-                System.arraycopy(embedding, fed[i] * dim, x, e * dim, dim);
+                x[e] = embedding[fed[i]].clone();
             }
             last[r] = e - 1;
         }
-        Pass pass = new Pass(n, rowOf, position, last, pooled, columns);
+        Pass pass = new Pass(rowOf, position, last, pooled, columns);
         for (int l = 0; l < config.nLayers(); l++) {
             block(l, x, pass);
         }
         for (int r = 0; r < rows.size(); r++) {
             rows.get(r).length += tokens.get(r).length;
         }
-        float[] finals = new float[rows.size() * dim];
+        float[][] finals = new float[rows.size()][];
         for (int r = 0; r < rows.size(); r++) {
-            System.arraycopy(x, last[r] * dim, finals, r * dim, dim);
+            finals[r] = x[last[r]];
         }
-        return matmul(rmsnorm(finals, rows.size(), rmsFinal), rows.size(), dim, wcls, config.vocabSize());
+        float[][] logits = matmul(rmsnorm(finals, rmsFinal), wcls);
+        int vocab = config.vocabSize();
+        float[] flat = new float[rows.size() * vocab];
+        for (int r = 0; r < rows.size(); r++) {
+            System.arraycopy(logits[r], 0, flat, r * vocab, vocab);
+        }
+        return flat;
     }
 
     /** What the layers of one forward share: each token's row and position, each row's last token, the pooling. */
-    private record Pass(int n, Row[] rowOf, int[] position, int[] last, Set<Integer> pooled,
-            Map<Integer, float[]> columns) {}
+    private record Pass(Row[] rowOf, int[] position, int[] last, Set<Integer> pooled, Map<Integer, float[]> columns) {}
 
-    /** Block {@code l} on the hidden states x (n, dim), in place. */
-    private void block(int l, float[] x, Pass pass) {
-        int n = pass.n();
-        int dim = config.dim();
+    /** Block {@code l} on the hidden states x (tokens, dim), in place. */
+    private void block(int l, float[][] x, Pass pass) {
         int hidden = config.hiddenDim();
-        float[] xb = rmsnorm(x, n, rmsAtt[l]);
+        float[][] xb = rmsnorm(x, rmsAtt[l]);
         site(l, HookPoint.ATTN_NORM, xb, pass);
-        int qkvWidth = dim + 2 * config.kvDim();
-        float[] qkv = matmul(xb, n, dim, wqkv[l], qkvWidth);
-        float[] heads = attention(l, qkv, pass);
-        float[] attnOut = matmul(heads, n, dim, wo[l], dim);
+        float[][] heads = attention(l, matmul(xb, wqkv[l]), pass);
+        float[][] attnOut = matmul(heads, wo[l]);
         site(l, HookPoint.ATTN_OUT, attnOut, pass);
         add(x, attnOut);
-        float[] hb = rmsnorm(x, n, rmsFfn[l]);
+        float[][] hb = rmsnorm(x, rmsFfn[l]);
         site(l, HookPoint.MLP_NORM, hb, pass);
-        float[] gateUp = matmul(hb, n, dim, w13[l], 2 * hidden);
-        float[] h = new float[n * hidden];
-        for (int e = 0; e < n; e++) {
-            int g = e * 2 * hidden;
+        float[][] gateUp = matmul(hb, w13[l]);
+        float[][] h = new float[x.length][hidden];
+        for (int e = 0; e < x.length; e++) {
+            float[] g = gateUp[e];
             for (int i = 0; i < hidden; i++) {
-                float gate = gateUp[g + i];
+                float gate = g[i];
                 // SwiGLU: silu(gate) * up, silu as gate * sigmoid(gate) like the NDArray forward
-                h[e * hidden + i] = gate * (1f / (1f + (float) Math.exp(-gate))) * gateUp[g + hidden + i];
+                h[e][i] = gate * (1f / (1f + (float) Math.exp(-gate))) * g[hidden + i];
             }
         }
-        float[] mlpOut = matmul(h, n, hidden, w2[l], dim);
+        float[][] mlpOut = matmul(h, w2[l]);
         site(l, HookPoint.MLP_OUT, mlpOut, pass);
         add(x, mlpOut);
         site(l, HookPoint.RESID, x, pass);
@@ -177,125 +265,131 @@ final class LoopDecoder {
 
     /**
      * RoPE on q and k, the keys and values written at each token's position, then each query head over its row's
-     * positions up to its own: the heads' outputs (n, dim).
+     * positions up to its own: the heads' outputs (tokens, dim).
      */
-    private float[] attention(int l, float[] qkv, Pass pass) {
-        int n = pass.n();
+    private float[][] attention(int l, float[][] qkv, Pass pass) {
+        int n = qkv.length;
         int dim = config.dim();
         int hs = config.headSize();
         int kvDim = config.kvDim();
         int kvMul = config.kvMul();
-        int qkvWidth = dim + 2 * kvDim;
         for (int e = 0; e < n; e++) {
             int pos = pass.position()[e];
-            rotate(qkv, e * qkvWidth, dim + kvDim, pos); // q and k, head after head
+            float[] a = qkv[e];
+            rotate(a, dim + kvDim, pos); // q and k, head after head
             Row row = pass.rowOf()[e];
-            float[] keys = row.keys[l];
-            float[] values = row.values[l];
-            int cap = row.capacity;
-            for (int c = 0; c < kvDim; c++) { // c = kvHead * hs + d
-                keys[c * cap + pos] = qkv[e * qkvWidth + dim + c];
+            float[][] keys = row.keys[l];
+            float[][][] values = row.values[l];
+            for (int c = 0; c < kvDim; c++) {
+                keys[c][pos] = a[dim + c];
             }
             for (int kvh = 0; kvh < config.nKvHeads(); kvh++) {
-                System.arraycopy(qkv, e * qkvWidth + dim + kvDim + kvh * hs, values, (kvh * cap + pos) * hs, hs);
+                System.arraycopy(a, dim + kvDim + kvh * hs, values[kvh][pos], 0, hs);
             }
         }
-        float[] heads = new float[n * dim];
+        float[][] heads = new float[n][dim];
         float[] scores = new float[config.seqLen()];
+        float[] out = new float[hs];
         for (int e = 0; e < n; e++) {
             int pos = pass.position()[e];
             Row row = pass.rowOf()[e];
-            float[] keys = row.keys[l];
-            float[] values = row.values[l];
-            int cap = row.capacity;
+            float[][] keys = row.keys[l];
+            float[][][] values = row.values[l];
+            float[] q = qkv[e]; // wq already carries the 1/sqrt(headSize) scale
             for (int h = 0; h < config.nHeads(); h++) {
                 int kvh = h / kvMul;
-                int q = e * qkvWidth + h * hs; // wq already carries the 1/sqrt(headSize) scale
                 Arrays.fill(scores, 0, pos + 1, 0f);
                 for (int d = 0; d < hs; d++) {
-                    float qd = qkv[q + d];
-                    int k = (kvh * hs + d) * cap;
+                    float qd = q[h * hs + d];
+                    float[] k = keys[kvh * hs + d];
                     for (int t = 0; t <= pos; t++) {
-                        scores[t] += qd * keys[k + t];
+                        scores[t] += qd * k[t];
                     }
                 }
                 softmax(scores, pos + 1);
-                int out = e * dim + h * hs;
+                Arrays.fill(out, 0f);
+                float[][] v = values[kvh];
                 for (int t = 0; t <= pos; t++) {
-                    float a = scores[t];
-                    int v = (kvh * cap + t) * hs;
+                    float at = scores[t];
+                    float[] vt = v[t];
                     for (int d = 0; d < hs; d++) {
-                        heads[out + d] += a * values[v + d];
+                        out[d] += at * vt[d];
                     }
                 }
+                System.arraycopy(out, 0, heads[e], h * hs, hs);
             }
         }
         return heads;
     }
 
-    /** Rotates each interleaved pair of {@code width} floats from {@code from} by position {@code pos}'s angles. */
-    private void rotate(float[] a, int from, int width, int pos) {
+    /** Rotates each interleaved pair of the first {@code width} floats (whole heads) by position {@code pos}. */
+    private void rotate(float[] a, int width, int pos) {
         int hs = config.headSize();
-        int pairs = hs / 2;
+        float[] c = cos[pos];
+        float[] s = sin[pos];
         for (int i = 0; i < width; i += 2) {
-            int j = pos * pairs + (i % hs) / 2;
-            float fcr = cos[j];
-            float fci = sin[j];
-            float v0 = a[from + i];
-            float v1 = a[from + i + 1];
-            a[from + i] = v0 * fcr - v1 * fci;
-            a[from + i + 1] = v0 * fci + v1 * fcr;
+            int j = (i % hs) / 2;
+            float v0 = a[i];
+            float v1 = a[i + 1];
+            a[i] = v0 * c[j] - v1 * s[j];
+            a[i + 1] = v0 * s[j] + v1 * c[j];
         }
     }
 
     /** The row's steering at (layer, point) applied to each token's activation in place, then the pooled copy. */
-    private void site(int layer, HookPoint point, float[] a, Pass pass) {
+    private void site(int layer, HookPoint point, float[][] a, Pass pass) {
         int site = SiteHook.index(layer, point);
-        int width = point.width(config);
-        for (int e = 0; e < pass.n(); e++) {
+        for (int e = 0; e < a.length; e++) {
             List<HookStage> stages = pass.rowOf()[e].stages[site];
             if (stages == null) {
                 continue;
             }
-            int off = e * width;
+            float[] v = a[e];
             for (HookStage stage : stages) {
                 float[] omega = stage.omega();
                 float[] beta = stage.beta();
                 float[] lo = stage.lo();
                 float[] hi = stage.hi();
-                for (int i = 0; i < width; i++) {
-                    float v = a[off + i];
-                    if (lo == null || (lo[i] < v && v < hi[i])) { // a support is a mask, not a clamp
-                        a[off + i] = v * omega[i] + beta[i];
+                if (lo == null) {
+                    for (int i = 0; i < v.length; i++) { // without a branch, so that it vectorizes
+                        v[i] = v[i] * omega[i] + beta[i];
+                    }
+                    continue;
+                }
+                for (int i = 0; i < v.length; i++) {
+                    if (lo[i] < v[i] && v[i] < hi[i]) { // a support is a mask, not a clamp
+                        v[i] = v[i] * omega[i] + beta[i];
                     }
                 }
             }
         }
         if (pass.pooled().contains(site)) {
             int[] last = pass.last();
+            int width = point.width(config);
             float[] column = new float[last.length * width];
             for (int r = 0; r < last.length; r++) {
-                System.arraycopy(a, last[r] * width, column, r * width, width);
+                System.arraycopy(a[last[r]], 0, column, r * width, width);
             }
             pass.columns().put(site, column);
         }
     }
 
-    /** w * x / sqrt(sum(x^2) + dim * eps) per row of x (rows, dim), w stored times sqrt(dim) as in LlamaModel. */
-    private float[] rmsnorm(float[] x, int rows, float[] weight) {
-        int dim = config.dim();
-        float epsilon = dim * config.normEps();
-        float[] out = new float[rows * dim];
-        for (int r = 0; r < rows; r++) {
-            int off = r * dim;
+    /** w * x / sqrt(sum(x^2) + dim * eps) per row of x, w stored times sqrt(dim) as in LlamaModel. */
+    private float[][] rmsnorm(float[][] x, float[] weight) {
+        float epsilon = config.dim() * config.normEps();
+        float[][] out = new float[x.length][];
+        for (int e = 0; e < x.length; e++) {
+            float[] v = x[e];
             float ss = 0f;
-            for (int i = 0; i < dim; i++) {
-                ss += x[off + i] * x[off + i];
+            for (float f : v) {
+                ss += f * f;
             }
             float rms = (float) Math.sqrt(ss + epsilon);
-            for (int i = 0; i < dim; i++) {
-                out[off + i] = x[off + i] / rms * weight[i];
+            float[] o = new float[v.length];
+            for (int i = 0; i < v.length; i++) {
+                o[i] = v[i] / rms * weight[i];
             }
+            out[e] = o;
         }
         return out;
     }
@@ -317,27 +411,41 @@ final class LoopDecoder {
     }
 
     /**
-     * x (rows, in) times w (in, out): each output sums its inputs in order; the inner loop runs over outputs so that it
-     * vectorizes, and each weight row is read once for all rows of x.
+     * x (tokens, in) times w (in, out): each output sums its inputs in order; the inner loop runs over outputs so that
+     * it vectorizes, and each weight row is read once for all tokens.
      */
-    static float[] matmul(float[] x, int rows, int in, float[] w, int out) {
-        float[] y = new float[rows * out];
-        for (int j = 0; j < in; j++) {
-            int wj = j * out;
-            for (int r = 0; r < rows; r++) {
-                float xj = x[r * in + j];
-                int yr = r * out;
+    static float[][] matmul(float[][] x, float[][] w) {
+        int out = w[0].length;
+        float[][] y = new float[x.length][out];
+        for (int j = 0; j < w.length; j++) {
+            float[] wj = w[j];
+            for (int e = 0; e < x.length; e++) {
+                float xj = x[e][j];
+                float[] ye = y[e];
                 for (int i = 0; i < out; i++) {
-                    y[yr + i] += xj * w[wj + i];
+                    ye[i] += xj * wj[i];
                 }
             }
         }
         return y;
     }
 
-    private static void add(float[] x, float[] delta) {
-        for (int i = 0; i < x.length; i++) {
-            x[i] += delta[i];
+    private static void add(float[][] x, float[][] delta) {
+        for (int e = 0; e < x.length; e++) {
+            float[] v = x[e];
+            float[] d = delta[e];
+            for (int i = 0; i < v.length; i++) {
+                v[i] += d[i];
+            }
         }
+    }
+
+    /** A flat (rows, cols) array as one array per row. */
+    private static float[][] matrix(float[] flat, int rows, int cols) {
+        float[][] m = new float[rows][];
+        for (int r = 0; r < rows; r++) {
+            m[r] = Arrays.copyOfRange(flat, r * cols, (r + 1) * cols);
+        }
+        return m;
     }
 }

@@ -16,11 +16,14 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Iteration-level scheduling: a row that joins a running batch, or shares it with rows that join and leave, generates
  * what it generates alone; admission keeps the token budget, first in first out; cancel; the cache's width stays
- * bounded.
+ * bounded. The tests of what a row computes run on both decode paths: the NDArray path's cache layout is where a join
+ * or a trim could go wrong, and a GPU runs it.
  */
 class ContinuousBatchTest {
 
@@ -41,18 +44,21 @@ class ContinuousBatchTest {
         model.close();
     }
 
-    @Test
-    void theGoldenPromptJoiningARunningBatchAtStep7GivesTheGoldenIds() throws IOException {
+    @ParameterizedTest
+    @EnumSource(value = DecodePath.class, names = {"LOOPS", "NDARRAY"})
+    void theGoldenPromptJoiningARunningBatchAtStep7GivesTheGoldenIds(DecodePath path) throws IOException {
         int[] golden = GeneratorTest.golden("once-upon-a-time-greedy-64.txt");
-        List<Completion> out = StaggeredRun.run(model, List.of(
+        List<Completion> out = StaggeredRun.run(model, path, List.of(
                 GenerationInput.greedy("Tom and Sue", 40),
                 new GenerationInput("A cat", 30, 0.9f, 0.9f, 5L),
                 GenerationInput.greedy("Once upon a time", 64)), new int[] {0, 2, 7});
         assertEquals(new Completion(model.tokenizer().decode(378, golden), 5, 64, StopReason.MAX_TOKENS), out.get(2));
     }
 
-    @Test
-    void rowsJoiningAtStaggeredStepsGenerateWhatTheyGenerateAlone() {
+    @ParameterizedTest
+    @EnumSource(value = DecodePath.class, names = {"LOOPS", "NDARRAY"})
+    void rowsJoiningAtStaggeredStepsGenerateWhatTheyGenerateAlone(DecodePath path) {
+        Generator generator = new Generator(model, path);
         for (boolean sampled : new boolean[] {false, true}) {
             List<GenerationInput> rows = new ArrayList<>();
             String[] prompts = {"Once upon a time", "", LONG_PROMPT, "Tom and Sue"};
@@ -63,7 +69,7 @@ class ContinuousBatchTest {
             }
             // the long prompt joins at step 10, when the batch's column is shorter than it: the batch moves right
             assertTrue(model.tokenizer().encode(LONG_PROMPT).length > model.tokenizer().encode(prompts[0]).length + 10);
-            List<Completion> staggered = StaggeredRun.run(model, rows, new int[] {0, 3, 10, 25});
+            List<Completion> staggered = StaggeredRun.run(model, path, rows, new int[] {0, 3, 10, 25});
             for (int i = 0; i < rows.size(); i++) {
                 assertEquals(generator.generate(List.of(rows.get(i))).get(0), staggered.get(i),
                         (sampled ? "sampled" : "greedy") + " row " + i);
@@ -71,14 +77,16 @@ class ContinuousBatchTest {
         }
     }
 
-    @Test
-    void pooledMeansOfStaggeredRowsEqualTheirsAlone() {
+    @ParameterizedTest
+    @EnumSource(value = DecodePath.class, names = {"LOOPS", "NDARRAY"})
+    void pooledMeansOfStaggeredRowsEqualTheirsAlone(DecodePath path) {
+        Generator generator = new Generator(model, path);
         List<GenerationInput> rows = List.of(GenerationInput.greedy("Once upon a time", 30),
                 new GenerationInput("Lily had a cat", 25, 0.9f, 1f, 3L), GenerationInput.greedy(LONG_PROMPT, 20));
         int last = model.config().nLayers() * SiteHook.POINTS - 1;
         List<List<Integer>> pooled = List.of(List.of(SiteHook.index(1, HookPoint.RESID), last), List.of(),
                 List.of(SiteHook.index(0, HookPoint.MLP_OUT)));
-        List<Completion> staggered = StaggeredRun.run(model, Integer.MAX_VALUE, Integer.MAX_VALUE, rows,
+        List<Completion> staggered = StaggeredRun.run(model, path, Integer.MAX_VALUE, Integer.MAX_VALUE, rows,
                 new int[] {0, 4, 9}, pooled, batch -> { });
         for (int i = 0; i < rows.size(); i++) {
             Completion alone = generator.generate(List.of(rows.get(i)), List.of(model.tokenizer().encode(
@@ -93,14 +101,16 @@ class ContinuousBatchTest {
         assertEquals(2, staggered.get(0).pooled().size());
     }
 
-    @Test
-    void admissionKeepsTheBudgetAndAnOverBudgetUnitRunsAlone() {
+    @ParameterizedTest
+    @EnumSource(value = DecodePath.class, names = {"LOOPS", "NDARRAY"})
+    void admissionKeepsTheBudgetAndAnOverBudgetUnitRunsAlone(DecodePath path) {
+        Generator generator = new Generator(model, path);
         List<GenerationInput> rows = List.of(GenerationInput.greedy("Once upon a time", 60),
                 GenerationInput.greedy("Tom and Sue", 10), GenerationInput.greedy("A cat", 10),
                 GenerationInput.greedy("One day, a bird", 10));
         int budget = 50; // the first row alone costs 5 + 60
         List<Integer> sizes = new ArrayList<>();
-        List<Completion> out = StaggeredRun.run(model, budget, 8, rows, new int[] {0, 0, 1, 2}, null, batch -> {
+        List<Completion> out = StaggeredRun.run(model, path, budget, 8, rows, new int[] {0, 0, 1, 2}, null, batch -> {
             sizes.add(batch.running());
             if (batch.running() > 1) {
                 assertTrue(batch.cost() <= budget, "cost " + batch.cost());
@@ -246,8 +256,9 @@ class ContinuousBatchTest {
         }
     }
 
-    @Test
-    void theCacheWidthStaysBoundedOverManyStaggeredRows() {
+    @ParameterizedTest
+    @EnumSource(value = DecodePath.class, names = {"LOOPS", "NDARRAY"})
+    void theCacheWidthStaysBoundedOverManyStaggeredRows(DecodePath path) {
         Random random = new Random(17);
         String[] prompts = {"", "Once upon a time", "Tom and Sue", LONG_PROMPT, "A cat"};
         List<GenerationInput> rows = new ArrayList<>();
@@ -265,7 +276,7 @@ class ContinuousBatchTest {
         int budget = 1200;
         int bound = longest + 2 * most;
         int[] widest = new int[1];
-        List<Completion> out = StaggeredRun.run(model, budget, 12, rows, steps, null, batch -> {
+        List<Completion> out = StaggeredRun.run(model, path, budget, 12, rows, steps, null, batch -> {
             if (batch.running() > 0) {
                 int width = (int) (batch.cost() / batch.running()) - 1;
                 widest[0] = Math.max(widest[0], width);

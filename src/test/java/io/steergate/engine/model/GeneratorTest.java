@@ -18,6 +18,8 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Batched generation: the golden output, batch independence, sampling, and the stop conditions. */
 class GeneratorTest {
@@ -36,8 +38,10 @@ class GeneratorTest {
         model.close();
     }
 
-    @Test
-    void greedyOnceUponATimeMatchesTheGolden() throws IOException {
+    @ParameterizedTest
+    @EnumSource(value = DecodePath.class, names = {"LOOPS", "NDARRAY"})
+    void greedyOnceUponATimeMatchesTheGolden(DecodePath path) throws IOException {
+        Generator generator = new Generator(model, path);
         int[] golden = golden("once-upon-a-time-greedy-64.txt");
         ReferenceLlama reference = new ReferenceLlama(TestModel.dir().resolve("stories260K.bin"));
         assertArrayEquals(golden, reference.greedy(model.tokenizer().encode("Once upon a time"), 64));
@@ -49,8 +53,10 @@ class GeneratorTest {
         assertEquals(new Completion(completion.text(), 5, 64, StopReason.MAX_TOKENS), completion);
     }
 
-    @Test
-    void aRowInABatchGeneratesWhatItGeneratesAlone() {
+    @ParameterizedTest
+    @EnumSource(value = DecodePath.class, names = {"LOOPS", "NDARRAY"})
+    void aRowInABatchGeneratesWhatItGeneratesAlone(DecodePath path) {
+        Generator generator = new Generator(model, path);
         List<GenerationInput> rows = List.of(
                 GenerationInput.greedy("Once upon a time", 40),
                 GenerationInput.greedy("", 25),

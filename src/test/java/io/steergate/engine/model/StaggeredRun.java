@@ -17,20 +17,20 @@ public final class StaggeredRun {
     }
 
     /** Row i is submitted just before step {@code steps[i]}; the completions, by row. */
-    public static List<Completion> run(LlamaModel model, List<GenerationInput> rows, int[] steps) {
-        return run(model, Integer.MAX_VALUE, Integer.MAX_VALUE, rows, steps, null, batch -> { });
+    public static List<Completion> run(LlamaModel model, DecodePath path, List<GenerationInput> rows, int[] steps) {
+        return run(model, path, Integer.MAX_VALUE, Integer.MAX_VALUE, rows, steps, null, batch -> { });
     }
 
     /**
      * Row i, pooling {@code pooled.get(i)} (null: none), is submitted just before step {@code steps[i]} to a batch of
      * that budget; {@code afterStep} sees the batch after every step.
      */
-    public static List<Completion> run(LlamaModel model, int tokenBudget, int maxRows, List<GenerationInput> rows,
-            int[] steps, List<List<Integer>> pooled, Consumer<ContinuousBatch> afterStep) {
+    public static List<Completion> run(LlamaModel model, DecodePath path, int tokenBudget, int maxRows,
+            List<GenerationInput> rows, int[] steps, List<List<Integer>> pooled, Consumer<ContinuousBatch> afterStep) {
         Completion[] out = new Completion[rows.size()];
         Map<ContinuousBatch.Ticket, Integer> rowOf = new HashMap<>();
         int last = Arrays.stream(steps).max().orElse(0);
-        try (ContinuousBatch batch = new ContinuousBatch(model, tokenBudget, maxRows)) {
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenBudget, maxRows, path)) {
             for (int step = 0; step <= last || !batch.idle(); step++) {
                 for (int i = 0; i < rows.size(); i++) {
                     if (steps[i] == step) {

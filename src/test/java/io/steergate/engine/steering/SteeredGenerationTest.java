@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import io.steergate.engine.model.Completion;
+import io.steergate.engine.model.DecodePath;
 import io.steergate.engine.model.GenerationInput;
 import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.HookPoint;
@@ -28,6 +29,8 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Steering on the real stories260K: identity maps, folding against sequential stages, mixed-plan batches. */
 class SteeredGenerationTest {
@@ -87,8 +90,10 @@ class SteeredGenerationTest {
         assertTrue(!Arrays.equals(clean, a), "the maps change the logits");
     }
 
-    @Test
-    void eachRowOfAMixedBatchGeneratesWhatItGeneratesAlone() {
+    @ParameterizedTest
+    @EnumSource(value = DecodePath.class, names = {"LOOPS", "NDARRAY"})
+    void eachRowOfAMixedBatchGeneratesWhatItGeneratesAlone(DecodePath path) {
+        Generator generator = new Generator(model, path);
         List<GenerationInput> rows = mixedRows();
         List<Completion> batched = generator.generate(rows);
         for (int b = 0; b < rows.size(); b++) {
@@ -99,10 +104,12 @@ class SteeredGenerationTest {
         assertNotEquals(clean.text(), batched.get(0).text());
     }
 
-    @Test
-    void eachRowOfAMixedBatchJoiningAtStaggeredStepsGeneratesWhatItGeneratesAlone() {
+    @ParameterizedTest
+    @EnumSource(value = DecodePath.class, names = {"LOOPS", "NDARRAY"})
+    void eachRowOfAMixedBatchJoiningAtStaggeredStepsGeneratesWhatItGeneratesAlone(DecodePath path) {
+        Generator generator = new Generator(model, path);
         List<GenerationInput> rows = mixedRows();
-        List<Completion> staggered = StaggeredRun.run(model, rows, new int[] {0, 2, 5, 9, 14});
+        List<Completion> staggered = StaggeredRun.run(model, path, rows, new int[] {0, 2, 5, 9, 14});
         for (int b = 0; b < rows.size(); b++) {
             assertEquals(generator.generate(List.of(rows.get(b))).get(0), staggered.get(b), "row " + b);
         }

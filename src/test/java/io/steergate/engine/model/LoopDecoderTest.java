@@ -1,0 +1,178 @@
+package io.steergate.engine.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.steergate.testing.TestModel;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The plain-Java forward: run.c's numbers at every position, the NDArray forward's with steering and pooling, and the
+ * same bits for a row however its tokens are chunked and whatever rows (and threads) share its forward.
+ */
+class LoopDecoderTest {
+
+    private static final String LONG_PROMPT = "The little dog was very sad because his ball was lost in the tall grass";
+
+    private static LlamaModel model;
+    private static LoopDecoder loops;
+
+    @BeforeAll
+    static void load() throws IOException {
+        model = TestModel.load();
+        loops = model.loops();
+        assertNotNull(loops, "a model on the CPU has the plain-Java forward");
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @Test
+    void logitsMatchTheScalarReferenceAtEveryPosition() throws IOException {
+        ReferenceLlama reference = new ReferenceLlama(TestModel.dir().resolve("stories260K.bin"));
+        int[] prompt = model.tokenizer().encode("Once upon a time");
+        int[] golden = GeneratorTest.golden("once-upon-a-time-greedy-64.txt");
+        int[] tokens = IntStream.concat(Arrays.stream(prompt), Arrays.stream(golden)).toArray();
+        LoopDecoder.Row row = loops.newRow(tokens.length, null);
+        for (int pos = 0; pos < tokens.length; pos++) {
+            float[] logits = feed(row, null, tokens[pos]);
+            assertArrayEquals(reference.forward(tokens[pos], pos), logits, 1e-4f, "position " + pos);
+        }
+        assertEquals(tokens.length, row.length());
+    }
+
+    @Test
+    void aPromptFedAtOnceComputesTheBitsOfOneTokenAtATime() {
+        int[] prompt = model.tokenizer().encode(LONG_PROMPT);
+        RowSteering steering = randomSteering(new Random(3));
+        LoopDecoder.Row whole = loops.newRow(prompt.length + 1, steering);
+        LoopDecoder.Row stepped = loops.newRow(prompt.length + 1, steering);
+        float[] atOnce = feed(whole, null, prompt);
+        float[] last = null;
+        for (int token : prompt) {
+            last = feed(stepped, null, token);
+        }
+        assertArrayEquals(last, atOnce);
+        // the keys and values they hold are the same too: the next token reads them
+        assertArrayEquals(feed(stepped, null, 42), feed(whole, null, 42));
+    }
+
+    @Test
+    void rowsSplitAcrossThreadsComputeWhatEachComputesAlone() {
+        Random random = new Random(7);
+        String[] prompts = {"Once upon a time", "", LONG_PROMPT, "Tom and Sue", "A cat", "One day, a bird",
+            "Lily had a red ball", "The sun"};
+        Set<Integer> pooled = Set.of(SiteHook.index(1, HookPoint.RESID), SiteHook.index(4, HookPoint.MLP_NORM));
+        List<LoopDecoder.Row> rows = new ArrayList<>();
+        List<RowSteering> steering = new ArrayList<>();
+        List<int[]> tokens = new ArrayList<>();
+        for (int r = 0; r < prompts.length; r++) {
+            steering.add(r % 3 == 0 ? null : randomSteering(random));
+            tokens.add(model.tokenizer().encode(prompts[r]));
+            rows.add(loops.newRow(tokens.get(r).length, steering.get(r)));
+        }
+        Map<Integer, float[]> columns = new HashMap<>();
+        float[] together = loops.forward(rows, tokens, pooled, columns);
+        int vocab = model.config().vocabSize();
+        int dim = model.config().dim();
+        for (int r = 0; r < prompts.length; r++) {
+            Map<Integer, float[]> own = new HashMap<>();
+            float[] alone = feed(loops.newRow(tokens.get(r).length, steering.get(r)), own, tokens.get(r));
+            assertArrayEquals(alone, Arrays.copyOfRange(together, r * vocab, (r + 1) * vocab), "row " + r);
+            for (int site : pooled) {
+                assertArrayEquals(own.get(site), Arrays.copyOfRange(columns.get(site), r * dim, (r + 1) * dim),
+                        "row " + r + " site " + site);
+            }
+        }
+    }
+
+    @Test
+    void steeredLogitsAndPooledColumnsAgreeWithTheNdArrayForward() {
+        RowSteering steering = randomSteering(new Random(11));
+        int[] prompt = model.tokenizer().encode(LONG_PROMPT);
+        int site = SiteHook.index(2, HookPoint.ATTN_OUT);
+        Map<Integer, float[]> columns = new HashMap<>();
+        float[] loopLogits = feed(loops.newRow(prompt.length, steering), columns, prompt);
+        float[][] ndColumn = new float[1][];
+        float[] ndLogits;
+        try (NDManager step = model.newSubManager()) {
+            model.lendWeights(step);
+            SiteHook[] hooks = SteeringBatch.build(step, List.of(steering), model.config()).hooks().clone();
+            SiteHook own = hooks[site] == null ? SiteHook.identity() : hooks[site];
+            hooks[site] = own.observed(y -> ndColumn[0] = y.get(new NDIndex(":, -1, :")).toFloatArray());
+            ndLogits = model.forwardPrompts(PromptBatch.of(step, new int[][] {prompt}), hooks, model.config().nLayers())
+                    .toFloatArray();
+        }
+        assertArrayEquals(ndLogits, loopLogits, 1e-4f);
+        assertArrayEquals(ndColumn[0], columns.get(site), 1e-5f);
+        float[] plain = feed(loops.newRow(prompt.length, null), null, prompt);
+        assertTrue(!Arrays.equals(plain, loopLogits), "the steering changes the logits");
+    }
+
+    @Test
+    void aRowHoldsWhatItsCapacitySaysAndNoMore() {
+        LoopDecoder.Row row = loops.newRow(3, null);
+        feed(row, null, 1, 5);
+        IllegalStateException full = assertThrows(IllegalStateException.class, () -> feed(row, null, 7, 8));
+        assertEquals("row 0 holds 2 of 3 positions; 2 more do not fit", full.getMessage());
+        assertEquals(2, row.length());
+        assertThrows(IllegalArgumentException.class, () -> loops.newRow(0, null));
+        assertThrows(IllegalArgumentException.class, () -> loops.newRow(model.config().seqLen() + 1, null));
+    }
+
+    /** Feeds tokens to one row; the logits of the last, the pooled columns into {@code columns} when given. */
+    private static float[] feed(LoopDecoder.Row row, Map<Integer, float[]> columns, int... tokens) {
+        Map<Integer, float[]> into = columns == null ? new HashMap<>() : columns;
+        Set<Integer> pooled = columns == null ? Set.of() : Set.of(SiteHook.index(1, HookPoint.RESID),
+                SiteHook.index(4, HookPoint.MLP_NORM), SiteHook.index(2, HookPoint.ATTN_OUT));
+        return loops.forward(List.of(row), List.of(tokens), pooled, into);
+    }
+
+    /** Stages at a few sites: one plain, one with a support, one site with two stages. */
+    private static RowSteering randomSteering(Random random) {
+        int dim = model.config().dim();
+        SortedMap<Integer, List<HookStage>> stages = new TreeMap<>();
+        stages.put(SiteHook.index(0, HookPoint.ATTN_NORM), List.of(stage(random, dim, false)));
+        stages.put(SiteHook.index(1, HookPoint.RESID), List.of(stage(random, dim, true)));
+        stages.put(SiteHook.index(3, HookPoint.MLP_OUT), List.of(stage(random, dim, false), stage(random, dim, true)));
+        return () -> stages;
+    }
+
+    private static HookStage stage(Random random, int dim, boolean supported) {
+        float[] omega = new float[dim];
+        float[] beta = new float[dim];
+        float[] lo = supported ? new float[dim] : null;
+        float[] hi = supported ? new float[dim] : null;
+        for (int i = 0; i < dim; i++) {
+            omega[i] = 1 + 0.3f * (float) random.nextGaussian();
+            beta[i] = 0.3f * (float) random.nextGaussian();
+            if (supported) {
+                lo[i] = -0.5f + 0.2f * (float) random.nextGaussian();
+                hi[i] = lo[i] + 1f;
+            }
+        }
+        return new Stage(omega, beta, lo, hi);
+    }
+
+    private record Stage(float[] omega, float[] beta, float[] lo, float[] hi) implements HookStage {}
+}
