@@ -32,7 +32,9 @@ import java.util.regex.Pattern;
  */
 public final class RunCComparison {
 
-    private static final int NEW_TOKENS = 64;
+    private static final int RUN_C_STEPS = 256; // run.c's -n: positions, the prompt's included
+    // the engine decodes the same positions as run.c: "Once upon a time" is 5 tokens (BOS included)
+    private static final int NEW_TOKENS = RUN_C_STEPS - 5;
     private static final int[] BATCHES = {1, 8, 32};
     private static final Pattern ACHIEVED = Pattern.compile("achieved tok/s: ([0-9.]+)");
 
@@ -127,7 +129,7 @@ public final class RunCComparison {
                     .orElseThrow(() -> new IllegalStateException("no checkpoint in " + dir));
         }
         List<String> command = new ArrayList<>(List.of(binary.toString(), checkpoint.toString(), "-z",
-                tokenizer.toString(), "-t", "0", "-n", "256", "-i", "Once upon a time"));
+                tokenizer.toString(), "-t", "0", "-n", String.valueOf(RUN_C_STEPS), "-i", "Once upon a time"));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(1, TimeUnit.MINUTES) || p.exitValue() != 0) {
@@ -157,7 +159,7 @@ public final class RunCComparison {
     private static List<GenerationInput> rows(int batch) {
         List<GenerationInput> rows = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
-            // greedy rows: "Once upon a time" runs the full 64 tokens without EOS (see the golden file)
+            // greedy rows, as run.c's -t 0
             rows.add(new GenerationInput("Once upon a time", NEW_TOKENS, 0f, 1f, b));
         }
         return rows;

@@ -90,7 +90,7 @@ final class LoopDecoder {
     final class Row {
         private final int capacity;
         private final float[][][] keys; // per layer (kvDim, capacity): position t of channel c at [c][t]
-        private final float[][][][] values; // per layer (nKvHeads, capacity, headSize)
+        private final float[][][] values; // per layer (kvDim, capacity), as the keys
         private final List<HookStage>[] stages; // per site (nLayers * POINTS), null where it is not steered
         private int length;
 
@@ -98,7 +98,7 @@ final class LoopDecoder {
         private Row(int capacity, RowSteering steering) {
             this.capacity = capacity;
             keys = new float[config.nLayers()][config.kvDim()][capacity];
-            values = new float[config.nLayers()][config.nKvHeads()][capacity][config.headSize()];
+            values = new float[config.nLayers()][config.kvDim()][capacity];
             stages = new List[config.nLayers() * SiteHook.POINTS];
             if (steering != null) {
                 steering.stagesBySite().forEach((site, list) -> stages[site] = list.isEmpty() ? null : list);
@@ -279,12 +279,10 @@ final class LoopDecoder {
             rotate(a, dim + kvDim, pos); // q and k, head after head
             Row row = pass.rowOf()[e];
             float[][] keys = row.keys[l];
-            float[][][] values = row.values[l];
+            float[][] values = row.values[l];
             for (int c = 0; c < kvDim; c++) {
                 keys[c][pos] = a[dim + c];
-            }
-            for (int kvh = 0; kvh < config.nKvHeads(); kvh++) {
-                System.arraycopy(a, dim + kvDim + kvh * hs, values[kvh][pos], 0, hs);
+                values[c][pos] = a[dim + kvDim + c];
             }
         }
         float[][] heads = new float[n][dim];
@@ -294,32 +292,89 @@ final class LoopDecoder {
             int pos = pass.position()[e];
             Row row = pass.rowOf()[e];
             float[][] keys = row.keys[l];
-            float[][][] values = row.values[l];
+            float[][] values = row.values[l];
             float[] q = qkv[e]; // wq already carries the 1/sqrt(headSize) scale
             for (int h = 0; h < config.nHeads(); h++) {
                 int kvh = h / kvMul;
-                Arrays.fill(scores, 0, pos + 1, 0f);
-                for (int d = 0; d < hs; d++) {
-                    float qd = q[h * hs + d];
-                    float[] k = keys[kvh * hs + d];
-                    for (int t = 0; t <= pos; t++) {
-                        scores[t] += qd * k[t];
-                    }
-                }
+                scores(q, h * hs, keys, kvh * hs, hs, pos + 1, scores);
                 softmax(scores, pos + 1);
-                Arrays.fill(out, 0f);
-                float[][] v = values[kvh];
-                for (int t = 0; t <= pos; t++) {
-                    float at = scores[t];
-                    float[] vt = v[t];
-                    for (int d = 0; d < hs; d++) {
-                        out[d] += at * vt[d];
-                    }
-                }
+                weightedValues(scores, values, kvh * hs, pos + 1, out);
                 System.arraycopy(out, 0, heads[e], h * hs, hs);
             }
         }
         return heads;
+    }
+
+    /**
+     * scores[t] = sum over d of q[from + d] * keys[first + d][t], for t below {@code length}, d in order. Four dims per
+     * pass over the scores (the same sums, a quarter of the loads and stores); the loop over t vectorizes.
+     */
+    private static void scores(float[] q, int from, float[][] keys, int first, int hs, int length, float[] scores) {
+        Arrays.fill(scores, 0, length, 0f);
+        int d = 0;
+        for (; d + 3 < hs; d += 4) {
+            float q0 = q[from + d];
+            float q1 = q[from + d + 1];
+            float q2 = q[from + d + 2];
+            float q3 = q[from + d + 3];
+            float[] k0 = keys[first + d];
+            float[] k1 = keys[first + d + 1];
+            float[] k2 = keys[first + d + 2];
+            float[] k3 = keys[first + d + 3];
+            for (int t = 0; t < length; t++) {
+                float sum = scores[t];
+                sum += q0 * k0[t];
+                sum += q1 * k1[t];
+                sum += q2 * k2[t];
+                sum += q3 * k3[t];
+                scores[t] = sum;
+            }
+        }
+        for (; d < hs; d++) {
+            float qd = q[from + d];
+            float[] k = keys[first + d];
+            for (int t = 0; t < length; t++) {
+                scores[t] += qd * k[t];
+            }
+        }
+    }
+
+    /**
+     * out[d] = sum over t below {@code length} of weights[t] * values[first + d][t], t in order: four dims at once,
+     * four independent sums, each reading its dim's positions in a row of memory.
+     */
+    private static void weightedValues(float[] weights, float[][] values, int first, int length, float[] out) {
+        int hs = out.length;
+        int d = 0;
+        for (; d + 3 < hs; d += 4) {
+            float[] v0 = values[first + d];
+            float[] v1 = values[first + d + 1];
+            float[] v2 = values[first + d + 2];
+            float[] v3 = values[first + d + 3];
+            float s0 = 0f;
+            float s1 = 0f;
+            float s2 = 0f;
+            float s3 = 0f;
+            for (int t = 0; t < length; t++) {
+                float a = weights[t];
+                s0 += a * v0[t];
+                s1 += a * v1[t];
+                s2 += a * v2[t];
+                s3 += a * v3[t];
+            }
+            out[d] = s0;
+            out[d + 1] = s1;
+            out[d + 2] = s2;
+            out[d + 3] = s3;
+        }
+        for (; d < hs; d++) {
+            float[] v = values[first + d];
+            float sum = 0f;
+            for (int t = 0; t < length; t++) {
+                sum += weights[t] * v[t];
+            }
+            out[d] = sum;
+        }
     }
 
     /** Rotates each interleaved pair of the first {@code width} floats (whole heads) by position {@code pos}. */
