@@ -132,7 +132,8 @@ public class JobWorker {
                     model, json, metrics, settings);
         } else {
             // a job and its counterfactual are two rows: batch-size jobs may need twice as many
-            batch = ContinuousRows.of(new ContinuousBatch(runtime.model(), config.batchTokenBudget(), 2 * config.batchSize())
+            batch = ContinuousRows.of(new ContinuousBatch(runtime.model(), config.batchTokenBudget(), 2 * config.batchSize(),
+                    runtime.decodePath())
                     .joinEvery(config.joinEverySteps()));
             tokenProducer = new KafkaProducer<>(tokenProducerProperties(kafka), new StringSerializer(), new ByteArraySerializer());
             cancels = new JobCancels(new KafkaConsumer<>(cancelsConsumerProperties(kafka), new StringDeserializer(),

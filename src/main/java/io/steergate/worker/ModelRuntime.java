@@ -3,6 +3,7 @@ package io.steergate.worker;
 import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.Generator;
 import io.steergate.engine.model.LlamaConfig;
+import io.steergate.engine.model.DecodePath;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.ModelFiles;
 import io.steergate.messages.ModelRef;
@@ -21,6 +22,7 @@ public class ModelRuntime implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ModelRuntime.class);
 
     private volatile LlamaModel model;
+    private volatile DecodePath decodePath = DecodePath.AUTO;
     private volatile Generator generator;
 
     synchronized void load(ModelConfig config) throws IOException, InterruptedException {
@@ -41,10 +43,17 @@ public class ModelRuntime implements AutoCloseable {
             System.setProperty("ai.djl.offline", "true");
         }
         long start = System.nanoTime();
-        model = LlamaModel.load(dir, DeviceChoice.parse(config.device()));
-        generator = new Generator(model);
-        LOG.infof("model %s (%s) loaded from %s on %s in %d ms", model.name(), model.fingerprint(), dir, model.device(),
-                (System.nanoTime() - start) / 1_000_000);
+        LlamaModel loaded = LlamaModel.load(dir, DeviceChoice.parse(config.device()));
+        if (config.decodePath() == DecodePath.LOOPS && loaded.device().isGpu()) {
+            loaded.close();
+            throw new IllegalStateException("steergate.model.decode-path=loops runs on the CPU; the model is on "
+                    + loaded.device() + ": use auto or ndarray, or steergate.model.device=cpu");
+        }
+        model = loaded;
+        decodePath = config.decodePath();
+        generator = new Generator(model, decodePath);
+        LOG.infof("model %s (%s) loaded from %s on %s in %d ms, decode path %s", model.name(), model.fingerprint(), dir,
+                model.device(), (System.nanoTime() - start) / 1_000_000, decodePath);
     }
 
     /** A Hugging Face directory (config.json) or a llama2.c checkpoint (a *.bin other than tok*.bin). */
@@ -60,6 +69,11 @@ public class ModelRuntime implements AutoCloseable {
 
     public boolean loaded() {
         return generator != null;
+    }
+
+    /** Where this worker's generation runs (steergate.model.decode-path). */
+    public DecodePath decodePath() {
+        return decodePath;
     }
 
     public Generator generator() {
