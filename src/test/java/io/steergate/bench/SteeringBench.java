@@ -33,6 +33,8 @@ public final class SteeringBench {
 
     private static final int NEW_TOKENS = 64;
     private static final int REPETITIONS = 7;
+    private static final long WARMUP_NANOS = 2_000_000_000L;
+    private static final long MEASURE_NANOS = 250_000_000L;
 
     public static void main(String[] args) throws Exception {
         Path dir = TestModel.dir();
@@ -125,8 +127,11 @@ public final class SteeringBench {
             rowsA.add(a.apply(i));
             rowsB.add(b.apply(i));
         }
-        generator.generate(rowsA); // warmup
-        generator.generate(rowsB);
+        // warm-up long enough for the JIT to compile both paths: one generation of 64 tokens is a few milliseconds
+        for (long end = System.nanoTime() + WARMUP_NANOS; System.nanoTime() < end;) {
+            generator.generate(rowsA);
+            generator.generate(rowsB);
+        }
         double[] rateA = new double[REPETITIONS];
         double[] rateB = new double[REPETITIONS];
         double[] ratio = new double[REPETITIONS];
@@ -141,10 +146,15 @@ public final class SteeringBench {
         return new double[] {rateA[REPETITIONS / 2], rateB[REPETITIONS / 2], ratio[REPETITIONS / 2]};
     }
 
+    /** tok/s of repeated generations of {@code rows} over at least {@link #MEASURE_NANOS}. */
     private static double rate(Generator generator, List<GenerationInput> rows) {
         long start = System.nanoTime();
-        List<Completion> out = generator.generate(rows);
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return out.stream().mapToInt(Completion::completionTokens).sum() / seconds;
+        long tokens = 0;
+        long elapsed;
+        do {
+            tokens += generator.generate(rows).stream().mapToInt(Completion::completionTokens).sum();
+            elapsed = System.nanoTime() - start;
+        } while (elapsed < MEASURE_NANOS);
+        return tokens / (elapsed / 1e9);
     }
 }
