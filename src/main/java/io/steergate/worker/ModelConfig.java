@@ -20,7 +20,7 @@ public interface ModelConfig {
 
     /**
      * Where generation runs: auto (plain Java loops on the CPU, DJL NDArrays on a GPU), loops (the CPU only) or
-     * ndarray (DJL on any device: at batch 32 and long contexts it is faster than the loops on two CPU cores,
+     * ndarray (DJL on any device; on the CPU it only draws even with the loops at batch 32 and long contexts,
      * BENCHMARKS.md).
      */
     @WithName("decode-path")
