@@ -51,7 +51,10 @@ final class LoopDecoder {
     private final float[][] cos; // (seqLen, headSize / 2): RoPE's cosine of each pair at each position
     private final float[][] sin;
 
-    /** From the flat (in, out) arrays LlamaModel builds; copied, so the caller may drop them. */
+    /**
+     * From the flat (in, out) arrays LlamaModel builds: the matrices are copied into one array per input row; the norm
+     * weights are kept as they are (the model's own, read only here and there).
+     */
     LoopDecoder(LlamaConfig config, float[] embedding, float[][] rmsAtt, float[][] wqkv, float[][] wo,
             float[][] rmsFfn, float[][] w13, float[][] w2, float[] rmsFinal, float[] wcls) {
         this.config = config;
