@@ -13,8 +13,10 @@ import io.steergate.messages.ModelRef;
 import io.steergate.resilience.Failures;
 import io.steergate.resilience.Retry;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -22,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -30,13 +33,17 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.jboss.logging.Logger;
 
 /**
  * The job worker's consumer loop with continuous batching (steergate.worker.scheduling=continuous), on one thread:
  * jobs that arrive while others generate join the running batch between decode steps ({@link ContinuousRows}), and
- * each job's result is published, acknowledged, as soon as its rows finish, so a short job never waits for a long one.
+ * each job's result is sent as soon as its rows finish, so a short job never waits for a long one. The loop does not
+ * wait for the broker's acknowledgement there: the next steps run meanwhile, and the job counts as done (its offset
+ * commitable, its attempts forgotten) once the acknowledgement has come; an answer whose send failed is published
+ * again, waiting while the broker is away.
  *
  * <p>Offsets: each partition's commit goes up to its lowest unfinished job (every result below it is acknowledged),
  * every commit-interval-ms and whenever the loop is idle. Attempts are counted as {@link JobLoop} counts them: the
@@ -133,6 +140,8 @@ final class ContinuousJobLoop implements WorkerLoop {
     private final Map<TopicPartition, Progress> progress = new HashMap<>();
     /** Jobs whose results the broker acknowledged, whose attempts are forgotten at the next commit. */
     private final List<String> acknowledged = new ArrayList<>();
+    /** Answers of steps sent and not yet known acknowledged, oldest first (their offsets are not done). */
+    private final Deque<Sent> unsettled = new ArrayDeque<>();
     private long lastPollNanos;
     private long lastCommitNanos;
     private boolean full;
@@ -182,6 +191,7 @@ final class ContinuousJobLoop implements WorkerLoop {
                 if (!inFlight.isEmpty()) {
                     step();
                 }
+                settle(inFlight.isEmpty()); // idle: nothing to overlap the wait with
                 commitWhenDue();
                 holdBackWhenFull();
                 surprises = 0;
@@ -354,8 +364,35 @@ final class ContinuousJobLoop implements WorkerLoop {
         if (jobsDone > 0) {
             meters.batchSizes.record(jobsDone);
         }
-        answers.publish();
+        if (!answers.isEmpty()) {
+            // sent now, acknowledged later (settle): the next steps do not wait for the broker's round trip
+            unsettled.add(new Sent(answers, traffic.send(answers.records())));
+        }
         pace(start);
+    }
+
+    /** A step's answers, sent; finished once every acknowledgement has come. */
+    private record Sent(Answers answers, List<Future<RecordMetadata>> acks) {}
+
+    /**
+     * Finishes the sent answers, oldest first, whose acknowledgements all came; with {@code wait}, every one, waiting.
+     * Answers whose send failed are published again, waiting and retrying while the broker is away (a copy the broker
+     * already had is identical: the gateway keeps one outcome per request).
+     */
+    private void settle(boolean wait) {
+        while (!unsettled.isEmpty()) {
+            Sent sent = unsettled.peek();
+            boolean out = sent.acks().stream().anyMatch(ack -> !ack.isDone());
+            if (out && !wait) {
+                return;
+            }
+            unsettled.poll();
+            if (JobTraffic.acknowledged(sent.acks()) || (out && JobTraffic.awaitAcknowledged(sent.acks()))) {
+                sent.answers().finish();
+            } else {
+                sent.answers().publish();
+            }
+        }
     }
 
     private JobResult completed(InFlight job) {
@@ -533,12 +570,25 @@ final class ContinuousJobLoop implements WorkerLoop {
         }
 
         void publish() {
-            if (results.isEmpty() && letters.isEmpty()) {
+            if (isEmpty()) {
                 return;
             }
+            traffic.publish(records());
+            finish();
+        }
+
+        boolean isEmpty() {
+            return results.isEmpty() && letters.isEmpty();
+        }
+
+        List<ProducerRecord<String, byte[]>> records() {
             List<ProducerRecord<String, byte[]>> all = new ArrayList<>(letters);
             all.addAll(results);
-            traffic.publish(all);
+            return all;
+        }
+
+        /** The broker has them: their offsets may be committed, their attempts forgotten. */
+        void finish() {
             markDone(answered);
             for (String id : ids) {
                 cancels.forget(id);
@@ -561,6 +611,7 @@ final class ContinuousJobLoop implements WorkerLoop {
                 return;
             }
             LOG.infof("job partitions revoked: %s", partitions);
+            settle(false); // what the broker already acknowledged is committed, not redone by the new owner
             commit(partitions);
             List<String> firstAttempts = drop(partitions).stream().filter(job -> !job.alone).map(InFlight::id).toList();
             if (!firstAttempts.isEmpty()) {

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -196,6 +197,50 @@ final class JobTraffic {
             LOG.warnf("committing job offsets failed, the next commit covers them (a restart first generates them again): %s",
                     Failures.reason(e));
         }
+    }
+
+    /**
+     * Sends the records without waiting: their acknowledgements, to be checked with {@link #acknowledged} (a send the
+     * producer refuses at once comes back as a failed acknowledgement).
+     */
+    List<Future<RecordMetadata>> send(List<ProducerRecord<String, byte[]>> records) {
+        List<Future<RecordMetadata>> acks = new ArrayList<>(records.size());
+        for (ProducerRecord<String, byte[]> record : records) {
+            try {
+                acks.add(producer.send(record));
+            } catch (RuntimeException e) {
+                acks.add(CompletableFuture.failedFuture(e));
+            }
+        }
+        return acks;
+    }
+
+    /** Waits for every acknowledgement (each up to the usual wait); whether all came and none failed. */
+    static boolean awaitAcknowledged(List<Future<RecordMetadata>> acks) {
+        try {
+            acks.forEach(JobTraffic::awaitAck);
+            return true;
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+
+    /** Whether every acknowledgement came and none failed (false also while some are still out). */
+    static boolean acknowledged(List<Future<RecordMetadata>> acks) {
+        for (Future<RecordMetadata> ack : acks) {
+            if (!ack.isDone()) {
+                return false;
+            }
+            try {
+                ack.get();
+            } catch (ExecutionException e) {
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Sends the records and waits until the broker acknowledged every one, retrying while it is away. */

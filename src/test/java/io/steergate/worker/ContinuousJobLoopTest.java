@@ -59,7 +59,8 @@ class ContinuousJobLoopTest {
     static final Duration WAIT = Duration.ofSeconds(20);
 
     final JobLoopTest.IdleWaitingMockConsumer consumer = new JobLoopTest.IdleWaitingMockConsumer();
-    final MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    /** Acknowledges every send at once unless a test puts one that waits in its place before start(). */
+    MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
     final MockProducer<String, byte[]> tokenProducer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
     final JobLoopTest.InMemoryAttempts attempts = new JobLoopTest.InMemoryAttempts();
     final JobBatchTest.StandInModel model = new JobBatchTest.StandInModel();
@@ -224,6 +225,42 @@ class ContinuousJobLoopTest {
 
         rows.hold = false;
         await().atMost(WAIT).until(() -> Long.valueOf(2).equals(committed(P0)));
+    }
+
+    @Test
+    void theNextStepsRunWhileAResultAwaitsItsAcknowledgementAndOnlyThenIsItsOffsetCommitted() {
+        producer = new MockProducer<>(false, null, new StringSerializer(), new ByteArraySerializer());
+        start();
+        deliver(List.of(record(P0, 0, bytes(job("held", "held", 8))), record(P1, 0, bytes(job("quick", "a", 1)))));
+
+        await().atMost(WAIT).until(() -> answered("quick"));
+        int stepsAtSend = rows.steps;
+        await().atMost(WAIT).until(() -> rows.steps > stepsAtSend + 5); // the loop did not stop for the broker
+        assertEquals(null, committed(P1), "no acknowledgement yet: the offset stays");
+
+        producer.completeNext();
+        await().atMost(WAIT).until(() -> Long.valueOf(1).equals(committed(P1)));
+        rows.hold = false;
+        await().atMost(WAIT).until(() -> answered("held"));
+        producer.completeNext();
+        await().atMost(WAIT).until(() -> Long.valueOf(1).equals(committed(P0)));
+    }
+
+    @Test
+    void aResultTheBrokerRefusedIsPublishedAgainBeforeItsOffsetIsCommitted() {
+        producer = new MockProducer<>(false, null, new StringSerializer(), new ByteArraySerializer());
+        start();
+        deliver(P0, 0, job("refused-once", "a", 2));
+
+        await().atMost(WAIT).until(() -> answered("refused-once"));
+        assertTrue(producer.errorNext(new org.apache.kafka.common.errors.TimeoutException("broker away")));
+        // published again, and this time acknowledged
+        await().atMost(WAIT).until(() -> resultKeys().stream().filter("refused-once"::equals).count() == 2);
+        assertEquals(null, committed(P0));
+        producer.completeNext();
+        await().atMost(WAIT).until(() -> Long.valueOf(1).equals(committed(P0)));
+        List<ProducerRecord<String, byte[]>> copies = sent(RESULTS);
+        assertArrayEquals(copies.get(0).value(), copies.get(1).value(), "the copy is identical");
     }
 
     @Test
