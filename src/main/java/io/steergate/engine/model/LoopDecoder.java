@@ -289,7 +289,8 @@ final class LoopDecoder {
             }
         }
         float[][] heads = new float[n][dim];
-        float[] scores = new float[config.seqLen()];
+        // as long as the furthest position of this pass: a context of 128k positions must not cost 512 KB per layer
+        float[] scores = new float[Arrays.stream(pass.position()).max().orElse(0) + 1];
         float[] out = new float[hs];
         for (int e = 0; e < n; e++) {
             int pos = pass.position()[e];
