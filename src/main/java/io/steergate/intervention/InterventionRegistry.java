@@ -87,21 +87,22 @@ public class InterventionRegistry {
     /** Called by a worker at start so that uploads can be checked against the model it serves. */
     @Transactional
     public void registerServedModel(String name, String fingerprint, int layers, int dim, Map<String, Integer> pointWidths) {
-        ServedModel model = ServedModel.findById(fingerprint);
-        if (model == null) {
-            model = new ServedModel();
-            model.fingerprint = fingerprint;
-        }
-        model.name = name;
-        model.layers = layers;
-        model.dim = dim;
+        String widths;
         try {
-            model.pointWidthsJson = JSON.writeValueAsString(new TreeMap<>(pointWidths));
+            widths = JSON.writeValueAsString(new TreeMap<>(pointWidths));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a map of names to numbers always serialises", e);
         }
-        model.registeredAt = Instant.now();
-        model.persist();
+        // one statement: two workers of one model starting together both found no row and both inserted, and the
+        // second died on the primary key (SplitRolesIT)
+        ServedModel.getEntityManager().createNativeQuery("insert into served_models"
+                + " (fingerprint, name, layers, dim, point_widths_json, registered_at) values (?1, ?2, ?3, ?4, ?5, ?6)"
+                + " on conflict (fingerprint) do update set name = excluded.name, layers = excluded.layers,"
+                + " dim = excluded.dim, point_widths_json = excluded.point_widths_json,"
+                + " registered_at = excluded.registered_at")
+                .setParameter(1, fingerprint).setParameter(2, name).setParameter(3, layers).setParameter(4, dim)
+                .setParameter(5, widths).setParameter(6, Instant.now())
+                .executeUpdate();
     }
 
     /** The width of each hook point in a served model, by wire name: as its worker registered them, else dim. */

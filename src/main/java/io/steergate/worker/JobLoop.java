@@ -228,13 +228,20 @@ final class JobLoop implements WorkerLoop {
         String reason = Failures.reason(failure);
         LOG.errorf("job loop: %s at %s while handling %d job records; they will be delivered again and their attempts counted",
                 reason, JobTraffic.where(failure), records.size());
+        // the rewind first: it needs only the consumer; behind a failed recordError (the database away) it was skipped
+        // and the records in hand were never fetched again
+        try {
+            traffic.rewind(records);
+        } catch (RuntimeException e) {
+            LOG.warnf("job loop: rewinding to the records in hand failed: %s", Failures.reason(e));
+        }
         try {
             if (!inHand.isEmpty()) {
                 attempts.recordError(inHand, reason);
             }
-            traffic.rewind(records);
         } catch (RuntimeException e) {
-            LOG.warnf("job loop: recovering from the failure above failed too: %s", Failures.reason(e));
+            LOG.warnf("job loop: recording the error of %d jobs failed (they run again all the same): %s", inHand.size(),
+                    Failures.reason(e));
         }
         inHand = List.of();
         Retry.backOff(Retry.pauseMs(surprises));
