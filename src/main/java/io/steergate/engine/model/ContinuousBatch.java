@@ -29,8 +29,9 @@ import java.util.Set;
  * head-of-line: one that does not fit waits, and so does every unit behind it. A unit is admitted into an empty batch
  * whatever its cost, and an {@code alone} unit only into an empty batch, which then admits nothing until it is done.
  *
- * <p>The model is locked for each forward (a prefill or a decode step), not between them: other users of the model
- * interleave between steps.
+ * <p>The columns are the schedule; where the forwards run and the keys and values live is a {@link BatchForward}
+ * ({@link DecodePath}): on the NDArray path the cache has exactly this layout and the model is locked for each forward;
+ * on the loops each row keeps its own keys and values, and nothing is locked.
  */
 public final class ContinuousBatch implements AutoCloseable {
 
