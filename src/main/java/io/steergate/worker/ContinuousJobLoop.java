@@ -133,6 +133,7 @@ final class ContinuousJobLoop implements WorkerLoop {
     private final Counter rowsJoined;
     private final Counter rowsCancelled;
     private final Timer stepTime;
+    private final LoopPhases phases;
     private final AtomicInteger rowsRunning = new AtomicInteger();
 
     /** By unit number, in submission order. */
@@ -171,6 +172,7 @@ final class ContinuousJobLoop implements WorkerLoop {
                 .register(metrics);
         stepTime = Timer.builder("steergate.worker.step").description("One decode step of the running batch (joiners' prefill included)")
                 .register(metrics);
+        phases = new LoopPhases(metrics);
     }
 
     @Override
@@ -183,16 +185,23 @@ final class ContinuousJobLoop implements WorkerLoop {
         consumer.subscribe(List.of(settings.jobsTopic()), new Rebalances());
         try {
             traffic.loop(() -> {
+                long mark = System.nanoTime();
+                boolean idle = inFlight.isEmpty();
                 List<ConsumerRecord<String, byte[]>> records = poll();
+                mark = phases.record(idle ? LoopPhases.IDLE : LoopPhases.POLL, mark);
                 if (!records.isEmpty()) {
                     take(records);
+                    mark = phases.record(LoopPhases.TAKE, mark);
                 }
                 applyCancels();
                 if (!inFlight.isEmpty()) {
                     step();
+                    mark = phases.record(LoopPhases.STEP, mark);
                 }
                 settle(inFlight.isEmpty()); // idle: nothing to overlap the wait with
+                mark = phases.record(LoopPhases.SETTLE, mark);
                 commitWhenDue();
+                phases.record(LoopPhases.COMMIT, mark);
                 holdBackWhenFull();
                 surprises = 0;
             }, this::recover);

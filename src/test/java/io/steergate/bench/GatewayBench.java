@@ -180,8 +180,10 @@ public final class GatewayBench {
             double[][] rows = new double[concurrencies.length][];
             for (int c = 0; c < concurrencies.length; c++) {
                 double[] appendBefore = auditAppend(app);
+                Map<String, double[]> phasesBefore = loopPhases(app);
                 rows[c] = bench.report(concurrencies[c], perLevel);
                 double[] appendAfter = auditAppend(app);
+                printLoopPhases(concurrencies[c], phasesBefore, loopPhases(app));
                 double records = appendAfter[0] - appendBefore[0];
                 System.out.printf("# concurrency %d: audit append (chain head wait included) mean %.2f ms over %.0f records, "
                         + "max of the last minute or so %.1f ms%n", concurrencies[c],
@@ -220,6 +222,44 @@ public final class GatewayBench {
             }
         }
         return values;
+    }
+
+    /** The continuous job loop's steergate.worker.loop timers: phase -> {count, total seconds}; empty for run-to-completion. */
+    private static Map<String, double[]> loopPhases(AppProcess app) throws Exception {
+        java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(app.managementUrl() + "/q/metrics"))
+                        .timeout(Duration.ofSeconds(10)).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        Map<String, double[]> phases = new java.util.TreeMap<>();
+        java.util.regex.Pattern line = java.util.regex.Pattern.compile(
+                "steergate_worker_loop_seconds_(count|sum)\\{.*phase=\"([a-z]+)\".*} (\\S+)");
+        for (String text : metrics.body().lines().toList()) {
+            java.util.regex.Matcher m = line.matcher(text);
+            if (m.matches()) {
+                phases.computeIfAbsent(m.group(2), k -> new double[2])[m.group(1).equals("count") ? 0 : 1] +=
+                        Double.parseDouble(m.group(3));
+            }
+        }
+        return phases;
+    }
+
+    /** Where the loop's thread spent the level's wall time, per phase: seconds, share, mean ms per pass. */
+    private static void printLoopPhases(int concurrency, Map<String, double[]> before, Map<String, double[]> after) {
+        if (after.isEmpty()) {
+            return;
+        }
+        double total = 0;
+        for (Map.Entry<String, double[]> phase : after.entrySet()) {
+            total += phase.getValue()[1] - before.getOrDefault(phase.getKey(), new double[2])[1];
+        }
+        StringBuilder out = new StringBuilder("# concurrency " + concurrency + ": loop phases (s, share, mean ms):");
+        for (Map.Entry<String, double[]> phase : after.entrySet()) {
+            double[] was = before.getOrDefault(phase.getKey(), new double[2]);
+            double count = phase.getValue()[0] - was[0];
+            double seconds = phase.getValue()[1] - was[1];
+            out.append(String.format(" %s %.2f %.0f%% %.2f;", phase.getKey(), seconds, total == 0 ? 0 : 100 * seconds / total,
+                    count == 0 ? 0 : 1000 * seconds / count));
+        }
+        System.out.println(out);
     }
 
     /** Until {@code workers} members of the workers' group each hold partitions of the job topic. */

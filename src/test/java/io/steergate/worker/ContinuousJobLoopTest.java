@@ -184,6 +184,22 @@ class ContinuousJobLoopTest {
     }
 
     @Test
+    void theLoopsTimeIsRecordedPerPhase() {
+        start();
+        deliver(P0, 0, job("timed", "timed", 4));
+        await().atMost(WAIT).until(() -> Long.valueOf(1).equals(committed(P0)));
+
+        await().atMost(WAIT).until(() -> phaseCount("idle") > 0 && phaseCount("commit") > 0);
+        assertEquals(1, phaseCount("take"), "one poll brought jobs");
+        assertTrue(phaseCount("step") >= 4, "a step per token");
+        assertTrue(phaseCount("settle") >= phaseCount("step"));
+    }
+
+    long phaseCount(String phase) {
+        return metrics.get("steergate.worker.loop").tag("phase", phase).timer().count();
+    }
+
+    @Test
     void anIdleLoopStartsThePolledJobsWithoutWaitingForMore() {
         batchWaitMs = 777;
         start();
