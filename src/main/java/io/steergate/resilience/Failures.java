@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -39,20 +41,52 @@ public final class Failures {
 
     private Failures() {}
 
-    /** True when some exception in the cause chain says a dependency was away, busy or slow. */
+    /**
+     * True when some exception in the cause chain says a dependency was away, busy or slow. A chain without a database
+     * error of its own is judged by its suppressed exceptions too: the transaction manager reports a commit that failed
+     * as a bare RollbackException, with what went wrong (the connection lost under it) only among its suppressed
+     * (LostConnectionQuarkusTest). A chain that has one is judged by it alone, so that a failed close suppressed
+     * behind a refused statement never makes the statement look worth retrying.
+     */
     public static boolean isTransient(Throwable failure) {
-        int depth = 0;
-        for (Throwable e = failure; e != null && depth < 32; e = e.getCause(), depth++) {
-            if (e instanceof SQLTransientException || e instanceof SQLRecoverableException || e instanceof IOException) {
+        return isTransient(failure, 0);
+    }
+
+    private static boolean isTransient(Throwable failure, int suppressedDepth) {
+        List<Throwable> chain = new ArrayList<>();
+        for (Throwable e = failure; e != null && chain.size() < 32 && !chain.contains(e); e = e.getCause()) {
+            chain.add(e);
+        }
+        boolean databaseSaid = false;
+        for (Throwable e : chain) {
+            if (isTransientItself(e)) {
                 return true;
             }
-            if (e instanceof SQLException sql && transientState(sql.getSQLState())) {
-                return true;
-            }
-            for (Class<?> type = e.getClass(); type != null; type = type.getSuperclass()) {
-                if (TRANSIENT_TYPES.contains(type.getName())) {
+            databaseSaid |= e instanceof SQLException;
+        }
+        if (databaseSaid || suppressedDepth >= 2) {
+            return false;
+        }
+        for (Throwable e : chain) {
+            for (Throwable suppressed : e.getSuppressed()) {
+                if (isTransient(suppressed, suppressedDepth + 1)) {
                     return true;
                 }
+            }
+        }
+        return false;
+    }
+
+    private static boolean isTransientItself(Throwable e) {
+        if (e instanceof SQLTransientException || e instanceof SQLRecoverableException || e instanceof IOException) {
+            return true;
+        }
+        if (e instanceof SQLException sql && transientState(sql.getSQLState())) {
+            return true;
+        }
+        for (Class<?> type = e.getClass(); type != null; type = type.getSuperclass()) {
+            if (TRANSIENT_TYPES.contains(type.getName())) {
+                return true;
             }
         }
         return false;
@@ -68,12 +102,27 @@ public final class Failures {
         return SafeText.of(rootMessage(failure), SafeText.REASON_CHARS);
     }
 
-    /** The innermost cause as "Type: message", for one-line logs. */
+    /**
+     * The innermost cause as "Type: message", for one-line logs; when the chain's exceptions suppressed another (a
+     * failed commit's RollbackException does), the innermost cause of the first of those follows in parentheses.
+     */
     public static String rootMessage(Throwable failure) {
+        return rootMessage(failure, 0);
+    }
+
+    private static String rootMessage(Throwable failure, int suppressedDepth) {
         Throwable root = failure;
-        for (int depth = 0; root.getCause() != null && root.getCause() != root && depth < 32; depth++) {
+        Throwable suppressed = null;
+        for (int depth = 0; depth < 32; depth++) {
+            if (suppressed == null && suppressedDepth < 2 && root.getSuppressed().length > 0) {
+                suppressed = root.getSuppressed()[0];
+            }
+            if (root.getCause() == null || root.getCause() == root) {
+                break;
+            }
             root = root.getCause();
         }
-        return root.getClass().getSimpleName() + ": " + root.getMessage();
+        String message = root.getClass().getSimpleName() + ": " + root.getMessage();
+        return suppressed == null ? message : message + " (" + rootMessage(suppressed, suppressedDepth + 1) + ")";
     }
 }

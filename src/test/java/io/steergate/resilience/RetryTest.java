@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.net.ConnectException;
 import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
@@ -23,6 +24,31 @@ class RetryTest {
         assertFalse(Failures.isTransient(wrapped(new SQLException("invalid byte sequence for encoding UTF8: 0x00", "22021"))));
         assertFalse(Failures.isTransient(wrapped(new SQLException("duplicate key", "23505"))));
         assertFalse(Failures.isTransient(new IllegalArgumentException("bad")));
+    }
+
+    @Test
+    void whatACommitsSuppressedExceptionsSayCounts() {
+        RuntimeException lostAtCommit = new IllegalStateException("Could not commit transaction.");
+        lostAtCommit.addSuppressed(new IllegalStateException("Error trying to commit local transaction",
+                new SQLException("terminating connection due to administrator command", "57P01")));
+        assertTrue(Failures.isTransient(wrapped(lostAtCommit)));
+
+        RuntimeException refusedAtCommit = new IllegalStateException("Could not commit transaction.");
+        refusedAtCommit.addSuppressed(new SQLException("duplicate key", "23505"));
+        assertFalse(Failures.isTransient(wrapped(refusedAtCommit)), "a refused statement stays permanent");
+
+        SQLException refusedThenClosed = new SQLException("invalid byte sequence for encoding UTF8: 0x00", "22021");
+        refusedThenClosed.addSuppressed(new IOException("closing the connection failed"));
+        assertFalse(Failures.isTransient(wrapped(refusedThenClosed)), "the statement's own error decides, not its cleanup's");
+
+        RuntimeException loop = new IllegalStateException("suppresses its own cause");
+        RuntimeException cause = new IllegalStateException("cause", loop);
+        loop.addSuppressed(cause);
+        assertFalse(Failures.isTransient(loop), "a cycle ends");
+        assertEquals("IllegalStateException: suppresses its own cause (IllegalStateException: suppresses its own cause"
+                + " (IllegalStateException: suppresses its own cause))", Failures.rootMessage(loop), "and so does its reason");
+        assertEquals("IllegalStateException: Could not commit transaction. (SQLException: terminating connection due to"
+                + " administrator command)", Failures.rootMessage(lostAtCommit));
     }
 
     @Test
