@@ -20,7 +20,7 @@ import picocli.CommandLine.ParameterException;
  */
 @Command(name = "steer", mixinStandardHelpOptions = true, version = "steer 0.1.0",
         description = "Generate, fit and evaluate activation-steering maps on a local model; verify audit exports; manage API keys; provision Kafka users and ACLs.",
-        subcommands = {GenerateCommand.class, FitCommand.class, EvaluateCommand.class, ScaleCommand.class, AuditCommand.class,
+        subcommands = {GenerateCommand.class, FitCommand.class, GateCommand.class, EvaluateCommand.class, ScaleCommand.class, AuditCommand.class,
             KeysCommand.class, KafkaCommand.class, CommandLine.HelpCommand.class})
 public final class SteerCli implements Runnable {
 
