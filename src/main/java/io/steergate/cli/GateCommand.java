@@ -61,8 +61,8 @@ final class GateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<String> src = readPrompts("--source", source);
-        List<String> ctl = readPrompts("--control", control);
+        List<String> src = SteerCli.readPrompts(spec, "--source", source);
+        List<String> ctl = SteerCli.readPrompts(spec, "--control", control);
         TokenGates.Options d = TokenGates.Options.defaults();
         TokenGates.Options options;
         try {
@@ -96,18 +96,5 @@ final class GateCommand implements Callable<Integer> {
             o.flush();
         }
         return 0;
-    }
-
-    private List<String> readPrompts(String option, Path file) throws java.io.IOException {
-        SteerCli.existingFile(spec, option, file);
-        try {
-            List<String> texts = PromptSet.read(file).texts();
-            if (texts.isEmpty()) {
-                throw SteerCli.badArgument(spec, option + " " + file + " holds no prompts");
-            }
-            return texts;
-        } catch (IllegalArgumentException e) {
-            throw SteerCli.badArgument(spec, option + " " + file + ": " + e.getMessage());
-        }
     }
 }

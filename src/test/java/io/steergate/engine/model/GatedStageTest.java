@@ -184,19 +184,8 @@ class GatedStageTest {
     }
 
     private static HookStage stage(Random random, int dim, boolean supported, float[] gate, float bias) {
-        float[] omega = new float[dim];
-        float[] beta = new float[dim];
-        float[] lo = supported ? new float[dim] : null;
-        float[] hi = supported ? new float[dim] : null;
-        for (int i = 0; i < dim; i++) {
-            omega[i] = 1 + 0.3f * (float) random.nextGaussian();
-            beta[i] = 0.3f * (float) random.nextGaussian();
-            if (supported) {
-                lo[i] = -0.5f + 0.2f * (float) random.nextGaussian();
-                hi[i] = lo[i] + 1f;
-            }
-        }
-        return new Stage(omega, beta, lo, hi, gate, bias);
+        HookStage plain = LoopDecoderTest.stage(random, dim, supported);
+        return new Stage(plain.omega(), plain.beta(), plain.lo(), plain.hi(), gate, bias);
     }
 
     private static float[] gaussian(Random random, int n, float scale) {
