@@ -9,9 +9,11 @@ import io.steergate.engine.training.TokenGates;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,11 +39,11 @@ final class GateCommand implements Callable<Integer> {
     @Option(names = "--map", required = true, paramLabel = "FILE", description = "the map to gate (not yet gated)")
     Path map;
 
-    @Option(names = "--source", required = true, paramLabel = "FILE.jsonl",
+    @Option(names = "--source", paramLabel = "FILE.jsonl",
             description = "prompts showing the behaviour to remove: where the gate should open (label 1)")
     Path source;
 
-    @Option(names = "--control", required = true, paramLabel = "FILE.jsonl",
+    @Option(names = "--control", paramLabel = "FILE.jsonl",
             description = "prompts where steering is not needed: where the gate should close (label 0)")
     Path control;
 
@@ -56,11 +58,34 @@ final class GateCommand implements Callable<Integer> {
             description = "share of each set held out to report the gate's accuracy (0 to 0.5); default 0.2")
     Double heldOut;
 
-    @Option(names = "--out", required = true, paramLabel = "FILE.safetensors", description = "where to write it")
+    @Option(names = "--out", paramLabel = "FILE.safetensors", description = "where to write it")
     Path out;
+
+    @Option(names = "--report", paramLabel = "FILE.jsonl",
+            description = "after gating (or, for a MAP already gated, instead): the mean gate per site on these prompts "
+                    + "while the map steers at --report-strength; repeatable")
+    List<Path> report = new ArrayList<>();
+
+    @Option(names = "--report-strength", defaultValue = "1", paramLabel = "S",
+            description = "the strength --report steers at; default ${DEFAULT-VALUE}")
+    double reportStrength;
 
     @Override
     public Integer call() throws Exception {
+        Intervention given = SteerCli.readMap(spec, "--map", map);
+        boolean alreadyGated = given.maps().values().stream().anyMatch(m -> m.isGated());
+        if (alreadyGated && source == null && control == null && out == null) {
+            if (report.isEmpty()) {
+                throw SteerCli.badArgument(spec, "--map " + map + " is already gated: give --report to measure it");
+            }
+            try (LlamaModel llama = SteerCli.loadModel(spec, model)) {
+                report(SteerCli.readMap(spec, "--map", map, llama), llama);
+            }
+            return 0;
+        }
+        if (source == null || control == null || out == null) {
+            throw SteerCli.badArgument(spec, "gating a map needs --source, --control and --out");
+        }
         List<String> src = SteerCli.readPrompts(spec, "--source", source);
         List<String> ctl = SteerCli.readPrompts(spec, "--control", control);
         TokenGates.Options d = TokenGates.Options.defaults();
@@ -94,7 +119,23 @@ final class GateCommand implements Callable<Integer> {
             o.printf("gate: %s%n", gated.metadata().get("gate"));
             o.printf("wrote %s (%d bytes)%n", out, Files.size(out));
             o.flush();
+            report(gated, llama);
         }
         return 0;
+    }
+
+    /** The mean gate per site on each --report set. */
+    private void report(Intervention gated, LlamaModel llama) throws java.io.IOException {
+        PrintWriter o = spec.commandLine().getOut();
+        for (Path file : report) {
+            List<String> prompts = SteerCli.readPrompts(spec, "--report", file);
+            SortedMap<HookSite, Double> open = TokenGates.openness(llama, gated, prompts, reportStrength);
+            double mean = open.values().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+            o.printf(Locale.ROOT, "mean gate at strength %s on %s (%d prompts): %.3f over sites;", reportStrength, file,
+                    prompts.size(), mean);
+            open.forEach((site, g) -> o.printf(Locale.ROOT, " %s %.3f", site.name(), g));
+            o.println();
+        }
+        o.flush();
     }
 }

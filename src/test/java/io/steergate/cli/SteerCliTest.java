@@ -137,6 +137,12 @@ class SteerCliTest {
                 target.toString(), "--out", dir.resolve("twice.safetensors").toString()), "is already gated");
         assertBad(run("gate", "--model", MODEL, "--map", map.toString(), "--source", source.toString(), "--control",
                 target.toString(), "--held-out", "0.9", "--out", out.toString()), "held-out share must be in [0, 0.5]");
+        Run report = run("gate", "--model", MODEL, "--map", out.toString(), "--report", target.toString());
+        assertEquals(0, report.code(), report.err());
+        assertTrue(report.out().contains("mean gate at strength 1.0 on " + target + " (4 prompts)"), report.out());
+        assertBad(run("gate", "--model", MODEL, "--map", out.toString()), "is already gated: give --report");
+        assertBad(run("gate", "--model", MODEL, "--map", map.toString(), "--source", source.toString()),
+                "gating a map needs --source, --control and --out");
     }
 
     @Test

@@ -1,15 +1,23 @@
 package io.steergate.engine.training;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Activation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.steergate.engine.eval.LinearProbe;
 import io.steergate.engine.model.HookStage;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.model.PromptBatch;
+import io.steergate.engine.model.SiteHook;
+import io.steergate.engine.model.SteeringBatch;
 import io.steergate.engine.steering.ActivationCollector;
 import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.SteeringPlan;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -157,6 +165,54 @@ public final class TokenGates {
             throw new IllegalStateException("cannot write the gate metadata", ex);
         }
         return new Intervention(map.name(), map.method(), map.modelFingerprint(), map.concept(), metadata, gated);
+    }
+
+    /**
+     * How open the gates of {@code gated} are on {@code prompts} while it steers at {@code strength}: per site the mean
+     * over prompts of each prompt's mean gate factor over its tokens (BOS included, padding excluded), each factor read
+     * from the site's input as the engine reads it (earlier sites already steered). A diagnostic: a gate that is as open
+     * on neutral text as on the behaviour it should catch saves nothing.
+     */
+    public static SortedMap<HookSite, Double> openness(LlamaModel model, Intervention gated, List<String> prompts,
+            double strength) {
+        SteeringPlan plan = SteeringPlan.of(gated, strength);
+        int seqLen = model.config().seqLen();
+        TreeMap<HookSite, Double> sums = new TreeMap<>();
+        int batchSize = 8;
+        for (int from = 0; from < prompts.size(); from += batchSize) {
+            int to = Math.min(prompts.size(), from + batchSize);
+            int[][] tokens = new int[to - from][];
+            for (int i = from; i < to; i++) {
+                int[] ids = model.tokenizer().encode(prompts.get(i));
+                tokens[i - from] = ids.length > seqLen ? Arrays.copyOf(ids, seqLen) : ids;
+            }
+            try (NDManager step = model.newSubManager()) {
+                model.lendWeights(step);
+                PromptBatch batch = PromptBatch.of(step, tokens);
+                SteeringBatch steered = SteeringBatch.build(step, Collections.nCopies(tokens.length, plan),
+                        model.config());
+                SiteHook[] hooks = steered.hooks().clone();
+                for (Map.Entry<HookSite, AffineMap> e : gated.maps().entrySet()) {
+                    HookSite site = e.getKey();
+                    NDArray weights = step.create(e.getValue().gate());
+                    float bias = e.getValue().gateBias();
+                    SiteHook map = hooks[site.index()];
+                    hooks[site.index()] = x -> {
+                        NDArray g = Activation.sigmoid(x.mul(weights).sum(new int[] {-1}, true).add(bias));
+                        double total = 0;
+                        for (float v : batch.meanPool(g).toFloatArray()) {
+                            total += v;
+                        }
+                        sums.merge(site, total, Double::sum);
+                        return map == null ? x : map.apply(x);
+                    };
+                }
+                model.forwardPrompts(batch, hooks, model.config().nLayers());
+            }
+        }
+        TreeMap<HookSite, Double> out = new TreeMap<>();
+        sums.forEach((site, total) -> out.put(site, total / prompts.size()));
+        return out;
     }
 
     private static double accuracy(Gate gate, float[][] source, float[][] control) {

@@ -90,6 +90,24 @@ class TokenGatesTest {
         }
     }
 
+    @Test
+    void opennessIsOneForAnOpenGateAndZeroForAClosedOne() throws IOException {
+        List<String> prompts = List.of("The dog ran to the park.", "Lily saw a cat and smiled at it.");
+        try (LlamaModel model = TestModel.load()) {
+            int dim = model.config().dim();
+            float[] omega = new float[dim];
+            java.util.Arrays.fill(omega, 1.1f);
+            AffineMap plain = AffineMap.of(omega, new float[dim]);
+            TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
+            maps.put(HookSite.parse("layers.1.attn_out"), plain.gated(new float[dim], 40f));
+            maps.put(HookSite.parse("layers.2.resid"), plain.gated(new float[dim], -40f));
+            Intervention gated = new Intervention("t", Intervention.LINEAS, model.fingerprint(), "", Map.of(), maps);
+            Map<HookSite, Double> open = TokenGates.openness(model, gated, prompts, 1);
+            assertEquals(1.0, open.get(HookSite.parse("layers.1.attn_out")), 1e-6);
+            assertEquals(0.0, open.get(HookSite.parse("layers.2.resid")), 1e-6);
+        }
+    }
+
     /** n rows of width 5: feature 1 at {@code centre} plus noise 0.3, the others standard noise. */
     private static float[][] rows(Random random, int n, float centre) {
         float[][] out = new float[n][5];
