@@ -28,6 +28,8 @@
 #   policies/evaluation/measure.sh sweep-dsas MAP...        # elicit set, N 200, STRENGTHS (default 1,2,3), seed blocks BLOCKS
 #                                                           # (default 0 1000 2000) -> runs/<map>.dsas.elicit.seedS.n200.{md,svg};
 #                                                           # MAP <name>.shipped is policies/interventions/<name>.safetensors
+#   policies/evaluation/measure.sh report-dsas              # how open the gates are (steer gate --report, strength 1) on the
+#                                                           # elicit, perplexity, source and target prompts -> runs/dsas-openness.log
 #   policies/evaluation/measure.sh dsas                     # the whole DSAS measurement (EVALUATION.md "DSAS"), then dsas_tables.py
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -213,6 +215,16 @@ case "${1:-}" in
       done
     done 2>&1 | tee -a "$out/runs/dsas.log"
     ;;
+  report-dsas)
+    for name in kindness cheerful no-dogs; do
+      for m in "$name.lineas.attn_out+mlp_out.s0.gated" "$name.lineas.attn_out+mlp_out.s1.gated" \
+          "$name.lineas.attn_out+mlp_out.s2.gated" "$name.shipped.gated"; do
+        echo "== $m"
+        $steer gate --model "$model" --map "$out/maps/$m.safetensors" --report "$p/$name.elicit.jsonl" \
+          --report "$p/perplexity.jsonl" --report "$p/$name.source.jsonl" --report "$p/$name.target.jsonl"
+      done
+    done 2>&1 | tee "$out/runs/dsas-openness.log"
+    ;;
   dsas)
     # the DSAS measurement (EVALUATION.md "DSAS"), in the order it ran; strength 0 (unsteered) once per concept and block
     "$0" fit-dsas
@@ -226,6 +238,7 @@ case "${1:-}" in
       STRENGTHS=0.5,1,2 "$0" sweep-dsas "$name.shipped" "$name.shipped.gated"
     done
     uptime | tee -a "$out/runs/dsas.log"
+    "$0" report-dsas
     python3 "$out/dsas_tables.py"
     ;;
   v2)
@@ -247,5 +260,5 @@ case "${1:-}" in
     "$0" compose elicit 200 0,2,3 cheerful.mean-shift.resid no-dogs.linear-act.resid
     python3 "$out/v2_tables.py"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | dsas" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas" >&2; exit 2;;
 esac
