@@ -17,7 +17,6 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.SteeringPlan;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -176,16 +175,11 @@ public final class TokenGates {
     public static SortedMap<HookSite, Double> openness(LlamaModel model, Intervention gated, List<String> prompts,
             double strength) {
         SteeringPlan plan = SteeringPlan.of(gated, strength);
-        int seqLen = model.config().seqLen();
         TreeMap<HookSite, Double> sums = new TreeMap<>();
         int batchSize = 8;
         for (int from = 0; from < prompts.size(); from += batchSize) {
             int to = Math.min(prompts.size(), from + batchSize);
-            int[][] tokens = new int[to - from][];
-            for (int i = from; i < to; i++) {
-                int[] ids = model.tokenizer().encode(prompts.get(i));
-                tokens[i - from] = ids.length > seqLen ? Arrays.copyOf(ids, seqLen) : ids;
-            }
+            int[][] tokens = model.encodeTruncated(prompts.subList(from, to));
             try (NDManager step = model.newSubManager()) {
                 model.lendWeights(step);
                 PromptBatch batch = PromptBatch.of(step, tokens);
