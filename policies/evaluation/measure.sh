@@ -21,6 +21,16 @@
 #                                                           # LinEAS as fit-v3 (seed 0) plus the penalty, evaluated at strength 1
 #                                                           # on the elicit set, blocks 0 and 1000 -> maps/ and runs/
 #                                                           # <name>.lineas.<sites>.v3sparse.<l1|group>-X.{fit.log,elicit.seedB.n200.*}
+#   policies/evaluation/measure.sh fit-dsas                 # DSAS (issue 12 item 5): token gates (steer gate, source vs target
+#                                                           # prompts, l2 0.1) for the LinEAS attn_out+mlp_out fits s0 s1 s2 (gate
+#                                                           # seed = fit seed) and the shipped maps (policies/interventions, seed 0)
+#                                                           # -> maps/<map>.gated, maps/<name>.shipped.gated; log runs/dsas-fit.log
+#   policies/evaluation/measure.sh sweep-dsas MAP...        # elicit set, N 200, STRENGTHS (default 1,2,3), seed blocks BLOCKS
+#                                                           # (default 0 1000 2000) -> runs/<map>.dsas.elicit.seedS.n200.{md,svg};
+#                                                           # MAP <name>.shipped is policies/interventions/<name>.safetensors
+#   policies/evaluation/measure.sh report-dsas              # how open the gates are (steer gate --report, strength 1) on the
+#                                                           # elicit, perplexity, source and target prompts -> runs/dsas-openness.log
+#   policies/evaluation/measure.sh dsas                     # the whole DSAS measurement (EVALUATION.md "DSAS"), then dsas_tables.py
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -174,6 +184,63 @@ case "${1:-}" in
       cheerful.lineas.attn_out+mlp_out.s2 no-dogs.lineas.attn_out+mlp_out.s2
     python3 "$out/v3_tables.py"
     ;;
+  fit-dsas)
+    for name in kindness cheerful no-dogs; do
+      for seed in 0 1 2; do
+        m="$name.lineas.attn_out+mlp_out.s$seed"
+        echo "== gate $m (seed $seed)"
+        $steer gate --model "$model" --map "$out/maps/$m.safetensors" --source "$p/$name.source.jsonl" \
+          --control "$p/$name.target.jsonl" --seed "$seed" --out "$out/maps/$m.gated.safetensors"
+      done
+      echo "== gate $name.shipped (seed 0)"
+      $steer gate --model "$model" --map "policies/interventions/$name.safetensors" --source "$p/$name.source.jsonl" \
+        --control "$p/$name.target.jsonl" --seed 0 --out "$out/maps/$name.shipped.gated.safetensors"
+    done 2>&1 | tee "$out/runs/dsas-fit.log"
+    ;;
+  sweep-dsas)
+    shift
+    for m in "$@"; do
+      name="${m%%.*}"
+      d="$(desired "$name")"
+      file="$out/maps/$m.safetensors"
+      [[ "$m" == *.shipped ]] && file="policies/interventions/$name.safetensors"
+      for seed in ${BLOCKS:-0 1000 2000}; do
+        [[ -n "${SKIP_DONE:-}" && -s "$out/runs/$m.dsas.elicit.seed$seed.n200.md" ]] && continue  # resume a cut run
+        echo "== $m on elicit at ${STRENGTHS:-1,2,3}, seed block $seed"
+        $steer evaluate --model "$model" --map "$file" --eval "$p/$name.elicit.jsonl" \
+          --lexicon "$lx/$(concept "$name").txt" ${d:+--desired "$lx/$d.txt"} \
+          --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
+          --strengths "${STRENGTHS:-1,2,3}" --n 200 --seed "$seed" --ppl-texts "$p/perplexity.jsonl" \
+          --out-svg "$out/runs/$m.dsas.elicit.seed$seed.n200.svg" --out-md "$out/runs/$m.dsas.elicit.seed$seed.n200.md"
+      done
+    done 2>&1 | tee -a "$out/runs/dsas.log"
+    ;;
+  report-dsas)
+    for name in kindness cheerful no-dogs; do
+      for m in "$name.lineas.attn_out+mlp_out.s0.gated" "$name.lineas.attn_out+mlp_out.s1.gated" \
+          "$name.lineas.attn_out+mlp_out.s2.gated" "$name.shipped.gated"; do
+        echo "== $m"
+        $steer gate --model "$model" --map "$out/maps/$m.safetensors" --report "$p/$name.elicit.jsonl" \
+          --report "$p/perplexity.jsonl" --report "$p/$name.source.jsonl" --report "$p/$name.target.jsonl"
+      done
+    done 2>&1 | tee "$out/runs/dsas-openness.log"
+    ;;
+  dsas)
+    # the DSAS measurement (EVALUATION.md "DSAS"), in the order it ran; strength 0 (unsteered) once per concept and block
+    "$0" fit-dsas
+    uptime | tee -a "$out/runs/dsas.log"
+    for name in kindness cheerful no-dogs; do
+      STRENGTHS=0,1,2,3 "$0" sweep-dsas "$name.lineas.attn_out+mlp_out.s0"
+      "$0" sweep-dsas "$name.lineas.attn_out+mlp_out.s0.gated" "$name.lineas.attn_out+mlp_out.s1" \
+        "$name.lineas.attn_out+mlp_out.s1.gated" "$name.lineas.attn_out+mlp_out.s2" "$name.lineas.attn_out+mlp_out.s2.gated"
+    done
+    for name in kindness cheerful no-dogs; do
+      STRENGTHS=0.5,1,2 "$0" sweep-dsas "$name.shipped" "$name.shipped.gated"
+    done
+    uptime | tee -a "$out/runs/dsas.log"
+    "$0" report-dsas
+    python3 "$out/dsas_tables.py"
+    ;;
   v2)
     maps=""
     for name in kindness cheerful no-dogs; do
@@ -193,5 +260,5 @@ case "${1:-}" in
     "$0" compose elicit 200 0,2,3 cheerful.mean-shift.resid no-dogs.linear-act.resid
     python3 "$out/v2_tables.py"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas" >&2; exit 2;;
 esac

@@ -1,7 +1,6 @@
 package io.steergate.cli;
 
 import io.steergate.engine.eval.Evaluation;
-import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
@@ -105,8 +104,8 @@ final class FitCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw SteerCli.badArgument(spec, "--method: " + e.getMessage());
         }
-        List<String> src = readPrompts("--source", source);
-        List<String> dst = readPrompts("--target", target);
+        List<String> src = SteerCli.readPrompts(spec, "--source", source);
+        List<String> dst = SteerCli.readPrompts(spec, "--target", target);
         Path parent = out.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw SteerCli.badArgument(spec, "--out " + out + ": no such directory " + parent);
@@ -168,18 +167,5 @@ final class FitCommand implements Callable<Integer> {
         s = heldOut == null ? s : s.withHeldOut(heldOut);
         s = patience == null ? s : s.withPatience(patience);
         return seed == null ? s : s.withSeed(seed);
-    }
-
-    private List<String> readPrompts(String option, Path file) throws java.io.IOException {
-        SteerCli.existingFile(spec, option, file);
-        try {
-            List<String> texts = PromptSet.read(file).texts();
-            if (texts.isEmpty()) {
-                throw SteerCli.badArgument(spec, option + " " + file + " holds no prompts");
-            }
-            return texts;
-        } catch (IllegalArgumentException e) {
-            throw SteerCli.badArgument(spec, option + " " + file + ": " + e.getMessage());
-        }
     }
 }

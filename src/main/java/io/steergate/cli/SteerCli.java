@@ -1,5 +1,6 @@
 package io.steergate.cli;
 
+import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.steering.Intervention;
@@ -7,6 +8,7 @@ import io.steergate.engine.steering.InterventionFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,7 +22,7 @@ import picocli.CommandLine.ParameterException;
  */
 @Command(name = "steer", mixinStandardHelpOptions = true, version = "steer 0.1.0",
         description = "Generate, fit and evaluate activation-steering maps on a local model; verify audit exports; manage API keys; provision Kafka users and ACLs.",
-        subcommands = {GenerateCommand.class, FitCommand.class, EvaluateCommand.class, ScaleCommand.class, AuditCommand.class,
+        subcommands = {GenerateCommand.class, FitCommand.class, GateCommand.class, EvaluateCommand.class, ScaleCommand.class, AuditCommand.class,
             KeysCommand.class, KafkaCommand.class, CommandLine.HelpCommand.class})
 public final class SteerCli implements Runnable {
 
@@ -105,6 +107,20 @@ public final class SteerCli implements Runnable {
         existingFile(spec, option, file);
         try {
             return InterventionFile.read(file);
+        } catch (IllegalArgumentException e) {
+            throw badArgument(spec, option + " " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** The texts of a prompt set; a missing, malformed or empty file is a bad argument naming the option. */
+    static List<String> readPrompts(CommandSpec spec, String option, Path file) throws IOException {
+        existingFile(spec, option, file);
+        try {
+            List<String> texts = PromptSet.read(file).texts();
+            if (texts.isEmpty()) {
+                throw badArgument(spec, option + " " + file + " holds no prompts");
+            }
+            return texts;
         } catch (IllegalArgumentException e) {
             throw badArgument(spec, option + " " + file + ": " + e.getMessage());
         }

@@ -119,6 +119,33 @@ class SteerCliTest {
     }
 
     @Test
+    void gateAddsATokenGateToEverySiteOfAMap() throws IOException {
+        Path out = dir.resolve("gated.safetensors");
+        Run gate = run("gate", "--model", MODEL, "--map", map.toString(), "--source", source.toString(), "--control",
+                target.toString(), "--seed", "1", "--held-out", "0.25", "--out", out.toString());
+        assertEquals(0, gate.code(), gate.err());
+        assertTrue(gate.out().contains("gated 'no-dogs' (MEAN_SHIFT) at 3 sites"), gate.out());
+        Intervention original = InterventionFile.read(map);
+        Intervention gated = InterventionFile.read(out);
+        assertEquals(original.maps().keySet(), gated.maps().keySet());
+        for (HookSite site : gated.maps().keySet()) {
+            assertTrue(gated.maps().get(site).isGated(), site.name());
+            assertEquals(original.maps().get(site), gated.maps().get(site).ungated());
+        }
+        assertTrue(gated.metadata().get("gate").contains("\"seed\":1"), gated.metadata().get("gate"));
+        assertBad(run("gate", "--model", MODEL, "--map", out.toString(), "--source", source.toString(), "--control",
+                target.toString(), "--out", dir.resolve("twice.safetensors").toString()), "is already gated");
+        assertBad(run("gate", "--model", MODEL, "--map", map.toString(), "--source", source.toString(), "--control",
+                target.toString(), "--held-out", "0.9", "--out", out.toString()), "held-out share must be in [0, 0.5]");
+        Run report = run("gate", "--model", MODEL, "--map", out.toString(), "--report", target.toString());
+        assertEquals(0, report.code(), report.err());
+        assertTrue(report.out().contains("mean gate at strength 1.0 on " + target + " (4 prompts)"), report.out());
+        assertBad(run("gate", "--model", MODEL, "--map", out.toString()), "is already gated: give --report");
+        assertBad(run("gate", "--model", MODEL, "--map", map.toString(), "--source", source.toString()),
+                "gating a map needs --source, --control and --out");
+    }
+
+    @Test
     void linearActFitsToo() throws IOException {
         Path out = dir.resolve("la.safetensors");
         Run fit = run("fit", "--model", MODEL, "--method", "linear-act", "--source", source.toString(), "--target",

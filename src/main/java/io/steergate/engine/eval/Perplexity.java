@@ -7,7 +7,6 @@ import io.steergate.engine.model.PromptBatch;
 import io.steergate.engine.model.SiteHook;
 import io.steergate.engine.model.SteeringBatch;
 import io.steergate.engine.steering.SteeringPlan;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -44,16 +43,11 @@ public record Perplexity(double perplexity, double nll, long tokens) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
         }
-        int seqLen = model.config().seqLen();
         double nll = 0;
         long tokens = 0;
         for (int from = 0; from < texts.size(); from += batchSize) {
             int to = Math.min(texts.size(), from + batchSize);
-            int[][] ids = new int[to - from][];
-            for (int i = from; i < to; i++) {
-                int[] t = model.tokenizer().encode(texts.get(i));
-                ids[i - from] = t.length > seqLen ? Arrays.copyOf(t, seqLen) : t;
-            }
+            int[][] ids = model.encodeTruncated(texts.subList(from, to));
             try (NDManager step = model.newSubManager()) {
                 model.lendWeights(step);
                 PromptBatch batch = PromptBatch.of(step, ids);

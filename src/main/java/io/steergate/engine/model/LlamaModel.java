@@ -488,6 +488,17 @@ public final class LlamaModel implements AutoCloseable {
         return tokenizer;
     }
 
+    /** Each text encoded with BOS and cut to the context length: the rows of a whole-prompt forward. */
+    public int[][] encodeTruncated(List<String> texts) {
+        int seqLen = config.seqLen();
+        int[][] out = new int[texts.size()][];
+        for (int i = 0; i < out.length; i++) {
+            int[] ids = tokenizer().encode(texts.get(i));
+            out[i] = ids.length > seqLen ? java.util.Arrays.copyOf(ids, seqLen) : ids;
+        }
+        return out;
+    }
+
     @Override
     public void close() {
         manager.close();

@@ -409,6 +409,10 @@ final class LoopDecoder {
                 float[] beta = stage.beta();
                 float[] lo = stage.lo();
                 float[] hi = stage.hi();
+                if (stage.isGated()) {
+                    gatedStage(v, stage);
+                    continue;
+                }
                 if (lo == null) {
                     for (int i = 0; i < v.length; i++) { // without a branch, so that it vectorizes
                         v[i] = v[i] * omega[i] + beta[i];
@@ -430,6 +434,23 @@ final class LoopDecoder {
                 System.arraycopy(a[last[r]], 0, column, r * width, width);
             }
             pass.columns().put(site, column);
+        }
+    }
+
+    /**
+     * A token-gated stage (DSAS) in place: v + g (stage(v) - v), g = sigmoid(gate . v + bias) read from v before the
+     * stage, one dot product summed from index 0 ({@link HookStage#gateOf}); outside a support stage(v) = v, so v stays.
+     */
+    private static void gatedStage(float[] v, HookStage stage) {
+        float g = HookStage.gateOf(v, stage.gate(), stage.gateBias());
+        float[] omega = stage.omega();
+        float[] beta = stage.beta();
+        float[] lo = stage.lo();
+        float[] hi = stage.hi();
+        for (int i = 0; i < v.length; i++) {
+            boolean inside = lo == null || (lo[i] < v[i] && v[i] < hi[i]);
+            float steered = inside ? v[i] * omega[i] + beta[i] : v[i];
+            v[i] = v[i] + (steered - v[i]) * g;
         }
     }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -14,8 +15,10 @@ import java.util.function.ToIntFunction;
 /**
  * The per-batch form of the rows' steering: for every site that any row uses, per stage, omega and beta of shape
  * (B, 1, width), the site's width ({@link HookPoint#width}; rows without that stage get omega 1, beta 0) and, when
- * any row's stage has a support, lo and hi of the same shape (rows without one get -inf, +inf). Built once per batch;
- * the hooks are then two NDArray operations per stage (five with a support), and sites no row uses have no hook.
+ * any row's stage has a support, lo and hi of the same shape (rows without one get -inf, +inf), and when any row's
+ * stage is gated, the gate (B, 1, width), its bias and which rows are gated (B, 1, 1). Built once per batch;
+ * the hooks are then two NDArray operations per stage (five with a support, a few more with a gate), and sites no row
+ * uses have no hook.
  */
 public final class SteeringBatch {
 
@@ -118,6 +121,9 @@ public final class SteeringBatch {
                 float[] beta = new float[batch * width];
                 float[] lo = null;
                 float[] hi = null;
+                float[] gate = null;
+                float[] gateBias = null;
+                boolean[] gated = null;
                 Arrays.fill(omega, 1f);
                 for (int b = 0; b < batch; b++) {
                     if (perRow[b] == null || s >= perRow[b].size()) {
@@ -136,6 +142,16 @@ public final class SteeringBatch {
                         System.arraycopy(stage.lo(), 0, lo, b * width, width);
                         System.arraycopy(stage.hi(), 0, hi, b * width, width);
                     }
+                    if (stage.isGated()) {
+                        if (gate == null) {
+                            gate = new float[batch * width];
+                            gateBias = new float[batch];
+                            gated = new boolean[batch];
+                        }
+                        System.arraycopy(stage.gate(), 0, gate, b * width, width);
+                        gateBias[b] = stage.gateBias();
+                        gated[b] = true;
+                    }
                 }
                 NDArray omegaArray = keep(arrays, manager.create(omega, shape)); // (B, 1, width)
                 NDArray betaArray = keep(arrays, manager.create(beta, shape)); // (B, 1, width)
@@ -143,7 +159,7 @@ public final class SteeringBatch {
                 if (lo != null) {
                     stageHook = supported(omegaArray, betaArray, keep(arrays, manager.create(lo, shape)),
                             keep(arrays, manager.create(hi, shape)));
-                } else if (norm != null) {
+                } else if (norm != null && gate == null) {
                     float[] folded = new float[batch * width];
                     for (int i = 0; i < folded.length; i++) {
                         folded[i] = norm[i % width] * omega[i]; // the float32 product the forward would take
@@ -152,6 +168,11 @@ public final class SteeringBatch {
                             keep(arrays, manager.create(folded, shape)));
                 } else {
                     stageHook = SiteHook.affine(omegaArray, betaArray);
+                }
+                if (gate != null) {
+                    Shape oneARow = new Shape(batch, 1, 1);
+                    stageHook = gated(stageHook, keep(arrays, manager.create(gate, shape)),
+                            keep(arrays, manager.create(gateBias, oneARow)), keep(arrays, manager.create(gated, oneARow)));
                 }
                 hook = hook == null ? stageHook : hook.andThen(stageHook);
             }
@@ -163,6 +184,23 @@ public final class SteeringBatch {
     /** omega * x + beta where lo < x < hi (strict), x elsewhere: Linear-AcT's support is a mask, not a clamp. */
     public static SiteHook supported(NDArray omega, NDArray beta, NDArray lo, NDArray hi) {
         return x -> NDArrays.where(x.gt(lo).logicalAnd(x.lt(hi)), x.mul(omega).add(beta), x);
+    }
+
+    /**
+     * The token-gated form of {@code stage} (DSAS): y = x + g (stage(x) - x) with g = sigmoid(gate . x + bias) per
+     * token, read from the stage's input x; rows not gated ({@code gated} false) take stage(x) itself, so their bits are
+     * those of the ungated hook.
+     *
+     * @param gate (B, 1, width), zero on rows without a gate
+     * @param bias (B, 1, 1)
+     * @param gated (B, 1, 1) boolean
+     */
+    public static SiteHook gated(SiteHook stage, NDArray gate, NDArray bias, NDArray gated) {
+        return x -> {
+            NDArray steered = stage.apply(x);
+            NDArray g = Activation.sigmoid(x.mul(gate).sum(new int[] {-1}, true).add(bias)); // (B, T, 1)
+            return NDArrays.where(gated.broadcast(x.getShape()), x.add(steered.sub(x).mul(g)), steered); // where does not broadcast
+        };
     }
 
     /** The hooks, indexed by {@link SiteHook#index(int, HookPoint)}; null entries where no row steers. */

@@ -61,14 +61,9 @@ public final class ActivationCollector {
             return out;
         }
         int runLayers = ordered.get(ordered.size() - 1).layer() + 1;
-        int seqLen = model.config().seqLen();
         for (int from = 0; from < prompts.size(); from += batchSize) {
             int to = Math.min(prompts.size(), from + batchSize);
-            int[][] tokens = new int[to - from][];
-            for (int i = from; i < to; i++) {
-                int[] ids = model.tokenizer().encode(prompts.get(i));
-                tokens[i - from] = ids.length > seqLen ? java.util.Arrays.copyOf(ids, seqLen) : ids;
-            }
+            int[][] tokens = model.encodeTruncated(prompts.subList(from, to));
             try (NDManager step = model.newSubManager()) {
                 model.lendWeights(step);
                 PromptBatch batch = PromptBatch.of(step, tokens);

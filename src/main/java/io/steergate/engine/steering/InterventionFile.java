@@ -29,7 +29,9 @@ import java.util.stream.Collectors;
 /**
  * Intervention maps as safetensors files (docs/architecture.md 4.5): an 8-byte little-endian header length N,
  * N bytes of JSON header padded with spaces to a multiple of 8, then the little-endian float32 data. Tensors
- * {@code <site>.omega}, {@code <site>.beta}, {@code <site>.lo}, {@code <site>.hi}, each of shape [width];
+ * {@code <site>.omega}, {@code <site>.beta}, {@code <site>.lo}, {@code <site>.hi}, each of shape [width], and for a
+ * token-gated map (DSAS) {@code <site>.gate} of shape [width] and {@code <site>.gate_bias} of shape [1], on every
+ * site of the map or on none (an optional addition: a file without them reads and behaves as before);
  * {@code __metadata__} holds {@code format = steergate.intervention/v1}, name, method, model_fingerprint, concept,
  * sites (comma-separated, forward order) and the intervention's further metadata. The same files load with Python's
  * safetensors library.
@@ -52,7 +54,7 @@ public final class InterventionFile {
     private static final ObjectReader HEADER = JSON.reader()
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
-    private static final List<String> PARTS = List.of("omega", "beta", "lo", "hi");
+    private static final List<String> PARTS = List.of("omega", "beta", "lo", "hi", "gate", "gate_bias");
 
     private InterventionFile() {
     }
@@ -68,6 +70,10 @@ public final class InterventionFile {
             if (map.hasSupport()) {
                 tensors.put(site + ".lo", map.lo());
                 tensors.put(site + ".hi", map.hi());
+            }
+            if (map.isGated()) {
+                tensors.put(site + ".gate", map.gate());
+                tensors.put(site + ".gate_bias", new float[] {map.gateBias()});
             }
         }
         Map<String, String> metadata = new TreeMap<>(intervention.metadata());
@@ -122,8 +128,9 @@ public final class InterventionFile {
      * or past the end of the file, a header that is not UTF-8 JSON or not an object, a key given twice, a shape or
      * offset that is not a non-negative whole number, an element count or byte size that overflows, data_offsets
      * that do not match the shape, and tensors that overlap, leave a gap or do not end exactly at the end of the
-     * file. Then what a steergate map cannot hold: a dtype other than F32, a shape other than [width], and NaN or
-     * infinity in omega, beta, lo or hi (safetensors itself does not check values).
+     * file. Then what a steergate map cannot hold: a dtype other than F32, a shape other than [width], NaN or
+     * infinity in any tensor (safetensors itself does not check values), a gate without its gate_bias or the other
+     * way round, a gate_bias of other than one value, and a gate on some sites of the map but not on all.
      *
      * @throws IllegalArgumentException when the bytes are not a steergate intervention file: the message names the
      *     tensor, where there is one, and says what is wrong
@@ -195,10 +202,11 @@ public final class InterventionFile {
             int dot = tensor.lastIndexOf('.');
             int part = dot < 0 ? -1 : PARTS.indexOf(tensor.substring(dot + 1));
             if (part < 0) {
-                throw new IllegalArgumentException("tensor '" + tensor + "': expected <site>.omega, .beta, .lo or .hi");
+                throw new IllegalArgumentException("tensor '" + tensor + "': expected <site>.omega, .beta, .lo, .hi, "
+                        + ".gate or .gate_bias");
             }
             HookSite site = HookSite.parse(tensor.substring(0, dot));
-            parts.computeIfAbsent(site, x -> new float[4][])[part] = entry.values(bytes, dataStart);
+            parts.computeIfAbsent(site, x -> new float[PARTS.size()][])[part] = entry.values(bytes, dataStart);
         }
         TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
         for (Map.Entry<HookSite, float[][]> e : parts.entrySet()) {
@@ -208,11 +216,28 @@ public final class InterventionFile {
                 throw new IllegalArgumentException("site " + site + " needs both " + site + ".omega and "
                         + site + ".beta");
             }
+            if ((p[4] == null) != (p[5] == null)) {
+                throw new IllegalArgumentException("site " + site + " needs both " + site + ".gate and " + site
+                        + ".gate_bias, or neither");
+            }
+            if (p[5] != null && p[5].length != 1) {
+                throw new IllegalArgumentException("tensor '" + site + ".gate_bias' has " + p[5].length
+                        + " values; a gate bias is one value");
+            }
             try {
-                maps.put(e.getKey(), new AffineMap(p[0], p[1], p[2], p[3]));
+                maps.put(e.getKey(), p[4] == null ? new AffineMap(p[0], p[1], p[2], p[3])
+                        : new AffineMap(p[0], p[1], p[2], p[3], p[4], p[5][0]));
             } catch (IllegalArgumentException ex) {
                 throw new IllegalArgumentException("site " + site + ": " + ex.getMessage(), ex);
             }
+        }
+        List<String> gated = maps.entrySet().stream().filter(e -> e.getValue().isGated()).map(e -> e.getKey().name())
+                .toList();
+        if (!gated.isEmpty() && gated.size() != maps.size()) {
+            throw new IllegalArgumentException("gates on sites " + String.join(",", gated) + " but not on "
+                    + maps.entrySet().stream().filter(e -> !e.getValue().isGated()).map(e -> e.getKey().name())
+                            .collect(Collectors.joining(","))
+                    + ": a gated map has a gate on every site");
         }
         String sites = metadata.get("sites");
         if (sites != null) {
@@ -367,7 +392,7 @@ public final class InterventionFile {
             for (int i = 0; i < values.length; i++) {
                 if (!Float.isFinite(values[i])) {
                     throw new IllegalArgumentException("tensor '" + name + "' holds " + values[i] + " at index " + i
-                            + ": omega, beta, lo and hi must be finite");
+                            + ": omega, beta, lo, hi, gate and gate_bias must be finite");
                 }
             }
             return values;

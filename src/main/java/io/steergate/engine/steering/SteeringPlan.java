@@ -18,7 +18,8 @@ import java.util.TreeMap;
  * first, omega' = lambda omega + (1 - lambda), beta' = lambda beta; consecutive maps without a support then fold
  * into one affine stage, omega = omega1' omega2', beta = omega2' beta1' + beta2' (in float64, stored as float32).
  * A map with a support cannot fold with its neighbours (its mask depends on that stage's input), so it is a stage
- * of its own. Steps of strength 0 are the identity and are dropped.
+ * of its own, and so is a gated map (its token gate reads that stage's input): the stage order stays the plan order.
+ * Steps of strength 0 are the identity and are dropped.
  */
 public final class SteeringPlan implements RowSteering {
 
@@ -87,7 +88,7 @@ public final class SteeringPlan implements RowSteering {
                             + list.get(list.size() - 1).width() + " and " + map.width());
                 }
                 Stage last = list.isEmpty() ? null : list.get(list.size() - 1);
-                if (fold && last != null && last.lo == null && !map.hasSupport()) {
+                if (fold && last != null && last.foldable() && !map.hasSupport() && !map.isGated()) {
                     last.then(map, lambda);
                 } else {
                     list.add(Stage.of(map, lambda));
@@ -140,12 +141,21 @@ public final class SteeringPlan implements RowSteering {
         private final double[] beta;
         private final float[] lo;
         private final float[] hi;
+        private final float[] gate;
+        private final float gateBias;
 
-        private Stage(double[] omega, double[] beta, float[] lo, float[] hi) {
+        private Stage(double[] omega, double[] beta, float[] lo, float[] hi, float[] gate, float gateBias) {
             this.omega = omega;
             this.beta = beta;
             this.lo = lo;
             this.hi = hi;
+            this.gate = gate;
+            this.gateBias = gateBias;
+        }
+
+        /** Whether a map may fold into this stage: only a plain affine one, no support, no gate. */
+        boolean foldable() {
+            return lo == null && gate == null;
         }
 
         /** The map at strength lambda: omega' = lambda omega + (1 - lambda), beta' = lambda beta. */
@@ -157,7 +167,7 @@ public final class SteeringPlan implements RowSteering {
                 omega[i] = lambda * map.omega()[i] + (1 - lambda);
                 beta[i] = lambda * map.beta()[i];
             }
-            return new Stage(omega, beta, map.lo(), map.hi());
+            return new Stage(omega, beta, map.lo(), map.hi(), map.gate(), map.gateBias());
         }
 
         /** Folds {@code map} at strength lambda after this stage: omega = omega1' omega2', beta = omega2' beta1' + beta2'. */
@@ -181,7 +191,7 @@ public final class SteeringPlan implements RowSteering {
                 o[i] = (float) omega[i];
                 b[i] = (float) beta[i];
             }
-            return new AffineMap(o, b, lo, hi);
+            return new AffineMap(o, b, lo, hi, gate, gateBias);
         }
     }
 }

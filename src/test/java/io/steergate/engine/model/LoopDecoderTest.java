@@ -158,7 +158,8 @@ class LoopDecoderTest {
         return () -> stages;
     }
 
-    private static HookStage stage(Random random, int dim, boolean supported) {
+    /** A random stage of width dim (omega near 1, small beta), with a support of width 1 when asked. */
+    static HookStage stage(Random random, int dim, boolean supported) {
         float[] omega = new float[dim];
         float[] beta = new float[dim];
         float[] lo = supported ? new float[dim] : null;
