@@ -5,8 +5,9 @@ package io.steergate.engine.model;
  * {@code y = omega * x + beta} per neuron, only where {@code lo < x < hi} (strict) when a support is present, identity
  * elsewhere. A gated stage (DSAS, arXiv 2512.03661) moves each token only part of the way:
  * {@code y = x + g(x) (omega * x + beta - x)} with {@code g(x) = sigmoid(gate . x + gateBias)} computed once per token
- * from this stage's input, so the per-token cost is one dot product. The one value type behind it is the steering package's {@code AffineMap}, which checks the lengths; the
- * model sees it through this interface because the model may not import the steering package.
+ * from this stage's input, so the per-token cost is one dot product. The one value type behind it is the steering
+ * package's {@code AffineMap}, which checks the lengths; the model sees it through this interface because the model
+ * may not import the steering package.
  */
 public interface HookStage {
 
