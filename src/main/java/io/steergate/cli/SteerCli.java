@@ -15,10 +15,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 
 /**
- * The command line of SteerGate's engine: generate with maps, fit a map, evaluate a map (plain Java on picocli; it
- * never starts the Quarkus app); and {@code keys}, an operator's client of a running application's key API; {@code kafka}, which provisions a
- * broker's users, ACLs and tenant topics. Errors are one line on stderr: exit code 2 for bad arguments, 1 for failures.
- * Run it through {@code deploy/steer}.
+ * The command line of SteerGate's engine: generate with maps, fit a map, gate a map (experimental DSAS token gates),
+ * evaluate a map (plain Java on picocli; it never starts the Quarkus app); and {@code keys}, an operator's client of a
+ * running application's key API; {@code kafka}, which provisions a broker's users, ACLs and tenant topics. Errors are
+ * one line on stderr: exit code 2 for bad arguments, 1 for failures. Run it through {@code deploy/steer}.
  */
 @Command(name = "steer", mixinStandardHelpOptions = true, version = "steer 0.1.0",
         description = "Generate, fit and evaluate activation-steering maps on a local model; verify audit exports; manage API keys; provision Kafka users and ACLs.",
@@ -31,7 +31,7 @@ public final class SteerCli implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing subcommand: generate, fit, evaluate, scale, audit, keys or kafka");
+        throw new ParameterException(spec.commandLine(), "missing subcommand: generate, fit, gate, evaluate, scale, audit, keys or kafka");
     }
 
     public static void main(String[] args) {
