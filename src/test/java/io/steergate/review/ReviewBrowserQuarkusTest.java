@@ -37,6 +37,7 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -225,7 +226,10 @@ class ReviewBrowserQuarkusTest {
         screenshot("12-operator-job");
         // a PASSED candidate is approved; a REFUSED one is offered only as a recorded override of the gate
         browser.findElement(By.id(verdict.equals("PASSED") ? "approve" : "override")).click();
-        new WebDriverWait(browser, WAIT).until(b -> b.findElement(By.id("version-status")).getText().contains("active"));
+        // the click submits a form: an element found on the page being replaced goes stale, and is looked up again
+        // (the clean-clone CI of a4e66d7 failed here once)
+        new WebDriverWait(browser, WAIT).ignoring(StaleElementReferenceException.class)
+                .until(b -> b.findElement(By.id("version-status")).getText().contains("active"));
         screenshot("13-operator-approved");
         JsonPath intervention = given().get("/v1/interventions/" + name).then().statusCode(200).extract().jsonPath();
         assertEquals(1, intervention.getInt("activeVersion"));
