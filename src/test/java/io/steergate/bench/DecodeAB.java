@@ -27,7 +27,8 @@ import java.util.function.ToDoubleBiFunction;
  * batch 1, 8 and 32, steered (SteeringBench's three composed maps at 15 sites) at 1, 8 and 32, and 32 rows with 32
  * different plans. Rates are given by wall time and by the stepping thread's CPU time (libtorch runs on it with one
  * intra-op thread), which a loaded machine inflates far less. A main, not a test:
- * {@code DecodeAB <classes A> <classes B> <test classes> [rounds=7]}.
+ * {@code DecodeAB <classes A> <classes B> <test classes> [rounds=7]}; {@code -Dbench.new-tokens=251} decodes run.c's
+ * 256 positions instead of 64 new tokens.
  */
 public final class DecodeAB {
 
@@ -134,6 +135,7 @@ public final class DecodeAB {
 
     /** Loaded in each build's class loader: the tokens of one generation of a case. */
     public static final class Rates implements ToDoubleBiFunction<String, Integer>, AutoCloseable {
+        private static final int NEW_TOKENS = Integer.getInteger("bench.new-tokens", 64);
         private final LlamaModel model;
         private final Generator generator;
         private final SteeringPlan plan;
@@ -160,7 +162,7 @@ public final class DecodeAB {
             List<GenerationInput> rows = new ArrayList<>();
             for (int b = 0; b < batch; b++) {
                 // greedy: "Once upon a time" runs the full 64 tokens without EOS (see the golden file)
-                GenerationInput row = new GenerationInput("Once upon a time", 64, 0f, 1f, b);
+                GenerationInput row = new GenerationInput("Once upon a time", NEW_TOKENS, 0f, 1f, b);
                 rows.add(switch (mode) {
                     case "plain" -> row;
                     case "steered" -> row.withSteering(plan);
