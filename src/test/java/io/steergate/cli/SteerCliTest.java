@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
@@ -167,6 +168,32 @@ class SteerCliTest {
         // greedy and seeded runs repeat exactly
         assertEquals(gen.out(), run("generate", "--model", MODEL, "--map", map.toString(), "--strength", "0.5",
                 "--prompt", "Tom went to the park. He saw", "--max-tokens", "12", "--seed", "7").out());
+    }
+
+    @Test
+    void generateOverAPromptSetPrintsOneJsonLineARowEachSeededAsAlone() throws IOException {
+        Path prompts = dir.resolve("continue.jsonl");
+        Files.writeString(prompts, """
+                {"text": "Tom went to the park. He saw"}
+                {"text": "Lily had a \\"new\\" pet."}
+                """);
+        Run set = run("generate", "--model", MODEL, "--map", map.toString(), "--strength", "0.5", "--prompts",
+                prompts.toString(), "--max-tokens", "12", "--seed", "7");
+        assertEquals(0, set.code(), set.err());
+        List<String> lines = set.out().strip().lines().toList();
+        assertEquals(2, lines.size(), set.out());
+        // each line reads back as a prompt set; row i is what --prompt gives alone with seed 7 + i
+        List<String> texts = PromptSet.parse("out", "stdout", set.out()).texts();
+        String[] alone = {"Tom went to the park. He saw", "Lily had a \"new\" pet."};
+        for (int i = 0; i < 2; i++) {
+            assertTrue(texts.get(i).startsWith(alone[i]) && texts.get(i).length() > alone[i].length(), texts.get(i));
+            assertEquals(run("generate", "--model", MODEL, "--map", map.toString(), "--strength", "0.5", "--prompt",
+                    alone[i], "--max-tokens", "12", "--seed", String.valueOf(7 + i)).out().strip(), texts.get(i));
+        }
+        assertTrue(set.err().contains("2 prompts"), set.err());
+        assertBad(run("generate", "--model", MODEL, "--prompts", dir.resolve("none.jsonl").toString()), "--prompts");
+        assertBad(run("generate", "--model", MODEL, "--prompts", source.toString(), "--prompt", "hi"),
+                "mutually exclusive");
     }
 
     @Test
