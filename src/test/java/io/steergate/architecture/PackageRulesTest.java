@@ -71,7 +71,9 @@ class PackageRulesTest {
      */
     private static final List<String> ENGINE_LIBRARIES = List.of("java.", "ai.djl.", "com.fasterxml.jackson.",
             // hashing (DigestUtils, Hex): the one SHA-256 helper of every package
-            "org.apache.commons.codec.");
+            "org.apache.commons.codec.",
+            // the JDK's Vector API (incubating in Java 17): the CPU decoder's attention kernels
+            "jdk.incubator.vector.");
     private static final List<String> MESSAGE_LIBRARIES = List.of("java.", "com.fasterxml.jackson.annotation");
 
     @Test

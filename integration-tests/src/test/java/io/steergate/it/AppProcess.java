@@ -122,6 +122,9 @@ public final class AppProcess implements AutoCloseable {
         managementPort = freePort();
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        // as the launcher runs it: the decoder's attention kernels on the Vector API
+        command.add("--add-modules");
+        command.add("jdk.incubator.vector");
         command.addAll(jvmArgs);
         command.add("-jar");
         command.add(appJar.toAbsolutePath().toString());

@@ -37,6 +37,13 @@ final class LoopDecoder {
     private static final int THREADS = ForkJoinPool.getCommonPoolParallelism() + 1;
     // below this a second thread costs more (its own pass over every weight, the hand-over) than it saves
     private static final int MIN_TOKENS_PER_THREAD = 4;
+    /**
+     * Whether this JVM has the Vector API for {@link VectorKernels} (started with --add-modules jdk.incubator.vector);
+     * read here, not there, because touching VectorKernels without the module fails.
+     */
+    static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    /** Set to true, attention keeps the scalar loops even where the Vector API is there (comparisons, a way out). */
+    static final String SCALAR_ATTENTION_PROPERTY = "steergate.model.scalar-attention";
 
     private final LlamaConfig config;
     private final float[][] embedding; // (vocab, dim)
@@ -50,6 +57,7 @@ final class LoopDecoder {
     private final float[][] wcls; // (dim, vocab)
     private final float[][] cos; // (seqLen, headSize / 2): RoPE's cosine of each pair at each position
     private final float[][] sin;
+    private final boolean vectorAttention; // softmax and weighted values on VectorKernels
 
     /**
      * From the flat (in, out) arrays LlamaModel builds: the matrices are copied into one array per input row; the norm
@@ -58,6 +66,7 @@ final class LoopDecoder {
     LoopDecoder(LlamaConfig config, float[] embedding, float[][] rmsAtt, float[][] wqkv, float[][] wo,
             float[][] rmsFfn, float[][] w13, float[][] w2, float[] rmsFinal, float[] wcls) {
         this.config = config;
+        this.vectorAttention = VECTOR_API && !Boolean.getBoolean(SCALAR_ATTENTION_PROPERTY);
         int dim = config.dim();
         int hidden = config.hiddenDim();
         int layers = config.nLayers();
@@ -301,8 +310,16 @@ final class LoopDecoder {
             for (int h = 0; h < config.nHeads(); h++) {
                 int kvh = h / kvMul;
                 scores(q, h * hs, keys, kvh * hs, hs, pos + 1, scores);
-                softmax(scores, pos + 1);
-                weightedValues(scores, values, kvh * hs, pos + 1, out);
+                if (vectorAttention) {
+                    VectorKernels.softmax(scores, pos + 1);
+                } else {
+                    softmax(scores, pos + 1);
+                }
+                if (vectorAttention && pos + 1 >= VectorKernels.MIN_POSITIONS) {
+                    VectorKernels.weightedValues(scores, values, kvh * hs, pos + 1, out);
+                } else {
+                    weightedValues(scores, values, kvh * hs, pos + 1, out);
+                }
                 System.arraycopy(out, 0, heads[e], h * hs, hs);
             }
         }
@@ -348,7 +365,7 @@ final class LoopDecoder {
      * (then four, then one), each its own sum reading its dim's positions in a row of memory; eight independent sums
      * keep both of the core's adders busy where four waited on each other.
      */
-    private static void weightedValues(float[] weights, float[][] values, int first, int length, float[] out) {
+    static void weightedValues(float[] weights, float[][] values, int first, int length, float[] out) {
         int hs = out.length;
         int d = 0;
         for (; d + 7 < hs; d += 8) {
@@ -513,7 +530,7 @@ final class LoopDecoder {
     }
 
     /** Softmax of the first {@code length} scores in place: exp(s - max) / sum. */
-    private static void softmax(float[] s, int length) {
+    static void softmax(float[] s, int length) {
         float max = Float.NEGATIVE_INFINITY;
         for (int t = 0; t < length; t++) {
             max = Math.max(max, s[t]);

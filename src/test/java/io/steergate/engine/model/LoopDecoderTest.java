@@ -62,6 +62,36 @@ class LoopDecoderTest {
     }
 
     @Test
+    void theScalarAttentionComputesWhatTheVectorKernelsDo() throws IOException {
+        assertTrue(LoopDecoder.VECTOR_API, "the tests run with --add-modules jdk.incubator.vector (pom.xml)");
+        int[] prompt = model.tokenizer().encode("Once upon a time");
+        int[] golden = GeneratorTest.golden("once-upon-a-time-greedy-64.txt");
+        int[] tokens = IntStream.concat(Arrays.stream(prompt), Arrays.stream(golden)).toArray();
+        System.setProperty(LoopDecoder.SCALAR_ATTENTION_PROPERTY, "true");
+        LlamaModel scalarModel;
+        try {
+            scalarModel = TestModel.load();
+        } finally {
+            System.clearProperty(LoopDecoder.SCALAR_ATTENTION_PROPERTY);
+        }
+        try (scalarModel) {
+            LoopDecoder scalar = scalarModel.loops();
+            LoopDecoder.Row scalarRow = scalar.newRow(tokens.length, null);
+            LoopDecoder.Row vectorRow = loops.newRow(tokens.length, null);
+            boolean differ = false;
+            for (int pos = 0; pos < tokens.length; pos++) {
+                float[] expected = scalar.forward(List.of(scalarRow), List.of(new int[] {tokens[pos]}), Set.of(),
+                        new HashMap<>());
+                float[] actual = feed(vectorRow, null, tokens[pos]);
+                assertArrayEquals(expected, actual, 1e-4f, "position " + pos); // as against run.c
+                differ |= !Arrays.equals(expected, actual);
+            }
+            // the two paths really are two: sums in another order change the last bits somewhere
+            assertTrue(differ, "the vector kernels were not used");
+        }
+    }
+
+    @Test
     void aPromptFedAtOnceComputesTheBitsOfOneTokenAtATime() {
         int[] prompt = model.tokenizer().encode(LONG_PROMPT);
         RowSteering steering = randomSteering(new Random(3));

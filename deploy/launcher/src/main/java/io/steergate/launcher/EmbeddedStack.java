@@ -273,6 +273,9 @@ public final class EmbeddedStack {
     private ProcessBuilder appProcess() {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        // the decoder's attention kernels on the Vector API (incubating in Java 17; without it, scalar loops)
+        command.add("--add-modules");
+        command.add("jdk.incubator.vector");
         command.add("-Dai.djl.offline=true");
         // one torch thread: small shared machines oversubscribe otherwise (docs/architecture.md 5)
         command.add("-Dai.djl.pytorch.num_threads=1");

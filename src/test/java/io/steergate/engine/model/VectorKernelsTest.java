@@ -1,0 +1,76 @@
+package io.steergate.engine.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The Vector API kernels against LoopDecoder's scalar loops, at every length across the vector width and its tail. */
+class VectorKernelsTest {
+
+    @Test
+    void softmaxMatchesTheScalarLoopAndSumsToOne() {
+        assertTrue(LoopDecoder.VECTOR_API, "the tests run with --add-modules jdk.incubator.vector (pom.xml)");
+        Random random = new Random(11);
+        for (int length = 1; length <= 300; length++) {
+            float[] scores = new float[length + 5]; // longer than length: what lies beyond is not touched
+            for (int t = 0; t < scores.length; t++) {
+                scores[t] = 4 * (float) random.nextGaussian();
+            }
+            float[] scalar = scores.clone();
+            float[] vector = scores.clone();
+            LoopDecoder.softmax(scalar, length);
+            VectorKernels.softmax(vector, length);
+            double sum = 0;
+            for (int t = 0; t < length; t++) {
+                // the sum's order differs: a few float roundings of 1e-7 each, relative
+                assertEquals(scalar[t], vector[t], 1e-5f * scalar[t] + 1e-9f, "length " + length + ", t " + t);
+                sum += vector[t];
+            }
+            assertEquals(1.0, sum, 1e-5, "length " + length);
+            assertTrue(Arrays.equals(scores, length, scores.length, vector, length, vector.length), "length " + length);
+        }
+    }
+
+    @Test
+    void softmaxOfEqualScoresIsUniformAndOfOneLargeScoreIsOneHot() {
+        float[] equal = new float[40];
+        Arrays.fill(equal, 2.5f);
+        VectorKernels.softmax(equal, 40);
+        for (float p : equal) {
+            assertEquals(1 / 40f, p, 1e-7f);
+        }
+        float[] peaked = new float[40];
+        peaked[17] = 200f;
+        VectorKernels.softmax(peaked, 40);
+        assertEquals(1f, peaked[17]);
+        assertEquals(0f, peaked[3]);
+    }
+
+    @Test
+    void weightedValuesMatchTheScalarSums() {
+        Random random = new Random(12);
+        int dims = 8;
+        for (int length = 1; length <= 300; length++) {
+            float[] weights = new float[length];
+            for (int t = 0; t < length; t++) {
+                weights[t] = random.nextFloat() / length;
+            }
+            float[][] values = new float[2 * dims][length + 3];
+            for (float[] row : values) {
+                for (int t = 0; t < row.length; t++) {
+                    row[t] = (float) random.nextGaussian();
+                }
+            }
+            float[] scalar = new float[dims];
+            float[] vector = new float[dims];
+            LoopDecoder.weightedValues(weights, values, dims, length, scalar); // the second head's dims
+            VectorKernels.weightedValues(weights, values, dims, length, vector);
+            for (int d = 0; d < dims; d++) {
+                assertEquals(scalar[d], vector[d], 1e-5f, "length " + length + ", dim " + d);
+            }
+        }
+    }
+}
