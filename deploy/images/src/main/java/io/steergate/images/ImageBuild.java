@@ -49,6 +49,8 @@ public final class ImageBuild {
     public static final List<String> ENTRYPOINT = List.of(
             JAVA_HOME + "/bin/java",
             "-XX:MaxRAMPercentage=75.0", "-XX:+ExitOnOutOfMemoryError",
+            // the CPU decoder's attention kernels (engine/model/VectorKernels); without it, its scalar loops
+            "--add-modules", "jdk.incubator.vector",
             "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
             "-jar", APP_DIR + "/quarkus-run.jar");
 

@@ -29,7 +29,8 @@ final class JavaRuntime {
             "jdk.net",
             "jdk.security.auth",   // JAAS login modules (Kafka SASL)
             "jdk.security.jgss",
-            "jdk.charsets");       // PostgreSQL server encodings beyond java.base's
+            "jdk.charsets",        // PostgreSQL server encodings beyond java.base's
+            "jdk.incubator.vector"); // the CPU decoder's attention kernels (the entrypoint adds it)
 
     private JavaRuntime() {
     }
