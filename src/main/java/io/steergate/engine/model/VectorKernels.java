@@ -55,21 +55,52 @@ final class VectorKernels {
         }
     }
 
-    /** out[d] = sum over t below {@code length} of weights[t] * values[first + d][t]. */
+    /**
+     * out[d] = sum over t below {@code length} of weights[t] * values[first + d][t]: four dims per pass, so that each
+     * vector of weights is loaded once for four sums (each dim's sum is the one it has alone).
+     */
     static void weightedValues(float[] weights, float[][] values, int first, int length, float[] out) {
         int bound = SPECIES.loopBound(length);
-        for (int d = 0; d < out.length; d++) {
+        int d = 0;
+        for (; d + 3 < out.length; d += 4) {
+            float[] v0 = values[first + d];
+            float[] v1 = values[first + d + 1];
+            float[] v2 = values[first + d + 2];
+            float[] v3 = values[first + d + 3];
+            FloatVector s0 = FloatVector.zero(SPECIES);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            int t = 0;
+            for (; t < bound; t += SPECIES.length()) {
+                FloatVector w = FloatVector.fromArray(SPECIES, weights, t);
+                s0 = w.fma(FloatVector.fromArray(SPECIES, v0, t), s0);
+                s1 = w.fma(FloatVector.fromArray(SPECIES, v1, t), s1);
+                s2 = w.fma(FloatVector.fromArray(SPECIES, v2, t), s2);
+                s3 = w.fma(FloatVector.fromArray(SPECIES, v3, t), s3);
+            }
+            out[d] = tail(s0, weights, v0, t, length);
+            out[d + 1] = tail(s1, weights, v1, t, length);
+            out[d + 2] = tail(s2, weights, v2, t, length);
+            out[d + 3] = tail(s3, weights, v3, t, length);
+        }
+        for (; d < out.length; d++) {
             float[] v = values[first + d];
             FloatVector sums = FloatVector.zero(SPECIES);
             int t = 0;
             for (; t < bound; t += SPECIES.length()) {
                 sums = FloatVector.fromArray(SPECIES, weights, t).fma(FloatVector.fromArray(SPECIES, v, t), sums);
             }
-            float sum = sums.reduceLanes(VectorOperators.ADD);
-            for (; t < length; t++) {
-                sum += weights[t] * v[t];
-            }
-            out[d] = sum;
+            out[d] = tail(sums, weights, v, t, length);
         }
+    }
+
+    /** The lanes added, then the positions from {@code from} on that fill no whole vector. */
+    private static float tail(FloatVector lanes, float[] weights, float[] v, int from, int length) {
+        float sum = lanes.reduceLanes(VectorOperators.ADD);
+        for (int t = from; t < length; t++) {
+            sum += weights[t] * v[t];
+        }
+        return sum;
     }
 }

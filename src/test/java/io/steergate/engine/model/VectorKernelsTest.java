@@ -52,24 +52,25 @@ class VectorKernelsTest {
     @Test
     void weightedValuesMatchTheScalarSums() {
         Random random = new Random(12);
-        int dims = 8;
-        for (int length = 1; length <= 300; length++) {
-            float[] weights = new float[length];
-            for (int t = 0; t < length; t++) {
-                weights[t] = random.nextFloat() / length;
-            }
-            float[][] values = new float[2 * dims][length + 3];
-            for (float[] row : values) {
-                for (int t = 0; t < row.length; t++) {
-                    row[t] = (float) random.nextGaussian();
+        for (int dims : new int[] {8, 6}) { // four dims a pass, and what is left
+            for (int length = 1; length <= 300; length++) {
+                float[] weights = new float[length];
+                for (int t = 0; t < length; t++) {
+                    weights[t] = random.nextFloat() / length;
                 }
-            }
-            float[] scalar = new float[dims];
-            float[] vector = new float[dims];
-            LoopDecoder.weightedValues(weights, values, dims, length, scalar); // the second head's dims
-            VectorKernels.weightedValues(weights, values, dims, length, vector);
-            for (int d = 0; d < dims; d++) {
-                assertEquals(scalar[d], vector[d], 1e-5f, "length " + length + ", dim " + d);
+                float[][] values = new float[2 * dims][length + 3];
+                for (float[] row : values) {
+                    for (int t = 0; t < row.length; t++) {
+                        row[t] = (float) random.nextGaussian();
+                    }
+                }
+                float[] scalar = new float[dims];
+                float[] vector = new float[dims];
+                LoopDecoder.weightedValues(weights, values, dims, length, scalar); // the second head's dims
+                VectorKernels.weightedValues(weights, values, dims, length, vector);
+                for (int d = 0; d < dims; d++) {
+                    assertEquals(scalar[d], vector[d], 1e-5f, dims + " dims, length " + length + ", dim " + d);
+                }
             }
         }
     }
