@@ -361,50 +361,13 @@ final class LoopDecoder {
     }
 
     /**
-     * out[d] = sum over t below {@code length} of weights[t] * values[first + d][t], t in order: eight dims at once
-     * (then four, then one), each its own sum reading its dim's positions in a row of memory; eight independent sums
-     * keep both of the core's adders busy where four waited on each other.
+     * out[d] = sum over t below {@code length} of weights[t] * values[first + d][t], t in order: four dims at once,
+     * four independent sums, each reading its dim's positions in a row of memory. Attention takes
+     * {@link VectorKernels#weightedValues} instead from 32 positions on where the JVM has the Vector API.
      */
     static void weightedValues(float[] weights, float[][] values, int first, int length, float[] out) {
         int hs = out.length;
         int d = 0;
-        for (; d + 7 < hs; d += 8) {
-            float[] v0 = values[first + d];
-            float[] v1 = values[first + d + 1];
-            float[] v2 = values[first + d + 2];
-            float[] v3 = values[first + d + 3];
-            float[] v4 = values[first + d + 4];
-            float[] v5 = values[first + d + 5];
-            float[] v6 = values[first + d + 6];
-            float[] v7 = values[first + d + 7];
-            float s0 = 0f;
-            float s1 = 0f;
-            float s2 = 0f;
-            float s3 = 0f;
-            float s4 = 0f;
-            float s5 = 0f;
-            float s6 = 0f;
-            float s7 = 0f;
-            for (int t = 0; t < length; t++) {
-                float a = weights[t];
-                s0 += a * v0[t];
-                s1 += a * v1[t];
-                s2 += a * v2[t];
-                s3 += a * v3[t];
-                s4 += a * v4[t];
-                s5 += a * v5[t];
-                s6 += a * v6[t];
-                s7 += a * v7[t];
-            }
-            out[d] = s0;
-            out[d + 1] = s1;
-            out[d + 2] = s2;
-            out[d + 3] = s3;
-            out[d + 4] = s4;
-            out[d + 5] = s5;
-            out[d + 6] = s6;
-            out[d + 7] = s7;
-        }
         for (; d + 3 < hs; d += 4) {
             float[] v0 = values[first + d];
             float[] v1 = values[first + d + 1];
