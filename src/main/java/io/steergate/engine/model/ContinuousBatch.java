@@ -1,6 +1,5 @@
 package io.steergate.engine.model;
 
-import ai.djl.ndarray.NDManager;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -161,9 +160,7 @@ public final class ContinuousBatch implements AutoCloseable {
             }
             steering.add(request.input().steering());
         }
-        try (NDManager check = model.newSubManager()) {
-            SteeringBatch.build(check, steering, config); // refuses a site or width the model does not have
-        }
+        SteeringBatch.check(steering, config);
         Ticket ticket = new Ticket(nextId++);
         List<BatchRow> batchRows = new ArrayList<>();
         for (int b = 0; b < unit.size(); b++) {

@@ -309,15 +309,15 @@ final class LoopDecoder {
             float[] q = qkv[e]; // wq already carries the 1/sqrt(headSize) scale
             for (int h = 0; h < config.nHeads(); h++) {
                 int kvh = h / kvMul;
-                scores(q, h * hs, keys, kvh * hs, hs, pos + 1, scores);
-                if (vectorAttention) {
-                    VectorKernels.softmax(scores, pos + 1);
-                } else {
-                    softmax(scores, pos + 1);
-                }
                 if (vectorAttention && pos + 1 >= VectorKernels.MIN_POSITIONS) {
-                    VectorKernels.weightedValues(scores, values, kvh * hs, pos + 1, out);
+                    VectorKernels.attend(q, h * hs, keys, values, kvh * hs, pos + 1, scores, out);
                 } else {
+                    scores(q, h * hs, keys, kvh * hs, hs, pos + 1, scores);
+                    if (vectorAttention) {
+                        VectorKernels.softmax(scores, pos + 1);
+                    } else {
+                        softmax(scores, pos + 1);
+                    }
                     weightedValues(scores, values, kvh * hs, pos + 1, out);
                 }
                 System.arraycopy(out, 0, heads[e], h * hs, hs);

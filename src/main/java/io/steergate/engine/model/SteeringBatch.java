@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.ToIntFunction;
 
@@ -70,12 +71,22 @@ public final class SteeringBatch {
         float[] of(int layer, HookPoint point);
     }
 
-    private static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, int nLayers,
-            ToIntFunction<HookPoint> widthOf, NormWeights norms) {
+    /**
+     * Refuses rows that name a site or width {@code config}'s model does not have, as {@link #build} does, without
+     * building anything: for a forward that takes the rows' stages as they are ({@link LoopDecoder}).
+     *
+     * @throws IllegalArgumentException naming the row, the site and what the model has there
+     */
+    static void check(List<? extends RowSteering> rows, LlamaConfig config) {
+        sitesUsed(rows, config.nLayers(), point -> point.width(config));
+    }
+
+    /** Per site that any row steers (in forward order), each row's stages there (null for rows that do not). */
+    private static SortedMap<Integer, List<HookStage>[]> sitesUsed(List<? extends RowSteering> rows, int nLayers,
+            ToIntFunction<HookPoint> widthOf) {
         int batch = rows.size();
         int sites = nLayers * SiteHook.POINTS;
-        // site -> per row its stages
-        Map<Integer, List<HookStage>[]> used = new TreeMap<>();
+        SortedMap<Integer, List<HookStage>[]> used = new TreeMap<>();
         for (int b = 0; b < batch; b++) {
             RowSteering row = rows.get(b);
             if (row == null) {
@@ -103,6 +114,14 @@ public final class SteeringBatch {
                 }
             }
         }
+        return used;
+    }
+
+    private static SteeringBatch build(NDManager manager, List<? extends RowSteering> rows, int nLayers,
+            ToIntFunction<HookPoint> widthOf, NormWeights norms) {
+        int batch = rows.size();
+        int sites = nLayers * SiteHook.POINTS;
+        SortedMap<Integer, List<HookStage>[]> used = sitesUsed(rows, nLayers, widthOf);
         if (used.isEmpty()) {
             return null;
         }

@@ -5,15 +5,15 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Attention's two reductions over a row's positions on the Vector API ({@code jdk.incubator.vector}), for
- * {@link LoopDecoder}: the softmax, whose exp is the one operation of a decode step that HotSpot does not vectorize
- * on its own (a scalar {@code Math.exp} a score), and the probability-weighted sum of the values, a reduction over
- * positions that it does not vectorize either, because that would reorder a float sum. Here both run a vector of
- * positions at a time: about 5x (softmax) and 2x (weighted sum, 64 positions and more) of the scalar loops on this
- * machine (BENCHMARKS.md, session 13).
+ * Attention over a row's positions on the Vector API ({@code jdk.incubator.vector}), for {@link LoopDecoder}. Two of
+ * its steps are ones HotSpot does not vectorize on its own: the softmax's exp (a scalar {@code Math.exp} a score) and
+ * the probability-weighted sum of the values (a reduction over positions, which C2 will not reorder). {@link #attend}
+ * does a query head in three passes over the positions (scores and their maximum, exp, weighted values) where the
+ * scalar loops take seven (BENCHMARKS.md, sessions 13 and 14).
  *
  * <p>The sums are in a different order from LoopDecoder's scalar ones (lanes, then the lanes added by
- * {@code reduceLanes}), and the vector exp may differ from {@code Math.exp} in the last bit, so the logits differ in
+ * {@code reduceLanes}) and use fused multiply-adds, the softmax's division comes after the weighted sum instead of
+ * before it, and the vector exp may differ from {@code Math.exp} in the last bit, so the logits differ in
  * the last bits between the two paths; within one path a row's bits still depend only on its own positions, however
  * it is batched or chunked.
  *
@@ -37,6 +37,56 @@ final class VectorKernels {
         for (int t = 0; t < length; t++) {
             max = Math.max(max, s[t]);
         }
+        float sum = expInPlace(s, length, max);
+        for (int t = 0; t < length; t++) {
+            s[t] /= sum;
+        }
+    }
+
+    /**
+     * One query head over a row's first {@code length} positions, in three passes over them instead of softmax's and
+     * the scalar products' seven: the scores and their maximum in one (all of the head's dims per vector of
+     * positions), then exp(score - max) in place, then the values weighted by those, each dim divided by their sum
+     * once at the end instead of every weight before. out[d] = sum over t of softmax(scores)[t] * values[first + d][t].
+     *
+     * @param q the query; the head's dims are {@code q[from]} to {@code q[from + out.length - 1]}
+     * @param keys per kv channel (channels, positions); the head's are {@code first} to {@code first + out.length - 1}
+     * @param values as the keys
+     * @param scores work space of at least {@code length}; left holding exp(score - max)
+     */
+    static void attend(float[] q, int from, float[][] keys, float[][] values, int first, int length, float[] scores,
+            float[] out) {
+        int hs = out.length;
+        int bound = SPECIES.loopBound(length);
+        FloatVector maxes = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        int t = 0;
+        for (; t < bound; t += SPECIES.length()) {
+            FloatVector dot = FloatVector.zero(SPECIES);
+            for (int d = 0; d < hs; d++) {
+                FloatVector qd = FloatVector.broadcast(SPECIES, q[from + d]);
+                dot = FloatVector.fromArray(SPECIES, keys[first + d], t).fma(qd, dot);
+            }
+            dot.intoArray(scores, t);
+            maxes = maxes.max(dot);
+        }
+        float max = maxes.reduceLanes(VectorOperators.MAX);
+        for (; t < length; t++) {
+            float dot = 0f;
+            for (int d = 0; d < hs; d++) {
+                dot += q[from + d] * keys[first + d][t];
+            }
+            scores[t] = dot;
+            max = Math.max(max, dot);
+        }
+        float sum = expInPlace(scores, length, max);
+        weightedValues(scores, values, first, length, out);
+        for (int d = 0; d < hs; d++) {
+            out[d] /= sum;
+        }
+    }
+
+    /** s[t] = exp(s[t] - max) for t below {@code length}; returns their sum. */
+    private static float expInPlace(float[] s, int length, float max) {
         int bound = SPECIES.loopBound(length);
         FloatVector sums = FloatVector.zero(SPECIES);
         int t = 0;
@@ -50,9 +100,7 @@ final class VectorKernels {
             s[t] = (float) Math.exp(s[t] - max);
             sum += s[t];
         }
-        for (t = 0; t < length; t++) {
-            s[t] /= sum;
-        }
+        return sum;
     }
 
     /**

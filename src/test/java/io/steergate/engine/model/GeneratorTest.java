@@ -14,7 +14,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -182,5 +185,27 @@ class GeneratorTest {
                     .flatMap(line -> Arrays.stream(line.trim().split("\\s+")))
                     .mapToInt(Integer::parseInt).toArray();
         }
+    }
+
+    /** The loop path takes the rows' stages as they are, so the refusal comes before anything runs. */
+    @Test
+    void steeringASiteOrWidthTheModelDoesNotHaveIsRefusedByName() {
+        int dim = model.config().dim();
+        int layers = model.config().nLayers();
+        HookStage stage = LoopDecoderTest.stage(new Random(5), dim, false);
+        HookStage narrow = LoopDecoderTest.stage(new Random(6), dim - 1, false);
+        GenerationInput row = new GenerationInput("Once upon a time", 8, 0f, 1f, 1);
+        RowSteering pastTheLastLayer = () -> new TreeMap<>(
+                Map.of(SiteHook.index(layers, HookPoint.RESID), List.of(stage)));
+        RowSteering tooNarrow = () -> new TreeMap<>(
+                Map.of(SiteHook.index(2, HookPoint.MLP_OUT), List.of(narrow)));
+
+        IllegalArgumentException beyond = assertThrows(IllegalArgumentException.class,
+                () -> generator.generate(List.of(row, row.withSteering(pastTheLastLayer))));
+        assertEquals("row 1 steers layer " + layers + "; the model has " + layers + " layers", beyond.getMessage());
+        IllegalArgumentException width = assertThrows(IllegalArgumentException.class,
+                () -> generator.generate(List.of(row.withSteering(tooNarrow))));
+        assertEquals("row 0 has a map of width " + (dim - 1) + " at layer 2 mlp_out; the model's width there is " + dim,
+                width.getMessage());
     }
 }

@@ -23,6 +23,8 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The plain-Java forward: run.c's numbers at every position, the NDArray forward's with steering and pooling, and the
@@ -89,6 +91,51 @@ class LoopDecoderTest {
             // the two paths really are two: sums in another order change the last bits somewhere
             assertTrue(differ, "the vector kernels were not used");
         }
+    }
+
+    /** Random weights with 1, 2 and 4 query heads per kv head (stories260K has 2), past 32 positions. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 4})
+    void bothPathsAgreeWhateverTheQueryHeadsPerKvHead(int queryHeadsPerKvHead) {
+        LlamaConfig config = new LlamaConfig(32, 48, 2, 4, 4 / queryHeadsPerKvHead, 40, 64, true);
+        Random random = new Random(queryHeadsPerKvHead);
+        int dim = config.dim();
+        int kvDim = config.kvDim();
+        int hidden = config.hiddenDim();
+        float[][] rms = {weights(random, dim, 1), weights(random, dim, 1)};
+        float[][] wqkv = {weights(random, dim * (dim + 2 * kvDim), 0.3f), weights(random, dim * (dim + 2 * kvDim), 0.3f)};
+        float[][] wo = {weights(random, dim * dim, 0.2f), weights(random, dim * dim, 0.2f)};
+        float[][] w13 = {weights(random, dim * 2 * hidden, 0.2f), weights(random, dim * 2 * hidden, 0.2f)};
+        float[][] w2 = {weights(random, hidden * dim, 0.2f), weights(random, hidden * dim, 0.2f)};
+        float[] embedding = weights(random, config.vocabSize() * dim, 1);
+        float[] wcls = weights(random, dim * config.vocabSize(), 0.2f);
+        LoopDecoder vector = new LoopDecoder(config, embedding, rms, wqkv, wo, rms, w13, w2, rms[0], wcls);
+        System.setProperty(LoopDecoder.SCALAR_ATTENTION_PROPERTY, "true");
+        LoopDecoder scalar;
+        try {
+            scalar = new LoopDecoder(config, embedding, rms, wqkv, wo, rms, w13, w2, rms[0], wcls);
+        } finally {
+            System.clearProperty(LoopDecoder.SCALAR_ATTENTION_PROPERTY);
+        }
+        LoopDecoder.Row vectorRow = vector.newRow(60, null);
+        LoopDecoder.Row scalarRow = scalar.newRow(60, null);
+        boolean differ = false;
+        for (int pos = 0; pos < 60; pos++) {
+            List<int[]> token = List.of(new int[] {random.nextInt(config.vocabSize())});
+            float[] expected = scalar.forward(List.of(scalarRow), token, Set.of(), new HashMap<>());
+            float[] actual = vector.forward(List.of(vectorRow), token, Set.of(), new HashMap<>());
+            assertArrayEquals(expected, actual, 1e-4f, "position " + pos);
+            differ |= !Arrays.equals(expected, actual);
+        }
+        assertTrue(differ, "the vector kernels were not used");
+    }
+
+    private static float[] weights(Random random, int size, float scale) {
+        float[] w = new float[size];
+        for (int i = 0; i < size; i++) {
+            w[i] = scale * (float) random.nextGaussian();
+        }
+        return w;
     }
 
     @Test

@@ -74,4 +74,71 @@ class VectorKernelsTest {
             }
         }
     }
+
+    @Test
+    void attendIsTheScoresTheirSoftmaxAndTheWeightedValues() {
+        Random random = new Random(13);
+        int hs = 8;
+        for (int length = 1; length <= 300; length++) {
+            float[] q = new float[4 * hs]; // four query heads
+            for (int i = 0; i < q.length; i++) {
+                q[i] = (float) random.nextGaussian();
+            }
+            float[][] keys = new float[2 * hs][length + 3]; // two kv heads
+            float[][] values = new float[2 * hs][length + 3];
+            for (int c = 0; c < keys.length; c++) {
+                for (int t = 0; t < length + 3; t++) {
+                    keys[c][t] = 2 * (float) random.nextGaussian();
+                    values[c][t] = (float) random.nextGaussian();
+                }
+            }
+            // query heads 2 and 3 on kv head 1 (channels 8 to 15), the scalar way
+            float[] expected = new float[2 * hs];
+            for (int head = 2; head <= 3; head++) {
+                float[] probabilities = new float[length];
+                for (int t = 0; t < length; t++) {
+                    for (int d = 0; d < hs; d++) {
+                        probabilities[t] += q[head * hs + d] * keys[hs + d][t];
+                    }
+                }
+                LoopDecoder.softmax(probabilities, length);
+                float[] out = new float[hs];
+                LoopDecoder.weightedValues(probabilities, values, hs, length, out);
+                System.arraycopy(out, 0, expected, (head - 2) * hs, hs);
+            }
+
+            float[] alone = new float[2 * hs];
+            float[] out = new float[hs];
+            for (int head = 2; head <= 3; head++) {
+                VectorKernels.attend(q, head * hs, keys, values, hs, length, new float[length], out);
+                System.arraycopy(out, 0, alone, (head - 2) * hs, hs);
+            }
+            for (int i = 0; i < 2 * hs; i++) {
+                assertEquals(expected[i], alone[i], 1e-5f, "attend, length " + length + ", output " + i);
+            }
+        }
+    }
+
+    @Test
+    void attendToEqualKeysAveragesTheValuesAndToOneMatchingKeyPicksItsValue() {
+        int hs = 4;
+        int length = 48;
+        float[] q = {1f, 0f, 0f, 0f};
+        float[][] keys = new float[hs][length];
+        float[][] values = new float[hs][length];
+        for (int t = 0; t < length; t++) {
+            values[0][t] = t;
+            values[3][t] = -2f;
+        }
+        float[] out = new float[hs];
+        VectorKernels.attend(q, 0, keys, values, 0, length, new float[length], out);
+        assertEquals((length - 1) / 2f, out[0], 1e-4f); // the mean of 0..47
+        assertEquals(0f, out[1]);
+        assertEquals(-2f, out[3], 1e-6f);
+
+        keys[0][29] = 200f; // one key far closer to the query than the rest
+        VectorKernels.attend(q, 0, keys, values, 0, length, new float[length], out);
+        assertEquals(29f, out[0]);
+        assertEquals(-2f, out[3]);
+    }
 }
