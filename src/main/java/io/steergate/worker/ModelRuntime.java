@@ -52,8 +52,9 @@ public class ModelRuntime implements AutoCloseable {
         model = loaded;
         decodePath = config.decodePath();
         generator = new Generator(model, decodePath);
-        LOG.infof("model %s (%s) loaded from %s on %s in %d ms, decode path %s", model.name(), model.fingerprint(), dir,
-                model.device(), (System.nanoTime() - start) / 1_000_000, decodePath);
+        String attention = model.loopAttention().isEmpty() ? "" : ", CPU attention " + model.loopAttention();
+        LOG.infof("model %s (%s) loaded from %s on %s in %d ms, decode path %s%s", model.name(), model.fingerprint(),
+                dir, model.device(), (System.nanoTime() - start) / 1_000_000, decodePath, attention);
     }
 
     /** A Hugging Face directory (config.json) or a llama2.c checkpoint (a *.bin other than tok*.bin). */

@@ -32,7 +32,8 @@ import java.util.function.IntFunction;
 public final class SteeringBench {
 
     private static final int NEW_TOKENS = 64;
-    private static final int REPETITIONS = 7;
+    // pairs of windows per case; -Dbench.repetitions=21 narrows the median on a noisy machine
+    private static final int REPETITIONS = Integer.getInteger("bench.repetitions", 7);
     private static final long WARMUP_NANOS = 2_000_000_000L;
     private static final long MEASURE_NANOS = 250_000_000L;
 

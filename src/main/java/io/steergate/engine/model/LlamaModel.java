@@ -461,6 +461,14 @@ public final class LlamaModel implements AutoCloseable {
         return loops;
     }
 
+    /**
+     * What the plain-Java forward's attention runs on, for the start-up log: a JVM started without {@code --add-modules
+     * jdk.incubator.vector} decodes 1.3-1.5x slower and would otherwise not say so. Empty on a GPU.
+     */
+    public String loopAttention() {
+        return loops == null ? "" : loops.attentionKernels();
+    }
+
     /** A new manager on the model's device for one forward ({@link #forwardPrompts}); close it when done. */
     public NDManager newSubManager() {
         return manager.newSubManager();

@@ -98,6 +98,15 @@ final class LoopDecoder {
         }
     }
 
+    /** Which attention kernels run, and why the scalar ones when they do. */
+    String attentionKernels() {
+        if (vectorAttention) {
+            return "Vector API";
+        }
+        return VECTOR_API ? "scalar (-D" + SCALAR_ATTENTION_PROPERTY + "=true)"
+                : "scalar (no --add-modules jdk.incubator.vector)";
+    }
+
     /** One sequence being generated: its keys and values, how many positions it holds, and its steering. */
     final class Row {
         private final int capacity;

@@ -117,6 +117,9 @@ class LoopDecoderTest {
         } finally {
             System.clearProperty(LoopDecoder.SCALAR_ATTENTION_PROPERTY);
         }
+        assertEquals("Vector API", vector.attentionKernels()); // what the worker's start-up line says
+        assertEquals("scalar (-Dsteergate.model.scalar-attention=true)", scalar.attentionKernels());
+        assertEquals("Vector API", model.loopAttention());
         LoopDecoder.Row vectorRow = vector.newRow(60, null);
         LoopDecoder.Row scalarRow = scalar.newRow(60, null);
         boolean differ = false;
