@@ -52,9 +52,9 @@ public class ModelRuntime implements AutoCloseable {
         model = loaded;
         decodePath = config.decodePath();
         generator = new Generator(model, decodePath);
-        String attention = model.loopAttention().isEmpty() ? "" : ", CPU attention " + model.loopAttention();
+        String kernels = model.loopKernels().isEmpty() ? "" : ", CPU kernels " + model.loopKernels();
         LOG.infof("model %s (%s) loaded from %s on %s in %d ms, decode path %s%s", model.name(), model.fingerprint(),
-                dir, model.device(), (System.nanoTime() - start) / 1_000_000, decodePath, attention);
+                dir, model.device(), (System.nanoTime() - start) / 1_000_000, decodePath, kernels);
     }
 
     /** A Hugging Face directory (config.json) or a llama2.c checkpoint (a *.bin other than tok*.bin). */

@@ -462,11 +462,11 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * What the plain-Java forward's attention runs on, for the start-up log: a JVM started without {@code --add-modules
-     * jdk.incubator.vector} decodes 1.3-1.5x slower and would otherwise not say so. Empty on a GPU.
+     * What the plain-Java forward's attention and SwiGLU run on, for the start-up log: a JVM started without
+     * {@code --add-modules jdk.incubator.vector} decodes 1.3-1.6x slower and would otherwise not say so. Empty on a GPU.
      */
-    public String loopAttention() {
-        return loops == null ? "" : loops.attentionKernels();
+    public String loopKernels() {
+        return loops == null ? "" : loops.kernels();
     }
 
     /** A new manager on the model's device for one forward ({@link #forwardPrompts}); close it when done. */

@@ -42,8 +42,8 @@ final class LoopDecoder {
      * read here, not there, because touching VectorKernels without the module fails.
      */
     static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-    /** Set to true, attention keeps the scalar loops even where the Vector API is there (comparisons, a way out). */
-    static final String SCALAR_ATTENTION_PROPERTY = "steergate.model.scalar-attention";
+    /** Set to true, attention and SwiGLU keep the scalar loops even with the Vector API there (comparisons, a way out). */
+    static final String SCALAR_KERNELS_PROPERTY = "steergate.model.scalar-kernels";
 
     private final LlamaConfig config;
     private final float[][] embedding; // (vocab, dim)
@@ -57,7 +57,7 @@ final class LoopDecoder {
     private final float[][] wcls; // (dim, vocab)
     private final float[][] cos; // (seqLen, headSize / 2): RoPE's cosine of each pair at each position
     private final float[][] sin;
-    private final boolean vectorAttention; // softmax and weighted values on VectorKernels
+    private final boolean vectorKernels; // attention and SwiGLU on VectorKernels
 
     /**
      * From the flat (in, out) arrays LlamaModel builds: the matrices are copied into one array per input row; the norm
@@ -66,7 +66,7 @@ final class LoopDecoder {
     LoopDecoder(LlamaConfig config, float[] embedding, float[][] rmsAtt, float[][] wqkv, float[][] wo,
             float[][] rmsFfn, float[][] w13, float[][] w2, float[] rmsFinal, float[] wcls) {
         this.config = config;
-        this.vectorAttention = VECTOR_API && !Boolean.getBoolean(SCALAR_ATTENTION_PROPERTY);
+        this.vectorKernels = VECTOR_API && !Boolean.getBoolean(SCALAR_KERNELS_PROPERTY);
         int dim = config.dim();
         int hidden = config.hiddenDim();
         int layers = config.nLayers();
@@ -98,12 +98,12 @@ final class LoopDecoder {
         }
     }
 
-    /** Which attention kernels run, and why the scalar ones when they do. */
-    String attentionKernels() {
-        if (vectorAttention) {
+    /** Which kernels attention and SwiGLU run on, and why the scalar ones when they do. */
+    String kernels() {
+        if (vectorKernels) {
             return "Vector API";
         }
-        return VECTOR_API ? "scalar (-D" + SCALAR_ATTENTION_PROPERTY + "=true)"
+        return VECTOR_API ? "scalar (-D" + SCALAR_KERNELS_PROPERTY + "=true)"
                 : "scalar (no --add-modules jdk.incubator.vector)";
     }
 
@@ -271,11 +271,10 @@ final class LoopDecoder {
         float[][] gateUp = matmul(hb, w13[l]);
         float[][] h = new float[x.length][hidden];
         for (int e = 0; e < x.length; e++) {
-            float[] g = gateUp[e];
-            for (int i = 0; i < hidden; i++) {
-                float gate = g[i];
-                // SwiGLU: silu(gate) * up, silu as gate * sigmoid(gate) like the NDArray forward
-                h[e][i] = gate * (1f / (1f + (float) Math.exp(-gate))) * g[hidden + i];
+            if (vectorKernels) {
+                VectorKernels.swiglu(gateUp[e], h[e]);
+            } else {
+                swiglu(gateUp[e], h[e], 0);
             }
         }
         float[][] mlpOut = matmul(h, w2[l]);
@@ -318,11 +317,11 @@ final class LoopDecoder {
             float[] q = qkv[e]; // wq already carries the 1/sqrt(headSize) scale
             for (int h = 0; h < config.nHeads(); h++) {
                 int kvh = h / kvMul;
-                if (vectorAttention && pos + 1 >= VectorKernels.MIN_POSITIONS) {
+                if (vectorKernels && pos + 1 >= VectorKernels.MIN_POSITIONS) {
                     VectorKernels.attend(q, h * hs, keys, values, kvh * hs, pos + 1, scores, out);
                 } else {
                     scores(q, h * hs, keys, kvh * hs, hs, pos + 1, scores);
-                    if (vectorAttention) {
+                    if (vectorKernels) {
                         VectorKernels.softmax(scores, pos + 1);
                     } else {
                         softmax(scores, pos + 1);
@@ -499,6 +498,18 @@ final class LoopDecoder {
             out[e] = o;
         }
         return out;
+    }
+
+    /**
+     * The MLP's SwiGLU from {@code from} on: out[i] = silu(gate[i]) * up[i], where gate and up are the two halves of
+     * {@code gateUp} and silu is gate * sigmoid(gate), as the NDArray forward computes it.
+     */
+    static void swiglu(float[] gateUp, float[] out, int from) {
+        int hidden = out.length;
+        for (int i = from; i < hidden; i++) {
+            float gate = gateUp[i];
+            out[i] = gate * (1f / (1f + (float) Math.exp(-gate))) * gateUp[hidden + i];
+        }
     }
 
     /** Softmax of the first {@code length} scores in place: exp(s - max) / sum. */

@@ -5,11 +5,12 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Attention over a row's positions on the Vector API ({@code jdk.incubator.vector}), for {@link LoopDecoder}. Two of
- * its steps are ones HotSpot does not vectorize on its own: the softmax's exp (a scalar {@code Math.exp} a score) and
- * the probability-weighted sum of the values (a reduction over positions, which C2 will not reorder). {@link #attend}
- * does a query head in three passes over the positions (scores and their maximum, exp, weighted values) where the
- * scalar loops take seven (BENCHMARKS.md, sessions 13 and 14).
+ * Attention over a row's positions, and the MLP's SwiGLU, on the Vector API ({@code jdk.incubator.vector}), for
+ * {@link LoopDecoder}: the steps HotSpot does not vectorize on its own. The softmax's exp and the sigmoid's (a scalar
+ * {@code Math.exp} a score or hidden unit otherwise), and the probability-weighted sum of the values (a reduction over
+ * positions, which C2 will not reorder). {@link #attend} does a query head in three passes over the positions (scores
+ * and their maximum, exp, weighted values) where the scalar loops take seven; {@link #swiglu} takes the sigmoid a
+ * vector at a time (BENCHMARKS.md, sessions 13 and 14).
  *
  * <p>The sums are in a different order from LoopDecoder's scalar ones (lanes, then the lanes added by
  * {@code reduceLanes}) and use fused multiply-adds, the softmax's division comes after the weighted sum instead of
@@ -27,6 +28,7 @@ final class VectorKernels {
     static final int MIN_POSITIONS = 32;
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final FloatVector ONE = FloatVector.broadcast(SPECIES, 1f);
 
     private VectorKernels() {
     }
@@ -83,6 +85,23 @@ final class VectorKernels {
         for (int d = 0; d < hs; d++) {
             out[d] /= sum;
         }
+    }
+
+    /**
+     * {@link LoopDecoder#swiglu} with the exp a vector at a time: the MLP's sigmoid is a scalar {@code Math.exp} per
+     * hidden unit otherwise (hidden x layers of them a token).
+     */
+    static void swiglu(float[] gateUp, float[] out) {
+        int hidden = out.length;
+        int bound = SPECIES.loopBound(hidden);
+        int i = 0;
+        for (; i < bound; i += SPECIES.length()) {
+            FloatVector gate = FloatVector.fromArray(SPECIES, gateUp, i);
+            FloatVector sigmoid = ONE.div(gate.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector up = FloatVector.fromArray(SPECIES, gateUp, hidden + i);
+            gate.mul(sigmoid).mul(up).intoArray(out, i);
+        }
+        LoopDecoder.swiglu(gateUp, out, i);
     }
 
     /** s[t] = exp(s[t] - max) for t below {@code length}; returns their sum. */

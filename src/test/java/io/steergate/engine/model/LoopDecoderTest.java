@@ -69,12 +69,12 @@ class LoopDecoderTest {
         int[] prompt = model.tokenizer().encode("Once upon a time");
         int[] golden = GeneratorTest.golden("once-upon-a-time-greedy-64.txt");
         int[] tokens = IntStream.concat(Arrays.stream(prompt), Arrays.stream(golden)).toArray();
-        System.setProperty(LoopDecoder.SCALAR_ATTENTION_PROPERTY, "true");
+        System.setProperty(LoopDecoder.SCALAR_KERNELS_PROPERTY, "true");
         LlamaModel scalarModel;
         try {
             scalarModel = TestModel.load();
         } finally {
-            System.clearProperty(LoopDecoder.SCALAR_ATTENTION_PROPERTY);
+            System.clearProperty(LoopDecoder.SCALAR_KERNELS_PROPERTY);
         }
         try (scalarModel) {
             LoopDecoder scalar = scalarModel.loops();
@@ -110,16 +110,16 @@ class LoopDecoderTest {
         float[] embedding = weights(random, config.vocabSize() * dim, 1);
         float[] wcls = weights(random, dim * config.vocabSize(), 0.2f);
         LoopDecoder vector = new LoopDecoder(config, embedding, rms, wqkv, wo, rms, w13, w2, rms[0], wcls);
-        System.setProperty(LoopDecoder.SCALAR_ATTENTION_PROPERTY, "true");
+        System.setProperty(LoopDecoder.SCALAR_KERNELS_PROPERTY, "true");
         LoopDecoder scalar;
         try {
             scalar = new LoopDecoder(config, embedding, rms, wqkv, wo, rms, w13, w2, rms[0], wcls);
         } finally {
-            System.clearProperty(LoopDecoder.SCALAR_ATTENTION_PROPERTY);
+            System.clearProperty(LoopDecoder.SCALAR_KERNELS_PROPERTY);
         }
-        assertEquals("Vector API", vector.attentionKernels()); // what the worker's start-up line says
-        assertEquals("scalar (-Dsteergate.model.scalar-attention=true)", scalar.attentionKernels());
-        assertEquals("Vector API", model.loopAttention());
+        assertEquals("Vector API", vector.kernels()); // what the worker's start-up line says
+        assertEquals("scalar (-Dsteergate.model.scalar-kernels=true)", scalar.kernels());
+        assertEquals("Vector API", model.loopKernels());
         LoopDecoder.Row vectorRow = vector.newRow(60, null);
         LoopDecoder.Row scalarRow = scalar.newRow(60, null);
         boolean differ = false;

@@ -141,4 +141,32 @@ class VectorKernelsTest {
         assertEquals(29f, out[0]);
         assertEquals(-2f, out[3]);
     }
+
+    @Test
+    void swigluMatchesTheScalarLoop() {
+        Random random = new Random(14);
+        for (int hidden = 1; hidden <= 200; hidden++) {
+            float[] gateUp = new float[2 * hidden];
+            for (int i = 0; i < gateUp.length; i++) {
+                gateUp[i] = 3 * (float) random.nextGaussian();
+            }
+            float[] scalar = new float[hidden];
+            float[] vector = new float[hidden];
+            LoopDecoder.swiglu(gateUp, scalar, 0);
+            VectorKernels.swiglu(gateUp, vector);
+            for (int i = 0; i < hidden; i++) {
+                // only the exp may differ, in its last bit
+                assertEquals(scalar[i], vector[i], 1e-6f * Math.abs(scalar[i]) + 1e-12f, "hidden " + hidden + ", " + i);
+            }
+        }
+        float[] saturated = new float[64]; // 32 gates, whole vectors, then 32 ups of 2
+        Arrays.fill(saturated, 32, 64, 2f);
+        saturated[0] = -100f;
+        saturated[2] = 100f;
+        float[] out = new float[32];
+        VectorKernels.swiglu(saturated, out);
+        assertEquals(0f, out[0], 1e-30f); // silu(-100) * 2
+        assertEquals(0f, out[1]);
+        assertEquals(200f, out[2]);
+    }
 }
