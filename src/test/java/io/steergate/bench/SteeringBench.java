@@ -14,6 +14,8 @@ import io.steergate.engine.training.Fit;
 import io.steergate.engine.training.FitOptions;
 import io.steergate.engine.training.LinearAct;
 import io.steergate.testing.TestModel;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,6 +38,7 @@ public final class SteeringBench {
     private static final int REPETITIONS = Integer.getInteger("bench.repetitions", 7);
     private static final long WARMUP_NANOS = 2_000_000_000L;
     private static final long MEASURE_NANOS = 250_000_000L;
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) throws Exception {
         Path dir = TestModel.dir();
@@ -56,8 +59,8 @@ public final class SteeringBench {
             for (int batch : new int[] {1, 8, 32}) {
                 double[] ratio = compare(generator, b -> plain(b), b -> plain(b).withSteering(plan), batch);
                 System.out.printf("batch %2d: unsteered %7.0f tok/s, steered (3 maps x 15 sites) %7.0f tok/s,"
-                        + " ratio %.3f (median of per-pair ratios %.3f)%n", batch, ratio[0], ratio[1],
-                        ratio[1] / ratio[0], ratio[2]);
+                        + " ratio %.3f (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f)%n", batch,
+                        ratio[0], ratio[1], ratio[1] / ratio[0], ratio[2], ratio[3]);
             }
             List<SteeringPlan> plans = new ArrayList<>();
             for (int b = 0; b < 32; b++) {
@@ -66,7 +69,8 @@ public final class SteeringBench {
             double[] mixed = compare(generator, b -> plain(b).withSteering(plan), b -> plain(b).withSteering(plans
                     .get(b)), 32);
             System.out.printf("batch 32: one plan for all %7.0f tok/s, 32 different plans %7.0f tok/s, ratio %.3f"
-                    + " (median of per-pair ratios %.3f)%n", mixed[0], mixed[1], mixed[1] / mixed[0], mixed[2]);
+                    + " (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f)%n", mixed[0], mixed[1],
+                    mixed[1] / mixed[0], mixed[2], mixed[3]);
 
             List<HookSite> resid = new ArrayList<>();
             for (int l = 0; l < model.config().nLayers(); l++) {
@@ -119,7 +123,11 @@ public final class SteeringBench {
         return SteeringPlan.compose(steps);
     }
 
-    /** Median tok/s of batches built by a and by b, run alternately; and the median of the per-pair ratios b/a. */
+    /**
+     * Median tok/s of batches built by a and by b, run alternately; the median of the per-pair ratios b/a by wall time,
+     * and by the stepping thread's CPU time, which a shared machine's other work disturbs less (at batch 8 and 32 it
+     * counts the rows that thread runs itself, the same share for a and b).
+     */
     private static double[] compare(Generator generator, IntFunction<GenerationInput> a,
             IntFunction<GenerationInput> b, int batch) {
         List<GenerationInput> rowsA = new ArrayList<>();
@@ -136,19 +144,29 @@ public final class SteeringBench {
         double[] rateA = new double[REPETITIONS];
         double[] rateB = new double[REPETITIONS];
         double[] ratio = new double[REPETITIONS];
+        double[] cpuRatio = new double[REPETITIONS];
         for (int r = 0; r < REPETITIONS; r++) {
-            rateA[r] = rate(generator, rowsA);
-            rateB[r] = rate(generator, rowsB);
+            double[] rateAndCpuA = rate(generator, rowsA);
+            double[] rateAndCpuB = rate(generator, rowsB);
+            rateA[r] = rateAndCpuA[0];
+            rateB[r] = rateAndCpuB[0];
             ratio[r] = rateB[r] / rateA[r];
+            cpuRatio[r] = rateAndCpuB[1] / rateAndCpuA[1];
         }
         Arrays.sort(rateA);
         Arrays.sort(rateB);
         Arrays.sort(ratio);
-        return new double[] {rateA[REPETITIONS / 2], rateB[REPETITIONS / 2], ratio[REPETITIONS / 2]};
+        Arrays.sort(cpuRatio);
+        int median = REPETITIONS / 2;
+        return new double[] {rateA[median], rateB[median], ratio[median], cpuRatio[median]};
     }
 
-    /** tok/s of repeated generations of {@code rows} over at least {@link #MEASURE_NANOS}. */
-    private static double rate(Generator generator, List<GenerationInput> rows) {
+    /**
+     * tok/s of repeated generations of {@code rows} over at least {@link #MEASURE_NANOS}, by wall time and by this
+     * thread's CPU time.
+     */
+    private static double[] rate(Generator generator, List<GenerationInput> rows) {
+        long cpuStart = THREADS.getCurrentThreadCpuTime();
         long start = System.nanoTime();
         long tokens = 0;
         long elapsed;
@@ -156,6 +174,7 @@ public final class SteeringBench {
             tokens += generator.generate(rows).stream().mapToInt(Completion::completionTokens).sum();
             elapsed = System.nanoTime() - start;
         } while (elapsed < MEASURE_NANOS);
-        return tokens / (elapsed / 1e9);
+        double cpuSeconds = (THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9;
+        return new double[] {tokens / (elapsed / 1e9), tokens / cpuSeconds};
     }
 }
