@@ -1,7 +1,6 @@
 package io.steergate.testing;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,7 +50,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         this.dataDir = dataDir.toAbsolutePath();
         this.logFile = logFile.toAbsolutePath();
         this.partitions = partitions;
-        int[] ports = freePorts(2);
+        int[] ports = LocalPorts.freeBelowEphemeralRange(2);
         this.port = ports[0];
         this.controllerPort = ports[1];
     }
@@ -209,30 +208,6 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     @Override
     public void close() {
         stop();
-    }
-
-    /** Distinct free ports, all held open until every one is chosen. */
-    private static int[] freePorts(int count) {
-        List<ServerSocket> sockets = new ArrayList<>();
-        try {
-            int[] ports = new int[count];
-            for (int i = 0; i < count; i++) {
-                ServerSocket socket = new ServerSocket(0);
-                sockets.add(socket);
-                ports[i] = socket.getLocalPort();
-            }
-            return ports;
-        } catch (IOException e) {
-            throw new IllegalStateException("no free port", e);
-        } finally {
-            for (ServerSocket socket : sockets) {
-                try {
-                    socket.close();
-                } catch (IOException e) {
-                    // the port is released either way
-                }
-            }
-        }
     }
 
     private static void sleep(long millis) {

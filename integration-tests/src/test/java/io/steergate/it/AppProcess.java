@@ -2,7 +2,6 @@ package io.steergate.it;
 
 import io.steergate.testing.TestModel;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,11 +16,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 import io.steergate.testing.ChildProcesses;
 import io.steergate.testing.EmbeddedKafka;
 import io.steergate.testing.EmbeddedPostgresServer;
+import io.steergate.testing.LocalPorts;
 
 /**
  * The packaged application (quarkus-run.jar) as a separate JVM, pointed at a broker and a database that
@@ -33,7 +32,6 @@ public final class AppProcess implements AutoCloseable {
     private static final Duration READY_TIMEOUT =
             Duration.ofSeconds(Long.getLong("steergate.it.ready-timeout-s", 120));
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
-    private static final Random RANDOM = new Random();
 
     private final Path appJar;
     private final Map<String, String> env;
@@ -120,8 +118,9 @@ public final class AppProcess implements AutoCloseable {
         if (isAlive()) {
             throw new IllegalStateException("already running as pid " + process.pid());
         }
-        httpPort = freePort();
-        managementPort = freePort();
+        int[] ports = LocalPorts.freeBelowEphemeralRange(2);
+        httpPort = ports[0];
+        managementPort = ports[1];
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // as the launcher runs it: the decoder's attention kernels on the Vector API
@@ -330,36 +329,6 @@ public final class AppProcess implements AutoCloseable {
     @Override
     public void close() {
         stop();
-    }
-
-    /**
-     * A port that is free now and that no outgoing connection will take before the application binds it: one below
-     * the kernel's ephemeral range, where the sockets of this JVM's and the application's Kafka and JDBC clients get
-     * their local ports. A port the kernel hands out with {@code new ServerSocket(0)} comes from that range, and one
-     * fault-suite run lost it to a client socket between the probe and the bind ("Address already in use").
-     */
-    private static int freePort() {
-        int below = ephemeralRangeStart();
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int port = 10_000 + RANDOM.nextInt(below - 10_000);
-            try (ServerSocket socket = new ServerSocket(port)) {
-                return socket.getLocalPort();
-            } catch (IOException taken) {
-                // in use: try another
-            }
-        }
-        throw new IllegalStateException("no free port between 10000 and " + below + " in 200 tries");
-    }
-
-    /** The first port of Linux's ephemeral range (ip_local_port_range), 32768 where it cannot be read. */
-    private static int ephemeralRangeStart() {
-        try {
-            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
-            int start = Integer.parseInt(range.split("\\s+")[0]);
-            return start > 11_000 ? start : 32_768;
-        } catch (IOException | RuntimeException unreadable) {
-            return 32_768;
-        }
     }
 
     private static void sleep(long millis) {
