@@ -52,7 +52,8 @@ public class ModelRuntime implements AutoCloseable {
         model = loaded;
         decodePath = config.decodePath();
         generator = new Generator(model, decodePath);
-        String kernels = model.loopKernels().isEmpty() ? "" : ", CPU kernels " + model.loopKernels();
+        String loopKernels = model.loopKernels();
+        String kernels = loopKernels.isEmpty() ? "" : ", CPU kernels " + loopKernels;
         LOG.infof("model %s (%s) loaded from %s on %s in %d ms, decode path %s%s", model.name(), model.fingerprint(),
                 dir, model.device(), (System.nanoTime() - start) / 1_000_000, decodePath, kernels);
     }

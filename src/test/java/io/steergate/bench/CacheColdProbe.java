@@ -33,8 +33,8 @@ public final class CacheColdProbe {
         double[] pausesMs = Arrays.stream((args.length > 2 ? args[2] : "0,0.1,0.5,2,20").split(","))
                 .mapToDouble(Double::parseDouble).toArray();
         int[] chain = chain(kib * 1024 / 64);
-        System.out.printf("Cache probe: %d KiB working set, %d dependent loads a unit, %d units per row, p50 / p90 us%n",
-                kib, loads, MEASURED_UNITS);
+        System.out.printf("Cache probe: %d KiB working set, %d dependent loads a unit, %d units per row,"
+                + " p50 / p90 us%n", kib, loads, MEASURED_UNITS);
         long sink = 0;
         for (double pauseMs : pausesMs) {
             long pauseNanos = (long) (pauseMs * 1_000_000);

@@ -95,8 +95,9 @@ public final class SteeringBatch {
             for (Map.Entry<Integer, List<HookStage>> e : row.stagesBySite().entrySet()) {
                 int site = e.getKey();
                 if (site < 0 || site >= sites) {
-                    throw new IllegalArgumentException("row " + b + " steers layer " + site / SiteHook.POINTS
-                            + "; the model has " + nLayers + " layers");
+                    // floorDiv: a negative index names a negative layer, not layer 0
+                    throw new IllegalArgumentException("row " + b + " steers layer "
+                            + Math.floorDiv(site, SiteHook.POINTS) + "; the model has " + nLayers + " layers");
                 }
                 HookPoint point = SiteHook.point(site);
                 int width = widthOf.applyAsInt(point);

@@ -197,12 +197,16 @@ class GeneratorTest {
         GenerationInput row = new GenerationInput("Once upon a time", 8, 0f, 1f, 1);
         RowSteering pastTheLastLayer = () -> new TreeMap<>(
                 Map.of(SiteHook.index(layers, HookPoint.RESID), List.of(stage)));
+        RowSteering beforeTheFirstLayer = () -> new TreeMap<>(Map.of(-1, List.of(stage)));
         RowSteering tooNarrow = () -> new TreeMap<>(
                 Map.of(SiteHook.index(2, HookPoint.MLP_OUT), List.of(narrow)));
 
         IllegalArgumentException beyond = assertThrows(IllegalArgumentException.class,
                 () -> generator.generate(List.of(row, row.withSteering(pastTheLastLayer))));
         assertEquals("row 1 steers layer " + layers + "; the model has " + layers + " layers", beyond.getMessage());
+        IllegalArgumentException before = assertThrows(IllegalArgumentException.class,
+                () -> generator.generate(List.of(row.withSteering(beforeTheFirstLayer))));
+        assertEquals("row 0 steers layer -1; the model has " + layers + " layers", before.getMessage());
         IllegalArgumentException width = assertThrows(IllegalArgumentException.class,
                 () -> generator.generate(List.of(row.withSteering(tooNarrow))));
         assertEquals("row 0 has a map of width " + (dim - 1) + " at layer 2 mlp_out; the model's width there is " + dim,
