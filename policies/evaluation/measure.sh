@@ -31,6 +31,11 @@
 #   policies/evaluation/measure.sh report-dsas              # how open the gates are (steer gate --report, strength 1) on the
 #                                                           # elicit, perplexity, source and target prompts -> runs/dsas-openness.log
 #   policies/evaluation/measure.sh dsas                     # the whole DSAS measurement (EVALUATION.md "DSAS"), then dsas_tables.py
+#   policies/evaluation/measure.sh context                  # what the model writes after the fitting prompts (issue 12): unsteered
+#                                                           # after source and target prompts, and steered at strength 1 after the
+#                                                           # source prompts (shipped, mean shift resid, LinEAS attn_out+mlp_out
+#                                                           # s0-s2), 48 tokens, seed blocks 0..5000 -> $GEN (default
+#                                                           # /tmp/steergate-context), table -> runs/context-reference.md
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -260,5 +265,33 @@ case "${1:-}" in
     "$0" compose elicit 200 0,2,3 cheerful.mean-shift.resid no-dogs.linear-act.resid
     python3 "$out/v2_tables.py"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas" >&2; exit 2;;
+  context)
+    gen="${GEN:-/tmp/steergate-context}"
+    blocks="0 1000 2000 3000 4000 5000"
+    maps="shipped mean-shift.resid lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1 lineas.attn_out+mlp_out.s2"
+    for seed in $blocks; do
+      mkdir -p "$gen/unsteered/seed$seed"
+      for name in cheerful no-dogs kindness; do
+        for side in source target; do
+          $steer generate --model "$model" --prompts "$p/$name.$side.jsonl" --max-tokens 48 --seed "$seed" \
+            > "$gen/unsteered/seed$seed/$name.$side.gen.jsonl"
+        done
+        for m in $maps; do
+          file="$out/maps/$name.$m.safetensors"
+          [[ "$m" == shipped ]] && file="policies/interventions/$name.safetensors"
+          mkdir -p "$gen/$m/seed$seed"
+          $steer generate --model "$model" --prompts "$p/$name.source.jsonl" --map "$file" --strength 1 \
+            --max-tokens 48 --seed "$seed" > "$gen/$m/seed$seed/$name.source.gen.jsonl"
+        done
+      done
+    done
+    dirs() { for m in "$@"; do for seed in $blocks; do echo "$gen/$m/seed$seed"; done; done; }
+    python3 "$out/continuation_rates.py" $(dirs unsteered) \
+      --steered "mean shift resid at 1" $(dirs mean-shift.resid) \
+      --steered "LinEAS attn_out,mlp_out at 1 (fits 0-2 pooled)" \
+        $(dirs lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1 lineas.attn_out+mlp_out.s2) \
+      --steered "LinEAS fit 0 at 1" $(dirs lineas.attn_out+mlp_out.s0) \
+      --steered "shipped map at 1 (scaled copy)" $(dirs shipped) | tee "$out/runs/context-reference.md"
+    ;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context" >&2; exit 2;;
 esac
