@@ -33,9 +33,10 @@
 #   policies/evaluation/measure.sh dsas                     # the whole DSAS measurement (EVALUATION.md "DSAS"), then dsas_tables.py
 #   policies/evaluation/measure.sh context                  # what the model writes after the fitting prompts (issue 12): unsteered
 #                                                           # after source and target prompts, and steered at strength 1 after the
-#                                                           # source prompts (shipped, mean shift resid, LinEAS attn_out+mlp_out
-#                                                           # s0-s2), 48 tokens, seed blocks 0..5000 -> $GEN (default
-#                                                           # /tmp/steergate-context), table -> runs/context-reference.md
+#                                                           # source prompts (shipped, mean shift, Linear-AcT and LinEAS at resid,
+#                                                           # LinEAS attn_out+mlp_out s0-s2), 48 tokens, seed blocks 0..5000 -> $GEN (default
+#                                                           # /tmp/steergate-context; SKIP_DONE=1 keeps what is there), table
+#                                                           # -> runs/context-reference.md
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -268,15 +269,18 @@ case "${1:-}" in
   context)
     gen="${GEN:-/tmp/steergate-context}"
     blocks="0 1000 2000 3000 4000 5000"
-    maps="shipped mean-shift.resid lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1 lineas.attn_out+mlp_out.s2"
+    maps="shipped mean-shift.resid linear-act.resid lineas.resid lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1
+      lineas.attn_out+mlp_out.s2"
     for seed in $blocks; do
       mkdir -p "$gen/unsteered/seed$seed"
       for name in cheerful no-dogs kindness; do
         for side in source target; do
+          [[ -n "${SKIP_DONE:-}" && -s "$gen/unsteered/seed$seed/$name.$side.gen.jsonl" ]] && continue
           $steer generate --model "$model" --prompts "$p/$name.$side.jsonl" --max-tokens 48 --seed "$seed" \
             > "$gen/unsteered/seed$seed/$name.$side.gen.jsonl"
         done
         for m in $maps; do
+          [[ -n "${SKIP_DONE:-}" && -s "$gen/$m/seed$seed/$name.source.gen.jsonl" ]] && continue  # resume, add maps
           file="$out/maps/$name.$m.safetensors"
           [[ "$m" == shipped ]] && file="policies/interventions/$name.safetensors"
           mkdir -p "$gen/$m/seed$seed"
@@ -288,6 +292,8 @@ case "${1:-}" in
     dirs() { for m in "$@"; do for seed in $blocks; do echo "$gen/$m/seed$seed"; done; done; }
     python3 "$out/continuation_rates.py" $(dirs unsteered) \
       --steered "mean shift resid at 1" $(dirs mean-shift.resid) \
+      --steered "Linear-AcT resid at 1" $(dirs linear-act.resid) \
+      --steered "LinEAS resid at 1 (v2, no split)" $(dirs lineas.resid) \
       --steered "LinEAS attn_out,mlp_out at 1 (fits 0-2 pooled)" \
         $(dirs lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1 lineas.attn_out+mlp_out.s2) \
       --steered "LinEAS fit 0 at 1" $(dirs lineas.attn_out+mlp_out.s0) \
