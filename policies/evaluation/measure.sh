@@ -33,8 +33,9 @@
 #   policies/evaluation/measure.sh dsas                     # the whole DSAS measurement (EVALUATION.md "DSAS"), then dsas_tables.py
 #   policies/evaluation/measure.sh context                  # what the model writes after the fitting prompts (issue 12): unsteered
 #                                                           # after source and target prompts, and steered at strength 1 after the
-#                                                           # source prompts (shipped, mean shift, Linear-AcT and LinEAS at resid,
-#                                                           # LinEAS attn_out+mlp_out s0-s2), 48 tokens, seed blocks 0..5000 -> $GEN (default
+#                                                           # source prompts (shipped; mean shift, Linear-AcT and LinEAS at resid,
+#                                                           # attn_out+mlp_out (LinEAS: v3 fits s0-s2) and attn_norm+mlp_norm),
+#                                                           # 48 tokens, seed blocks 0..5000 -> $GEN (default
 #                                                           # /tmp/steergate-context; SKIP_DONE=1 keeps what is there), table
 #                                                           # -> runs/context-reference.md
 set -euo pipefail
@@ -270,7 +271,8 @@ case "${1:-}" in
     gen="${GEN:-/tmp/steergate-context}"
     blocks="0 1000 2000 3000 4000 5000"
     maps="shipped mean-shift.resid linear-act.resid lineas.resid lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1
-      lineas.attn_out+mlp_out.s2"
+      lineas.attn_out+mlp_out.s2 mean-shift.attn_out+mlp_out linear-act.attn_out+mlp_out mean-shift.attn_norm+mlp_norm
+      linear-act.attn_norm+mlp_norm lineas.attn_norm+mlp_norm"
     for seed in $blocks; do
       mkdir -p "$gen/unsteered/seed$seed"
       for name in cheerful no-dogs kindness; do
@@ -297,6 +299,11 @@ case "${1:-}" in
       --steered "LinEAS attn_out,mlp_out at 1 (fits 0-2 pooled)" \
         $(dirs lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1 lineas.attn_out+mlp_out.s2) \
       --steered "LinEAS fit 0 at 1" $(dirs lineas.attn_out+mlp_out.s0) \
+      --steered "mean shift attn_out,mlp_out at 1" $(dirs mean-shift.attn_out+mlp_out) \
+      --steered "Linear-AcT attn_out,mlp_out at 1" $(dirs linear-act.attn_out+mlp_out) \
+      --steered "mean shift attn_norm,mlp_norm at 1" $(dirs mean-shift.attn_norm+mlp_norm) \
+      --steered "Linear-AcT attn_norm,mlp_norm at 1" $(dirs linear-act.attn_norm+mlp_norm) \
+      --steered "LinEAS attn_norm,mlp_norm at 1 (v2, no split)" $(dirs lineas.attn_norm+mlp_norm) \
       --steered "shipped map at 1 (scaled copy)" $(dirs shipped) | tee "$out/runs/context-reference.md"
     ;;
   *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context" >&2; exit 2;;
