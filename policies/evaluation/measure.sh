@@ -38,6 +38,9 @@
 #                                                           # 48 tokens, seed blocks 0..5000 -> $GEN (default
 #                                                           # /tmp/steergate-context; SKIP_DONE=1 keeps what is there), table
 #                                                           # -> runs/context-reference.md
+#   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
+#                                                           # swapped for cat words, unsteered, same blocks -> appended to
+#                                                           # runs/context-reference.md
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -306,5 +309,20 @@ case "${1:-}" in
       --steered "LinEAS attn_norm,mlp_norm at 1 (v2, no split)" $(dirs lineas.attn_norm+mlp_norm) \
       --steered "shipped map at 1 (scaled copy)" $(dirs shipped) | tee "$out/runs/context-reference.md"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context" >&2; exit 2;;
+  dog-words)
+    gen="${GEN:-/tmp/steergate-context}"
+    mkdir -p "$gen/dog-words"
+    python3 "$out/dog_words_probe.py" make "$gen/dog-words/prompts.jsonl"
+    dirs=()
+    for seed in 0 1000 2000 3000 4000 5000; do
+      mkdir -p "$gen/dog-words/seed$seed"
+      $steer generate --model "$model" --prompts "$gen/dog-words/prompts.jsonl" --max-tokens 48 --seed "$seed" \
+        > "$gen/dog-words/seed$seed/gen.jsonl"
+      dirs+=("$gen/dog-words/seed$seed")
+    done
+    base="$(grep '| no-dogs | dogs | source, unsteered |' "$out/runs/context-reference.md" | grep -o '[0-9]*/[0-9]* ' | tail -1)"
+    { echo; python3 "$out/dog_words_probe.py" count "$gen/dog-words/prompts.jsonl" "${base%/*}" "${base#*/}" "${dirs[@]}"; } \
+      | tee -a "$out/runs/context-reference.md"
+    ;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words" >&2; exit 2;;
 esac
