@@ -6,8 +6,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.Supplier;
 
@@ -26,14 +24,14 @@ import java.util.function.Supplier;
  * one array per input, a batch one array per token) because HotSpot's C2 vectorizes {@code y[i] += a * w[i]} but not
  * the same loop at offsets into one flat array (it cannot rule out that they overlap): 3-4x on this machine.
  *
- * <p>A forward of several rows with enough tokens splits them across the common pool's threads: rows never read each
- * other, so each thread runs whole rows and the bits stay the same.
+ * <p>A forward of several rows with enough tokens splits them across {@link SplitHelpers}' threads (one per core
+ * beside the caller's): rows never read each other, so each thread runs whole rows and the bits stay the same.
  *
  * <p>Thread-safe: the weights are only read; a row must be fed by one thread at a time.
  */
 final class LoopDecoder {
 
-    // the common pool's threads and the caller's
+    // SplitHelpers' threads (as many as the common pool's) and the caller's
     private static final int THREADS = ForkJoinPool.getCommonPoolParallelism() + 1;
     // below this a second thread costs more (its own pass over every weight, the hand-over) than it saves
     private static final int MIN_TOKENS_PER_THREAD = 4;
@@ -162,7 +160,7 @@ final class LoopDecoder {
 
     /**
      * Rows never read each other, so the rows are split into {@code groups} runs of consecutive rows, each run's forward
-     * on a thread of its own (the common pool's and this one); the results are joined in row order. Each run reads all
+     * on a thread of its own (SplitHelpers' and this one); the results are joined in row order. Each run reads all
      * the weights: worth it only with enough tokens per run.
      */
     private float[] forwardSplit(List<Row> rows, List<int[]> tokens, Set<Integer> pooled, Map<Integer, float[]> columns,
@@ -185,16 +183,11 @@ final class LoopDecoder {
             runColumns.add(own);
             runs.add(() -> forwardTogether(runRows, runTokens, pooled, own));
         }
-        List<CompletableFuture<float[]>> others = runs.subList(1, groups).stream()
-                .map(CompletableFuture::supplyAsync).toList();
+        List<SplitHelpers.Run<float[]>> others = runs.subList(1, groups).stream().map(SplitHelpers::submit).toList();
         List<float[]> logits = new ArrayList<>();
         logits.add(runs.get(0).get()); // the first run on this thread
-        for (CompletableFuture<float[]> other : others) {
-            try {
-                logits.add(other.join());
-            } catch (CompletionException e) {
-                throw e.getCause() instanceof RuntimeException cause ? cause : e;
-            }
+        for (SplitHelpers.Run<float[]> other : others) {
+            logits.add(other.join());
         }
         for (int site : pooled) {
             columns.put(site, concat(runColumns.stream().map(own -> own.get(site)).toList()));

@@ -1,0 +1,77 @@
+package io.steergate.engine.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The split forward's hand-over: results and failures come back, and no run waits for a helper that will not come. */
+@Timeout(60)
+class SplitHelpersTest {
+
+    @Test
+    void aRunsResultComesBackToTheJoiningThread() {
+        for (int i = 0; i < 1_000; i++) {
+            int n = i;
+            assertEquals(n * 2, SplitHelpers.submit(() -> n * 2).join());
+        }
+    }
+
+    @Test
+    void aRunHandedOverAfterTheHelperParkedStillRuns() throws InterruptedException {
+        for (int i = 0; i < 5; i++) {
+            // well past SPIN_NANOS: the helper has parked and must be woken by the hand-over
+            TimeUnit.MILLISECONDS.sleep(5 + SplitHelpers.SPIN_NANOS / 1_000_000);
+            String name = SplitHelpers.submit(() -> Thread.currentThread().getName()).join();
+            assertTrue(name.startsWith("steergate-decode-split-") || name.startsWith("ForkJoinPool"), name);
+        }
+    }
+
+    @Test
+    void whatARunThrowsIsRethrownByJoin() {
+        IllegalStateException thrown = new IllegalStateException("row 3 is full");
+        SplitHelpers.Run<Object> failing = SplitHelpers.submit(() -> {
+            throw thrown;
+        });
+        assertSame(thrown, assertThrows(IllegalStateException.class, failing::join));
+        StackOverflowError error = new StackOverflowError("deep");
+        SplitHelpers.Run<Object> erring = SplitHelpers.submit(() -> {
+            throw error;
+        });
+        assertSame(error, assertThrows(StackOverflowError.class, erring::join));
+        assertEquals(7, SplitHelpers.submit(() -> 7).join(), "a helper that ran a failing run takes the next one");
+    }
+
+    @Test
+    void whileEveryHelperIsTakenRunsGoToTheCommonPoolInsteadOfWaiting() throws InterruptedException {
+        CountDownLatch release = new CountDownLatch(1);
+        List<SplitHelpers.Run<String>> holding = new ArrayList<>();
+        for (int i = 0; i < SplitHelpers.helperCount(); i++) {
+            holding.add(SplitHelpers.submit(() -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return Thread.currentThread().getName();
+            }));
+        }
+        for (int i = 0; i < 3; i++) {
+            String ranOn = SplitHelpers.submit(() -> Thread.currentThread().getName()).join();
+            assertTrue(!ranOn.startsWith("steergate-decode-split-"), "ran on a taken helper: " + ranOn);
+        }
+        release.countDown();
+        for (SplitHelpers.Run<String> run : holding) {
+            assertTrue(run.join().startsWith("steergate-decode-split-"));
+        }
+        assertEquals(5, SplitHelpers.submit(() -> 5).join(), "the helpers are free again");
+    }
+}
