@@ -67,7 +67,7 @@ final class SplitHelpers {
         private void run() {
             try {
                 result = work.get();
-            } catch (RuntimeException | Error e) {
+            } catch (Throwable e) { // everything, a checked exception thrown sneakily too: a joiner must never hang
                 thrown = e;
             }
             done = true; // publishes result and thrown to the joining thread
@@ -77,7 +77,7 @@ final class SplitHelpers {
             }
         }
 
-        /** The run's result; rethrows what it threw (a RuntimeException or an Error). */
+        /** The run's result; rethrows what it threw (a checked exception wrapped in an IllegalStateException). */
         T join() {
             long spinUntil = System.nanoTime() + SPIN_NANOS;
             while (!done) {
@@ -95,6 +95,9 @@ final class SplitHelpers {
             }
             if (thrown instanceof Error e) {
                 throw e;
+            }
+            if (thrown != null) {
+                throw new IllegalStateException("a split run failed", thrown);
             }
             return result;
         }

@@ -47,7 +47,15 @@ class SplitHelpersTest {
             throw error;
         });
         assertSame(error, assertThrows(StackOverflowError.class, erring::join));
+        java.io.IOException checked = new java.io.IOException("thrown past the compiler");
+        SplitHelpers.Run<Object> sneaky = SplitHelpers.submit(() -> sneakyThrow(checked));
+        assertSame(checked, assertThrows(IllegalStateException.class, sneaky::join).getCause());
         assertEquals(7, SplitHelpers.submit(() -> 7).join(), "a helper that ran a failing run takes the next one");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> Object sneakyThrow(Throwable e) throws T {
+        throw (T) e;
     }
 
     @Test
