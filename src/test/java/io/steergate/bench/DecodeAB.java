@@ -28,12 +28,13 @@ import java.util.function.ToDoubleBiFunction;
  * different plans. Rates are given by wall time and by the stepping thread's CPU time (libtorch runs on it with one
  * intra-op thread), which a loaded machine inflates far less. A main, not a test:
  * {@code DecodeAB <classes A> <classes B> <test classes> [rounds=7]}; {@code -Dbench.new-tokens=251} decodes run.c's
- * 256 positions instead of 64 new tokens.
+ * 256 positions instead of 64 new tokens; {@code -Dbench.cases="plain 2,plain 4"} measures other cases ({@code plain},
+ * {@code steered} or {@code mixed}, then the batch).
  */
 public final class DecodeAB {
 
-    private static final String[] CASES = {"plain 1", "plain 8", "plain 32", "steered 1", "steered 8", "steered 32",
-        "mixed 32"};
+    private static final String[] CASES = System.getProperty("bench.cases",
+            "plain 1,plain 8,plain 32,steered 1,steered 8,steered 32,mixed 32").split(",");
 
     public static void main(String[] args) throws Exception {
         Path testClasses = Path.of(args[2]);
@@ -69,6 +70,9 @@ public final class DecodeAB {
         for (int c = 0; c < CASES.length; c++) {
             System.out.printf("  %-11s A %7.0f  B %7.0f  B/A %.2f (median of per-round ratios)%n", CASES[c],
                     PairedRuns.median(runsA, c), PairedRuns.median(runsB, c), PairedRuns.pairRatio(runsB, runsA, c));
+        }
+        if (System.getProperty("bench.cases") != null) {
+            return; // the steered / unsteered pairs below read the default cases' columns
         }
         for (double[][] runs : new double[][][] {runsA, runsB}) {
             System.out.printf("  %s steered/unsteered %.3f / %.3f / %.3f at 1 / 8 / 32; 32 plans / one plan %.3f%n",

@@ -33,8 +33,9 @@ final class LoopDecoder {
 
     // SplitHelpers' threads (as many as the common pool's) and the caller's
     private static final int THREADS = ForkJoinPool.getCommonPoolParallelism() + 1;
-    // below this a second thread costs more (its own pass over every weight, the hand-over) than it saves
-    private static final int MIN_TOKENS_PER_THREAD = 4;
+    // below this a second thread costs more (its own pass over every weight, the hand-over) than it saves; with
+    // SplitHelpers' hand-over, 2 gains 1.3x at batch 4-6 over 4, and 1 loses at batch 3 (0.77x, BENCHMARKS.md)
+    private static final int MIN_TOKENS_PER_THREAD = 2;
     /**
      * Whether this JVM has the Vector API for {@link VectorKernels} (started with --add-modules jdk.incubator.vector);
      * read here, not there, because touching VectorKernels without the module fails.
