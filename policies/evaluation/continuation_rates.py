@@ -27,6 +27,11 @@ def lexicon(name):
         return [w.strip().lower() for w in f if w.strip() and not w.startswith("#")]
 
 
+def words_of(name):
+    """The lexicon's words as one whole-word, case-insensitive pattern."""
+    return re.compile(r"\b(" + "|".join(map(re.escape, lexicon(name))) + r")\b", re.I)
+
+
 def wilson(k, n, z=1.96):
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
@@ -78,7 +83,7 @@ def main(args):
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, lexicons in PAIRS.items():
         for lex in lexicons:
-            words = re.compile(r"\b(" + "|".join(map(re.escape, lexicon(lex))) + r")\b", re.I)
+            words = words_of(lex)
             rows = []
             for side in ["source", "target"]:
                 prompts = texts(f"policies/prompts/{name}.{side}.jsonl")

@@ -317,7 +317,7 @@ case "${1:-}" in
     for seed in 0 1000 2000 3000 4000 5000; do
       mkdir -p "$gen/dog-words/seed$seed"
       $steer generate --model "$model" --prompts "$gen/dog-words/prompts.jsonl" --max-tokens 48 --seed "$seed" \
-        > "$gen/dog-words/seed$seed/gen.jsonl"
+        > "$gen/dog-words/seed$seed/no-dogs.source.gen.jsonl"
       dirs+=("$gen/dog-words/seed$seed")
     done
     base="$(grep '| no-dogs | dogs | source, unsteered |' "$out/runs/context-reference.md" | grep -o '[0-9]*/[0-9]* ' | tail -1)"
