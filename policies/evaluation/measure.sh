@@ -31,6 +31,13 @@
 #   policies/evaluation/measure.sh report-dsas              # how open the gates are (steer gate --report, strength 1) on the
 #                                                           # elicit, perplexity, source and target prompts -> runs/dsas-openness.log
 #   policies/evaluation/measure.sh dsas                     # the whole DSAS measurement (EVALUATION.md "DSAS"), then dsas_tables.py
+#   policies/evaluation/measure.sh fit-e2e                  # end-to-end DSAS (issue 12 item 5): LinEAS at attn_out,mlp_out with a
+#                                                           # token gate per map trained jointly (steer fit --control, the target
+#                                                           # prompts as the control set, weight 1), lr 3e-2, 300 steps, held-out
+#                                                           # 0.25 reported but no early stop, seeds 0 1 2
+#                                                           # -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.e2e; runs/e2e-fit.log
+#   policies/evaluation/measure.sh e2e                      # fit-e2e, their elicit sweep at 1,2,3 (sweep-dsas), how open their
+#                                                           # gates are (runs/e2e-openness.log), then dsas_tables.py
 #   policies/evaluation/measure.sh context                  # what the model writes after the fitting prompts (issue 12): unsteered
 #                                                           # after source and target prompts, and steered at strength 1 after the
 #                                                           # source prompts (shipped; mean shift, Linear-AcT and LinEAS at resid,
@@ -226,14 +233,43 @@ case "${1:-}" in
     done 2>&1 | tee -a "$out/runs/dsas.log"
     ;;
   report-dsas)
+    # KIND=e2e: the jointly trained gates instead of the two-step ones -> runs/e2e-openness.log
+    kind="${KIND:-gated}"; log="$out/runs/dsas-openness.log"; [[ "$kind" == e2e ]] && log="$out/runs/e2e-openness.log"
     for name in kindness cheerful no-dogs; do
-      for m in "$name.lineas.attn_out+mlp_out.s0.gated" "$name.lineas.attn_out+mlp_out.s1.gated" \
-          "$name.lineas.attn_out+mlp_out.s2.gated" "$name.shipped.gated"; do
+      ms="$name.lineas.attn_out+mlp_out.s0.$kind $name.lineas.attn_out+mlp_out.s1.$kind"
+      ms="$ms $name.lineas.attn_out+mlp_out.s2.$kind"; [[ "$kind" == gated ]] && ms="$ms $name.shipped.gated"
+      for m in $ms; do
         echo "== $m"
         $steer gate --model "$model" --map "$out/maps/$m.safetensors" --report "$p/$name.elicit.jsonl" \
           --report "$p/perplexity.jsonl" --report "$p/$name.source.jsonl" --report "$p/$name.target.jsonl"
       done
-    done 2>&1 | tee "$out/runs/dsas-openness.log"
+    done 2>&1 | tee "$log"
+    ;;
+  fit-e2e)
+    # lr 3e-2: at v3's 1e-2 the gates of a no-dogs seed-0 fit stayed near 1/2 everywhere after 300 steps (dog tokens
+    # 0.55, cat tokens 0.3); at 3e-2 they opened on the dog tokens (0.3-0.4) and closed elsewhere (0.05-0.2).
+    # No early stop: held-out W1 stops improving long before the gates have learned where to open.
+    for name in kindness cheerful no-dogs; do
+      for seed in 0 1 2; do
+        echo "== $name lineas attn_out+mlp_out seed $seed, joint gates"
+        $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" \
+          --target "$p/$name.target.jsonl" --control "$p/$name.target.jsonl" --control-weight 1 \
+          --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" \
+          --seed "$seed" --steps 300 --lr 3e-2 --held-out 0.25 --patience 0 \
+          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.e2e.safetensors" 2>&1
+      done
+    done | tee "$out/runs/e2e-fit.log"
+    ;;
+  e2e)
+    "$0" fit-e2e
+    uptime | tee -a "$out/runs/dsas.log"
+    for name in kindness cheerful no-dogs; do
+      "$0" sweep-dsas "$name.lineas.attn_out+mlp_out.s0.e2e" "$name.lineas.attn_out+mlp_out.s1.e2e" \
+        "$name.lineas.attn_out+mlp_out.s2.e2e"
+    done
+    uptime | tee -a "$out/runs/dsas.log"
+    KIND=e2e "$0" report-dsas
+    python3 "$out/dsas_tables.py"
     ;;
   dsas)
     # the DSAS measurement (EVALUATION.md "DSAS"), in the order it ran; strength 0 (unsteered) once per concept and block

@@ -9,6 +9,7 @@ import io.steergate.engine.steering.InterventionFile;
 import io.steergate.engine.steering.SiteSpec;
 import io.steergate.engine.training.InterventionMethod;
 import io.steergate.engine.training.InterventionMethods;
+import io.steergate.engine.training.JointGates;
 import io.steergate.engine.training.TrainingSettings;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -96,6 +97,15 @@ final class FitCommand implements Callable<Integer> {
             description = "LinEAS with --held-out: stop after N steps without a better held-out W1, keep the best maps")
     Integer patience;
 
+    @Option(names = "--control", paramLabel = "FILE.jsonl",
+            description = "LinEAS: train a token gate with each map (end-to-end DSAS), keeping these prompts' tokens "
+                    + "unmoved (e.g. the target prompts)")
+    Path control;
+
+    @Option(names = "--control-weight", paramLabel = "X", defaultValue = "1",
+            description = "with --control: weight of the control prompts' squared displacement; default ${DEFAULT-VALUE}")
+    double controlWeight;
+
     @Override
     public Integer call() throws Exception {
         InterventionMethod m;
@@ -106,6 +116,14 @@ final class FitCommand implements Callable<Integer> {
         }
         List<String> src = SteerCli.readPrompts(spec, "--source", source);
         List<String> dst = SteerCli.readPrompts(spec, "--target", target);
+        JointGates gates = null;
+        if (control != null) {
+            try {
+                gates = new JointGates(SteerCli.readPrompts(spec, "--control", control), controlWeight);
+            } catch (IllegalArgumentException e) {
+                throw SteerCli.badArgument(spec, "--control-weight: " + e.getMessage());
+            }
+        }
         Path parent = out.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw SteerCli.badArgument(spec, "--out " + out + ": no such directory " + parent);
@@ -121,7 +139,7 @@ final class FitCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             long t0 = System.nanoTime();
             InterventionMethod.Trained fit = m.fit(llama, src, dst, new InterventionMethod.Request(name, concept,
-                    siteList, settings(m.defaults())), progress -> {
+                    siteList, settings(m.defaults()), gates), progress -> {
                         if (progress.step() % 50 == 0) {
                             err.printf(Locale.ROOT, "step %d: loss %.5g, lr %.2g, active %d neurons / %d sites%n",
                                     progress.step(), progress.loss(), progress.learningRate(), progress.activeNeurons(),
@@ -137,7 +155,9 @@ final class FitCommand implements Callable<Integer> {
             Evaluation.Sparsity sp = Evaluation.Sparsity.of(iv);
             o.printf(Locale.ROOT, "active neurons %d/%d, active sites %d/%d%n", sp.activeNeurons(), sp.neurons(),
                     sp.activeSites(), sp.sites());
-            o.printf("%-20s %10s %10s %10s%n", "site", "mean w", "mean|w-1|", "mean|b|");
+            boolean gated = iv.maps().values().stream().anyMatch(AffineMap::isGated);
+            o.printf("%-20s %10s %10s %10s%s%n", "site", "mean w", "mean|w-1|", "mean|b|",
+                    gated ? String.format(Locale.ROOT, " %10s", "gate bias") : "");
             for (Map.Entry<HookSite, AffineMap> e : iv.maps().entrySet()) {
                 double w = 0;
                 double dw = 0;
@@ -149,7 +169,8 @@ final class FitCommand implements Callable<Integer> {
                     b += Math.abs(map.beta()[i]);
                 }
                 int d = map.width();
-                o.printf(Locale.ROOT, "%-20s %10.4f %10.4f %10.4f%n", e.getKey().name(), w / d, dw / d, b / d);
+                o.printf(Locale.ROOT, "%-20s %10.4f %10.4f %10.4f%s%n", e.getKey().name(), w / d, dw / d, b / d,
+                        map.isGated() ? String.format(Locale.ROOT, " %10.4f", map.gateBias()) : "");
             }
             o.printf("wrote %s (%d bytes)%n", out, Files.size(out));
             o.flush();

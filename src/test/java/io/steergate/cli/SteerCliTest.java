@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.HookPoint;
+import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
@@ -94,6 +95,31 @@ class SteerCliTest {
         Intervention iv = InterventionFile.read(out);
         assertEquals(Intervention.LINEAS, iv.method());
         assertEquals(2, iv.maps().size());
+    }
+
+    @Test
+    void lineasWithAControlSetTrainsAGateWithEachMap() throws IOException {
+        Path out = dir.resolve("lineas-gated.safetensors");
+        Run fit = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--control", target.toString(), "--control-weight", "2", "--sites",
+                "layers.3-4.mlp_out", "--name", "lg", "--out", out.toString(), "--steps", "3");
+        assertEquals(0, fit.code(), fit.err());
+        Intervention iv = InterventionFile.read(out);
+        assertEquals(2, iv.maps().size());
+        assertTrue(iv.maps().values().stream().allMatch(AffineMap::isGated), iv.maps().toString());
+        assertTrue(iv.metadata().get("hyperparameters").contains("\"controlWeight\":\"2.0\""));
+
+        Run zero = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--control", target.toString(), "--control-weight", "0", "--name", "lg", "--out",
+                out.toString());
+        assertEquals(2, zero.code(), zero.err());
+        assertTrue(zero.err().contains("--control-weight: controlWeight: must be positive"), zero.err());
+        Run closedForm = run("fit", "--model", MODEL, "--method", "mean-shift", "--source", source.toString(),
+                "--target", target.toString(), "--control", target.toString(), "--name", "lg", "--out",
+                out.toString());
+        assertEquals(1, closedForm.code(), closedForm.err());
+        assertTrue(closedForm.err().startsWith("steer fit: gates: mean-shift has no gradient training"),
+                closedForm.err());
     }
 
     @Test

@@ -27,6 +27,10 @@ record CausalMethod(String wireName, String metadataName, Map<String, String> es
     @Override
     public Trained fit(LlamaModel model, List<String> source, List<String> target, Request request,
             Consumer<Lineas.Progress> progress, BooleanSupplier cancel) {
+        if (request.gates() != null) {
+            throw new IllegalArgumentException("gates: " + wireName() + " has no gradient training to train token "
+                    + "gates with; train them jointly with lineas, or add two-step gates to any map (steer gate)");
+        }
         Fit fit = fit(model, source, target, FitOptions.of(request.name(), request.concept(), request.sites(),
                 request.settings()));
         String summary = String.format(Locale.ROOT, "%d source / %d target prompts, %d per side, collect %d ms, "

@@ -97,14 +97,21 @@ public interface InterventionMethod {
      * @param name the intervention's name
      * @param concept what it steers (free text)
      * @param sites where to train maps
+     * @param gates token gates to train jointly with the maps, or null for none; only LinEAS trains them, the
+     *     others refuse a request that asks
      */
-    record Request(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
+    record Request(String name, String concept, List<HookSite> sites, TrainingSettings settings, JointGates gates) {
 
         public Request {
             Objects.requireNonNull(name, "name");
             concept = concept == null ? "" : concept;
             sites = List.copyOf(sites);
             Objects.requireNonNull(settings, "settings");
+        }
+
+        /** Without gates. */
+        public Request(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
+            this(name, concept, sites, settings, null);
         }
     }
 

@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 import ai.djl.training.GradientCollector;
 import io.steergate.engine.eval.Evaluation;
 import io.steergate.engine.eval.PromptSet;
@@ -32,7 +33,8 @@ import java.util.function.Consumer;
  * W2 loss, {@link SortedSampleLoss}). Adam (betas 0.9, 0.9) with cosine annealing, then optional L1 and group-lasso
  * proximal steps toward the identity ({@link Proximal}). Optionally a seeded share of the prompts is held out: its W1
  * is checked every {@link #HELD_OUT_EVERY} steps, and with a patience the training stops when it no longer improves
- * and returns the maps of the best check.
+ * and returns the maps of the best check. With {@link JointGates} each map gets a token gate trained with it
+ * (end-to-end DSAS) and the loss a control term.
  *
  * <p>Parameters and Adam state live in Java arrays; each step builds fresh ω, β arrays that require gradients in its
  * own sub-manager, reads their gradients back and closes the manager, so nothing accumulates and nothing leaks
@@ -105,11 +107,21 @@ public final class Lineas {
      */
     public static LineasFit train(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             Consumer<Progress> listener, BooleanSupplier cancel) {
-        return run(model, source, target, options, listener, cancel, (s, gw, gb) -> { });
+        return run(model, source, target, options, null, listener, cancel, (s, gw, gb) -> { });
+    }
+
+    /**
+     * As {@link #train(LlamaModel, List, List, LineasOptions, Consumer, BooleanSupplier)}, with a token gate per map
+     * trained jointly ({@link JointGates}; null = none): every returned map is gated, and the metadata records the
+     * control weight and the control prompts' hash. Held-out W1 and early stopping measure the gated maps.
+     */
+    public static LineasFit train(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
+            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel) {
+        return run(model, source, target, options, gates, listener, cancel, (s, gw, gb) -> { });
     }
 
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
-            Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
+            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
         long start = System.nanoTime();
         if (source.size() < MIN_SOURCE_PROMPTS || target.size() < MIN_TARGET_PROMPTS) {
             throw new IllegalArgumentException("need at least " + MIN_SOURCE_PROMPTS + " source prompts and "
@@ -151,6 +163,10 @@ public final class Lineas {
             sourceIds[i] = ids.length > seqLen ? Arrays.copyOf(ids, seqLen) : ids;
         }
         int[] order = shuffle(sourceIds.length, new Random(options.seed()));
+        // control token ids, batches cycling through them in order (every control prompt counts alike)
+        int[][] controlIds = gates == null ? new int[0][] : model.encodeTruncated(gates.control());
+        int controlBatch = Math.min(batchSize, controlIds.length);
+        int controlCursor = 0;
 
         // omega, beta and their Adam moments per site, each the site's width
         float[][] omega = new float[nSites][];
@@ -159,6 +175,10 @@ public final class Lineas {
         double[][] vOmega = new double[nSites][];
         double[][] mBeta = new double[nSites][];
         double[][] vBeta = new double[nSites][];
+        // with joint gates: per site the gate's weights a (width) and bias c (one value), from zero (g = 1/2)
+        float[][] gate = gates == null ? null : new float[nSites][];
+        float[][] gateBias = gates == null ? null : new float[nSites][];
+        double[][][] gateMoments = gates == null ? null : new double[4][nSites][]; // m, v of a; m, v of c
         for (int s = 0; s < nSites; s++) {
             int width = sites.get(s).width(model.config());
             omega[s] = new float[width];
@@ -168,6 +188,14 @@ public final class Lineas {
             vOmega[s] = new double[width];
             mBeta[s] = new double[width];
             vBeta[s] = new double[width];
+            if (gates != null) {
+                gate[s] = new float[width];
+                gateBias[s] = new float[1];
+                gateMoments[0][s] = new double[width];
+                gateMoments[1][s] = new double[width];
+                gateMoments[2][s] = new double[1];
+                gateMoments[3][s] = new double[1];
+            }
         }
         int updates = 0; // Adam's own step count: skipped steps do not advance it
         int skipped = 0;
@@ -187,6 +215,8 @@ public final class Lineas {
         int bestStep = 0;
         float[][] bestOmega = copy(omega);
         float[][] bestBeta = copy(beta);
+        float[][] bestGate = copy(gate);
+        float[][] bestGateBias = copy(gateBias);
         double lastW1 = heldOutBefore;
         int lastCheck = 0;
         boolean stoppedEarly = false;
@@ -203,17 +233,30 @@ public final class Lineas {
             }
             float[][] gradOmega = new float[nSites][];
             float[][] gradBeta = new float[nSites][];
-            double loss = forwardBackward(model, sites, runLayers, batch, omega, beta, targetQuantiles, gradOmega,
-                    gradBeta);
+            float[][] gradGate = gates == null ? new float[0][] : new float[nSites][];
+            float[][] gradGateBias = gates == null ? new float[0][] : new float[nSites][];
+            int[][] control = new int[controlBatch][];
+            for (int b = 0; b < controlBatch; b++) {
+                control[b] = controlIds[controlCursor];
+                controlCursor = (controlCursor + 1) % controlIds.length;
+            }
+            double loss = forwardBackward(model, sites, runLayers, batch, new Maps(omega, beta, gate, gateBias),
+                    targetQuantiles, control, gates == null ? 0 : gates.controlWeight(),
+                    new Maps(gradOmega, gradBeta, gradGate, gradGateBias));
             tap.inspect(step, gradOmega, gradBeta);
             // cosine annealing; the lr of this step is also τ of its proximal step (docs/steering-methods.md 3.4)
             double lr = learningRate(options, step - 1);
-            if (Double.isFinite(loss) && allFinite(gradOmega) && allFinite(gradBeta)) {
+            if (Double.isFinite(loss) && allFinite(gradOmega) && allFinite(gradBeta) && allFinite(gradGate)
+                    && allFinite(gradGateBias)) {
                 updates++;
                 for (int s = 0; s < nSites; s++) {
                     adam(omega[s], gradOmega[s], mOmega[s], vOmega[s], lr, updates);
                     adam(beta[s], gradBeta[s], mBeta[s], vBeta[s], lr, updates);
                     Proximal.sparseGroup(omega[s], beta[s], lr, options.l1(), options.groupLasso());
+                    if (gates != null) {
+                        adam(gate[s], gradGate[s], gateMoments[0][s], gateMoments[1][s], lr, updates);
+                        adam(gateBias[s], gradGateBias[s], gateMoments[2][s], gateMoments[3][s], lr, updates);
+                    }
                 }
             } else {
                 skipped++;
@@ -221,7 +264,7 @@ public final class Lineas {
             history.add(Double.isFinite(loss) ? loss : Double.NaN);
             double heldOutW1 = Double.NaN;
             if (checking && (step % HELD_OUT_EVERY == 0 || step == options.steps())) {
-                heldOutW1 = w1(collector, src.heldOut(), clean, model, options, omega, beta);
+                heldOutW1 = w1(collector, src.heldOut(), clean, model, options, new Maps(omega, beta, gate, gateBias));
                 lastW1 = heldOutW1;
                 lastCheck = step;
                 if (heldOutW1 < bestW1) {
@@ -229,6 +272,8 @@ public final class Lineas {
                     bestStep = step;
                     bestOmega = copy(omega);
                     bestBeta = copy(beta);
+                    bestGate = copy(gate);
+                    bestGateBias = copy(gateBias);
                 }
             }
             int[] active = active(omega, beta);
@@ -241,13 +286,13 @@ public final class Lineas {
         }
         int stepsRun = history.size();
         boolean keepBest = checking && options.patience() > 0;
-        float[][] outOmega = keepBest ? bestOmega : omega;
-        float[][] outBeta = keepBest ? bestBeta : beta;
+        Maps out = keepBest ? new Maps(bestOmega, bestBeta, bestGate, bestGateBias)
+                : new Maps(omega, beta, gate, gateBias);
         double heldOutAfter = !checking ? Double.NaN
                 : keepBest ? bestW1
                 : lastCheck == stepsRun ? lastW1
-                : w1(collector, src.heldOut(), clean, model, options, outOmega, outBeta);
-        double trainAfter = w1(collector, src.train(), clean, model, options, outOmega, outBeta);
+                : w1(collector, src.heldOut(), clean, model, options, out);
+        double trainAfter = w1(collector, src.train(), clean, model, options, out);
         LineasFit.W1 w1 = new LineasFit.W1(trainW1Before, trainAfter, src.heldOut().size(), heldOutBefore,
                 heldOutAfter, heldOutFloor, keepBest ? bestStep : stepsRun, stoppedEarly);
 
@@ -270,9 +315,15 @@ public final class Lineas {
             hp.put("heldOut", Double.toString(options.heldOut()));
             hp.put("patience", Integer.toString(options.patience()));
         }
+        Map<String, String> data = new TreeMap<>(Map.of("source", sourceSha, "target", targetSha));
+        if (gates != null) {
+            hp.put("gates", "joint");
+            hp.put("controlWeight", Double.toString(gates.controlWeight()));
+            data.put("control", PromptSet.sha256Of(gates.control()));
+        }
         Map<String, String> metadata = new TreeMap<>();
         metadata.put("hyperparameters", CausalFit.json(hp));
-        metadata.put("training_data_sha256", CausalFit.trainingData(sourceSha, targetSha));
+        metadata.put("training_data_sha256", CausalFit.json(data));
         metadata.put("initial_loss", Double.toString(initialLoss));
         metadata.put("final_loss", Double.toString(finalLoss));
         metadata.put("skipped_steps", Integer.toString(skipped));
@@ -284,16 +335,24 @@ public final class Lineas {
             metadata.put("held_out_w1", Double.toString(heldOutAfter));
             metadata.put("maps_step", Integer.toString(w1.mapsStep()));
         }
-        Intervention intervention = intervention(model, options, sites, outOmega, outBeta, metadata);
+        Intervention intervention = intervention(model, options, sites, out, metadata);
         return new LineasFit(intervention, sites, losses, initialLoss, finalLoss, skipped, cancelled, sourceSha,
                 targetSha, (System.nanoTime() - start) / 1_000_000, w1);
     }
 
+    /**
+     * Per site ω, β and, with joint gates, the gate's weights and its bias (a one-value array each, so Adam updates
+     * them as it does the others); gate and gateBias are null without gates. Also how one step's gradients come back.
+     */
+    private record Maps(float[][] omega, float[][] beta, float[][] gate, float[][] gateBias) {
+    }
+
     private static Intervention intervention(LlamaModel model, LineasOptions options, List<HookSite> sites,
-            float[][] omega, float[][] beta, Map<String, String> metadata) {
+            Maps m, Map<String, String> metadata) {
         TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
         for (int s = 0; s < sites.size(); s++) {
-            maps.put(sites.get(s), AffineMap.of(omega[s].clone(), beta[s].clone()));
+            AffineMap map = AffineMap.of(m.omega()[s].clone(), m.beta()[s].clone());
+            maps.put(sites.get(s), m.gate() == null ? map : map.gated(m.gate()[s].clone(), m.gateBias()[s][0]));
         }
         return new Intervention(options.name(), METHOD.metadataName(), model.fingerprint(), options.concept(),
                 metadata, maps);
@@ -301,12 +360,16 @@ public final class Lineas {
 
     /** Per-site mean W1 of {@code prompts} through the maps at strength 1 against {@code target}. */
     private static double w1(ActivationCollector collector, List<String> prompts, Map<HookSite, float[][]> target,
-            LlamaModel model, LineasOptions options, float[][] omega, float[][] beta) {
-        SteeringPlan plan = SteeringPlan.of(intervention(model, options, options.sites(), omega, beta, Map.of()), 1.0);
+            LlamaModel model, LineasOptions options, Maps maps) {
+        SteeringPlan plan = SteeringPlan.of(intervention(model, options, options.sites(), maps, Map.of()), 1.0);
         return Evaluation.meanW1(collector.collect(prompts, options.sites(), plan), target);
     }
 
+    /** A deep copy; null stays null. */
     private static float[][] copy(float[][] rows) {
+        if (rows == null) {
+            return null;
+        }
         float[][] out = new float[rows.length][];
         for (int i = 0; i < rows.length; i++) {
             out[i] = rows[i].clone();
@@ -315,54 +378,95 @@ public final class Lineas {
     }
 
     /**
-     * One forward with the maps at strength 1 and one backward; fills the gradients (float[width] per site) and
-     * returns the loss: mean over sites of the sorted-sample loss (LinEAS, arXiv 2503.10679, Algorithm 1).
+     * One forward of the source batch with the maps at strength 1 and one backward; fills {@code grads} (float[width]
+     * per site; the gate's too with joint gates) and returns the loss: the mean over sites of the sorted-sample loss
+     * (LinEAS, arXiv 2503.10679, Algorithm 1), plus with joint gates {@code controlWeight} times the mean over sites
+     * of the control batch's mean squared displacement per token (a second forward, on the same tape).
      */
     private static double forwardBackward(LlamaModel model, List<HookSite> sites, int runLayers, int[][] tokens,
-            float[][] omega, float[][] beta, float[][] targetQuantiles, float[][] gradOmega, float[][] gradBeta) {
+            Maps maps, float[][] targetQuantiles, int[][] control, double controlWeight, Maps grads) {
         int nSites = sites.size();
         int rows = tokens.length;
+        boolean gated = maps.gate() != null;
         try (NDManager step = model.newSubManager()) {
             model.lendWeights(step);
-            PromptBatch batch = PromptBatch.of(step, tokens);
-            NDArray[] w = new NDArray[nSites];
-            NDArray[] b = new NDArray[nSites];
-            Map<HookSite, NDArray> pooled = new HashMap<>();
-            SiteHook[] hooks = new SiteHook[model.config().nLayers() * SiteHook.POINTS];
+            NDArray[][] params = new NDArray[nSites][];
             for (int s = 0; s < nSites; s++) {
-                HookSite site = sites.get(s);
-                w[s] = step.create(omega[s]); // (width)
-                b[s] = step.create(beta[s]); // (width)
-                w[s].setRequiresGradient(true);
-                b[s].setRequiresGradient(true);
-                NDArray ws = w[s];
-                NDArray bs = b[s];
-                hooks[site.index()] = x -> {
-                    NDArray y = x.mul(ws).add(bs); // (B, T, width)
-                    // (B, width), the post-map output (docs/steering-methods.md 3.2)
-                    pooled.put(site, batch.meanPool(y));
-                    return y;
-                };
+                params[s] = gated
+                        ? new NDArray[] {step.create(maps.omega()[s]), step.create(maps.beta()[s]),
+                            step.create(maps.gate()[s]), step.create(maps.gateBias()[s])}
+                        : new NDArray[] {step.create(maps.omega()[s]), step.create(maps.beta()[s])};
+                for (NDArray p : params[s]) {
+                    p.setRequiresGradient(true);
+                }
             }
             double loss;
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                model.forwardPrompts(batch, hooks, runLayers);
+                PromptBatch batch = PromptBatch.of(step, tokens);
+                Map<HookSite, NDArray> pooled = new HashMap<>();
+                model.forwardPrompts(batch, hooks(model, sites, params, (site, x, y) -> pooled.put(site,
+                        batch.meanPool(y))), runLayers); // (B, width), the post-map output (steering-methods 3.2)
                 NDArray total = null;
                 for (int s = 0; s < nSites; s++) {
-                    NDArray v = step.create(targetQuantiles[s], new Shape(rows, omega[s].length));
+                    NDArray v = step.create(targetQuantiles[s], new Shape(rows, maps.omega()[s].length));
                     NDArray l = SortedSampleLoss.loss(pooled.get(sites.get(s)), v);
                     total = total == null ? l : total.add(l);
                 }
                 total = total.div(nSites);
+                if (gated) {
+                    PromptBatch controlBatch = PromptBatch.of(step, control);
+                    List<NDArray> displacement = new ArrayList<>();
+                    // per row the mean over its tokens (padding excluded) of the squared move, then over rows and
+                    // neurons
+                    model.forwardPrompts(controlBatch, hooks(model, sites, params, (site, x, y) -> displacement.add(
+                            controlBatch.meanPool(y.sub(x).square()).mean())), runLayers);
+                    NDArray controlTerm = displacement.get(0);
+                    for (int s = 1; s < displacement.size(); s++) {
+                        controlTerm = controlTerm.add(displacement.get(s));
+                    }
+                    total = total.add(controlTerm.div(nSites).mul((float) controlWeight));
+                }
                 loss = total.getFloat();
                 collector.backward(total);
             }
             for (int s = 0; s < nSites; s++) {
-                gradOmega[s] = w[s].getGradient().toFloatArray();
-                gradBeta[s] = b[s].getGradient().toFloatArray();
+                grads.omega()[s] = params[s][0].getGradient().toFloatArray();
+                grads.beta()[s] = params[s][1].getGradient().toFloatArray();
+                if (gated) {
+                    grads.gate()[s] = params[s][2].getGradient().toFloatArray();
+                    grads.gateBias()[s] = params[s][3].getGradient().toFloatArray();
+                }
             }
             return loss;
         }
+    }
+
+    /** Sees a site's input and output inside a training forward. */
+    private interface SiteOutput {
+        void accept(HookSite site, NDArray input, NDArray output);
+    }
+
+    /**
+     * The training hooks: at each site y = ω x + β, or with a gate (params {ω, β, a, c}) y = x + g (ω x + β − x),
+     * g = sigmoid(a . x + c) per token, the rule the serving path applies to a gated map ({@code SteeringBatch.gated}).
+     */
+    private static SiteHook[] hooks(LlamaModel model, List<HookSite> sites, NDArray[][] params, SiteOutput seen) {
+        SiteHook[] hooks = new SiteHook[model.config().nLayers() * SiteHook.POINTS];
+        for (int s = 0; s < sites.size(); s++) {
+            HookSite site = sites.get(s);
+            NDArray[] p = params[s];
+            hooks[site.index()] = x -> {
+                NDArray mapped = x.mul(p[0]).add(p[1]); // (B, T, width)
+                NDArray y = mapped;
+                if (p.length == 4) {
+                    NDArray g = Activation.sigmoid(x.mul(p[2]).sum(new int[] {-1}, true).add(p[3])); // (B, T, 1)
+                    y = x.add(mapped.sub(x).mul(g));
+                }
+                seen.accept(site, x, y);
+                return y;
+            };
+        }
+        return hooks;
     }
 
     /** torch.optim.Adam without weight decay: bias-corrected moments, eps outside the square root. */

@@ -41,7 +41,7 @@ final class LineasMethod implements InterventionMethod {
     public Trained fit(LlamaModel model, List<String> source, List<String> target, Request request,
             Consumer<Lineas.Progress> progress, BooleanSupplier cancel) {
         LineasOptions options = LineasOptions.of(request.name(), request.concept(), request.sites(), request.settings());
-        LineasFit fit = Lineas.train(model, source, target, options, progress, cancel);
+        LineasFit fit = Lineas.train(model, source, target, options, request.gates(), progress, cancel);
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("stepsRun", fit.stepsRun());
         metrics.put("initialLoss", finite(fit.initialLoss()));

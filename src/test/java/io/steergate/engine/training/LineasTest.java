@@ -129,7 +129,7 @@ class LineasTest {
         List<Double> checks = new ArrayList<>();
         // every gradient says "raise every scale and shift": the maps drift away from the target
         LineasFit fit = Lineas.run(model, kindness.source().texts(), kindness.target().texts(), options,
-                p -> checks.add(p.heldOutW1()), () -> false, (step, gw, gb) -> {
+                null, p -> checks.add(p.heldOutW1()), () -> false, (step, gw, gb) -> {
                     for (int s = 0; s < gw.length; s++) {
                         java.util.Arrays.fill(gw[s], -1f);
                         java.util.Arrays.fill(gb[s], -1f);
@@ -155,7 +155,7 @@ class LineasTest {
         // poisoned: step 4's gradient gets a NaN, so its update must not happen
         AtomicInteger reportedSkips = new AtomicInteger();
         LineasFit poisoned = Lineas.run(model, kindness.source().texts(), kindness.target().texts(), options,
-                p -> reportedSkips.set(p.skipped()), () -> false, (step, gw, gb) -> {
+                null, p -> reportedSkips.set(p.skipped()), () -> false, (step, gw, gb) -> {
                     if (step == 4) {
                         gw[0][3] = Float.NaN;
                     }
@@ -172,7 +172,7 @@ class LineasTest {
         assertEquals(poisoned.intervention().maps(), stopped.intervention().maps());
         // an infinite gradient is caught the same way, at any step
         LineasFit inf = Lineas.run(model, kindness.source().texts(), kindness.target().texts(), options.withSteps(2),
-                p -> { }, () -> false, (step, gw, gb) -> gb[1][0] = Float.POSITIVE_INFINITY);
+                null, p -> { }, () -> false, (step, gw, gb) -> gb[1][0] = Float.POSITIVE_INFINITY);
         assertEquals(2, inf.skippedSteps());
         assertEquals(AffineMap.identity(model.config().dim()), inf.intervention().maps().get(resid.get(1)));
     }
