@@ -2,8 +2,8 @@
 """Tables of EVALUATION.md's DSAS section (issue 12 item 5) from policies/evaluation/runs/*.dsas.elicit.*.md.
 
 Usage: python3 policies/evaluation/dsas_tables.py [runs-dir]
-Per concept, fixed-strength maps against their token-gated copies (steer gate): the LinEAS attn_out+mlp_out fits s0,
-s1, s2 (pooled over the three fits and the three generation seed blocks 0, 1000, 2000: N = 1800 per strength) and the
+Per concept, fixed-strength maps against their token-gated copies (steer gate) and, for LinEAS, against fits whose
+gates were trained with the maps (end to end, `.e2e`): the LinEAS attn_out+mlp_out fits s0, s1, s2 (pooled over the three fits and the three generation seed blocks 0, 1000, 2000: N = 1800 per strength) and the
 shipped map (policies/interventions, pooled over the three blocks: N = 600). Concept rate on the elicit set with a
 Wilson 95% interval, its ratio to the unsteered rate (strength 0 of the s0 runs, same blocks, N = 600), the desired
 rate where there is one, and the perplexity ratio on the neutral passages (policies/prompts/perplexity.jsonl; one
@@ -19,6 +19,9 @@ from v2_tables import CONCEPT, RATE, parse, wilson  # noqa: E402
 runs = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs")
 BLOCKS = (0, 1000, 2000)
 MAX_PPL = 1.10
+# how a map of a family is steered, and the suffix of its runs: fixed strength; the two-step gates (steer gate); the
+# gates trained jointly with the LinEAS maps (steer fit --control, measure.sh fit-e2e; separate fits, not gated copies)
+VARIANTS = (("fixed", ""), ("gated (DSAS)", ".gated"), ("gated end to end", ".e2e"))
 
 
 def rows_of(m, blk):
@@ -76,8 +79,8 @@ def main():
                     ("shipped", [f"{name}.shipped"], (0.5, 1.0, 2.0))]
         for label, maps, strengths in families:
             for st in strengths:
-                for gated in (False, True):
-                    ms = [m + ".gated" for m in maps] if gated else maps
+                for steering, suffix in VARIANTS:
+                    ms = [m + suffix for m in maps]
                     p = pooled(ms, st)
                     if p["n"] == 0:
                         continue
@@ -90,7 +93,7 @@ def main():
                     why = "yes" if met else "no (" + ", ".join(x for x in (
                         "strength > 1" if st > 1 else "", f"ppl > {MAX_PPL}" if max(ppl) > MAX_PPL else "",
                         "effect < 3x" if not effect else "") if x) + ")"
-                    cells = [label, "gated (DSAS)" if gated else "fixed", f"{st:g}", str(p["runs"]),
+                    cells = [label, steering, f"{st:g}", str(p["runs"]),
                              fmt_rate(p["k"], p["n"]), f"{ratio:.2f}"]
                     if desired:
                         cells += [fmt_rate(p["dk"], p["dn"]), f"{dratio:.2f}" if dratio is not None else "-"]
