@@ -45,6 +45,9 @@
 #                                                           # 48 tokens, seed blocks 0..5000 -> $GEN (default
 #                                                           # /tmp/steergate-context; SKIP_DONE=1 keeps what is there), table
 #                                                           # -> runs/context-reference.md
+#   policies/evaluation/measure.sh context-gated            # as `context` for the LinEAS attn_out+mlp_out fits s0-s2: fixed, with
+#                                                           # two-step gates (fit-dsas) and the end-to-end fits (fit-e2e)
+#                                                           # -> runs/context-gated.md
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
 #                                                           # swapped for cat words, unsteered, same blocks -> appended to
 #                                                           # runs/context-reference.md
@@ -60,6 +63,32 @@ mkdir -p "$out/maps" "$out/runs"
 
 concept() { case "$1" in kindness) echo meanness;; cheerful) echo sadness;; no-dogs) echo dogs;; esac; }
 desired() { case "$1" in kindness) echo kindness;; cheerful) echo cheerfulness;; *) echo "";; esac; }
+
+# context / context-gated: every fitting prompt continued 48 tokens, seed blocks 0..5000, unsteered after the source
+# and target prompts and at strength 1 after the source prompts with each map <name>.<MAP> given -> $GEN/<MAP>/seed<B>/
+gen="${GEN:-/tmp/steergate-context}"
+blocks="0 1000 2000 3000 4000 5000"
+context_generate() {
+  for seed in $blocks; do
+    mkdir -p "$gen/unsteered/seed$seed"
+    for name in cheerful no-dogs kindness; do
+      for side in source target; do
+        [[ -n "${SKIP_DONE:-}" && -s "$gen/unsteered/seed$seed/$name.$side.gen.jsonl" ]] && continue
+        $steer generate --model "$model" --prompts "$p/$name.$side.jsonl" --max-tokens 48 --seed "$seed" \
+          > "$gen/unsteered/seed$seed/$name.$side.gen.jsonl"
+      done
+      for m in "$@"; do
+        [[ -n "${SKIP_DONE:-}" && -s "$gen/$m/seed$seed/$name.source.gen.jsonl" ]] && continue  # resume, add maps
+        file="$out/maps/$name.$m.safetensors"
+        [[ "$m" == shipped ]] && file="policies/interventions/$name.safetensors"
+        mkdir -p "$gen/$m/seed$seed"
+        $steer generate --model "$model" --prompts "$p/$name.source.jsonl" --map "$file" --strength 1 \
+          --max-tokens 48 --seed "$seed" > "$gen/$m/seed$seed/$name.source.gen.jsonl"
+      done
+    done
+  done
+}
+dirs() { for m in "$@"; do for seed in $blocks; do echo "$gen/$m/seed$seed"; done; done; }
 
 case "${1:-}" in
   fit)
@@ -307,30 +336,9 @@ case "${1:-}" in
     python3 "$out/v2_tables.py"
     ;;
   context)
-    gen="${GEN:-/tmp/steergate-context}"
-    blocks="0 1000 2000 3000 4000 5000"
-    maps="shipped mean-shift.resid linear-act.resid lineas.resid lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1
-      lineas.attn_out+mlp_out.s2 mean-shift.attn_out+mlp_out linear-act.attn_out+mlp_out mean-shift.attn_norm+mlp_norm
-      linear-act.attn_norm+mlp_norm lineas.attn_norm+mlp_norm"
-    for seed in $blocks; do
-      mkdir -p "$gen/unsteered/seed$seed"
-      for name in cheerful no-dogs kindness; do
-        for side in source target; do
-          [[ -n "${SKIP_DONE:-}" && -s "$gen/unsteered/seed$seed/$name.$side.gen.jsonl" ]] && continue
-          $steer generate --model "$model" --prompts "$p/$name.$side.jsonl" --max-tokens 48 --seed "$seed" \
-            > "$gen/unsteered/seed$seed/$name.$side.gen.jsonl"
-        done
-        for m in $maps; do
-          [[ -n "${SKIP_DONE:-}" && -s "$gen/$m/seed$seed/$name.source.gen.jsonl" ]] && continue  # resume, add maps
-          file="$out/maps/$name.$m.safetensors"
-          [[ "$m" == shipped ]] && file="policies/interventions/$name.safetensors"
-          mkdir -p "$gen/$m/seed$seed"
-          $steer generate --model "$model" --prompts "$p/$name.source.jsonl" --map "$file" --strength 1 \
-            --max-tokens 48 --seed "$seed" > "$gen/$m/seed$seed/$name.source.gen.jsonl"
-        done
-      done
-    done
-    dirs() { for m in "$@"; do for seed in $blocks; do echo "$gen/$m/seed$seed"; done; done; }
+    context_generate shipped mean-shift.resid linear-act.resid lineas.resid lineas.attn_out+mlp_out.s0 \
+      lineas.attn_out+mlp_out.s1 lineas.attn_out+mlp_out.s2 mean-shift.attn_out+mlp_out linear-act.attn_out+mlp_out \
+      mean-shift.attn_norm+mlp_norm linear-act.attn_norm+mlp_norm lineas.attn_norm+mlp_norm
     python3 "$out/continuation_rates.py" $(dirs unsteered) \
       --steered "mean shift resid at 1" $(dirs mean-shift.resid) \
       --steered "Linear-AcT resid at 1" $(dirs linear-act.resid) \
@@ -345,8 +353,18 @@ case "${1:-}" in
       --steered "LinEAS attn_norm,mlp_norm at 1 (v2, no split)" $(dirs lineas.attn_norm+mlp_norm) \
       --steered "shipped map at 1 (scaled copy)" $(dirs shipped) | tee "$out/runs/context-reference.md"
     ;;
+  context-gated)
+    # the LinEAS attn_out+mlp_out fits s0-s2 fixed, with two-step gates (fit-dsas) and the end-to-end fits (fit-e2e)
+    v3="lineas.attn_out+mlp_out.s0 lineas.attn_out+mlp_out.s1 lineas.attn_out+mlp_out.s2"
+    twostep="${v3// /.gated }.gated"; e2e="${v3// /.e2e }.e2e"
+    context_generate $v3 $twostep $e2e
+    python3 "$out/continuation_rates.py" $(dirs unsteered) \
+      --steered "LinEAS attn_out,mlp_out at 1, fixed (fits 0-2 pooled)" $(dirs $v3) \
+      --steered "the same fits with two-step gates at 1" $(dirs $twostep) \
+      --steered "LinEAS with gates trained end to end at 1 (fits 0-2 pooled)" $(dirs $e2e) \
+      | tee "$out/runs/context-gated.md"
+    ;;
   dog-words)
-    gen="${GEN:-/tmp/steergate-context}"
     mkdir -p "$gen/dog-words"
     python3 "$out/dog_words_probe.py" make "$gen/dog-words/prompts.jsonl"
     dirs=()
