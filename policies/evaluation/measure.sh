@@ -36,6 +36,8 @@
 #                                                           # prompts as the control set, weight 1), lr 3e-2, 300 steps, held-out
 #                                                           # 0.25 reported but no early stop, seeds 0 1 2
 #                                                           # -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.e2e; runs/e2e-fit.log
+#   policies/evaluation/measure.sh weights-e2e              # fit-e2e at control weights 0.1 and 0.3 (WEIGHT=X fit-e2e), elicit
+#                                                           # sweep at 1 and 2 -> maps/ and runs/ <map>.e2e-wX.*
 #   policies/evaluation/measure.sh e2e                      # fit-e2e, their elicit sweep at 1,2,3 (sweep-dsas), how open their
 #                                                           # gates are (runs/e2e-openness.log), then dsas_tables.py
 #   policies/evaluation/measure.sh context                  # what the model writes after the fitting prompts (issue 12): unsteered
@@ -48,6 +50,9 @@
 #   policies/evaluation/measure.sh context-gated            # as `context` for the LinEAS attn_out+mlp_out fits s0-s2: fixed, with
 #                                                           # two-step gates (fit-dsas) and the end-to-end fits (fit-e2e)
 #                                                           # -> runs/context-gated.md
+#   policies/evaluation/measure.sh gate-tokens              # where the gates open, token by token (bench GateTokenProbe): the
+#                                                           # two-step (.gated) and end-to-end (.e2e) LinEAS fits s0-s2 on the
+#                                                           # source, target and elicit prompts -> runs/gate-tokens.log
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
 #                                                           # swapped for cat words, unsteered, same blocks -> appended to
 #                                                           # runs/context-reference.md
@@ -278,16 +283,29 @@ case "${1:-}" in
     # lr 3e-2: at v3's 1e-2 the gates of a no-dogs seed-0 fit stayed near 1/2 everywhere after 300 steps (dog tokens
     # 0.55, cat tokens 0.3); at 3e-2 they opened on the dog tokens (0.3-0.4) and closed elsewhere (0.05-0.2).
     # No early stop: held-out W1 stops improving long before the gates have learned where to open.
+    # WEIGHT=X: another control weight (default 1) -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.e2e-wX, runs/e2e-wX-fit.log
+    weight="${WEIGHT:-1}"; kind=e2e; [[ "$weight" != 1 ]] && kind="e2e-w$weight"
     for name in kindness cheerful no-dogs; do
       for seed in 0 1 2; do
-        echo "== $name lineas attn_out+mlp_out seed $seed, joint gates"
+        echo "== $name lineas attn_out+mlp_out seed $seed, joint gates, control weight $weight"
         $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" \
-          --target "$p/$name.target.jsonl" --control "$p/$name.target.jsonl" --control-weight 1 \
+          --target "$p/$name.target.jsonl" --control "$p/$name.target.jsonl" --control-weight "$weight" \
           --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" \
           --seed "$seed" --steps 300 --lr 3e-2 --held-out 0.25 --patience 0 \
-          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.e2e.safetensors" 2>&1
+          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.$kind.safetensors" 2>&1
       done
-    done | tee "$out/runs/e2e-fit.log"
+    done | tee "$out/runs/$kind-fit.log"
+    ;;
+  weights-e2e)
+    # the control weight's trade: end-to-end fits at weights 0.1 and 0.3, elicit sweep at 1 and 2
+    for weight in 0.1 0.3; do
+      WEIGHT=$weight "$0" fit-e2e
+      for name in kindness cheerful no-dogs; do
+        STRENGTHS=1,2 "$0" sweep-dsas "$name.lineas.attn_out+mlp_out.s0.e2e-w$weight" \
+          "$name.lineas.attn_out+mlp_out.s1.e2e-w$weight" "$name.lineas.attn_out+mlp_out.s2.e2e-w$weight"
+      done
+    done
+    python3 "$out/dsas_tables.py"
     ;;
   e2e)
     "$0" fit-e2e
@@ -363,6 +381,22 @@ case "${1:-}" in
       --steered "the same fits with two-step gates at 1" $(dirs $twostep) \
       --steered "LinEAS with gates trained end to end at 1 (fits 0-2 pooled)" $(dirs $e2e) \
       | tee "$out/runs/context-gated.md"
+    ;;
+  gate-tokens)
+    ./mvnw -q -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test.classpath \
+      -Dmdep.includeScope=test >&2
+    for name in kindness cheerful no-dogs; do
+      for kind in gated e2e; do
+        for seed in 0 1 2; do
+          for set_ in source target elicit; do
+            java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
+              -cp "target/classes:target/test-classes:$(cat target/test.classpath)" io.steergate.bench.GateTokenProbe \
+              "$model" "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.$kind.safetensors" "$p/$name.$set_.jsonl" \
+              "$lx/$(concept "$name").txt" 1 2>&1 | grep -v '^WARNING'
+          done
+        done
+      done
+    done | tee "$out/runs/gate-tokens.log"
     ;;
   dog-words)
     mkdir -p "$gen/dog-words"
