@@ -21,7 +21,8 @@ BLOCKS = (0, 1000, 2000)
 MAX_PPL = 1.10
 # how a map of a family is steered, and the suffix of its runs: fixed strength; the two-step gates (steer gate); the
 # gates trained jointly with the LinEAS maps (steer fit --control, measure.sh fit-e2e; separate fits, not gated copies)
-VARIANTS = (("fixed", ""), ("gated (DSAS)", ".gated"), ("gated end to end", ".e2e"),
+VARIANTS = (("fixed", ""), ("fixed, lr 3e-2, 300 steps", ".sched"), ("gated (DSAS)", ".gated"),
+            ("gated end to end", ".e2e"),
             ("gated end to end, control weight 0.3", ".e2e-w0.3"), ("gated end to end, control weight 0.1", ".e2e-w0.1"))
 
 

@@ -36,6 +36,8 @@
 #                                                           # prompts as the control set, weight 1), lr 3e-2, 300 steps, held-out
 #                                                           # 0.25 reported but no early stop, seeds 0 1 2
 #                                                           # -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.e2e; runs/e2e-fit.log
+#   policies/evaluation/measure.sh sched-e2e                # fit-e2e's schedule (lr 3e-2, 300 steps, no early stop) without gates,
+#                                                           # elicit sweep at 1,2,3 -> <map>.sched.*: is it the gates or the schedule
 #   policies/evaluation/measure.sh weights-e2e              # fit-e2e at control weights 0.1 and 0.3 (WEIGHT=X fit-e2e), elicit
 #                                                           # sweep at 1 and 2 -> maps/ and runs/ <map>.e2e-wX.*
 #   policies/evaluation/measure.sh e2e                      # fit-e2e, their elicit sweep at 1,2,3 (sweep-dsas), how open their
@@ -295,6 +297,24 @@ case "${1:-}" in
           --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.$kind.safetensors" 2>&1
       done
     done | tee "$out/runs/$kind-fit.log"
+    ;;
+  sched-e2e)
+    # the control for fit-e2e's schedule: the same LinEAS fits (lr 3e-2, 300 steps, held-out 0.25, no early stop)
+    # without gates -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.sched, elicit sweep at 1,2,3
+    for name in kindness cheerful no-dogs; do
+      for seed in 0 1 2; do
+        echo "== $name lineas attn_out+mlp_out seed $seed, fit-e2e's schedule without gates"
+        $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" \
+          --target "$p/$name.target.jsonl" --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" \
+          --seed "$seed" --steps 300 --lr 3e-2 --held-out 0.25 --patience 0 \
+          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.sched.safetensors" 2>&1
+      done
+    done | tee "$out/runs/sched-fit.log"
+    for name in kindness cheerful no-dogs; do
+      "$0" sweep-dsas "$name.lineas.attn_out+mlp_out.s0.sched" "$name.lineas.attn_out+mlp_out.s1.sched" \
+        "$name.lineas.attn_out+mlp_out.s2.sched"
+    done
+    python3 "$out/dsas_tables.py"
     ;;
   weights-e2e)
     # the control weight's trade: end-to-end fits at weights 0.1 and 0.3, elicit sweep at 1 and 2
