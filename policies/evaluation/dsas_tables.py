@@ -17,7 +17,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from v2_tables import CONCEPT, RATE, parse, wilson  # noqa: E402
 
 runs = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs")
-BLOCKS = (0, 1000, 2000)
+# DSAS_BLOCKS=3000,4000,5000 / DSAS_FITS=0,1,2,3,4,5: other generation blocks, more LinEAS fits (measure.sh replicate-e2e)
+BLOCKS = tuple(int(b) for b in os.environ.get("DSAS_BLOCKS", "0,1000,2000").split(","))
+FITS = tuple(int(f) for f in os.environ.get("DSAS_FITS", "0,1,2").split(","))
 MAX_PPL = 1.10
 # how a map of a family is steered, and the suffix of its runs: fixed strength; the two-step gates (steer gate); the
 # gates trained jointly with the LinEAS maps (steer fit --control, measure.sh fit-e2e; separate fits, not gated copies)
@@ -77,7 +79,8 @@ def main():
               + (f"{desired} rate [95% CI] | x unsteered | " if desired else "")
               + "ppl ratio (neutral) | target met |")
         print("|---|---|---|---|---|---|" + ("---|---|" if desired else "") + "---|---|")
-        families = [("LinEAS s0-s2", [f"{name}.lineas.attn_out+mlp_out.s{i}" for i in range(3)], (1.0, 2.0, 3.0)),
+        families = [(f"LinEAS s{FITS[0]}-s{FITS[-1]}", [f"{name}.lineas.attn_out+mlp_out.s{i}" for i in FITS],
+                     (1.0, 2.0, 3.0)),
                     ("shipped", [f"{name}.shipped"], (0.5, 1.0, 2.0))]
         for label, maps, strengths in families:
             for st in strengths:

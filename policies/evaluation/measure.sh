@@ -38,6 +38,8 @@
 #                                                           # -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.e2e; runs/e2e-fit.log
 #   policies/evaluation/measure.sh sched-e2e                # fit-e2e's schedule (lr 3e-2, 300 steps, no early stop) without gates,
 #                                                           # elicit sweep at 1,2,3 -> <map>.sched.*: is it the gates or the schedule
+#   policies/evaluation/measure.sh replicate-e2e            # kindness at weight 0.3: fits seeds 3-5, new blocks 3000-5000 beside
+#                                                           # the v3 fixed fits -> runs/replicate-e2e.md
 #   policies/evaluation/measure.sh weights-e2e              # fit-e2e at control weights 0.1 and 0.3 (WEIGHT=X fit-e2e), elicit
 #                                                           # sweep at 1 and 2 -> maps/ and runs/ <map>.e2e-wX.*
 #   policies/evaluation/measure.sh e2e                      # fit-e2e, their elicit sweep at 1,2,3 (sweep-dsas), how open their
@@ -287,8 +289,8 @@ case "${1:-}" in
     # No early stop: held-out W1 stops improving long before the gates have learned where to open.
     # WEIGHT=X: another control weight (default 1) -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.e2e-wX, runs/e2e-wX-fit.log
     weight="${WEIGHT:-1}"; kind=e2e; [[ "$weight" != 1 ]] && kind="e2e-w$weight"
-    for name in kindness cheerful no-dogs; do
-      for seed in 0 1 2; do
+    for name in ${NAMES:-kindness cheerful no-dogs}; do
+      for seed in ${SEEDS:-0 1 2}; do
         echo "== $name lineas attn_out+mlp_out seed $seed, joint gates, control weight $weight"
         $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" \
           --target "$p/$name.target.jsonl" --control "$p/$name.target.jsonl" --control-weight "$weight" \
@@ -296,7 +298,7 @@ case "${1:-}" in
           --seed "$seed" --steps 300 --lr 3e-2 --held-out 0.25 --patience 0 \
           --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.$kind.safetensors" 2>&1
       done
-    done | tee "$out/runs/$kind-fit.log"
+    done | tee "$out/runs/${LOG:-$kind-fit.log}"
     ;;
   sched-e2e)
     # the control for fit-e2e's schedule: the same LinEAS fits (lr 3e-2, 300 steps, held-out 0.25, no early stop)
@@ -315,6 +317,19 @@ case "${1:-}" in
         "$name.lineas.attn_out+mlp_out.s2.sched"
     done
     python3 "$out/dsas_tables.py"
+    ;;
+  replicate-e2e)
+    # the kindness pass at strength 1 (weight 0.3) was the best of three weights on blocks 0-2000: new fits (seeds 3-5)
+    # and new generation blocks 3000-5000, beside the v3 fixed fits -> dsas_tables.py with DSAS_BLOCKS / DSAS_FITS
+    WEIGHT=0.3 SEEDS="3 4 5" NAMES=kindness LOG=replicate-fit.log "$0" fit-e2e
+    ms=""; for seed in 0 1 2 3 4 5; do ms="$ms kindness.lineas.attn_out+mlp_out.s$seed.e2e-w0.3"; done
+    BLOCKS="3000 4000 5000" STRENGTHS=0,1 "$0" sweep-dsas kindness.lineas.attn_out+mlp_out.s0 \
+      kindness.lineas.attn_out+mlp_out.s1 kindness.lineas.attn_out+mlp_out.s2 $ms
+    BLOCKS="0 1000 2000" STRENGTHS=1,2 "$0" sweep-dsas kindness.lineas.attn_out+mlp_out.s3.e2e-w0.3 \
+      kindness.lineas.attn_out+mlp_out.s4.e2e-w0.3 kindness.lineas.attn_out+mlp_out.s5.e2e-w0.3
+    for blocks in 0,1000,2000 3000,4000,5000; do
+      DSAS_BLOCKS=$blocks DSAS_FITS=0,1,2,3,4,5 python3 "$out/dsas_tables.py" | sed -n '/^### kindness/,/^### cheerful/p'
+    done | tee "$out/runs/replicate-e2e.md"
     ;;
   weights-e2e)
     # the control weight's trade: end-to-end fits at weights 0.1 and 0.3, elicit sweep at 1 and 2
