@@ -99,6 +99,18 @@ context_generate() {
 }
 dirs() { for m in "$@"; do for seed in $blocks; do echo "$gen/$m/seed$seed"; done; done; }
 
+# lineas_fits NAME SUFFIX ARGS...: LinEAS at attn_out,mlp_out, 300 steps, held-out 0.25, seeds ${SEEDS:-0 1 2}, with ARGS
+# (learning rate, patience, control set) -> maps/<NAME>.lineas.attn_out+mlp_out.s<seed><SUFFIX>.safetensors
+lineas_fits() {
+  local name="$1" suffix="$2"; shift 2
+  for seed in ${SEEDS:-0 1 2}; do
+    echo "== $name lineas attn_out+mlp_out seed $seed${suffix:+ ($suffix)}"
+    $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
+      --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" --seed "$seed" --steps 300 \
+      --held-out 0.25 "$@" --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed$suffix.safetensors" 2>&1
+  done
+}
+
 case "${1:-}" in
   fit)
     for name in kindness cheerful no-dogs; do
@@ -166,13 +178,7 @@ case "${1:-}" in
   fit-v3)
     # LinEAS as in the audit's finding 4 (branch outputs, not the compounding resid), early-stopped on held-out W1
     for name in kindness cheerful no-dogs; do
-      for seed in 0 1 2; do
-        echo "== $name lineas attn_out+mlp_out seed $seed"
-        $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" \
-          --target "$p/$name.target.jsonl" --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" \
-          --seed "$seed" --steps 300 --lr 1e-2 --held-out 0.25 --patience 50 \
-          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.safetensors" 2>&1
-      done
+      lineas_fits "$name" "" --lr 1e-2 --patience 50
       for method in linear-act mean-shift; do
         echo "== $name $method attn_out+mlp_out"
         $steer fit --model "$model" --method "$method" --source "$p/$name.source.jsonl" \
@@ -284,33 +290,21 @@ case "${1:-}" in
     done 2>&1 | tee "$log"
     ;;
   fit-e2e)
-    # lr 3e-2: at v3's 1e-2 the gates of a no-dogs seed-0 fit stayed near 1/2 everywhere after 300 steps (dog tokens
-    # 0.55, cat tokens 0.3); at 3e-2 they opened on the dog tokens (0.3-0.4) and closed elsewhere (0.05-0.2).
+    # lr 3e-2: at v3's 1e-2 the gates of a no-dogs seed-0 fit opened on the dog tokens (0.54-0.58) and not much less
+    # elsewhere (0.2-0.45) after 300 steps; at 3e-2 they closed elsewhere (0.05-0.2, dog tokens 0.3-0.4).
     # No early stop: held-out W1 stops improving long before the gates have learned where to open.
-    # WEIGHT=X: another control weight (default 1) -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.e2e-wX, runs/e2e-wX-fit.log
+    # WEIGHT=X: another control weight (default 1) -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.e2e-wX, runs/e2e-wX-fit.log;
+    # NAMES, SEEDS: fewer concepts, other seeds; LOG: another log file name
     weight="${WEIGHT:-1}"; kind=e2e; [[ "$weight" != 1 ]] && kind="e2e-w$weight"
     for name in ${NAMES:-kindness cheerful no-dogs}; do
-      for seed in ${SEEDS:-0 1 2}; do
-        echo "== $name lineas attn_out+mlp_out seed $seed, joint gates, control weight $weight"
-        $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" \
-          --target "$p/$name.target.jsonl" --control "$p/$name.target.jsonl" --control-weight "$weight" \
-          --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" \
-          --seed "$seed" --steps 300 --lr 3e-2 --held-out 0.25 --patience 0 \
-          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.$kind.safetensors" 2>&1
-      done
+      lineas_fits "$name" ".$kind" --lr 3e-2 --patience 0 --control "$p/$name.target.jsonl" --control-weight "$weight"
     done | tee "$out/runs/${LOG:-$kind-fit.log}"
     ;;
   sched-e2e)
     # the control for fit-e2e's schedule: the same LinEAS fits (lr 3e-2, 300 steps, held-out 0.25, no early stop)
     # without gates -> maps/<name>.lineas.attn_out+mlp_out.s<seed>.sched, elicit sweep at 1,2,3
     for name in kindness cheerful no-dogs; do
-      for seed in 0 1 2; do
-        echo "== $name lineas attn_out+mlp_out seed $seed, fit-e2e's schedule without gates"
-        $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" \
-          --target "$p/$name.target.jsonl" --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" \
-          --seed "$seed" --steps 300 --lr 3e-2 --held-out 0.25 --patience 0 \
-          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.sched.safetensors" 2>&1
-      done
+      lineas_fits "$name" .sched --lr 3e-2 --patience 0
     done | tee "$out/runs/sched-fit.log"
     for name in kindness cheerful no-dogs; do
       "$0" sweep-dsas "$name.lineas.attn_out+mlp_out.s0.sched" "$name.lineas.attn_out+mlp_out.s1.sched" \
