@@ -40,6 +40,8 @@
 #                                                           # elicit sweep at 1,2,3 -> <map>.sched.*: is it the gates or the schedule
 #   policies/evaluation/measure.sh replicate-e2e            # kindness at weight 0.3: fits seeds 3-5, new blocks 3000-5000 beside
 #                                                           # the v3 fixed fits -> runs/replicate-e2e.md
+#   policies/evaluation/measure.sh replicate-blocks         # fixed v3 and end-to-end (weight 1) fits on blocks 3000-5000
+#                                                           # -> runs/replicate-blocks.md
 #   policies/evaluation/measure.sh weights-e2e              # fit-e2e at control weights 0.1 and 0.3 (WEIGHT=X fit-e2e), elicit
 #                                                           # sweep at 1 and 2 -> maps/ and runs/ <map>.e2e-wX.*
 #   policies/evaluation/measure.sh e2e                      # fit-e2e, their elicit sweep at 1,2,3 (sweep-dsas), how open their
@@ -324,6 +326,16 @@ case "${1:-}" in
     for blocks in 0,1000,2000 3000,4000,5000; do
       DSAS_BLOCKS=$blocks DSAS_FITS=0,1,2,3,4,5 python3 "$out/dsas_tables.py" | sed -n '/^### kindness/,/^### cheerful/p'
     done | tee "$out/runs/replicate-e2e.md"
+    ;;
+  replicate-blocks)
+    # the main comparison on new generation blocks 3000-5000: fixed v3 fits at 0-3, end-to-end (weight 1) at 1-3
+    for name in kindness cheerful no-dogs; do
+      BLOCKS="3000 4000 5000" STRENGTHS=0,1,2,3 "$0" sweep-dsas "$name.lineas.attn_out+mlp_out.s0" \
+        "$name.lineas.attn_out+mlp_out.s1" "$name.lineas.attn_out+mlp_out.s2"
+      BLOCKS="3000 4000 5000" "$0" sweep-dsas "$name.lineas.attn_out+mlp_out.s0.e2e" \
+        "$name.lineas.attn_out+mlp_out.s1.e2e" "$name.lineas.attn_out+mlp_out.s2.e2e"
+    done
+    DSAS_BLOCKS=3000,4000,5000 python3 "$out/dsas_tables.py" | tee "$out/runs/replicate-blocks.md"
     ;;
   weights-e2e)
     # the control weight's trade: end-to-end fits at weights 0.1 and 0.3, elicit sweep at 1 and 2

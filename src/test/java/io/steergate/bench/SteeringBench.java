@@ -28,7 +28,7 @@ import java.util.function.IntFunction;
 /**
  * Cost of steering: greedy decode tok/s unsteered vs steered (three interventions composed, each with maps at the
  * resid, attn_norm and mlp_out sites of every layer) at batch 1, 8 and 32; a batch of 32 rows with 32 different plans
- * vs one plan for all; and the time of a Linear-AcT fit on 32 + 32 prompts at every layer's resid site. Unsteered
+ * vs one plan for all; one map at every branch output with and without token gates (DSAS); and the time of a Linear-AcT fit on 32 + 32 prompts at every layer's resid site. Unsteered
  * and steered runs alternate, and each figure is the median of several repetitions. A main, not a test.
  */
 public final class SteeringBench {
@@ -61,6 +61,22 @@ public final class SteeringBench {
                 System.out.printf("batch %2d: unsteered %7.0f tok/s, steered (3 maps x 15 sites) %7.0f tok/s,"
                         + " ratio %.3f (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f)%n", batch,
                         ratio[0], ratio[1], ratio[1] / ratio[0], ratio[2], ratio[3]);
+            }
+            // a token-gated map (DSAS) cannot fold: a stage of its own, with a dot product and a sigmoid per token
+            List<HookSite> branches = new ArrayList<>();
+            for (int l = 0; l < model.config().nLayers(); l++) {
+                branches.add(new HookSite(l, HookPoint.ATTN_OUT));
+                branches.add(new HookSite(l, HookPoint.MLP_OUT));
+            }
+            Intervention gatedMap = gatedMap(model, branches, random);
+            SteeringPlan ungatedPlan = SteeringPlan.of(ungated(gatedMap), 1.0);
+            SteeringPlan gatedPlan = SteeringPlan.of(gatedMap, 1.0);
+            for (int batch : new int[] {1, 8, 32}) {
+                double[] ratio = compare(generator, b -> plain(b).withSteering(ungatedPlan),
+                        b -> plain(b).withSteering(gatedPlan), batch);
+                System.out.printf("batch %2d: one map at %d branch outputs %7.0f tok/s, the same map gated %7.0f tok/s,"
+                        + " ratio %.3f (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f)%n", batch,
+                        branches.size(), ratio[0], ratio[1], ratio[1] / ratio[0], ratio[2], ratio[3]);
             }
             List<SteeringPlan> plans = new ArrayList<>();
             for (int b = 0; b < 32; b++) {
@@ -121,6 +137,32 @@ public final class SteeringBench {
                     model.fingerprint(), "", Map.of(), maps), strengths[m]));
         }
         return SteeringPlan.compose(steps);
+    }
+
+    /** A random map (as {@link #composedPlan}'s) at {@code sites} with a random token gate at each, as LinEAS trains. */
+    static Intervention gatedMap(LlamaModel model, List<HookSite> sites, Random random) {
+        TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
+        int width = model.config().dim();
+        for (HookSite site : sites) {
+            float[] omega = new float[width];
+            float[] beta = new float[width];
+            float[] gate = new float[width];
+            for (int i = 0; i < width; i++) {
+                omega[i] = 1 + 0.02f * (float) random.nextGaussian();
+                beta[i] = 0.01f * (float) random.nextGaussian();
+                gate[i] = 0.1f * (float) random.nextGaussian();
+            }
+            maps.put(site, AffineMap.of(omega, beta).gated(gate, -2f));
+        }
+        return new Intervention("bench-gated", Intervention.LINEAS, model.fingerprint(), "", Map.of(), maps);
+    }
+
+    /** {@code gated} without its gates. */
+    static Intervention ungated(Intervention gated) {
+        TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
+        gated.maps().forEach((site, map) -> maps.put(site, map.ungated()));
+        return new Intervention(gated.name(), gated.method(), gated.modelFingerprint(), gated.concept(), gated.metadata(),
+                maps);
     }
 
     /**
