@@ -112,8 +112,8 @@ public final class Lineas {
 
     /**
      * As {@link #train(LlamaModel, List, List, LineasOptions, Consumer, BooleanSupplier)}, with a token gate per map
-     * trained jointly ({@link JointGates}; null = none): every returned map is gated, and the metadata records the
-     * control weight and the control prompts' hash. Held-out W1 and early stopping measure the gated maps.
+     * trained jointly ({@link JointGates}; null = none): every returned map is gated, and the hyperparameters record
+     * the control weight and the control prompts' hash. Held-out W1 and early stopping measure the gated maps.
      */
     public static LineasFit train(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel) {
@@ -315,15 +315,16 @@ public final class Lineas {
             hp.put("heldOut", Double.toString(options.heldOut()));
             hp.put("patience", Integer.toString(options.patience()));
         }
-        Map<String, String> data = new TreeMap<>(Map.of("source", sourceSha, "target", targetSha));
         if (gates != null) {
+            // the control set's hash goes with the hyperparameters: training_data_sha256 is exactly {source, target}
+            // (docs/architecture.md 4.5), which the registry shows as a version's provenance
             hp.put("gates", "joint");
             hp.put("controlWeight", Double.toString(gates.controlWeight()));
-            data.put("control", PromptSet.sha256Of(gates.control()));
+            hp.put("controlSha256", PromptSet.sha256Of(gates.control()));
         }
         Map<String, String> metadata = new TreeMap<>();
         metadata.put("hyperparameters", CausalFit.json(hp));
-        metadata.put("training_data_sha256", CausalFit.json(data));
+        metadata.put("training_data_sha256", CausalFit.trainingData(sourceSha, targetSha));
         metadata.put("initial_loss", Double.toString(initialLoss));
         metadata.put("final_loss", Double.toString(finalLoss));
         metadata.put("skipped_steps", Integer.toString(skipped));

@@ -73,8 +73,11 @@ class JointGatesTest {
         Map<String, String> metadata = strong.intervention().metadata();
         assertTrue(metadata.get("hyperparameters").contains("\"gates\":\"joint\""), metadata.toString());
         assertTrue(metadata.get("hyperparameters").contains("\"controlWeight\":\"10.0\""), metadata.toString());
-        assertTrue(metadata.get("training_data_sha256").contains("\"control\":\"" + PromptSet.sha256Of(cats) + "\""),
+        assertTrue(metadata.get("hyperparameters").contains("\"controlSha256\":\"" + PromptSet.sha256Of(cats) + "\""),
                 metadata.toString());
+        // the provenance the registry shows stays exactly {source, target}
+        assertEquals(CausalFit.trainingData(PromptSet.sha256Of(dogs), PromptSet.sha256Of(cats)),
+                metadata.get("training_data_sha256"));
     }
 
     @Test
