@@ -1,32 +1,25 @@
 package io.steergate.bench;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.nn.Activation;
 import io.steergate.engine.eval.LexiconScorer;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.LlamaModel;
-import io.steergate.engine.model.PromptBatch;
-import io.steergate.engine.model.SiteHook;
-import io.steergate.engine.model.SteeringBatch;
-import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
-import io.steergate.engine.steering.SteeringPlan;
+import io.steergate.engine.training.TokenGates;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.SortedMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Where a gated map's gates open, token by token: runs each prompt through the model with the map steering at a
- * strength (the serving hooks, {@link SteeringBatch}), reads every site's gate sigmoid(a . x + c) at every token, and
- * reports the mean over sites at the tokens of lexicon words (the concept's own tokens: a word's tokens all count)
- * against all other tokens. {@code steer gate --report} gives only each prompt's mean over its tokens, which hides a
+ * Where a gated map's gates open, token by token: every site's gate at every token while the map steers at a strength
+ * ({@link TokenGates#tokenGates}), and the mean over sites at the tokens of lexicon words (the concept's own tokens:
+ * a word's tokens all count) against all other tokens. {@code steer gate --report} gives only each prompt's mean over its tokens, which hides a
  * gate that opens on one or two tokens of twenty.
  *
  * <pre>
@@ -49,12 +42,17 @@ public final class GateTokenProbe {
         try (LlamaModel model = LlamaModel.load(Path.of(args[0]), DeviceChoice.CPU)) {
             Intervention map = InterventionFile.read(Path.of(args[1]));
             map.checkCompatible(model.config(), model.fingerprint());
-            SteeringPlan plan = SteeringPlan.of(map, strength);
+            List<SortedMap<HookSite, float[]>> gates = TokenGates.tokenGates(model, map, prompts, strength);
             double[] sum = new double[2]; // [other, concept]
             int[] count = new int[2];
             for (int i = 0; i < prompts.size(); i++) {
                 int[] tokens = model.encodeTruncated(List.of(prompts.get(i)))[0];
-                double[] gate = gates(model, map, plan, tokens);
+                double[] gate = new double[tokens.length]; // per token, the mean over the gated sites
+                for (float[] site : gates.get(i).values()) {
+                    for (int t = 0; t < tokens.length; t++) {
+                        gate[t] += site[t] / gates.get(i).size();
+                    }
+                }
                 boolean[] concept = conceptTokens(model, tokens, lexicon);
                 StringBuilder line = new StringBuilder();
                 for (int t = 0; t < tokens.length; t++) {
@@ -77,38 +75,11 @@ public final class GateTokenProbe {
         }
     }
 
-    /** Per token, the mean over the map's gated sites of the gate at that site, the map steering. */
-    private static double[] gates(LlamaModel model, Intervention map, SteeringPlan plan, int[] tokens) {
-        double[] gate = new double[tokens.length];
-        long gated = map.maps().values().stream().filter(AffineMap::isGated).count();
-        try (NDManager step = model.newSubManager()) {
-            model.lendWeights(step);
-            SiteHook[] hooks = SteeringBatch.build(step, List.of(plan), model.config()).hooks().clone();
-            for (Map.Entry<HookSite, AffineMap> e : map.maps().entrySet()) {
-                AffineMap m = e.getValue();
-                if (!m.isGated()) {
-                    continue;
-                }
-                NDArray a = step.create(m.gate());
-                SiteHook serving = hooks[e.getKey().index()];
-                hooks[e.getKey().index()] = x -> {
-                    float[] g = Activation.sigmoid(x.mul(a).sum(new int[] {-1}).add(m.gateBias())).toFloatArray();
-                    for (int t = 0; t < tokens.length; t++) {
-                        gate[t] += g[t] / gated;
-                    }
-                    return serving.apply(x);
-                };
-            }
-            model.forwardPrompts(PromptBatch.of(step, new int[][] {tokens}), hooks, model.config().nLayers());
-        }
-        return gate;
-    }
-
     /** Which tokens belong to a lexicon word: each token's characters located by decoding the prompt's prefixes. */
     private static boolean[] conceptTokens(LlamaModel model, int[] tokens, LexiconScorer lexicon) {
         int[] end = new int[tokens.length];
         for (int t = 0; t < tokens.length; t++) {
-            end[t] = model.tokenizer().decode(java.util.Arrays.copyOf(tokens, t + 1)).length();
+            end[t] = model.tokenizer().decode(Arrays.copyOf(tokens, t + 1)).length();
         }
         String text = model.tokenizer().decode(tokens);
         boolean[] concept = new boolean[tokens.length];

@@ -218,9 +218,29 @@ public final class SteeringBatch {
     public static SiteHook gated(SiteHook stage, NDArray gate, NDArray bias, NDArray gated) {
         return x -> {
             NDArray steered = stage.apply(x);
-            NDArray g = Activation.sigmoid(x.mul(gate).sum(new int[] {-1}, true).add(bias)); // (B, T, 1)
-            return NDArrays.where(gated.broadcast(x.getShape()), x.add(steered.sub(x).mul(g)), steered); // where does not broadcast
+            NDArray blended = blend(x, steered, gate, bias);
+            return NDArrays.where(gated.broadcast(x.getShape()), blended, steered); // where does not broadcast
         };
+    }
+
+    /**
+     * The token-gated form of {@code stage} for every row alike: y = x + g (stage(x) - x). Differentiable in the gate,
+     * its bias and whatever the stage holds, which is how LinEAS trains gates with its maps.
+     *
+     * @param gate broadcastable to (B, 1, width): one row's (width) serves all
+     * @param bias broadcastable to (B, T, 1)
+     */
+    public static SiteHook gated(SiteHook stage, NDArray gate, NDArray bias) {
+        return x -> blend(x, stage.apply(x), gate, bias);
+    }
+
+    /** The gate factor sigmoid(gate . x + bias) of every token of x (B, T, width): (B, T, 1). */
+    public static NDArray gateFactor(NDArray x, NDArray gate, NDArray bias) {
+        return Activation.sigmoid(x.mul(gate).sum(new int[] {-1}, true).add(bias));
+    }
+
+    private static NDArray blend(NDArray x, NDArray steered, NDArray gate, NDArray bias) {
+        return x.add(steered.sub(x).mul(gateFactor(x, gate, bias)));
     }
 
     /** The hooks, indexed by {@link SiteHook#index(int, HookPoint)}; null entries where no row steers. */

@@ -4,13 +4,13 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.training.GradientCollector;
 import io.steergate.engine.eval.Evaluation;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.model.PromptBatch;
 import io.steergate.engine.model.SiteHook;
+import io.steergate.engine.model.SteeringBatch;
 import io.steergate.engine.steering.ActivationCollector;
 import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
@@ -449,20 +449,18 @@ public final class Lineas {
 
     /**
      * The training hooks: at each site y = ω x + β, or with a gate (params {ω, β, a, c}) y = x + g (ω x + β − x),
-     * g = sigmoid(a . x + c) per token, the rule the serving path applies to a gated map ({@code SteeringBatch.gated}).
+     * g = sigmoid(a . x + c) per token: the serving path's own rule ({@link SteeringBatch#gated(SiteHook, NDArray,
+     * NDArray)}).
      */
     private static SiteHook[] hooks(LlamaModel model, List<HookSite> sites, NDArray[][] params, SiteOutput seen) {
         SiteHook[] hooks = new SiteHook[model.config().nLayers() * SiteHook.POINTS];
         for (int s = 0; s < sites.size(); s++) {
             HookSite site = sites.get(s);
             NDArray[] p = params[s];
+            SiteHook map = x -> x.mul(p[0]).add(p[1]); // (B, T, width)
+            SiteHook rule = p.length == 4 ? SteeringBatch.gated(map, p[2], p[3]) : map;
             hooks[site.index()] = x -> {
-                NDArray mapped = x.mul(p[0]).add(p[1]); // (B, T, width)
-                NDArray y = mapped;
-                if (p.length == 4) {
-                    NDArray g = Activation.sigmoid(x.mul(p[2]).sum(new int[] {-1}, true).add(p[3])); // (B, T, 1)
-                    y = x.add(mapped.sub(x).mul(g));
-                }
+                NDArray y = rule.apply(x);
                 seen.accept(site, x, y);
                 return y;
             };

@@ -2,7 +2,6 @@ package io.steergate.engine.training;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.nn.Activation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.steergate.engine.eval.LinearProbe;
@@ -174,12 +173,35 @@ public final class TokenGates {
      */
     public static SortedMap<HookSite, Double> openness(LlamaModel model, Intervention gated, List<String> prompts,
             double strength) {
+        TreeMap<HookSite, Double> out = new TreeMap<>();
+        for (SortedMap<HookSite, float[]> prompt : tokenGates(model, gated, prompts, strength)) {
+            prompt.forEach((site, factors) -> {
+                double sum = 0;
+                for (float f : factors) {
+                    sum += f;
+                }
+                out.merge(site, sum / factors.length / prompts.size(), Double::sum);
+            });
+        }
+        return out;
+    }
+
+    /**
+     * The gate factor at every token: per prompt (in order), per gated site, one value per token of the prompt (BOS
+     * included), read from the site's input while the map steers at {@code strength} through the serving hooks.
+     */
+    public static List<SortedMap<HookSite, float[]>> tokenGates(LlamaModel model, Intervention gated,
+            List<String> prompts, double strength) {
         SteeringPlan plan = SteeringPlan.of(gated, strength);
-        TreeMap<HookSite, Double> sums = new TreeMap<>();
+        List<SortedMap<HookSite, float[]>> out = new ArrayList<>();
         int batchSize = 8;
         for (int from = 0; from < prompts.size(); from += batchSize) {
             int to = Math.min(prompts.size(), from + batchSize);
             int[][] tokens = model.encodeTruncated(prompts.subList(from, to));
+            List<SortedMap<HookSite, float[]>> rows = new ArrayList<>();
+            for (int b = 0; b < tokens.length; b++) {
+                rows.add(new TreeMap<>());
+            }
             try (NDManager step = model.newSubManager()) {
                 model.lendWeights(step);
                 PromptBatch batch = PromptBatch.of(step, tokens);
@@ -187,25 +209,28 @@ public final class TokenGates {
                         model.config());
                 SiteHook[] hooks = steered.hooks().clone();
                 for (Map.Entry<HookSite, AffineMap> e : gated.maps().entrySet()) {
+                    if (!e.getValue().isGated()) {
+                        continue;
+                    }
                     HookSite site = e.getKey();
                     NDArray weights = step.create(e.getValue().gate());
-                    float bias = e.getValue().gateBias();
+                    NDArray bias = step.create(new float[] {e.getValue().gateBias()});
                     SiteHook map = hooks[site.index()];
                     hooks[site.index()] = x -> {
-                        NDArray g = Activation.sigmoid(x.mul(weights).sum(new int[] {-1}, true).add(bias));
-                        double total = 0;
-                        for (float v : batch.meanPool(g).toFloatArray()) {
-                            total += v;
+                        float[] g = SteeringBatch.gateFactor(x, weights, bias).toFloatArray(); // (B, T) flat
+                        int columns = (int) x.getShape().get(1);
+                        for (int b = 0; b < tokens.length; b++) {
+                            // left-padded: row b's tokens are its last lengths[b] columns
+                            int end = (b + 1) * columns;
+                            rows.get(b).put(site, java.util.Arrays.copyOfRange(g, end - batch.lengths()[b], end));
                         }
-                        sums.merge(site, total, Double::sum);
                         return map == null ? x : map.apply(x);
                     };
                 }
                 model.forwardPrompts(batch, hooks, model.config().nLayers());
             }
+            out.addAll(rows);
         }
-        TreeMap<HookSite, Double> out = new TreeMap<>();
-        sums.forEach((site, total) -> out.put(site, total / prompts.size()));
         return out;
     }
 
