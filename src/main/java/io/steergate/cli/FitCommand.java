@@ -102,9 +102,9 @@ final class FitCommand implements Callable<Integer> {
                     + "unmoved (e.g. the target prompts)")
     Path control;
 
-    @Option(names = "--control-weight", paramLabel = "X", defaultValue = "1",
-            description = "with --control: weight of the control prompts' squared displacement; default ${DEFAULT-VALUE}")
-    double controlWeight;
+    @Option(names = "--control-weight", paramLabel = "X",
+            description = "with --control: weight of the control prompts' squared displacement; default 1")
+    Double controlWeight;
 
     @Override
     public Integer call() throws Exception {
@@ -117,9 +117,13 @@ final class FitCommand implements Callable<Integer> {
         List<String> src = SteerCli.readPrompts(spec, "--source", source);
         List<String> dst = SteerCli.readPrompts(spec, "--target", target);
         JointGates gates = null;
+        if (controlWeight != null && control == null) {
+            throw SteerCli.badArgument(spec, "--control-weight needs --control (the prompts the weight applies to)");
+        }
         if (control != null) {
             try {
-                gates = new JointGates(SteerCli.readPrompts(spec, "--control", control), controlWeight);
+                gates = new JointGates(SteerCli.readPrompts(spec, "--control", control),
+                        controlWeight == null ? 1 : controlWeight);
             } catch (IllegalArgumentException e) {
                 throw SteerCli.badArgument(spec, "--control-weight: " + e.getMessage());
             }

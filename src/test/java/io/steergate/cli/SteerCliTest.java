@@ -114,6 +114,10 @@ class SteerCliTest {
                 out.toString());
         assertEquals(2, zero.code(), zero.err());
         assertTrue(zero.err().contains("--control-weight: controlWeight: must be positive"), zero.err());
+        Run orphan = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--control-weight", "2", "--name", "lg", "--out", out.toString());
+        assertEquals(2, orphan.code(), orphan.err());
+        assertTrue(orphan.err().contains("--control-weight needs --control"), orphan.err());
         Run closedForm = run("fit", "--model", MODEL, "--method", "mean-shift", "--source", source.toString(),
                 "--target", target.toString(), "--control", target.toString(), "--name", "lg", "--out",
                 out.toString());
