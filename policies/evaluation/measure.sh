@@ -59,6 +59,14 @@
 #   policies/evaluation/measure.sh gate-tokens              # where the gates open, token by token (bench GateTokenProbe): the
 #                                                           # two-step (.gated) and end-to-end (.e2e) LinEAS fits s0-s2 on the
 #                                                           # source, target and elicit prompts -> runs/gate-tokens.log
+#   policies/evaluation/measure.sh selfgen                  # fitting sets from the model's own continuations (issue 12): the pooled
+#                                                           # prompts continued 48 tokens, 20 seed blocks from 100000 -> $GEN/selfgen,
+#                                                           # selfgen_sets.py -> policies/evaluation/selfgen; LinEAS (as fit-v3, s0-s2),
+#                                                           # mean shift and Linear-AcT on them -> maps/<map>.selfgen; elicit at 1,2
+#   policies/evaluation/measure.sh sparse-select            # group lasso 0.8, 300 steps, no early stop, seeds 0 1 -> runs/sparse-select.log
+#   policies/evaluation/measure.sh sparse-refit             # LinEAS as fit-v3 on the 5 sites select_sites.py keeps, seeds 0-5
+#                                                           # (maps/<name>.lineas.sel5.s<seed>), fit-v3's recipe at all 10 sites
+#                                                           # seeds 3-5; all at strength 1 on blocks 0..5000 -> pool_runs.py
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
 #                                                           # swapped for cat words, unsteered, same blocks -> appended to
 #                                                           # runs/context-reference.md
@@ -347,6 +355,62 @@ case "${1:-}" in
       done
     done
     python3 "$out/dsas_tables.py"
+    ;;
+  selfgen)
+    sg="$gen/selfgen"; sets="$out/selfgen"; mkdir -p "$sg" "$sets"
+    cat "$p"/*.eval.jsonl "$p"/*.source.jsonl "$p"/*.target.jsonl | sort -u > "$sg/pool.jsonl"
+    for k in $(seq 0 19); do
+      s=$((100000 + 1000 * k))
+      $steer generate --model "$model" --prompts "$sg/pool.jsonl" --max-tokens 48 --seed "$s" > "$sg/gen.seed$s.jsonl"
+    done
+    python3 "$out/selfgen_sets.py" "$sg/pool.jsonl" "$sg" "$sets" | tee "$out/runs/selfgen-sets.log"
+    for name in kindness cheerful no-dogs; do
+      for seed in 0 1 2; do
+        echo "== $name seed $seed"
+        $steer fit --model "$model" --method lineas --source "$sets/$name.selfgen.source.jsonl" \
+          --target "$sets/$name.selfgen.target.jsonl" --sites attn_out,mlp_out --name "$name" \
+          --concept "$(concept "$name")" --seed "$seed" --steps 300 --held-out 0.25 --lr 1e-2 --patience 50 \
+          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.selfgen.safetensors" 2>&1
+      done
+      for method in mean-shift linear-act; do
+        $steer fit --model "$model" --method "$method" --source "$sets/$name.selfgen.source.jsonl" \
+          --target "$sets/$name.selfgen.target.jsonl" --sites attn_out,mlp_out --name "$name" \
+          --concept "$(concept "$name")" --seed 0 --out "$out/maps/$name.$method.attn_out+mlp_out.selfgen.safetensors" 2>&1
+      done
+    done | tee "$out/runs/selfgen-fit.log"
+    # every fit is evaluated, those early stopping returned at step 0 (the identity) too: they are the recipe's outcome
+    for name in kindness cheerful no-dogs; do
+      STRENGTHS=1,2 "$0" sweep-dsas "$name.lineas.attn_out+mlp_out.s0.selfgen" "$name.lineas.attn_out+mlp_out.s1.selfgen" \
+        "$name.lineas.attn_out+mlp_out.s2.selfgen" "$name.mean-shift.attn_out+mlp_out.selfgen" \
+        "$name.linear-act.attn_out+mlp_out.selfgen"
+    done
+    ;;
+  sparse-select)
+    for name in cheerful no-dogs kindness; do
+      for seed in 0 1; do
+        echo "== $name group 0.8 seed $seed 300 steps"
+        $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
+          --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" --seed "$seed" --steps 300 \
+          --held-out 0.25 --lr 1e-2 --group 0.8 --out "$out/maps/$name.lineas.attn_out+mlp_out.group-0.8.s$seed.safetensors" 2>&1
+      done
+    done | tee "$out/runs/sparse-select.log"
+    python3 "$out/select_sites.py" "$out/runs/sparse-select.log" 0.8
+    ;;
+  sparse-refit)
+    python3 "$out/select_sites.py" "$out/runs/sparse-select.log" 0.8 | while read -r name sites _; do
+      for seed in 0 1 2 3 4 5; do
+        echo "== $name lineas $sites seed $seed"
+        $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
+          --sites "$sites" --name "$name" --concept "$(concept "$name")" --seed "$seed" --steps 300 --held-out 0.25 \
+          --lr 1e-2 --patience 50 --out "$out/maps/$name.lineas.sel5.s$seed.safetensors" 2>&1
+      done
+      SEEDS="3 4 5" lineas_fits "$name" "" --lr 1e-2 --patience 50
+    done | tee "$out/runs/sparse-refit.log"
+    for name in cheerful no-dogs kindness; do
+      ms=""; for seed in 0 1 2 3 4 5; do ms="$ms $name.lineas.sel5.s$seed"; done
+      for seed in 3 4 5; do ms="$ms $name.lineas.attn_out+mlp_out.s$seed"; done
+      STRENGTHS=1 BLOCKS="0 1000 2000 3000 4000 5000" "$0" sweep-dsas $ms
+    done
     ;;
   e2e)
     "$0" fit-e2e

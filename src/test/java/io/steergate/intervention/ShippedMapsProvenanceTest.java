@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Every map shipped under policies/ names the prompt sets it was fitted on: its training_data_sha256 is the sha256 a
  * stored prompt set of policies/prompts/{concept}.source.jsonl / .target.jsonl gets, so an ML engineer who imports
- * those sets can match a demo map to them.
+ * those sets can match a demo map to them; or, for the evaluation maps fitted on the model's own continuations
+ * (policies/evaluation/measure.sh selfgen), of policies/evaluation/selfgen/{concept}.selfgen.source.jsonl / .target.jsonl.
  */
 class ShippedMapsProvenanceTest {
 
@@ -36,8 +37,11 @@ class ShippedMapsProvenanceTest {
         for (Path map : maps) {
             String concept = map.getFileName().toString().split("\\.")[0];
             Map<String, String> provenance = InterventionRegistry.trainingData(metadata(map).path("training_data_sha256").asText());
+            Path sets = map.getFileName().toString().contains(".selfgen.")
+                    ? Path.of("policies/evaluation/selfgen", concept + ".selfgen")
+                    : Path.of("policies/prompts", concept);
             for (String side : List.of("source", "target")) {
-                String expected = PromptSet.read(Path.of("policies/prompts", concept + "." + side + ".jsonl")).sha256();
+                String expected = PromptSet.read(Path.of(sets + "." + side + ".jsonl")).sha256();
                 assertEquals(expected, provenance.get(side), map + " " + side);
             }
         }
