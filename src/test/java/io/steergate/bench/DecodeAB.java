@@ -16,6 +16,7 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.ToDoubleBiFunction;
@@ -26,7 +27,8 @@ import java.util.function.ToDoubleBiFunction;
  * ratio B/A cancels the drift of a shared, loaded machine. Cases: greedy decode tok/s (64 new tokens) unsteered at
  * batch 1, 8 and 32, steered (SteeringBench's three composed maps at 15 sites) at 1, 8 and 32, and 32 rows with 32
  * different plans. Rates are given by wall time and by the stepping thread's CPU time (libtorch runs on it with one
- * intra-op thread), which a loaded machine inflates far less. A main, not a test:
+ * intra-op thread), which a loaded machine inflates far less; and the bytes every thread allocated per generated
+ * token (the decode's own threads and the JVM's, so a little noise from the latter). A main, not a test:
  * {@code DecodeAB <classes A> <classes B> <test classes> [rounds=7]}; {@code -Dbench.new-tokens=251} decodes run.c's
  * 256 positions instead of 64 new tokens; {@code -Dbench.cases="plain 2,plain 4"} measures other cases ({@code plain},
  * {@code steered} or {@code mixed}, then the batch).
@@ -48,14 +50,18 @@ public final class DecodeAB {
             double[][] runsB = new double[rounds][CASES.length];
             double[][] cpuA = new double[rounds][CASES.length];
             double[][] cpuB = new double[rounds][CASES.length];
+            double[][] bytesA = new double[rounds][CASES.length];
+            double[][] bytesB = new double[rounds][CASES.length];
             for (int r = 0; r < rounds; r++) {
                 for (int c = 0; c < CASES.length; c++) {
                     double[] rate = a.rate(CASES[c]);
                     runsA[r][c] = rate[0];
                     cpuA[r][c] = rate[1];
+                    bytesA[r][c] = rate[2];
                     rate = b.rate(CASES[c]);
                     runsB[r][c] = rate[0];
                     cpuB[r][c] = rate[1];
+                    bytesB[r][c] = rate[2];
                 }
             }
             System.out.printf("A = %s, B = %s, %d rounds%n", args[0], args[1], rounds);
@@ -63,6 +69,11 @@ public final class DecodeAB {
             report(runsA, runsB);
             System.out.println("by thread CPU time, tok/s medians:");
             report(cpuA, cpuB);
+            System.out.println("bytes allocated per token, all threads, medians:");
+            for (int c = 0; c < CASES.length; c++) {
+                System.out.printf("  %-11s A %9.0f  B %9.0f%n", CASES[c], PairedRuns.median(bytesA, c),
+                        PairedRuns.median(bytesB, c));
+            }
         }
     }
 
@@ -118,14 +129,21 @@ public final class DecodeAB {
                     .getDeclaredConstructor().newInstance();
         }
 
-        /** tok/s by wall time and by thread CPU time. */
+        /** tok/s by wall time and by thread CPU time, and bytes allocated per token. */
         double[] rate(String c) {
             String[] parts = c.split(" ");
+            long allocatedStart = allocated();
             long cpuStart = THREADS.getCurrentThreadCpuTime();
             long start = System.nanoTime();
             double tokens = rates.applyAsDouble(parts[0], Integer.parseInt(parts[1]));
             return new double[] {tokens / ((System.nanoTime() - start) / 1e9),
-                tokens / ((THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9)};
+                tokens / ((THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9), (allocated() - allocatedStart) / tokens};
+        }
+
+        /** Bytes allocated so far by the live threads (the split forward's helpers live as long as the JVM). */
+        private static long allocated() {
+            com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) THREADS;
+            return Arrays.stream(threads.getThreadAllocatedBytes(threads.getAllThreadIds())).filter(b -> b > 0).sum();
         }
 
         @Override

@@ -36,6 +36,9 @@ final class LoopDecoder {
     // below this a second thread costs more (its own pass over every weight, the hand-over) than it saves; with
     // SplitHelpers' hand-over, 2 gains 1.3x at batch 4-6 over 4, and 1 loses at batch 3 (0.77x, BENCHMARKS.md)
     private static final int MIN_TOKENS_PER_THREAD = 2;
+    // a thread keeps the arrays of its last forward up to this many tokens (decode steps of up to 64 rows); a longer
+    // pass (a prefill) works in arrays of its own, so that one long prompt does not pin its buffers to the thread
+    private static final int MAX_KEPT_TOKENS = 64;
     /**
      * Whether this JVM has the Vector API for {@link VectorKernels} (started with --add-modules jdk.incubator.vector);
      * read here, not there, because touching VectorKernels without the module fails.
@@ -57,6 +60,7 @@ final class LoopDecoder {
     private final float[][] cos; // (seqLen, headSize / 2): RoPE's cosine of each pair at each position
     private final float[][] sin;
     private final boolean vectorKernels; // attention and SwiGLU on VectorKernels
+    private final ThreadLocal<Scratch> kept = new ThreadLocal<>(); // each thread's last forward's arrays
 
     /**
      * From the flat (in, out) arrays LlamaModel builds: the matrices are copied into one array per input row; the norm
@@ -213,7 +217,8 @@ final class LoopDecoder {
         Row[] rowOf = new Row[n]; // every token of the pass: its row and position
         int[] position = new int[n];
         int[] last = new int[rows.size()]; // each row's last token in the pass
-        float[][] x = new float[n][];
+        Scratch scratch = scratch(n, rows.size());
+        float[][] x = scratch.x;
         for (int r = 0, e = 0; r < rows.size(); r++) {
             Row row = rows.get(r);
             int[] fed = tokens.get(r);
@@ -224,22 +229,22 @@ final class LoopDecoder {
             for (int i = 0; i < fed.length; i++, e++) {
                 rowOf[e] = row;
                 position[e] = row.length + i;
-                x[e] = embedding[fed[i]].clone();
+                System.arraycopy(embedding[fed[i]], 0, x[e], 0, x[e].length);
             }
             last[r] = e - 1;
         }
         Pass pass = new Pass(rowOf, position, last, pooled, columns);
         for (int l = 0; l < config.nLayers(); l++) {
-            block(l, x, pass);
+            block(l, x, pass, scratch);
         }
         for (int r = 0; r < rows.size(); r++) {
             rows.get(r).length += tokens.get(r).length;
         }
-        float[][] finals = new float[rows.size()][];
+        float[][] finals = scratch.finals;
         for (int r = 0; r < rows.size(); r++) {
             finals[r] = x[last[r]];
         }
-        float[][] logits = matmul(rmsnorm(finals, rmsFinal), wcls);
+        float[][] logits = matmul(rmsnorm(finals, rmsFinal, scratch.finalNormed), wcls, scratch.logits);
         int vocab = config.vocabSize();
         float[] flat = new float[rows.size() * vocab];
         for (int r = 0; r < rows.size(); r++) {
@@ -251,19 +256,87 @@ final class LoopDecoder {
     /** What the layers of one forward share: each token's row and position, each row's last token, the pooling. */
     private record Pass(Row[] rowOf, int[] position, int[] last, Set<Integer> pooled, Map<Integer, float[]> columns) {}
 
+    /**
+     * The arrays one forward of {@code tokens} tokens in {@code rows} rows works in: the hidden states, each layer's
+     * intermediates (overwritten layer after layer) and the final norm and logits. Before, every layer allocated its
+     * eight intermediates afresh, about a third of what the worker allocated per request (BENCHMARKS.md). Static, so
+     * that a thread's kept arrays do not hold a closed model's decoder (and its weights) alive.
+     */
+    private static final class Scratch {
+        final int tokens;
+        final int rows;
+        final float[][] x; // (tokens, dim): the hidden states, updated in place
+        final float[][] xb; // (tokens, dim): attention's input norm
+        final float[][] qkv; // (tokens, dim + 2 * kvDim)
+        final float[][] heads; // (tokens, dim)
+        final float[][] attnOut; // (tokens, dim)
+        final float[][] hb; // (tokens, dim): the MLP's input norm
+        final float[][] gateUp; // (tokens, 2 * hidden)
+        final float[][] h; // (tokens, hidden)
+        final float[][] mlpOut; // (tokens, dim)
+        final float[][] finals; // (rows): each row's last hidden state (references into x)
+        final float[][] finalNormed; // (rows, dim)
+        final float[][] logits; // (rows, vocab)
+        final float[] out; // (headSize): one head's attention output
+        private float[] scores = new float[0]; // grown to the furthest position attended so far
+
+        Scratch(LlamaConfig config, int tokens, int rows) {
+            int dim = config.dim();
+            int hidden = config.hiddenDim();
+            this.tokens = tokens;
+            this.rows = rows;
+            x = new float[tokens][dim];
+            xb = new float[tokens][dim];
+            qkv = new float[tokens][dim + 2 * config.kvDim()];
+            heads = new float[tokens][dim];
+            attnOut = new float[tokens][dim];
+            hb = new float[tokens][dim];
+            gateUp = new float[tokens][2 * hidden];
+            h = new float[tokens][hidden];
+            mlpOut = new float[tokens][dim];
+            finals = new float[rows][];
+            finalNormed = new float[rows][dim];
+            logits = new float[rows][config.vocabSize()];
+            out = new float[config.headSize()];
+        }
+
+        /** At least {@code length} scores (a context of 128k positions must not cost 512 KB per layer and step). */
+        float[] scores(int length) {
+            if (scores.length < length) {
+                scores = new float[length];
+            }
+            return scores;
+        }
+    }
+
+    /**
+     * This thread's arrays for a forward of {@code tokens} tokens in {@code rows} rows: the ones its last forward
+     * used when the shape is the same (every decode step of a batch but the first), new ones otherwise.
+     */
+    private Scratch scratch(int tokens, int rows) {
+        Scratch s = kept.get();
+        if (s != null && s.tokens == tokens && s.rows == rows) {
+            return s;
+        }
+        s = new Scratch(config, tokens, rows);
+        if (tokens <= MAX_KEPT_TOKENS) {
+            kept.set(s);
+        }
+        return s;
+    }
+
     /** Block {@code l} on the hidden states x (tokens, dim), in place. */
-    private void block(int l, float[][] x, Pass pass) {
-        int hidden = config.hiddenDim();
-        float[][] xb = rmsnorm(x, rmsAtt[l]);
+    private void block(int l, float[][] x, Pass pass, Scratch scratch) {
+        float[][] xb = rmsnorm(x, rmsAtt[l], scratch.xb);
         site(l, HookPoint.ATTN_NORM, xb, pass);
-        float[][] heads = attention(l, matmul(xb, wqkv[l]), pass);
-        float[][] attnOut = matmul(heads, wo[l]);
+        float[][] heads = attention(l, matmul(xb, wqkv[l], scratch.qkv), pass, scratch);
+        float[][] attnOut = matmul(heads, wo[l], scratch.attnOut);
         site(l, HookPoint.ATTN_OUT, attnOut, pass);
         add(x, attnOut);
-        float[][] hb = rmsnorm(x, rmsFfn[l]);
+        float[][] hb = rmsnorm(x, rmsFfn[l], scratch.hb);
         site(l, HookPoint.MLP_NORM, hb, pass);
-        float[][] gateUp = matmul(hb, w13[l]);
-        float[][] h = new float[x.length][hidden];
+        float[][] gateUp = matmul(hb, w13[l], scratch.gateUp);
+        float[][] h = scratch.h;
         for (int e = 0; e < x.length; e++) {
             if (vectorKernels) {
                 VectorKernels.swiglu(gateUp[e], h[e]);
@@ -271,7 +344,7 @@ final class LoopDecoder {
                 swiglu(gateUp[e], h[e], 0);
             }
         }
-        float[][] mlpOut = matmul(h, w2[l]);
+        float[][] mlpOut = matmul(h, w2[l], scratch.mlpOut);
         site(l, HookPoint.MLP_OUT, mlpOut, pass);
         add(x, mlpOut);
         site(l, HookPoint.RESID, x, pass);
@@ -279,9 +352,9 @@ final class LoopDecoder {
 
     /**
      * RoPE on q and k, the keys and values written at each token's position, then each query head over its row's
-     * positions up to its own: the heads' outputs (tokens, dim).
+     * positions up to its own: the heads' outputs (tokens, dim), in {@code scratch.heads}.
      */
-    private float[][] attention(int l, float[][] qkv, Pass pass) {
+    private float[][] attention(int l, float[][] qkv, Pass pass, Scratch scratch) {
         int n = qkv.length;
         int dim = config.dim();
         int hs = config.headSize();
@@ -299,10 +372,9 @@ final class LoopDecoder {
                 values[c][pos] = a[dim + kvDim + c];
             }
         }
-        float[][] heads = new float[n][dim];
-        // as long as the furthest position of this pass: a context of 128k positions must not cost 512 KB per layer
-        float[] scores = new float[Arrays.stream(pass.position()).max().orElse(0) + 1];
-        float[] out = new float[hs];
+        float[][] heads = scratch.heads;
+        float[] scores = scratch.scores(Arrays.stream(pass.position()).max().orElse(0) + 1);
+        float[] out = scratch.out;
         for (int e = 0; e < n; e++) {
             int pos = pass.position()[e];
             Row row = pass.rowOf()[e];
@@ -474,10 +546,9 @@ final class LoopDecoder {
         }
     }
 
-    /** w * x / sqrt(sum(x^2) + dim * eps) per row of x, w stored times sqrt(dim) as in LlamaModel. */
-    private float[][] rmsnorm(float[][] x, float[] weight) {
+    /** w * x / sqrt(sum(x^2) + dim * eps) per row of x into {@code out}, w stored times sqrt(dim) as in LlamaModel. */
+    private float[][] rmsnorm(float[][] x, float[] weight, float[][] out) {
         float epsilon = config.dim() * config.normEps();
-        float[][] out = new float[x.length][];
         for (int e = 0; e < x.length; e++) {
             float[] v = x[e];
             float ss = 0f;
@@ -485,11 +556,10 @@ final class LoopDecoder {
                 ss += f * f;
             }
             float rms = (float) Math.sqrt(ss + epsilon);
-            float[] o = new float[v.length];
+            float[] o = out[e];
             for (int i = 0; i < v.length; i++) {
                 o[i] = v[i] / rms * weight[i];
             }
-            out[e] = o;
         }
         return out;
     }
@@ -527,11 +597,14 @@ final class LoopDecoder {
      * it vectorizes, and each weight row is read once for all tokens. Four inputs per pass, added left to right in one
      * expression (Java neither reorders nor fuses float arithmetic, so the bits are those of one input per pass): the
      * output row is loaded and stored once per four inputs instead of once per input, which bounded the loop
-     * (1.4-2.3x on this machine at stories260K's shapes).
+     * (1.4-2.3x on this machine at stories260K's shapes). The product goes into {@code y} (tokens, out), which is
+     * cleared first.
      */
-    static float[][] matmul(float[][] x, float[][] w) {
+    static float[][] matmul(float[][] x, float[][] w, float[][] y) {
         int out = w[0].length;
-        float[][] y = new float[x.length][out];
+        for (float[] ye : y) {
+            Arrays.fill(ye, 0f);
+        }
         int j = 0;
         for (; j + 3 < w.length; j += 4) {
             float[] w0 = w[j];

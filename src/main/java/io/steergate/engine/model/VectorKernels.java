@@ -14,9 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The sums are in a different order from LoopDecoder's scalar ones (lanes, then the lanes added by
  * {@code reduceLanes}) and use fused multiply-adds, the softmax's division comes after the weighted sum instead of
- * before it, and the vector exp may differ from {@code Math.exp} in the last bit, so the logits differ in
- * the last bits between the two paths; within one path a row's bits still depend only on its own positions, however
- * it is batched or chunked.
+ * before it, and {@link #exp} is a polynomial, not {@code Math.exp}, so the logits differ in the last bits between the
+ * two paths; within one path a row's bits depend only on its own positions, however it is batched or chunked, and
+ * not on whether the JIT has compiled the kernels yet (every operation here is one Java defines bit for bit).
  *
  * <p>The module is incubating in Java 17 and only there when the JVM was started with {@code --add-modules
  * jdk.incubator.vector} (the build, tests, {@code deploy/steer} and the launcher pass it). This class must not be
@@ -30,7 +30,89 @@ final class VectorKernels {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final FloatVector ONE = FloatVector.broadcast(SPECIES, 1f);
 
+    // exp's constants (Cephes' expf): above EXP_MAX e^x is infinity (2^k with k = 128 has no float exponent; Math.exp
+    // overflows from 88.72), below EXP_MIN, ln of the smallest normal float, 0 (Math.exp: subnormals down to -103.97)
+    private static final float EXP_MAX = 88f;
+    private static final float EXP_MIN = -87.33654f;
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f; // ln 2 = LN2_HI + LN2_LO, LN2_HI exact in a few bits
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f; // 1.5 * 2^23: (v + ROUND) - ROUND is v rounded to an integer
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND); // v + ROUND's bits are these plus round(v)
+    // e^r = 1 + r + r^2 (P5 + r (P4 + r (P3 + r (P2 + r (P1 + r P0))))) on [-ln2 / 2, ln2 / 2]
+    private static final float P0 = 1.9875691500e-4f;
+    private static final float P1 = 1.3981999507e-3f;
+    private static final float P2 = 8.3334519073e-3f;
+    private static final float P3 = 4.1665795894e-2f;
+    private static final float P4 = 1.6666665459e-1f;
+    private static final float P5 = 5.0000001201e-1f;
+    // the same as vectors, made once
+    private static final FloatVector MINUS_LN2_HI = FloatVector.broadcast(SPECIES, -LN2_HI);
+    private static final FloatVector VP0 = FloatVector.broadcast(SPECIES, P0);
+    private static final FloatVector VP1 = FloatVector.broadcast(SPECIES, P1);
+    private static final FloatVector VP2 = FloatVector.broadcast(SPECIES, P2);
+    private static final FloatVector VP3 = FloatVector.broadcast(SPECIES, P3);
+    private static final FloatVector VP4 = FloatVector.broadcast(SPECIES, P4);
+    private static final FloatVector VP5 = FloatVector.broadcast(SPECIES, P5);
+
     private VectorKernels() {
+    }
+
+    /**
+     * out[to + i] = e^(sign * in[from + i] - shift) for i below {@code length} (in and out may be the same array at the
+     * same offset), a lane group at a time; returns their sum (lanes added, then the tail). The same bits whether the
+     * JIT has compiled this or not. The Vector API's own {@code lanewise(EXP)} does not have that: interpreted it is
+     * {@code Math.exp} per lane, compiled by C2 it calls the platform's vector math library, and the two differ in the
+     * last bit for about 2% of inputs on this machine, so a row's logits changed once the kernels were compiled
+     * (LoopDecoderTest caught it). This is Cephes' expf, e^x = 2^k e^r with k = x / ln 2 rounded and r = x - k ln 2
+     * (in two parts, the first fused), e^r by its polynomial: only the adds, multiplies, fused multiply-adds,
+     * comparisons and integer steps Java defines exactly, the same in every lane as {@link #exp(float)}, which takes
+     * the tail. Within 2 ulp of {@code Math.exp} (VectorKernelsTest); 0 below {@value #EXP_MIN}, infinity above
+     * {@value #EXP_MAX}, NaN for NaN. An array kernel rather than a function of a vector: a vector passed to or
+     * returned from a method C2 does not inline is boxed, an allocation per lane group.
+     */
+    static float exp(float[] in, int from, float sign, float shift, float[] out, int to, int length) {
+        int bound = SPECIES.loopBound(length);
+        FloatVector sums = FloatVector.zero(SPECIES);
+        int i = 0;
+        for (; i < bound; i += SPECIES.length()) {
+            FloatVector x = FloatVector.fromArray(SPECIES, in, from + i).mul(sign).sub(shift);
+            FloatVector rounded = x.mul(LOG2E).add(ROUND); // k in its low mantissa bits
+            FloatVector k = rounded.sub(ROUND);
+            FloatVector r = k.fma(MINUS_LN2_HI, x).add(k.mul(-LN2_LO));
+            FloatVector y = VP0.fma(r, VP1).fma(r, VP2).fma(r, VP3).fma(r, VP4).fma(r, VP5).fma(r.mul(r), r).add(1f);
+            // 2^k: k + 127 into the exponent bits, read from those mantissa bits (C2 in Java 17 does not compile a
+            // float-to-int vector conversion: 30 KB of garbage and 10 us per 1,024 values); lanes out of range get
+            // garbage here and are replaced below
+            FloatVector twoToK = rounded.reinterpretAsInts().sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            FloatVector e = y.mul(twoToK).blend(0f, x.lt(EXP_MIN))
+                    .blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_MAX));
+            e.intoArray(out, to + i);
+            sums = sums.add(e);
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD);
+        for (; i < length; i++) {
+            out[to + i] = exp(sign * in[from + i] - shift);
+            sum += out[to + i];
+        }
+        return sum;
+    }
+
+    /** e^x: {@link #exp(float[], int, float, float, float[], int, int)}'s operations on one value, so its bits. */
+    static float exp(float x) {
+        if (x < EXP_MIN) {
+            return 0f;
+        }
+        if (x > EXP_MAX) {
+            return Float.POSITIVE_INFINITY;
+        }
+        float rounded = x * LOG2E + ROUND;
+        float k = rounded - ROUND;
+        float r = Math.fma(k, -LN2_HI, x) + k * -LN2_LO;
+        float y = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
+        y = Math.fma(y, r * r, r) + 1f;
+        return y * Float.intBitsToFloat((Float.floatToRawIntBits(rounded) - (ROUND_BITS - 127)) << 23);
     }
 
     /** Softmax of the first {@code length} scores in place: exp(s - max) / sum. */
@@ -39,7 +121,7 @@ final class VectorKernels {
         for (int t = 0; t < length; t++) {
             max = Math.max(max, s[t]);
         }
-        float sum = expInPlace(s, length, max);
+        float sum = exp(s, 0, 1f, max, s, 0, length);
         for (int t = 0; t < length; t++) {
             s[t] /= sum;
         }
@@ -80,7 +162,7 @@ final class VectorKernels {
             scores[t] = dot;
             max = Math.max(max, dot);
         }
-        float sum = expInPlace(scores, length, max);
+        float sum = exp(scores, 0, 1f, max, scores, 0, length);
         weightedValues(scores, values, first, length, out);
         for (int d = 0; d < hs; d++) {
             out[d] /= sum;
@@ -93,33 +175,18 @@ final class VectorKernels {
      */
     static void swiglu(float[] gateUp, float[] out) {
         int hidden = out.length;
+        exp(gateUp, 0, -1f, 0f, out, 0, hidden); // e^-gate, then the sigmoid's quotient in a second pass
         int bound = SPECIES.loopBound(hidden);
         int i = 0;
         for (; i < bound; i += SPECIES.length()) {
             FloatVector gate = FloatVector.fromArray(SPECIES, gateUp, i);
-            FloatVector sigmoid = ONE.div(gate.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector sigmoid = ONE.div(FloatVector.fromArray(SPECIES, out, i).add(1f));
             FloatVector up = FloatVector.fromArray(SPECIES, gateUp, hidden + i);
             gate.mul(sigmoid).mul(up).intoArray(out, i);
         }
-        LoopDecoder.swiglu(gateUp, out, i);
-    }
-
-    /** s[t] = exp(s[t] - max) for t below {@code length}; returns their sum. */
-    private static float expInPlace(float[] s, int length, float max) {
-        int bound = SPECIES.loopBound(length);
-        FloatVector sums = FloatVector.zero(SPECIES);
-        int t = 0;
-        for (; t < bound; t += SPECIES.length()) {
-            FloatVector e = FloatVector.fromArray(SPECIES, s, t).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(s, t);
-            sums = sums.add(e);
+        for (; i < hidden; i++) {
+            out[i] = gateUp[i] * (1f / (out[i] + 1f)) * gateUp[hidden + i];
         }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
-        for (; t < length; t++) {
-            s[t] = (float) Math.exp(s[t] - max);
-            sum += s[t];
-        }
-        return sum;
     }
 
     /**

@@ -158,6 +158,26 @@ class LoopDecoderTest {
     }
 
     @Test
+    void aStepComputesTheSameBitsWhateverTheThreadsLastForwardLeftInItsArrays() {
+        // a thread reuses its last forward's arrays for a forward of the same shape: nothing may leak from one to the next
+        int[] prompt = model.tokenizer().encode(LONG_PROMPT);
+        RowSteering steering = randomSteering(new Random(5));
+        LoopDecoder.Row alone = loops.newRow(prompt.length, steering);
+        List<float[]> expected = new ArrayList<>();
+        for (int token : prompt) {
+            expected.add(feed(alone, null, token));
+        }
+        LoopDecoder.Row interleaved = loops.newRow(prompt.length, steering);
+        LoopDecoder.Row sameShape = loops.newRow(prompt.length, randomSteering(new Random(6)));
+        LoopDecoder.Row otherShape = loops.newRow(2 * prompt.length, null);
+        for (int i = 0; i < prompt.length; i++) {
+            feed(sameShape, null, prompt[prompt.length - 1 - i]);
+            assertArrayEquals(expected.get(i), feed(interleaved, null, prompt[i]), "after a step of another row");
+            feed(otherShape, null, prompt[i], prompt[(i + 3) % prompt.length]);
+        }
+    }
+
+    @Test
     void rowsSplitAcrossThreadsComputeWhatEachComputesAlone() {
         Random random = new Random(7);
         String[] prompts = {"Once upon a time", "", LONG_PROMPT, "Tom and Sue", "A cat", "One day, a bird",

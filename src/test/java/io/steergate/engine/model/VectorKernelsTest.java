@@ -1,10 +1,12 @@
 package io.steergate.engine.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.Random;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
 /** The Vector API kernels against LoopDecoder's scalar loops, at every length across the vector width and its tail. */
@@ -168,5 +170,69 @@ class VectorKernelsTest {
         assertEquals(0f, out[0], 1e-30f); // silu(-100) * 2
         assertEquals(0f, out[1]);
         assertEquals(200f, out[2]);
+    }
+
+    @Test
+    void expGivesEveryLaneTheBitsOfTheScalarExpBeforeAndAfterTheJitCompilesIt() {
+        // the Vector API's lanewise(EXP) failed this: its compiled form differs from its interpreted one (2% of inputs)
+        Random random = new Random(15);
+        float[] x = new float[FloatVector.SPECIES_PREFERRED.length() * 256];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = 40 * (float) random.nextGaussian();
+        }
+        float[] specials = {Float.NEGATIVE_INFINITY, -1e30f, -104f, -87.34f, -87.33f, -1e-30f, -0f, 0f, 1e-30f, 87.99f,
+            88.01f, 1e30f, Float.POSITIVE_INFINITY, Float.NaN};
+        System.arraycopy(specials, 0, x, 0, specials.length);
+        float[] scalar = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            scalar[i] = VectorKernels.exp(x[i]);
+        }
+        float[] cold = vectorExp(x);
+        assertArrayEquals(scalar, cold, "first calls");
+        for (int round = 0; round < 20_000; round++) { // long enough for C2 to compile it
+            vectorExp(x);
+        }
+        assertArrayEquals(scalar, vectorExp(x), "after 20,000 calls");
+    }
+
+    @Test
+    void expTakesItsInputNegatedOrShiftedAndReturnsTheSum() {
+        Random random = new Random(16);
+        for (int length = 1; length <= 70; length++) {
+            float[] in = new float[length + 3];
+            for (int i = 0; i < in.length; i++) {
+                in[i] = 5 * (float) random.nextGaussian();
+            }
+            float[] out = new float[length + 1];
+            float sum = VectorKernels.exp(in, 3, -1f, 0.5f, out, 1, length);
+            double expected = 0;
+            for (int i = 0; i < length; i++) {
+                assertEquals(VectorKernels.exp(-in[3 + i] - 0.5f), out[1 + i], "length " + length + ", " + i);
+                expected += out[1 + i];
+            }
+            assertEquals(0f, out[0], "nothing before the offset");
+            assertEquals(expected, sum, 1e-5 * expected, "length " + length);
+        }
+    }
+
+    @Test
+    void expIsWithinTwoUlpOfMathExpAndZeroInfinityOrNanOutsideTheFloats() {
+        for (float x = -87.3f; x <= 88f; x += 0.0137f) {
+            float expected = (float) Math.exp(x);
+            float actual = VectorKernels.exp(x);
+            assertTrue(Math.abs(actual - expected) <= 2 * Math.ulp(expected), "exp(" + x + ") = " + actual + ", not " + expected);
+        }
+        assertEquals(1f, VectorKernels.exp(0f));
+        assertEquals(0f, VectorKernels.exp(-88f)); // Math.exp: a subnormal
+        assertEquals(0f, VectorKernels.exp(Float.NEGATIVE_INFINITY));
+        assertEquals(Float.POSITIVE_INFINITY, VectorKernels.exp(88.5f)); // Math.exp: 2.7e38
+        assertEquals(Float.POSITIVE_INFINITY, VectorKernels.exp(Float.POSITIVE_INFINITY));
+        assertTrue(Float.isNaN(VectorKernels.exp(Float.NaN)));
+    }
+
+    private static float[] vectorExp(float[] x) {
+        float[] out = new float[x.length];
+        VectorKernels.exp(x, 0, 1f, 0f, out, 0, x.length);
+        return out;
     }
 }
