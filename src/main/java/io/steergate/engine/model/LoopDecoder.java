@@ -27,7 +27,8 @@ import java.util.function.Supplier;
  * <p>A forward of several rows with enough tokens splits them across {@link SplitHelpers}' threads (one per core
  * beside the caller's): rows never read each other, so each thread runs whole rows and the bits stay the same.
  *
- * <p>Thread-safe: the weights are only read; a row must be fed by one thread at a time.
+ * <p>Thread-safe: the weights are only read, each thread works in arrays of its own ({@link Scratch}); a row must be
+ * fed by one thread at a time.
  */
 final class LoopDecoder {
 
