@@ -20,8 +20,8 @@ import java.util.SplittableRandom;
  * engine takes them with the worker's defaults (32 rows, 16,384-token budget). Continuous: every arrival joins the
  * running batch between decode steps, rows leave when done. Run-to-completion: the requests waiting when a group starts
  * run together until the last of them is done (JobLoop's way). Both generate the same tokens per request, so the
- * tokens/s compare the schedules. Per-request latency = finish - arrival. Modes alternate over a few pairs after a
- * warmup. A main, not a test: numbers depend on the machine.
+ * tokens/s compare the schedules. Per-request latency = finish - arrival; bytes allocated per generated token by all
+ * threads. Modes alternate over a few pairs after a warmup. A main, not a test: numbers depend on the machine.
  *
  * <p>Args: [requests=200] [arrivals per second=60] [pairs=3] [join every k steps=1].
  */
@@ -36,7 +36,7 @@ public final class ContinuousDecodeBench {
     private record Request(GenerationInput input, int[] tokens, long arrivalNanos) {
     }
 
-    private record Run(double tokensPerSecond, long[] latencyMs, int[] maxTokens) {
+    private record Run(int tokens, double tokensPerSecond, long[] latencyMs, int[] maxTokens) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -53,8 +53,12 @@ public final class ContinuousDecodeBench {
             continuous(model, workload.subList(0, Math.min(40, requests)), joinEvery); // warmup
             runToCompletion(model, workload.subList(0, Math.min(40, requests)));
             for (int p = 0; p < pairs; p++) {
-                print("continuous       ", continuous(model, workload, joinEvery));
-                print("run-to-completion", runToCompletion(model, workload));
+                long allocated = Allocated.bytes();
+                Run continuous = continuous(model, workload, joinEvery);
+                print("continuous       ", continuous, Allocated.bytes() - allocated);
+                allocated = Allocated.bytes();
+                Run groups = runToCompletion(model, workload);
+                print("run-to-completion", groups, Allocated.bytes() - allocated);
             }
         }
     }
@@ -147,10 +151,10 @@ public final class ContinuousDecodeBench {
             maxTokens[i] = workload.get(i).input().maxTokens();
             last = Math.max(last, finished[i]);
         }
-        return new Run(tokens / (last / 1e9), latency, maxTokens);
+        return new Run(tokens, tokens / (last / 1e9), latency, maxTokens);
     }
 
-    private static void print(String mode, Run run) {
+    private static void print(String mode, Run run, long allocatedBytes) {
         StringBuilder byClass = new StringBuilder();
         for (int max : MAX_TOKENS) {
             long[] of = new long[run.latencyMs().length];
@@ -166,8 +170,9 @@ public final class ContinuousDecodeBench {
         }
         long[] sorted = run.latencyMs().clone();
         Arrays.sort(sorted);
-        System.out.printf("%s: %7.0f tok/s, latency p50 %5d ms p99 %5d ms;%s%n", mode, run.tokensPerSecond(),
-                percentile(sorted, 50), percentile(sorted, 99), byClass);
+        System.out.printf("%s: %7.0f tok/s, latency p50 %5d ms p99 %5d ms;%s; %,d bytes allocated per token%n", mode,
+                run.tokensPerSecond(), percentile(sorted, 50), percentile(sorted, 99), byClass,
+                allocatedBytes / run.tokens());
     }
 
     private static long percentile(long[] sorted, int p) {

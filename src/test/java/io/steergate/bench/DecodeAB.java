@@ -16,7 +16,6 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.ToDoubleBiFunction;
@@ -132,19 +131,15 @@ public final class DecodeAB {
         /** tok/s by wall time and by thread CPU time, and bytes allocated per token. */
         double[] rate(String c) {
             String[] parts = c.split(" ");
-            long allocatedStart = allocated();
+            long allocatedStart = Allocated.bytes();
             long cpuStart = THREADS.getCurrentThreadCpuTime();
             long start = System.nanoTime();
             double tokens = rates.applyAsDouble(parts[0], Integer.parseInt(parts[1]));
             return new double[] {tokens / ((System.nanoTime() - start) / 1e9),
-                tokens / ((THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9), (allocated() - allocatedStart) / tokens};
+                tokens / ((THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9),
+                (Allocated.bytes() - allocatedStart) / tokens};
         }
 
-        /** Bytes allocated so far by the live threads (the split forward's helpers live as long as the JVM). */
-        private static long allocated() {
-            com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) THREADS;
-            return Arrays.stream(threads.getThreadAllocatedBytes(threads.getAllThreadIds())).filter(b -> b > 0).sum();
-        }
 
         @Override
         public void close() throws Exception {

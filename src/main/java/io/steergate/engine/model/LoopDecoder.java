@@ -27,7 +27,7 @@ import java.util.function.Supplier;
  * <p>A forward of several rows with enough tokens splits them across {@link SplitHelpers}' threads (one per core
  * beside the caller's): rows never read each other, so each thread runs whole rows and the bits stay the same.
  *
- * <p>Thread-safe: the weights are only read, each thread works in arrays of its own ({@link Scratch}); a row must be
+ * <p>Thread-safe: the weights are only read, each thread works in arrays of its own ({@link RowPool}); a row must be
  * fed by one thread at a time.
  */
 final class LoopDecoder {
@@ -37,8 +37,8 @@ final class LoopDecoder {
     // below this a second thread costs more (its own pass over every weight, the hand-over) than it saves; with
     // SplitHelpers' hand-over, 2 gains 1.3x at batch 4-6 over 4, and 1 loses at batch 3 (0.77x, BENCHMARKS.md)
     private static final int MIN_TOKENS_PER_THREAD = 2;
-    // a thread keeps the arrays of its last forward up to this many tokens (decode steps of up to 64 rows); a longer
-    // pass (a prefill) works in arrays of its own, so that one long prompt does not pin its buffers to the thread
+    // a thread keeps the rows its forwards work in for up to this many tokens (decode steps of up to 64 rows); a longer
+    // pass (a prefill) works in rows of its own, so that one long prompt does not pin its buffers to the thread
     private static final int MAX_KEPT_TOKENS = 64;
     /**
      * Whether this JVM has the Vector API for {@link VectorKernels} (started with --add-modules jdk.incubator.vector);
@@ -61,7 +61,7 @@ final class LoopDecoder {
     private final float[][] cos; // (seqLen, headSize / 2): RoPE's cosine of each pair at each position
     private final float[][] sin;
     private final boolean vectorKernels; // attention and SwiGLU on VectorKernels
-    private final ThreadLocal<Scratch> kept = new ThreadLocal<>(); // each thread's last forward's arrays
+    private final ThreadLocal<RowPool> kept = new ThreadLocal<>(); // each thread's rows for its forwards
 
     /**
      * From the flat (in, out) arrays LlamaModel builds: the matrices are copied into one array per input row; the norm
@@ -241,7 +241,7 @@ final class LoopDecoder {
         for (int r = 0; r < rows.size(); r++) {
             rows.get(r).length += tokens.get(r).length;
         }
-        float[][] finals = scratch.finals;
+        float[][] finals = new float[rows.size()][];
         for (int r = 0; r < rows.size(); r++) {
             finals[r] = x[last[r]];
         }
@@ -258,46 +258,43 @@ final class LoopDecoder {
     private record Pass(Row[] rowOf, int[] position, int[] last, Set<Integer> pooled, Map<Integer, float[]> columns) {}
 
     /**
-     * The arrays one forward of {@code tokens} tokens in {@code rows} rows works in: the hidden states, each layer's
-     * intermediates (overwritten layer after layer) and the final norm and logits. Before, every layer allocated its
-     * eight intermediates afresh, about a third of what the worker allocated per request (BENCHMARKS.md). Static, so
-     * that a thread's kept arrays do not hold a closed model's decoder (and its weights) alive.
+     * A thread's rows for every array a forward works in, as many as the largest forward it has kept them for: the
+     * hidden states, each layer's intermediates (overwritten layer after layer) and the final norm and logits. Before,
+     * every layer allocated its eight intermediates afresh, about a third of what the worker allocated per request
+     * (BENCHMARKS.md). Static, so that a thread's kept rows do not hold a closed model's decoder (and its weights)
+     * alive.
      */
-    private static final class Scratch {
-        final int tokens;
-        final int rows;
-        final float[][] x; // (tokens, dim): the hidden states, updated in place
-        final float[][] xb; // (tokens, dim): attention's input norm
-        final float[][] qkv; // (tokens, dim + 2 * kvDim)
-        final float[][] heads; // (tokens, dim)
-        final float[][] attnOut; // (tokens, dim)
-        final float[][] hb; // (tokens, dim): the MLP's input norm
-        final float[][] gateUp; // (tokens, 2 * hidden)
-        final float[][] h; // (tokens, hidden)
-        final float[][] mlpOut; // (tokens, dim)
-        final float[][] finals; // (rows): each row's last hidden state (references into x)
-        final float[][] finalNormed; // (rows, dim)
-        final float[][] logits; // (rows, vocab)
+    private static final class RowPool {
+        final int capacity; // tokens; a forward has at most as many rows as tokens
+        final float[][] x; // (capacity, dim): the hidden states, updated in place
+        final float[][] xb; // (capacity, dim): attention's input norm
+        final float[][] qkv; // (capacity, dim + 2 * kvDim)
+        final float[][] heads; // (capacity, dim)
+        final float[][] attnOut; // (capacity, dim)
+        final float[][] hb; // (capacity, dim): the MLP's input norm
+        final float[][] gateUp; // (capacity, 2 * hidden)
+        final float[][] h; // (capacity, hidden)
+        final float[][] mlpOut; // (capacity, dim)
+        final float[][] finalNormed; // (capacity, dim): per row
+        final float[][] logits; // (capacity, vocab): per row
         final float[] out; // (headSize): one head's attention output
         private float[] scores = new float[0]; // grown to the furthest position attended so far
 
-        Scratch(LlamaConfig config, int tokens, int rows) {
+        RowPool(LlamaConfig config, int capacity) {
             int dim = config.dim();
             int hidden = config.hiddenDim();
-            this.tokens = tokens;
-            this.rows = rows;
-            x = new float[tokens][dim];
-            xb = new float[tokens][dim];
-            qkv = new float[tokens][dim + 2 * config.kvDim()];
-            heads = new float[tokens][dim];
-            attnOut = new float[tokens][dim];
-            hb = new float[tokens][dim];
-            gateUp = new float[tokens][2 * hidden];
-            h = new float[tokens][hidden];
-            mlpOut = new float[tokens][dim];
-            finals = new float[rows][];
-            finalNormed = new float[rows][dim];
-            logits = new float[rows][config.vocabSize()];
+            this.capacity = capacity;
+            x = new float[capacity][dim];
+            xb = new float[capacity][dim];
+            qkv = new float[capacity][dim + 2 * config.kvDim()];
+            heads = new float[capacity][dim];
+            attnOut = new float[capacity][dim];
+            hb = new float[capacity][dim];
+            gateUp = new float[capacity][2 * hidden];
+            h = new float[capacity][hidden];
+            mlpOut = new float[capacity][dim];
+            finalNormed = new float[capacity][dim];
+            logits = new float[capacity][config.vocabSize()];
             out = new float[config.headSize()];
         }
 
@@ -311,19 +308,63 @@ final class LoopDecoder {
     }
 
     /**
-     * This thread's arrays for a forward of {@code tokens} tokens in {@code rows} rows: the ones its last forward
-     * used when the shape is the same (every decode step of a batch but the first), new ones otherwise.
+     * One forward's arrays: the first {@code tokens} (or {@code rows}) of a pool's rows, in arrays exactly that long
+     * because the loops run over an array's length. Only these outer arrays are new per forward.
+     */
+    private static final class Scratch {
+        final float[][] x;
+        final float[][] xb;
+        final float[][] qkv;
+        final float[][] heads;
+        final float[][] attnOut;
+        final float[][] hb;
+        final float[][] gateUp;
+        final float[][] h;
+        final float[][] mlpOut;
+        final float[][] finalNormed;
+        final float[][] logits;
+        final float[] out;
+        private final RowPool pool;
+
+        Scratch(RowPool pool, int tokens, int rows) {
+            this.pool = pool;
+            x = first(pool.x, tokens);
+            xb = first(pool.xb, tokens);
+            qkv = first(pool.qkv, tokens);
+            heads = first(pool.heads, tokens);
+            attnOut = first(pool.attnOut, tokens);
+            hb = first(pool.hb, tokens);
+            gateUp = first(pool.gateUp, tokens);
+            h = first(pool.h, tokens);
+            mlpOut = first(pool.mlpOut, tokens);
+            finalNormed = first(pool.finalNormed, rows);
+            logits = first(pool.logits, rows);
+            out = pool.out;
+        }
+
+        float[] scores(int length) {
+            return pool.scores(length);
+        }
+
+        private static float[][] first(float[][] rows, int n) {
+            return n == rows.length ? rows : Arrays.copyOf(rows, n);
+        }
+    }
+
+    /**
+     * A forward's arrays of {@code tokens} tokens in {@code rows} rows, from this thread's kept rows when there are
+     * enough (every decode step after the first, whatever joins and leaves a continuous batch), else from new ones,
+     * kept when the forward is at most {@value #MAX_KEPT_TOKENS} tokens.
      */
     private Scratch scratch(int tokens, int rows) {
-        Scratch s = kept.get();
-        if (s != null && s.tokens == tokens && s.rows == rows) {
-            return s;
+        RowPool pool = kept.get();
+        if (pool == null || pool.capacity < tokens) {
+            pool = new RowPool(config, tokens);
+            if (tokens <= MAX_KEPT_TOKENS) {
+                kept.set(pool);
+            }
         }
-        s = new Scratch(config, tokens, rows);
-        if (tokens <= MAX_KEPT_TOKENS) {
-            kept.set(s);
-        }
-        return s;
+        return new Scratch(pool, tokens, rows);
     }
 
     /** Block {@code l} on the hidden states x (tokens, dim), in place. */

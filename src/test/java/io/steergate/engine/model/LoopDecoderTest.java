@@ -159,7 +159,7 @@ class LoopDecoderTest {
 
     @Test
     void aStepComputesTheSameBitsWhateverTheThreadsLastForwardLeftInItsArrays() {
-        // a thread reuses its last forward's arrays for a forward of the same shape: nothing may leak from one to the next
+        // a thread reuses the rows of its earlier forwards, of any shape: nothing may leak from one forward to the next
         int[] prompt = model.tokenizer().encode(LONG_PROMPT);
         RowSteering steering = randomSteering(new Random(5));
         LoopDecoder.Row alone = loops.newRow(prompt.length, steering);

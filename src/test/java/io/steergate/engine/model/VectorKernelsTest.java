@@ -220,7 +220,8 @@ class VectorKernelsTest {
         for (float x = -87.3f; x <= 88f; x += 0.0137f) {
             float expected = (float) Math.exp(x);
             float actual = VectorKernels.exp(x);
-            assertTrue(Math.abs(actual - expected) <= 2 * Math.ulp(expected), "exp(" + x + ") = " + actual + ", not " + expected);
+            assertTrue(Math.abs(actual - expected) <= 2 * Math.ulp(expected),
+                    "exp(" + x + ") = " + actual + ", not " + expected);
         }
         assertEquals(1f, VectorKernels.exp(0f));
         assertEquals(0f, VectorKernels.exp(-88f)); // Math.exp: a subnormal
