@@ -258,43 +258,46 @@ final class LoopDecoder {
     private record Pass(Row[] rowOf, int[] position, int[] last, Set<Integer> pooled, Map<Integer, float[]> columns) {}
 
     /**
-     * A thread's rows for every array a forward works in, as many as the largest forward it has kept them for: the
-     * hidden states, each layer's intermediates (overwritten layer after layer) and the final norm and logits. Before,
+     * A thread's rows for every array a forward works in, as many as the largest forwards it has kept them for: the
+     * hidden states and each layer's intermediates per token (overwritten layer after layer), the final norm and logits
+     * per row (a prefill of one long prompt is many tokens but one row of logits). Before,
      * every layer allocated its eight intermediates afresh, about a third of what the worker allocated per request
      * (BENCHMARKS.md). Static, so that a thread's kept rows do not hold a closed model's decoder (and its weights)
      * alive.
      */
     private static final class RowPool {
-        final int capacity; // tokens; a forward has at most as many rows as tokens
-        final float[][] x; // (capacity, dim): the hidden states, updated in place
-        final float[][] xb; // (capacity, dim): attention's input norm
-        final float[][] qkv; // (capacity, dim + 2 * kvDim)
-        final float[][] heads; // (capacity, dim)
-        final float[][] attnOut; // (capacity, dim)
-        final float[][] hb; // (capacity, dim): the MLP's input norm
-        final float[][] gateUp; // (capacity, 2 * hidden)
-        final float[][] h; // (capacity, hidden)
-        final float[][] mlpOut; // (capacity, dim)
-        final float[][] finalNormed; // (capacity, dim): per row
-        final float[][] logits; // (capacity, vocab): per row
+        final int tokens;
+        final int rows;
+        final float[][] x; // (tokens, dim): the hidden states, updated in place
+        final float[][] xb; // (tokens, dim): attention's input norm
+        final float[][] qkv; // (tokens, dim + 2 * kvDim)
+        final float[][] heads; // (tokens, dim)
+        final float[][] attnOut; // (tokens, dim)
+        final float[][] hb; // (tokens, dim): the MLP's input norm
+        final float[][] gateUp; // (tokens, 2 * hidden)
+        final float[][] h; // (tokens, hidden)
+        final float[][] mlpOut; // (tokens, dim)
+        final float[][] finalNormed; // (rows, dim)
+        final float[][] logits; // (rows, vocab)
         final float[] out; // (headSize): one head's attention output
         private float[] scores = new float[0]; // grown to the furthest position attended so far
 
-        RowPool(LlamaConfig config, int capacity) {
+        RowPool(LlamaConfig config, int tokens, int rows) {
             int dim = config.dim();
             int hidden = config.hiddenDim();
-            this.capacity = capacity;
-            x = new float[capacity][dim];
-            xb = new float[capacity][dim];
-            qkv = new float[capacity][dim + 2 * config.kvDim()];
-            heads = new float[capacity][dim];
-            attnOut = new float[capacity][dim];
-            hb = new float[capacity][dim];
-            gateUp = new float[capacity][2 * hidden];
-            h = new float[capacity][hidden];
-            mlpOut = new float[capacity][dim];
-            finalNormed = new float[capacity][dim];
-            logits = new float[capacity][config.vocabSize()];
+            this.tokens = tokens;
+            this.rows = rows;
+            x = new float[tokens][dim];
+            xb = new float[tokens][dim];
+            qkv = new float[tokens][dim + 2 * config.kvDim()];
+            heads = new float[tokens][dim];
+            attnOut = new float[tokens][dim];
+            hb = new float[tokens][dim];
+            gateUp = new float[tokens][2 * hidden];
+            h = new float[tokens][hidden];
+            mlpOut = new float[tokens][dim];
+            finalNormed = new float[rows][dim];
+            logits = new float[rows][config.vocabSize()];
             out = new float[config.headSize()];
         }
 
@@ -353,17 +356,21 @@ final class LoopDecoder {
 
     /**
      * A forward's arrays of {@code tokens} tokens in {@code rows} rows, from this thread's kept rows when there are
-     * enough (every decode step after the first, whatever joins and leaves a continuous batch), else from new ones,
-     * kept when the forward is at most {@value #MAX_KEPT_TOKENS} tokens.
+     * enough (every decode step after the first, whatever joins and leaves a continuous batch), else from new ones:
+     * kept, as large as the old and the new forward together need, when the forward is at most
+     * {@value #MAX_KEPT_TOKENS} tokens; for this forward only when it is longer.
      */
     private Scratch scratch(int tokens, int rows) {
         RowPool pool = kept.get();
-        if (pool == null || pool.capacity < tokens) {
-            pool = new RowPool(config, tokens);
-            if (tokens <= MAX_KEPT_TOKENS) {
-                kept.set(pool);
-            }
+        if (pool != null && pool.tokens >= tokens && pool.rows >= rows) {
+            return new Scratch(pool, tokens, rows);
         }
+        if (tokens > MAX_KEPT_TOKENS) {
+            return new Scratch(new RowPool(config, tokens, rows), tokens, rows);
+        }
+        pool = pool == null ? new RowPool(config, tokens, rows)
+                : new RowPool(config, Math.max(tokens, pool.tokens), Math.max(rows, pool.rows));
+        kept.set(pool);
         return new Scratch(pool, tokens, rows);
     }
 
