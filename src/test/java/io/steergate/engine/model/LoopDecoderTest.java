@@ -69,14 +69,7 @@ class LoopDecoderTest {
         int[] prompt = model.tokenizer().encode("Once upon a time");
         int[] golden = GeneratorTest.golden("once-upon-a-time-greedy-64.txt");
         int[] tokens = IntStream.concat(Arrays.stream(prompt), Arrays.stream(golden)).toArray();
-        System.setProperty(LoopDecoder.SCALAR_KERNELS_PROPERTY, "true");
-        LlamaModel scalarModel;
-        try {
-            scalarModel = TestModel.load();
-        } finally {
-            System.clearProperty(LoopDecoder.SCALAR_KERNELS_PROPERTY);
-        }
-        try (scalarModel) {
+        try (LlamaModel scalarModel = scalarModel()) {
             LoopDecoder scalar = scalarModel.loops();
             LoopDecoder.Row scalarRow = scalar.newRow(tokens.length, null);
             LoopDecoder.Row vectorRow = loops.newRow(tokens.length, null);
@@ -174,6 +167,39 @@ class LoopDecoderTest {
             feed(sameShape, null, prompt[prompt.length - 1 - i]);
             assertArrayEquals(expected.get(i), feed(interleaved, null, prompt[i]), "after a step of another row");
             feed(otherShape, null, prompt[i], prompt[(i + 3) % prompt.length]);
+        }
+    }
+
+    @Test
+    void aLongOneRowPrefillAllocatesItsLayersRowsAndOneRowOfLogitsNotALogitsRowPerToken() throws IOException {
+        // one forward of 400 tokens in one row: the layers need 400 rows of each intermediate, the logits only one row
+        // (a vocabulary-wide row per token would cost a 1B-class model gigabytes for one long prompt). On the scalar
+        // loops: until C2 compiles them, the Vector API's operations allocate an object each
+        int tokens = 400;
+        int[] prompt = IntStream.range(0, tokens).map(i -> 3 + i % 300).toArray();
+        LlamaConfig c = model.config();
+        long layerRows = (long) tokens * (7L * c.dim() + 2L * c.kvDim() + 3L * c.hiddenDim()) * Float.BYTES;
+        long logitsPerToken = (long) tokens * c.vocabSize() * Float.BYTES;
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (LlamaModel scalarModel = scalarModel()) {
+            LoopDecoder scalar = scalarModel.loops();
+            LoopDecoder.Row row = scalar.newRow(tokens, null);
+            long before = threads.getCurrentThreadAllocatedBytes();
+            scalar.forward(List.of(row), List.of(prompt), Set.of(), new HashMap<>());
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(allocated < layerRows + logitsPerToken / 2,
+                    allocated + " bytes for " + layerRows + " of layer rows");
+        }
+    }
+
+    /** The test model once more, on the scalar loops. */
+    private static LlamaModel scalarModel() throws IOException {
+        System.setProperty(LoopDecoder.SCALAR_KERNELS_PROPERTY, "true");
+        try {
+            return TestModel.load();
+        } finally {
+            System.clearProperty(LoopDecoder.SCALAR_KERNELS_PROPERTY);
         }
     }
 
