@@ -110,12 +110,14 @@ context_generate() {
 dirs() { for m in "$@"; do for seed in $blocks; do echo "$gen/$m/seed$seed"; done; done; }
 
 # lineas_fits NAME SUFFIX ARGS...: LinEAS at attn_out,mlp_out, 300 steps, held-out 0.25, seeds ${SEEDS:-0 1 2}, with ARGS
-# (learning rate, patience, control set) -> maps/<NAME>.lineas.attn_out+mlp_out.s<seed><SUFFIX>.safetensors
+# (learning rate, patience, control set) -> maps/<NAME>.lineas.attn_out+mlp_out.s<seed><SUFFIX>.safetensors, fitted on
+# $SETS.{source,target}.jsonl (SETS: a path prefix, default policies/prompts/<NAME>; selfgen passes its own sets)
 lineas_fits() {
   local name="$1" suffix="$2"; shift 2
+  local sets="${SETS:-$p/$name}"
   for seed in ${SEEDS:-0 1 2}; do
     echo "== $name lineas attn_out+mlp_out seed $seed${suffix:+ ($suffix)}"
-    $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
+    $steer fit --model "$model" --method lineas --source "$sets.source.jsonl" --target "$sets.target.jsonl" \
       --sites attn_out,mlp_out --name "$name" --concept "$(concept "$name")" --seed "$seed" --steps 300 \
       --held-out 0.25 "$@" --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed$suffix.safetensors" 2>&1
   done
@@ -365,13 +367,7 @@ case "${1:-}" in
     done
     python3 "$out/selfgen_sets.py" "$sg/pool.jsonl" "$sg" "$sets" | tee "$out/runs/selfgen-sets.log"
     for name in kindness cheerful no-dogs; do
-      for seed in 0 1 2; do
-        echo "== $name seed $seed"
-        $steer fit --model "$model" --method lineas --source "$sets/$name.selfgen.source.jsonl" \
-          --target "$sets/$name.selfgen.target.jsonl" --sites attn_out,mlp_out --name "$name" \
-          --concept "$(concept "$name")" --seed "$seed" --steps 300 --held-out 0.25 --lr 1e-2 --patience 50 \
-          --out "$out/maps/$name.lineas.attn_out+mlp_out.s$seed.selfgen.safetensors" 2>&1
-      done
+      SETS="$sets/$name.selfgen" lineas_fits "$name" .selfgen --lr 1e-2 --patience 50
       for method in mean-shift linear-act; do
         $steer fit --model "$model" --method "$method" --source "$sets/$name.selfgen.source.jsonl" \
           --target "$sets/$name.selfgen.target.jsonl" --sites attn_out,mlp_out --name "$name" \

@@ -19,8 +19,8 @@ import java.util.regex.Pattern;
 /**
  * Where a gated map's gates open, token by token: every site's gate at every token while the map steers at a strength
  * ({@link TokenGates#tokenGates}), and the mean over sites at the tokens of lexicon words (the concept's own tokens:
- * a word's tokens all count) against all other tokens. {@code steer gate --report} gives only each prompt's mean over its tokens, which hides a
- * gate that opens on one or two tokens of twenty.
+ * a word's tokens all count) against all other tokens. {@code steer gate --report} gives only each prompt's mean over
+ * its tokens, which hides a gate that opens on one or two tokens of twenty.
  *
  * <pre>
  * java ... io.steergate.bench.GateTokenProbe MODEL_DIR MAP.safetensors PROMPTS.jsonl LEXICON.txt [STRENGTH] [SHOW]

@@ -28,8 +28,9 @@ import java.util.function.IntFunction;
 /**
  * Cost of steering: greedy decode tok/s unsteered vs steered (three interventions composed, each with maps at the
  * resid, attn_norm and mlp_out sites of every layer) at batch 1, 8 and 32; a batch of 32 rows with 32 different plans
- * vs one plan for all; one map at every branch output with and without token gates (DSAS); and the time of a Linear-AcT fit on 32 + 32 prompts at every layer's resid site. Unsteered
- * and steered runs alternate, and each figure is the median of several repetitions. A main, not a test.
+ * vs one plan for all; one map at every branch output with and without token gates (DSAS); and the time of a
+ * Linear-AcT fit on 32 + 32 prompts at every layer's resid site. Unsteered and steered runs alternate, and each figure
+ * is the median of several repetitions. A main, not a test.
  */
 public final class SteeringBench {
 

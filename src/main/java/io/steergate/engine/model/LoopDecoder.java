@@ -390,7 +390,7 @@ final class LoopDecoder {
             if (vectorKernels) {
                 VectorKernels.swiglu(gateUp[e], h[e]);
             } else {
-                swiglu(gateUp[e], h[e], 0);
+                swiglu(gateUp[e], h[e]);
             }
         }
         float[][] mlpOut = matmul(h, w2[l], scratch.mlpOut);
@@ -614,12 +614,12 @@ final class LoopDecoder {
     }
 
     /**
-     * The MLP's SwiGLU from {@code from} on: out[i] = silu(gate[i]) * up[i], where gate and up are the two halves of
-     * {@code gateUp} and silu is gate * sigmoid(gate), as the NDArray forward computes it.
+     * The MLP's SwiGLU: out[i] = silu(gate[i]) * up[i], where gate and up are the two halves of {@code gateUp} and
+     * silu is gate * sigmoid(gate), as the NDArray forward computes it.
      */
-    static void swiglu(float[] gateUp, float[] out, int from) {
+    static void swiglu(float[] gateUp, float[] out) {
         int hidden = out.length;
-        for (int i = from; i < hidden; i++) {
+        for (int i = 0; i < hidden; i++) {
             float gate = gateUp[i];
             out[i] = gate * (1f / (1f + (float) Math.exp(-gate))) * gateUp[hidden + i];
         }

@@ -16,6 +16,7 @@ import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.SteeringPlan;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -222,7 +223,7 @@ public final class TokenGates {
                         for (int b = 0; b < tokens.length; b++) {
                             // left-padded: row b's tokens are its last lengths[b] columns
                             int end = (b + 1) * columns;
-                            rows.get(b).put(site, java.util.Arrays.copyOfRange(g, end - batch.lengths()[b], end));
+                            rows.get(b).put(site, Arrays.copyOfRange(g, end - batch.lengths()[b], end));
                         }
                         return map == null ? x : map.apply(x);
                     };

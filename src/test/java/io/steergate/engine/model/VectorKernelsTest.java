@@ -154,7 +154,7 @@ class VectorKernelsTest {
             }
             float[] scalar = new float[hidden];
             float[] vector = new float[hidden];
-            LoopDecoder.swiglu(gateUp, scalar, 0);
+            LoopDecoder.swiglu(gateUp, scalar);
             VectorKernels.swiglu(gateUp, vector);
             for (int i = 0; i < hidden; i++) {
                 // only the exp may differ, in its last bit
