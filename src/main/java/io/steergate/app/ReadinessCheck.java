@@ -34,6 +34,7 @@ public class ReadinessCheck implements HealthCheck {
                 .status(relay.healthy() && worker.healthy())
                 .withData("outboxRelay", relay.healthy())
                 .withData("worker", worker.healthy())
+                .withData("workerWarm", worker.warm())
                 .withData("decisions", decisions.isOpen())
                 .build();
     }

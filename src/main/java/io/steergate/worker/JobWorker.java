@@ -16,9 +16,12 @@ import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -92,6 +95,7 @@ public class JobWorker {
     private JobCancels cancels;
     private Thread cancelsThread;
     private KafkaClientMetrics consumerMetrics;
+    private volatile boolean warm;
 
     void start(@Observes StartupEvent event) throws Exception {
         if (!roles.worker()) {
@@ -146,8 +150,37 @@ public class JobWorker {
                     new JobTokenPublisher(tokenProducer, config.jobTokensTopic(), json, metrics), cancels, model, json, metrics,
                     settings, new ContinuousJobLoop.Pacing(config.pollIntervalMs(), config.commitIntervalMs(), config.minStepMs()));
         }
-        thread = new Thread(loop, "job-worker");
+        WarmUp warmUp = new WarmUp(rows, runtime.config(), model.fingerprint(), 2 * config.batchSize());
+        WorkerLoop started = loop;
+        BooleanSupplier stopped = () -> !started.traffic().running();
+        Duration budget = config.warmUp();
+        ContinuousRows continuous = batch;
+        Supplier<WarmUp.Result> warmingUp = budget.isZero() ? () -> null : continuous != null
+                ? () -> warmUp.continuous(continuous, budget, stopped, System::nanoTime)
+                : () -> warmUp.batches(budget, stopped, System::nanoTime);
+        thread = new Thread(() -> warmUpThenRun(warmingUp, continuous != null ? continuous::abandon : () -> { },
+                () -> warm = true, started), "job-worker");
         thread.start();
+    }
+
+    /**
+     * The job-worker thread: the warm-up (null: none), then the loop, which subscribes, so that the group hands this
+     * worker no partition before it is warm. A warm-up that fails is logged, {@code abandon} drops its rows, and the
+     * loop starts cold: jobs meet the same failure, and their attempts and dead letters are the place to see it.
+     */
+    static void warmUpThenRun(Supplier<WarmUp.Result> warmUp, Runnable abandon, Runnable warmed, Runnable loop) {
+        try {
+            WarmUp.Result result = warmUp.get();
+            if (result != null) {
+                LOG.infof("warm-up: %d rounds, %d tokens in %d ms (first round %d ms, last %d ms)", result.rounds(),
+                        result.tokens(), result.millis(), result.firstRoundMillis(), result.lastRoundMillis());
+            }
+        } catch (RuntimeException e) {
+            abandon.run();
+            LOG.warnf("warm-up failed, starting cold: %s", e.toString());
+        }
+        warmed.run();
+        loop.run();
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {
@@ -177,9 +210,17 @@ public class JobWorker {
         return widths;
     }
 
-    /** Ready when the model is loaded and the job loop runs, polls, and is not waiting on the database or the broker. */
+    /**
+     * Ready when the model is loaded and warmed up, and the job loop runs, polls, and is not waiting on the database or
+     * the broker.
+     */
     public boolean healthy() {
-        return !roles.worker() || (loop != null && loop.healthy() && runtime.loaded());
+        return !roles.worker() || (loop != null && warm && loop.healthy() && runtime.loaded());
+    }
+
+    /** Whether the warm-up is over (true in a process without the worker role). */
+    public boolean warm() {
+        return !roles.worker() || warm;
     }
 
     /**

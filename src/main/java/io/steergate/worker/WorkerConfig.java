@@ -113,4 +113,12 @@ public interface WorkerConfig {
     @WithName("max-attempts")
     @WithDefault("3")
     int maxAttempts();
+
+    /**
+     * How long the worker generates made-up rows after loading its model and before it joins its group and reports
+     * ready ({@link WarmUp}), so that the first jobs after a start find the decode path compiled; 0 for none.
+     */
+    @WithName("warm-up")
+    @WithDefault("PT3S")
+    Duration warmUp();
 }

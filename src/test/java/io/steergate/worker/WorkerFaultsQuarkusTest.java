@@ -175,7 +175,8 @@ class WorkerFaultsQuarkusTest {
 
         String sentinel = id("after-unreadable");
         assertEquals("COMPLETED", sendRequest(sentinel).get("status").asText());
-        Management.given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+        Management.given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
+                .body("checks.find { it.name == 'steergate' }.data.workerWarm", equalTo(true));
     }
 
     @Test

@@ -90,6 +90,8 @@ public final class AppProcess implements AutoCloseable {
         env.put("STEERGATE_AUDIT_SIGNING_KEY", Path.of("target/it-credentials/audit-signing.key").toAbsolutePath().toString());
         env.put("STEERGATE_MODEL_DIR", TestModel.dir().toAbsolutePath().normalize().toString());
         env.put("DJL_OFFLINE", "true");
+        // the suites start the application dozens of times: a short warm-up still runs its whole path at every start
+        env.put("STEERGATE_WORKER_WARM_UP", "PT0.5S");
         env.putAll(extraEnv);
         List<String> jvmArgs = new ArrayList<>(List.of(
                 "-Dai.djl.offline=true",
