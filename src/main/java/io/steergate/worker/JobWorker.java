@@ -101,13 +101,7 @@ public class JobWorker {
         if (!roles.worker()) {
             return;
         }
-        if (config.maxAttempts() < 2) {
-            throw new IllegalStateException("steergate.worker.max-attempts must be at least 2 (a first attempt in a batch, "
-                    + "then the one that dead-letters), got " + config.maxAttempts());
-        }
-        if (config.batchTokenBudget() < 1) {
-            throw new IllegalStateException("steergate.worker.batch-token-budget must be at least 1, got " + config.batchTokenBudget());
-        }
+        checkSettings(config.maxAttempts(), config.batchTokenBudget(), config.warmUp());
         runtime.load(modelConfig);
         registry.registerServedModel(runtime.ref().name(), runtime.ref().fingerprint(), runtime.config().nLayers(), runtime.config().dim(),
                 pointWidths(runtime.config()));
@@ -161,6 +155,20 @@ public class JobWorker {
         thread = new Thread(() -> warmUpThenRun(warmingUp, continuous != null ? continuous::abandon : () -> { },
                 () -> warm = true, started), "job-worker");
         thread.start();
+    }
+
+    /** Refuses settings the worker cannot run with, naming the setting, before it loads anything. */
+    static void checkSettings(int maxAttempts, int batchTokenBudget, Duration warmUp) {
+        if (maxAttempts < 2) {
+            throw new IllegalStateException("steergate.worker.max-attempts must be at least 2 (a first attempt in a batch, "
+                    + "then the one that dead-letters), got " + maxAttempts);
+        }
+        if (batchTokenBudget < 1) {
+            throw new IllegalStateException("steergate.worker.batch-token-budget must be at least 1, got " + batchTokenBudget);
+        }
+        if (warmUp.isNegative()) {
+            throw new IllegalStateException("steergate.worker.warm-up must not be negative (PT0S for none), got " + warmUp);
+        }
     }
 
     /**

@@ -43,22 +43,22 @@ final class WarmUp {
     };
     private static final int MAX_TOKENS = 48;
 
-    private final JobBatch.RowGenerator encoder;
+    private final JobBatch.RowGenerator generator;
     private final List<SteeringPlan> plans;
     private final Set<Integer> pooledSites;
     private final int maxRows;
 
     /**
-     * @param encoder tokenizes the prompts, as jobs' prompts are
+     * @param generator tokenizes the prompts as for jobs, and generates the run-to-completion rounds
      * @param config the served model's shape, for the made-up maps' sites and widths
      * @param fingerprint the served model's fingerprint, which the made-up maps name
      * @param maxRows the most rows the worker runs together
      */
-    WarmUp(JobBatch.RowGenerator encoder, LlamaConfig config, String fingerprint, int maxRows) {
+    WarmUp(JobBatch.RowGenerator generator, LlamaConfig config, String fingerprint, int maxRows) {
         if (maxRows < 1) {
             throw new IllegalArgumentException("rows must be at least 1, got " + maxRows);
         }
-        this.encoder = encoder;
+        this.generator = generator;
         this.maxRows = maxRows;
         Random random = new Random(1);
         this.plans = List.of(
@@ -108,9 +108,9 @@ final class WarmUp {
         return rounds(budget, stopped, nanoTime, (round, over) -> {
             long tokens = 0;
             for (List<GenerationInput> unit : units(round)) {
-                List<int[]> prompts = unit.stream().map(input -> encoder.encodePrompt(input.prompt())).toList();
+                List<int[]> prompts = unit.stream().map(input -> generator.encodePrompt(input.prompt())).toList();
                 List<Set<Integer>> pooled = unit.stream().map(input -> pooledSites).toList();
-                tokens += encoder.generate(unit, prompts, pooled).stream().mapToLong(Completion::completionTokens).sum();
+                tokens += generator.generate(unit, prompts, pooled).stream().mapToLong(Completion::completionTokens).sum();
                 if (over.getAsBoolean()) {
                     break;
                 }
@@ -175,7 +175,7 @@ final class WarmUp {
     /** A unit's rows for the batch: every other unit pools sites and streams its text, as probed and streamed jobs do. */
     private List<ContinuousBatch.RowRequest> requests(List<GenerationInput> unit, int index) {
         boolean probedAndStreamed = index % 2 == 1;
-        return unit.stream().map(input -> new ContinuousBatch.RowRequest(input, encoder.encodePrompt(input.prompt()),
+        return unit.stream().map(input -> new ContinuousBatch.RowRequest(input, generator.encodePrompt(input.prompt()),
                 probedAndStreamed ? pooledSites : Set.of(), probedAndStreamed ? (at, tokens, text) -> { } : null)).toList();
     }
 
