@@ -1,6 +1,7 @@
 package io.steergate.bench;
 
 import java.util.Arrays;
+import java.util.SplittableRandom;
 
 /**
  * Statistics over alternating benchmark runs: each run is one row of measures (columns), and run r of a case was
@@ -32,5 +33,24 @@ final class PairedRuns {
 
     static double max(double[][] runs, int column) {
         return Arrays.stream(runs).mapToDouble(run -> run[column]).max().orElseThrow();
+    }
+
+    /**
+     * A 95% bootstrap interval of the median of {@code values} (2,000 resamples, percentile method, a fixed seed so that
+     * a run prints the same interval for the same values): how far the median of this many pairs can be trusted.
+     */
+    static double[] medianInterval(double[] values) {
+        SplittableRandom random = new SplittableRandom(1);
+        double[] medians = new double[2000];
+        double[] resample = new double[values.length];
+        for (int b = 0; b < medians.length; b++) {
+            for (int i = 0; i < resample.length; i++) {
+                resample[i] = values[random.nextInt(values.length)];
+            }
+            Arrays.sort(resample);
+            medians[b] = resample[resample.length / 2];
+        }
+        Arrays.sort(medians);
+        return new double[] {medians[(int) (0.025 * medians.length)], medians[(int) (0.975 * medians.length) - 1]};
     }
 }

@@ -60,8 +60,8 @@ public final class SteeringBench {
             for (int batch : new int[] {1, 8, 32}) {
                 double[] ratio = compare(generator, b -> plain(b), b -> plain(b).withSteering(plan), batch);
                 System.out.printf("batch %2d: unsteered %7.0f tok/s, steered (3 maps x 15 sites) %7.0f tok/s,"
-                        + " ratio %.3f (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f)%n", batch,
-                        ratio[0], ratio[1], ratio[1] / ratio[0], ratio[2], ratio[3]);
+                        + " ratio %.3f (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f [%.3f, %.3f])%n", batch,
+                        ratio[0], ratio[1], ratio[1] / ratio[0], ratio[2], ratio[3], ratio[4], ratio[5]);
             }
             // a token-gated map (DSAS) cannot fold: a stage of its own, with a dot product and a sigmoid per token
             List<HookSite> branches = new ArrayList<>();
@@ -76,8 +76,8 @@ public final class SteeringBench {
                 double[] ratio = compare(generator, b -> plain(b).withSteering(ungatedPlan),
                         b -> plain(b).withSteering(gatedPlan), batch);
                 System.out.printf("batch %2d: one map at %d branch outputs %7.0f tok/s, the same map gated %7.0f tok/s,"
-                        + " ratio %.3f (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f)%n", batch,
-                        branches.size(), ratio[0], ratio[1], ratio[1] / ratio[0], ratio[2], ratio[3]);
+                        + " ratio %.3f (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f [%.3f, %.3f])%n", batch,
+                        branches.size(), ratio[0], ratio[1], ratio[1] / ratio[0], ratio[2], ratio[3], ratio[4], ratio[5]);
             }
             List<SteeringPlan> plans = new ArrayList<>();
             for (int b = 0; b < 32; b++) {
@@ -86,8 +86,8 @@ public final class SteeringBench {
             double[] mixed = compare(generator, b -> plain(b).withSteering(plan), b -> plain(b).withSteering(plans
                     .get(b)), 32);
             System.out.printf("batch 32: one plan for all %7.0f tok/s, 32 different plans %7.0f tok/s, ratio %.3f"
-                    + " (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f)%n", mixed[0], mixed[1],
-                    mixed[1] / mixed[0], mixed[2], mixed[3]);
+                    + " (median of per-pair ratios %.3f; by the stepping thread's CPU %.3f [%.3f, %.3f])%n", mixed[0], mixed[1],
+                    mixed[1] / mixed[0], mixed[2], mixed[3], mixed[4], mixed[5]);
 
             List<HookSite> resid = new ArrayList<>();
             for (int l = 0; l < model.config().nLayers(); l++) {
@@ -169,7 +169,8 @@ public final class SteeringBench {
     /**
      * Median tok/s of batches built by a and by b, run alternately; the median of the per-pair ratios b/a by wall time,
      * and by the stepping thread's CPU time, which a shared machine's other work disturbs less (at batch 8 and 32 it
-     * counts the rows that thread runs itself, the same share for a and b).
+     * counts the rows that thread runs itself, the same share for a and b), with a 95% bootstrap interval of the latter
+     * median (per-pair ratios spread by +-25% on this machine at batch 32, so 21 pairs place a median within about 3%).
      */
     private static double[] compare(Generator generator, IntFunction<GenerationInput> a,
             IntFunction<GenerationInput> b, int batch) {
@@ -201,7 +202,8 @@ public final class SteeringBench {
         Arrays.sort(ratio);
         Arrays.sort(cpuRatio);
         int median = REPETITIONS / 2;
-        return new double[] {rateA[median], rateB[median], ratio[median], cpuRatio[median]};
+        double[] cpuInterval = PairedRuns.medianInterval(cpuRatio);
+        return new double[] {rateA[median], rateB[median], ratio[median], cpuRatio[median], cpuInterval[0], cpuInterval[1]};
     }
 
     /**
