@@ -67,6 +67,9 @@
 #   policies/evaluation/measure.sh sparse-refit             # LinEAS as fit-v3 on the 5 sites select_sites.py keeps, seeds 0-5
 #                                                           # (maps/<name>.lineas.sel5.s<seed>), fit-v3's recipe at all 10 sites
 #                                                           # seeds 3-5; all at strength 1 on blocks 0..5000 -> pool_runs.py
+#   policies/evaluation/measure.sh last-token               # mean shift on the selfgen sets' last tokens, 6 site sets a concept,
+#                                                           # elicit block 0 at 0.25/0.5/1 (to pick) -> runs/last-token.log
+#   policies/evaluation/measure.sh last-token-confirm MAP S # the picked MAP at strength S on blocks 1000-3000
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
 #                                                           # swapped for cat words, unsteered, same blocks -> appended to
 #                                                           # runs/context-reference.md
@@ -513,5 +516,30 @@ case "${1:-}" in
     { echo; python3 "$out/dog_words_probe.py" count "$gen/dog-words/prompts.jsonl" "${base%/*}" "${base#*/}" "${dirs[@]}"; } \
       | tee -a "$out/runs/context-reference.md"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words" >&2; exit 2;;
+  last-token)
+    # token-level estimation (EVALUATION.md "Session 18"): mean shift fitted on the selfgen sets' last tokens (where the
+    # model is about to write the concept, or not), at one resid site or at every branch output; the elicit set's block
+    # 0 at strengths 0.25, 0.5, 1 picks, the blocks of last-token-confirm check
+    ./mvnw -q -o -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+    cp="target/classes:target/test-classes:$(cat target/test-classpath.txt)"
+    for name in no-dogs cheerful kindness; do
+      for cfg in r1:layers.1.resid r2:layers.2.resid r3:layers.3.resid r4:layers.4.resid \
+          mlp_out:layers.0.mlp_out,layers.1.mlp_out,layers.2.mlp_out,layers.3.mlp_out,layers.4.mlp_out \
+          attn_out+mlp_out:layers.0.attn_out,layers.0.mlp_out,layers.1.attn_out,layers.1.mlp_out,layers.2.attn_out,layers.2.mlp_out,layers.3.attn_out,layers.3.mlp_out,layers.4.attn_out,layers.4.mlp_out; do
+        tag="$name.mean-shift.${cfg%%:*}.last-token.selfgen"
+        echo "== $tag"
+        java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
+          -Dai.djl.pytorch.num_interop_threads=1 -Dsteergate.model.dir="$model" -cp "$cp" \
+          io.steergate.engine.training.LastTokenFit "$out/selfgen/$name.selfgen.source.jsonl" \
+          "$out/selfgen/$name.selfgen.target.jsonl" "${cfg#*:}" mean-shift "$name" "$(concept "$name")" \
+          "$out/maps/$tag.safetensors" 2>&1 | grep -v WARNING
+        BLOCKS=0 STRENGTHS=0,0.25,0.5,1 SUFFIX=.pick "$0" sweep-v3 "$tag"
+      done
+    done 2>&1 | tee "$out/runs/last-token.log"
+    ;;
+  last-token-confirm)
+    # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
+    BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
+    ;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-confirm MAP STRENGTH" >&2; exit 2;;
 esac

@@ -16,25 +16,45 @@ import java.util.TreeMap;
 
 /**
  * Pooled activations for estimation: runs prompts through the model (whole prompts, left-padded batches, no KV
- * cache) with an optional plan applied to every row, and returns per requested site the mean over each prompt's
- * tokens (BOS included, padding excluded) of the site's output after the site's own maps (docs/steering-methods.md 1.5).
- * The forward stops after the last layer it needs.
+ * cache) with an optional plan applied to every row, and returns per requested site one vector per prompt of the
+ * site's output after the site's own maps: the mean over the prompt's tokens (BOS included, padding excluded;
+ * docs/steering-methods.md 1.5), or the prompt's last token ({@link Pooling}). The forward stops after the last layer
+ * it needs.
  */
 public final class ActivationCollector {
 
+    /** How a prompt's activations become one vector per site. */
+    public enum Pooling {
+        /** The mean over the prompt's tokens: what the methods as published estimate from. */
+        MEAN,
+        /**
+         * The last token's: where the model chooses what comes next, for prompts cut just before a choice
+         * (EVALUATION.md, "Session 18": token-level estimation).
+         */
+        LAST
+    }
+
     private final LlamaModel model;
     private final int batchSize;
+    private final Pooling pooling;
+
+    /** Mean pooling. */
+    public ActivationCollector(LlamaModel model, int batchSize) {
+        this(model, batchSize, Pooling.MEAN);
+    }
 
     /**
      * @param model the model to run
      * @param batchSize prompts per forward, at least 1
+     * @param pooling how each prompt's tokens are pooled
      */
-    public ActivationCollector(LlamaModel model, int batchSize) {
+    public ActivationCollector(LlamaModel model, int batchSize, Pooling pooling) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
         }
         this.model = model;
         this.batchSize = batchSize;
+        this.pooling = java.util.Objects.requireNonNull(pooling, "pooling");
     }
 
     /**
@@ -73,7 +93,8 @@ public final class ActivationCollector {
                     SiteHook map = hooks[site.index()];
                     hooks[site.index()] = x -> {
                         NDArray y = map == null ? x : map.apply(x);
-                        pooled.put(site, batch.meanPool(y)); // (B, width)
+                        // (B, width); left-padded, so the last column is every row's last token
+                        pooled.put(site, pooling == Pooling.MEAN ? batch.meanPool(y) : y.get(":, -1, :"));
                         return y;
                     };
                 }

@@ -36,6 +36,12 @@ final class CausalFit {
 
     static Fit run(LlamaModel model, List<String> source, List<String> target, FitOptions options, String method,
             Map<String, String> hyperparameters, SiteEstimator estimator) {
+        return run(model, source, target, options, method, hyperparameters, estimator, ActivationCollector.Pooling.MEAN);
+    }
+
+    /** As the published methods, from activations pooled as {@code pooling} says (recorded in the hyperparameters). */
+    static Fit run(LlamaModel model, List<String> source, List<String> target, FitOptions options, String method,
+            Map<String, String> hyperparameters, SiteEstimator estimator, ActivationCollector.Pooling pooling) {
         if (source.isEmpty() || target.isEmpty()) {
             throw new IllegalArgumentException("source and target prompts must not be empty (got " + source.size()
                     + " and " + target.size() + ")");
@@ -54,7 +60,7 @@ final class CausalFit {
         String sourceSha = PromptSet.sha256Of(source);
         String targetSha = PromptSet.sha256Of(target);
 
-        ActivationCollector collector = new ActivationCollector(model, options.batchSize());
+        ActivationCollector collector = new ActivationCollector(model, options.batchSize(), pooling);
         TreeMap<HookSite, AffineMap> fitted = new TreeMap<>();
         long collectNanos = 0;
         long fitNanos = 0;
@@ -84,6 +90,9 @@ final class CausalFit {
         hp.put("targetsThroughEarlierMaps", Boolean.toString(options.targetsThroughEarlierMaps()));
         hp.put("samplesPerSide", Integer.toString(n));
         hp.put("incremental", "incr");
+        if (pooling != ActivationCollector.Pooling.MEAN) {
+            hp.put("pooling", pooling.name().toLowerCase(java.util.Locale.ROOT));
+        }
         metadata.put("hyperparameters", json(hp));
         return new Fit(intervention(model, options, method, fitted, metadata), sites, source.size(), target.size(), n,
                 options.seed(), sourceSha, targetSha, collectNanos / 1_000_000, fitNanos / 1_000_000);

@@ -17,7 +17,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Pooled activations: padding excluded, BOS included, taken after the site's own map. */
+/**
+ * Pooled activations: padding excluded, BOS included, taken after the site's own map; last-token pooling takes each
+ * prompt's own last token however the batch pads it.
+ */
 class ActivationCollectorTest {
 
     private static LlamaModel model;
@@ -91,6 +94,38 @@ class ActivationCollectorTest {
             diff = Math.max(diff, Math.abs(withoutBos[k] - pooled[k]));
         }
         assertTrue(diff > 1e-3f, "BOS changes the mean");
+    }
+
+    @Test
+    void lastTokenPoolingTakesEachPromptsLastTokenAloneAndInABatch() {
+        HookSite site = HookSite.parse("layers.3.resid");
+        String prompt = "Once upon a time";
+        int[] tokens = model.tokenizer().encode(prompt);
+        float[] all;
+        try (NDManager step = model.newSubManager()) {
+            model.lendWeights(step);
+            SiteHook[] hooks = new SiteHook[model.config().nLayers() * SiteHook.POINTS];
+            NDArray[] seen = new NDArray[1];
+            hooks[site.index()] = x -> {
+                seen[0] = x;
+                return x;
+            };
+            model.forwardPrompts(PromptBatch.of(step, new int[][] {tokens}), hooks, 4);
+            all = seen[0].toFloatArray(); // (1, T, dim)
+        }
+        int dim = model.config().dim();
+        float[] last = java.util.Arrays.copyOfRange(all, (tokens.length - 1) * dim, tokens.length * dim);
+        // the prompt is the shortest of its batch: padded on the left, its last token is still the batch's last column
+        List<String> batch = List.of("The little dog was very sad because his ball was lost", prompt, "A cat sat");
+        float[][] pooled = new ActivationCollector(model, 3, ActivationCollector.Pooling.LAST).collect(batch,
+                List.of(site), null).get(site);
+        assertClose(last, pooled[1], 1e-5f, "the last token's activation");
+        float[] mean = new ActivationCollector(model, 3).collect(batch, List.of(site), null).get(site)[1];
+        float diff = 0;
+        for (int k = 0; k < dim; k++) {
+            diff = Math.max(diff, Math.abs(mean[k] - pooled[1][k]));
+        }
+        assertTrue(diff > 1e-3f, "the last token is not the mean");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.steergate.engine.training;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -134,6 +135,25 @@ class LinearActTest {
             }
             assertEquals(mt, ms, 1e-4);
         }
+    }
+
+    @Test
+    void aLastTokenFitEstimatesFromEachPromptsLastTokenAndSaysSo() {
+        HookSite site = HookSite.parse("layers.2.resid");
+        FitOptions options = FitOptions.of("cats", "cats", List.of(site));
+        List<String> src = DOGS.subList(0, 4);
+        List<String> dst = CATS.subList(0, 4);
+        Fit fit = CausalFit.run(model, src, dst, options, MeanShift.METHOD.metadataName(),
+                MeanShift.METHOD.estimatorHyperparameters(), MeanShift.METHOD.estimator(), ActivationCollector.Pooling.LAST);
+
+        ActivationCollector last = new ActivationCollector(model, 8, ActivationCollector.Pooling.LAST);
+        float[][] x = last.collect(src, List.of(site), null).get(site);
+        float[][] y = last.collect(dst, List.of(site), null).get(site);
+        assertArrayEquals(MeanShift.fitSite(x, y).beta(), fit.intervention().maps().get(site).beta(), 1e-6f);
+        assertTrue(fit.intervention().metadata().get("hyperparameters").contains("\"pooling\":\"last\""),
+                fit.intervention().metadata().toString());
+        assertFalse(MeanShift.fit(model, src, dst, options).intervention().metadata().get("hyperparameters")
+                .contains("pooling"), "mean-pooled fits keep the metadata they always had");
     }
 
     @Test

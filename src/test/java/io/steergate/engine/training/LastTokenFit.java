@@ -1,0 +1,52 @@
+package io.steergate.engine.training;
+
+import io.steergate.engine.eval.PromptSet;
+import io.steergate.engine.model.DeviceChoice;
+import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.ActivationCollector;
+import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.InterventionFile;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Token-level estimation, an experiment for issue 12 (EVALUATION.md, "Session 18"): mean shift or Linear-AcT fitted
+ * as {@code steer fit} fits them (causally, targets clean) but on each prompt's last-token activation instead of the
+ * mean over its tokens. With the selfgen sets (a source text is cut just before the model writes a concept word, its
+ * target is a continuation of the same prompt that does not, cut at the same length) the last token is where the
+ * model chooses, so the map moves "about to write the concept" towards "not". Not a test and not yet a
+ * {@code steer fit} option: a main that writes a map file for {@code steer evaluate}.
+ *
+ * <p>Arguments: {@code SOURCE.jsonl TARGET.jsonl SITES METHOD NAME CONCEPT OUT.safetensors}; METHOD mean-shift or
+ * linear-act; SITES comma-separated site names (layers.4.resid,...). The model: {@code -Dsteergate.model.dir}.
+ */
+public final class LastTokenFit {
+
+    public static void main(String[] args) throws Exception {
+        List<String> source = PromptSet.read(Path.of(args[0])).texts();
+        List<String> target = PromptSet.read(Path.of(args[1])).texts();
+        List<HookSite> sites = Arrays.stream(args[2].split(",")).map(HookSite::parse).toList();
+        CausalMethod method = switch (args[3]) {
+            case "mean-shift" -> MeanShift.METHOD;
+            case "linear-act" -> LinearAct.METHOD;
+            default -> throw new IllegalArgumentException("METHOD is mean-shift or linear-act, got " + args[3]);
+        };
+        try (LlamaModel model = LlamaModel.load(Path.of(System.getProperty("steergate.model.dir",
+                "../shared/models/stories260K")), DeviceChoice.parse("cpu"))) {
+            Fit fit = CausalFit.run(model, source, target, FitOptions.of(args[4], args[5], sites), method.metadataName(),
+                    method.estimatorHyperparameters(), method.estimator(), ActivationCollector.Pooling.LAST);
+            fit.intervention().maps().forEach((site, map) -> {
+                double norm = 0;
+                for (float b : map.beta()) {
+                    norm += b * b;
+                }
+                System.out.printf("%s: |beta| %.4f%n", site.name(), Math.sqrt(norm));
+            });
+            InterventionFile.write(fit.intervention(), Path.of(args[6]));
+            System.out.printf("%d source / %d target prompts, %d per side; wrote %s%n", fit.sourcePrompts(),
+                    fit.targetPrompts(), fit.samplesPerSide(), args[6]);
+        }
+    }
+}
