@@ -69,6 +69,8 @@
 #                                                           # seeds 3-5; all at strength 1 on blocks 0..5000 -> pool_runs.py
 #   policies/evaluation/measure.sh last-token               # mean shift on the selfgen sets' last tokens, 6 site sets a concept,
 #                                                           # elicit block 0 at 0.25/0.5/1 (to pick) -> runs/last-token.log
+#   policies/evaluation/measure.sh last-token-gated         # the same with token gates fitted on the same last tokens,
+#                                                           # 7 maps, block 0 at 0.25/0.5/1/2 -> runs/last-token-gated.log
 #   policies/evaluation/measure.sh last-token-confirm MAP S # the picked MAP at strength S on blocks 1000-3000
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
 #                                                           # swapped for cat words, unsteered, same blocks -> appended to
@@ -537,9 +539,28 @@ case "${1:-}" in
       done
     done 2>&1 | tee "$out/runs/last-token.log"
     ;;
+  last-token-gated)
+    # the same estimate with DSAS token gates fitted on the same last tokens (LastTokenFit ... gated), at the sites
+    # tried in session 18; block 0 at 0.25, 0.5, 1, 2 picks, last-token-confirm checks
+    ./mvnw -q -o -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+    cp="target/classes:target/test-classes:$(cat target/test-classpath.txt)"
+    for cfg in no-dogs:r4:layers.4.resid no-dogs:r2:layers.2.resid \
+        no-dogs:mlp_out:layers.0.mlp_out,layers.1.mlp_out,layers.2.mlp_out,layers.3.mlp_out,layers.4.mlp_out \
+        cheerful:r3:layers.3.resid cheerful:r2:layers.2.resid kindness:r2:layers.2.resid kindness:r1:layers.1.resid; do
+      IFS=: read -r name sites at <<< "$cfg"
+      tag="$name.mean-shift.$sites.last-token-gated.selfgen"
+      echo "== $tag"
+      java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
+        -Dai.djl.pytorch.num_interop_threads=1 -Dsteergate.model.dir="$model" -cp "$cp" \
+        io.steergate.engine.training.LastTokenFit "$out/selfgen/$name.selfgen.source.jsonl" \
+        "$out/selfgen/$name.selfgen.target.jsonl" "$at" mean-shift "$name" "$(concept "$name")" \
+        "$out/maps/$tag.safetensors" gated 2>&1 | grep -v WARNING
+      BLOCKS=0 STRENGTHS=0,0.25,0.5,1,2 SUFFIX=.pick "$0" sweep-v3 "$tag"
+    done 2>&1 | tee "$out/runs/last-token-gated.log"
+    ;;
   last-token-confirm)
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-confirm MAP STRENGTH" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-confirm MAP STRENGTH" >&2; exit 2;;
 esac

@@ -131,10 +131,20 @@ public final class TokenGates {
      */
     public static Intervention gate(LlamaModel model, Intervention map, List<String> source, List<String> control,
             Options options, Map<String, String> provenance) {
+        return gate(model, map, source, control, options, provenance, ActivationCollector.Pooling.MEAN);
+    }
+
+    /**
+     * As {@link #gate(LlamaModel, Intervention, List, List, Options, Map)}, from activations pooled as {@code pooling}
+     * says: {@link ActivationCollector.Pooling#LAST} for prompts cut where the model chooses (recorded as
+     * {@code pooling} in the gate metadata).
+     */
+    public static Intervention gate(LlamaModel model, Intervention map, List<String> source, List<String> control,
+            Options options, Map<String, String> provenance, ActivationCollector.Pooling pooling) {
         if (map.maps().values().stream().anyMatch(AffineMap::isGated)) {
             throw new IllegalArgumentException("intervention '" + map.name() + "' is already gated");
         }
-        ActivationCollector collector = new ActivationCollector(model, 8);
+        ActivationCollector collector = new ActivationCollector(model, 8, pooling);
         SortedMap<HookSite, float[][]> src = collector.collect(source, map.maps().keySet(), null);
         SortedMap<HookSite, float[][]> ctl = collector.collect(control, map.maps().keySet(), null);
         TreeMap<HookSite, AffineMap> gated = new TreeMap<>();
@@ -148,6 +158,9 @@ public final class TokenGates {
         note.put("method", "dsas-logistic");
         note.put("paper", "arXiv 2512.03661 (two-step DSAS: per-site logistic regression on mean-pooled clean "
                 + "activations, source = label 1, control = label 0, applied per token)");
+        if (pooling != ActivationCollector.Pooling.MEAN) {
+            note.put("pooling", pooling.name().toLowerCase(java.util.Locale.ROOT));
+        }
         note.put("l2", options.l2());
         note.put("iterations", options.iterations());
         note.put("learning_rate", options.learningRate());

@@ -5,6 +5,7 @@ import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.steering.ActivationCollector;
 import io.steergate.engine.steering.HookSite;
+import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -19,8 +20,10 @@ import java.util.Map;
  * model chooses, so the map moves "about to write the concept" towards "not". Not a test and not yet a
  * {@code steer fit} option: a main that writes a map file for {@code steer evaluate}.
  *
- * <p>Arguments: {@code SOURCE.jsonl TARGET.jsonl SITES METHOD NAME CONCEPT OUT.safetensors}; METHOD mean-shift or
- * linear-act; SITES comma-separated site names (layers.4.resid,...). The model: {@code -Dsteergate.model.dir}.
+ * <p>Arguments: {@code SOURCE.jsonl TARGET.jsonl SITES METHOD NAME CONCEPT OUT.safetensors [gated]}; METHOD
+ * mean-shift or linear-act; SITES comma-separated site names (layers.4.resid,...); {@code gated}: the map also gets
+ * DSAS token gates ({@link TokenGates}) fitted on the same last tokens, source against target. The model:
+ * {@code -Dsteergate.model.dir}.
  */
 public final class LastTokenFit {
 
@@ -44,7 +47,14 @@ public final class LastTokenFit {
                 }
                 System.out.printf("%s: |beta| %.4f%n", site.name(), Math.sqrt(norm));
             });
-            InterventionFile.write(fit.intervention(), Path.of(args[6]));
+            Intervention map = fit.intervention();
+            if (args.length > 7 && args[7].equals("gated")) {
+                // DSAS gates from the same last tokens: open where the model is about to write the concept
+                map = TokenGates.gate(model, map, source, target, TokenGates.Options.defaults(), Map.of(),
+                        ActivationCollector.Pooling.LAST);
+                System.out.println("gate: " + map.metadata().get("gate"));
+            }
+            InterventionFile.write(map, Path.of(args[6]));
             System.out.printf("%d source / %d target prompts, %d per side; wrote %s%n", fit.sourcePrompts(),
                     fit.targetPrompts(), fit.samplesPerSide(), args[6]);
         }
