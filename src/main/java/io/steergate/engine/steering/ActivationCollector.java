@@ -10,7 +10,9 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -31,7 +33,12 @@ public final class ActivationCollector {
          * The last token's: where the model chooses what comes next, for prompts cut just before a choice
          * (EVALUATION.md, "Session 18": token-level estimation).
          */
-        LAST
+        LAST;
+
+        /** How map metadata records it: "mean", "last". */
+        public String wireName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
     }
 
     private final LlamaModel model;
@@ -54,7 +61,7 @@ public final class ActivationCollector {
         }
         this.model = model;
         this.batchSize = batchSize;
-        this.pooling = java.util.Objects.requireNonNull(pooling, "pooling");
+        this.pooling = Objects.requireNonNull(pooling, "pooling");
     }
 
     /**

@@ -91,7 +91,7 @@ final class CausalFit {
         hp.put("samplesPerSide", Integer.toString(n));
         hp.put("incremental", "incr");
         if (pooling != ActivationCollector.Pooling.MEAN) {
-            hp.put("pooling", pooling.name().toLowerCase(java.util.Locale.ROOT));
+            hp.put("pooling", pooling.wireName());
         }
         metadata.put("hyperparameters", json(hp));
         return new Fit(intervention(model, options, method, fitted, metadata), sites, source.size(), target.size(), n,

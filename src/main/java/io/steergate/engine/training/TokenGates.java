@@ -159,7 +159,7 @@ public final class TokenGates {
         note.put("paper", "arXiv 2512.03661 (two-step DSAS: per-site logistic regression on mean-pooled clean "
                 + "activations, source = label 1, control = label 0, applied per token)");
         if (pooling != ActivationCollector.Pooling.MEAN) {
-            note.put("pooling", pooling.name().toLowerCase(java.util.Locale.ROOT));
+            note.put("pooling", pooling.wireName());
         }
         note.put("l2", options.l2());
         note.put("iterations", options.iterations());

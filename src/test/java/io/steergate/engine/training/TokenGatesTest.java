@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.ActivationCollector;
 import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
@@ -87,6 +88,18 @@ class TokenGatesTest {
                     Map.of("source_sha256", "ab")), "the same prompts and seed give the same gates");
             assertThrows(IllegalArgumentException.class, () -> TokenGates.gate(model, gated, source, control,
                     TokenGates.Options.defaults(), Map.of()));
+
+            // gates fitted where the prompts end: the regression on each prompt's last token, and the metadata says so
+            Intervention lastToken = TokenGates.gate(model, map, source, control, TokenGates.Options.defaults(), Map.of(),
+                    ActivationCollector.Pooling.LAST);
+            ActivationCollector last = new ActivationCollector(model, 8, ActivationCollector.Pooling.LAST);
+            HookSite site = HookSite.parse("layers.3.mlp_out");
+            TokenGates.Gate expected = TokenGates.fit(last.collect(source, List.of(site), null).get(site),
+                    last.collect(control, List.of(site), null).get(site), TokenGates.Options.defaults());
+            assertArrayEquals(expected.weights(), lastToken.maps().get(site).gate());
+            assertEquals(expected.bias(), lastToken.maps().get(site).gateBias());
+            assertTrue(lastToken.metadata().get("gate").contains("\"pooling\":\"last\""));
+            assertFalse(gated.metadata().get("gate").contains("pooling"), "mean-pooled gates keep their metadata");
         }
     }
 
