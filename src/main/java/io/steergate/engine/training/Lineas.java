@@ -122,6 +122,18 @@ public final class Lineas {
 
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
+        return run(model, source, target, options, gates, listener, cancel, tap, ActivationCollector.Pooling.MEAN);
+    }
+
+    /**
+     * As the paper trains, with every pooled activation (the targets, the training batches' post-map outputs, the W1
+     * checks) pooled as {@code pooling} says: {@link ActivationCollector.Pooling#LAST} for prompts cut where the model
+     * chooses (an experiment, EVALUATION.md session 18; recorded in the hyperparameters). The joint gates' control
+     * penalty stays a mean over every token: it bounds the displacement wherever the map acts.
+     */
+    static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
+            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap,
+            ActivationCollector.Pooling pooling) {
         long start = System.nanoTime();
         if (source.size() < MIN_SOURCE_PROMPTS || target.size() < MIN_TARGET_PROMPTS) {
             throw new IllegalArgumentException("need at least " + MIN_SOURCE_PROMPTS + " source prompts and "
@@ -149,7 +161,7 @@ public final class Lineas {
         int runLayers = sites.get(sites.size() - 1).layer() + 1;
 
         // targets: clean pooled activations, read at the batch's quantile levels once
-        ActivationCollector collector = new ActivationCollector(model, 32);
+        ActivationCollector collector = new ActivationCollector(model, 32, pooling);
         Map<HookSite, float[][]> clean = collector.collect(dst.train(), sites, null);
         float[][] targetQuantiles = new float[nSites][];
         for (int s = 0; s < nSites; s++) {
@@ -242,7 +254,7 @@ public final class Lineas {
             }
             double loss = forwardBackward(model, sites, runLayers, batch, new Maps(omega, beta, gate, gateBias),
                     targetQuantiles, control, gates == null ? 0 : gates.controlWeight(),
-                    new Maps(gradOmega, gradBeta, gradGate, gradGateBias));
+                    new Maps(gradOmega, gradBeta, gradGate, gradGateBias), pooling);
             tap.inspect(step, gradOmega, gradBeta);
             // cosine annealing; the lr of this step is also τ of its proximal step (docs/steering-methods.md 3.4)
             double lr = learningRate(options, step - 1);
@@ -311,6 +323,9 @@ public final class Lineas {
         hp.put("optimizer", "adam(0.9,0.9,1e-8)");
         hp.put("schedule", "cosine(min=lr*" + DAMPEN_LR + ")");
         hp.put("criterion", "wasserstein(p=2,sorted,mean)");
+        if (pooling != ActivationCollector.Pooling.MEAN) {
+            hp.put("pooling", pooling.wireName());
+        }
         if (checking) {
             hp.put("heldOut", Double.toString(options.heldOut()));
             hp.put("patience", Integer.toString(options.patience()));
@@ -385,7 +400,8 @@ public final class Lineas {
      * of the control batch's mean squared displacement per token (a second forward, on the same tape).
      */
     private static double forwardBackward(LlamaModel model, List<HookSite> sites, int runLayers, int[][] tokens,
-            Maps maps, float[][] targetQuantiles, int[][] control, double controlWeight, Maps grads) {
+            Maps maps, float[][] targetQuantiles, int[][] control, double controlWeight, Maps grads,
+            ActivationCollector.Pooling pooling) {
         int nSites = sites.size();
         int rows = tokens.length;
         boolean gated = maps.gate() != null;
@@ -405,8 +421,11 @@ public final class Lineas {
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 PromptBatch batch = PromptBatch.of(step, tokens);
                 Map<HookSite, NDArray> pooled = new HashMap<>();
+                // (B, width), the post-map output (steering-methods 3.2); left-padded, so the last column is each
+                // row's last token
+                boolean mean = pooling == ActivationCollector.Pooling.MEAN;
                 model.forwardPrompts(batch, hooks(model, sites, params, (site, x, y) -> pooled.put(site,
-                        batch.meanPool(y))), runLayers); // (B, width), the post-map output (steering-methods 3.2)
+                        mean ? batch.meanPool(y) : y.get(":, -1, :"))), runLayers);
                 NDArray total = null;
                 for (int s = 0; s < nSites; s++) {
                     NDArray v = step.create(targetQuantiles[s], new Shape(rows, maps.omega()[s].length));

@@ -21,7 +21,7 @@ import java.util.Map;
  * {@code steer fit} option: a main that writes a map file for {@code steer evaluate}.
  *
  * <p>Arguments: {@code SOURCE.jsonl TARGET.jsonl SITES METHOD NAME CONCEPT OUT.safetensors [gated]}; METHOD
- * mean-shift or linear-act; SITES comma-separated site names (layers.4.resid,...); {@code gated}: the map also gets
+ * mean-shift, linear-act or lineas; SITES comma-separated site names (layers.4.resid,...); {@code gated}: the map also gets
  * DSAS token gates ({@link TokenGates}) fitted on the same last tokens, source against target. The model:
  * {@code -Dsteergate.model.dir}.
  */
@@ -31,23 +31,17 @@ public final class LastTokenFit {
         List<String> source = PromptSet.read(Path.of(args[0])).texts();
         List<String> target = PromptSet.read(Path.of(args[1])).texts();
         List<HookSite> sites = Arrays.stream(args[2].split(",")).map(HookSite::parse).toList();
-        CausalMethod method = switch (args[3]) {
-            case "mean-shift" -> MeanShift.METHOD;
-            case "linear-act" -> LinearAct.METHOD;
-            default -> throw new IllegalArgumentException("METHOD is mean-shift or linear-act, got " + args[3]);
-        };
         try (LlamaModel model = LlamaModel.load(Path.of(System.getProperty("steergate.model.dir",
                 "../shared/models/stories260K")), DeviceChoice.parse("cpu"))) {
-            Fit fit = CausalFit.run(model, source, target, FitOptions.of(args[4], args[5], sites), method.metadataName(),
-                    method.estimatorHyperparameters(), method.estimator(), ActivationCollector.Pooling.LAST);
-            fit.intervention().maps().forEach((site, map) -> {
+            Intervention fitted = fit(model, source, target, sites, args[3], args[4], args[5]);
+            fitted.maps().forEach((site, map) -> {
                 double norm = 0;
                 for (float b : map.beta()) {
                     norm += b * b;
                 }
                 System.out.printf("%s: |beta| %.4f%n", site.name(), Math.sqrt(norm));
             });
-            Intervention map = fit.intervention();
+            Intervention map = fitted;
             if (args.length > 7 && args[7].equals("gated")) {
                 // DSAS gates from the same last tokens: open where the model is about to write the concept
                 map = TokenGates.gate(model, map, source, target, TokenGates.Options.defaults(), Map.of(),
@@ -55,8 +49,31 @@ public final class LastTokenFit {
                 System.out.println("gate: " + map.metadata().get("gate"));
             }
             InterventionFile.write(map, Path.of(args[6]));
-            System.out.printf("%d source / %d target prompts, %d per side; wrote %s%n", fit.sourcePrompts(),
-                    fit.targetPrompts(), fit.samplesPerSide(), args[6]);
+            System.out.printf("%d source / %d target prompts; wrote %s%n", source.size(), target.size(), args[6]);
         }
+    }
+
+    /**
+     * The closed-form methods as {@code steer fit} runs them; LinEAS with the third measurement's recipe (300 steps,
+     * lr 1e-2, a quarter held out, patience 50; seed {@code -Dsteergate.fit.seed}, default 0), every pooled
+     * activation of its loss and checks taken at the last token.
+     */
+    private static Intervention fit(LlamaModel model, List<String> source, List<String> target, List<HookSite> sites,
+            String method, String name, String concept) {
+        if (method.equals("lineas")) {
+            LineasOptions options = new LineasOptions(name, concept, sites, 300, 1e-2, 32, 0, 0,
+                    Long.getLong("steergate.fit.seed", 0L), 0.25, 50);
+            LineasFit fit = Lineas.run(model, source, target, options, null, progress -> { }, () -> false,
+                    (step, gradOmega, gradBeta) -> { }, ActivationCollector.Pooling.LAST);
+            System.out.printf("LinEAS: loss %.4f -> %.4f, %s%n", fit.initialLoss(), fit.finalLoss(), fit.w1());
+            return fit.intervention();
+        }
+        CausalMethod closedForm = switch (method) {
+            case "mean-shift" -> MeanShift.METHOD;
+            case "linear-act" -> LinearAct.METHOD;
+            default -> throw new IllegalArgumentException("METHOD is mean-shift, linear-act or lineas, got " + method);
+        };
+        return CausalFit.run(model, source, target, FitOptions.of(name, concept, sites), closedForm.metadataName(),
+                closedForm.estimatorHyperparameters(), closedForm.estimator(), ActivationCollector.Pooling.LAST).intervention();
     }
 }

@@ -124,6 +124,24 @@ class LineasTest {
     }
 
     @Test
+    void aLastTokenFitTrainsOnEachPromptsLastTokenAndSaysSo() {
+        LineasOptions options = small("last").withSteps(2);
+        List<String> source = kindness.source().texts();
+        List<String> target = kindness.target().texts();
+        LineasFit last = Lineas.run(model, source, target, options, null, p -> { }, () -> false, (s, gw, gb) -> { },
+                ActivationCollector.Pooling.LAST);
+        LineasFit mean = Lineas.run(model, source, target, options, null, p -> { }, () -> false, (s, gw, gb) -> { });
+
+        // step 0's W1 is the clean sources against the clean targets, each pooled as the fit pools them
+        ActivationCollector lastTokens = new ActivationCollector(model, 32, ActivationCollector.Pooling.LAST);
+        assertEquals(meanW1(lastTokens.collect(source, options.sites(), null),
+                lastTokens.collect(target, options.sites(), null)), last.w1().trainBefore(), 1e-6);
+        assertNotEquals(mean.w1().trainBefore(), last.w1().trainBefore());
+        assertTrue(last.intervention().metadata().get("hyperparameters").contains("\"pooling\":\"last\""));
+        assertFalse(mean.intervention().metadata().get("hyperparameters").contains("pooling"));
+    }
+
+    @Test
     void whenHeldOutW1OnlyGetsWorseTheFitStopsAfterThePatienceAndReturnsTheIdentity() {
         LineasOptions options = small("worse").withSteps(100).withSeed(3).withHeldOut(0.25).withPatience(20);
         List<Double> checks = new ArrayList<>();
