@@ -72,7 +72,8 @@
 #   policies/evaluation/measure.sh last-token-gated         # the same with token gates fitted on the same last tokens,
 #                                                           # 7 maps, block 0 at 0.25/0.5/1/2 -> runs/last-token-gated.log
 #   policies/evaluation/measure.sh last-token-lineas        # LinEAS at the last token, gated, seeds 0-2, at those picks' sites,
-#                                                           # blocks 0 and 1000-3000 -> runs/last-token-lineas.log (~15 min)
+#                                                           # blocks 0 and 1000-3000 -> runs/last-token-lineas.log (~15 min);
+#                                                           # METHOD=linear-act SEEDS=0: Linear-AcT the same way
 #   policies/evaluation/measure.sh last-token-confirm MAP S # the picked MAP at strength S on blocks 1000-3000
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
 #                                                           # swapped for cat words, unsteered, same blocks -> appended to
@@ -565,19 +566,21 @@ case "${1:-}" in
     # concept's picked site there, seeds 0-2; every fit at strength 0.5 and 1 on blocks 0 and 1000-3000
     ./mvnw -q -o -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
     cp="target/classes:target/test-classes:$(cat target/test-classpath.txt)"
+    method="${METHOD:-lineas}"  # METHOD=linear-act: the same with Linear-AcT (closed form: one fit, the seed unused)
     for cfg in no-dogs:r4:layers.4.resid cheerful:r3:layers.3.resid kindness:r2:layers.2.resid; do
       IFS=: read -r name sites at <<< "$cfg"
-      for seed in 0 1 2; do
-        tag="$name.lineas.$sites.s$seed.last-token-gated.selfgen"
+      for seed in ${SEEDS:-0 1 2}; do
+        tag="$name.$method.$sites.s$seed.last-token-gated.selfgen"
+        [[ "$method" == lineas ]] || tag="$name.$method.$sites.last-token-gated.selfgen"
         echo "== $tag"
         java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
           -Dai.djl.pytorch.num_interop_threads=1 -Dsteergate.model.dir="$model" -Dsteergate.fit.seed="$seed" -cp "$cp" \
           io.steergate.engine.training.LastTokenFit "$out/selfgen/$name.selfgen.source.jsonl" \
-          "$out/selfgen/$name.selfgen.target.jsonl" "$at" lineas "$name" "$(concept "$name")" \
+          "$out/selfgen/$name.selfgen.target.jsonl" "$at" "$method" "$name" "$(concept "$name")" \
           "$out/maps/$tag.safetensors" gated 2>&1 | grep -v WARNING
-        BLOCKS="0 1000 2000 3000" STRENGTHS=0,0.5,1 SUFFIX=.lineas "$0" sweep-v3 "$tag"
+        BLOCKS="0 1000 2000 3000" STRENGTHS=0,0.5,1 SUFFIX=".$method" "$0" sweep-v3 "$tag"
       done
-    done 2>&1 | tee "$out/runs/last-token-lineas.log"
+    done 2>&1 | tee "$out/runs/last-token-$method.log"
     ;;
   last-token-confirm)
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
