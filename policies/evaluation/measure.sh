@@ -131,6 +131,22 @@ lineas_fits() {
   done
 }
 
+# last_token_fit NAME SITES METHOD OUT [gated]: LastTokenFit (a test-source main; EVALUATION.md "Session 18") on the
+# concept's selfgen sets, seed $SEED (LinEAS only); the test classpath is built once per run
+last_token_fit() {
+  local name="$1" sites="$2" method="$3" map="$4"; shift 4
+  if [[ -z "${LAST_TOKEN_CP:-}" ]]; then
+    ./mvnw -q -o -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt \
+      -Dmdep.includeScope=test
+    LAST_TOKEN_CP="target/classes:target/test-classes:$(cat target/test-classpath.txt)"
+  fi
+  java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
+    -Dai.djl.pytorch.num_interop_threads=1 -Dsteergate.model.dir="$model" -Dsteergate.fit.seed="${SEED:-0}" \
+    -cp "$LAST_TOKEN_CP" io.steergate.engine.training.LastTokenFit "$out/selfgen/$name.selfgen.source.jsonl" \
+    "$out/selfgen/$name.selfgen.target.jsonl" "$sites" "$method" "$name" "$(concept "$name")" "$map" "$@" 2>&1 \
+    | grep -v WARNING
+}
+
 case "${1:-}" in
   fit)
     for name in kindness cheerful no-dogs; do
@@ -525,19 +541,13 @@ case "${1:-}" in
     # token-level estimation (EVALUATION.md "Session 18"): mean shift fitted on the selfgen sets' last tokens (where the
     # model is about to write the concept, or not), at one resid site or at every branch output; the elicit set's block
     # 0 at strengths 0.25, 0.5, 1 picks, the blocks of last-token-confirm check
-    ./mvnw -q -o -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
-    cp="target/classes:target/test-classes:$(cat target/test-classpath.txt)"
     for name in no-dogs cheerful kindness; do
       for cfg in r1:layers.1.resid r2:layers.2.resid r3:layers.3.resid r4:layers.4.resid \
           mlp_out:layers.0.mlp_out,layers.1.mlp_out,layers.2.mlp_out,layers.3.mlp_out,layers.4.mlp_out \
           attn_out+mlp_out:layers.0.attn_out,layers.0.mlp_out,layers.1.attn_out,layers.1.mlp_out,layers.2.attn_out,layers.2.mlp_out,layers.3.attn_out,layers.3.mlp_out,layers.4.attn_out,layers.4.mlp_out; do
         tag="$name.mean-shift.${cfg%%:*}.last-token.selfgen"
         echo "== $tag"
-        java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
-          -Dai.djl.pytorch.num_interop_threads=1 -Dsteergate.model.dir="$model" -cp "$cp" \
-          io.steergate.engine.training.LastTokenFit "$out/selfgen/$name.selfgen.source.jsonl" \
-          "$out/selfgen/$name.selfgen.target.jsonl" "${cfg#*:}" mean-shift "$name" "$(concept "$name")" \
-          "$out/maps/$tag.safetensors" 2>&1 | grep -v WARNING
+        last_token_fit "$name" "${cfg#*:}" mean-shift "$out/maps/$tag.safetensors"
         BLOCKS=0 STRENGTHS=0,0.25,0.5,1 SUFFIX=.pick "$0" sweep-v3 "$tag"
       done
     done 2>&1 | tee "$out/runs/last-token.log"
@@ -545,27 +555,19 @@ case "${1:-}" in
   last-token-gated)
     # the same estimate with DSAS token gates fitted on the same last tokens (LastTokenFit ... gated), at the sites
     # tried in session 18; block 0 at 0.25, 0.5, 1, 2 picks, last-token-confirm checks
-    ./mvnw -q -o -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
-    cp="target/classes:target/test-classes:$(cat target/test-classpath.txt)"
     for cfg in no-dogs:r4:layers.4.resid no-dogs:r2:layers.2.resid \
         no-dogs:mlp_out:layers.0.mlp_out,layers.1.mlp_out,layers.2.mlp_out,layers.3.mlp_out,layers.4.mlp_out \
         cheerful:r3:layers.3.resid cheerful:r2:layers.2.resid kindness:r2:layers.2.resid kindness:r1:layers.1.resid; do
       IFS=: read -r name sites at <<< "$cfg"
       tag="$name.mean-shift.$sites.last-token-gated.selfgen"
       echo "== $tag"
-      java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
-        -Dai.djl.pytorch.num_interop_threads=1 -Dsteergate.model.dir="$model" -cp "$cp" \
-        io.steergate.engine.training.LastTokenFit "$out/selfgen/$name.selfgen.source.jsonl" \
-        "$out/selfgen/$name.selfgen.target.jsonl" "$at" mean-shift "$name" "$(concept "$name")" \
-        "$out/maps/$tag.safetensors" gated 2>&1 | grep -v WARNING
+      last_token_fit "$name" "$at" mean-shift "$out/maps/$tag.safetensors" gated
       BLOCKS=0 STRENGTHS=0,0.25,0.5,1,2 SUFFIX=.pick "$0" sweep-v3 "$tag"
     done 2>&1 | tee "$out/runs/last-token-gated.log"
     ;;
   last-token-lineas)
     # LinEAS (v3 recipe) with its loss, targets and checks at the last token, gated as last-token-gated, at each
     # concept's picked site there, seeds 0-2; every fit at strength 0.5 and 1 on blocks 0 and 1000-3000
-    ./mvnw -q -o -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
-    cp="target/classes:target/test-classes:$(cat target/test-classpath.txt)"
     method="${METHOD:-lineas}"  # METHOD=linear-act: the same with Linear-AcT (closed form: one fit, the seed unused)
     for cfg in no-dogs:r4:layers.4.resid cheerful:r3:layers.3.resid kindness:r2:layers.2.resid; do
       IFS=: read -r name sites at <<< "$cfg"
@@ -573,11 +575,7 @@ case "${1:-}" in
         tag="$name.$method.$sites.s$seed.last-token-gated.selfgen"
         [[ "$method" == lineas ]] || tag="$name.$method.$sites.last-token-gated.selfgen"
         echo "== $tag"
-        java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
-          -Dai.djl.pytorch.num_interop_threads=1 -Dsteergate.model.dir="$model" -Dsteergate.fit.seed="$seed" -cp "$cp" \
-          io.steergate.engine.training.LastTokenFit "$out/selfgen/$name.selfgen.source.jsonl" \
-          "$out/selfgen/$name.selfgen.target.jsonl" "$at" "$method" "$name" "$(concept "$name")" \
-          "$out/maps/$tag.safetensors" gated 2>&1 | grep -v WARNING
+        SEED="$seed" last_token_fit "$name" "$at" "$method" "$out/maps/$tag.safetensors" gated
         BLOCKS="0 1000 2000 3000" STRENGTHS=0,0.5,1 SUFFIX=".$method" "$0" sweep-v3 "$tag"
       done
     done 2>&1 | tee "$out/runs/last-token-$method.log"

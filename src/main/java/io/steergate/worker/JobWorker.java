@@ -144,14 +144,16 @@ public class JobWorker {
                     new JobTokenPublisher(tokenProducer, config.jobTokensTopic(), json, metrics), cancels, model, json, metrics,
                     settings, new ContinuousJobLoop.Pacing(config.pollIntervalMs(), config.commitIntervalMs(), config.minStepMs()));
         }
-        WarmUp warmUp = new WarmUp(rows, runtime.config(), model.fingerprint(), 2 * config.batchSize());
         WorkerLoop started = loop;
         BooleanSupplier stopped = () -> !started.traffic().running();
         Duration budget = config.warmUp();
         ContinuousRows continuous = batch;
-        Supplier<WarmUp.Result> warmingUp = budget.isZero() ? () -> null : continuous != null
-                ? () -> warmUp.continuous(continuous, budget, stopped, System::nanoTime)
-                : () -> warmUp.batches(budget, stopped, System::nanoTime);
+        // built on the job-worker thread, and only with a budget: its made-up maps span every site of the model
+        Supplier<WarmUp.Result> warmingUp = budget.isZero() ? () -> null : () -> {
+            WarmUp warmUp = new WarmUp(rows, runtime.config(), model.fingerprint(), 2 * config.batchSize());
+            return continuous != null ? warmUp.continuous(continuous, budget, stopped, System::nanoTime)
+                    : warmUp.batches(budget, stopped, System::nanoTime);
+        };
         thread = new Thread(() -> warmUpThenRun(warmingUp, continuous != null ? continuous::abandon : () -> { },
                 () -> warm = true, started), "job-worker");
         thread.start();
