@@ -73,7 +73,10 @@
 #                                                           # 7 maps, block 0 at 0.25/0.5/1/2 -> runs/last-token-gated.log
 #   policies/evaluation/measure.sh last-token-lineas        # LinEAS at the last token, gated, seeds 0-2, at those picks' sites,
 #                                                           # blocks 0 and 1000-3000 -> runs/last-token-lineas.log (~15 min);
-#                                                           # METHOD=linear-act SEEDS=0: Linear-AcT the same way
+#                                                           # METHOD=linear-act SEEDS=0: Linear-AcT the same way;
+#                                                           # SELFGEN=selfgen-desired: cheerful and kindness fitted
+#                                                           # towards continuations about to write the desired words;
+#                                                           # GATE_SETS=selfgen: gated as the maps on the selfgen sets
 #   policies/evaluation/measure.sh last-token-confirm MAP S # the picked MAP at strength S on blocks 1000-3000
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
 #                                                           # swapped for cat words, unsteered, same blocks -> appended to
@@ -131,20 +134,23 @@ lineas_fits() {
   done
 }
 
-# last_token_fit NAME SITES METHOD OUT [gated]: LastTokenFit (a test-source main; EVALUATION.md "Session 18") on the
-# concept's selfgen sets, seed $SEED (LinEAS only); the test classpath is built once per run
+# last_token_fit NAME SITES METHOD OUT [gated]: `steer fit --pooling last` (EVALUATION.md "Session 18") on the concept's
+# selfgen sets (SELFGEN=selfgen-desired: the sets whose target side is about to write the desired concept); LinEAS with
+# the third measurement's recipe, seed $SEED; gated: then `steer gate --pooling last`, source against target of the
+# same sets (GATE_SETS=selfgen: of those, whatever the map was fitted on)
 last_token_fit() {
-  local name="$1" sites="$2" method="$3" map="$4"; shift 4
-  if [[ -z "${LAST_TOKEN_CP:-}" ]]; then
-    ./mvnw -q -o -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt \
-      -Dmdep.includeScope=test
-    LAST_TOKEN_CP="target/classes:target/test-classes:$(cat target/test-classpath.txt)"
+  local name="$1" sites="$2" method="$3" map="$4" gated="${5:-}"
+  local sets="$out/selfgen/$name.${SELFGEN:-selfgen}" fitted="$map" recipe=(--seed 0)
+  local gate_sets="$out/selfgen/$name.${GATE_SETS:-${SELFGEN:-selfgen}}"
+  [[ "$method" == lineas ]] && recipe=(--seed "${SEED:-0}" --steps 300 --lr 1e-2 --held-out 0.25 --patience 50)
+  [[ -n "$gated" ]] && fitted="$(mktemp --suffix=.safetensors)"
+  $steer fit --model "$model" --method "$method" --source "$sets.source.jsonl" --target "$sets.target.jsonl" \
+    --sites "$sites" --name "$name" --concept "$(concept "$name")" --pooling last "${recipe[@]}" --out "$fitted" 2>&1
+  if [[ -n "$gated" ]]; then
+    $steer gate --model "$model" --map "$fitted" --source "$gate_sets.source.jsonl" --control "$gate_sets.target.jsonl" \
+      --pooling last --out "$map" 2>&1
+    rm -f "$fitted"
   fi
-  java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
-    -Dai.djl.pytorch.num_interop_threads=1 -Dsteergate.model.dir="$model" -Dsteergate.fit.seed="${SEED:-0}" \
-    -cp "$LAST_TOKEN_CP" io.steergate.engine.training.LastTokenFit "$out/selfgen/$name.selfgen.source.jsonl" \
-    "$out/selfgen/$name.selfgen.target.jsonl" "$sites" "$method" "$name" "$(concept "$name")" "$map" "$@" 2>&1 \
-    | grep -v WARNING
 }
 
 case "${1:-}" in
@@ -553,7 +559,7 @@ case "${1:-}" in
     done 2>&1 | tee "$out/runs/last-token.log"
     ;;
   last-token-gated)
-    # the same estimate with DSAS token gates fitted on the same last tokens (LastTokenFit ... gated), at the sites
+    # the same estimate with DSAS token gates fitted on the same last tokens (steer gate --pooling last), at the sites
     # tried in session 18; block 0 at 0.25, 0.5, 1, 2 picks, last-token-confirm checks
     for cfg in no-dogs:r4:layers.4.resid no-dogs:r2:layers.2.resid \
         no-dogs:mlp_out:layers.0.mlp_out,layers.1.mlp_out,layers.2.mlp_out,layers.3.mlp_out,layers.4.mlp_out \
@@ -569,16 +575,18 @@ case "${1:-}" in
     # LinEAS (v3 recipe) with its loss, targets and checks at the last token, gated as last-token-gated, at each
     # concept's picked site there, seeds 0-2; every fit at strength 0.5 and 1 on blocks 0 and 1000-3000
     method="${METHOD:-lineas}"  # METHOD=linear-act: the same with Linear-AcT (closed form: one fit, the seed unused)
+    stem="${SELFGEN:-selfgen}"  # SELFGEN=selfgen-desired: the concepts that have those sets, on them
     for cfg in no-dogs:r4:layers.4.resid cheerful:r3:layers.3.resid kindness:r2:layers.2.resid; do
       IFS=: read -r name sites at <<< "$cfg"
+      [[ -s "$out/selfgen/$name.$stem.source.jsonl" ]] || continue
       for seed in ${SEEDS:-0 1 2}; do
-        tag="$name.$method.$sites.s$seed.last-token-gated.selfgen"
-        [[ "$method" == lineas ]] || tag="$name.$method.$sites.last-token-gated.selfgen"
+        tag="$name.$method.$sites.s$seed.last-token-gated${GATE_SETS:+-$GATE_SETS}.$stem"
+        [[ "$method" == lineas ]] || tag="$name.$method.$sites.last-token-gated${GATE_SETS:+-$GATE_SETS}.$stem"
         echo "== $tag"
         SEED="$seed" last_token_fit "$name" "$at" "$method" "$out/maps/$tag.safetensors" gated
         BLOCKS="0 1000 2000 3000" STRENGTHS=0,0.5,1 SUFFIX=".$method" "$0" sweep-v3 "$tag"
       done
-    done 2>&1 | tee "$out/runs/last-token-$method.log"
+    done 2>&1 | tee "$out/runs/last-token-$method${SELFGEN:+.$SELFGEN}${GATE_SETS:+.gate-$GATE_SETS}.log"
     ;;
   last-token-confirm)
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)

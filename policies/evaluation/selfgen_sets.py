@@ -12,8 +12,13 @@ prompt without a word of the concept:
   concept, cut after the same number of generated words.
 The two sides differ only in where the model's own sampling went, not in the prompt or the length, so a transport
 from source to target moves "about to write the concept" towards "not".
+For the concepts with a desired side (cheerful: cheerfulness, kindness: kindness) it also writes the "desired" sets:
+the same sources, each paired with a continuation of the same prompt that reaches a desired word before any concept
+word, cut just before it (the desired cut nearest in length), so a transport moves "about to write the concept"
+towards "about to write its opposite" (session 19: the "not" target steered into neutral text).
 Words are matched as LexiconScorer matches them (entries and simple inflections, "!word" exclusions).
-Writes OUT_DIR/<name>.selfgen.{source,target}.jsonl; prints the counts.
+Writes OUT_DIR/<name>.selfgen.{source,target}.jsonl and OUT_DIR/<name>.selfgen-desired.{source,target}.jsonl;
+prints the counts.
 Usage: selfgen_sets.py POOL.jsonl GEN_DIR OUT_DIR [MIN_WORDS (default 3)]
 """
 import glob
@@ -23,6 +28,7 @@ import re
 import sys
 
 CONCEPTS = {"cheerful": "sadness", "no-dogs": "dogs", "kindness": "meanness"}
+DESIRED = {"cheerful": "cheerfulness", "kindness": "kindness"}
 WORD = re.compile(r"[a-z']+")
 
 
@@ -80,6 +86,17 @@ def read(path):
         return [json.loads(line)["text"] for line in f if line.strip()]
 
 
+def first_hit(lex, ws):
+    return next((k for k, (_, _, w) in enumerate(ws) if lex.hits(w)), None)
+
+
+def write_sets(out_dir, stem, sources, targets):
+    for side, texts in (("source", sources), ("target", targets)):
+        with open(f"{out_dir}/{stem}.{side}.jsonl", "w") as f:
+            for t in texts:
+                f.write(json.dumps({"text": t}) + "\n")
+
+
 def main(pool_path, gen_dir, out_dir, min_words):
     prompts = read(pool_path)
     gens = [read(p) for p in sorted(glob.glob(f"{gen_dir}/gen.seed*.jsonl"))]
@@ -88,12 +105,14 @@ def main(pool_path, gen_dir, out_dir, min_words):
             raise SystemExit(f"a generation file has {len(g)} texts for {len(prompts)} prompts")
     for name, concept in CONCEPTS.items():
         lex, rng = Lexicon(concept), random.Random(0)
+        desired = Lexicon(DESIRED[name]) if name in DESIRED else None
         sources, targets, skipped_prompts, unpaired, hits_total, n_total = [], [], 0, 0, 0, 0
+        desired_sources, desired_targets = [], []
         for i, prompt in enumerate(prompts):
             if any(lex.hits(w) for _, _, w in words(prompt)):
                 skipped_prompts += 1
                 continue
-            cuts, clean = [], []
+            cuts, clean, desired_cuts = [], [], []
             for g in gens:
                 text = g[i]
                 if not text.startswith(prompt):
@@ -101,7 +120,11 @@ def main(pool_path, gen_dir, out_dir, min_words):
                 cont = text[len(prompt):]
                 ws = words(cont)
                 n_total += 1
-                first = next((k for k, (_, _, w) in enumerate(ws) if lex.hits(w)), None)
+                first = first_hit(lex, ws)
+                if desired is not None:
+                    d = first_hit(desired, ws)
+                    if d is not None and d >= min_words and (first is None or first > d):
+                        desired_cuts.append((d, prompt + cont[: ws[d][0]].rstrip()))
                 if first is None:
                     clean.append((cont, ws))
                     continue
@@ -110,6 +133,9 @@ def main(pool_path, gen_dir, out_dir, min_words):
                     cuts.append((first, prompt + cont[: ws[first][0]].rstrip()))
             rng.shuffle(clean)
             for k, (first, text) in enumerate(cuts):
+                if desired_cuts:
+                    desired_sources.append(text)
+                    desired_targets.append(min(desired_cuts, key=lambda c: abs(c[0] - first))[1])
                 pair = next((c for c in clean[k:] + clean[:k] if len(c[1]) > first), None)
                 if pair is None:
                     unpaired += 1
@@ -117,13 +143,13 @@ def main(pool_path, gen_dir, out_dir, min_words):
                 cont, ws = pair
                 sources.append(text)
                 targets.append(prompt + cont[: ws[first - 1][1]])
-        for side, texts in (("source", sources), ("target", targets)):
-            with open(f"{out_dir}/{name}.selfgen.{side}.jsonl", "w") as f:
-                for t in texts:
-                    f.write(json.dumps({"text": t}) + "\n")
+        write_sets(out_dir, f"{name}.selfgen", sources, targets)
         print(f"{name} ({concept}): {len(prompts) - skipped_prompts} prompts without the concept x {len(gens)} seeds"
               f" = {n_total} continuations, {hits_total} reach it ({100 * hits_total / max(n_total, 1):.1f}%);"
               f" {len(sources)} pairs written, {unpaired} without a clean partner")
+        if desired is not None:
+            write_sets(out_dir, f"{name}.selfgen-desired", desired_sources, desired_targets)
+            print(f"{name} desired ({DESIRED[name]}): {len(desired_sources)} pairs written")
 
 
 if __name__ == "__main__":

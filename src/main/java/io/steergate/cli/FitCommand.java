@@ -2,6 +2,7 @@ package io.steergate.cli;
 
 import io.steergate.engine.eval.Evaluation;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.ActivationCollector.Pooling;
 import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
@@ -97,6 +98,11 @@ final class FitCommand implements Callable<Integer> {
             description = "LinEAS with --held-out: stop after N steps without a better held-out W1, keep the best maps")
     Integer patience;
 
+    @Option(names = "--pooling", defaultValue = "mean", paramLabel = "P",
+            description = "what each prompt gives the fit: mean (its tokens' mean, as published; default) or last (its "
+                    + "last token's activation, for prompts cut just before the model chooses; EVALUATION.md)")
+    String pooling;
+
     @Option(names = "--control", paramLabel = "FILE.jsonl",
             description = "LinEAS: train a token gate with each map (end-to-end DSAS), keeping these prompts' tokens "
                     + "unmoved (e.g. the target prompts)")
@@ -114,6 +120,7 @@ final class FitCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw SteerCli.badArgument(spec, "--method: " + e.getMessage());
         }
+        Pooling poolingChoice = SteerCli.pooling(spec, pooling);
         List<String> src = SteerCli.readPrompts(spec, "--source", source);
         List<String> dst = SteerCli.readPrompts(spec, "--target", target);
         JointGates gates = null;
@@ -143,7 +150,7 @@ final class FitCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             long t0 = System.nanoTime();
             InterventionMethod.Trained fit = m.fit(llama, src, dst, new InterventionMethod.Request(name, concept,
-                    siteList, settings(m.defaults()), gates), progress -> {
+                    siteList, settings(m.defaults()).withPooling(poolingChoice), gates), progress -> {
                         if (progress.step() % 50 == 0) {
                             err.printf(Locale.ROOT, "step %d: loss %.5g, lr %.2g, active %d neurons / %d sites%n",
                                     progress.step(), progress.loss(), progress.learningRate(), progress.activeNeurons(),

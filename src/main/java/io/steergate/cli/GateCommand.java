@@ -2,6 +2,7 @@ package io.steergate.cli;
 
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.ActivationCollector.Pooling;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
@@ -22,7 +23,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code steer gate}: adds DSAS token gates (arXiv 2512.03661, two-step) to an existing map: per site a logistic
- * regression on mean-pooled clean activations of source (label 1) vs control (label 0) prompts, so that each token is
+ * regression on pooled clean activations (each prompt's mean, or with {@code --pooling last} its last token) of source
+ * (label 1) vs control (label 0) prompts, so that each token is
  * steered at strength lambda times the gate's probability ({@link TokenGates}). A separate command rather than an
  * option of {@code fit}: the gate is fitted on prompts of its own (the control set) and applies to a map of any method.
  */
@@ -58,6 +60,11 @@ final class GateCommand implements Callable<Integer> {
             description = "share of each set held out to report the gate's accuracy (0 to 0.5); default 0.2")
     Double heldOut;
 
+    @Option(names = "--pooling", defaultValue = "mean", paramLabel = "P",
+            description = "what each prompt gives the regression: mean (its tokens' mean, as published; default) or "
+                    + "last (its last token's activation, for prompts cut just before the model chooses)")
+    String pooling;
+
     @Option(names = "--out", paramLabel = "FILE.safetensors", description = "where to write it")
     Path out;
 
@@ -86,6 +93,7 @@ final class GateCommand implements Callable<Integer> {
         if (source == null || control == null || out == null) {
             throw SteerCli.badArgument(spec, "gating a map needs --source, --control and --out");
         }
+        Pooling poolingChoice = SteerCli.pooling(spec, pooling);
         List<String> src = SteerCli.readPrompts(spec, "--source", source);
         List<String> ctl = SteerCli.readPrompts(spec, "--control", control);
         TokenGates.Options d = TokenGates.Options.defaults();
@@ -106,7 +114,7 @@ final class GateCommand implements Callable<Integer> {
             try {
                 gated = TokenGates.gate(llama, iv, src, ctl, options, Map.of(
                         "source_sha256", PromptSet.read(source).sha256(),
-                        "control_sha256", PromptSet.read(control).sha256()));
+                        "control_sha256", PromptSet.read(control).sha256()), poolingChoice);
             } catch (IllegalArgumentException e) {
                 throw SteerCli.badArgument(spec, "--map " + map + ": " + e.getMessage());
             }

@@ -3,6 +3,7 @@ package io.steergate.cli;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.ActivationCollector.Pooling;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import java.io.IOException;
@@ -69,6 +70,15 @@ public final class SteerCli implements Runnable {
     /** A bad-argument error (exit 2) of {@code spec}'s command. */
     static ParameterException badArgument(CommandSpec spec, String message) {
         return new ParameterException(spec.commandLine(), message);
+    }
+
+    /** The pooling {@code --pooling} names, or a bad-argument error naming the option and the names there are. */
+    static Pooling pooling(CommandSpec spec, String wireName) {
+        try {
+            return Pooling.parse(wireName);
+        } catch (IllegalArgumentException e) {
+            throw badArgument(spec, "--" + e.getMessage());
+        }
     }
 
     /** The file, or a bad-argument error naming the option when it is not a readable file. */

@@ -20,7 +20,8 @@ import java.util.function.Consumer;
 
 /**
  * Fits a claimed job's intervention with its method on the stored prompt sets, then measures it: the mean over sites
- * of the per-neuron W1 distance between source and target activations, before and after the maps (strength 1).
+ * of the per-neuron W1 distance between source and target activations (pooled as the job's pooling says), before and
+ * after the maps (strength 1).
  */
 final class Fitter {
 
@@ -50,15 +51,16 @@ final class Fitter {
         metrics.put("sourcePrompts", source.size());
         metrics.put("targetPrompts", target.size());
         if (!trained.cancelled()) {
-            transport(model, source, target, trained.intervention(), settings.batchSize(), metrics);
+            transport(model, source, target, trained.intervention(), settings, metrics);
         }
         return new Fitted(trained.intervention(), metrics, trained.cancelled());
     }
 
-    // W1 on the training prompts: cheap (three collection passes), and a map that does not lower it is suspect.
+    // W1 on the training prompts, pooled as the fit pooled them: cheap (three collection passes), and a map that does
+    // not lower it is suspect.
     private static void transport(LlamaModel model, List<String> source, List<String> target, Intervention intervention,
-            int batchSize, Map<String, Object> metrics) {
-        ActivationCollector collector = new ActivationCollector(model, batchSize);
+            TrainingSettings settings, Map<String, Object> metrics) {
+        ActivationCollector collector = new ActivationCollector(model, settings.batchSize(), settings.pooling());
         var sites = intervention.maps().keySet();
         SortedMap<HookSite, float[][]> targetActivations = collector.collect(target, sites, null);
         SortedMap<HookSite, float[][]> before = collector.collect(source, sites, null);

@@ -1,14 +1,16 @@
 package io.steergate.retraining;
 
+import io.steergate.engine.steering.ActivationCollector.Pooling;
 import io.steergate.engine.training.TrainingSettings;
 
 /**
  * What a job trains with, defaults filled in; stored as the job's hyperparameters_json. steps, learningRate, l1,
- * groupLasso, heldOut and patience drive LinEAS only; seed drives every method (the count-equalizing subsample,
- * LinEAS's batch shuffle and held-out split). Jobs stored before heldOut and patience existed read them as 0: no split.
+ * groupLasso, heldOut and patience drive LinEAS only; seed and pooling drive every method (seed: the count-equalizing
+ * subsample, LinEAS's batch shuffle and held-out split; pooling: {@link Pooling#wireName()}). Jobs stored before
+ * heldOut and patience existed read them as 0 (no split), before pooling existed as null (mean).
  */
 public record Hyperparameters(int steps, double learningRate, double l1, double groupLasso, long seed, double heldOut,
-        int patience) {
+        int patience, String pooling) {
 
     /** A request's fields, each absent one taken from {@code defaults}. */
     static Hyperparameters of(TrainingRequest body, TrainingSettings defaults) {
@@ -18,12 +20,18 @@ public record Hyperparameters(int steps, double learningRate, double l1, double 
                 body.groupLasso() == null ? defaults.groupLasso() : body.groupLasso(),
                 body.seed() == null ? defaults.seed() : body.seed(),
                 body.heldOut() == null ? defaults.heldOut() : body.heldOut(),
-                body.patience() == null ? defaults.patience() : body.patience());
+                body.patience() == null ? defaults.patience() : body.patience(),
+                body.pooling() == null ? defaults.pooling().wireName() : body.pooling());
     }
 
-    /** These values over {@code defaults}, which supply what a job cannot set (batch size, target collection). */
+    /**
+     * These values over {@code defaults}, which supply what a job cannot set (batch size, target collection).
+     *
+     * @throws IllegalArgumentException "pooling: must be mean or last, got '...'" for a pooling no method knows
+     */
     TrainingSettings settings(TrainingSettings defaults) {
         return defaults.withSteps(steps).withLearningRate(learningRate).withL1(l1).withGroupLasso(groupLasso)
-                .withSeed(seed).withHeldOut(heldOut).withPatience(patience);
+                .withSeed(seed).withHeldOut(heldOut).withPatience(patience)
+                .withPooling(pooling == null ? Pooling.MEAN : Pooling.parse(pooling));
     }
 }

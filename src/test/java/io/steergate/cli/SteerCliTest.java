@@ -177,6 +177,33 @@ class SteerCliTest {
     }
 
     @Test
+    void fitAndGateAtTheLastTokenRecordItAndAnUnknownPoolingIsRefused() throws IOException {
+        Path last = dir.resolve("last.safetensors");
+        Run fit = run("fit", "--model", MODEL, "--method", "mean-shift", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "layers.2.resid", "--name", "lt", "--pooling", "last", "--out",
+                last.toString());
+        assertEquals(0, fit.code(), fit.err());
+        Intervention fitted = InterventionFile.read(last);
+        assertTrue(fitted.metadata().get("hyperparameters").contains("\"pooling\":\"last\""),
+                fitted.metadata().toString());
+        Path gatedFile = dir.resolve("last-gated.safetensors");
+        Run gate = run("gate", "--model", MODEL, "--map", last.toString(), "--source", source.toString(), "--control",
+                target.toString(), "--held-out", "0.25", "--pooling", "last", "--out", gatedFile.toString());
+        assertEquals(0, gate.code(), gate.err());
+        Intervention gated = InterventionFile.read(gatedFile);
+        assertTrue(gated.metadata().get("gate").contains("\"pooling\":\"last\""), gated.metadata().get("gate"));
+        assertEquals(fitted.maps().get(HookSite.parse("layers.2.resid")),
+                gated.maps().get(HookSite.parse("layers.2.resid")).ungated());
+
+        assertBad(run("fit", "--model", MODEL, "--method", "mean-shift", "--source", source.toString(), "--target",
+                target.toString(), "--name", "lt", "--pooling", "first", "--out", last.toString()),
+                "--pooling: must be mean or last, got 'first'");
+        assertBad(run("gate", "--model", MODEL, "--map", map.toString(), "--source", source.toString(), "--control",
+                target.toString(), "--pooling", "max", "--out", gatedFile.toString()),
+                "--pooling: must be mean or last, got 'max'");
+    }
+
+    @Test
     void linearActFitsToo() throws IOException {
         Path out = dir.resolve("la.safetensors");
         Run fit = run("fit", "--model", MODEL, "--method", "linear-act", "--source", source.toString(), "--target",

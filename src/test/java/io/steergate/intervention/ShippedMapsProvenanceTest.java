@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -21,9 +23,13 @@ import org.junit.jupiter.api.Test;
  * Every map shipped under policies/ names the prompt sets it was fitted on: its training_data_sha256 is the sha256 a
  * stored prompt set of policies/prompts/{concept}.source.jsonl / .target.jsonl gets, so an ML engineer who imports
  * those sets can match a demo map to them; or, for the evaluation maps fitted on the model's own continuations
- * (policies/evaluation/measure.sh selfgen), of policies/evaluation/selfgen/{concept}.selfgen.source.jsonl / .target.jsonl.
+ * (policies/evaluation/measure.sh selfgen), of policies/evaluation/selfgen/{concept}.selfgen.source.jsonl / .target.jsonl
+ * ({concept}.selfgen-desired.* for the maps named so: fitted towards continuations about to write the desired words).
  */
 class ShippedMapsProvenanceTest {
+
+    /** The fitting sets a map's file name names: the last ".selfgen." or ".selfgen-desired." in it. */
+    private static final Pattern SELFGEN_SETS = Pattern.compile(".*\\.(selfgen(?:-desired)?)\\.");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -37,8 +43,9 @@ class ShippedMapsProvenanceTest {
         for (Path map : maps) {
             String concept = map.getFileName().toString().split("\\.")[0];
             Map<String, String> provenance = InterventionRegistry.trainingData(metadata(map).path("training_data_sha256").asText());
-            Path sets = map.getFileName().toString().contains(".selfgen.")
-                    ? Path.of("policies/evaluation/selfgen", concept + ".selfgen")
+            Matcher selfgen = SELFGEN_SETS.matcher(map.getFileName().toString());
+            Path sets = selfgen.find()
+                    ? Path.of("policies/evaluation/selfgen", concept + "." + selfgen.group(1))
                     : Path.of("policies/prompts", concept);
             for (String side : List.of("source", "target")) {
                 String expected = PromptSet.read(Path.of(sets + "." + side + ".jsonl")).sha256();

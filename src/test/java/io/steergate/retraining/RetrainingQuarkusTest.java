@@ -129,6 +129,7 @@ class RetrainingQuarkusTest {
         JsonPath job = awaitFinished(id);
         assertEquals(1, job.getInt("resultVersion"));
         assertEquals(1, job.getInt("attempts"));
+        assertEquals("mean", job.getString("hyperparameters.pooling"));
         assertTrue(job.getDouble("metrics.w1After") < job.getDouble("metrics.w1Before"), job.prettify());
         given().get("/v1/interventions/" + name).then().statusCode(200).body("kind", equalTo("toxicity"))
                 .body("activeVersion", equalTo(null))
@@ -373,6 +374,25 @@ class RetrainingQuarkusTest {
         assertEquals("active version 1", good.getString("gateReport.baseline.against"));
         given().get("/v1/interventions/" + name).then().body("activeVersion", equalTo(2));
         System.out.println("gate on the shipped sets against the swapped active version: " + good.prettify());
+    }
+
+    @Test
+    void aJobFitsAtTheLastTokenWhenAskedAndAnUnknownPoolingIsRefusedByName() {
+        String name = name();
+        Map<String, Object> body = body("mean-shift");
+        body.put("sites", "layers.2.resid");
+        body.put("pooling", "last");
+        JsonPath job = awaitFinished(queue(name, body));
+        assertEquals("last", job.getString("hyperparameters.pooling"));
+        assertTrue(job.getDouble("metrics.w1Before") > 0, job.prettify());
+
+        String refused = name();
+        body.put("pooling", "first");
+        given().body(body).contentType("application/json").when().post("/v1/interventions/" + refused + "/train")
+                .then().statusCode(400).body("code", equalTo("INVALID_REQUEST"))
+                .body("message", equalTo("pooling: must be mean or last, got 'first'"));
+        given().queryParam("intervention", refused).get("/v1/retraining-jobs").then().statusCode(200)
+                .body("size()", equalTo(0));
     }
 
     @Test

@@ -35,9 +35,24 @@ public final class ActivationCollector {
          */
         LAST;
 
-        /** How map metadata records it: "mean", "last". */
+        /** How map metadata, the command line and the training API name it: "mean", "last". */
         public String wireName() {
             return name().toLowerCase(Locale.ROOT);
+        }
+
+        /**
+         * The pooling a wire name names.
+         *
+         * @throws IllegalArgumentException naming the field and the names there are ("pooling: must be mean or last,
+         *     got 'first'")
+         */
+        public static Pooling parse(String wireName) {
+            for (Pooling pooling : values()) {
+                if (pooling.wireName().equals(wireName)) {
+                    return pooling;
+                }
+            }
+            throw new IllegalArgumentException("pooling: must be mean or last, got '" + wireName + "'");
         }
     }
 

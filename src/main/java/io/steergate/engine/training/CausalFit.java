@@ -34,14 +34,14 @@ final class CausalFit {
     private CausalFit() {
     }
 
+    /**
+     * Fits a map at every site of {@code options}, in forward order, each from the source prompts' activations with the
+     * maps before it applied against the target prompts' (clean unless targetsThroughEarlierMaps), pooled as
+     * {@code options.pooling()} says (a pooling other than the published mean is recorded in the hyperparameters).
+     */
     static Fit run(LlamaModel model, List<String> source, List<String> target, FitOptions options, String method,
             Map<String, String> hyperparameters, SiteEstimator estimator) {
-        return run(model, source, target, options, method, hyperparameters, estimator, ActivationCollector.Pooling.MEAN);
-    }
-
-    /** As the published methods, from activations pooled as {@code pooling} says (recorded in the hyperparameters). */
-    static Fit run(LlamaModel model, List<String> source, List<String> target, FitOptions options, String method,
-            Map<String, String> hyperparameters, SiteEstimator estimator, ActivationCollector.Pooling pooling) {
+        ActivationCollector.Pooling pooling = options.pooling();
         if (source.isEmpty() || target.isEmpty()) {
             throw new IllegalArgumentException("source and target prompts must not be empty (got " + source.size()
                     + " and " + target.size() + ")");

@@ -1,5 +1,6 @@
 package io.steergate.engine.training;
 
+import io.steergate.engine.steering.ActivationCollector.Pooling;
 import io.steergate.engine.steering.HookSite;
 import java.util.List;
 import java.util.Objects;
@@ -14,9 +15,10 @@ import java.util.Objects;
  * @param targetsThroughEarlierMaps false (default): target prompts run clean; true: they pass through the maps
  *     fitted so far, as the reference code's "incr" mode does (docs/steering-methods.md 6: more overshoot that way)
  * @param batchSize prompts per forward while collecting
+ * @param pooling how each prompt's activations are pooled into a sample ({@link TrainingSettings#pooling()})
  */
 public record FitOptions(String name, String concept, List<HookSite> sites, long seed,
-        boolean targetsThroughEarlierMaps, int batchSize) {
+        boolean targetsThroughEarlierMaps, int batchSize, Pooling pooling) {
 
     public FitOptions {
         Objects.requireNonNull(name, "name");
@@ -28,6 +30,7 @@ public record FitOptions(String name, String concept, List<HookSite> sites, long
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
         }
+        Objects.requireNonNull(pooling, "pooling");
     }
 
     /** With {@link TrainingSettings#DEFAULTS}. */
@@ -35,21 +38,25 @@ public record FitOptions(String name, String concept, List<HookSite> sites, long
         return of(name, concept, sites, TrainingSettings.DEFAULTS);
     }
 
-    /** With the seed, targetsThroughEarlierMaps and batch size of {@code settings}. */
+    /** With the seed, targetsThroughEarlierMaps, batch size and pooling of {@code settings}. */
     public static FitOptions of(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
         return new FitOptions(name, concept, sites, settings.seed(), settings.targetsThroughEarlierMaps(),
-                settings.batchSize());
+                settings.batchSize(), settings.pooling());
     }
 
     public FitOptions withSeed(long seed) {
-        return new FitOptions(name, concept, sites, seed, targetsThroughEarlierMaps, batchSize);
+        return new FitOptions(name, concept, sites, seed, targetsThroughEarlierMaps, batchSize, pooling);
     }
 
     public FitOptions withTargetsThroughEarlierMaps(boolean through) {
-        return new FitOptions(name, concept, sites, seed, through, batchSize);
+        return new FitOptions(name, concept, sites, seed, through, batchSize, pooling);
     }
 
     public FitOptions withBatchSize(int batchSize) {
-        return new FitOptions(name, concept, sites, seed, targetsThroughEarlierMaps, batchSize);
+        return new FitOptions(name, concept, sites, seed, targetsThroughEarlierMaps, batchSize, pooling);
+    }
+
+    public FitOptions withPooling(Pooling pooling) {
+        return new FitOptions(name, concept, sites, seed, targetsThroughEarlierMaps, batchSize, pooling);
     }
 }

@@ -120,20 +120,15 @@ public final class Lineas {
         return run(model, source, target, options, gates, listener, cancel, (s, gw, gb) -> { });
     }
 
-    static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
-            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
-        return run(model, source, target, options, gates, listener, cancel, tap, ActivationCollector.Pooling.MEAN);
-    }
-
     /**
      * As the paper trains, with every pooled activation (the targets, the training batches' post-map outputs, the W1
-     * checks) pooled as {@code pooling} says: {@link ActivationCollector.Pooling#LAST} for prompts cut where the model
-     * chooses (an experiment, EVALUATION.md session 18; recorded in the hyperparameters). The joint gates' control
-     * penalty stays a mean over every token: it bounds the displacement wherever the map acts.
+     * checks) pooled as {@code options.pooling()} says: {@link ActivationCollector.Pooling#LAST} for prompts cut where
+     * the model chooses (EVALUATION.md, session 18; recorded in the hyperparameters). The joint gates' control penalty
+     * stays a mean over every token: it bounds the displacement wherever the map acts.
      */
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
-            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap,
-            ActivationCollector.Pooling pooling) {
+            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
+        ActivationCollector.Pooling pooling = options.pooling();
         long start = System.nanoTime();
         if (source.size() < MIN_SOURCE_PROMPTS || target.size() < MIN_TARGET_PROMPTS) {
             throw new IllegalArgumentException("need at least " + MIN_SOURCE_PROMPTS + " source prompts and "

@@ -1,5 +1,6 @@
 package io.steergate.engine.training;
 
+import io.steergate.engine.steering.ActivationCollector.Pooling;
 import io.steergate.engine.steering.HookSite;
 import java.util.List;
 import java.util.Objects;
@@ -23,9 +24,11 @@ import java.util.Objects;
  *     checked every {@link Lineas#HELD_OUT_EVERY} steps; 0 = no split (every prompt trains)
  * @param patience with a held-out split: stop once held-out W1 has not improved for this many steps and return the
  *     maps of its best check (the identity if no check beat it); 0 = run every step and return the last maps
+ * @param pooling how every pooled activation of the loss and the checks is taken: the targets, the training batches'
+ *     post-map outputs, the W1 checks ({@link TrainingSettings#pooling()}; MEAN as the paper trains)
  */
 public record LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
-        int batchSize, double l1, double groupLasso, long seed, double heldOut, int patience) {
+        int batchSize, double l1, double groupLasso, long seed, double heldOut, int patience, Pooling pooling) {
 
     public LineasOptions {
         Objects.requireNonNull(name, "name");
@@ -54,12 +57,13 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
         if (patience < 0) {
             throw new IllegalArgumentException("patience must be >= 0, got " + patience);
         }
+        Objects.requireNonNull(pooling, "pooling");
     }
 
-    /** Without a held-out split. */
+    /** Without a held-out split, mean-pooled. */
     public LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
             int batchSize, double l1, double groupLasso, long seed) {
-        this(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, 0, 0);
+        this(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, 0, 0, Pooling.MEAN);
     }
 
     /** With {@link TrainingSettings#DEFAULTS}. */
@@ -70,46 +74,52 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
     /** With the LinEAS fields of {@code settings}. */
     public static LineasOptions of(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
         return new LineasOptions(name, concept, sites, settings.steps(), settings.learningRate(), settings.batchSize(),
-                settings.l1(), settings.groupLasso(), settings.seed(), settings.heldOut(), settings.patience());
+                settings.l1(), settings.groupLasso(), settings.seed(), settings.heldOut(), settings.patience(),
+                settings.pooling());
     }
 
     public LineasOptions withSteps(int steps) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience);
+                patience, pooling);
     }
 
     public LineasOptions withLearningRate(double learningRate) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience);
+                patience, pooling);
     }
 
     public LineasOptions withBatchSize(int batchSize) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience);
+                patience, pooling);
     }
 
     public LineasOptions withL1(double l1) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience);
+                patience, pooling);
     }
 
     public LineasOptions withGroupLasso(double groupLasso) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience);
+                patience, pooling);
     }
 
     public LineasOptions withSeed(long seed) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience);
+                patience, pooling);
     }
 
     public LineasOptions withHeldOut(double heldOut) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience);
+                patience, pooling);
     }
 
     public LineasOptions withPatience(int patience) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience);
+                patience, pooling);
+    }
+
+    public LineasOptions withPooling(Pooling pooling) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience, pooling);
     }
 }

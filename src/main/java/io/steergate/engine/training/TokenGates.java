@@ -156,7 +156,9 @@ public final class TokenGates {
         }
         Map<String, Object> note = new LinkedHashMap<>();
         note.put("method", "dsas-logistic");
-        note.put("paper", "arXiv 2512.03661 (two-step DSAS: per-site logistic regression on mean-pooled clean "
+        // the paper's gates regress on mean-pooled activations; a gate that did otherwise says so in both keys
+        String pooled = pooling == ActivationCollector.Pooling.MEAN ? "mean-pooled" : pooling.wireName() + "-token";
+        note.put("paper", "arXiv 2512.03661 (two-step DSAS: per-site logistic regression on " + pooled + " clean "
                 + "activations, source = label 1, control = label 0, applied per token)");
         if (pooling != ActivationCollector.Pooling.MEAN) {
             note.put("pooling", pooling.wireName());

@@ -1,8 +1,11 @@
 package io.steergate.engine.training;
 
+import io.steergate.engine.steering.ActivationCollector.Pooling;
+import java.util.Objects;
+
 /**
  * The hyperparameters of a training, every method's in one record; each method reads those it uses (LinEAS all of
- * them; the closed-form methods the seed, the batch size and targetsThroughEarlierMaps). {@link #DEFAULTS} is the one
+ * them; the closed-form methods the seed, the batch size, targetsThroughEarlierMaps and the pooling). {@link #DEFAULTS} is the one
  * place the defaults are written (docs/steering-methods.md 5, chosen for stories260K).
  *
  * @param steps LinEAS Adam steps
@@ -16,9 +19,11 @@ package io.steergate.engine.training;
  *     (seeded by {@code seed}), in [0, 0.5]; 0 = no split
  * @param patience LinEAS with a held-out split: stop once held-out W1 has not improved for this many steps and keep
  *     the maps of its best check; 0 = no early stopping (run every step, keep the last maps)
+ * @param pooling every method: how each prompt's activations are pooled into the sample it estimates from; MEAN
+ *     over its tokens (as published), LAST token (for prompts cut just before the model chooses, EVALUATION.md)
  */
 public record TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
-        boolean targetsThroughEarlierMaps, double heldOut, int patience) {
+        boolean targetsThroughEarlierMaps, double heldOut, int patience, Pooling pooling) {
 
     public static final TrainingSettings DEFAULTS = new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false);
     /** The most steps a training may ask for: a bound on how long one job can hold a trainer. */
@@ -26,49 +31,59 @@ public record TrainingSettings(int steps, double learningRate, int batchSize, do
     /** The largest share of the prompts a held-out split may take. */
     public static final double MAX_HELD_OUT = 0.5;
 
-    /** Without a held-out split. */
+    public TrainingSettings {
+        Objects.requireNonNull(pooling, "pooling");
+    }
+
+    /** Without a held-out split, mean-pooled. */
     public TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
             boolean targetsThroughEarlierMaps) {
-        this(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps, 0, 0);
+        this(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps, 0, 0, Pooling.MEAN);
     }
 
     public TrainingSettings withSteps(int steps) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience);
+                heldOut, patience, pooling);
     }
 
     public TrainingSettings withLearningRate(double learningRate) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience);
+                heldOut, patience, pooling);
     }
 
     public TrainingSettings withL1(double l1) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience);
+                heldOut, patience, pooling);
     }
 
     public TrainingSettings withGroupLasso(double groupLasso) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience);
+                heldOut, patience, pooling);
     }
 
     public TrainingSettings withSeed(long seed) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience);
+                heldOut, patience, pooling);
     }
 
     public TrainingSettings withTargetsThroughEarlierMaps(boolean through) {
-        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, through, heldOut, patience);
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, through, heldOut, patience,
+                pooling);
     }
 
     public TrainingSettings withHeldOut(double heldOut) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience);
+                heldOut, patience, pooling);
     }
 
     public TrainingSettings withPatience(int patience) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience);
+                heldOut, patience, pooling);
+    }
+
+    public TrainingSettings withPooling(Pooling pooling) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience, pooling);
     }
 
     /**

@@ -143,8 +143,7 @@ class LinearActTest {
         FitOptions options = FitOptions.of("cats", "cats", List.of(site));
         List<String> src = DOGS.subList(0, 4);
         List<String> dst = CATS.subList(0, 4);
-        Fit fit = CausalFit.run(model, src, dst, options, MeanShift.METHOD.metadataName(),
-                MeanShift.METHOD.estimatorHyperparameters(), MeanShift.METHOD.estimator(), ActivationCollector.Pooling.LAST);
+        Fit fit = MeanShift.fit(model, src, dst, options.withPooling(ActivationCollector.Pooling.LAST));
 
         ActivationCollector last = new ActivationCollector(model, 8, ActivationCollector.Pooling.LAST);
         float[][] x = last.collect(src, List.of(site), null).get(site);

@@ -128,9 +128,8 @@ class LineasTest {
         LineasOptions options = small("last").withSteps(2);
         List<String> source = kindness.source().texts();
         List<String> target = kindness.target().texts();
-        LineasFit last = Lineas.run(model, source, target, options, null, p -> { }, () -> false, (s, gw, gb) -> { },
-                ActivationCollector.Pooling.LAST);
-        LineasFit mean = Lineas.run(model, source, target, options, null, p -> { }, () -> false, (s, gw, gb) -> { });
+        LineasFit last = Lineas.train(model, source, target, options.withPooling(ActivationCollector.Pooling.LAST));
+        LineasFit mean = Lineas.train(model, source, target, options);
 
         // step 0's W1 is the clean sources against the clean targets, each pooled as the fit pools them
         ActivationCollector lastTokens = new ActivationCollector(model, 32, ActivationCollector.Pooling.LAST);

@@ -99,7 +99,10 @@ class TokenGatesTest {
             assertArrayEquals(expected.weights(), lastToken.maps().get(site).gate());
             assertEquals(expected.bias(), lastToken.maps().get(site).gateBias());
             assertTrue(lastToken.metadata().get("gate").contains("\"pooling\":\"last\""));
+            assertTrue(lastToken.metadata().get("gate").contains("regression on last-token clean activations"),
+                    lastToken.metadata().get("gate"));
             assertFalse(gated.metadata().get("gate").contains("pooling"), "mean-pooled gates keep their metadata");
+            assertTrue(gated.metadata().get("gate").contains("regression on mean-pooled clean activations"));
         }
     }
 

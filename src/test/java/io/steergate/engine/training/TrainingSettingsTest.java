@@ -4,18 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.steergate.engine.steering.ActivationCollector;
 import io.steergate.engine.steering.HookSite;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The held-out share and the patience: off by default, bounded, carried into LinEAS's options. */
+/**
+ * The held-out share and the patience: off by default, bounded, carried into LinEAS's options; the pooling, mean by
+ * default, carried into every method's.
+ */
 class TrainingSettingsTest {
 
     @Test
     void theDefaultsHoldNothingOutAndNeverStopEarly() {
         assertEquals(0.0, TrainingSettings.DEFAULTS.heldOut());
         assertEquals(0, TrainingSettings.DEFAULTS.patience());
-        assertEquals(new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false, 0, 0), TrainingSettings.DEFAULTS);
+        assertEquals(new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false, 0, 0,
+                ActivationCollector.Pooling.MEAN), TrainingSettings.DEFAULTS);
         LineasOptions options = LineasOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")));
         assertEquals(0.0, options.heldOut());
         assertEquals(0, options.patience());
@@ -30,6 +35,30 @@ class TrainingSettingsTest {
         assertEquals(40, options.patience());
         assertEquals(9, options.seed());
         assertEquals(300, options.withHeldOut(0.1).withPatience(5).steps());
+    }
+
+    @Test
+    void thePoolingCarriesIntoEveryMethodsOptionsAndKeepsThroughTheOtherSetters() {
+        assertEquals(ActivationCollector.Pooling.MEAN, TrainingSettings.DEFAULTS.pooling());
+        TrainingSettings last = TrainingSettings.DEFAULTS.withPooling(ActivationCollector.Pooling.LAST).withSeed(3)
+                .withSteps(7).withHeldOut(0.2);
+        assertEquals(ActivationCollector.Pooling.LAST, last.pooling());
+        List<HookSite> sites = List.of(HookSite.parse("layers.0.resid"));
+        assertEquals(ActivationCollector.Pooling.LAST, LineasOptions.of("n", "", sites, last).withSteps(2).pooling());
+        assertEquals(ActivationCollector.Pooling.LAST, FitOptions.of("n", "", sites, last).withSeed(1).pooling());
+        assertEquals(ActivationCollector.Pooling.MEAN, FitOptions.of("n", "", sites).pooling());
+    }
+
+    @Test
+    void aPoolingIsParsedFromItsWireNameAndAnUnknownOneIsRefusedByName() {
+        for (ActivationCollector.Pooling pooling : ActivationCollector.Pooling.values()) {
+            assertEquals(pooling, ActivationCollector.Pooling.parse(pooling.wireName()));
+        }
+        for (String bad : new String[] {"first", "LAST", "", null}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ActivationCollector.Pooling.parse(bad));
+            assertEquals("pooling: must be mean or last, got '" + bad + "'", e.getMessage());
+        }
     }
 
     @Test
