@@ -78,6 +78,8 @@
 #                                                           # towards continuations about to write the desired words;
 #                                                           # GATE_SETS=selfgen: gated as the maps on the selfgen sets
 #   policies/evaluation/measure.sh last-token-confirm MAP S # the picked MAP at strength S on blocks 1000-3000
+#   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
+#   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
 #                                                           # swapped for cat words, unsteered, same blocks -> appended to
 #                                                           # runs/context-reference.md
@@ -588,9 +590,25 @@ case "${1:-}" in
       done
     done 2>&1 | tee "$out/runs/last-token-$method${SELFGEN:+.$SELFGEN}${GATE_SETS:+.gate-$GATE_SETS}.log"
     ;;
+  ship)
+    # the demo interventions policies/interventions/ holds (index.txt says why each; EVALUATION.md, session 19):
+    # no-dogs = LinEAS at the last token, gated, layers.4.resid, seed 1 (the lowest held-out W1 of seeds 0-2);
+    # cheerful and kindness = the mean-shift resid fits at strength 2 (steer scale), kept against the last-token maps
+    SEED=1 last_token_fit no-dogs layers.4.resid lineas policies/interventions/no-dogs.safetensors gated
+    for name in cheerful kindness; do
+      $steer scale --map "$out/maps/$name.mean-shift.resid.safetensors" --strength 2 \
+        --out "policies/interventions/$name.safetensors"
+    done
+    ;;
+  shipped-confirm)
+    # the demo maps (as maps/<name>.scaled-copy: the copies shipped until session 19) at the policies' strength 1 on
+    # the elicit set's blocks 1000-3000, against which session 19 judged the last-token maps
+    BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.confirm "$0" sweep-v3 cheerful.scaled-copy kindness.scaled-copy \
+      no-dogs.scaled-copy
+    ;;
   last-token-confirm)
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | shipped-confirm | ship" >&2; exit 2;;
 esac
