@@ -78,6 +78,8 @@
 #                                                           # towards continuations about to write the desired words;
 #                                                           # GATE_SETS=selfgen: gated as the maps on the selfgen sets
 #   policies/evaluation/measure.sh last-token-confirm MAP S # the picked MAP at strength S on blocks 1000-3000
+#   policies/evaluation/measure.sh last-token-sparse        # LinEAS at the last token at every resid site, gated, group lasso
+#                                                           # 0 / 0.1 / 0.3 / 1, blocks 1000-3000 -> runs/last-token-sparse.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -139,7 +141,7 @@ lineas_fits() {
 # last_token_fit NAME SITES METHOD OUT [gated]: `steer fit --pooling last` (EVALUATION.md "Session 18") on the concept's
 # selfgen sets (SELFGEN=selfgen-desired: the sets whose target side is about to write the desired concept); LinEAS with
 # the third measurement's recipe, seed $SEED; gated: then `steer gate --pooling last`, source against target of the
-# same sets (GATE_SETS=selfgen: of those, whatever the map was fitted on)
+# same sets (GATE_SETS=selfgen: of those, whatever the map was fitted on); FIT_ARGS: more `steer fit` options
 last_token_fit() {
   local name="$1" sites="$2" method="$3" map="$4" gated="${5:-}"
   local sets="$out/selfgen/$name.${SELFGEN:-selfgen}" fitted="$map" recipe=(--seed 0)
@@ -147,7 +149,8 @@ last_token_fit() {
   [[ "$method" == lineas ]] && recipe=(--seed "${SEED:-0}" --steps 300 --lr 1e-2 --held-out 0.25 --patience 50)
   [[ -n "$gated" ]] && fitted="$(mktemp --suffix=.safetensors)"
   $steer fit --model "$model" --method "$method" --source "$sets.source.jsonl" --target "$sets.target.jsonl" \
-    --sites "$sites" --name "$name" --concept "$(concept "$name")" --pooling last "${recipe[@]}" --out "$fitted" 2>&1
+    --sites "$sites" --name "$name" --concept "$(concept "$name")" --pooling last "${recipe[@]}" ${FIT_ARGS:-} \
+    --out "$fitted" 2>&1
   if [[ -n "$gated" ]]; then
     $steer gate --model "$model" --map "$fitted" --source "$gate_sets.source.jsonl" --control "$gate_sets.target.jsonl" \
       --pooling last --out "$map" 2>&1
@@ -590,6 +593,18 @@ case "${1:-}" in
       done
     done 2>&1 | tee "$out/runs/last-token-$method${SELFGEN:+.$SELFGEN}${GATE_SETS:+.gate-$GATE_SETS}.log"
     ;;
+  last-token-sparse)
+    # sparsity at the token level (issue 12 item 3): LinEAS at the last token at every resid site, gated, seed 0,
+    # group lasso 0 (all five sites), 0.1, 0.3, 1; strength 1 on blocks 1000-3000 -> runs/last-token-sparse.log
+    for name in no-dogs cheerful kindness; do
+      for group in 0 0.1 0.3 1; do
+        tag="$name.lineas.resid.group-$group.last-token-gated.selfgen"
+        echo "== $tag"
+        FIT_ARGS="--group $group" last_token_fit "$name" resid lineas "$out/maps/$tag.safetensors" gated
+        BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.sparse "$0" sweep-v3 "$tag"
+      done
+    done 2>&1 | tee "$out/runs/last-token-sparse.log"
+    ;;
   ship)
     # the demo interventions policies/interventions/ holds (index.txt says why each; EVALUATION.md, session 19):
     # no-dogs = LinEAS at the last token, gated, layers.4.resid, seed 1 (the lowest held-out W1 of seeds 0-2);
@@ -610,5 +625,5 @@ case "${1:-}" in
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | shipped-confirm | ship" >&2; exit 2;;
 esac

@@ -1,5 +1,8 @@
 package io.steergate.retraining;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.eval.Wasserstein;
 import io.steergate.engine.model.LlamaModel;
 import io.steergate.engine.steering.ActivationCollector;
@@ -10,6 +13,7 @@ import io.steergate.engine.steering.SteeringPlan;
 import io.steergate.engine.training.InterventionMethod;
 import io.steergate.engine.training.InterventionMethods;
 import io.steergate.engine.training.Lineas;
+import io.steergate.engine.training.TokenGates;
 import io.steergate.engine.training.TrainingSettings;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +23,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * Fits a claimed job's intervention with its method on the stored prompt sets, then measures it: the mean over sites
+ * Fits a claimed job's intervention with its method on the stored prompt sets (and token gates when the job asks),
+ * then measures it: the mean over sites
  * of the per-neuron W1 distance between source and target activations (pooled as the job's pooling says), before and
  * after the maps (strength 1).
  */
@@ -27,6 +32,8 @@ final class Fitter {
 
     /** The fitted maps and what the job records about them; {@code cancelled} when a later attempt took the job. */
     record Fitted(Intervention intervention, Map<String, Object> metrics, boolean cancelled) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private Fitter() {
     }
@@ -46,14 +53,34 @@ final class Fitter {
         InterventionMethod.Trained trained = method.fit(model, source, target,
                 new InterventionMethod.Request(job.intervention(), concept, sites, settings), progress, cancel);
         Map<String, Object> metrics = new LinkedHashMap<>(trained.metrics());
+        Intervention intervention = trained.intervention();
+        if (job.hyperparameters().tokenGates() && !trained.cancelled()) {
+            intervention = gated(model, intervention, source, target, settings, metrics);
+        }
         metrics.put("trainMillis", (System.nanoTime() - start) / 1_000_000);
-        metrics.put("sites", trained.intervention().maps().size());
+        metrics.put("sites", intervention.maps().size());
         metrics.put("sourcePrompts", source.size());
         metrics.put("targetPrompts", target.size());
         if (!trained.cancelled()) {
-            transport(model, source, target, trained.intervention(), settings, metrics);
+            transport(model, source, target, intervention, settings, metrics);
         }
-        return new Fitted(trained.intervention(), metrics, trained.cancelled());
+        return new Fitted(intervention, metrics, trained.cancelled());
+    }
+
+    // Two-step DSAS gates as `steer gate --source S --control T` fits them (default options): open where the source
+    // prompts' activations sit, closed on the target's; the job's metrics carry each site's gate accuracy.
+    private static Intervention gated(LlamaModel model, Intervention fitted, List<String> source, List<String> target,
+            TrainingSettings settings, Map<String, Object> metrics) {
+        Intervention gated = TokenGates.gate(model, fitted, source, target, TokenGates.Options.defaults(),
+                Map.of("source_sha256", PromptSet.sha256Of(source), "control_sha256", PromptSet.sha256Of(target)),
+                settings.pooling());
+        try {
+            // the accuracies TokenGates records in the gate metadata, per site [train, held out]
+            metrics.put("gateAccuracy", JSON.readTree(gated.metadata().get("gate")).path("accuracy_train_heldout"));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("TokenGates wrote gate metadata that is not JSON", e);
+        }
+        return gated;
     }
 
     // W1 on the training prompts, pooled as the fit pooled them: cheap (three collection passes), and a map that does

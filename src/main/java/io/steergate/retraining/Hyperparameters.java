@@ -7,10 +7,11 @@ import io.steergate.engine.training.TrainingSettings;
  * What a job trains with, defaults filled in; stored as the job's hyperparameters_json. steps, learningRate, l1,
  * groupLasso, heldOut and patience drive LinEAS only; seed and pooling drive every method (seed: the count-equalizing
  * subsample, LinEAS's batch shuffle and held-out split; pooling: {@link Pooling#wireName()}). Jobs stored before
- * heldOut and patience existed read them as 0 (no split), before pooling existed as null (mean).
+ * heldOut and patience existed read them as 0 (no split), before pooling existed as null (mean), before tokenGates
+ * existed as false. tokenGates: the fitted maps get DSAS token gates from the same prompts ({@link Fitter}).
  */
 public record Hyperparameters(int steps, double learningRate, double l1, double groupLasso, long seed, double heldOut,
-        int patience, String pooling) {
+        int patience, String pooling, boolean tokenGates) {
 
     /** A request's fields, each absent one taken from {@code defaults}. */
     static Hyperparameters of(TrainingRequest body, TrainingSettings defaults) {
@@ -21,7 +22,8 @@ public record Hyperparameters(int steps, double learningRate, double l1, double 
                 body.seed() == null ? defaults.seed() : body.seed(),
                 body.heldOut() == null ? defaults.heldOut() : body.heldOut(),
                 body.patience() == null ? defaults.patience() : body.patience(),
-                body.pooling() == null ? defaults.pooling().wireName() : body.pooling());
+                body.pooling() == null ? defaults.pooling().wireName() : body.pooling(),
+                Boolean.TRUE.equals(body.tokenGates()));
     }
 
     /**

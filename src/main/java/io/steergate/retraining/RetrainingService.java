@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.engine.steering.SiteSpec;
 import io.steergate.engine.training.InterventionMethod;
 import io.steergate.engine.training.InterventionMethods;
+import io.steergate.engine.training.TokenGates;
 import io.steergate.engine.training.TrainingSettings;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.messages.ApiError;
@@ -69,7 +70,7 @@ public class RetrainingService {
      * one, since only a candidate the gate passes is promoted.
      *
      * @throws ApiError 400 naming the field (name, method, source, target, sites, steps, learningRate, l1,
-     *     groupLasso, heldOut, patience, pooling, kind, evaluation.*, promote), 404 for an unknown prompt set, 409 for a kind other than the
+     *     groupLasso, heldOut, patience, pooling, tokenGates, kind, evaluation.*, promote), 404 for an unknown prompt set, 409 for a kind other than the
      *     intervention's, or when no worker has registered a model to check the sites against
      */
     @Transactional
@@ -92,6 +93,11 @@ public class RetrainingService {
             method.checkPromptCounts(body.source(), sourceSize, body.target(), targetSize, settings);
         } catch (IllegalArgumentException e) {
             throw invalid(e.getMessage());
+        }
+        if (hp.tokenGates() && Math.min(sourceSize, targetSize) < TokenGates.MIN_ROWS_PER_CLASS) {
+            throw invalid("tokenGates: a gate is fitted from at least " + TokenGates.MIN_ROWS_PER_CLASS
+                    + " source and " + TokenGates.MIN_ROWS_PER_CLASS + " target prompts; '" + body.source() + "' has "
+                    + sourceSize + ", '" + body.target() + "' " + targetSize);
         }
         checkKind(name, body.kind());
         Optional<EvaluationRequest> evaluation = gateSpecs.resolve(name, body.evaluation(), body.source(), body.target());

@@ -10,32 +10,12 @@ package io.steergate.retraining;
  * {@code heldOut} and {@code patience} (LinEAS): the share of each prompt set kept out of training to measure held-out
  * W1, and early stopping on it (EVALUATION.md's third measurement fits with 0.25 and 50). {@code pooling} (every
  * method): {@code mean} (default) or {@code last}, what each prompt gives the fit (its tokens' mean, or its last token's
- * activation, for prompt sets cut just before the model chooses).
+ * activation, for prompt sets cut just before the model chooses). {@code tokenGates} (default false): after the fit,
+ * DSAS token gates fitted on the same prompts, source against target, pooled as the fit was (what {@code steer gate}
+ * does; the shipped no-dogs map is made so).
  */
 public record TrainingRequest(String method, String source, String target, String sites, Integer steps,
         Double learningRate, Double l1, Double groupLasso, Long seed, String kind, String description,
-        Boolean promote, EvaluationRequest evaluation, Double heldOut, Integer patience, String pooling) {
-
-    /** A request with mean pooling (the default). */
-    public TrainingRequest(String method, String source, String target, String sites, Integer steps,
-            Double learningRate, Double l1, Double groupLasso, Long seed, String kind, String description,
-            Boolean promote, EvaluationRequest evaluation, Double heldOut, Integer patience) {
-        this(method, source, target, sites, steps, learningRate, l1, groupLasso, seed, kind, description, promote,
-                evaluation, heldOut, patience, null);
-    }
-
-    /** A request without a held-out split. */
-    public TrainingRequest(String method, String source, String target, String sites, Integer steps,
-            Double learningRate, Double l1, Double groupLasso, Long seed, String kind, String description,
-            Boolean promote, EvaluationRequest evaluation) {
-        this(method, source, target, sites, steps, learningRate, l1, groupLasso, seed, kind, description, promote,
-                evaluation, null, null);
-    }
-
-    /** A request without an evaluation object: the intervention's default evaluation applies. */
-    public TrainingRequest(String method, String source, String target, String sites, Integer steps,
-            Double learningRate, Double l1, Double groupLasso, Long seed, String kind, String description,
-            Boolean promote) {
-        this(method, source, target, sites, steps, learningRate, l1, groupLasso, seed, kind, description, promote, null);
-    }
+        Boolean promote, EvaluationRequest evaluation, Double heldOut, Integer patience, String pooling,
+        Boolean tokenGates) {
 }

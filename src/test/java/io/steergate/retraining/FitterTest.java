@@ -5,18 +5,28 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.steergate.engine.model.CountingTokenizer;
+import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.steering.ActivationCollector;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.training.TokenGates;
 import io.steergate.testing.TestModel;
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /**
  * The trainer cuts prompt-set texts to what the model can take before the tokenizer sees them, and fits with the job's
- * pooling.
+ * pooling and, when asked, token gates.
  */
 class FitterTest {
+
+    private static final List<String> SOURCE = List.of("The dog was sad.", "Tom did not share his toy.",
+            "He was mean to her.");
+    private static final List<String> TARGET = List.of("The dog was happy and kind.", "Lily shared her toy.",
+            "They were friends.");
 
     @Test
     void promptTextsAreCutToTheContextBeforeTheyAreTokenized() throws IOException {
@@ -24,7 +34,7 @@ class FitterTest {
         List<String> source = List.of(longStory, "The dog was sad.", "Tom did not share his toy.");
         List<String> target = List.of("The dog was happy and kind.", "Lily shared her toy.", "They were friends.");
         Claim claim = new Claim(UUID.randomUUID(), 1, "kindness", "toxicity", null, "mean-shift", "resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean"), false, source, target, null, null);
+                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false), false, source, target, null, null);
         try (CountingTokenizer.Counted counted = CountingTokenizer.load(TestModel.dir())) {
             int seqLen = counted.model().config().seqLen();
 
@@ -43,11 +53,9 @@ class FitterTest {
 
     @Test
     void aJobFitsWithItsPoolingAndAJobStoredBeforePoolingExistedIsMeanPooled() throws IOException {
-        List<String> source = List.of("The dog was sad.", "Tom did not share his toy.", "He was mean to her.");
-        List<String> target = List.of("The dog was happy and kind.", "Lily shared her toy.", "They were friends.");
         try (LlamaModel model = TestModel.load()) {
-            Fitter.Fitted last = Fitter.fit(model, claim(source, target, "last"), progress -> { }, () -> false);
-            Fitter.Fitted old = Fitter.fit(model, claim(source, target, null), progress -> { }, () -> false);
+            Fitter.Fitted last = Fitter.fit(model, claim("last"), progress -> { }, () -> false);
+            Fitter.Fitted old = Fitter.fit(model, claim(null), progress -> { }, () -> false);
 
             assertTrue(last.intervention().metadata().get("hyperparameters").contains("\"pooling\":\"last\""),
                     last.intervention().metadata().toString());
@@ -57,8 +65,29 @@ class FitterTest {
         }
     }
 
-    private static Claim claim(List<String> source, List<String> target, String pooling) {
+    @Test
+    void aJobAskingForTokenGatesGetsTheGatesSteerGateWouldFitOnItsPromptsPooledAsItsFit() throws IOException {
+        try (LlamaModel model = TestModel.load()) {
+            Fitter.Fitted plain = Fitter.fit(model, claim("last"), progress -> { }, () -> false);
+            Fitter.Fitted gated = Fitter.fit(model, claim("last", true), progress -> { }, () -> false);
+
+            Intervention expected = TokenGates.gate(model, plain.intervention(), SOURCE, TARGET,
+                    TokenGates.Options.defaults(), Map.of("source_sha256", PromptSet.sha256Of(SOURCE),
+                            "control_sha256", PromptSet.sha256Of(TARGET)), ActivationCollector.Pooling.LAST);
+            assertEquals(expected.maps(), gated.intervention().maps());
+            assertEquals(expected.metadata(), gated.intervention().metadata());
+            assertTrue(gated.metrics().get("gateAccuracy").toString().contains("layers.2.resid"),
+                    gated.metrics().toString());
+            assertFalse(plain.metrics().containsKey("gateAccuracy"));
+        }
+    }
+
+    private static Claim claim(String pooling) {
+        return claim(pooling, false);
+    }
+
+    private static Claim claim(String pooling, boolean tokenGates) {
         return new Claim(UUID.randomUUID(), 1, "kindness", "toxicity", null, "mean-shift", "layers.2.resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, pooling), false, source, target, null, null);
+                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, pooling, tokenGates), false, SOURCE, TARGET, null, null);
     }
 }

@@ -377,14 +377,18 @@ class RetrainingQuarkusTest {
     }
 
     @Test
-    void aJobFitsAtTheLastTokenWhenAskedAndAnUnknownPoolingIsRefusedByName() {
+    void aJobFitsAtTheLastTokenWithTokenGatesWhenAskedAndAnUnknownPoolingIsRefusedByName() {
         String name = name();
         Map<String, Object> body = body("mean-shift");
         body.put("sites", "layers.2.resid");
         body.put("pooling", "last");
+        body.put("tokenGates", true);
         JsonPath job = awaitFinished(queue(name, body));
         assertEquals("last", job.getString("hyperparameters.pooling"));
+        assertTrue(job.getBoolean("hyperparameters.tokenGates"));
         assertTrue(job.getDouble("metrics.w1Before") > 0, job.prettify());
+        // the gate's accuracy, train and held out, for its one site
+        assertEquals(2, job.getList("metrics.gateAccuracy.'layers.2.resid'").size(), job.prettify());
 
         String refused = name();
         body.put("pooling", "first");
@@ -396,7 +400,7 @@ class RetrainingQuarkusTest {
     }
 
     @Test
-    void aHeldOutSplitLeavingTooFewPromptsToTrainOnIsRefusedAtRequestTime() {
+    void aHeldOutSplitOrATokenGateLeavingTooFewPromptsIsRefusedAtRequestTime() {
         String source = name();
         String target = name();
         given().body(IntStream.range(0, 6).mapToObj(i -> "{\"text\": \"Tom was mean to his sister, day " + i + ".\"}")
@@ -416,6 +420,12 @@ class RetrainingQuarkusTest {
         given().body(body).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
                 .then().statusCode(400).body("message", equalTo("heldOut: 0.2 holds out 1 of the 1 target prompts of '"
                         + target + "', leaving 0 to train on; lineas needs at least 1"));
+        // a gate needs two prompts of each side: refused before anything is trained
+        body.remove("heldOut");
+        body.put("tokenGates", true);
+        given().body(body).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
+                .then().statusCode(400).body("message", equalTo("tokenGates: a gate is fitted from at least 2 source and"
+                        + " 2 target prompts; '" + source + "' has 6, '" + target + "' 1"));
         given().queryParam("intervention", name).get("/v1/retraining-jobs").then().statusCode(200).body("size()", equalTo(0));
     }
 

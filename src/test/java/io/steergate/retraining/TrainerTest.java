@@ -128,7 +128,7 @@ class TrainerTest {
 
     static Claim claim() {
         return new Claim(ID, 1, "kindness", "toxicity", null, "mean-shift", "resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean"), false, List.of("a"), List.of("b"), null, null);
+                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false), false, List.of("a"), List.of("b"), null, null);
     }
 
     @Test
@@ -202,7 +202,7 @@ class TrainerTest {
             }
         };
         jobs.claim = Optional.of(new Claim(ID, 1, "kindness", "toxicity", null, "mean-shift", "resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean"), false, texts("kindness.source"), texts("kindness.target"),
+                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false), false, texts("kindness.source"), texts("kindness.target"),
                 new EvaluationRequest("kindness-elicit", "meanness", "kindness", 1.0), texts("kindness.elicit")));
         return trainer;
     }

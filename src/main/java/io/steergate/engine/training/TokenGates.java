@@ -42,6 +42,9 @@ import java.util.TreeMap;
  */
 public final class TokenGates {
 
+    /** The fewest source and the fewest control prompts a gate is fitted from (one pooled row each). */
+    public static final int MIN_ROWS_PER_CLASS = 2;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -86,9 +89,9 @@ public final class TokenGates {
      * width; each class carries half the loss whatever its size.
      */
     public static Gate fit(float[][] source, float[][] control, Options options) {
-        if (source.length < 2 || control.length < 2) {
-            throw new IllegalArgumentException("a gate needs at least 2 rows of each class, got " + source.length
-                    + " source and " + control.length + " control");
+        if (source.length < MIN_ROWS_PER_CLASS || control.length < MIN_ROWS_PER_CLASS) {
+            throw new IllegalArgumentException("a gate needs at least " + MIN_ROWS_PER_CLASS + " rows of each class, got "
+                    + source.length + " source and " + control.length + " control");
         }
         Random random = new Random(options.seed());
         List<float[]> src = shuffled(source, random);
