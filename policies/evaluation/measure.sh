@@ -80,6 +80,8 @@
 #   policies/evaluation/measure.sh last-token-confirm MAP S # the picked MAP at strength S on blocks 1000-3000
 #   policies/evaluation/measure.sh last-token-sparse        # LinEAS at the last token at every resid site, gated, group lasso
 #                                                           # 0 / 0.1 / 0.3 / 1, blocks 1000-3000 -> runs/last-token-sparse.log
+#   policies/evaluation/measure.sh last-token-resid NAME G  # that recipe at group G, seeds 0-2, and the shipped copy, blocks
+#                                                           # 4000-6000 -> runs/last-token-resid.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -595,15 +597,29 @@ case "${1:-}" in
     ;;
   last-token-sparse)
     # sparsity at the token level (issue 12 item 3): LinEAS at the last token at every resid site, gated, seed 0,
-    # group lasso 0 (all five sites), 0.1, 0.3, 1; strength 1 on blocks 1000-3000 -> runs/last-token-sparse.log
-    for name in no-dogs cheerful kindness; do
-      for group in 0 0.1 0.3 1; do
+    # group lasso 0 (all five sites), 0.1, 0.3, 1 (WEIGHTS: others; NAMES: fewer concepts); strength 1 on blocks
+    # 1000-3000 -> runs/last-token-sparse.log (appended)
+    for name in ${NAMES:-no-dogs cheerful kindness}; do
+      for group in ${WEIGHTS:-0 0.1 0.3 1}; do
         tag="$name.lineas.resid.group-$group.last-token-gated.selfgen"
         echo "== $tag"
         FIT_ARGS="--group $group" last_token_fit "$name" resid lineas "$out/maps/$tag.safetensors" gated
         BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.sparse "$0" sweep-v3 "$tag"
       done
-    done 2>&1 | tee "$out/runs/last-token-sparse.log"
+    done 2>&1 | tee -a "$out/runs/last-token-sparse.log"
+    ;;
+  last-token-resid)
+    # NAME GROUP: the recipe last-token-sparse chose on blocks 1000-3000 (LinEAS at the last token at every resid site,
+    # gated, group lasso GROUP) fitted with seeds 0-2, and the shipped copy, at 1 on fresh blocks 4000-6000
+    name="$2"; group="$3"
+    for seed in 0 1 2; do
+      tag="$name.lineas.resid.group-$group.s$seed.last-token-gated.selfgen"
+      echo "== $tag"
+      SEED="$seed" FIT_ARGS="--group $group" last_token_fit "$name" resid lineas "$out/maps/$tag.safetensors" gated
+      BLOCKS="4000 5000 6000" STRENGTHS=0,1 SUFFIX=.fresh "$0" sweep-v3 "$tag"
+    done 2>&1 | tee -a "$out/runs/last-token-resid.log"
+    BLOCKS="4000 5000 6000" STRENGTHS=0,1 SUFFIX=.fresh "$0" sweep-v3 "$name.scaled-copy" 2>&1 \
+      | tee -a "$out/runs/last-token-resid.log"
     ;;
   ship)
     # the demo interventions policies/interventions/ holds (index.txt says why each; EVALUATION.md, session 19):
@@ -625,5 +641,5 @@ case "${1:-}" in
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | shipped-confirm | ship" >&2; exit 2;;
 esac
