@@ -79,7 +79,8 @@
 #                                                           # GATE_SETS=selfgen: gated as the maps on the selfgen sets
 #   policies/evaluation/measure.sh last-token-confirm MAP S # the picked MAP at strength S on blocks 1000-3000
 #   policies/evaluation/measure.sh last-token-sparse        # LinEAS at the last token at every resid site, gated, group lasso
-#                                                           # 0 / 0.1 / 0.3 / 1, blocks 1000-3000 -> runs/last-token-sparse.log
+#                                                           # 0 / 0.1 / 0.3 / 1, blocks 1000-3000 -> runs/last-token-sparse.log;
+#                                                           # METRIC=adam WEIGHTS="...": the group step in Adam's metric
 #   policies/evaluation/measure.sh last-token-resid NAME G  # that recipe at group G, seeds 0-2, and the shipped copy, blocks
 #                                                           # 4000-6000 -> runs/last-token-resid.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
@@ -597,13 +598,15 @@ case "${1:-}" in
     ;;
   last-token-sparse)
     # sparsity at the token level (issue 12 item 3): LinEAS at the last token at every resid site, gated, seed 0,
-    # group lasso 0 (all five sites), 0.1, 0.3, 1 (WEIGHTS: others; NAMES: fewer concepts); strength 1 on blocks
-    # 1000-3000 -> runs/last-token-sparse.log (appended)
+    # group lasso 0 (all five sites), 0.1, 0.3, 1 (WEIGHTS: others; NAMES: fewer concepts; METRIC=adam: the group
+    # step in Adam's metric, maps <name>.lineas.resid.group-<G>.adam...); strength 1 on blocks 1000-3000
+    # -> runs/last-token-sparse.log (appended)
     for name in ${NAMES:-no-dogs cheerful kindness}; do
       for group in ${WEIGHTS:-0 0.1 0.3 1}; do
-        tag="$name.lineas.resid.group-$group.last-token-gated.selfgen"
+        tag="$name.lineas.resid.group-$group${METRIC:+.$METRIC}.last-token-gated.selfgen"
         echo "== $tag"
-        FIT_ARGS="--group $group" last_token_fit "$name" resid lineas "$out/maps/$tag.safetensors" gated
+        FIT_ARGS="--group $group --prox-metric ${METRIC:-lr}" last_token_fit "$name" resid lineas \
+          "$out/maps/$tag.safetensors" gated
         BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.sparse "$0" sweep-v3 "$tag"
       done
     done 2>&1 | tee -a "$out/runs/last-token-sparse.log"

@@ -11,6 +11,7 @@ import io.steergate.engine.steering.SiteSpec;
 import io.steergate.engine.training.InterventionMethod;
 import io.steergate.engine.training.InterventionMethods;
 import io.steergate.engine.training.JointGates;
+import io.steergate.engine.training.Proximal;
 import io.steergate.engine.training.TrainingSettings;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -103,6 +104,11 @@ final class FitCommand implements Callable<Integer> {
                     + "last token's activation, for prompts cut just before the model chooses; EVALUATION.md)")
     String pooling;
 
+    @Option(names = "--prox-metric", defaultValue = "lr", paramLabel = "M",
+            description = "LinEAS: the group-lasso step's metric: lr (as published; default) or adam (in Adam's own "
+                    + "metric, so --group compares with each site's gradients; EVALUATION.md, session 19)")
+    String proxMetric;
+
     @Option(names = "--control", paramLabel = "FILE.jsonl",
             description = "LinEAS: train a token gate with each map (end-to-end DSAS), keeping these prompts' tokens "
                     + "unmoved (e.g. the target prompts)")
@@ -120,7 +126,8 @@ final class FitCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw SteerCli.badArgument(spec, "--method: " + e.getMessage());
         }
-        Pooling poolingChoice = SteerCli.pooling(spec, pooling);
+        Pooling poolingChoice = SteerCli.parsed(spec, "--pooling", pooling, Pooling::parse);
+        Proximal.Metric metric = SteerCli.parsed(spec, "--prox-metric", proxMetric, Proximal.Metric::parse);
         List<String> src = SteerCli.readPrompts(spec, "--source", source);
         List<String> dst = SteerCli.readPrompts(spec, "--target", target);
         JointGates gates = null;
@@ -150,7 +157,7 @@ final class FitCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             long t0 = System.nanoTime();
             InterventionMethod.Trained fit = m.fit(llama, src, dst, new InterventionMethod.Request(name, concept,
-                    siteList, settings(m.defaults()).withPooling(poolingChoice), gates), progress -> {
+                    siteList, settings(m.defaults()).withPooling(poolingChoice).withProxMetric(metric), gates), progress -> {
                         if (progress.step() % 50 == 0) {
                             err.printf(Locale.ROOT, "step %d: loss %.5g, lr %.2g, active %d neurons / %d sites%n",
                                     progress.step(), progress.loss(), progress.learningRate(), progress.activeNeurons(),

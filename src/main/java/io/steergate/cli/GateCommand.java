@@ -93,7 +93,7 @@ final class GateCommand implements Callable<Integer> {
         if (source == null || control == null || out == null) {
             throw SteerCli.badArgument(spec, "gating a map needs --source, --control and --out");
         }
-        Pooling poolingChoice = SteerCli.pooling(spec, pooling);
+        Pooling poolingChoice = SteerCli.parsed(spec, "--pooling", pooling, Pooling::parse);
         List<String> src = SteerCli.readPrompts(spec, "--source", source);
         List<String> ctl = SteerCli.readPrompts(spec, "--control", control);
         TokenGates.Options d = TokenGates.Options.defaults();

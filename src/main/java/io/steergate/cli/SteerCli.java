@@ -3,13 +3,13 @@ package io.steergate.cli;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.DeviceChoice;
 import io.steergate.engine.model.LlamaModel;
-import io.steergate.engine.steering.ActivationCollector.Pooling;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -72,12 +72,16 @@ public final class SteerCli implements Runnable {
         return new ParameterException(spec.commandLine(), message);
     }
 
-    /** The pooling {@code --pooling} names, or a bad-argument error naming the option and the names there are. */
-    static Pooling pooling(CommandSpec spec, String wireName) {
+    /**
+     * An option's value parsed by {@code parse}, whose error message starts with the field it names ("pooling: must
+     * be ..."); the bad-argument error names the option instead ("--pooling: must be ...").
+     */
+    static <T> T parsed(CommandSpec spec, String option, String value, Function<String, T> parse) {
         try {
-            return Pooling.parse(wireName);
+            return parse.apply(value);
         } catch (IllegalArgumentException e) {
-            throw badArgument(spec, "--" + e.getMessage());
+            String message = e.getMessage();
+            throw badArgument(spec, option + ": " + message.substring(message.indexOf(": ") + 2));
         }
     }
 

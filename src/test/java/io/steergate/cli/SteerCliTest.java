@@ -127,6 +127,19 @@ class SteerCliTest {
     }
 
     @Test
+    void lineasTakesTheGroupStepInTheMetricAsked() throws IOException {
+        Path out = dir.resolve("adam.safetensors");
+        Run fit = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "layers.4.resid", "--name", "la", "--steps", "2", "--group", "0.01",
+                "--prox-metric", "adam", "--out", out.toString());
+        assertEquals(0, fit.code(), fit.err());
+        assertTrue(InterventionFile.read(out).metadata().get("hyperparameters").contains("\"proxMetric\":\"adam\""));
+        assertBad(run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--name", "la", "--prox-metric", "sgd", "--out", out.toString()),
+                "--prox-metric: must be lr or adam, got 'sgd'");
+    }
+
+    @Test
     void lineasHoldsOutWhatHeldOutAsks() {
         // 1 of the 4 source prompts held out leaves 3 to train on: refused, which shows the flag reached the fit
         Run fit = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",

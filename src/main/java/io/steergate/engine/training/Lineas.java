@@ -259,7 +259,14 @@ public final class Lineas {
                 for (int s = 0; s < nSites; s++) {
                     adam(omega[s], gradOmega[s], mOmega[s], vOmega[s], lr, updates);
                     adam(beta[s], gradBeta[s], mBeta[s], vBeta[s], lr, updates);
-                    Proximal.sparseGroup(omega[s], beta[s], lr, options.l1(), options.groupLasso());
+                    // the group-lasso weights of this site's two groups, in the metric the options name
+                    double groupOmega = options.groupLasso();
+                    double groupBeta = options.groupLasso();
+                    if (options.proxMetric() == Proximal.Metric.ADAM) {
+                        groupOmega /= meanAdamDenominator(vOmega[s], updates);
+                        groupBeta /= meanAdamDenominator(vBeta[s], updates);
+                    }
+                    Proximal.sparseGroup(omega[s], beta[s], lr, options.l1(), groupOmega, groupBeta);
                     if (gates != null) {
                         adam(gate[s], gradGate[s], gateMoments[0][s], gateMoments[1][s], lr, updates);
                         adam(gateBias[s], gradGateBias[s], gateMoments[2][s], gateMoments[3][s], lr, updates);
@@ -320,6 +327,9 @@ public final class Lineas {
         hp.put("criterion", "wasserstein(p=2,sorted,mean)");
         if (pooling != ActivationCollector.Pooling.MEAN) {
             hp.put("pooling", pooling.wireName());
+        }
+        if (options.proxMetric() != Proximal.Metric.LR) {
+            hp.put("proxMetric", options.proxMetric().wireName());
         }
         if (checking) {
             hp.put("heldOut", Double.toString(options.heldOut()));
@@ -491,6 +501,16 @@ public final class Lineas {
             v[k] = BETA2 * v[k] + (1 - BETA2) * g[k] * (double) g[k];
             p[k] = (float) (p[k] - lr * (m[k] / c1) / (Math.sqrt(v[k] / c2) + EPS));
         }
+    }
+
+    /** The mean over a group of Adam's denominators sqrt(v̂) + ε after {@code t} updates ({@link #adam}'s). */
+    static double meanAdamDenominator(double[] v, int t) {
+        double c2 = 1 - Math.pow(BETA2, t);
+        double sum = 0;
+        for (double vk : v) {
+            sum += Math.sqrt(vk / c2) + EPS;
+        }
+        return sum / v.length;
     }
 
     /** CosineAnnealingLR(T_max = steps, eta_min = lr·1e-3) at 0-based step t. */

@@ -26,9 +26,11 @@ import java.util.Objects;
  *     maps of its best check (the identity if no check beat it); 0 = run every step and return the last maps
  * @param pooling how every pooled activation of the loss and the checks is taken: the targets, the training batches'
  *     post-map outputs, the W1 checks ({@link TrainingSettings#pooling()}; MEAN as the paper trains)
+ * @param proxMetric the metric of the group-lasso step ({@link Proximal.Metric}; LR as the paper takes it)
  */
 public record LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
-        int batchSize, double l1, double groupLasso, long seed, double heldOut, int patience, Pooling pooling) {
+        int batchSize, double l1, double groupLasso, long seed, double heldOut, int patience, Pooling pooling,
+        Proximal.Metric proxMetric) {
 
     public LineasOptions {
         Objects.requireNonNull(name, "name");
@@ -58,12 +60,14 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
             throw new IllegalArgumentException("patience must be >= 0, got " + patience);
         }
         Objects.requireNonNull(pooling, "pooling");
+        Objects.requireNonNull(proxMetric, "proxMetric");
     }
 
     /** Without a held-out split, mean-pooled. */
     public LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
             int batchSize, double l1, double groupLasso, long seed) {
-        this(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, 0, 0, Pooling.MEAN);
+        this(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, 0, 0, Pooling.MEAN,
+                Proximal.Metric.LR);
     }
 
     /** With {@link TrainingSettings#DEFAULTS}. */
@@ -75,51 +79,56 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
     public static LineasOptions of(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
         return new LineasOptions(name, concept, sites, settings.steps(), settings.learningRate(), settings.batchSize(),
                 settings.l1(), settings.groupLasso(), settings.seed(), settings.heldOut(), settings.patience(),
-                settings.pooling());
+                settings.pooling(), settings.proxMetric());
     }
 
     public LineasOptions withSteps(int steps) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling);
+                patience, pooling, proxMetric);
     }
 
     public LineasOptions withLearningRate(double learningRate) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling);
+                patience, pooling, proxMetric);
     }
 
     public LineasOptions withBatchSize(int batchSize) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling);
+                patience, pooling, proxMetric);
     }
 
     public LineasOptions withL1(double l1) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling);
+                patience, pooling, proxMetric);
     }
 
     public LineasOptions withGroupLasso(double groupLasso) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling);
+                patience, pooling, proxMetric);
     }
 
     public LineasOptions withSeed(long seed) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling);
+                patience, pooling, proxMetric);
     }
 
     public LineasOptions withHeldOut(double heldOut) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling);
+                patience, pooling, proxMetric);
     }
 
     public LineasOptions withPatience(int patience) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling);
+                patience, pooling, proxMetric);
     }
 
     public LineasOptions withPooling(Pooling pooling) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling);
+                patience, pooling, proxMetric);
+    }
+
+    public LineasOptions withProxMetric(Proximal.Metric proxMetric) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience, pooling, proxMetric);
     }
 }

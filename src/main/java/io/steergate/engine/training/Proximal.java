@@ -1,11 +1,47 @@
 package io.steergate.engine.training;
 
+import java.util.Locale;
+
 /**
  * LinEAS's proximal steps toward the identity map (arXiv 2503.10679, Algorithm 1 line 13; docs/steering-methods.md 3.4),
  * applied after each Adam update with τ = the current learning rate. They shrink ω − 1 and β, never ω itself. One call
  * handles one site; the arrays are updated in place. Arithmetic in double, stored back as float.
  */
 public final class Proximal {
+
+    /** In which metric the group-lasso step is taken. */
+    public enum Metric {
+        /** τ = the learning rate, as the paper and its reference code take it. */
+        LR,
+        /**
+         * τ = the learning rate over the group's mean Adam denominator (mean of sqrt(v̂) + ε): the step taken in Adam's
+         * own metric, approximated by one scale per group (as proximal Adam methods precondition the prox, e.g. ProxGen,
+         * Yun, Lozano, Yang 2021). Adam moves every consistently pulled coordinate by about the learning rate whatever
+         * its gradient's size, so with {@link #LR} the weight compares with that step, not with how much a site matters,
+         * and every site goes at about the same weight (EVALUATION.md, session 19); in Adam's metric it compares with the
+         * site's gradients.
+         */
+        ADAM;
+
+        /** How the command line and the map metadata name it: "lr", "adam". */
+        public String wireName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /**
+         * The metric a wire name names.
+         *
+         * @throws IllegalArgumentException "proxMetric: must be lr or adam, got '...'"
+         */
+        public static Metric parse(String wireName) {
+            for (Metric metric : values()) {
+                if (metric.wireName().equals(wireName)) {
+                    return metric;
+                }
+            }
+            throw new IllegalArgumentException("proxMetric: must be lr or adam, got '" + wireName + "'");
+        }
+    }
 
     private Proximal() {
     }
@@ -58,15 +94,17 @@ public final class Proximal {
     }
 
     /**
-     * The sparse-group step of LinEAS: {@link #l1} then {@link #groupLasso}, with the same weights for ω and β (the
-     * reference code's default when the bias weights are not given). A weight of 0 skips its step.
+     * The sparse-group step of LinEAS: {@link #l1} then {@link #groupLasso}; the L1 weight is the same for ω and β (the
+     * reference code's default when the bias weights are not given), the group weights are given per group (equal
+     * with {@link Metric#LR}). A weight of 0 skips its step.
      */
-    public static void sparseGroup(float[] omega, float[] beta, double tau, double lambda1, double lambda2) {
+    public static void sparseGroup(float[] omega, float[] beta, double tau, double lambda1, double lambda2w,
+            double lambda2b) {
         if (lambda1 > 0) {
             l1(omega, beta, tau, lambda1, lambda1);
         }
-        if (lambda2 > 0) {
-            groupLasso(omega, beta, tau, lambda2, lambda2);
+        if (lambda2w > 0 || lambda2b > 0) {
+            groupLasso(omega, beta, tau, lambda2w, lambda2b);
         }
     }
 

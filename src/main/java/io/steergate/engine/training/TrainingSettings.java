@@ -21,9 +21,10 @@ import java.util.Objects;
  *     the maps of its best check; 0 = no early stopping (run every step, keep the last maps)
  * @param pooling every method: how each prompt's activations are pooled into the sample it estimates from; MEAN
  *     over its tokens (as published), LAST token (for prompts cut just before the model chooses, EVALUATION.md)
+ * @param proxMetric LinEAS: the metric of the group-lasso step, {@link Proximal.Metric#LR} as published
  */
 public record TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
-        boolean targetsThroughEarlierMaps, double heldOut, int patience, Pooling pooling) {
+        boolean targetsThroughEarlierMaps, double heldOut, int patience, Pooling pooling, Proximal.Metric proxMetric) {
 
     public static final TrainingSettings DEFAULTS = new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false);
     /** The most steps a training may ask for: a bound on how long one job can hold a trainer. */
@@ -33,57 +34,64 @@ public record TrainingSettings(int steps, double learningRate, int batchSize, do
 
     public TrainingSettings {
         Objects.requireNonNull(pooling, "pooling");
+        Objects.requireNonNull(proxMetric, "proxMetric");
     }
 
     /** Without a held-out split, mean-pooled. */
     public TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
             boolean targetsThroughEarlierMaps) {
-        this(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps, 0, 0, Pooling.MEAN);
+        this(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps, 0, 0, Pooling.MEAN,
+                Proximal.Metric.LR);
     }
 
     public TrainingSettings withSteps(int steps) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling);
+                heldOut, patience, pooling, proxMetric);
     }
 
     public TrainingSettings withLearningRate(double learningRate) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling);
+                heldOut, patience, pooling, proxMetric);
     }
 
     public TrainingSettings withL1(double l1) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling);
+                heldOut, patience, pooling, proxMetric);
     }
 
     public TrainingSettings withGroupLasso(double groupLasso) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling);
+                heldOut, patience, pooling, proxMetric);
     }
 
     public TrainingSettings withSeed(long seed) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling);
+                heldOut, patience, pooling, proxMetric);
     }
 
     public TrainingSettings withTargetsThroughEarlierMaps(boolean through) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, through, heldOut, patience,
-                pooling);
+                pooling, proxMetric);
     }
 
     public TrainingSettings withHeldOut(double heldOut) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling);
+                heldOut, patience, pooling, proxMetric);
     }
 
     public TrainingSettings withPatience(int patience) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling);
+                heldOut, patience, pooling, proxMetric);
     }
 
     public TrainingSettings withPooling(Pooling pooling) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling);
+                heldOut, patience, pooling, proxMetric);
+    }
+
+    public TrainingSettings withProxMetric(Proximal.Metric proxMetric) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience, pooling, proxMetric);
     }
 
     /**

@@ -278,6 +278,28 @@ class LineasTest {
     }
 
     /** All five resid sites, batches of 16: quick runs for the behaviour tests. */
+    @Test
+    void theGroupStepInAdamsMetricDividesEachGroupsWeightByItsMeanAdamDenominatorAndSaysSo() {
+        // v = (4e-4, 0) after one update: v / (1 - 0.9) = (4e-3, 0), sqrt + 1e-8 = (0.0632456, 1e-8), mean 0.0316228
+        assertEquals(0.0316228, Lineas.meanAdamDenominator(new double[] {4e-4, 0}, 1), 1e-7);
+        // after many updates the bias correction is gone: sqrt(v) + eps
+        assertEquals(0.02 + 1e-8, Lineas.meanAdamDenominator(new double[] {4e-4, 4e-4}, 10_000), 1e-12);
+
+        LineasOptions options = small("metric").withSteps(3);
+        LineasFit lr = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                options.withGroupLasso(0.05));
+        LineasFit adam = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                options.withGroupLasso(0.05).withProxMetric(Proximal.Metric.ADAM));
+        assertNotEquals(lr.intervention().maps(), adam.intervention().maps());
+        assertTrue(adam.intervention().metadata().get("hyperparameters").contains("\"proxMetric\":\"adam\""));
+        assertFalse(lr.intervention().metadata().get("hyperparameters").contains("proxMetric"),
+                "the paper's metric keeps the metadata maps always had");
+        // without a group weight the metric changes nothing
+        assertEquals(Lineas.train(model, kindness.source().texts(), kindness.target().texts(), options).intervention()
+                .maps(), Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                        options.withProxMetric(Proximal.Metric.ADAM)).intervention().maps());
+    }
+
     private static LineasOptions small(String name) {
         return LineasOptions.of(name, "kindness", resid).withBatchSize(16);
     }

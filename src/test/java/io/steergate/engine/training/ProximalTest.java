@@ -29,7 +29,7 @@ class ProximalTest {
     void sparseGroupIsL1ThenGroupShrinkage() {
         float[] omega = {1.3f, 0.999f, 1.0f, 0.8f};
         float[] beta = {0.2f, -0.0005f, 0f, -0.05f};
-        Proximal.sparseGroup(omega, beta, TAU, 1, 0.5);
+        Proximal.sparseGroup(omega, beta, TAU, 1, 0.5, 0.5);
         assertArrayEquals(new float[] {1.29817f, 1f, 1f, 0.80155f}, omega, 1e-5f);
         assertArrayEquals(new float[] {0.19803f, 0f, 0f, -0.04876f}, beta, 1e-5f);
         // the same in two explicit steps
@@ -56,9 +56,17 @@ class ProximalTest {
         // zero weights change nothing
         float[] w = {1.3f, 0.9f};
         float[] b = {0.1f, -0.2f};
-        Proximal.sparseGroup(w, b, 1, 0, 0);
+        Proximal.sparseGroup(w, b, 1, 0, 0, 0);
         assertArrayEquals(new float[] {1.3f, 0.9f}, w, 0f);
         assertArrayEquals(new float[] {0.1f, -0.2f}, b, 0f);
         assertThrows(IllegalArgumentException.class, () -> Proximal.l1(new float[2], new float[3], 1, 1, 1));
+    }
+
+    @Test
+    void aMetricIsParsedFromItsWireNameAndAnUnknownOneIsRefusedByName() {
+        assertEquals(Proximal.Metric.LR, Proximal.Metric.parse("lr"));
+        assertEquals(Proximal.Metric.ADAM, Proximal.Metric.parse("adam"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Proximal.Metric.parse("sgd"));
+        assertEquals("proxMetric: must be lr or adam, got 'sgd'", e.getMessage());
     }
 }

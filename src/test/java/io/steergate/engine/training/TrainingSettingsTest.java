@@ -20,7 +20,7 @@ class TrainingSettingsTest {
         assertEquals(0.0, TrainingSettings.DEFAULTS.heldOut());
         assertEquals(0, TrainingSettings.DEFAULTS.patience());
         assertEquals(new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false, 0, 0,
-                ActivationCollector.Pooling.MEAN), TrainingSettings.DEFAULTS);
+                ActivationCollector.Pooling.MEAN, Proximal.Metric.LR), TrainingSettings.DEFAULTS);
         LineasOptions options = LineasOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")));
         assertEquals(0.0, options.heldOut());
         assertEquals(0, options.patience());
@@ -38,7 +38,7 @@ class TrainingSettingsTest {
     }
 
     @Test
-    void thePoolingCarriesIntoEveryMethodsOptionsAndKeepsThroughTheOtherSetters() {
+    void thePoolingAndTheProxMetricCarryIntoTheOptionsAndKeepThroughTheOtherSetters() {
         assertEquals(ActivationCollector.Pooling.MEAN, TrainingSettings.DEFAULTS.pooling());
         TrainingSettings last = TrainingSettings.DEFAULTS.withPooling(ActivationCollector.Pooling.LAST).withSeed(3)
                 .withSteps(7).withHeldOut(0.2);
@@ -47,6 +47,9 @@ class TrainingSettingsTest {
         assertEquals(ActivationCollector.Pooling.LAST, LineasOptions.of("n", "", sites, last).withSteps(2).pooling());
         assertEquals(ActivationCollector.Pooling.LAST, FitOptions.of("n", "", sites, last).withSeed(1).pooling());
         assertEquals(ActivationCollector.Pooling.MEAN, FitOptions.of("n", "", sites).pooling());
+        TrainingSettings adam = TrainingSettings.DEFAULTS.withProxMetric(Proximal.Metric.ADAM).withGroupLasso(0.1);
+        assertEquals(Proximal.Metric.ADAM, LineasOptions.of("n", "", sites, adam).withSeed(2).proxMetric());
+        assertEquals(Proximal.Metric.LR, LineasOptions.of("n", "", sites).proxMetric());
     }
 
     @Test
