@@ -83,6 +83,8 @@
 #                                                           # METRIC=adam WEIGHTS="...": the group step in Adam's metric
 #   policies/evaluation/measure.sh last-token-resid NAME G  # that recipe at group G, seeds 0-2, and the shipped copy, blocks
 #                                                           # 4000-6000 -> runs/last-token-resid.log
+#   policies/evaluation/measure.sh last-token-methods       # LinEAS s0-s2, mean shift, Linear-AcT at every resid site, last
+#                                                           # token, gated, blocks 1000-3000 -> runs/last-token-methods.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -624,6 +626,26 @@ case "${1:-}" in
     BLOCKS="4000 5000 6000" STRENGTHS=0,1 SUFFIX=.fresh "$0" sweep-v3 "$name.scaled-copy" 2>&1 \
       | tee -a "$out/runs/last-token-resid.log"
     ;;
+  last-token-methods)
+    # LinEAS (seeds 0-2, the five-site recipe of last-token-sparse/-resid), mean shift and Linear-AcT at every resid
+    # site, at the last token, gated, strength 1, blocks 1000-3000 -> runs/last-token-methods.log (issue 12's
+    # "LinEAS at least as well as the best of the others", where the sites interact)
+    for name in no-dogs cheerful kindness; do
+      for seed in 0 1 2; do
+        tag="$name.lineas.resid.group-0.s$seed.last-token-gated.selfgen"
+        echo "== $tag"
+        [[ -s "$out/maps/$tag.safetensors" ]] || SEED="$seed" FIT_ARGS="--group 0" last_token_fit "$name" resid lineas \
+          "$out/maps/$tag.safetensors" gated
+        BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.methods "$0" sweep-v3 "$tag"
+      done
+      for method in mean-shift linear-act; do
+        tag="$name.$method.resid.last-token-gated.selfgen"
+        echo "== $tag"
+        last_token_fit "$name" resid "$method" "$out/maps/$tag.safetensors" gated
+        BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.methods "$0" sweep-v3 "$tag"
+      done
+    done 2>&1 | tee -a "$out/runs/last-token-methods.log"
+    ;;
   ship)
     # the demo interventions policies/interventions/ holds (index.txt says why each; EVALUATION.md, session 19):
     # no-dogs = LinEAS at the last token, gated, layers.4.resid, seed 1 (the lowest held-out W1 of seeds 0-2);
@@ -644,5 +666,5 @@ case "${1:-}" in
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | shipped-confirm | ship" >&2; exit 2;;
 esac
