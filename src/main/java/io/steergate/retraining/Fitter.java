@@ -24,9 +24,8 @@ import java.util.function.Consumer;
 
 /**
  * Fits a claimed job's intervention with its method on the stored prompt sets (and token gates when the job asks),
- * then measures it: the mean over sites
- * of the per-neuron W1 distance between source and target activations (pooled as the job's pooling says), before and
- * after the maps (strength 1).
+ * then measures it: the mean over sites of the per-neuron W1 distance between source and target activations (pooled
+ * as the job's pooling says), before and after the maps (strength 1).
  */
 final class Fitter {
 
