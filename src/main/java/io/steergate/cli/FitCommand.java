@@ -157,7 +157,7 @@ final class FitCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             long t0 = System.nanoTime();
             InterventionMethod.Trained fit = m.fit(llama, src, dst, new InterventionMethod.Request(name, concept,
-                    siteList, settings(m.defaults()).withPooling(poolingChoice).withProxMetric(metric), gates), progress -> {
+                    siteList, settings(m.defaults(), poolingChoice, metric), gates), progress -> {
                         if (progress.step() % 50 == 0) {
                             err.printf(Locale.ROOT, "step %d: loss %.5g, lr %.2g, active %d neurons / %d sites%n",
                                     progress.step(), progress.loss(), progress.learningRate(), progress.activeNeurons(),
@@ -197,8 +197,9 @@ final class FitCommand implements Callable<Integer> {
     }
 
     /** The options given, each left out taken from {@code defaults}. */
-    private TrainingSettings settings(TrainingSettings defaults) {
-        TrainingSettings s = targetsThroughEarlierMaps ? defaults.withTargetsThroughEarlierMaps(true) : defaults;
+    private TrainingSettings settings(TrainingSettings defaults, Pooling poolingChoice, Proximal.Metric metric) {
+        TrainingSettings s = defaults.withPooling(poolingChoice).withProxMetric(metric);
+        s = targetsThroughEarlierMaps ? s.withTargetsThroughEarlierMaps(true) : s;
         s = steps == null ? s : s.withSteps(steps);
         s = lr == null ? s : s.withLearningRate(lr);
         s = l1 == null ? s : s.withL1(l1);

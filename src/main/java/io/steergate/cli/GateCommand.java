@@ -24,8 +24,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code steer gate}: adds DSAS token gates (arXiv 2512.03661, two-step) to an existing map: per site a logistic
  * regression on pooled clean activations (each prompt's mean, or with {@code --pooling last} its last token) of source
- * (label 1) vs control (label 0) prompts, so that each token is
- * steered at strength lambda times the gate's probability ({@link TokenGates}). A separate command rather than an
+ * (label 1) vs control (label 0) prompts, so that each token is steered at strength lambda times the gate's
+ * probability ({@link TokenGates}). A separate command rather than an
  * option of {@code fit}: the gate is fitted on prompts of its own (the control set) and applies to a map of any method.
  */
 @Command(name = "gate", mixinStandardHelpOptions = true,
