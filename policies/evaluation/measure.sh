@@ -85,6 +85,8 @@
 #                                                           # 4000-6000 -> runs/last-token-resid.log
 #   policies/evaluation/measure.sh last-token-methods       # LinEAS s0-s2, mean shift, Linear-AcT at every resid site, last
 #                                                           # token, gated, blocks 1000-3000 -> runs/last-token-methods.log
+#   policies/evaluation/measure.sh methods-confirm          # the one-site last-token gated LinEAS s0-s2, Linear-AcT, mean shift
+#                                                           # at 1 on unused blocks 7000+ (N 1,800 each) -> runs/methods-confirm.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -645,6 +647,22 @@ case "${1:-}" in
         BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.methods "$0" sweep-v3 "$tag"
       done
     done 2>&1 | tee -a "$out/runs/last-token-methods.log"
+    ;;
+  methods-confirm)
+    # the rule EVALUATION.md "Session 20" states, written before this ran: the one-site last-token gated maps of
+    # last-token-lineas (LinEAS s0-s2) and METHOD=linear-act / mean-shift, as fitted there, on blocks never used before:
+    # LinEAS 7000-9000, the closed forms (one fit each) 7000-15000, so every arm has N = 1,800
+    # -> runs/methods-confirm.log; ratios.py '<name>.<method>.<site>*.v3.confirm.elicit.*' pools them
+    for cfg in no-dogs:r4 cheerful:r3 kindness:r2; do
+      IFS=: read -r name sites <<< "$cfg"
+      for seed in 0 1 2; do
+        BLOCKS="7000 8000 9000" STRENGTHS=0,1 SUFFIX=.confirm "$0" sweep-v3 "$name.lineas.$sites.s$seed.last-token-gated.selfgen"
+      done
+      for method in linear-act mean-shift; do
+        BLOCKS="7000 8000 9000 10000 11000 12000 13000 14000 15000" STRENGTHS=0,1 SUFFIX=.confirm "$0" sweep-v3 \
+          "$name.$method.$sites.last-token-gated.selfgen"
+      done
+    done 2>&1 | tee -a "$out/runs/methods-confirm.log"
     ;;
   ship)
     # the demo interventions policies/interventions/ holds (index.txt says why each; EVALUATION.md, session 19):

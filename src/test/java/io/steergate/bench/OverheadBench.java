@@ -304,11 +304,11 @@ public final class OverheadBench {
         return micros / 1000.0;
     }
 
-    private static long micros(java.sql.Timestamp timestamp) {
+    static long micros(java.sql.Timestamp timestamp) {
         return timestamp.getTime() / 1000 * 1_000_000 + timestamp.getNanos() / 1000;
     }
 
-    private static String loadAverage() throws IOException {
+    static String loadAverage() throws IOException {
         return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim();
     }
 

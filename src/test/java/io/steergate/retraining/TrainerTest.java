@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.steergate.engine.eval.PromptSet;
+import io.steergate.engine.steering.Intervention;
+import io.steergate.engine.steering.InterventionFile;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.testing.TestModel;
 import java.io.IOException;
@@ -34,11 +36,14 @@ class TrainerTest {
         final List<String> calls = new ArrayList<>();
         final List<RuntimeException> claimFailures = new ArrayList<>();
         final List<RuntimeException> markFailures = new ArrayList<>();
+        final List<RuntimeException> storeFailures = new ArrayList<>();
         Optional<Claim> claim = Optional.empty();
         String failedWith;
         /** Heartbeats this run owns the job for; later ones find that a later attempt took it over. */
         int ownedHeartbeats = Integer.MAX_VALUE;
         GateEvaluation.Outcome storedGate;
+        byte[] storedMap;
+        String storedMetrics;
 
         @Override
         public boolean heartbeat(Claim claim, String progressJson) {
@@ -47,10 +52,20 @@ class TrainerTest {
         }
 
         @Override
+        public boolean heartbeat(Claim claim, String progressJson, String lossHistoryJson) {
+            return heartbeat(claim, progressJson);
+        }
+
+        @Override
         public Optional<Integer> succeed(Claim claim, byte[] mapFile, String metricsJson, String progressJson,
                 GateEvaluation.Outcome gate) {
             calls.add("succeed");
+            if (!storeFailures.isEmpty()) {
+                throw storeFailures.remove(0);
+            }
             storedGate = gate;
+            storedMap = mapFile;
+            storedMetrics = metricsJson;
             return Optional.of(2);
         }
 
@@ -174,6 +189,26 @@ class TrainerTest {
         assertEquals(List.of("claim", "claim", "claim", "abandon", "abandon", "abandon"), jobs.calls);
         assertEquals(null, jobs.failedWith);
         assertEquals(1, outcome("failed"));
+    }
+
+    @Test
+    void aTokenGatedJobWhoseResultMeetsAnOutageIsStoredGatedOnceItEnds() throws IOException {
+        Trainer trainer = trainer();
+        trainer.model.dir = TestModel.dir();
+        loaded.add(trainer);
+        jobs.claim = Optional.of(new Claim(ID, 1, "no-dogs", "negation", null, "lineas", "layers.4.resid",
+                new Hyperparameters(20, 1e-2, 0, 0, 1L, 0, 0, "last", true), false, texts("no-dogs.source"),
+                texts("no-dogs.target"), null, null));
+        jobs.storeFailures.addAll(List.of(databaseDown(), databaseDown()));
+        trainer.train(ID);
+        // the store was tried until the outage ended, with the map fitted and gated once before it
+        assertEquals(3, jobs.calls.stream().filter("succeed"::equals).count(), jobs.calls + ": " + jobs.failedWith);
+        Intervention stored = InterventionFile.read(jobs.storedMap);
+        assertEquals(1, stored.maps().size());
+        stored.maps().values().forEach(map -> assertTrue(map.gate() != null, "every stored map is gated"));
+        assertTrue(jobs.storedMetrics.contains("\"gateAccuracy\""), jobs.storedMetrics);
+        assertEquals(1, outcome("succeeded"));
+        assertEquals(0, outcome("failed"));
     }
 
     /** 64 generations per side of the gate, in batches of 32 ({@code Evaluation.Options.defaults}): 4 batches. */
