@@ -87,6 +87,8 @@
 #                                                           # token, gated, blocks 1000-3000 -> runs/last-token-methods.log
 #   policies/evaluation/measure.sh methods-confirm          # the one-site last-token gated LinEAS s0-s2, Linear-AcT, mean shift
 #                                                           # at 1 on unused blocks 7000+ (N 1,800 each) -> runs/methods-confirm.log
+#   policies/evaluation/measure.sh last-token-sites NAME rN.. # LinEAS s0-s2, last token, gated, at each one-site resid site rN,
+#                                                           # at 1 on blocks 1000-3000 -> runs/last-token-sites.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -652,17 +654,32 @@ case "${1:-}" in
     # the rule EVALUATION.md "Session 20" states, written before this ran: the one-site last-token gated maps of
     # last-token-lineas (LinEAS s0-s2) and METHOD=linear-act / mean-shift, as fitted there, on blocks never used before:
     # LinEAS 7000-9000, the closed forms (one fit each) 7000-15000, so every arm has N = 1,800
-    # -> runs/methods-confirm.log; ratios.py '<name>.<method>.<site>*.v3.confirm.elicit.*' pools them
+    # -> runs/methods-confirm.log; ratios.py '<name>.<method>.<site>*.v3.methods-confirm.elicit.*' pools them
     for cfg in no-dogs:r4 cheerful:r3 kindness:r2; do
       IFS=: read -r name sites <<< "$cfg"
       for seed in 0 1 2; do
-        BLOCKS="7000 8000 9000" STRENGTHS=0,1 SUFFIX=.confirm "$0" sweep-v3 "$name.lineas.$sites.s$seed.last-token-gated.selfgen"
+        BLOCKS="7000 8000 9000" STRENGTHS=0,1 SUFFIX=.methods-confirm "$0" sweep-v3 "$name.lineas.$sites.s$seed.last-token-gated.selfgen"
       done
       for method in linear-act mean-shift; do
-        BLOCKS="7000 8000 9000 10000 11000 12000 13000 14000 15000" STRENGTHS=0,1 SUFFIX=.confirm "$0" sweep-v3 \
+        BLOCKS="7000 8000 9000 10000 11000 12000 13000 14000 15000" STRENGTHS=0,1 SUFFIX=.methods-confirm "$0" sweep-v3 \
           "$name.$method.$sites.last-token-gated.selfgen"
       done
     done 2>&1 | tee -a "$out/runs/methods-confirm.log"
+    ;;
+  last-token-sites)
+    # NAME rN...: LinEAS s0-s2 at the last token, gated (last-token-lineas' recipe) at each one-site resid site rN,
+    # strength 1 on blocks 1000-3000, where session 18 picked its site by mean shift on block 0 -> runs/last-token-sites.log;
+    # the pick is then confirmed on blocks no run has used (EVALUATION.md, session 20)
+    name="$2"; shift 2
+    for r in "$@"; do
+      for seed in 0 1 2; do
+        tag="$name.lineas.$r.s$seed.last-token-gated.selfgen"
+        echo "== $tag"
+        [[ -s "$out/maps/$tag.safetensors" ]] || SEED="$seed" last_token_fit "$name" "layers.${r#r}.resid" lineas \
+          "$out/maps/$tag.safetensors" gated
+        BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.lineas "$0" sweep-v3 "$tag"
+      done
+    done 2>&1 | tee -a "$out/runs/last-token-sites.log"
     ;;
   ship)
     # the demo interventions policies/interventions/ holds (index.txt says why each; EVALUATION.md, session 19):
