@@ -37,8 +37,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * latency is split into stages from what the path leaves behind anyway (as {@link OverheadBench} does): the
  * generation row's accepted_at and completed_at, the CreateTime of its records on the job topic and on
  * steer.job-results (read back after the requests), and the result's queueMs and generateMs. Prints, per setting and
- * request number, the median over the starts of each stage. Record timestamps have 1 ms resolution. Not a test: run
- * it as BENCHMARKS.md "Session 18" says.
+ * request number, the median over the starts of each stage (record timestamps have 1 ms resolution), and the
+ * application's CPU use while idle after the requests. Not a test: run it as BENCHMARKS.md "Session 20" says.
  *
  * <p>Arguments: {@code [starts=3] [requests=20] [max-tokens=32] [warm-ups=PT0S,PT3S] [env]}, env being extra
  * environment for the application as {@code NAME=value;NAME=value} (a setting to compare, e.g.
@@ -52,7 +52,8 @@ public final class FirstRequestsBench {
     private static final String[] PROMPTS = {
         "Once upon a time", "One day, a little", "Once upon a time, there was a boy named Tim", "The sun was shining and",
     };
-    private static final int[] REPORTED = {1, 2, 3, 5, 10, 20, 50, 100};
+    private static final int[] REPORTED = {1, 2, 3, 4, 5, 10, 20, 50, 100};
+    private static final Duration IDLE = Duration.ofSeconds(20);
 
     /** One request as the client saw it: its id, when it was sent and when its answer arrived (epoch µs). */
     private record Sent(String id, long sentMicros, long answeredMicros) {}
@@ -84,9 +85,11 @@ public final class FirstRequestsBench {
         System.out.println("| warm-up | start to ready ms | request | accept | relay | pick-up | decode | publish | complete"
                 + " | answer | latency ms |");
         System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        List<String> idle = new ArrayList<>();
         for (String warmUp : warmUps) {
             long[] ready = new long[starts];
             Stages[][] stages = new Stages[requests][starts];
+            long[] idleCpu = new long[starts];
             for (int s = 0; s < starts; s++) {
                 try (EmbeddedPostgresServer postgres = new EmbeddedPostgresServer().start();
                      EmbeddedKafka kafka = new EmbeddedKafka(4).start()) {
@@ -110,6 +113,7 @@ public final class FirstRequestsBench {
                         for (int r = 0; r < requests; r++) {
                             stages[r][s] = measured.get(r);
                         }
+                        idleCpu[s] = idleCpuMsPerSecond(started.pid());
                     }
                 }
             }
@@ -122,7 +126,23 @@ public final class FirstRequestsBench {
                             median(of, Stages::answer), median(of, Stages::latency));
                 }
             }
+            idle.add(warmUp + ": " + median(idleCpu));
         }
+        System.out.println("# the application's CPU while idle after the requests, ms per second over " + IDLE.toSeconds()
+                + " s, median over the starts: " + idle);
+    }
+
+    /**
+     * CPU time the process {@code pid} spends with nothing to do, in ms per second of wall time over {@link #IDLE}
+     * (what idle consumers' polling and timers cost), after a few seconds for the last request's work to settle.
+     */
+    private static long idleCpuMsPerSecond(long pid) throws InterruptedException {
+        Thread.sleep(5_000);
+        ProcessHandle app = ProcessHandle.of(pid).orElseThrow();
+        long before = app.info().totalCpuDuration().orElseThrow().toMillis();
+        Thread.sleep(IDLE.toMillis());
+        long after = app.info().totalCpuDuration().orElseThrow().toMillis();
+        return (after - before) / IDLE.toSeconds();
     }
 
     private static void generate(HttpClient http, AppProcess app, String authorization, String id, String prompt,
