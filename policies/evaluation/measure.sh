@@ -89,6 +89,8 @@
 #                                                           # at 1 on unused blocks 7000+ (N 1,800 each) -> runs/methods-confirm.log
 #   policies/evaluation/measure.sh last-token-sites NAME rN.. # LinEAS s0-s2, last token, gated, at each one-site resid site rN,
 #                                                           # at 1 on blocks 1000-3000 -> runs/last-token-sites.log
+#   policies/evaluation/measure.sh selfgen80                # selfgen's sets from 80 seed blocks instead of 20, LinEAS s0-s2 at
+#                                                           # each one-site pick, blocks 1000-3000 and 16000-18000 -> runs/selfgen80.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -680,6 +682,29 @@ case "${1:-}" in
         BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.lineas "$0" sweep-v3 "$tag"
       done
     done 2>&1 | tee -a "$out/runs/last-token-sites.log"
+    ;;
+  selfgen80)
+    # four times selfgen's data: the pool continued with 80 seed blocks (the first 20 are selfgen's) -> sets
+    # selfgen/<name>.selfgen80.*; LinEAS s0-s2 at each concept's one-site resid site, last token, gated on the same
+    # sets, at 1 on blocks 1000-3000 and on blocks 16000-18000 (never used before) -> runs/selfgen80.log
+    sg="$gen/selfgen"; mkdir -p "$sg"
+    cat "$p"/*.eval.jsonl "$p"/*.source.jsonl "$p"/*.target.jsonl | sort -u > "$sg/pool.jsonl"
+    for k in $(seq 0 79); do
+      s=$((100000 + 1000 * k))
+      [[ -s "$sg/gen.seed$s.jsonl" ]] || $steer generate --model "$model" --prompts "$sg/pool.jsonl" --max-tokens 48 \
+        --seed "$s" > "$sg/gen.seed$s.jsonl"
+    done
+    python3 "$out/selfgen_sets.py" "$sg/pool.jsonl" "$sg" "$out/selfgen" 3 selfgen80 | tee "$out/runs/selfgen80-sets.log"
+    for cfg in no-dogs:r4 cheerful:r3 kindness:r2; do
+      IFS=: read -r name r <<< "$cfg"
+      for seed in 0 1 2; do
+        tag="$name.lineas.$r.s$seed.last-token-gated.selfgen80"
+        echo "== $tag"
+        SELFGEN=selfgen80 SEED="$seed" last_token_fit "$name" "layers.${r#r}.resid" lineas "$out/maps/$tag.safetensors" gated
+        BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.lineas "$0" sweep-v3 "$tag"
+        BLOCKS="16000 17000 18000" STRENGTHS=0,1 SUFFIX=.fresh "$0" sweep-v3 "$tag"
+      done
+    done 2>&1 | tee -a "$out/runs/selfgen80.log"
     ;;
   ship)
     # the demo interventions policies/interventions/ holds (index.txt says why each; EVALUATION.md, session 19):

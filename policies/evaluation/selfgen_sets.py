@@ -17,9 +17,10 @@ the same sources, each paired with a continuation of the same prompt that reache
 word, cut just before it (the desired cut nearest in length), so a transport moves "about to write the concept"
 towards "about to write its opposite" (session 19: the "not" target steered into neutral text).
 Words are matched as LexiconScorer matches them (entries and simple inflections, "!word" exclusions).
-Writes OUT_DIR/<name>.selfgen.{source,target}.jsonl and OUT_DIR/<name>.selfgen-desired.{source,target}.jsonl;
-prints the counts.
-Usage: selfgen_sets.py POOL.jsonl GEN_DIR OUT_DIR [MIN_WORDS (default 3)]
+Writes OUT_DIR/<name>.<STEM>.{source,target}.jsonl and OUT_DIR/<name>.<STEM>-desired.{source,target}.jsonl;
+prints the counts. STEM names the sets by the generations they come from: selfgen (20 seed blocks, session 17),
+selfgen80 (80, session 20).
+Usage: selfgen_sets.py POOL.jsonl GEN_DIR OUT_DIR [MIN_WORDS (default 3)] [STEM (default selfgen)]
 """
 import glob
 import json
@@ -97,7 +98,7 @@ def write_sets(out_dir, stem, sources, targets):
                 f.write(json.dumps({"text": t}) + "\n")
 
 
-def main(pool_path, gen_dir, out_dir, min_words):
+def main(pool_path, gen_dir, out_dir, min_words, stem):
     prompts = read(pool_path)
     gens = [read(p) for p in sorted(glob.glob(f"{gen_dir}/gen.seed*.jsonl"))]
     for g in gens:
@@ -143,16 +144,17 @@ def main(pool_path, gen_dir, out_dir, min_words):
                 cont, ws = pair
                 sources.append(text)
                 targets.append(prompt + cont[: ws[first - 1][1]])
-        write_sets(out_dir, f"{name}.selfgen", sources, targets)
+        write_sets(out_dir, f"{name}.{stem}", sources, targets)
         print(f"{name} ({concept}): {len(prompts) - skipped_prompts} prompts without the concept x {len(gens)} seeds"
               f" = {n_total} continuations, {hits_total} reach it ({100 * hits_total / max(n_total, 1):.1f}%);"
               f" {len(sources)} pairs written, {unpaired} without a clean partner")
         if desired is not None:
-            write_sets(out_dir, f"{name}.selfgen-desired", desired_sources, desired_targets)
+            write_sets(out_dir, f"{name}.{stem}-desired", desired_sources, desired_targets)
             print(f"{name} desired ({DESIRED[name]}): {len(desired_sources)} pairs written")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5):
+    if len(sys.argv) not in (4, 5, 6):
         raise SystemExit(__doc__)
-    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 3)
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) >= 5 else 3,
+         sys.argv[5] if len(sys.argv) == 6 else "selfgen")

@@ -27,12 +27,13 @@ import org.junit.jupiter.api.Test;
  * those sets can match a map to them (a demo map: the sets of the evaluation map it is, below); or, for the evaluation
  * maps fitted on the model's own continuations
  * (policies/evaluation/measure.sh selfgen), of policies/evaluation/selfgen/{concept}.selfgen.source.jsonl / .target.jsonl
- * ({concept}.selfgen-desired.* for the maps named so: fitted towards continuations about to write the desired words).
+ * ({concept}.selfgen-desired.* for the maps named so: fitted towards continuations about to write the desired words;
+ * {concept}.selfgen80.* for the maps fitted on the sets from 80 seed blocks, measure.sh selfgen80).
  */
 class ShippedMapsProvenanceTest {
 
-    /** The fitting sets a map's file name names: the last ".selfgen." or ".selfgen-desired." in it. */
-    private static final Pattern SELFGEN_SETS = Pattern.compile(".*\\.(selfgen(?:-desired)?)\\.");
+    /** The fitting sets a map's file name names: the last ".selfgen.", ".selfgen80." or ".selfgen-desired." in it. */
+    private static final Pattern SELFGEN_SETS = Pattern.compile(".*\\.(selfgen(?:80)?(?:-desired)?)\\.");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
