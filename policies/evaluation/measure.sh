@@ -91,6 +91,8 @@
 #                                                           # at 1 on blocks 1000-3000 -> runs/last-token-sites.log
 #   policies/evaluation/measure.sh selfgen80                # selfgen's sets from 80 seed blocks instead of 20, LinEAS s0-s2 at
 #                                                           # each one-site pick, blocks 1000-3000 and 16000-18000 -> runs/selfgen80.log
+#   policies/evaluation/measure.sh selfgen80-methods        # then the 20-block LinEAS maps on 16000-18000 and Linear-AcT / mean
+#                                                           # shift on the selfgen80 sets on 16000-24000 -> runs/selfgen80.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -703,6 +705,23 @@ case "${1:-}" in
         SELFGEN=selfgen80 SEED="$seed" last_token_fit "$name" "layers.${r#r}.resid" lineas "$out/maps/$tag.safetensors" gated
         BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.lineas "$0" sweep-v3 "$tag"
         BLOCKS="16000 17000 18000" STRENGTHS=0,1 SUFFIX=.fresh "$0" sweep-v3 "$tag"
+      done
+    done 2>&1 | tee -a "$out/runs/selfgen80.log"
+    ;;
+  selfgen80-methods)
+    # after selfgen80: the 20-block LinEAS maps (last-token-lineas) on the same fresh blocks 16000-18000, and Linear-AcT
+    # and mean shift fitted on the selfgen80 sets at the same sites (gated alike, one fit each) on blocks 16000-24000,
+    # N 1,800 an arm -> runs/selfgen80.log (appended)
+    for cfg in no-dogs:r4 cheerful:r3 kindness:r2; do
+      IFS=: read -r name r <<< "$cfg"
+      for seed in 0 1 2; do
+        BLOCKS="16000 17000 18000" STRENGTHS=0,1 SUFFIX=.fresh "$0" sweep-v3 "$name.lineas.$r.s$seed.last-token-gated.selfgen"
+      done
+      for method in linear-act mean-shift; do
+        tag="$name.$method.$r.last-token-gated.selfgen80"
+        echo "== $tag"
+        SELFGEN=selfgen80 last_token_fit "$name" "layers.${r#r}.resid" "$method" "$out/maps/$tag.safetensors" gated
+        BLOCKS="16000 17000 18000 19000 20000 21000 22000 23000 24000" STRENGTHS=0,1 SUFFIX=.fresh "$0" sweep-v3 "$tag"
       done
     done 2>&1 | tee -a "$out/runs/selfgen80.log"
     ;;
