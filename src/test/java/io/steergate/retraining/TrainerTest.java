@@ -201,8 +201,10 @@ class TrainerTest {
                 texts("no-dogs.target"), null, null));
         jobs.storeFailures.addAll(List.of(databaseDown(), databaseDown()));
         trainer.train(ID);
-        // the store was tried until the outage ended, with the map fitted and gated once before it
+        // the store was tried until the outage ended, with the map fitted and gated once before it: one fit of 20
+        // steps reports progress once (at its last step; progress-every is 25), a fit per try would report three times
         assertEquals(3, jobs.calls.stream().filter("succeed"::equals).count(), jobs.calls + ": " + jobs.failedWith);
+        assertEquals(1, heartbeats(), String.valueOf(jobs.calls));
         Intervention stored = InterventionFile.read(jobs.storedMap);
         assertEquals(1, stored.maps().size());
         stored.maps().values().forEach(map -> assertTrue(map.gate() != null, "every stored map is gated"));
