@@ -609,14 +609,14 @@ case "${1:-}" in
   last-token-sparse)
     # sparsity at the token level (issue 12 item 3): LinEAS at the last token at every resid site, gated, seed 0,
     # group lasso 0 (all five sites), 0.1, 0.3, 1 (WEIGHTS: others; NAMES: fewer concepts; METRIC=adam: the group
-    # step in Adam's metric, maps <name>.lineas.resid.group-<G>.adam...); strength 1 on blocks 1000-3000
-    # -> runs/last-token-sparse.log (appended)
+    # step in Adam's metric, maps <name>.lineas.resid.group-<G>.adam...; LOSS=last: the loss at the last site only,
+    # maps ...group-<G>[.adam].last-site-loss...); strength 1 on blocks 1000-3000 -> runs/last-token-sparse.log (appended)
     for name in ${NAMES:-no-dogs cheerful kindness}; do
       for group in ${WEIGHTS:-0 0.1 0.3 1}; do
-        tag="$name.lineas.resid.group-$group${METRIC:+.$METRIC}.last-token-gated.selfgen"
+        tag="$name.lineas.resid.group-$group${METRIC:+.$METRIC}${LOSS:+.$LOSS-site-loss}.last-token-gated.selfgen"
         echo "== $tag"
-        FIT_ARGS="--group $group --prox-metric ${METRIC:-lr}" last_token_fit "$name" resid lineas \
-          "$out/maps/$tag.safetensors" gated
+        FIT_ARGS="--group $group --prox-metric ${METRIC:-lr}${LOSS:+ --last-site-loss}" last_token_fit "$name" resid \
+          lineas "$out/maps/$tag.safetensors" gated
         BLOCKS="1000 2000 3000" STRENGTHS=0,1 SUFFIX=.sparse "$0" sweep-v3 "$tag"
       done
     done 2>&1 | tee -a "$out/runs/last-token-sparse.log"

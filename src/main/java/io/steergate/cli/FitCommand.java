@@ -109,6 +109,11 @@ final class FitCommand implements Callable<Integer> {
                     + "metric, so --group compares with each site's gradients; EVALUATION.md, session 19)")
     String proxMetric;
 
+    @Option(names = "--last-site-loss",
+            description = "LinEAS: take the loss and the held-out checks at the last site only, so earlier sites' maps "
+                    + "train through their effect there (experimental; EVALUATION.md, session 20)")
+    boolean lastSiteLoss;
+
     @Option(names = "--control", paramLabel = "FILE.jsonl",
             description = "LinEAS: train a token gate with each map (end-to-end DSAS), keeping these prompts' tokens "
                     + "unmoved (e.g. the target prompts)")
@@ -198,7 +203,7 @@ final class FitCommand implements Callable<Integer> {
 
     /** The options given, each left out taken from {@code defaults}. */
     private TrainingSettings settings(TrainingSettings defaults, Pooling poolingChoice, Proximal.Metric metric) {
-        TrainingSettings s = defaults.withPooling(poolingChoice).withProxMetric(metric);
+        TrainingSettings s = defaults.withPooling(poolingChoice).withProxMetric(metric).withLastSiteLoss(lastSiteLoss);
         s = targetsThroughEarlierMaps ? s.withTargetsThroughEarlierMaps(true) : s;
         s = steps == null ? s : s.withSteps(steps);
         s = lr == null ? s : s.withLearningRate(lr);

@@ -140,6 +140,16 @@ class SteerCliTest {
     }
 
     @Test
+    void lineasTakesItsLossAtTheLastSiteWhenAsked() throws IOException {
+        Path out = dir.resolve("last-site.safetensors");
+        Run fit = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "layers.3.resid,layers.4.resid", "--name", "ls", "--steps", "2",
+                "--last-site-loss", "--out", out.toString());
+        assertEquals(0, fit.code(), fit.err());
+        assertTrue(InterventionFile.read(out).metadata().get("hyperparameters").contains("\"lossSites\":\"last\""));
+    }
+
+    @Test
     void lineasHoldsOutWhatHeldOutAsks() {
         // 1 of the 4 source prompts held out leaves 3 to train on: refused, which shows the flag reached the fit
         Run fit = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",

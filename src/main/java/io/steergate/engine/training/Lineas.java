@@ -152,15 +152,17 @@ public final class Lineas {
         }
         boolean checking = !src.heldOut().isEmpty();
         int nSites = sites.size();
+        // where the loss, its targets and the W1 checks are taken: every site (the paper), or the last one only
+        List<HookSite> lossSites = options.lastSiteLoss() ? List.of(sites.get(nSites - 1)) : sites;
         int batchSize = Math.min(options.batchSize(), src.train().size());
         int runLayers = sites.get(sites.size() - 1).layer() + 1;
 
         // targets: clean pooled activations, read at the batch's quantile levels once
         ActivationCollector collector = new ActivationCollector(model, 32, pooling);
-        Map<HookSite, float[][]> clean = collector.collect(dst.train(), sites, null);
-        float[][] targetQuantiles = new float[nSites][];
-        for (int s = 0; s < nSites; s++) {
-            targetQuantiles[s] = flatten(SortedSampleLoss.quantiles(clean.get(sites.get(s)), batchSize));
+        Map<HookSite, float[][]> clean = collector.collect(dst.train(), lossSites, null);
+        float[][] targetQuantiles = new float[lossSites.size()][];
+        for (int s = 0; s < lossSites.size(); s++) {
+            targetQuantiles[s] = flatten(SortedSampleLoss.quantiles(clean.get(lossSites.get(s)), batchSize));
         }
         // source token ids once, in a seeded shuffle the batches cycle through
         int seqLen = model.config().seqLen();
@@ -210,13 +212,13 @@ public final class Lineas {
         List<Double> history = new ArrayList<>();
         boolean cancelled = false;
 
-        double trainW1Before = Evaluation.meanW1(collector.collect(src.train(), sites, null), clean);
+        double trainW1Before = Evaluation.meanW1(collector.collect(src.train(), lossSites, null), clean);
         // held-out sources are measured against the training targets (the distribution the maps aim at, the larger
         // sample); the held-out targets give the floor: what a sample of the target distribution itself scores
         double heldOutFloor = checking
-                ? Evaluation.meanW1(collector.collect(dst.heldOut(), sites, null), clean) : Double.NaN;
+                ? Evaluation.meanW1(collector.collect(dst.heldOut(), lossSites, null), clean) : Double.NaN;
         double heldOutBefore = checking
-                ? Evaluation.meanW1(collector.collect(src.heldOut(), sites, null), clean) : Double.NaN;
+                ? Evaluation.meanW1(collector.collect(src.heldOut(), lossSites, null), clean) : Double.NaN;
         // the best held-out check so far; the identity (step 0) until a check beats it
         double bestW1 = heldOutBefore;
         int bestStep = 0;
@@ -247,8 +249,8 @@ public final class Lineas {
                 control[b] = controlIds[controlCursor];
                 controlCursor = (controlCursor + 1) % controlIds.length;
             }
-            double loss = forwardBackward(model, sites, runLayers, batch, new Maps(omega, beta, gate, gateBias),
-                    targetQuantiles, control, gates == null ? 0 : gates.controlWeight(),
+            double loss = forwardBackward(model, sites, lossSites, runLayers, batch,
+                    new Maps(omega, beta, gate, gateBias), targetQuantiles, control, gates == null ? 0 : gates.controlWeight(),
                     new Maps(gradOmega, gradBeta, gradGate, gradGateBias), pooling);
             tap.inspect(step, gradOmega, gradBeta);
             // cosine annealing; the lr of this step is also τ of its proximal step (docs/steering-methods.md 3.4)
@@ -278,7 +280,8 @@ public final class Lineas {
             history.add(Double.isFinite(loss) ? loss : Double.NaN);
             double heldOutW1 = Double.NaN;
             if (checking && (step % HELD_OUT_EVERY == 0 || step == options.steps())) {
-                heldOutW1 = w1(collector, src.heldOut(), clean, model, options, new Maps(omega, beta, gate, gateBias));
+                heldOutW1 = w1(collector, src.heldOut(), clean, model, options, new Maps(omega, beta, gate, gateBias),
+                        lossSites);
                 lastW1 = heldOutW1;
                 lastCheck = step;
                 if (heldOutW1 < bestW1) {
@@ -305,8 +308,8 @@ public final class Lineas {
         double heldOutAfter = !checking ? Double.NaN
                 : keepBest ? bestW1
                 : lastCheck == stepsRun ? lastW1
-                : w1(collector, src.heldOut(), clean, model, options, out);
-        double trainAfter = w1(collector, src.train(), clean, model, options, out);
+                : w1(collector, src.heldOut(), clean, model, options, out, lossSites);
+        double trainAfter = w1(collector, src.train(), clean, model, options, out, lossSites);
         LineasFit.W1 w1 = new LineasFit.W1(trainW1Before, trainAfter, src.heldOut().size(), heldOutBefore,
                 heldOutAfter, heldOutFloor, keepBest ? bestStep : stepsRun, stoppedEarly);
 
@@ -330,6 +333,9 @@ public final class Lineas {
         }
         if (options.proxMetric() != Proximal.Metric.LR) {
             hp.put("proxMetric", options.proxMetric().wireName());
+        }
+        if (options.lastSiteLoss()) {
+            hp.put("lossSites", "last");
         }
         if (checking) {
             hp.put("heldOut", Double.toString(options.heldOut()));
@@ -381,9 +387,9 @@ public final class Lineas {
 
     /** Per-site mean W1 of {@code prompts} through the maps at strength 1 against {@code target}. */
     private static double w1(ActivationCollector collector, List<String> prompts, Map<HookSite, float[][]> target,
-            LlamaModel model, LineasOptions options, Maps maps) {
+            LlamaModel model, LineasOptions options, Maps maps, List<HookSite> at) {
         SteeringPlan plan = SteeringPlan.of(intervention(model, options, options.sites(), maps, Map.of()), 1.0);
-        return Evaluation.meanW1(collector.collect(prompts, options.sites(), plan), target);
+        return Evaluation.meanW1(collector.collect(prompts, at, plan), target);
     }
 
     /** A deep copy; null stays null. */
@@ -400,13 +406,13 @@ public final class Lineas {
 
     /**
      * One forward of the source batch with the maps at strength 1 and one backward; fills {@code grads} (float[width]
-     * per site; the gate's too with joint gates) and returns the loss: the mean over sites of the sorted-sample loss
+     * per site; the gate's too with joint gates) and returns the loss: the mean over the loss sites of the sorted-sample loss
      * (LinEAS, arXiv 2503.10679, Algorithm 1), plus with joint gates {@code controlWeight} times the mean over sites
      * of the control batch's mean squared displacement per token (a second forward, on the same tape).
      */
-    private static double forwardBackward(LlamaModel model, List<HookSite> sites, int runLayers, int[][] tokens,
-            Maps maps, float[][] targetQuantiles, int[][] control, double controlWeight, Maps grads,
-            ActivationCollector.Pooling pooling) {
+    private static double forwardBackward(LlamaModel model, List<HookSite> sites, List<HookSite> lossSites,
+            int runLayers, int[][] tokens, Maps maps, float[][] targetQuantiles, int[][] control, double controlWeight,
+            Maps grads, ActivationCollector.Pooling pooling) {
         int nSites = sites.size();
         int rows = tokens.length;
         boolean gated = maps.gate() != null;
@@ -432,12 +438,13 @@ public final class Lineas {
                 model.forwardPrompts(batch, hooks(model, sites, params, (site, x, y) -> pooled.put(site,
                         mean ? batch.meanPool(y) : y.get(":, -1, :"))), runLayers);
                 NDArray total = null;
-                for (int s = 0; s < nSites; s++) {
-                    NDArray v = step.create(targetQuantiles[s], new Shape(rows, maps.omega()[s].length));
-                    NDArray l = SortedSampleLoss.loss(pooled.get(sites.get(s)), v);
+                for (int s = 0; s < lossSites.size(); s++) {
+                    NDArray p = pooled.get(lossSites.get(s));
+                    NDArray v = step.create(targetQuantiles[s], new Shape(rows, p.getShape().get(1)));
+                    NDArray l = SortedSampleLoss.loss(p, v);
                     total = total == null ? l : total.add(l);
                 }
-                total = total.div(nSites);
+                total = total.div(lossSites.size());
                 if (gated) {
                     PromptBatch controlBatch = PromptBatch.of(step, control);
                     List<NDArray> displacement = new ArrayList<>();

@@ -27,10 +27,12 @@ import java.util.Objects;
  * @param pooling how every pooled activation of the loss and the checks is taken: the targets, the training batches'
  *     post-map outputs, the W1 checks ({@link TrainingSettings#pooling()}; MEAN as the paper trains)
  * @param proxMetric the metric of the group-lasso step ({@link Proximal.Metric}; LR as the paper takes it)
+ * @param lastSiteLoss the loss, its targets and the W1 checks at the last site only, so the earlier sites' maps train
+ *     through their effect there alone; false = at every site, as the paper trains ({@link TrainingSettings#lastSiteLoss})
  */
 public record LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
         int batchSize, double l1, double groupLasso, long seed, double heldOut, int patience, Pooling pooling,
-        Proximal.Metric proxMetric) {
+        Proximal.Metric proxMetric, boolean lastSiteLoss) {
 
     public LineasOptions {
         Objects.requireNonNull(name, "name");
@@ -67,7 +69,7 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
     public LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
             int batchSize, double l1, double groupLasso, long seed) {
         this(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, 0, 0, Pooling.MEAN,
-                Proximal.Metric.LR);
+                Proximal.Metric.LR, false);
     }
 
     /** With {@link TrainingSettings#DEFAULTS}. */
@@ -79,56 +81,61 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
     public static LineasOptions of(String name, String concept, List<HookSite> sites, TrainingSettings settings) {
         return new LineasOptions(name, concept, sites, settings.steps(), settings.learningRate(), settings.batchSize(),
                 settings.l1(), settings.groupLasso(), settings.seed(), settings.heldOut(), settings.patience(),
-                settings.pooling(), settings.proxMetric());
+                settings.pooling(), settings.proxMetric(), settings.lastSiteLoss());
     }
 
     public LineasOptions withSteps(int steps) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public LineasOptions withLearningRate(double learningRate) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public LineasOptions withBatchSize(int batchSize) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public LineasOptions withL1(double l1) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public LineasOptions withGroupLasso(double groupLasso) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public LineasOptions withSeed(long seed) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public LineasOptions withHeldOut(double heldOut) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public LineasOptions withPatience(int patience) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public LineasOptions withPooling(Pooling pooling) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public LineasOptions withProxMetric(Proximal.Metric proxMetric) {
         return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
-                patience, pooling, proxMetric);
+                patience, pooling, proxMetric, lastSiteLoss);
+    }
+
+    public LineasOptions withLastSiteLoss(boolean lastSiteLoss) {
+        return new LineasOptions(name, concept, sites, steps, learningRate, batchSize, l1, groupLasso, seed, heldOut,
+                patience, pooling, proxMetric, lastSiteLoss);
     }
 }

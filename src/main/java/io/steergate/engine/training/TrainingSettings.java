@@ -22,9 +22,12 @@ import java.util.Objects;
  * @param pooling every method: how each prompt's activations are pooled into the sample it estimates from; MEAN
  *     over its tokens (as published), LAST token (for prompts cut just before the model chooses, EVALUATION.md)
  * @param proxMetric LinEAS: the metric of the group-lasso step, {@link Proximal.Metric#LR} as published
+ * @param lastSiteLoss LinEAS: the loss and the W1 checks at the last site only (every site's map still trains, through
+ *     its effect there); false = at every site, as published
  */
 public record TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
-        boolean targetsThroughEarlierMaps, double heldOut, int patience, Pooling pooling, Proximal.Metric proxMetric) {
+        boolean targetsThroughEarlierMaps, double heldOut, int patience, Pooling pooling, Proximal.Metric proxMetric,
+        boolean lastSiteLoss) {
 
     public static final TrainingSettings DEFAULTS = new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false);
     /** The most steps a training may ask for: a bound on how long one job can hold a trainer. */
@@ -41,57 +44,62 @@ public record TrainingSettings(int steps, double learningRate, int batchSize, do
     public TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
             boolean targetsThroughEarlierMaps) {
         this(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps, 0, 0, Pooling.MEAN,
-                Proximal.Metric.LR);
+                Proximal.Metric.LR, false);
     }
 
     public TrainingSettings withSteps(int steps) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling, proxMetric);
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public TrainingSettings withLearningRate(double learningRate) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling, proxMetric);
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public TrainingSettings withL1(double l1) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling, proxMetric);
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public TrainingSettings withGroupLasso(double groupLasso) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling, proxMetric);
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public TrainingSettings withSeed(long seed) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling, proxMetric);
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public TrainingSettings withTargetsThroughEarlierMaps(boolean through) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, through, heldOut, patience,
-                pooling, proxMetric);
+                pooling, proxMetric, lastSiteLoss);
     }
 
     public TrainingSettings withHeldOut(double heldOut) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling, proxMetric);
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public TrainingSettings withPatience(int patience) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling, proxMetric);
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public TrainingSettings withPooling(Pooling pooling) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling, proxMetric);
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
     public TrainingSettings withProxMetric(Proximal.Metric proxMetric) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
-                heldOut, patience, pooling, proxMetric);
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
+    }
+
+    public TrainingSettings withLastSiteLoss(boolean lastSiteLoss) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
     /**

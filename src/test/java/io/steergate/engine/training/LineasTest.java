@@ -300,6 +300,34 @@ class LineasTest {
                         options.withProxMetric(Proximal.Metric.ADAM)).intervention().maps());
     }
 
+    @Test
+    void withTheLossAtTheLastSiteEarlierMapsTrainThroughItAndTheStartIsThatSitesAlone() {
+        List<String> source = kindness.source().texts();
+        List<String> target = kindness.target().texts();
+        HookSite earlier = resid.get(3);
+        HookSite last = resid.get(4);
+        LineasOptions two = LineasOptions.of("ls", "kindness", List.of(earlier, last)).withBatchSize(16).withSteps(3);
+        LineasOptions one = LineasOptions.of("ls", "kindness", List.of(last)).withBatchSize(16).withSteps(3);
+        LineasFit lastSiteLoss = Lineas.train(model, source, target, two.withLastSiteLoss(true));
+        LineasFit everySite = Lineas.train(model, source, target, two);
+        LineasFit alone = Lineas.train(model, source, target, one);
+
+        // the first step's loss is taken before its update, with identity maps (x * 1 + 0 == x): at the last site only
+        // it is the loss a fit of that site alone starts from, on the same batch; so is the W1 it reports
+        assertEquals(alone.initialLoss(), lastSiteLoss.initialLoss(), 1e-6);
+        assertNotEquals(everySite.initialLoss(), lastSiteLoss.initialLoss(), 1e-6);
+        assertEquals(alone.w1().trainBefore(), lastSiteLoss.w1().trainBefore(), 1e-9);
+        // the earlier map has no loss of its own and still moves: through its effect at the last site
+        AffineMap earlierMap = lastSiteLoss.intervention().maps().get(earlier);
+        assertNotEquals(AffineMap.identity(earlierMap.width()), earlierMap);
+        assertNotEquals(everySite.intervention().maps().get(earlier), earlierMap);
+        assertTrue(lastSiteLoss.intervention().metadata().get("hyperparameters").contains("\"lossSites\":\"last\""));
+        assertFalse(everySite.intervention().metadata().get("hyperparameters").contains("lossSites"));
+        // at one site the last site is every site: the same maps
+        assertEquals(alone.intervention().maps(),
+                Lineas.train(model, source, target, one.withLastSiteLoss(true)).intervention().maps());
+    }
+
     private static LineasOptions small(String name) {
         return LineasOptions.of(name, "kindness", resid).withBatchSize(16);
     }

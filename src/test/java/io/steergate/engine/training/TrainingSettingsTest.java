@@ -1,6 +1,7 @@
 package io.steergate.engine.training;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,7 +21,7 @@ class TrainingSettingsTest {
         assertEquals(0.0, TrainingSettings.DEFAULTS.heldOut());
         assertEquals(0, TrainingSettings.DEFAULTS.patience());
         assertEquals(new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false, 0, 0,
-                ActivationCollector.Pooling.MEAN, Proximal.Metric.LR), TrainingSettings.DEFAULTS);
+                ActivationCollector.Pooling.MEAN, Proximal.Metric.LR, false), TrainingSettings.DEFAULTS);
         LineasOptions options = LineasOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")));
         assertEquals(0.0, options.heldOut());
         assertEquals(0, options.patience());
@@ -50,6 +51,10 @@ class TrainingSettingsTest {
         TrainingSettings adam = TrainingSettings.DEFAULTS.withProxMetric(Proximal.Metric.ADAM).withGroupLasso(0.1);
         assertEquals(Proximal.Metric.ADAM, LineasOptions.of("n", "", sites, adam).withSeed(2).proxMetric());
         assertEquals(Proximal.Metric.LR, LineasOptions.of("n", "", sites).proxMetric());
+        TrainingSettings lastSite = TrainingSettings.DEFAULTS.withLastSiteLoss(true).withGroupLasso(0.1).withSeed(4);
+        assertTrue(LineasOptions.of("n", "", sites, lastSite).withSteps(3).withProxMetric(Proximal.Metric.ADAM)
+                .lastSiteLoss());
+        assertFalse(LineasOptions.of("n", "", sites).lastSiteLoss());
     }
 
     @Test
