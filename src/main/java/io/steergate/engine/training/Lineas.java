@@ -250,8 +250,9 @@ public final class Lineas {
                 controlCursor = (controlCursor + 1) % controlIds.length;
             }
             double loss = forwardBackward(model, sites, lossSites, runLayers, batch,
-                    new Maps(omega, beta, gate, gateBias), targetQuantiles, control, gates == null ? 0 : gates.controlWeight(),
-                    new Maps(gradOmega, gradBeta, gradGate, gradGateBias), pooling);
+                    new Maps(omega, beta, gate, gateBias), targetQuantiles, control,
+                    gates == null ? 0 : gates.controlWeight(), new Maps(gradOmega, gradBeta, gradGate, gradGateBias),
+                    pooling);
             tap.inspect(step, gradOmega, gradBeta);
             // cosine annealing; the lr of this step is also τ of its proximal step (docs/steering-methods.md 3.4)
             double lr = learningRate(options, step - 1);
@@ -406,8 +407,8 @@ public final class Lineas {
 
     /**
      * One forward of the source batch with the maps at strength 1 and one backward; fills {@code grads} (float[width]
-     * per site; the gate's too with joint gates) and returns the loss: the mean over the loss sites of the sorted-sample loss
-     * (LinEAS, arXiv 2503.10679, Algorithm 1), plus with joint gates {@code controlWeight} times the mean over sites
+     * per site; the gate's too with joint gates) and returns the loss: the mean over {@code lossSites} of the
+     * sorted-sample loss (LinEAS, arXiv 2503.10679, Algorithm 1), plus with joint gates {@code controlWeight} times the mean over sites
      * of the control batch's mean squared displacement per token (a second forward, on the same tape).
      */
     private static double forwardBackward(LlamaModel model, List<HookSite> sites, List<HookSite> lossSites,
