@@ -152,8 +152,7 @@ public final class Lineas {
         }
         boolean checking = !src.heldOut().isEmpty();
         int nSites = sites.size();
-        // where the loss, its targets and the W1 checks are taken: every site (the paper), or the last one only
-        List<HookSite> lossSites = options.lastSiteLoss() ? List.of(sites.get(nSites - 1)) : sites;
+        List<HookSite> lossSites = options.lossSites();
         int batchSize = Math.min(options.batchSize(), src.train().size());
         int runLayers = sites.get(sites.size() - 1).layer() + 1;
 
@@ -281,8 +280,7 @@ public final class Lineas {
             history.add(Double.isFinite(loss) ? loss : Double.NaN);
             double heldOutW1 = Double.NaN;
             if (checking && (step % HELD_OUT_EVERY == 0 || step == options.steps())) {
-                heldOutW1 = w1(collector, src.heldOut(), clean, model, options, new Maps(omega, beta, gate, gateBias),
-                        lossSites);
+                heldOutW1 = w1(collector, src.heldOut(), clean, model, options, new Maps(omega, beta, gate, gateBias));
                 lastW1 = heldOutW1;
                 lastCheck = step;
                 if (heldOutW1 < bestW1) {
@@ -309,8 +307,8 @@ public final class Lineas {
         double heldOutAfter = !checking ? Double.NaN
                 : keepBest ? bestW1
                 : lastCheck == stepsRun ? lastW1
-                : w1(collector, src.heldOut(), clean, model, options, out, lossSites);
-        double trainAfter = w1(collector, src.train(), clean, model, options, out, lossSites);
+                : w1(collector, src.heldOut(), clean, model, options, out);
+        double trainAfter = w1(collector, src.train(), clean, model, options, out);
         LineasFit.W1 w1 = new LineasFit.W1(trainW1Before, trainAfter, src.heldOut().size(), heldOutBefore,
                 heldOutAfter, heldOutFloor, keepBest ? bestStep : stepsRun, stoppedEarly);
 
@@ -386,11 +384,14 @@ public final class Lineas {
                 metadata, maps);
     }
 
-    /** Per-site mean W1 of {@code prompts} through the maps at strength 1 against {@code target}. */
+    /**
+     * Mean W1 over the loss sites ({@link LineasOptions#lossSites}) of {@code prompts} through the maps at strength 1
+     * against {@code target}.
+     */
     private static double w1(ActivationCollector collector, List<String> prompts, Map<HookSite, float[][]> target,
-            LlamaModel model, LineasOptions options, Maps maps, List<HookSite> at) {
+            LlamaModel model, LineasOptions options, Maps maps) {
         SteeringPlan plan = SteeringPlan.of(intervention(model, options, options.sites(), maps, Map.of()), 1.0);
-        return Evaluation.meanW1(collector.collect(prompts, at, plan), target);
+        return Evaluation.meanW1(collector.collect(prompts, options.lossSites(), plan), target);
     }
 
     /** A deep copy; null stays null. */

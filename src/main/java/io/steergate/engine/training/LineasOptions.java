@@ -65,6 +65,11 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
         Objects.requireNonNull(proxMetric, "proxMetric");
     }
 
+    /** Where the loss, its targets and the W1 checks are taken: every site (the paper), or the last one only. */
+    public List<HookSite> lossSites() {
+        return lastSiteLoss ? List.of(sites.get(sites.size() - 1)) : sites;
+    }
+
     /** Without a held-out split, mean-pooled. */
     public LineasOptions(String name, String concept, List<HookSite> sites, int steps, double learningRate,
             int batchSize, double l1, double groupLasso, long seed) {

@@ -55,6 +55,11 @@ class TrainingSettingsTest {
         assertTrue(LineasOptions.of("n", "", sites, lastSite).withSteps(3).withProxMetric(Proximal.Metric.ADAM)
                 .lastSiteLoss());
         assertFalse(LineasOptions.of("n", "", sites).lastSiteLoss());
+        List<HookSite> two = List.of(HookSite.parse("layers.3.resid"), HookSite.parse("layers.1.resid"));
+        assertEquals(List.of(HookSite.parse("layers.1.resid"), HookSite.parse("layers.3.resid")),
+                LineasOptions.of("n", "", two).lossSites(), "every site, in forward order");
+        assertEquals(List.of(HookSite.parse("layers.3.resid")),
+                LineasOptions.of("n", "", two).withLastSiteLoss(true).lossSites(), "the last site in forward order");
     }
 
     @Test
