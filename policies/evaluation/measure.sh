@@ -93,6 +93,9 @@
 #                                                           # each one-site pick, blocks 1000-3000 and 16000-18000 -> runs/selfgen80.log
 #   policies/evaluation/measure.sh selfgen80-methods        # then the 20-block LinEAS maps on 16000-18000 and Linear-AcT / mean
 #                                                           # shift on the selfgen80 sets on 16000-24000 -> runs/selfgen80.log
+#   policies/evaluation/measure.sh big-n                    # the one-site and five-site last-token maps, the closed forms and the
+#                                                           # copies at 1, N 52,800 an arm on unused blocks from 2,000,000
+#                                                           # -> runs/<map>.bign.elicit.seedB.n8800.md, runs/big-n.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -735,6 +738,34 @@ case "${1:-}" in
         --out "policies/interventions/$name.safetensors"
     done
     ;;
+  big-n)
+    # the rule EVALUATION.md "Session 21" states, written before this ran: six seed blocks 2,000,000 + 100,000 j of
+    # 8,800 rows (200 a prompt), never used before; LinEAS fit k (one-site and five-site) on blocks k and k+3, Linear-AcT,
+    # mean shift and the copy on all six; the one-site LinEAS reports carry the unsteered rows (strength 0) for every
+    # arm, the others run strength 1 only (ratios.py BASE=...). SKIP_DONE=1 resumes a cut run
+    for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
+      IFS=: read -r name r <<< "$cfg"
+      d="$(desired "$name")"
+      for j in 0 1 2 3 4 5; do
+        block=$((2000000 + 100000 * j)); k=$((j % 3))
+        maps=("$name.lineas.$r.s$k.last-token-gated.selfgen" "$name.lineas.resid.group-0.s$k.last-token-gated.selfgen"
+          "$name.linear-act.$r.last-token-gated.selfgen" "$name.mean-shift.$r.last-token-gated.selfgen")
+        [[ "$name" == no-dogs ]] || maps+=("$name.scaled-copy")
+        strengths=0,1
+        for m in "${maps[@]}"; do
+          report="$out/runs/$m.bign.elicit.seed$block.n8800.md"
+          if [[ -z "${SKIP_DONE:-}" || ! -s "$report" ]]; then
+            echo "== $m at $strengths, seed block $block"
+            $steer evaluate --model "$model" --map "$out/maps/$m.safetensors" --eval "$p/$name.elicit.jsonl" \
+              --lexicon "$lx/$(concept "$name").txt" ${d:+--desired "$lx/$d.txt"} --source "$p/$name.source.jsonl" \
+              --target "$p/$name.target.jsonl" --strengths "$strengths" --n 8800 --seed "$block" \
+              --ppl-texts "$p/perplexity.jsonl" --out-md "$report"
+          fi
+          strengths=1
+        done
+      done
+    done 2>&1 | tee -a "$out/runs/big-n.log"
+    ;;
   shipped-confirm)
     # the demo maps (as maps/<name>.scaled-copy: the copies shipped until session 19) at the policies' strength 1 on
     # the elicit set's blocks 1000-3000, against which session 19 judged the last-token maps
@@ -745,5 +776,5 @@ case "${1:-}" in
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | shipped-confirm | ship" >&2; exit 2;;
 esac

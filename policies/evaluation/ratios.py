@@ -3,6 +3,8 @@
 
 Usage: ratios.py GLOB...   (each GLOB names the reports of one arm under runs/, e.g.
        'no-dogs.lineas.r4.s?.last-token-gated.selfgen.v3.lineas.elicit.seed*.n200.md')
+       BASE=GLOB ratios.py GLOB...   (arms run at strength 1 only: each report's strength-0 row is taken from the
+       BASE report of the same seed block, the same rows unsteered, as `measure.sh big-n` writes them)
 Per arm and strength: the avoided concept's and the desired concept's counts pooled over every matching report (all
 maps and seed blocks; block 0, the one picks were made on, is left out unless BLOCK0=1), their ratio to the pooled
 strength-0 counts of the same reports (the unsteered model on the same seeds) with a Katz log 95% interval (the two
@@ -32,16 +34,39 @@ def katz(k, n, k0, n0):
     return r, r * math.exp(-1.96 * se), r * math.exp(1.96 * se)
 
 
-def arm(pattern):
-    """{strength: [avoided k, n, desired k, [ppl]]} pooled over the pattern's reports."""
+def reports(pattern):
     files = sorted(glob.glob(os.path.join(RUNS, pattern)))
     if not files:
         raise SystemExit(f"no report matches runs/{pattern}")
+    return files
+
+
+def block(report):
+    return re.search(r"\.seed(\d+)\.n\d+\.md$", report).group(1)
+
+
+def unsteered_by_block(pattern):
+    """{seed block: the strength-0 rows of the one BASE report of that block}."""
+    rows = {}
+    for f in reports(pattern):
+        if block(f) in rows:
+            raise SystemExit(f"BASE={pattern}: two reports of seed block {block(f)}")
+        rows[block(f)] = [r for r in parse(f)[0] if r["s"] == 0.0]
+    return rows
+
+
+def arm(pattern, base=None):
+    """{strength: [avoided k, n, desired k, [ppl]]} pooled over the pattern's reports (strength 0 from base if given)."""
     pooled = {}
-    for f in files:
-        if re.search(r"\.seed0\.n\d+\.md$", f) and not os.environ.get("BLOCK0"):
+    for f in reports(pattern):
+        if block(f) == "0" and not os.environ.get("BLOCK0"):
             continue
-        for r in parse(f)[0]:
+        rows = parse(f)[0]
+        if base is not None:
+            if block(f) not in base:
+                raise SystemExit(f"runs/{pattern}: no BASE report of seed block {block(f)}")
+            rows = [r for r in rows if r["s"] != 0.0] + base[block(f)]
+        for r in rows:
             d = COUNT.match(r["desired"]) if r["desired"] else None
             p = pooled.setdefault(r["s"], [0, 0, 0, []])
             p[0] += r["k"]
@@ -52,8 +77,9 @@ def arm(pattern):
 
 
 def main(patterns):
+    base = unsteered_by_block(os.environ["BASE"]) if os.environ.get("BASE") else None
     for pattern in patterns:
-        pooled = arm(pattern)
+        pooled = arm(pattern, base)
         if 0.0 not in pooled:
             raise SystemExit(f"runs/{pattern}: no strength 0 to compare with")
         k0, n0, d0, _ = pooled[0.0]
