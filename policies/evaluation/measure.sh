@@ -96,6 +96,9 @@
 #   policies/evaluation/measure.sh big-n                    # the one-site and five-site last-token maps, the closed forms and the
 #                                                           # copies at 1, N 52,800 an arm on unused blocks from 2,000,000
 #                                                           # -> runs/<map>.bign.elicit.seedB.n8800.md, runs/big-n.log
+#   policies/evaluation/measure.sh relative-sparse          # LinEAS at every resid site, last token, gated, with the group step
+#                                                           # in units of each site's activation spread (adam-relative),
+#                                                           # WEIGHTS, on blocks 3,000,000+ (N 17,600) -> runs/relative-sparse.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -172,6 +175,20 @@ last_token_fit() {
       --pooling last --out "$map" 2>&1
     rm -f "$fitted"
   fi
+}
+
+# big-n, relative-sparse: MAP at STRENGTHS on the elicit set's seed block BLOCK, 8,800 rows (200 a prompt)
+# -> runs/<map>.bign.elicit.seed<BLOCK>.n8800.md (SKIP_DONE=1 keeps a report that is there)
+big_n_report() {
+  local m="$1" block="$2" strengths="$3" name="${1%%.*}" d report
+  d="$(desired "$name")"
+  report="$out/runs/$m.bign.elicit.seed$block.n8800.md"
+  [[ -n "${SKIP_DONE:-}" && -s "$report" ]] && return
+  echo "== $m at $strengths, seed block $block"
+  $steer evaluate --model "$model" --map "$out/maps/$m.safetensors" --eval "$p/$name.elicit.jsonl" \
+    --lexicon "$lx/$(concept "$name").txt" ${d:+--desired "$lx/$d.txt"} --source "$p/$name.source.jsonl" \
+    --target "$p/$name.target.jsonl" --strengths "$strengths" --n 8800 --seed "$block" \
+    --ppl-texts "$p/perplexity.jsonl" --out-md "$report"
 }
 
 case "${1:-}" in
@@ -745,7 +762,6 @@ case "${1:-}" in
     # arm, the others run strength 1 only (ratios.py BASE=...). SKIP_DONE=1 resumes a cut run
     for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
       IFS=: read -r name r <<< "$cfg"
-      d="$(desired "$name")"
       for j in 0 1 2 3 4 5; do
         block=$((2000000 + 100000 * j)); k=$((j % 3))
         maps=("$name.lineas.$r.s$k.last-token-gated.selfgen" "$name.lineas.resid.group-0.s$k.last-token-gated.selfgen"
@@ -753,18 +769,34 @@ case "${1:-}" in
         [[ "$name" == no-dogs ]] || maps+=("$name.scaled-copy")
         strengths=0,1
         for m in "${maps[@]}"; do
-          report="$out/runs/$m.bign.elicit.seed$block.n8800.md"
-          if [[ -z "${SKIP_DONE:-}" || ! -s "$report" ]]; then
-            echo "== $m at $strengths, seed block $block"
-            $steer evaluate --model "$model" --map "$out/maps/$m.safetensors" --eval "$p/$name.elicit.jsonl" \
-              --lexicon "$lx/$(concept "$name").txt" ${d:+--desired "$lx/$d.txt"} --source "$p/$name.source.jsonl" \
-              --target "$p/$name.target.jsonl" --strengths "$strengths" --n 8800 --seed "$block" \
-              --ppl-texts "$p/perplexity.jsonl" --out-md "$report"
-          fi
+          big_n_report "$m" "$block" "$strengths"
           strengths=1
         done
       done
     done 2>&1 | tee -a "$out/runs/big-n.log"
+    ;;
+  relative-sparse)
+    # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
+    # site's activation spread (--prox-metric adam-relative), LinEAS at every resid site, last token, gated, seed 0,
+    # WEIGHTS (default 0.001 0.003 0.01 0.03); each map and the unpenalized group-0 s0 map read on blocks BLOCKS
+    # (default 3,000,000 and 3,100,000, the selection read) -> runs/relative-sparse.log; ratios.py with
+    # BASE='<name>.lineas.resid.group-0.s0.last-token-gated.selfgen.bign.elicit.seed3[0-9]00000.n8800.md'
+    for name in ${NAMES:-no-dogs cheerful kindness}; do
+      for block in ${BLOCKS:-3000000 3100000}; do
+        big_n_report "$name.lineas.resid.group-0.s0.last-token-gated.selfgen" "$block" 0,1
+      done
+      for group in ${WEIGHTS:-0.001 0.003 0.01 0.03}; do
+        tag="$name.lineas.resid.group-$group.adam-relative.last-token-gated.selfgen"
+        if [[ ! -s "$out/maps/$tag.safetensors" ]]; then
+          echo "== $tag"
+          FIT_ARGS="--group $group --prox-metric adam-relative" last_token_fit "$name" resid lineas \
+            "$out/maps/$tag.safetensors" gated
+        fi
+        for block in ${BLOCKS:-3000000 3100000}; do
+          big_n_report "$tag" "$block" 1
+        done
+      done
+    done 2>&1 | tee -a "$out/runs/relative-sparse.log"
     ;;
   shipped-confirm)
     # the demo maps (as maps/<name>.scaled-copy: the copies shipped until session 19) at the policies' strength 1 on
@@ -776,5 +808,5 @@ case "${1:-}" in
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
 esac

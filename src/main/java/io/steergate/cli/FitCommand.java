@@ -105,8 +105,9 @@ final class FitCommand implements Callable<Integer> {
     String pooling;
 
     @Option(names = "--prox-metric", defaultValue = "lr", paramLabel = "M",
-            description = "LinEAS: the group-lasso step's metric: lr (as published; default) or adam (in Adam's own "
-                    + "metric, so --group compares with each site's gradients; EVALUATION.md, session 19)")
+            description = "LinEAS: the group-lasso step's metric: lr (as published; default), adam (in Adam's own "
+                    + "metric, so --group compares with each site's gradients; EVALUATION.md, session 19) or "
+                    + "adam-relative (adam, with each site's shifts in units of its activation spread; session 21)")
     String proxMetric;
 
     @Option(names = "--last-site-loss",

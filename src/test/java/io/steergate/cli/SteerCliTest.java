@@ -136,7 +136,7 @@ class SteerCliTest {
         assertTrue(InterventionFile.read(out).metadata().get("hyperparameters").contains("\"proxMetric\":\"adam\""));
         assertBad(run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
                 target.toString(), "--name", "la", "--prox-metric", "sgd", "--out", out.toString()),
-                "--prox-metric: must be lr or adam, got 'sgd'");
+                "--prox-metric: must be lr, adam or adam-relative, got 'sgd'");
     }
 
     @Test

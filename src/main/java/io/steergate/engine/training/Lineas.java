@@ -205,6 +205,10 @@ public final class Lineas {
                 gateMoments[3][s] = new double[1];
             }
         }
+        // in the relative metric each site's activation spread is the unit of its β group (docs/steering-methods.md 3.4)
+        double[] spreads = options.proxMetric() == Proximal.Metric.ADAM_RELATIVE
+                ? collector.collect(src.train(), sites, null).values().stream().mapToDouble(Lineas::spread).toArray()
+                : null;
         int updates = 0; // Adam's own step count: skipped steps do not advance it
         int skipped = 0;
         int cursor = 0;
@@ -264,9 +268,12 @@ public final class Lineas {
                     // the group-lasso weights of this site's two groups, in the metric the options name
                     double groupOmega = options.groupLasso();
                     double groupBeta = options.groupLasso();
-                    if (options.proxMetric() == Proximal.Metric.ADAM) {
+                    if (options.proxMetric() != Proximal.Metric.LR) {
                         groupOmega /= meanAdamDenominator(vOmega[s], updates);
                         groupBeta /= meanAdamDenominator(vBeta[s], updates);
+                    }
+                    if (spreads != null) {
+                        groupBeta /= spreads[s];
                     }
                     Proximal.sparseGroup(omega[s], beta[s], lr, options.l1(), groupOmega, groupBeta);
                     if (gates != null) {
@@ -520,6 +527,23 @@ public final class Lineas {
             sum += Math.sqrt(vk / c2) + EPS;
         }
         return sum / v.length;
+    }
+
+    /** The root mean over neurons of each neuron's variance (population) across the rows of {@code activations}. */
+    static double spread(float[][] activations) {
+        int width = activations[0].length;
+        double sum = 0;
+        for (int k = 0; k < width; k++) {
+            double mean = 0;
+            for (float[] row : activations) {
+                mean += row[k];
+            }
+            mean /= activations.length;
+            for (float[] row : activations) {
+                sum += (row[k] - mean) * (row[k] - mean);
+            }
+        }
+        return Math.sqrt(sum / ((double) width * activations.length));
     }
 
     /** CosineAnnealingLR(T_max = steps, eta_min = lr·1e-3) at 0-based step t. */

@@ -21,17 +21,25 @@ public final class Proximal {
          * and every site goes at about the same weight (EVALUATION.md, session 19); in Adam's metric it compares with the
          * site's gradients.
          */
-        ADAM;
+        ADAM,
+        /**
+         * {@link #ADAM}, with the β group measured in units of the site's activation spread σ (the root mean per-neuron
+         * variance of the source activations there, pooled as the fit pools): its weight is also divided by σ. ω − 1 is
+         * relative to the activation already, β / σ is too; without it a shift where the residual stream is small (σ
+         * 0.3 at {@code layers.0.resid} against 1.0 at {@code layers.4.resid} on stories260K) costs a third of the
+         * same relative shift four layers later, which is why the group step kept layer 0 (EVALUATION.md, session 21).
+         */
+        ADAM_RELATIVE;
 
-        /** How the command line and the map metadata name it: "lr", "adam". */
+        /** How the command line and the map metadata name it: "lr", "adam", "adam-relative". */
         public String wireName() {
-            return name().toLowerCase(Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }
 
         /**
          * The metric a wire name names.
          *
-         * @throws IllegalArgumentException "proxMetric: must be lr or adam, got '...'"
+         * @throws IllegalArgumentException "proxMetric: must be lr, adam or adam-relative, got '...'"
          */
         public static Metric parse(String wireName) {
             for (Metric metric : values()) {
@@ -39,7 +47,7 @@ public final class Proximal {
                     return metric;
                 }
             }
-            throw new IllegalArgumentException("proxMetric: must be lr or adam, got '" + wireName + "'");
+            throw new IllegalArgumentException("proxMetric: must be lr, adam or adam-relative, got '" + wireName + "'");
         }
     }
 

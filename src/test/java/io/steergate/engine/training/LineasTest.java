@@ -301,6 +301,31 @@ class LineasTest {
     }
 
     @Test
+    void theRelativeMetricAlsoDividesEachBetaGroupsWeightByItsSitesActivationSpread() {
+        // neuron 0: 1, 3 (mean 2, variance 1); neuron 1: 2, 6 (mean 4, variance 4); sqrt((1 + 4) / 2)
+        assertEquals(Math.sqrt(2.5), Lineas.spread(new float[][] {{1, 2}, {3, 6}}), 1e-12);
+        assertEquals(0.0, Lineas.spread(new float[][] {{5, -1}, {5, -1}, {5, -1}}), 0.0);
+
+        // a weight Adam's metric leaves every site active at (larger ones zero every group within three steps)
+        LineasOptions options = small("relative").withSteps(3).withGroupLasso(1e-4);
+        LineasFit adam = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                options.withProxMetric(Proximal.Metric.ADAM));
+        LineasFit relative = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                options.withProxMetric(Proximal.Metric.ADAM_RELATIVE));
+        for (HookSite site : resid) {
+            assertNotEquals(AffineMap.identity(64), adam.intervention().maps().get(site), site.name());
+        }
+        assertNotEquals(adam.intervention().maps(), relative.intervention().maps());
+        assertTrue(relative.intervention().metadata().get("hyperparameters")
+                .contains("\"proxMetric\":\"adam-relative\""));
+        // without a group weight it changes nothing either
+        assertEquals(Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                options.withGroupLasso(0).withProxMetric(Proximal.Metric.ADAM)).intervention().maps(),
+                Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                        options.withGroupLasso(0).withProxMetric(Proximal.Metric.ADAM_RELATIVE)).intervention().maps());
+    }
+
+    @Test
     void withTheLossAtTheLastSiteEarlierMapsTrainThroughItAndTheStartIsThatSitesAlone() {
         List<String> source = kindness.source().texts();
         List<String> target = kindness.target().texts();

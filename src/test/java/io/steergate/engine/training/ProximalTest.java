@@ -66,7 +66,10 @@ class ProximalTest {
     void aMetricIsParsedFromItsWireNameAndAnUnknownOneIsRefusedByName() {
         assertEquals(Proximal.Metric.LR, Proximal.Metric.parse("lr"));
         assertEquals(Proximal.Metric.ADAM, Proximal.Metric.parse("adam"));
+        assertEquals(Proximal.Metric.ADAM_RELATIVE, Proximal.Metric.parse("adam-relative"));
+        assertEquals("adam-relative", Proximal.Metric.ADAM_RELATIVE.wireName());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Proximal.Metric.parse("sgd"));
-        assertEquals("proxMetric: must be lr or adam, got 'sgd'", e.getMessage());
+        assertEquals("proxMetric: must be lr, adam or adam-relative, got 'sgd'", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Proximal.Metric.parse("adam_relative"));
     }
 }
