@@ -778,7 +778,7 @@ case "${1:-}" in
   relative-sparse)
     # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
     # site's activation spread (--prox-metric adam-relative), LinEAS at every resid site, last token, gated, seed 0,
-    # WEIGHTS (default 0.001 0.003 0.01 0.03); each map and the unpenalized group-0 s0 map read on blocks BLOCKS
+    # WEIGHTS (default 0.001 0.003 0.01 0.03; LOSS=last: the loss at the last site only); each map and the unpenalized group-0 s0 map read on blocks BLOCKS
     # (default 3,000,000 and 3,100,000, the selection read) -> runs/relative-sparse.log; ratios.py with
     # BASE='<name>.lineas.resid.group-0.s0.last-token-gated.selfgen.bign.elicit.seed3[0-9]00000.n8800.md'
     for name in ${NAMES:-no-dogs cheerful kindness}; do
@@ -786,11 +786,11 @@ case "${1:-}" in
         big_n_report "$name.lineas.resid.group-0.s0.last-token-gated.selfgen" "$block" 0,1
       done
       for group in ${WEIGHTS:-0.001 0.003 0.01 0.03}; do
-        tag="$name.lineas.resid.group-$group.adam-relative.last-token-gated.selfgen"
+        tag="$name.lineas.resid.group-$group.adam-relative${LOSS:+.$LOSS-site-loss}.last-token-gated.selfgen"
         if [[ ! -s "$out/maps/$tag.safetensors" ]]; then
           echo "== $tag"
-          FIT_ARGS="--group $group --prox-metric adam-relative" last_token_fit "$name" resid lineas \
-            "$out/maps/$tag.safetensors" gated
+          FIT_ARGS="--group $group --prox-metric adam-relative${LOSS:+ --last-site-loss}" last_token_fit "$name" resid \
+            lineas "$out/maps/$tag.safetensors" gated
         fi
         for block in ${BLOCKS:-3000000 3100000}; do
           big_n_report "$tag" "$block" 1
