@@ -757,15 +757,17 @@ case "${1:-}" in
     ;;
   big-n)
     # the rule EVALUATION.md "Session 21" states, written before this ran: six seed blocks 2,000,000 + 100,000 j of
-    # 8,800 rows (200 a prompt), never used before; LinEAS fit k (one-site and five-site) on blocks k and k+3, Linear-AcT,
-    # mean shift and the copy on all six; the one-site LinEAS reports carry the unsteered rows (strength 0) for every
+    # 8,800 rows (200 a prompt), never used before; LinEAS fit k (one-site and five-site) on blocks k and k+3, Linear-AcT
+    # and mean shift (one-site and five-site; the five-site ones by a fourth rule, written after the others were read)
+    # and the copy on all six; the one-site LinEAS reports carry the unsteered rows (strength 0) for every
     # arm, the others run strength 1 only (ratios.py BASE=...). SKIP_DONE=1 resumes a cut run
     for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
       IFS=: read -r name r <<< "$cfg"
       for j in 0 1 2 3 4 5; do
         block=$((2000000 + 100000 * j)); k=$((j % 3))
         maps=("$name.lineas.$r.s$k.last-token-gated.selfgen" "$name.lineas.resid.group-0.s$k.last-token-gated.selfgen"
-          "$name.linear-act.$r.last-token-gated.selfgen" "$name.mean-shift.$r.last-token-gated.selfgen")
+          "$name.linear-act.$r.last-token-gated.selfgen" "$name.mean-shift.$r.last-token-gated.selfgen"
+          "$name.linear-act.resid.last-token-gated.selfgen" "$name.mean-shift.resid.last-token-gated.selfgen")
         [[ "$name" == no-dogs ]] || maps+=("$name.scaled-copy")
         strengths=0,1
         for m in "${maps[@]}"; do
