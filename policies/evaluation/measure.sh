@@ -99,6 +99,8 @@
 #   policies/evaluation/measure.sh relative-sparse          # LinEAS at every resid site, last token, gated, with the group step
 #                                                           # in units of each site's activation spread (adam-relative),
 #                                                           # WEIGHTS, on blocks 3,000,000+ (N 17,600) -> runs/relative-sparse.log
+#   policies/evaluation/measure.sh compose-copy             # the one-site LinEAS maps then the scaled copies, both at 1, on
+#                                                           # big-n's first three blocks -> runs/compose-copy.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -777,6 +779,23 @@ case "${1:-}" in
       done
     done 2>&1 | tee -a "$out/runs/big-n.log"
     ;;
+  compose-copy)
+    # the fifth rule of EVALUATION.md "Session 21", written before it ran: the one-site LinEAS map (fit k, at 1) then
+    # the scaled copy (at 1), on big-n's blocks 2,000,000 + 100,000 k (the same rows; N 26,400); the second probe
+    # counts the desired words -> runs/<name>.lineas.<site>.sK.last-token-gated.selfgen+copy.bign.elicit.seed<B>.n8800.md
+    for cfg in kindness:r2 cheerful:r3; do
+      IFS=: read -r name r <<< "$cfg"
+      for k in 0 1 2; do
+        block=$((2000000 + 100000 * k)); m="$name.lineas.$r.s$k.last-token-gated.selfgen"
+        report="$out/runs/$m+copy.bign.elicit.seed$block.n8800.md"
+        [[ -n "${SKIP_DONE:-}" && -s "$report" ]] && continue
+        echo "== $m then $name.scaled-copy, seed block $block"
+        $steer evaluate --model "$model" --map "$out/maps/$m.safetensors" --map2 "$out/maps/$name.scaled-copy.safetensors" \
+          --eval "$p/$name.elicit.jsonl" --lexicon "$lx/$(concept "$name").txt" --lexicon2 "$lx/$(desired "$name").txt" \
+          --strengths 1 --n 8800 --seed "$block" --ppl-texts "$p/perplexity.jsonl" --out-md "$report"
+      done
+    done 2>&1 | tee -a "$out/runs/compose-copy.log"
+    ;;
   relative-sparse)
     # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
     # site's activation spread (--prox-metric adam-relative), LinEAS at every resid site, last token, gated, seed 0,
@@ -810,5 +829,5 @@ case "${1:-}" in
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
 esac
