@@ -5,6 +5,9 @@ Usage: ratios.py GLOB...   (each GLOB names the reports of one arm under runs/, 
        'no-dogs.lineas.r4.s?.last-token-gated.selfgen.v3.lineas.elicit.seed*.n200.md')
        BASE=GLOB ratios.py GLOB...   (arms run at strength 1 only: each report's strength-0 row is taken from the
        BASE report of the same seed block, the same rows unsteered, as `measure.sh big-n` writes them)
+Reports with a composition table (`steer evaluate --map2`, as `measure.sh compose-copy` runs it with the desired
+lexicon as --lexicon2) also give the composed rows: both probes' counts pooled, the second against the unsteered
+desired count.
 Per arm and strength: the avoided concept's and the desired concept's counts pooled over every matching report (all
 maps and seed blocks; block 0, the one picks were made on, is left out unless BLOCK0=1), their ratio to the pooled
 strength-0 counts of the same reports (the unsteered model on the same seeds) with a Katz log 95% interval (the two
@@ -21,6 +24,9 @@ from v2_tables import parse  # noqa: E402
 
 RUNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs")
 COUNT = re.compile(r"(\d+)/(\d+)")
+# | strength | first alone | first composed | second alone | second composed | ppl ratio |
+COMPOSED = re.compile(r"^\| ([0-9.]+) \| \d+/\d+ [^|]* \| (\d+)/(\d+) [^|]* \| \d+/\d+ [^|]* \| (\d+)/(\d+) [^|]* \| "
+                      r"([0-9.]+) \|$")
 
 
 def katz(k, n, k0, n0):
@@ -53,6 +59,23 @@ def unsteered_by_block(pattern):
             raise SystemExit(f"BASE={pattern}: two reports of seed block {block(f)}")
         rows[block(f)] = [r for r in parse(f)[0] if r["s"] == 0.0]
     return rows
+
+
+def composed(pattern):
+    """{strength: [first k, n, second k, [ppl]]} pooled over the composition tables of the pattern's reports."""
+    pooled = {}
+    for f in reports(pattern):
+        if block(f) == "0" and not os.environ.get("BLOCK0"):
+            continue
+        for line in open(f, encoding="utf-8"):
+            m = COMPOSED.match(line.strip())
+            if m:
+                p = pooled.setdefault(float(m.group(1)), [0, 0, 0, []])
+                p[0] += int(m.group(2))
+                p[1] += int(m.group(3))
+                p[2] += int(m.group(4))
+                p[3].append(float(m.group(6)))
+    return pooled
 
 
 def arm(pattern, base=None):
@@ -92,6 +115,9 @@ def main(patterns):
             if d0:
                 line += f", desired {d}/{n} %.3f [%.3f, %.3f]" % katz(d, n, d0, n0)
             print(line + f", ppl {min(ppl):.3f}-{max(ppl):.3f}")
+        for s, (k, n, d, ppl) in sorted(composed(pattern).items()):
+            print(f"  composed at {s:g}: avoided {k}/{n} %.3f [%.3f, %.3f], second {d}/{n} %.3f [%.3f, %.3f]"
+                  % (katz(k, n, k0, n0) + katz(d, n, d0, n0)) + f", ppl {min(ppl):.3f}-{max(ppl):.3f}")
 
 
 if __name__ == "__main__":
