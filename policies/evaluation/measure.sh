@@ -101,6 +101,8 @@
 #                                                           # WEIGHTS, on blocks 3,000,000+ (N 17,600) -> runs/relative-sparse.log
 #   policies/evaluation/measure.sh compose-copy             # the one-site LinEAS maps then the scaled copies, both at 1, on
 #                                                           # big-n's first three blocks -> runs/compose-copy.log
+#   policies/evaluation/measure.sh all-pairs                # the one-site LinEAS recipe on every pair (no held-out split, no
+#                                                           # early stop) against Linear-AcT, blocks 4,000,000+ -> runs/all-pairs.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -167,7 +169,7 @@ last_token_fit() {
   local name="$1" sites="$2" method="$3" map="$4" gated="${5:-}"
   local sets="$out/selfgen/$name.${SELFGEN:-selfgen}" fitted="$map" recipe=(--seed 0)
   local gate_sets="$out/selfgen/$name.${GATE_SETS:-${SELFGEN:-selfgen}}"
-  [[ "$method" == lineas ]] && recipe=(--seed "${SEED:-0}" --steps 300 --lr 1e-2 --held-out 0.25 --patience 50)
+  [[ "$method" == lineas ]] && recipe=(--seed "${SEED:-0}" --steps 300 --lr 1e-2 --held-out "${HELD_OUT:-0.25}" --patience 50)
   [[ -n "$gated" ]] && fitted="$(mktemp --suffix=.safetensors)"
   $steer fit --model "$model" --method "$method" --source "$sets.source.jsonl" --target "$sets.target.jsonl" \
     --sites "$sites" --name "$name" --concept "$(concept "$name")" --pooling last "${recipe[@]}" ${FIT_ARGS:-} \
@@ -796,6 +798,25 @@ case "${1:-}" in
       done
     done 2>&1 | tee -a "$out/runs/compose-copy.log"
     ;;
+  all-pairs)
+    # the sixth rule of EVALUATION.md "Session 21", written before it ran: the one-site LinEAS recipe on every pair
+    # (HELD_OUT=0: no early stopping, the whole schedule), seeds 0-2, against Linear-AcT at the same site, on blocks
+    # 4,000,000 + 100,000 j (fit k on blocks k and k+3) -> maps/<name>.lineas.<site>.sK.all-pairs.last-token-gated.selfgen,
+    # runs/...bign..., runs/all-pairs.log
+    for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
+      IFS=: read -r name r <<< "$cfg"
+      for k in 0 1 2; do
+        tag="$name.lineas.$r.s$k.all-pairs.last-token-gated.selfgen"
+        [[ -s "$out/maps/$tag.safetensors" ]] || HELD_OUT=0 SEED="$k" last_token_fit "$name" "layers.${r#r}.resid" lineas \
+          "$out/maps/$tag.safetensors" gated
+      done
+      for j in 0 1 2 3 4 5; do
+        block=$((4000000 + 100000 * j))
+        big_n_report "$name.lineas.$r.s$((j % 3)).all-pairs.last-token-gated.selfgen" "$block" 0,1
+        big_n_report "$name.linear-act.$r.last-token-gated.selfgen" "$block" 1
+      done
+    done 2>&1 | tee -a "$out/runs/all-pairs.log"
+    ;;
   relative-sparse)
     # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
     # site's activation spread (--prox-metric adam-relative), LinEAS at every resid site, last token, gated, seed 0,
@@ -829,5 +850,5 @@ case "${1:-}" in
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
 esac
