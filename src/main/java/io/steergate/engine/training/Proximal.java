@@ -27,7 +27,8 @@ public final class Proximal {
          * variance of the source activations there, pooled as the fit pools): its weight is also divided by σ. ω − 1 is
          * relative to the activation already, β / σ is too; without it a shift where the residual stream is small (σ
          * 0.3 at {@code layers.0.resid} against 1.0 at {@code layers.4.resid} on stories260K) costs a third of the
-         * same relative shift four layers later, which is why the group step kept layer 0 (EVALUATION.md, session 21).
+         * same relative shift four layers later. With it layer 0 is no longer the site the group step keeps, but layer
+         * 1 is: the deeper sites that carry the behaviour still go first (EVALUATION.md, session 21).
          */
         ADAM_RELATIVE;
 
