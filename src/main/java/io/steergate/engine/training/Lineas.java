@@ -205,17 +205,22 @@ public final class Lineas {
                 gateMoments[3][s] = new double[1];
             }
         }
-        // in the relative metric each site's activation spread is the unit of its β group (docs/steering-methods.md 3.4)
-        double[] spreads = options.proxMetric() == Proximal.Metric.ADAM_RELATIVE
-                ? collector.collect(src.train(), sites, null).values().stream().mapToDouble(Lineas::spread).toArray()
-                : null;
         int updates = 0; // Adam's own step count: skipped steps do not advance it
         int skipped = 0;
         int cursor = 0;
         List<Double> history = new ArrayList<>();
         boolean cancelled = false;
 
-        double trainW1Before = Evaluation.meanW1(collector.collect(src.train(), lossSites, null), clean);
+        // the training sources' clean activations, collected once: at the loss sites for the W1 before, and in the
+        // relative metric at every site, whose spread is the unit of its β group (docs/steering-methods.md 3.4)
+        boolean relative = options.proxMetric() == Proximal.Metric.ADAM_RELATIVE;
+        Map<HookSite, float[][]> sourceClean = collector.collect(src.train(), relative ? sites : lossSites, null);
+        double[] spreads = relative ? sourceClean.values().stream().mapToDouble(Lineas::spread).toArray() : null;
+        if (relative) {
+            sourceClean = new TreeMap<>(sourceClean);
+            sourceClean.keySet().retainAll(lossSites);
+        }
+        double trainW1Before = Evaluation.meanW1(sourceClean, clean);
         // held-out sources are measured against the training targets (the distribution the maps aim at, the larger
         // sample); the held-out targets give the floor: what a sample of the target distribution itself scores
         double heldOutFloor = checking
@@ -416,8 +421,8 @@ public final class Lineas {
     /**
      * One forward of the source batch with the maps at strength 1 and one backward; fills {@code grads} (float[width]
      * per site; the gate's too with joint gates) and returns the loss: the mean over {@code lossSites} of the
-     * sorted-sample loss (LinEAS, arXiv 2503.10679, Algorithm 1), plus with joint gates {@code controlWeight} times the mean over sites
-     * of the control batch's mean squared displacement per token (a second forward, on the same tape).
+     * sorted-sample loss (LinEAS, arXiv 2503.10679, Algorithm 1), plus with joint gates {@code controlWeight} times the
+     * mean over sites of the control batch's mean squared displacement per token (a second forward, on the same tape).
      */
     private static double forwardBackward(LlamaModel model, List<HookSite> sites, List<HookSite> lossSites,
             int runLayers, int[][] tokens, Maps maps, float[][] targetQuantiles, int[][] control, double controlWeight,

@@ -318,6 +318,13 @@ class LineasTest {
         assertNotEquals(adam.intervention().maps(), relative.intervention().maps());
         assertTrue(relative.intervention().metadata().get("hyperparameters")
                 .contains("\"proxMetric\":\"adam-relative\""));
+        // the sources collected at every site for the spreads give the same W1 before, at every site or the last only
+        assertEquals(adam.w1().trainBefore(), relative.w1().trainBefore(), 0.0);
+        LineasOptions last = options.withSteps(1).withLastSiteLoss(true);
+        assertEquals(Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                last.withProxMetric(Proximal.Metric.ADAM)).w1().trainBefore(),
+                Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
+                        last.withProxMetric(Proximal.Metric.ADAM_RELATIVE)).w1().trainBefore(), 0.0);
         // without a group weight it changes nothing either
         assertEquals(Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
                 options.withGroupLasso(0).withProxMetric(Proximal.Metric.ADAM)).intervention().maps(),
