@@ -48,13 +48,17 @@ def reports(pattern):
 
 
 def block(report):
-    return re.search(r"\.seed(\d+)\.n\d+\.md$", report).group(1)
+    """The report's seed block ("1000" of ....seed1000.n200.md); None for a report without one (v2's first runs)."""
+    m = re.search(r"\.seed(\d+)\.n\d+\.md$", report)
+    return m.group(1) if m else None
 
 
 def unsteered_by_block(pattern):
     """{seed block: the strength-0 rows of the one BASE report of that block}."""
     rows = {}
     for f in reports(pattern):
+        if block(f) is None:
+            raise SystemExit(f"BASE={pattern}: {os.path.basename(f)} names no seed block")
         if block(f) in rows:
             raise SystemExit(f"BASE={pattern}: two reports of seed block {block(f)}")
         rows[block(f)] = [r for r in parse(f)[0] if r["s"] == 0.0]
@@ -87,7 +91,8 @@ def arm(pattern, base=None):
         rows = parse(f)[0]
         if base is not None:
             if block(f) not in base:
-                raise SystemExit(f"runs/{pattern}: no BASE report of seed block {block(f)}")
+                raise SystemExit(f"runs/{pattern}: {os.path.basename(f)} has no BASE report of its seed block"
+                                 + (f" {block(f)}" if block(f) else " (it names none)"))
             rows = [r for r in rows if r["s"] != 0.0] + base[block(f)]
         for r in rows:
             d = COUNT.match(r["desired"]) if r["desired"] else None
