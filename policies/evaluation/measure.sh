@@ -181,12 +181,13 @@ last_token_fit() {
   fi
 }
 
-# big-n, relative-sparse: MAP at STRENGTHS on the elicit set's seed block BLOCK, 8,800 rows (200 a prompt)
-# -> runs/<map>.bign.elicit.seed<BLOCK>.n8800.md (SKIP_DONE=1 keeps a report that is there)
+# big-n, relative-sparse, low-data, frontier: MAP at STRENGTHS on the elicit set's seed block BLOCK, 8,800 rows (200 a
+# prompt) -> runs/<map>.bign[.TAG].elicit.seed<BLOCK>.n8800.md (TAG: a fourth argument, for a second reading of the same
+# map on the same block; SKIP_DONE=1 keeps a report that is there)
 big_n_report() {
-  local m="$1" block="$2" strengths="$3" name="${1%%.*}" d report
+  local m="$1" block="$2" strengths="$3" tag="${4:+.$4}" name="${1%%.*}" d report
   d="$(desired "$name")"
-  report="$out/runs/$m.bign.elicit.seed$block.n8800.md"
+  report="$out/runs/$m.bign$tag.elicit.seed$block.n8800.md"
   [[ -n "${SKIP_DONE:-}" && -s "$report" ]] && return
   echo "== $m at $strengths, seed block $block"
   $steer evaluate --model "$model" --map "$out/maps/$m.safetensors" --eval "$p/$name.elicit.jsonl" \
@@ -817,6 +818,57 @@ case "${1:-}" in
       done
     done 2>&1 | tee -a "$out/runs/all-pairs.log"
     ;;
+  low-data)
+    # the first rule of EVALUATION.md "Session 22", written before it ran: 32 pairs, as the paper trains. Subset k = 1-3
+    # of each concept's selfgen sets (selfgen/<name>.selfgen-n32-k<k>.*, the same lines of source and target); on each,
+    # LinEAS (the shipped recipe, seed k), LinEAS on every pair (HELD_OUT=0), Linear-AcT and mean shift at the
+    # concept's site, each gated on the subset; read at 1 (LinEAS at 0 and 1, the unsteered rows) on blocks
+    # 6,000,000 + 100,000 j, subset k on j = k-1 and k+2 -> maps/<name>.<method>.<site>.n32-k<k>.last-token-gated.selfgen,
+    # runs/...bign..., runs/low-data.log
+    for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
+      IFS=: read -r name r <<< "$cfg"
+      for k in 1 2 3; do
+        sets="$out/selfgen/$name.selfgen-n32-k$k"
+        [[ -s "$sets.target.jsonl" ]] || python3 -c '
+import random, sys
+src, tgt, out, k = sys.argv[1:]
+lines = [open(f).read().splitlines() for f in (src, tgt)]
+assert len(lines[0]) == len(lines[1]), "the selfgen sets are paired by line"
+pick = sorted(random.Random(int(k)).sample(range(len(lines[0])), 32))
+for side, rows in zip(("source", "target"), lines):
+    with open(f"{out}.{side}.jsonl", "w") as f:
+        f.writelines(rows[i] + "\n" for i in pick)
+' "$out/selfgen/$name.selfgen.source.jsonl" "$out/selfgen/$name.selfgen.target.jsonl" "$sets" "$k"
+        for arm in lineas all-pairs linear-act mean-shift; do
+          method="${arm/all-pairs/lineas}" held=0.25 tag="$name.$arm.$r.n32-k$k.last-token-gated.selfgen"
+          if [[ "$arm" == all-pairs ]]; then held=0 tag="$name.lineas.$r.n32-k$k.all-pairs.last-token-gated.selfgen"; fi
+          echo "== $tag"
+          [[ -s "$out/maps/$tag.safetensors" ]] || SELFGEN="selfgen-n32-k$k" HELD_OUT="$held" SEED="$k" \
+            last_token_fit "$name" "layers.${r#r}.resid" "$method" "$out/maps/$tag.safetensors" gated
+        done
+        for j in $((k - 1)) $((k + 2)); do
+          block=$((6000000 + 100000 * j))
+          big_n_report "$name.lineas.$r.n32-k$k.last-token-gated.selfgen" "$block" 0,1
+          for arm in lineas.$r.n32-k$k.all-pairs linear-act.$r.n32-k$k mean-shift.$r.n32-k$k; do
+            big_n_report "$name.$arm.last-token-gated.selfgen" "$block" 1
+          done
+        done
+      done
+    done 2>&1 | tee -a "$out/runs/low-data.log"
+    ;;
+  frontier)
+    # the second rule of EVALUATION.md "Session 22", written before it ran: all-pairs' rows again (blocks 4,000,000 +
+    # 100,000 j), Linear-AcT at 0.7 and 0.85, LinEAS's every-pair maps (fit j mod 3) at 1.15 and 1.3
+    # -> runs/<map>.bign.frontier.elicit.seed<B>.n8800.md, runs/frontier.log
+    for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
+      IFS=: read -r name r <<< "$cfg"
+      for j in 0 1 2 3 4 5; do
+        block=$((4000000 + 100000 * j))
+        big_n_report "$name.linear-act.$r.last-token-gated.selfgen" "$block" 0.7,0.85 frontier
+        big_n_report "$name.lineas.$r.s$((j % 3)).all-pairs.last-token-gated.selfgen" "$block" 1.15,1.3 frontier
+      done
+    done 2>&1 | tee -a "$out/runs/frontier.log"
+    ;;
   relative-sparse)
     # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
     # site's activation spread (--prox-metric adam-relative), LinEAS at every resid site, last token, gated, seed 0,
@@ -850,5 +902,5 @@ case "${1:-}" in
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | low-data | frontier | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
 esac
