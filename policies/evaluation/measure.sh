@@ -823,7 +823,7 @@ case "${1:-}" in
     # of each concept's selfgen sets (selfgen/<name>.selfgen-n32-k<k>.*, the same lines of source and target); on each,
     # LinEAS (the shipped recipe, seed k), LinEAS on every pair (HELD_OUT=0), Linear-AcT and mean shift at the
     # concept's site, each gated on the subset; read at 1 (LinEAS at 0 and 1, the unsteered rows) on blocks
-    # 6,000,000 + 100,000 j, subset k on j = k-1 and k+2 -> maps/<name>.<method>.<site>.n32-k<k>.last-token-gated.selfgen,
+    # 6,000,000 + 100,000 j, subset k on j = k-1 and k+2 -> maps/<name>.<method>.<site>[.all-pairs].last-token-gated.selfgen-n32-k<k>,
     # runs/...bign..., runs/low-data.log
     for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
       IFS=: read -r name r <<< "$cfg"
@@ -840,17 +840,17 @@ for side, rows in zip(("source", "target"), lines):
         f.writelines(rows[i] + "\n" for i in pick)
 ' "$out/selfgen/$name.selfgen.source.jsonl" "$out/selfgen/$name.selfgen.target.jsonl" "$sets" "$k"
         for arm in lineas all-pairs linear-act mean-shift; do
-          method="${arm/all-pairs/lineas}" held=0.25 tag="$name.$arm.$r.n32-k$k.last-token-gated.selfgen"
-          if [[ "$arm" == all-pairs ]]; then held=0 tag="$name.lineas.$r.n32-k$k.all-pairs.last-token-gated.selfgen"; fi
+          method="${arm/all-pairs/lineas}" held=0.25 tag="$name.$arm.$r.last-token-gated.selfgen-n32-k$k"
+          if [[ "$arm" == all-pairs ]]; then held=0 tag="$name.lineas.$r.all-pairs.last-token-gated.selfgen-n32-k$k"; fi
           echo "== $tag"
           [[ -s "$out/maps/$tag.safetensors" ]] || SELFGEN="selfgen-n32-k$k" HELD_OUT="$held" SEED="$k" \
             last_token_fit "$name" "layers.${r#r}.resid" "$method" "$out/maps/$tag.safetensors" gated
         done
         for j in $((k - 1)) $((k + 2)); do
           block=$((6000000 + 100000 * j))
-          big_n_report "$name.lineas.$r.n32-k$k.last-token-gated.selfgen" "$block" 0,1
-          for arm in lineas.$r.n32-k$k.all-pairs linear-act.$r.n32-k$k mean-shift.$r.n32-k$k; do
-            big_n_report "$name.$arm.last-token-gated.selfgen" "$block" 1
+          big_n_report "$name.lineas.$r.last-token-gated.selfgen-n32-k$k" "$block" 0,1
+          for arm in lineas.$r.all-pairs linear-act.$r mean-shift.$r; do
+            big_n_report "$name.$arm.last-token-gated.selfgen-n32-k$k" "$block" 1
           done
         done
       done

@@ -28,12 +28,16 @@ import org.junit.jupiter.api.Test;
  * maps fitted on the model's own continuations
  * (policies/evaluation/measure.sh selfgen), of policies/evaluation/selfgen/{concept}.selfgen.source.jsonl / .target.jsonl
  * ({concept}.selfgen-desired.* for the maps named so: fitted towards continuations about to write the desired words;
- * {concept}.selfgen80.* for the maps fitted on the sets from 80 seed blocks, measure.sh selfgen80).
+ * {concept}.selfgen80.* for the maps fitted on the sets from 80 seed blocks, measure.sh selfgen80;
+ * {concept}.selfgen-n32-k{k}.* for the maps fitted on subset k of 32 pairs, measure.sh low-data).
  */
 class ShippedMapsProvenanceTest {
 
-    /** The fitting sets a map's file name names: the last ".selfgen.", ".selfgen80." or ".selfgen-desired." in it. */
-    private static final Pattern SELFGEN_SETS = Pattern.compile(".*\\.(selfgen(?:80)?(?:-desired)?)\\.");
+    /**
+     * The fitting sets a map's file name names: the last ".selfgen.", ".selfgen80.", ".selfgen-desired." or
+     * ".selfgen-n32-k{k}." in it.
+     */
+    private static final Pattern SELFGEN_SETS = Pattern.compile(".*\\.(selfgen(?:80)?(?:-desired|-n32-k\\d+)?)\\.");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
