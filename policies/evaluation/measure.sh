@@ -857,15 +857,16 @@ for side, rows in zip(("source", "target"), lines):
     done 2>&1 | tee -a "$out/runs/low-data.log"
     ;;
   frontier)
-    # the second rule of EVALUATION.md "Session 22", written before it ran: all-pairs' rows again (blocks 4,000,000 +
-    # 100,000 j), Linear-AcT at 0.7 and 0.85, LinEAS's every-pair maps (fit j mod 3) at 1.15 and 1.3
-    # -> runs/<map>.bign.frontier.elicit.seed<B>.n8800.md, runs/frontier.log
+    # the second and third rules of EVALUATION.md "Session 22", each written before it ran: all-pairs' rows again
+    # (blocks 4,000,000 + 100,000 j), Linear-AcT at 0.7 and 0.85, LinEAS's every-pair maps (fit j mod 3) at 1.15 and
+    # 1.3; then (the third) mean shift at 1 to 1.5 -> runs/<map>.bign.frontier.elicit.seed<B>.n8800.md, runs/frontier.log
     for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
       IFS=: read -r name r <<< "$cfg"
       for j in 0 1 2 3 4 5; do
         block=$((4000000 + 100000 * j))
         big_n_report "$name.linear-act.$r.last-token-gated.selfgen" "$block" 0.7,0.85 frontier
         big_n_report "$name.lineas.$r.s$((j % 3)).all-pairs.last-token-gated.selfgen" "$block" 1.15,1.3 frontier
+        big_n_report "$name.mean-shift.$r.last-token-gated.selfgen" "$block" 1,1.15,1.3,1.5 frontier
       done
     done 2>&1 | tee -a "$out/runs/frontier.log"
     ;;
