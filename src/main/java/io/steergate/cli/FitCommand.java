@@ -11,6 +11,7 @@ import io.steergate.engine.steering.SiteSpec;
 import io.steergate.engine.training.InterventionMethod;
 import io.steergate.engine.training.InterventionMethods;
 import io.steergate.engine.training.JointGates;
+import io.steergate.engine.training.LineasOptions;
 import io.steergate.engine.training.Proximal;
 import io.steergate.engine.training.TrainingSettings;
 import java.io.PrintWriter;
@@ -85,6 +86,12 @@ final class FitCommand implements Callable<Integer> {
     @Option(names = "--lr", paramLabel = "X", description = "LinEAS learning rate")
     Double lr;
 
+    @Option(names = "--batch", paramLabel = "N",
+            description = "LinEAS source prompts per step, at least 4 (default 32); at least as many as the source "
+                    + "prompts: every prompt at every step, the full batch the paper trains with (EVALUATION.md, "
+                    + "session 22)")
+    Integer batch;
+
     @Option(names = "--l1", paramLabel = "X", description = "LinEAS L1 weight")
     Double l1;
 
@@ -131,6 +138,9 @@ final class FitCommand implements Callable<Integer> {
             m = InterventionMethods.byWireName(method);
         } catch (IllegalArgumentException e) {
             throw SteerCli.badArgument(spec, "--method: " + e.getMessage());
+        }
+        if (batch != null && batch < LineasOptions.MIN_BATCH) {
+            throw SteerCli.badArgument(spec, "--batch: must be at least " + LineasOptions.MIN_BATCH + ", got " + batch);
         }
         Pooling poolingChoice = SteerCli.parsed(spec, "--pooling", pooling, Pooling::parse);
         Proximal.Metric metric = SteerCli.parsed(spec, "--prox-metric", proxMetric, Proximal.Metric::parse);
@@ -208,6 +218,7 @@ final class FitCommand implements Callable<Integer> {
         s = targetsThroughEarlierMaps ? s.withTargetsThroughEarlierMaps(true) : s;
         s = steps == null ? s : s.withSteps(steps);
         s = lr == null ? s : s.withLearningRate(lr);
+        s = batch == null ? s : s.withBatchSize(batch);
         s = l1 == null ? s : s.withL1(l1);
         s = group == null ? s : s.withGroupLasso(group);
         s = heldOut == null ? s : s.withHeldOut(heldOut);

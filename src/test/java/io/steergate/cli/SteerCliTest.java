@@ -150,6 +150,21 @@ class SteerCliTest {
     }
 
     @Test
+    void lineasTakesTheBatchAskedCappedAtTheSourcePrompts() throws IOException {
+        // 4 source prompts: --batch 100 trains on all 4 at every step (the full batch), recorded as the batch used
+        Path out = dir.resolve("full-batch.safetensors");
+        Run fit = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--sites", "layers.4.resid", "--name", "fb", "--steps", "2", "--batch", "100",
+                "--out", out.toString());
+        assertEquals(0, fit.code(), fit.err());
+        assertTrue(InterventionFile.read(out).metadata().get("hyperparameters").contains("\"batch\":\"4\""),
+                InterventionFile.read(out).metadata().get("hyperparameters"));
+        assertBad(run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",
+                target.toString(), "--name", "fb", "--batch", "3", "--out", out.toString()),
+                "--batch: must be at least 4, got 3");
+    }
+
+    @Test
     void lineasHoldsOutWhatHeldOutAsks() {
         // 1 of the 4 source prompts held out leaves 3 to train on: refused, which shows the flag reached the fit
         Run fit = run("fit", "--model", MODEL, "--method", "lineas", "--source", source.toString(), "--target",

@@ -13,7 +13,7 @@ import java.util.Objects;
  * @param sites where to train maps, also where the loss is taken; kept in forward order, duplicates dropped
  * @param steps Adam steps, at least 1
  * @param learningRate the peak learning rate; a cosine schedule anneals it to learningRate·1e-3 over the steps
- * @param batchSize source prompts per step, at least 4 (the reference refuses smaller batches); capped at the
+ * @param batchSize source prompts per step, at least {@link #MIN_BATCH}; capped at the
  *     number of source prompts
  * @param l1 weight of the L1 proximal step toward the identity (neuron selection), 0 = off
  * @param groupLasso weight of the group-lasso proximal step, one group per site for ω and one for β (site
@@ -34,6 +34,9 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
         int batchSize, double l1, double groupLasso, long seed, double heldOut, int patience, Pooling pooling,
         Proximal.Metric proxMetric, boolean lastSiteLoss) {
 
+    /** The fewest source prompts a step may sort (the reference refuses smaller batches). */
+    public static final int MIN_BATCH = 4;
+
     public LineasOptions {
         Objects.requireNonNull(name, "name");
         concept = concept == null ? "" : concept;
@@ -47,8 +50,8 @@ public record LineasOptions(String name, String concept, List<HookSite> sites, i
         if (!(learningRate > 0) || !Double.isFinite(learningRate)) {
             throw new IllegalArgumentException("learningRate must be positive and finite, got " + learningRate);
         }
-        if (batchSize < 4) {
-            throw new IllegalArgumentException("batchSize must be at least 4, got " + batchSize);
+        if (batchSize < MIN_BATCH) {
+            throw new IllegalArgumentException("batchSize must be at least " + MIN_BATCH + ", got " + batchSize);
         }
         if (!(l1 >= 0) || !(groupLasso >= 0) || !Double.isFinite(l1) || !Double.isFinite(groupLasso)) {
             throw new IllegalArgumentException("l1 and groupLasso must be finite and >= 0, got " + l1 + " and "

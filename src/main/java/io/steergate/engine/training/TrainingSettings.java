@@ -57,6 +57,11 @@ public record TrainingSettings(int steps, double learningRate, int batchSize, do
                 heldOut, patience, pooling, proxMetric, lastSiteLoss);
     }
 
+    public TrainingSettings withBatchSize(int batchSize) {
+        return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
+                heldOut, patience, pooling, proxMetric, lastSiteLoss);
+    }
+
     public TrainingSettings withL1(double l1) {
         return new TrainingSettings(steps, learningRate, batchSize, l1, groupLasso, seed, targetsThroughEarlierMaps,
                 heldOut, patience, pooling, proxMetric, lastSiteLoss);
