@@ -821,10 +821,10 @@ case "${1:-}" in
   low-data)
     # the first rule of EVALUATION.md "Session 22", written before it ran: 32 pairs, as the paper trains. Subset k = 1-3
     # of each concept's selfgen sets (selfgen/<name>.selfgen-n32-k<k>.*, the same lines of source and target); on each,
-    # LinEAS (the shipped recipe, seed k), LinEAS on every pair (HELD_OUT=0), Linear-AcT and mean shift at the
-    # concept's site, each gated on the subset; read at 1 (LinEAS at 0 and 1, the unsteered rows) on blocks
-    # 6,000,000 + 100,000 j, subset k on j = k-1 and k+2 -> maps/<name>.<method>.<site>[.all-pairs].last-token-gated.selfgen-n32-k<k>,
-    # runs/...bign..., runs/low-data.log
+    # LinEAS (the evaluation's recipe: a quarter held out, seed k), LinEAS on every pair (HELD_OUT=0, the engine's
+    # default), Linear-AcT and mean shift at the concept's site, each gated on the subset; read at 1 (LinEAS at 0 and 1,
+    # the unsteered rows) on blocks 6,000,000 + 100,000 j, subset k on j = k-1 and k+2
+    # -> maps/<name>.<method>.<site>[.all-pairs].last-token-gated.selfgen-n32-k<k>, runs/...bign..., runs/low-data.log
     for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
       IFS=: read -r name r <<< "$cfg"
       for k in 1 2 3; do

@@ -87,9 +87,8 @@ final class FitCommand implements Callable<Integer> {
     Double lr;
 
     @Option(names = "--batch", paramLabel = "N",
-            description = "LinEAS source prompts per step, at least 4 (default 32); at least as many as the source "
-                    + "prompts: every prompt at every step, the full batch the paper trains with (EVALUATION.md, "
-                    + "session 22)")
+            description = "LinEAS source prompts per step, at least 4; at least as many as the source prompts: every "
+                    + "prompt at every step, the full batch the paper trains with (EVALUATION.md, session 22)")
     Integer batch;
 
     @Option(names = "--l1", paramLabel = "X", description = "LinEAS L1 weight")

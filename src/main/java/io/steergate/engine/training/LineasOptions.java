@@ -13,8 +13,7 @@ import java.util.Objects;
  * @param sites where to train maps, also where the loss is taken; kept in forward order, duplicates dropped
  * @param steps Adam steps, at least 1
  * @param learningRate the peak learning rate; a cosine schedule anneals it to learningRate·1e-3 over the steps
- * @param batchSize source prompts per step, at least {@link #MIN_BATCH}; capped at the
- *     number of source prompts
+ * @param batchSize source prompts per step, at least {@link #MIN_BATCH}; capped at the number of source prompts
  * @param l1 weight of the L1 proximal step toward the identity (neuron selection), 0 = off
  * @param groupLasso weight of the group-lasso proximal step, one group per site for ω and one for β (site
  *     selection), 0 = off
