@@ -36,6 +36,10 @@ import java.util.function.Consumer;
  * and returns the maps of the best check. With {@link JointGates} each map gets a token gate trained with it
  * (end-to-end DSAS) and the loss a control term.
  *
+ * <p>At one site without joint gates a step runs no model: the site's input is upstream of its only map, so the
+ * sources' pooled inputs are read once and each step maps its batch's rows, which makes the paper's full batch (every
+ * source prompt at every step) cost no more than a minibatch did.
+ *
  * <p>Parameters and Adam state live in Java arrays; each step builds fresh ω, β arrays that require gradients in its
  * own sub-manager, reads their gradients back and closes the manager, so nothing accumulates and nothing leaks
  * (docs/architecture.md 5, DJL pitfalls 1-2).
@@ -128,6 +132,21 @@ public final class Lineas {
      */
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
+        return run(model, source, target, options, gates, listener, cancel, tap,
+                options.sites().size() > 1 || gates != null);
+    }
+
+    /**
+     * As {@link #run(LlamaModel, List, List, LineasOptions, JointGates, Consumer, BooleanSupplier, GradientTap)};
+     * {@code forwardEveryStep} false (one site, no joint gates only) maps the sources' pooled inputs read once instead
+     * of running the model at every step: the same loss, and so the same maps up to float rounding.
+     */
+    static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
+            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap,
+            boolean forwardEveryStep) {
+        if (!forwardEveryStep && (options.sites().size() != 1 || gates != null)) {
+            throw new IllegalArgumentException("only one site without joint gates has inputs its map cannot move");
+        }
         ActivationCollector.Pooling pooling = options.pooling();
         long start = System.nanoTime();
         if (source.size() < MIN_SOURCE_PROMPTS || target.size() < MIN_TARGET_PROMPTS) {
@@ -221,6 +240,10 @@ public final class Lineas {
             sourceClean.keySet().retainAll(lossSites);
         }
         double trainW1Before = Evaluation.meanW1(sourceClean, clean);
+        // at one site, without joint gates, the site's input is upstream of its only map, so the clean pooled rows
+        // are the inputs of every step: ω x̄ + β is the pooled output whichever the pooling, since a per-neuron affine
+        // map commutes with the mean over tokens
+        float[][] fixedInputs = forwardEveryStep ? null : sourceClean.get(sites.get(0));
         // held-out sources are measured against the training targets (the distribution the maps aim at, the larger
         // sample); the held-out targets give the floor: what a sample of the target distribution itself scores
         double heldOutFloor = checking
@@ -243,9 +266,9 @@ public final class Lineas {
                 cancelled = true;
                 break;
             }
-            int[][] batch = new int[batchSize][];
+            int[] rows = new int[batchSize];
             for (int b = 0; b < batchSize; b++) {
-                batch[b] = sourceIds[order[cursor]];
+                rows[b] = order[cursor];
                 cursor = (cursor + 1) % order.length;
             }
             float[][] gradOmega = new float[nSites][];
@@ -257,10 +280,13 @@ public final class Lineas {
                 control[b] = controlIds[controlCursor];
                 controlCursor = (controlCursor + 1) % controlIds.length;
             }
-            double loss = forwardBackward(model, sites, lossSites, runLayers, batch,
-                    new Maps(omega, beta, gate, gateBias), targetQuantiles, control,
-                    gates == null ? 0 : gates.controlWeight(), new Maps(gradOmega, gradBeta, gradGate, gradGateBias),
-                    pooling);
+            double loss = fixedInputs != null
+                    ? mappedBackward(model, fixedInputs, rows, new Maps(omega, beta, gate, gateBias),
+                            targetQuantiles[0], new Maps(gradOmega, gradBeta, gradGate, gradGateBias))
+                    : forwardBackward(model, sites, lossSites, runLayers, tokens(sourceIds, rows),
+                            new Maps(omega, beta, gate, gateBias), targetQuantiles, control,
+                            gates == null ? 0 : gates.controlWeight(),
+                            new Maps(gradOmega, gradBeta, gradGate, gradGateBias), pooling);
             tap.inspect(step, gradOmega, gradBeta);
             // cosine annealing; the lr of this step is also τ of its proximal step (docs/steering-methods.md 3.4)
             double lr = learningRate(options, step - 1);
@@ -487,6 +513,51 @@ public final class Lineas {
         }
     }
 
+    /**
+     * {@link #forwardBackward}'s step at one site without gates and without the model: the batch's rows of the
+     * sources' pooled inputs (float[prompts][width]) through ω x + β, the sorted-sample loss against the target
+     * quantiles, one backward.
+     */
+    private static double mappedBackward(LlamaModel model, float[][] inputs, int[] rows, Maps maps,
+            float[] targetQuantiles, Maps grads) {
+        int width = inputs[0].length;
+        float[] flat = new float[rows.length * width];
+        for (int b = 0; b < rows.length; b++) {
+            System.arraycopy(inputs[rows[b]], 0, flat, b * width, width);
+        }
+        try (NDManager step = model.newSubManager()) {
+            NDArray omega = step.create(maps.omega()[0]);
+            NDArray beta = step.create(maps.beta()[0]);
+            omega.setRequiresGradient(true);
+            beta.setRequiresGradient(true);
+            double loss;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                Shape shape = new Shape(rows.length, width);
+                NDArray total = SortedSampleLoss.loss(affine(step.create(flat, shape), omega, beta),
+                        step.create(targetQuantiles, shape));
+                loss = total.getFloat();
+                collector.backward(total);
+            }
+            grads.omega()[0] = omega.getGradient().toFloatArray();
+            grads.beta()[0] = beta.getGradient().toFloatArray();
+            return loss;
+        }
+    }
+
+    /** LinEAS's map at a site: ω x + β per neuron, x (..., width). */
+    private static NDArray affine(NDArray x, NDArray omega, NDArray beta) {
+        return x.mul(omega).add(beta);
+    }
+
+    /** The token ids of the sources at {@code rows}. */
+    private static int[][] tokens(int[][] sourceIds, int[] rows) {
+        int[][] batch = new int[rows.length][];
+        for (int b = 0; b < rows.length; b++) {
+            batch[b] = sourceIds[rows[b]];
+        }
+        return batch;
+    }
+
     /** Sees a site's input and output inside a training forward. */
     private interface SiteOutput {
         void accept(HookSite site, NDArray input, NDArray output);
@@ -502,7 +573,7 @@ public final class Lineas {
         for (int s = 0; s < sites.size(); s++) {
             HookSite site = sites.get(s);
             NDArray[] p = params[s];
-            SiteHook map = x -> x.mul(p[0]).add(p[1]); // (B, T, width)
+            SiteHook map = x -> affine(x, p[0], p[1]); // (B, T, width)
             SiteHook rule = p.length == 4 ? SteeringBatch.gated(map, p[2], p[3]) : map;
             hooks[site.index()] = x -> {
                 NDArray y = rule.apply(x);

@@ -141,6 +141,32 @@ class LineasTest {
     }
 
     @Test
+    void atOneSiteTheInputsReadOnceTrainTheMapsAForwardAtEveryStepTrains() {
+        List<String> source = kindness.source().texts();
+        List<String> target = kindness.target().texts();
+        for (ActivationCollector.Pooling pooling : ActivationCollector.Pooling.values()) {
+            LineasOptions options = LineasOptions.of("one", "kindness", List.of(resid.get(2))).withSteps(30)
+                    .withSeed(2).withPooling(pooling);
+            LineasFit read = Lineas.run(model, source, target, options, null, p -> { }, () -> false,
+                    (step, gw, gb) -> { }, false);
+            LineasFit forward = Lineas.run(model, source, target, options, null, p -> { }, () -> false,
+                    (step, gw, gb) -> { }, true);
+            // the same losses step by step and the same maps, up to the float rounding of differently padded batches
+            assertArrayEquals(forward.lossHistory(), read.lossHistory(), 1e-5 * forward.initialLoss(), pooling.name());
+            AffineMap expected = forward.intervention().maps().get(resid.get(2));
+            AffineMap actual = read.intervention().maps().get(resid.get(2));
+            assertArrayEquals(expected.omega(), actual.omega(), 1e-4f, pooling.name());
+            assertArrayEquals(expected.beta(), actual.beta(), 1e-4f, pooling.name());
+            assertTrue(read.finalLoss() < 0.8 * read.initialLoss(), pooling + ": the maps moved");
+            // what a caller gets: one site reads its inputs once
+            assertEquals(read.intervention().maps(),
+                    Lineas.train(model, source, target, options).intervention().maps(), pooling.name());
+        }
+        assertThrows(IllegalArgumentException.class, () -> Lineas.run(model, source, target, small("two"), null,
+                p -> { }, () -> false, (step, gw, gb) -> { }, false));
+    }
+
+    @Test
     void whenHeldOutW1OnlyGetsWorseTheFitStopsAfterThePatienceAndReturnsTheIdentity() {
         LineasOptions options = small("worse").withSteps(100).withSeed(3).withHeldOut(0.25).withPatience(20);
         List<Double> checks = new ArrayList<>();
