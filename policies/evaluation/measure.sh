@@ -103,6 +103,9 @@
 #                                                           # big-n's first three blocks -> runs/compose-copy.log
 #   policies/evaluation/measure.sh all-pairs                # the one-site LinEAS recipe on every pair (no held-out split, no
 #                                                           # early stop) against Linear-AcT, blocks 4,000,000+ -> runs/all-pairs.log
+#   policies/evaluation/measure.sh converged                # LinEAS to convergence at one site (full batch, 1,000 steps) on
+#                                                           # every pair and on the 32-pair subsets, against Linear-AcT, blocks
+#                                                           # 8,000,000+ and R8's rows -> runs/converged.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -163,13 +166,13 @@ lineas_fits() {
 
 # last_token_fit NAME SITES METHOD OUT [gated]: `steer fit --pooling last` (EVALUATION.md "Session 18") on the concept's
 # selfgen sets (SELFGEN=selfgen-desired: the sets whose target side is about to write the desired concept); LinEAS with
-# the third measurement's recipe, seed $SEED; gated: then `steer gate --pooling last`, source against target of the
+# the third measurement's recipe, seed $SEED, $STEPS steps (default 300); gated: then `steer gate --pooling last`, source against target of the
 # same sets (GATE_SETS=selfgen: of those, whatever the map was fitted on); FIT_ARGS: more `steer fit` options
 last_token_fit() {
   local name="$1" sites="$2" method="$3" map="$4" gated="${5:-}"
   local sets="$out/selfgen/$name.${SELFGEN:-selfgen}" fitted="$map" recipe=(--seed 0)
   local gate_sets="$out/selfgen/$name.${GATE_SETS:-${SELFGEN:-selfgen}}"
-  [[ "$method" == lineas ]] && recipe=(--seed "${SEED:-0}" --steps 300 --lr 1e-2 --held-out "${HELD_OUT:-0.25}" --patience 50)
+  [[ "$method" == lineas ]] && recipe=(--seed "${SEED:-0}" --steps "${STEPS:-300}" --lr 1e-2 --held-out "${HELD_OUT:-0.25}" --patience 50)
   [[ -n "$gated" ]] && fitted="$(mktemp --suffix=.safetensors)"
   $steer fit --model "$model" --method "$method" --source "$sets.source.jsonl" --target "$sets.target.jsonl" \
     --sites "$sites" --name "$name" --concept "$(concept "$name")" --pooling last "${recipe[@]}" ${FIT_ARGS:-} \
@@ -869,6 +872,33 @@ for side, rows in zip(("source", "target"), lines):
         big_n_report "$name.mean-shift.$r.last-token-gated.selfgen" "$block" 1,1.15,1.3,1.5 frontier
       done
     done 2>&1 | tee -a "$out/runs/frontier.log"
+    ;;
+  converged)
+    # session 23's rules (EVALUATION.md "Session 23"), written before they ran: LinEAS trained to convergence at the
+    # concept's site (every pair, full batch, 1,000 steps: the reference's count), gated like the others, on the full
+    # selfgen sets and on session 22's three 32-pair subsets (seed k). R11: the full-data map at 0 and 1, Linear-AcT at 1,
+    # on blocks 8,000,000 + 100,000 j; R12: subset k's map at 1 on R8's rows (blocks 6,000,000 + 100,000 j, j = k-1, k+2)
+    # -> maps/<name>.lineas.<site>.converged.last-token-gated.<sets>, runs/...bign..., runs/converged.log
+    for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
+      IFS=: read -r name r <<< "$cfg"
+      for sets in selfgen selfgen-n32-k1 selfgen-n32-k2 selfgen-n32-k3; do
+        seed=0; [[ "$sets" == selfgen-n32-k? ]] && seed="${sets: -1}"
+        tag="$name.lineas.$r.converged.last-token-gated.$sets"
+        echo "== $tag"
+        [[ -s "$out/maps/$tag.safetensors" ]] || SELFGEN="$sets" HELD_OUT=0 SEED="$seed" STEPS=1000 FIT_ARGS="--batch 1000" \
+          last_token_fit "$name" "layers.${r#r}.resid" lineas "$out/maps/$tag.safetensors" gated
+      done
+      for j in 0 1 2 3 4 5; do
+        block=$((8000000 + 100000 * j))
+        big_n_report "$name.lineas.$r.converged.last-token-gated.selfgen" "$block" 0,1
+        big_n_report "$name.linear-act.$r.last-token-gated.selfgen" "$block" 1
+      done
+      for k in 1 2 3; do
+        for j in $((k - 1)) $((k + 2)); do
+          big_n_report "$name.lineas.$r.converged.last-token-gated.selfgen-n32-k$k" "$((6000000 + 100000 * j))" 1
+        done
+      done
+    done 2>&1 | tee -a "$out/runs/converged.log"
     ;;
   relative-sparse)
     # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
