@@ -166,8 +166,9 @@ public class RetrainingTriggers {
                 train.steps(), train.learningRate(), train.l1(), train.groupLasso(), train.seed(), null, description,
                 trigger.promote() == RetrainingTrigger.Promote.AUTO, evaluation == null ? null : new EvaluationRequest(
                         evaluation.prompts(), evaluation.concept(), evaluation.desired(), evaluation.strength()),
-                // no last-token pooling (a firing's sets are whole outputs, not cut before a choice), no token gates
-                train.heldOut(), train.patience(), null, null);
+                // no last-token pooling (a firing's sets are whole outputs, not cut before a choice), no token gates,
+                // the default batch (a policy cannot set one)
+                train.heldOut(), train.patience(), null, null, null);
         RetrainingJobSummary job = jobs.request(trigger.intervention(), request, requestedBy(policy, trigger));
         firing.jobId = job.id();
         firing.status = TriggerFiring.Status.QUEUED.name();

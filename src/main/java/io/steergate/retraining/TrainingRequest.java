@@ -12,10 +12,12 @@ package io.steergate.retraining;
  * method): {@code mean} (default) or {@code last}, what each prompt gives the fit (its tokens' mean, or its last token's
  * activation, for prompt sets cut just before the model chooses). {@code tokenGates} (default false): after the fit,
  * DSAS token gates fitted on the same prompts, source against target, pooled as the fit was (what {@code steer gate}
- * does; the shipped no-dogs map is made so).
+ * does; the shipped no-dogs map is made so). {@code batchSize} (LinEAS: source prompts per step; closed-form methods:
+ * prompts per forward while collecting): at least as many as the source prompts trains on every prompt at every step,
+ * the full batch, which at one site costs no more than a minibatch (EVALUATION.md, session 23).
  */
 public record TrainingRequest(String method, String source, String target, String sites, Integer steps,
         Double learningRate, Double l1, Double groupLasso, Long seed, String kind, String description,
         Boolean promote, EvaluationRequest evaluation, Double heldOut, Integer patience, String pooling,
-        Boolean tokenGates) {
+        Boolean tokenGates, Integer batchSize) {
 }

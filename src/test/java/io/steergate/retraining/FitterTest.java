@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +35,7 @@ class FitterTest {
         List<String> source = List.of(longStory, "The dog was sad.", "Tom did not share his toy.");
         List<String> target = List.of("The dog was happy and kind.", "Lily shared her toy.", "They were friends.");
         Claim claim = new Claim(UUID.randomUUID(), 1, "kindness", "toxicity", null, "mean-shift", "resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false), false, source, target, null, null);
+                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false, null), false, source, target, null, null);
         try (CountingTokenizer.Counted counted = CountingTokenizer.load(TestModel.dir())) {
             int seqLen = counted.model().config().seqLen();
 
@@ -82,12 +83,34 @@ class FitterTest {
         }
     }
 
+    @Test
+    void aLineasJobTrainsOnTheBatchItAsksForAndAJobStoredBeforeItCouldAskOnTheDefault() throws IOException {
+        try (LlamaModel model = TestModel.load()) {
+            assertEquals("8", batchTrainedOn(model, 8));
+            // more than the 40 sources: every prompt at every step
+            assertEquals("40", batchTrainedOn(model, 1024));
+            assertEquals("32", batchTrainedOn(model, null));
+        }
+    }
+
+    /** The batch a two-step LinEAS job on 40 + 40 prompts recorded in its map, asked for {@code batchSize}. */
+    private static String batchTrainedOn(LlamaModel model, Integer batchSize) {
+        List<String> source = IntStream.range(0, 40).mapToObj(i -> "Dog " + i + " was sad.").toList();
+        List<String> target = IntStream.range(0, 40).mapToObj(i -> "Cat " + i + " was glad.").toList();
+        Claim claim = new Claim(UUID.randomUUID(), 1, "no-dogs", "negation", null, "lineas", "layers.2.resid",
+                new Hyperparameters(2, 1e-2, 0, 0, 0L, 0, 0, "last", false, batchSize), false, source, target, null,
+                null);
+        String hyperparameters = Fitter.fit(model, claim, progress -> { }, () -> false).intervention().metadata()
+                .get("hyperparameters");
+        return hyperparameters.replaceAll(".*\"batch\":\"(\\d+)\".*", "$1");
+    }
+
     private static Claim claim(String pooling) {
         return claim(pooling, false);
     }
 
     private static Claim claim(String pooling, boolean tokenGates) {
         return new Claim(UUID.randomUUID(), 1, "kindness", "toxicity", null, "mean-shift", "layers.2.resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, pooling, tokenGates), false, SOURCE, TARGET, null, null);
+                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, pooling, tokenGates, null), false, SOURCE, TARGET, null, null);
     }
 }

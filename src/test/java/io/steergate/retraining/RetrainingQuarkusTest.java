@@ -161,6 +161,7 @@ class RetrainingQuarkusTest {
         // a quarter of each prompt set kept out of training, its W1 measured: the job's metrics say how far it got
         assertEquals(0.25, job.getDouble("hyperparameters.heldOut"));
         assertEquals(10, job.getInt("hyperparameters.patience"));
+        assertEquals(32, job.getInt("hyperparameters.batchSize"), "the default, filled in");
         assertTrue(job.getInt("metrics.heldOutPrompts") > 0, job.prettify());
         assertTrue(job.getDouble("metrics.heldOutW1") > 0, job.prettify());
         // no evaluation (no default for this name, none asked for): not measured, an operator may promote it
@@ -289,6 +290,8 @@ class RetrainingQuarkusTest {
         cases.put("sites: bad site 'layers.9.resid'", with("sites", "layers.9.resid"));
         cases.put("steps: must be in [1,", with("steps", 0));
         cases.put("learningRate: must be in (0, 1]", with("learningRate", 5));
+        cases.put("batchSize: must be in [4, 1024], got 3", with("batchSize", 3));
+        cases.put("batchSize: must be in [4, 1024], got 1025", with("batchSize", 1025));
         cases.put("kind: required", with("kind", null));
         cases.put("target: required", with("target", null));
         cases.put("promote: needs an evaluation", with("promote", true));

@@ -143,7 +143,7 @@ class TrainerTest {
 
     static Claim claim() {
         return new Claim(ID, 1, "kindness", "toxicity", null, "mean-shift", "resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false), false, List.of("a"), List.of("b"), null, null);
+                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false, null), false, List.of("a"), List.of("b"), null, null);
     }
 
     @Test
@@ -197,7 +197,7 @@ class TrainerTest {
         trainer.model.dir = TestModel.dir();
         loaded.add(trainer);
         jobs.claim = Optional.of(new Claim(ID, 1, "no-dogs", "negation", null, "lineas", "layers.4.resid",
-                new Hyperparameters(20, 1e-2, 0, 0, 1L, 0, 0, "last", true), false, texts("no-dogs.source"),
+                new Hyperparameters(20, 1e-2, 0, 0, 1L, 0, 0, "last", true, null), false, texts("no-dogs.source"),
                 texts("no-dogs.target"), null, null));
         jobs.storeFailures.addAll(List.of(databaseDown(), databaseDown()));
         trainer.train(ID);
@@ -239,7 +239,7 @@ class TrainerTest {
             }
         };
         jobs.claim = Optional.of(new Claim(ID, 1, "kindness", "toxicity", null, "mean-shift", "resid",
-                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false), false, texts("kindness.source"), texts("kindness.target"),
+                new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false, null), false, texts("kindness.source"), texts("kindness.target"),
                 new EvaluationRequest("kindness-elicit", "meanness", "kindness", 1.0), texts("kindness.elicit")));
         return trainer;
     }

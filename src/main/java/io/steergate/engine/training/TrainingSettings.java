@@ -32,6 +32,11 @@ public record TrainingSettings(int steps, double learningRate, int batchSize, do
     public static final TrainingSettings DEFAULTS = new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false);
     /** The most steps a training may ask for: a bound on how long one job can hold a trainer. */
     public static final int MAX_STEPS = 100_000;
+    /**
+     * The most prompts a step may ask for: one forward holds this many prompts' activations at once. Above every
+     * shipped fitting set (192-551 prompts), so each can train on the full batch.
+     */
+    public static final int MAX_BATCH = 1024;
     /** The largest share of the prompts a held-out split may take. */
     public static final double MAX_HELD_OUT = 0.5;
 
@@ -115,6 +120,10 @@ public record TrainingSettings(int steps, double learningRate, int batchSize, do
     public void checkBounds() {
         if (steps < 1 || steps > MAX_STEPS) {
             throw new IllegalArgumentException("steps: must be in [1, " + MAX_STEPS + "], got " + steps);
+        }
+        if (batchSize < LineasOptions.MIN_BATCH || batchSize > MAX_BATCH) {
+            throw new IllegalArgumentException("batchSize: must be in [" + LineasOptions.MIN_BATCH + ", " + MAX_BATCH
+                    + "], got " + batchSize);
         }
         if (!(learningRate > 0 && learningRate <= 1)) {
             throw new IllegalArgumentException("learningRate: must be in (0, 1], got " + learningRate);
