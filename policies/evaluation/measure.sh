@@ -877,7 +877,8 @@ for side, rows in zip(("source", "target"), lines):
     # session 23's rules (EVALUATION.md "Session 23"), written before they ran: LinEAS trained to convergence at the
     # concept's site (every pair, full batch, 1,000 steps: the reference's count), gated like the others, on the full
     # selfgen sets and on session 22's three 32-pair subsets (seed k). R11: the full-data map at 0 and 1, Linear-AcT at 1,
-    # on blocks 8,000,000 + 100,000 j; R12: subset k's map at 1 on R8's rows (blocks 6,000,000 + 100,000 j, j = k-1, k+2)
+    # on blocks 8,000,000 + 100,000 j (R13, a later rule: mean shift at 1 on the same rows; SKIP_DONE=1 to add it);
+    # R12: subset k's map at 1 on R8's rows (blocks 6,000,000 + 100,000 j, j = k-1, k+2)
     # -> maps/<name>.lineas.<site>.converged.last-token-gated.<sets>, runs/...bign..., runs/converged.log
     for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
       IFS=: read -r name r <<< "$cfg"
@@ -892,6 +893,7 @@ for side, rows in zip(("source", "target"), lines):
         block=$((8000000 + 100000 * j))
         big_n_report "$name.lineas.$r.converged.last-token-gated.selfgen" "$block" 0,1
         big_n_report "$name.linear-act.$r.last-token-gated.selfgen" "$block" 1
+        big_n_report "$name.mean-shift.$r.last-token-gated.selfgen" "$block" 1
       done
       for k in 1 2 3; do
         for j in $((k - 1)) $((k + 2)); do
