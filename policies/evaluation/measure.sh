@@ -106,6 +106,8 @@
 #   policies/evaluation/measure.sh converged                # LinEAS to convergence at one site (full batch, 1,000 steps) on
 #                                                           # every pair and on the 32-pair subsets, against Linear-AcT, blocks
 #                                                           # 8,000,000+ and R8's rows -> runs/converged.log
+#   policies/evaluation/measure.sh converged-frontier       # after converged: the converged maps at 0.7 / 0.85, mean shift at
+#                                                           # 1.3 / 1.5 on the same rows -> runs/converged-frontier.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -901,6 +903,19 @@ for side, rows in zip(("source", "target"), lines):
         done
       done
     done 2>&1 | tee -a "$out/runs/converged.log"
+    ;;
+  converged-frontier)
+    # session 23's fourth rule (R14), written after R11-R13 were read and before it ran: the converged maps at 0.7 and
+    # 0.85, mean shift at 1.3 and 1.5, on R11's rows (blocks 8,000,000 + 100,000 j) -> runs/...bign.frontier...,
+    # runs/converged-frontier.log
+    for cfg in kindness:r2 cheerful:r3 no-dogs:r4; do
+      IFS=: read -r name r <<< "$cfg"
+      for j in 0 1 2 3 4 5; do
+        block=$((8000000 + 100000 * j))
+        big_n_report "$name.lineas.$r.converged.last-token-gated.selfgen" "$block" 0.7,0.85 frontier
+        big_n_report "$name.mean-shift.$r.last-token-gated.selfgen" "$block" 1.3,1.5 frontier
+      done
+    done 2>&1 | tee -a "$out/runs/converged-frontier.log"
     ;;
   relative-sparse)
     # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
