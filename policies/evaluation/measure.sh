@@ -914,6 +914,8 @@ for side, rows in zip(("source", "target"), lines):
         block=$((8000000 + 100000 * j))
         big_n_report "$name.lineas.$r.converged.last-token-gated.selfgen" "$block" 0.7,0.85 frontier
         big_n_report "$name.mean-shift.$r.last-token-gated.selfgen" "$block" 1.3,1.5 frontier
+        # the fifth rule (R15, shipping): the shipped no-dogs map's evaluation twin at 1 on the same rows
+        [[ "$name" == no-dogs ]] && big_n_report "$name.lineas.$r.s1.last-token-gated.selfgen" "$block" 1
       done
     done 2>&1 | tee -a "$out/runs/converged-frontier.log"
     ;;
@@ -950,5 +952,5 @@ for side, rows in zip(("source", "target"), lines):
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | low-data | frontier | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | low-data | frontier | converged | converged-frontier | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
 esac
