@@ -70,9 +70,9 @@ public class RetrainingService {
      * one, since only a candidate the gate passes is promoted.
      *
      * @throws ApiError 400 naming the field (name, method, source, target, sites, steps, learningRate, l1,
-     *     groupLasso, heldOut, patience, pooling, tokenGates, batchSize, kind, evaluation.*, promote), 404 for an unknown prompt
-     *     set, 409 for a kind other than the intervention's, or when no worker has registered a model to check the
-     *     sites against
+     *     groupLasso, heldOut, patience, pooling, tokenGates, batchSize, kind, evaluation.*, promote), 404 for an
+     *     unknown prompt set, 409 for a kind other than the intervention's, or when no worker has registered a model to
+     *     check the sites against
      */
     @Transactional
     public RetrainingJobSummary request(String name, TrainingRequest body, String requestedBy) {

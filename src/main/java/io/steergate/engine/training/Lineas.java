@@ -132,8 +132,12 @@ public final class Lineas {
      */
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
-        return run(model, source, target, options, gates, listener, cancel, tap,
-                options.sites().size() > 1 || gates != null);
+        return run(model, source, target, options, gates, listener, cancel, tap, !inputsFixed(options, gates));
+    }
+
+    /** One site without joint gates: the site's input is upstream of its only map, so no step can move it. */
+    private static boolean inputsFixed(LineasOptions options, JointGates gates) {
+        return options.sites().size() == 1 && gates == null;
     }
 
     /**
@@ -144,7 +148,7 @@ public final class Lineas {
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap,
             boolean forwardEveryStep) {
-        if (!forwardEveryStep && (options.sites().size() != 1 || gates != null)) {
+        if (!forwardEveryStep && !inputsFixed(options, gates)) {
             throw new IllegalArgumentException("only one site without joint gates has inputs its map cannot move");
         }
         ActivationCollector.Pooling pooling = options.pooling();
@@ -240,9 +244,8 @@ public final class Lineas {
             sourceClean.keySet().retainAll(lossSites);
         }
         double trainW1Before = Evaluation.meanW1(sourceClean, clean);
-        // at one site, without joint gates, the site's input is upstream of its only map, so the clean pooled rows
-        // are the inputs of every step: ω x̄ + β is the pooled output whichever the pooling, since a per-neuron affine
-        // map commutes with the mean over tokens
+        // with inputs fixed the clean pooled rows are the inputs of every step: ω x̄ + β is the pooled output whichever
+        // the pooling, since a per-neuron affine map commutes with the mean over tokens
         float[][] fixedInputs = forwardEveryStep ? null : sourceClean.get(sites.get(0));
         // held-out sources are measured against the training targets (the distribution the maps aim at, the larger
         // sample); the held-out targets give the floor: what a sample of the target distribution itself scores
