@@ -292,6 +292,8 @@ class RetrainingQuarkusTest {
         cases.put("learningRate: must be in (0, 1]", with("learningRate", 5));
         cases.put("batchSize: must be in [4, 1024], got 3", with("batchSize", 3));
         cases.put("batchSize: must be in [4, 1024], got 1025", with("batchSize", 1025));
+        cases.put("body: field batchSize has the wrong type", with("batchSize", "all"));
+        cases.put("field batchSize has the wrong type", with("batchSize", 99_999_999_999L)); // past int
         cases.put("kind: required", with("kind", null));
         cases.put("target: required", with("target", null));
         cases.put("promote: needs an evaluation", with("promote", true));
