@@ -107,7 +107,8 @@
 #                                                           # every pair and on the 32-pair subsets, against Linear-AcT, blocks
 #                                                           # 8,000,000+ and R8's rows -> runs/converged.log
 #   policies/evaluation/measure.sh converged-frontier       # after converged: the converged maps at 0.7 / 0.85, mean shift at
-#                                                           # 1.3 / 1.5 on the same rows -> runs/converged-frontier.log
+#                                                           # 1.3 / 1.5, the shipped no-dogs map's twin at 1, on the same rows
+#                                                           # -> runs/converged-frontier.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -168,8 +169,9 @@ lineas_fits() {
 
 # last_token_fit NAME SITES METHOD OUT [gated]: `steer fit --pooling last` (EVALUATION.md "Session 18") on the concept's
 # selfgen sets (SELFGEN=selfgen-desired: the sets whose target side is about to write the desired concept); LinEAS with
-# the third measurement's recipe, seed $SEED, $STEPS steps (default 300); gated: then `steer gate --pooling last`, source against target of the
-# same sets (GATE_SETS=selfgen: of those, whatever the map was fitted on); FIT_ARGS: more `steer fit` options
+# the third measurement's recipe, seed $SEED, $STEPS steps (default 300); gated: then `steer gate --pooling last`,
+# source against target of the same sets (GATE_SETS=selfgen: of those, whatever the map was fitted on); FIT_ARGS: more
+# `steer fit` options
 last_token_fit() {
   local name="$1" sites="$2" method="$3" map="$4" gated="${5:-}"
   local sets="$out/selfgen/$name.${SELFGEN:-selfgen}" fitted="$map" recipe=(--seed 0)
@@ -915,7 +917,7 @@ for side, rows in zip(("source", "target"), lines):
         big_n_report "$name.lineas.$r.converged.last-token-gated.selfgen" "$block" 0.7,0.85 frontier
         big_n_report "$name.mean-shift.$r.last-token-gated.selfgen" "$block" 1.3,1.5 frontier
         # the fifth rule (R15, shipping): the shipped no-dogs map's evaluation twin at 1 on the same rows
-        [[ "$name" == no-dogs ]] && big_n_report "$name.lineas.$r.s1.last-token-gated.selfgen" "$block" 1
+        if [[ "$name" == no-dogs ]]; then big_n_report "$name.lineas.$r.s1.last-token-gated.selfgen" "$block" 1; fi
       done
     done 2>&1 | tee -a "$out/runs/converged-frontier.log"
     ;;
