@@ -109,6 +109,9 @@
 #   policies/evaluation/measure.sh converged-frontier       # after converged: the converged maps at 0.7 / 0.85, mean shift at
 #                                                           # 1.3 / 1.5, the shipped no-dogs map's twin at 1, on the same rows
 #                                                           # -> runs/converged-frontier.log
+#   policies/evaluation/measure.sh desired-converged        # R16: cheerful and kindness to convergence on the desired-side
+#                                                           # sets, beside the copies, on blocks 9,000,000+
+#                                                           # -> runs/desired-converged.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -921,6 +924,26 @@ for side, rows in zip(("source", "target"), lines):
       done
     done 2>&1 | tee -a "$out/runs/converged-frontier.log"
     ;;
+  desired-converged)
+    # session 24's first rule (R16), written before it ran: cheerful and kindness trained to convergence (every pair,
+    # full batch, 1,000 steps) on the selfgen-desired sets, gated by session 18's gates; at 1 beside the converged "did
+    # not" map (0 and 1: the unsteered reference), the shipped copy and session 19's early-stopped desired map (seed
+    # j mod 3), on blocks 9,000,000 + 100,000 j -> runs/...bign..., runs/desired-converged.log
+    for cfg in kindness:r2 cheerful:r3; do
+      IFS=: read -r name r <<< "$cfg"
+      tag="$name.lineas.$r.converged.last-token-gated-selfgen.selfgen-desired"
+      echo "== $tag"
+      [[ -s "$out/maps/$tag.safetensors" ]] || SELFGEN=selfgen-desired GATE_SETS=selfgen HELD_OUT=0 STEPS=1000 \
+        FIT_ARGS="--batch 1000" last_token_fit "$name" "layers.${r#r}.resid" lineas "$out/maps/$tag.safetensors" gated
+      for j in 0 1 2 3 4 5; do
+        block=$((9000000 + 100000 * j))
+        big_n_report "$name.lineas.$r.converged.last-token-gated.selfgen" "$block" 0,1
+        big_n_report "$tag" "$block" 1
+        big_n_report "$name.scaled-copy" "$block" 1
+        big_n_report "$name.lineas.$r.s$((j % 3)).last-token-gated-selfgen.selfgen-desired" "$block" 1
+      done
+    done 2>&1 | tee -a "$out/runs/desired-converged.log"
+    ;;
   relative-sparse)
     # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
     # site's activation spread (--prox-metric adam-relative), LinEAS at every resid site, last token, gated, seed 0,
@@ -954,5 +977,5 @@ for side, rows in zip(("source", "target"), lines):
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | low-data | frontier | converged | converged-frontier | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | low-data | frontier | converged | converged-frontier | desired-converged | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
 esac
