@@ -112,6 +112,8 @@
 #   policies/evaluation/measure.sh desired-converged        # R16: cheerful and kindness to convergence on the desired-side
 #                                                           # sets, beside the copies, on blocks 9,000,000+
 #                                                           # -> runs/desired-converged.log
+#   policies/evaluation/measure.sh converged-sites          # R17: LinEAS at every resid site to convergence, at 1 on R16's
+#                                                           # rows (FIT_ONLY=1: the fits) -> runs/converged-sites.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -172,14 +174,14 @@ lineas_fits() {
 
 # last_token_fit NAME SITES METHOD OUT [gated]: `steer fit --pooling last` (EVALUATION.md "Session 18") on the concept's
 # selfgen sets (SELFGEN=selfgen-desired: the sets whose target side is about to write the desired concept); LinEAS with
-# the third measurement's recipe, seed $SEED, $STEPS steps (default 300); gated: then `steer gate --pooling last`,
-# source against target of the same sets (GATE_SETS=selfgen: of those, whatever the map was fitted on); FIT_ARGS: more
-# `steer fit` options
+# the third measurement's recipe, seed $SEED, $STEPS steps (default 300), learning rate $LR (default 1e-2); gated: then
+# `steer gate --pooling last`, source against target of the same sets (GATE_SETS=selfgen: of those, whatever the map
+# was fitted on); FIT_ARGS: more `steer fit` options
 last_token_fit() {
   local name="$1" sites="$2" method="$3" map="$4" gated="${5:-}"
   local sets="$out/selfgen/$name.${SELFGEN:-selfgen}" fitted="$map" recipe=(--seed 0)
   local gate_sets="$out/selfgen/$name.${GATE_SETS:-${SELFGEN:-selfgen}}"
-  [[ "$method" == lineas ]] && recipe=(--seed "${SEED:-0}" --steps "${STEPS:-300}" --lr 1e-2 --held-out "${HELD_OUT:-0.25}" --patience 50)
+  [[ "$method" == lineas ]] && recipe=(--seed "${SEED:-0}" --steps "${STEPS:-300}" --lr "${LR:-1e-2}" --held-out "${HELD_OUT:-0.25}" --patience 50)
   [[ -n "$gated" ]] && fitted="$(mktemp --suffix=.safetensors)"
   $steer fit --model "$model" --method "$method" --source "$sets.source.jsonl" --target "$sets.target.jsonl" \
     --sites "$sites" --name "$name" --concept "$(concept "$name")" --pooling last "${recipe[@]}" ${FIT_ARGS:-} \
@@ -944,6 +946,22 @@ for side, rows in zip(("source", "target"), lines):
       done
     done 2>&1 | tee -a "$out/runs/desired-converged.log"
     ;;
+  converged-sites)
+    # session 24's second rule (R17), written before it ran: LinEAS at all five resid sites to convergence (every pair,
+    # full batch; lr 3e-2 for 300 steps, which at each concept's one site reaches the 1,000-step lr 1e-2 map to 1.5e-4),
+    # gated, for NAMES (default no-dogs kindness); at 1 on R16's rows beside the one-site converged map read there
+    # -> maps/<name>.lineas.resid.converged.last-token-gated.selfgen, runs/converged-sites.log
+    for name in ${NAMES:-no-dogs kindness}; do
+      tag="$name.lineas.resid.converged.last-token-gated.selfgen"
+      echo "== $tag"
+      [[ -s "$out/maps/$tag.safetensors" ]] || HELD_OUT=0 STEPS=300 LR=3e-2 FIT_ARGS="--batch 1000" \
+        last_token_fit "$name" resid lineas "$out/maps/$tag.safetensors" gated
+      [[ -n "${FIT_ONLY:-}" ]] && continue
+      for j in 0 1 2 3 4 5; do
+        big_n_report "$tag" "$((9000000 + 100000 * j))" 1
+      done
+    done 2>&1 | tee -a "$out/runs/converged-sites.log"
+    ;;
   relative-sparse)
     # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
     # site's activation spread (--prox-metric adam-relative), LinEAS at every resid site, last token, gated, seed 0,
@@ -977,5 +995,5 @@ for side, rows in zip(("source", "target"), lines):
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | low-data | frontier | converged | converged-frontier | desired-converged | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | low-data | frontier | converged | converged-frontier | desired-converged | converged-sites | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
 esac
