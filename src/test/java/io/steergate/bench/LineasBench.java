@@ -47,7 +47,7 @@ public final class LineasBench {
                 norms.add(new HookSite(l, HookPoint.ATTN_NORM));
                 norms.add(new HookSite(l, HookPoint.MLP_NORM));
             }
-            Lineas.train(model, src, dst, LineasOptions.of("warmup", "", resid).withSteps(5)); // warmup
+            Lineas.train(model, src, dst, LineasOptions.of("warmup", "", resid).with(s -> s.withSteps(5))); // warmup
             run(model, src, dst, "resid x5", resid, steps);
             run(model, src, dst, "attn_norm+mlp_norm x5", norms, steps);
         }
@@ -57,7 +57,8 @@ public final class LineasBench {
             int steps) {
         long[] at = new long[steps + 1]; // nanos since start after each step; at[0] = before step 1
         long start = System.nanoTime();
-        LineasFit fit = Lineas.train(model, src, dst, LineasOptions.of("bench", "kindness", sites).withSteps(steps),
+        LineasFit fit = Lineas.train(model, src, dst,
+                LineasOptions.of("bench", "kindness", sites).with(s -> s.withSteps(steps)),
                 p -> at[p.step()] = System.nanoTime() - start, () -> false);
         double[] loss = fit.lossHistory();
         at[0] = at[1] - (at[2] - at[1]); // step 1 ends one step after the targets were collected (approximation)

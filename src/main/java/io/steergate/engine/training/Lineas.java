@@ -126,9 +126,9 @@ public final class Lineas {
 
     /**
      * As the paper trains, with every pooled activation (the targets, the training batches' post-map outputs, the W1
-     * checks) pooled as {@code options.pooling()} says: {@link ActivationCollector.Pooling#LAST} for prompts cut where
-     * the model chooses (EVALUATION.md, session 18; recorded in the hyperparameters). The joint gates' control penalty
-     * stays a mean over every token: it bounds the displacement wherever the map acts.
+     * checks) pooled as the settings say: {@link ActivationCollector.Pooling#LAST} for prompts cut where the model
+     * chooses (EVALUATION.md, session 18; recorded in the hyperparameters). The joint gates' control penalty stays a
+     * mean over every token: it bounds the displacement wherever the map acts.
      */
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
@@ -151,7 +151,8 @@ public final class Lineas {
         if (!forwardEveryStep && !inputsFixed(options, gates)) {
             throw new IllegalArgumentException("only one site without joint gates has inputs its map cannot move");
         }
-        ActivationCollector.Pooling pooling = options.pooling();
+        TrainingSettings settings = options.settings();
+        ActivationCollector.Pooling pooling = settings.pooling();
         long start = System.nanoTime();
         if (source.size() < MIN_SOURCE_PROMPTS || target.size() < MIN_TARGET_PROMPTS) {
             throw new IllegalArgumentException("need at least " + MIN_SOURCE_PROMPTS + " source prompts and "
@@ -166,9 +167,9 @@ public final class Lineas {
             }
         }
         // the split has its own seeded stream, so a fit without one batches exactly as before splits existed
-        Random splitRandom = new Random(options.seed());
-        HeldOutSplit src = HeldOutSplit.of(source, options.heldOut(), splitRandom);
-        HeldOutSplit dst = HeldOutSplit.of(target, options.heldOut(), splitRandom);
+        Random splitRandom = new Random(settings.seed());
+        HeldOutSplit src = HeldOutSplit.of(source, settings.heldOut(), splitRandom);
+        HeldOutSplit dst = HeldOutSplit.of(target, settings.heldOut(), splitRandom);
         if (src.train().size() < MIN_SOURCE_PROMPTS) {
             throw new IllegalArgumentException("need at least " + MIN_SOURCE_PROMPTS + " source prompts to train on, "
                     + src.heldOut().size() + " of " + source.size() + " are held out");
@@ -176,7 +177,7 @@ public final class Lineas {
         boolean checking = !src.heldOut().isEmpty();
         int nSites = sites.size();
         List<HookSite> lossSites = options.lossSites();
-        int batchSize = Math.min(options.batchSize(), src.train().size());
+        int batchSize = Math.min(settings.batchSize(), src.train().size());
         int runLayers = sites.get(sites.size() - 1).layer() + 1;
 
         // targets: clean pooled activations, read at the batch's quantile levels once
@@ -193,7 +194,7 @@ public final class Lineas {
             int[] ids = model.tokenizer().encode(src.train().get(i));
             sourceIds[i] = ids.length > seqLen ? Arrays.copyOf(ids, seqLen) : ids;
         }
-        int[] order = shuffle(sourceIds.length, new Random(options.seed()));
+        int[] order = shuffle(sourceIds.length, new Random(settings.seed()));
         // control token ids, batches cycling through them in order (every control prompt counts alike)
         int[][] controlIds = gates == null ? new int[0][] : model.encodeTruncated(gates.control());
         int controlBatch = Math.min(batchSize, controlIds.length);
@@ -236,7 +237,7 @@ public final class Lineas {
 
         // the training sources' clean activations, collected once: at the loss sites for the W1 before, and in the
         // relative metric at every site, whose spread is the unit of its β group (docs/steering-methods.md 3.4)
-        boolean relative = options.proxMetric() == Proximal.Metric.ADAM_RELATIVE;
+        boolean relative = settings.proxMetric() == Proximal.Metric.ADAM_RELATIVE;
         Map<HookSite, float[][]> sourceClean = collector.collect(src.train(), relative ? sites : lossSites, null);
         double[] spreads = relative ? sourceClean.values().stream().mapToDouble(Lineas::spread).toArray() : null;
         if (relative) {
@@ -264,7 +265,7 @@ public final class Lineas {
         int lastCheck = 0;
         boolean stoppedEarly = false;
 
-        for (int step = 1; step <= options.steps(); step++) {
+        for (int step = 1; step <= settings.steps(); step++) {
             if (cancel.getAsBoolean()) {
                 cancelled = true;
                 break;
@@ -300,16 +301,16 @@ public final class Lineas {
                     adam(omega[s], gradOmega[s], mOmega[s], vOmega[s], lr, updates);
                     adam(beta[s], gradBeta[s], mBeta[s], vBeta[s], lr, updates);
                     // the group-lasso weights of this site's two groups, in the metric the options name
-                    double groupOmega = options.groupLasso();
-                    double groupBeta = options.groupLasso();
-                    if (options.proxMetric() != Proximal.Metric.LR) {
+                    double groupOmega = settings.groupLasso();
+                    double groupBeta = settings.groupLasso();
+                    if (settings.proxMetric() != Proximal.Metric.LR) {
                         groupOmega /= meanAdamDenominator(vOmega[s], updates);
                         groupBeta /= meanAdamDenominator(vBeta[s], updates);
                     }
                     if (spreads != null) {
                         groupBeta /= spreads[s];
                     }
-                    Proximal.sparseGroup(omega[s], beta[s], lr, options.l1(), groupOmega, groupBeta);
+                    Proximal.sparseGroup(omega[s], beta[s], lr, settings.l1(), groupOmega, groupBeta);
                     if (gates != null) {
                         adam(gate[s], gradGate[s], gateMoments[0][s], gateMoments[1][s], lr, updates);
                         adam(gateBias[s], gradGateBias[s], gateMoments[2][s], gateMoments[3][s], lr, updates);
@@ -320,7 +321,7 @@ public final class Lineas {
             }
             history.add(Double.isFinite(loss) ? loss : Double.NaN);
             double heldOutW1 = Double.NaN;
-            if (checking && (step % HELD_OUT_EVERY == 0 || step == options.steps())) {
+            if (checking && (step % HELD_OUT_EVERY == 0 || step == settings.steps())) {
                 heldOutW1 = w1(collector, src.heldOut(), clean, model, options, new Maps(omega, beta, gate, gateBias));
                 lastW1 = heldOutW1;
                 lastCheck = step;
@@ -335,14 +336,14 @@ public final class Lineas {
             }
             int[] active = active(omega, beta);
             listener.accept(new Progress(step, loss, lr, active[0], active[1], skipped, heldOutW1));
-            if (!Double.isNaN(heldOutW1) && options.patience() > 0 && step - bestStep >= options.patience()
-                    && step < options.steps()) {
+            if (!Double.isNaN(heldOutW1) && settings.patience() > 0 && step - bestStep >= settings.patience()
+                    && step < settings.steps()) {
                 stoppedEarly = true;
                 break;
             }
         }
         int stepsRun = history.size();
-        boolean keepBest = checking && options.patience() > 0;
+        boolean keepBest = checking && settings.patience() > 0;
         Maps out = keepBest ? new Maps(bestOmega, bestBeta, bestGate, bestGateBias)
                 : new Maps(omega, beta, gate, gateBias);
         double heldOutAfter = !checking ? Double.NaN
@@ -359,27 +360,27 @@ public final class Lineas {
         String sourceSha = PromptSet.sha256Of(source);
         String targetSha = PromptSet.sha256Of(target);
         Map<String, String> hp = new TreeMap<>();
-        hp.put("lr", Double.toString(options.learningRate()));
-        hp.put("steps", Integer.toString(options.steps()));
+        hp.put("lr", Double.toString(settings.learningRate()));
+        hp.put("steps", Integer.toString(settings.steps()));
         hp.put("batch", Integer.toString(batchSize));
-        hp.put("l1", Double.toString(options.l1()));
-        hp.put("group", Double.toString(options.groupLasso()));
-        hp.put("seed", Long.toString(options.seed()));
+        hp.put("l1", Double.toString(settings.l1()));
+        hp.put("group", Double.toString(settings.groupLasso()));
+        hp.put("seed", Long.toString(settings.seed()));
         hp.put("optimizer", "adam(0.9,0.9,1e-8)");
         hp.put("schedule", "cosine(min=lr*" + DAMPEN_LR + ")");
         hp.put("criterion", "wasserstein(p=2,sorted,mean)");
         if (pooling != ActivationCollector.Pooling.MEAN) {
             hp.put("pooling", pooling.wireName());
         }
-        if (options.proxMetric() != Proximal.Metric.LR) {
-            hp.put("proxMetric", options.proxMetric().wireName());
+        if (settings.proxMetric() != Proximal.Metric.LR) {
+            hp.put("proxMetric", settings.proxMetric().wireName());
         }
-        if (options.lastSiteLoss()) {
+        if (settings.lastSiteLoss()) {
             hp.put("lossSites", "last");
         }
         if (checking) {
-            hp.put("heldOut", Double.toString(options.heldOut()));
-            hp.put("patience", Integer.toString(options.patience()));
+            hp.put("heldOut", Double.toString(settings.heldOut()));
+            hp.put("patience", Integer.toString(settings.patience()));
         }
         if (gates != null) {
             // the control set's hash goes with the hyperparameters: training_data_sha256 is exactly {source, target}
@@ -627,9 +628,9 @@ public final class Lineas {
 
     /** CosineAnnealingLR(T_max = steps, eta_min = lr·1e-3) at 0-based step t. */
     static double learningRate(LineasOptions options, int t) {
-        double max = options.learningRate();
+        double max = options.settings().learningRate();
         double min = max * DAMPEN_LR;
-        return min + (max - min) * (1 + Math.cos(Math.PI * t / options.steps())) / 2;
+        return min + (max - min) * (1 + Math.cos(Math.PI * t / options.settings().steps())) / 2;
     }
 
     /** {active neurons over all sites, active sites}. */

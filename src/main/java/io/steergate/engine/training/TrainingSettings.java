@@ -5,25 +5,33 @@ import java.util.Objects;
 
 /**
  * The hyperparameters of a training, every method's in one record; each method reads those it uses (LinEAS all of
- * them; the closed-form methods the seed, the batch size, targetsThroughEarlierMaps and the pooling). {@link #DEFAULTS} is the one
- * place the defaults are written (docs/steering-methods.md 5, chosen for stories260K).
+ * them but targetsThroughEarlierMaps, through {@link LineasOptions#settings()}; the closed-form methods the seed, the
+ * batch size, targetsThroughEarlierMaps and the pooling). {@link #DEFAULTS} is the one place the defaults are written
+ * (docs/steering-methods.md 5, chosen for stories260K).
  *
- * @param steps LinEAS Adam steps
- * @param learningRate LinEAS peak learning rate
- * @param batchSize LinEAS source prompts per step; prompts per forward while a closed-form method collects
- * @param l1 LinEAS L1 weight (neuron selection), 0 = off
- * @param groupLasso LinEAS group-lasso weight (site selection), 0 = off
- * @param seed seed of the count-equalizing subsample (closed-form methods) or of the batch shuffle (LinEAS)
+ * @param steps LinEAS Adam steps, at least 1
+ * @param learningRate LinEAS peak learning rate; a cosine schedule anneals it to learningRate·1e-3 over the steps
+ * @param batchSize LinEAS source prompts per step, at least {@link LineasOptions#MIN_BATCH}, capped at the number of
+ *     source prompts; prompts per forward while a closed-form method collects
+ * @param l1 LinEAS weight of the L1 proximal step toward the identity (neuron selection), 0 = off
+ * @param groupLasso LinEAS weight of the group-lasso proximal step, one group per site for ω and one for β (site
+ *     selection), 0 = off
+ * @param seed seed of the count-equalizing subsample (closed-form methods) or, for LinEAS, of the shuffle that orders
+ *     the source prompts into batches and of the held-out split (java.util.Random, one instance each)
  * @param targetsThroughEarlierMaps closed-form methods: target prompts pass through the maps fitted so far
  * @param heldOut LinEAS: share of the source and of the target prompts held out of training to measure held-out W1
- *     (seeded by {@code seed}), in [0, 0.5]; 0 = no split
+ *     (seeded by {@code seed}), in [0, 0.5]; their W1 is checked every {@link Lineas#HELD_OUT_EVERY} steps; 0 = no
+ *     split (every prompt trains)
  * @param patience LinEAS with a held-out split: stop once held-out W1 has not improved for this many steps and keep
- *     the maps of its best check; 0 = no early stopping (run every step, keep the last maps)
+ *     the maps of its best check (the identity if no check beat it); 0 = no early stopping (run every step, keep the
+ *     last maps)
  * @param pooling every method: how each prompt's activations are pooled into the sample it estimates from; MEAN
- *     over its tokens (as published), LAST token (for prompts cut just before the model chooses, EVALUATION.md)
+ *     over its tokens (as published), LAST token (for prompts cut just before the model chooses, EVALUATION.md);
+ *     LinEAS pools every activation of the loss and the checks so: the targets, the training batches' post-map
+ *     outputs, the W1 checks
  * @param proxMetric LinEAS: the metric of the group-lasso step, {@link Proximal.Metric#LR} as published
- * @param lastSiteLoss LinEAS: the loss and the W1 checks at the last site only (every site's map still trains, through
- *     its effect there); false = at every site, as published
+ * @param lastSiteLoss LinEAS: the loss, its targets and the W1 checks at the last site only, so the earlier sites'
+ *     maps train through their effect there alone (every site's map still trains); false = at every site, as published
  */
 public record TrainingSettings(int steps, double learningRate, int batchSize, double l1, double groupLasso, long seed,
         boolean targetsThroughEarlierMaps, double heldOut, int patience, Pooling pooling, Proximal.Metric proxMetric,

@@ -32,8 +32,9 @@ class InterventionMethodsTest {
             assertEquals(new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false), method.defaults(), method.wireName());
         }
         LineasOptions lineas = LineasOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")));
-        assertEquals(List.of(300, 1e-2, 32, 0.0, 0.0, 0L), List.of(lineas.steps(), lineas.learningRate(),
-                lineas.batchSize(), lineas.l1(), lineas.groupLasso(), lineas.seed()));
+        TrainingSettings ls = lineas.settings();
+        assertEquals(List.of(300, 1e-2, 32, 0.0, 0.0, 0L), List.of(ls.steps(), ls.learningRate(), ls.batchSize(),
+                ls.l1(), ls.groupLasso(), ls.seed()));
         FitOptions causal = FitOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")));
         assertEquals(List.of(0L, false, 32), List.of(causal.seed(), causal.targetsThroughEarlierMaps(), causal.batchSize()));
         assertEquals(4, Lineas.METHOD.minSourcePrompts());

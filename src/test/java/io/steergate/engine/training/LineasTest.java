@@ -49,7 +49,7 @@ class LineasTest {
             resid.add(new HookSite(l, HookPoint.RESID));
         }
         fit = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                LineasOptions.of("kindness", "kindness", resid).withSteps(100));
+                LineasOptions.of("kindness", "kindness", resid).with(s -> s.withSteps(100)));
     }
 
     @AfterAll
@@ -89,7 +89,7 @@ class LineasTest {
     void heldOutPromptsOnlyMeasureTheyNeverTrain() {
         List<String> src = kindness.source().texts();
         List<String> dst = kindness.target().texts();
-        LineasOptions options = small("held").withSteps(12).withSeed(3).withHeldOut(0.25);
+        LineasOptions options = small("held").with(s -> s.withSteps(12).withSeed(3).withHeldOut(0.25));
         List<Double> checks = new ArrayList<>();
         LineasFit held = Lineas.train(model, src, dst, options, p -> checks.add(p.heldOutW1()), () -> false);
         // the split the fit made, redrawn: source first, then target, from one Random of the seed
@@ -98,7 +98,8 @@ class LineasTest {
         HeldOutSplit dstSplit = HeldOutSplit.of(dst, 0.25, random);
         assertEquals(14, held.w1().heldOutPrompts());
         // the same maps as a fit given only the training parts: the held-out prompts never reached a gradient
-        LineasFit trainOnly = Lineas.train(model, srcSplit.train(), dstSplit.train(), options.withHeldOut(0));
+        LineasFit trainOnly = Lineas.train(model, srcSplit.train(), dstSplit.train(),
+                options.with(s -> s.withHeldOut(0)));
         assertEquals(trainOnly.intervention().maps(), held.intervention().maps());
         assertArrayEquals(trainOnly.lossHistory(), held.lossHistory());
         // reported W1 = W1 measured independently: held-out sources before and after against the training targets,
@@ -125,10 +126,11 @@ class LineasTest {
 
     @Test
     void aLastTokenFitTrainsOnEachPromptsLastTokenAndSaysSo() {
-        LineasOptions options = small("last").withSteps(2);
+        LineasOptions options = small("last").with(s -> s.withSteps(2));
         List<String> source = kindness.source().texts();
         List<String> target = kindness.target().texts();
-        LineasFit last = Lineas.train(model, source, target, options.withPooling(ActivationCollector.Pooling.LAST));
+        LineasFit last = Lineas.train(model, source, target,
+                options.with(s -> s.withPooling(ActivationCollector.Pooling.LAST)));
         LineasFit mean = Lineas.train(model, source, target, options);
 
         // step 0's W1 is the clean sources against the clean targets, each pooled as the fit pools them
@@ -145,8 +147,8 @@ class LineasTest {
         List<String> source = kindness.source().texts();
         List<String> target = kindness.target().texts();
         for (ActivationCollector.Pooling pooling : ActivationCollector.Pooling.values()) {
-            LineasOptions options = LineasOptions.of("one", "kindness", List.of(resid.get(2))).withSteps(30)
-                    .withSeed(2).withPooling(pooling);
+            LineasOptions options = LineasOptions.of("one", "kindness", List.of(resid.get(2)))
+                    .with(s -> s.withSteps(30).withSeed(2).withPooling(pooling));
             LineasFit read = Lineas.run(model, source, target, options, null, p -> { }, () -> false,
                     (step, gw, gb) -> { }, false);
             LineasFit forward = Lineas.run(model, source, target, options, null, p -> { }, () -> false,
@@ -168,7 +170,8 @@ class LineasTest {
 
     @Test
     void whenHeldOutW1OnlyGetsWorseTheFitStopsAfterThePatienceAndReturnsTheIdentity() {
-        LineasOptions options = small("worse").withSteps(100).withSeed(3).withHeldOut(0.25).withPatience(20);
+        LineasOptions options = small("worse")
+                .with(s -> s.withSteps(100).withSeed(3).withHeldOut(0.25).withPatience(20));
         List<Double> checks = new ArrayList<>();
         // every gradient says "raise every scale and shift": the maps drift away from the target
         LineasFit fit = Lineas.run(model, kindness.source().texts(), kindness.target().texts(), options,
@@ -194,7 +197,7 @@ class LineasTest {
 
     @Test
     void aStepWithANonFiniteGradientIsSkippedAndLeavesTheMapsAsTheyWere() {
-        LineasOptions options = small("guard").withSteps(4);
+        LineasOptions options = small("guard").with(s -> s.withSteps(4));
         // poisoned: step 4's gradient gets a NaN, so its update must not happen
         AtomicInteger reportedSkips = new AtomicInteger();
         LineasFit poisoned = Lineas.run(model, kindness.source().texts(), kindness.target().texts(), options,
@@ -214,28 +217,29 @@ class LineasTest {
                 p -> done.set(p.step()), () -> done.get() == 3);
         assertEquals(poisoned.intervention().maps(), stopped.intervention().maps());
         // an infinite gradient is caught the same way, at any step
-        LineasFit inf = Lineas.run(model, kindness.source().texts(), kindness.target().texts(), options.withSteps(2),
-                null, p -> { }, () -> false, (step, gw, gb) -> gb[1][0] = Float.POSITIVE_INFINITY);
+        LineasFit inf = Lineas.run(model, kindness.source().texts(), kindness.target().texts(),
+                options.with(s -> s.withSteps(2)), null, p -> { }, () -> false,
+                (step, gw, gb) -> gb[1][0] = Float.POSITIVE_INFINITY);
         assertEquals(2, inf.skippedSteps());
         assertEquals(AffineMap.identity(model.config().dim()), inf.intervention().maps().get(resid.get(1)));
     }
 
     @Test
     void theSameSeedGivesIdenticalMapsAndCancellingStopsEarly() {
-        LineasOptions options = small("seeded").withSteps(6).withSeed(5);
+        LineasOptions options = small("seeded").with(s -> s.withSteps(6).withSeed(5));
         List<String> src = kindness.source().texts();
         List<String> dst = kindness.target().texts();
         LineasFit first = Lineas.train(model, src, dst, options);
         LineasFit second = Lineas.train(model, src, dst, options);
         assertEquals(first.intervention().maps(), second.intervention().maps());
         assertArrayEquals(first.lossHistory(), second.lossHistory());
-        assertNotEquals(first.intervention().maps(), Lineas.train(model, src, dst, options.withSeed(6))
+        assertNotEquals(first.intervention().maps(), Lineas.train(model, src, dst, options.with(s -> s.withSeed(6)))
                 .intervention().maps());
         assertFalse(first.cancelled());
 
         AtomicInteger steps = new AtomicInteger();
-        LineasFit cancelled = Lineas.train(model, src, dst, options.withSteps(1000), p -> steps.set(p.step()),
-                () -> steps.get() >= 2);
+        LineasFit cancelled = Lineas.train(model, src, dst, options.with(s -> s.withSteps(1000)),
+                p -> steps.set(p.step()), () -> steps.get() >= 2);
         assertTrue(cancelled.cancelled());
         assertEquals(2, cancelled.stepsRun());
         assertEquals("true", cancelled.intervention().metadata().get("cancelled"));
@@ -245,9 +249,9 @@ class LineasTest {
     @Test
     void aLargeL1WeightReturnsNeuronsExactlyToTheIdentity() {
         LineasFit plain = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                small("plain").withSteps(30));
+                small("plain").with(s -> s.withSteps(30)));
         LineasFit sparse = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                small("sparse").withSteps(30).withL1(0.75));
+                small("sparse").with(s -> s.withSteps(30).withL1(0.75)));
         int total = resid.size() * model.config().dim();
         int plainIdentity = exactIdentityNeurons(plain.intervention());
         int sparseIdentity = exactIdentityNeurons(sparse.intervention());
@@ -261,7 +265,7 @@ class LineasTest {
     void aLargeGroupWeightReturnsWholeSitesToTheIdentity() {
         AtomicInteger activeSites = new AtomicInteger();
         LineasFit grouped = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                small("grouped").withSteps(30).withGroupLasso(0.7), p -> activeSites.set(p.activeSites()),
+                small("grouped").with(s -> s.withSteps(30).withGroupLasso(0.7)), p -> activeSites.set(p.activeSites()),
                 () -> false);
         int identitySites = 0;
         for (AffineMap map : grouped.intervention().maps().values()) {
@@ -298,7 +302,7 @@ class LineasTest {
         List<String> three = kindness.source().texts().subList(0, 3);
         assertThrows(IllegalArgumentException.class,
                 () -> Lineas.train(model, three, kindness.target().texts(), small("few")));
-        assertThrows(IllegalArgumentException.class, () -> small("tiny").withBatchSize(3));
+        assertThrows(IllegalArgumentException.class, () -> small("tiny").with(s -> s.withBatchSize(3)));
         assertThrows(IllegalArgumentException.class, () -> Lineas.train(model, kindness.source().texts(),
                 kindness.target().texts(), LineasOptions.of("far", "", List.of(HookSite.parse("layers.9.resid")))));
     }
@@ -311,11 +315,11 @@ class LineasTest {
         // after many updates the bias correction is gone: sqrt(v) + eps
         assertEquals(0.02 + 1e-8, Lineas.meanAdamDenominator(new double[] {4e-4, 4e-4}, 10_000), 1e-12);
 
-        LineasOptions options = small("metric").withSteps(3);
+        LineasOptions options = small("metric").with(s -> s.withSteps(3));
         LineasFit lr = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                options.withGroupLasso(0.05));
+                options.with(s -> s.withGroupLasso(0.05)));
         LineasFit adam = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                options.withGroupLasso(0.05).withProxMetric(Proximal.Metric.ADAM));
+                options.with(s -> s.withGroupLasso(0.05).withProxMetric(Proximal.Metric.ADAM)));
         assertNotEquals(lr.intervention().maps(), adam.intervention().maps());
         assertTrue(adam.intervention().metadata().get("hyperparameters").contains("\"proxMetric\":\"adam\""));
         assertFalse(lr.intervention().metadata().get("hyperparameters").contains("proxMetric"),
@@ -323,7 +327,7 @@ class LineasTest {
         // without a group weight the metric changes nothing
         assertEquals(Lineas.train(model, kindness.source().texts(), kindness.target().texts(), options).intervention()
                 .maps(), Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                        options.withProxMetric(Proximal.Metric.ADAM)).intervention().maps());
+                        options.with(s -> s.withProxMetric(Proximal.Metric.ADAM))).intervention().maps());
     }
 
     @Test
@@ -333,11 +337,11 @@ class LineasTest {
         assertEquals(0.0, Lineas.spread(new float[][] {{5, -1}, {5, -1}, {5, -1}}), 0.0);
 
         // a weight Adam's metric leaves every site active at (larger ones zero every group within three steps)
-        LineasOptions options = small("relative").withSteps(3).withGroupLasso(1e-4);
+        LineasOptions options = small("relative").with(s -> s.withSteps(3).withGroupLasso(1e-4));
         LineasFit adam = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                options.withProxMetric(Proximal.Metric.ADAM));
+                options.with(s -> s.withProxMetric(Proximal.Metric.ADAM)));
         LineasFit relative = Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                options.withProxMetric(Proximal.Metric.ADAM_RELATIVE));
+                options.with(s -> s.withProxMetric(Proximal.Metric.ADAM_RELATIVE)));
         for (HookSite site : resid) {
             assertNotEquals(AffineMap.identity(64), adam.intervention().maps().get(site), site.name());
         }
@@ -346,16 +350,17 @@ class LineasTest {
                 .contains("\"proxMetric\":\"adam-relative\""));
         // the sources collected at every site for the spreads give the same W1 before, at every site or the last only
         assertEquals(adam.w1().trainBefore(), relative.w1().trainBefore(), 0.0);
-        LineasOptions last = options.withSteps(1).withLastSiteLoss(true);
+        LineasOptions last = options.with(s -> s.withSteps(1).withLastSiteLoss(true));
         assertEquals(Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                last.withProxMetric(Proximal.Metric.ADAM)).w1().trainBefore(),
+                last.with(s -> s.withProxMetric(Proximal.Metric.ADAM))).w1().trainBefore(),
                 Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                        last.withProxMetric(Proximal.Metric.ADAM_RELATIVE)).w1().trainBefore(), 0.0);
+                        last.with(s -> s.withProxMetric(Proximal.Metric.ADAM_RELATIVE))).w1().trainBefore(), 0.0);
         // without a group weight it changes nothing either
         assertEquals(Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                options.withGroupLasso(0).withProxMetric(Proximal.Metric.ADAM)).intervention().maps(),
+                options.with(s -> s.withGroupLasso(0).withProxMetric(Proximal.Metric.ADAM))).intervention().maps(),
                 Lineas.train(model, kindness.source().texts(), kindness.target().texts(),
-                        options.withGroupLasso(0).withProxMetric(Proximal.Metric.ADAM_RELATIVE)).intervention().maps());
+                        options.with(s -> s.withGroupLasso(0).withProxMetric(Proximal.Metric.ADAM_RELATIVE)))
+                        .intervention().maps());
     }
 
     @Test
@@ -364,9 +369,11 @@ class LineasTest {
         List<String> target = kindness.target().texts();
         HookSite earlier = resid.get(3);
         HookSite last = resid.get(4);
-        LineasOptions two = LineasOptions.of("ls", "kindness", List.of(earlier, last)).withBatchSize(16).withSteps(3);
-        LineasOptions one = LineasOptions.of("ls", "kindness", List.of(last)).withBatchSize(16).withSteps(3);
-        LineasFit lastSiteLoss = Lineas.train(model, source, target, two.withLastSiteLoss(true));
+        LineasOptions two = LineasOptions.of("ls", "kindness", List.of(earlier, last))
+                .with(s -> s.withBatchSize(16).withSteps(3));
+        LineasOptions one = LineasOptions.of("ls", "kindness", List.of(last))
+                .with(s -> s.withBatchSize(16).withSteps(3));
+        LineasFit lastSiteLoss = Lineas.train(model, source, target, two.with(s -> s.withLastSiteLoss(true)));
         LineasFit everySite = Lineas.train(model, source, target, two);
         LineasFit alone = Lineas.train(model, source, target, one);
 
@@ -383,11 +390,11 @@ class LineasTest {
         assertFalse(everySite.intervention().metadata().get("hyperparameters").contains("lossSites"));
         // at one site the last site is every site: the same maps
         assertEquals(alone.intervention().maps(),
-                Lineas.train(model, source, target, one.withLastSiteLoss(true)).intervention().maps());
+                Lineas.train(model, source, target, one.with(s -> s.withLastSiteLoss(true))).intervention().maps());
     }
 
     private static LineasOptions small(String name) {
-        return LineasOptions.of(name, "kindness", resid).withBatchSize(16);
+        return LineasOptions.of(name, "kindness", resid).with(s -> s.withBatchSize(16));
     }
 
     private static double meanW1(Map<HookSite, float[][]> a, Map<HookSite, float[][]> b) {

@@ -23,8 +23,8 @@ class TrainingSettingsTest {
         assertEquals(new TrainingSettings(300, 1e-2, 32, 0, 0, 0L, false, 0, 0,
                 ActivationCollector.Pooling.MEAN, Proximal.Metric.LR, false), TrainingSettings.DEFAULTS);
         LineasOptions options = LineasOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")));
-        assertEquals(0.0, options.heldOut());
-        assertEquals(0, options.patience());
+        assertEquals(0.0, options.settings().heldOut());
+        assertEquals(0, options.settings().patience());
     }
 
     @Test
@@ -32,10 +32,10 @@ class TrainingSettingsTest {
         TrainingSettings s = TrainingSettings.DEFAULTS.withHeldOut(0.25).withPatience(40).withSeed(9);
         s.checkBounds();
         LineasOptions options = LineasOptions.of("n", "", List.of(HookSite.parse("layers.0.resid")), s);
-        assertEquals(0.25, options.heldOut());
-        assertEquals(40, options.patience());
-        assertEquals(9, options.seed());
-        assertEquals(300, options.withHeldOut(0.1).withPatience(5).steps());
+        assertEquals(0.25, options.settings().heldOut());
+        assertEquals(40, options.settings().patience());
+        assertEquals(9, options.settings().seed());
+        assertEquals(300, options.with(t -> t.withHeldOut(0.1).withPatience(5)).settings().steps());
     }
 
     @Test
@@ -45,21 +45,24 @@ class TrainingSettingsTest {
                 .withSteps(7).withHeldOut(0.2);
         assertEquals(ActivationCollector.Pooling.LAST, last.pooling());
         List<HookSite> sites = List.of(HookSite.parse("layers.0.resid"));
-        assertEquals(ActivationCollector.Pooling.LAST, LineasOptions.of("n", "", sites, last).withSteps(2).pooling());
+        assertEquals(ActivationCollector.Pooling.LAST,
+                LineasOptions.of("n", "", sites, last).with(s -> s.withSteps(2)).settings().pooling());
         assertEquals(ActivationCollector.Pooling.LAST, FitOptions.of("n", "", sites, last).withSeed(1).pooling());
         assertEquals(ActivationCollector.Pooling.MEAN, FitOptions.of("n", "", sites).pooling());
         TrainingSettings adam = TrainingSettings.DEFAULTS.withProxMetric(Proximal.Metric.ADAM).withGroupLasso(0.1);
-        assertEquals(Proximal.Metric.ADAM, LineasOptions.of("n", "", sites, adam).withSeed(2).proxMetric());
-        assertEquals(Proximal.Metric.LR, LineasOptions.of("n", "", sites).proxMetric());
+        assertEquals(Proximal.Metric.ADAM,
+                LineasOptions.of("n", "", sites, adam).with(s -> s.withSeed(2)).settings().proxMetric());
+        assertEquals(Proximal.Metric.LR, LineasOptions.of("n", "", sites).settings().proxMetric());
         TrainingSettings lastSite = TrainingSettings.DEFAULTS.withLastSiteLoss(true).withGroupLasso(0.1).withSeed(4);
-        assertTrue(LineasOptions.of("n", "", sites, lastSite).withSteps(3).withProxMetric(Proximal.Metric.ADAM)
-                .lastSiteLoss());
-        assertFalse(LineasOptions.of("n", "", sites).lastSiteLoss());
+        assertTrue(LineasOptions.of("n", "", sites, lastSite)
+                .with(s -> s.withSteps(3).withProxMetric(Proximal.Metric.ADAM)).settings().lastSiteLoss());
+        assertFalse(LineasOptions.of("n", "", sites).settings().lastSiteLoss());
         List<HookSite> two = List.of(HookSite.parse("layers.3.resid"), HookSite.parse("layers.1.resid"));
         assertEquals(List.of(HookSite.parse("layers.1.resid"), HookSite.parse("layers.3.resid")),
                 LineasOptions.of("n", "", two).lossSites(), "every site, in forward order");
         assertEquals(List.of(HookSite.parse("layers.3.resid")),
-                LineasOptions.of("n", "", two).withLastSiteLoss(true).lossSites(), "the last site in forward order");
+                LineasOptions.of("n", "", two).with(s -> s.withLastSiteLoss(true)).lossSites(),
+                "the last site in forward order");
     }
 
     @Test
@@ -83,7 +86,9 @@ class TrainingSettingsTest {
                 () -> TrainingSettings.DEFAULTS.withPatience(-1).checkBounds());
         assertTrue(patience.getMessage().startsWith("patience:"), patience.getMessage());
         List<HookSite> sites = List.of(HookSite.parse("layers.0.resid"));
-        assertThrows(IllegalArgumentException.class, () -> LineasOptions.of("n", "", sites).withHeldOut(0.51));
-        assertThrows(IllegalArgumentException.class, () -> LineasOptions.of("n", "", sites).withPatience(-3));
+        assertThrows(IllegalArgumentException.class,
+                () -> LineasOptions.of("n", "", sites).with(s -> s.withHeldOut(0.51)));
+        assertThrows(IllegalArgumentException.class,
+                () -> LineasOptions.of("n", "", sites).with(s -> s.withPatience(-3)));
     }
 }
