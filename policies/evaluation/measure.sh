@@ -114,6 +114,9 @@
 #                                                           # -> runs/desired-converged.log
 #   policies/evaluation/measure.sh converged-sites          # R17: LinEAS at every resid site to convergence, at 1 on R16's
 #                                                           # rows (FIT_ONLY=1: the fits) -> runs/converged-sites.log
+#   policies/evaluation/measure.sh paper-converged          # R18: LinEAS as the paper trains it (hand-written sets, every resid
+#                                                           # site, mean pooling) to convergence, at 1 on R16's rows
+#                                                           # -> runs/paper-converged.log
 #   policies/evaluation/measure.sh shipped-confirm          # the scaled copies shipped until session 19, at 1, blocks 1000-3000
 #   policies/evaluation/measure.sh ship                     # writes policies/interventions/*.safetensors (the demo maps)
 #   policies/evaluation/measure.sh dog-words                # after `context`: the no-dogs source prompts with the dog words
@@ -962,6 +965,29 @@ for side, rows in zip(("source", "target"), lines):
       done
     done 2>&1 | tee -a "$out/runs/converged-sites.log"
     ;;
+  paper-converged)
+    # session 24's third rule (R18), written before it ran: LinEAS as the paper trains it, converged, on the hand-written
+    # sets: every resid site, mean pooling, every pair, full batch, lr 3e-2 for 300 steps, ungated (the copies' recipe is
+    # mean shift on the same sets and sites); at 1 on R16's rows, no-dogs beside its shipped map's twin
+    # -> maps/<name>.lineas.resid.converged, runs/...bign..., runs/paper-converged.log
+    for name in ${NAMES:-cheerful kindness no-dogs}; do
+      tag="$name.lineas.resid.converged"
+      if [[ ! -s "$out/maps/$tag.safetensors" ]]; then
+        echo "== $tag"
+        $steer fit --model "$model" --method lineas --source "$p/$name.source.jsonl" --target "$p/$name.target.jsonl" \
+          --sites resid --name "$name" --concept "$(concept "$name")" --seed 0 --steps 300 --lr 3e-2 --held-out 0 \
+          --batch 1000 --out "$out/maps/$tag.safetensors" 2>&1
+      fi
+      for j in 0 1 2 3 4 5; do
+        block=$((9000000 + 100000 * j))
+        big_n_report "$tag" "$block" 1
+        if [[ "$name" == no-dogs ]]; then
+          big_n_report "$name.lineas.r4.converged.last-token-gated.selfgen" "$block" 0,1
+          big_n_report "$name.lineas.r4.s1.last-token-gated.selfgen" "$block" 1
+        fi
+      done
+    done 2>&1 | tee -a "$out/runs/paper-converged.log"
+    ;;
   relative-sparse)
     # the second rule of EVALUATION.md "Session 21", written before these fits: the group step with β in units of each
     # site's activation spread (--prox-metric adam-relative), LinEAS at every resid site, last token, gated, seed 0,
@@ -995,5 +1021,5 @@ for side, rows in zip(("source", "target"), lines):
     # MAP STRENGTH: the picked map on the elicit set's blocks 1000, 2000, 3000 (not used to pick it)
     BLOCKS="1000 2000 3000" STRENGTHS="0,$3" SUFFIX=.confirm "$0" sweep-v3 "$2" 2>&1 | tee -a "$out/runs/last-token.log"
     ;;
-  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | low-data | frontier | converged | converged-frontier | desired-converged | converged-sites | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
+  *) echo "usage: $0 fit | fit-lineas | eval N SUFFIX MAP... | sweep SET N STRENGTHS MAP... | compose SET N STRENGTHS MAP1 MAP2 | v2 | fit-v3 | sweep-v3 MAP... | sparse-v3 NAME SITES PENALTY... | v3 | fit-dsas | sweep-dsas MAP... | report-dsas | dsas | context | dog-words | last-token | last-token-gated | last-token-lineas | last-token-confirm MAP STRENGTH | last-token-sparse | last-token-resid NAME GROUP | last-token-methods | big-n | compose-copy | all-pairs | low-data | frontier | converged | converged-frontier | desired-converged | converged-sites | paper-converged | relative-sparse | shipped-confirm | ship" >&2; exit 2;;
 esac
