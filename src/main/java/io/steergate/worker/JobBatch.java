@@ -271,7 +271,7 @@ final class JobBatch {
             }
             SteeringPlan steering = plans.resolve(job.plan());
             GenerationInput input = new GenerationInput(job.prompt(), job.maxTokens(), (float) job.temperature(),
-                    (float) job.topP(), job.seed(), steering.isEmpty() ? null : steering);
+                    nucleus(job.topP()), job.seed(), steering.isEmpty() ? null : steering);
             List<TrainedProbes.Ready> ready = job.probes().stream().map(probes::resolve)
                     .flatMap(Optional::stream).toList();
             Row steered = new Row(index, job, input, tokens, false, ready);
@@ -289,6 +289,15 @@ final class JobBatch {
             // Only a forged or corrupted job gets here (the gateway validates every field): it fails alone.
             return Prepared.refused(job, failed(job, model, nowMs, 0, 0, "job cannot be generated: " + Failures.reason(e)), true);
         }
+    }
+
+    /**
+     * A job's topP as the sampler's float. A positive topP under float's smallest value (the gateway accepts 1e-50)
+     * would round to 0 and be refused as forged; any nucleus that small keeps just the most likely token, as
+     * {@code Float.MIN_VALUE} does. Zero and negative values stay as they are, for the input's own check to refuse.
+     */
+    static float nucleus(double topP) {
+        return topP > 0 ? Math.max((float) topP, Float.MIN_VALUE) : (float) topP;
     }
 
     /**

@@ -129,6 +129,20 @@ class JobBatchTest {
     }
 
     @Test
+    void aTopPUnderFloatsSmallestValueIsTheTopTokenNotAForgedJob() {
+        StandInModel model = new StandInModel();
+
+        // the gateway accepts any topP in (0, 1]; 1e-50 as a float is 0, which the input refuses
+        JobBatch.Outcome outcome = JobBatch.run(List.of(job("tiny", "first", 1e-50)), model, MODEL, LIMITS, NO_STEERING, 0L);
+
+        assertEquals(Status.COMPLETED, outcome.results().get(0).status());
+        assertEquals(Set.of(), outcome.unfit(), "nothing dead-lettered");
+        assertEquals(Float.MIN_VALUE, model.inputs.get(0).get(0).topP());
+        assertEquals(0.5f, JobBatch.nucleus(0.5));
+        assertEquals(0f, JobBatch.nucleus(0.0), "zero stays zero, for the input's check to refuse");
+    }
+
+    @Test
     void aTransientPlanFailureIsThrownForTheCallerToWaitOutAndAnyOtherFailsOnlyItsRow() {
         StandInModel model = new StandInModel();
         RuntimeException registryDown = new IllegalStateException("reading the registry failed",

@@ -16,10 +16,21 @@ final class Sampler {
         this.random = new SplittableRandom(seed);
     }
 
-    /** Picks the next token from {@code logits} (vocabSize), which it overwrites with probabilities. */
+    /**
+     * Picks the next token from {@code logits} (vocabSize), which it overwrites with probabilities.
+     *
+     * @throws IllegalStateException when a logit is NaN or infinite: the forward overflowed (a steering map or the
+     *         weights), and a token drawn from such a row would be garbage presented as text
+     */
     int sample(float[] logits) {
+        int best = argmax(requireFinite(logits));
         if (temperature == 0f) {
-            return argmax(logits);
+            return best;
+        }
+        // A positive temperature so small that the top logit over it leaves float's range (1e-40 is a valid request)
+        // is greedy in the limit; dividing anyway would give infinity minus infinity in the softmax, NaN throughout.
+        if (!Float.isFinite(logits[best] / temperature)) {
+            return best;
         }
         for (int i = 0; i < logits.length; i++) {
             logits[i] /= temperature;
@@ -27,6 +38,16 @@ final class Sampler {
         softmax(logits);
         float coin = (float) random.nextDouble(); // in [0, 1), like run.c's random_f32
         return topP >= 1f ? sampleMult(logits, coin) : sampleTopP(logits, topP, coin);
+    }
+
+    private static float[] requireFinite(float[] logits) {
+        for (float v : logits) {
+            if (!Float.isFinite(v)) {
+                throw new IllegalStateException("the model's logits are not finite (" + v + "): the forward overflowed,"
+                        + " so this row cannot be sampled; a steering map with extreme values is the likely cause");
+            }
+        }
+        return logits;
     }
 
     static int argmax(float[] v) {
@@ -79,6 +100,11 @@ final class Sampler {
             }
         }
         // descending probability, ties by id so the order never depends on the sort
+        if (n0 == 0) {
+            // a flat distribution and a tiny topP: every probability is under the cutoff, yet the nucleus always holds
+            // the most likely token (run.c would read before its array here)
+            return argmax(probs);
+        }
         Arrays.sort(candidates, 0, n0, (a, b) -> probs[a] != probs[b] ? Float.compare(probs[b], probs[a]) : a - b);
         float cumulative = 0f;
         int last = n0 - 1;

@@ -105,6 +105,37 @@ class GeneratorTest {
     }
 
     @Test
+    void aTemperatureTooSmallForFloatIsGreedyNotNaN() {
+        // 5 / 1e-40 overflows float: divided as is, the softmax would be infinity minus infinity everywhere
+        assertEquals(0, new Sampler(1e-40f, 0.9f, 1).sample(new float[] {5f, -3f, 0.01f}));
+        assertEquals(0, new Sampler(1e-40f, 1f, 1).sample(new float[] {5f, -3f, 0.01f}));
+        assertEquals(2, new Sampler(Float.MIN_VALUE, 0.9f, 1).sample(new float[] {-5f, -3f, -0.01f}));
+        String greedy = generator.generate(List.of(GenerationInput.greedy("Once upon a time", 6))).get(0).text();
+        for (float topP : new float[] {0.9f, 1f}) {
+            String tiny = generator.generate(List.of(new GenerationInput("Once upon a time", 6, 1e-40f, topP, 7))).get(0).text();
+            assertEquals(greedy, tiny, "temperature 1e-40, topP " + topP);
+        }
+    }
+
+    @Test
+    void logitsThatAreNotFiniteAreRefusedNotSampled() {
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            for (float temperature : new float[] {0f, 1f}) {
+                IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> new Sampler(temperature, 0.9f, 1).sample(new float[] {1f, bad, 0.5f}));
+                assertTrue(e.getMessage().contains("not finite"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void aFlatDistributionUnderATinyNucleusStillGivesItsTopToken() {
+        // every probability (0.25) is under the cutoff (1 - topP) / 3 ~ 0.333: the candidate list would be empty
+        assertEquals(0, Sampler.sampleTopP(new float[] {0.25f, 0.25f, 0.25f, 0.25f}, Float.MIN_VALUE, 0.5f));
+        assertEquals(2, Sampler.sampleTopP(new float[] {0.24f, 0.25f, 0.26f, 0.25f}, 1e-6f, 0.5f));
+    }
+
+    @Test
     void topPSamplerKeepsTheNucleus() {
         float[] probs = {0.5f, 0.3f, 0.15f, 0.05f};
         // nucleus 0.7: {0 (0.5), 1 (0.3)}, cumulative 0.8; coin 0.99 -> r 0.792 lands on token 1
