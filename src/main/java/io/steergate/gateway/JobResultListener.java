@@ -82,6 +82,11 @@ public class JobResultListener {
         if (outcome.status() == null) {
             return "status is missing";
         }
+        if (holdsNul(outcome.text()) || holdsNul(outcome.counterfactualText())) {
+            // a worker's tokenizer writes U+0000 as U+FFFD (Tokenizer.withoutNul); PostgreSQL text refuses it, so
+            // storing would fail on every retry
+            return "text holds U+0000, which no SteerGate worker writes";
+        }
         if (outcome.status() == GenerationResult.Status.COMPLETED) {
             return outcome.text() == null || outcome.usage() == null || outcome.model() == null
                     ? "a COMPLETED result needs text, usage and model" : null;
@@ -91,6 +96,10 @@ public class JobResultListener {
         }
         return ErrorCode.isKnown(outcome.error().code()) ? null
                 : "error code " + SafeText.of(outcome.error().code(), 40) + " is not one of SteerGate's";
+    }
+
+    private static boolean holdsNul(String text) {
+        return text != null && text.indexOf('\u0000') >= 0;
     }
 
     /** Only our workers write this topic: a record we cannot use is a bug or a forgery, kept aside with the reason. */

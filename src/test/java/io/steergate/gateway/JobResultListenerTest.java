@@ -31,6 +31,10 @@ class JobResultListenerTest {
         assertEquals("status is missing", JobResultListener.problemOf(new JobResult("r1", null, "x", MODEL, new Usage(1, 1), 0, 0, null, null)));
         assertEquals("a COMPLETED result needs text, usage and model",
                 JobResultListener.problemOf(new JobResult("r1", Status.COMPLETED, null, MODEL, new Usage(1, 1), 0, 0, null, null)));
+        assertEquals("text holds U+0000, which no SteerGate worker writes", JobResultListener.problemOf(
+                new JobResult("r1", Status.COMPLETED, "a\u0000b", MODEL, new Usage(1, 1), 0, 0, null, null)));
+        assertEquals("text holds U+0000, which no SteerGate worker writes", JobResultListener.problemOf(
+                new JobResult("r1", Status.COMPLETED, "ab", MODEL, new Usage(1, 1), 0, 0, null, "c\u0000", 1, null)));
         assertEquals("a REJECTED result needs an error",
                 JobResultListener.problemOf(new JobResult("r1", Status.REJECTED, null, null, null, 0, 0, null, null)));
         assertEquals("error code NOPE is not one of SteerGate's", JobResultListener.problemOf(

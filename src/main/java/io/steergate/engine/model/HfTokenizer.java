@@ -83,6 +83,10 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      */
     @Override
     public String decode(int previous, int[] tokens) {
+        return Tokenizer.withoutNul(decodeAfter(previous, tokens));
+    }
+
+    private String decodeAfter(int previous, int[] tokens) {
         long[] ids = new long[tokens.length + 1];
         for (int i = 0; i < tokens.length; i++) {
             ids[i + 1] = check(tokens[i]);

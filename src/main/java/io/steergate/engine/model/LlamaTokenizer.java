@@ -279,7 +279,7 @@ public final class LlamaTokenizer implements Tokenizer {
             }
             prev = token;
         }
-        return out.toString(StandardCharsets.UTF_8);
+        return Tokenizer.withoutNul(out.toString(StandardCharsets.UTF_8));
     }
 
     /** The byte of a {@code <0xXX>} piece, or -1 for an ordinary piece. */

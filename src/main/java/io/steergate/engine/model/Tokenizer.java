@@ -24,7 +24,19 @@ public interface Tokenizer {
         return text;
     }
 
-    /** Decodes a whole sequence (control tokens such as BOS and EOS produce no text). */
+    /**
+     * {@code text} with U+0000 written as U+FFFD. A model can emit the NUL byte (a byte-fallback token such as
+     * {@code <0x00>}); PostgreSQL text cannot hold it, so the output could not be audited, and no reader wants it: the
+     * replacement character already stands for bytes that are not text. Decoded text never carries U+0000.
+     */
+    static String withoutNul(String text) {
+        return text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
+    }
+
+    /**
+     * Decodes a whole sequence (control tokens such as BOS and EOS produce no text, U+0000 comes out as U+FFFD:
+     * {@link #withoutNul}).
+     */
     String decode(int[] tokens);
 
     /**

@@ -108,6 +108,13 @@ class HfCheckpointTest {
     }
 
     @Test
+    void theHfTokenizerDecodesTheNulByteToTheReplacementCharacterToo() {
+        int[] tokens = llama2c.tokenizer().encode("a\u0000b");
+        assertEquals("a\uFFFDb", hf.tokenizer().decode(tokens));
+        assertEquals("\uFFFD", hf.tokenizer().decode(tokens[1], new int[] {3}));
+    }
+
+    @Test
     void theLeadingSpaceIsStrippedOnlyAfterBos() {
         assertEquals("Once", hf.tokenizer().decode(1, new int[] {403}));
         assertEquals(" upon", hf.tokenizer().decode(403, new int[] {407}));

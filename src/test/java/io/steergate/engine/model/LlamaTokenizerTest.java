@@ -47,6 +47,13 @@ class LlamaTokenizerTest {
     }
 
     @Test
+    void theNulByteTokenDecodesToTheReplacementCharacter() {
+        // <0x00> is byte token 3: U+0000 cannot be stored in PostgreSQL text (the audit record), so it never comes out
+        assertEquals("a\uFFFDb", tokenizer.decode(tokenizer.encode("a\u0000b")));
+        assertEquals("\uFFFD", tokenizer.decode(1, new int[] {3}));
+    }
+
+    @Test
     void bytesOfOneCodePointAssembleAcrossTokens() {
         int[] tokens = tokenizer.encode("🚀");
         int[] bytes = java.util.Arrays.copyOfRange(tokens, 2, tokens.length);
