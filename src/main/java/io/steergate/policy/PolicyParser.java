@@ -1,10 +1,12 @@
 package io.steergate.policy;
 
+import io.steergate.engine.eval.LexiconScorer;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.training.InterventionMethods;
 import io.steergate.messages.Identifiers;
 import io.steergate.messages.ProbeRequest;
+import io.steergate.messages.SafeText;
 import io.steergate.policy.Policy.Application;
 import io.steergate.policy.Policy.Condition;
 import io.steergate.policy.Policy.DisallowedStyles;
@@ -16,6 +18,7 @@ import io.steergate.policy.Policy.StyleGrant;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -548,6 +551,17 @@ public final class PolicyParser {
             }
             if (!Files.isRegularFile(resolved)) {
                 error(node, "unknown lexicon file '" + lexicon + "' (relative to " + policiesDir + ")");
+                return null;
+            }
+            // read now, so that a list the scorer cannot use fails here and not on the first result it scores (where
+            // the result could only be set aside and its request time out)
+            try {
+                LexiconScorer.load(resolved);
+            } catch (CharacterCodingException e) {
+                error(node, "lexicon '" + lexicon + "' is not UTF-8 text");
+                return null;
+            } catch (IOException | IllegalArgumentException e) {
+                error(node, "lexicon '" + lexicon + "' cannot be used: " + SafeText.of(e.getMessage(), 200));
                 return null;
             }
             return lexicon;

@@ -11,7 +11,8 @@ import java.util.Set;
 
 /**
  * The one rule for what is worth retrying. A failure is transient when a dependency was away or busy: the database
- * or broker unreachable, a connection lost, a serialization conflict or deadlock, a timeout. Everything else is
+ * or broker unreachable, a connection lost, an I/O error other than bytes that do not parse, a serialization
+ * conflict or deadlock, a timeout. Everything else is
  * permanent: the same input would fail the same way, so retrying it can only block what comes after it.
  */
 public final class Failures {
@@ -38,6 +39,14 @@ public final class Failures {
             "org.apache.kafka.common.errors.DisconnectException",
             "org.apache.kafka.common.errors.InterruptException",
             "java.util.concurrent.TimeoutException");
+
+    /**
+     * I/O exceptions that say the bytes were read and are wrong: a parse or mapping error (Jackson's base type, named
+     * as above) or text that is not in its charset. Reading the same bytes again fails the same way.
+     */
+    private static final Set<String> PERMANENT_IO_TYPES = Set.of(
+            "com.fasterxml.jackson.core.JacksonException",
+            "java.nio.charset.CharacterCodingException");
 
     private Failures() {}
 
@@ -78,14 +87,21 @@ public final class Failures {
     }
 
     private static boolean isTransientItself(Throwable e) {
-        if (e instanceof SQLTransientException || e instanceof SQLRecoverableException || e instanceof IOException) {
+        if (e instanceof SQLTransientException || e instanceof SQLRecoverableException) {
             return true;
+        }
+        if (e instanceof IOException) {
+            return !isOfType(e, PERMANENT_IO_TYPES);
         }
         if (e instanceof SQLException sql && transientState(sql.getSQLState())) {
             return true;
         }
+        return isOfType(e, TRANSIENT_TYPES);
+    }
+
+    private static boolean isOfType(Throwable e, Set<String> typeNames) {
         for (Class<?> type = e.getClass(); type != null; type = type.getSuperclass()) {
-            if (TRANSIENT_TYPES.contains(type.getName())) {
+            if (typeNames.contains(type.getName())) {
                 return true;
             }
         }

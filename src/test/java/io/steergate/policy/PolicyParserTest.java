@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** PolicyParser: the shipped policies parse; every kind of bad file is reported at file:line:column, all at once. */
 class PolicyParserTest {
@@ -203,6 +204,28 @@ class PolicyParserTest {
                 """);
         assertEquals(List.of("p.yaml:4:31: unknown lexicon file 'lexicons/meanes.txt' (relative to policies)",
                 "p.yaml:5:30: lexicon '../../etc/passwd' must lie inside the policies directory"), errors);
+    }
+
+    @Test
+    void aLexiconTheScorerCannotUseIsRefusedWhenThePolicyIsRead(@TempDir Path dir) throws IOException {
+        Files.createDirectories(dir.resolve("lexicons"));
+        Files.write(dir.resolve("lexicons/latin1.txt"), "caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
+        Files.writeString(dir.resolve("lexicons/phrase.txt"), "mean\ntwo words\n");
+        Files.writeString(dir.resolve("lexicons/empty.txt"), "# nothing yet\n");
+        List<String> errors = new PolicyParser(dir, CATALOG).parse("p.yaml", """
+                id: p
+                tenants: [a]
+                scorers:
+                  - {name: a, lexicon: lexicons/latin1.txt}
+                  - {name: b, lexicon: lexicons/phrase.txt}
+                  - {name: c, lexicon: lexicons/empty.txt}
+                """.getBytes(StandardCharsets.UTF_8)).errors().stream().map(PolicyError::toString).toList();
+        assertEquals(3, errors.size(), errors.toString());
+        assertEquals("p.yaml:4:24: lexicon 'lexicons/latin1.txt' is not UTF-8 text", errors.get(0));
+        assertTrue(errors.get(1).startsWith("p.yaml:5:24: lexicon 'lexicons/phrase.txt' cannot be used: ")
+                && errors.get(1).contains("line 2"), errors.get(1));
+        assertTrue(errors.get(2).startsWith("p.yaml:6:24: lexicon 'lexicons/empty.txt' cannot be used: ")
+                && errors.get(2).endsWith("lexicon has no entries"), errors.get(2));
     }
 
     @Test

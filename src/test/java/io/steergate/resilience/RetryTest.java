@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.nio.charset.MalformedInputException;
 import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,6 +28,18 @@ class RetryTest {
         assertFalse(Failures.isTransient(wrapped(new SQLException("invalid byte sequence for encoding UTF8: 0x00", "22021"))));
         assertFalse(Failures.isTransient(wrapped(new SQLException("duplicate key", "23505"))));
         assertFalse(Failures.isTransient(new IllegalArgumentException("bad")));
+    }
+
+    @Test
+    void ioErrorsAreTransientButBytesThatDoNotParseAreNot() {
+        assertTrue(Failures.isTransient(wrapped(new IOException("Broken pipe"))));
+        assertTrue(Failures.isTransient(wrapped(new EOFException())));
+        // a lexicon saved in Latin-1, a stored row of a newer version: reading them again fails the same way
+        assertFalse(Failures.isTransient(new IllegalStateException("lexicon", new MalformedInputException(1))));
+        assertFalse(Failures.isTransient(new IllegalArgumentException(
+                new JsonParseException(null, "Unexpected character"))));
+        assertFalse(Failures.isTransient(new IllegalArgumentException(
+                MismatchedInputException.from(null, String.class, "no String"))));
     }
 
     @Test
