@@ -96,7 +96,7 @@ public final class SteeringPlan implements RowSteering {
             }
         }
         TreeMap<HookSite, List<HookStage>> stages = new TreeMap<>();
-        perSite.forEach((site, list) -> stages.put(site, list.stream().<HookStage>map(Stage::toHookStage).toList()));
+        perSite.forEach((site, list) -> stages.put(site, list.stream().<HookStage>map(stage -> stage.toHookStage(site)).toList()));
         return new SteeringPlan(steps, stages);
     }
 
@@ -184,12 +184,23 @@ public final class SteeringPlan implements RowSteering {
             return omega.length;
         }
 
-        AffineMap toHookStage() {
+        /**
+         * The stage in float, as the forward applies it.
+         *
+         * @throws IllegalArgumentException when a folded value leaves float's range: each map's values are finite (the
+         *         file reader refuses the rest), but products and strengths of several can still overflow, and an
+         *         infinite omega or beta would turn the row's activations, then its logits, into NaN
+         */
+        AffineMap toHookStage(HookSite site) {
             float[] o = new float[omega.length];
             float[] b = new float[omega.length];
             for (int i = 0; i < o.length; i++) {
                 o[i] = (float) omega[i];
                 b[i] = (float) beta[i];
+                if (!Float.isFinite(o[i]) || !Float.isFinite(b[i])) {
+                    throw new IllegalArgumentException("site " + site.name() + ": the plan's maps there compose to omega "
+                            + omega[i] + ", beta " + beta[i] + " at neuron " + i + ", beyond float's range");
+                }
             }
             return new AffineMap(o, b, lo, hi, gate, gateBias);
         }

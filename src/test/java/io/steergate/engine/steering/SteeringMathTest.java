@@ -122,6 +122,17 @@ class SteeringMathTest {
     }
 
     @Test
+    void mapsThatComposeBeyondFloatsRangeAreRefusedNamingTheSite() {
+        // each map is finite, as a map file must be; their product at one site is not
+        Intervention huge = intervention(AffineMap.of(new float[] {1, 2e19f}, new float[] {0, 0}));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SteeringPlan.compose(
+                List.of(new SteeringPlan.Step(huge, 1), new SteeringPlan.Step(huge, 1))));
+        assertTrue(e.getMessage().startsWith("site " + SITE.name() + ": the plan's maps there compose to omega 3.99")
+                && e.getMessage().endsWith("E38, beta 0.0 at neuron 1, beyond float's range"), e.getMessage());
+        assertEquals(1, SteeringPlan.compose(List.of(new SteeringPlan.Step(huge, 1))).stages().get(SITE).size());
+    }
+
+    @Test
     void strengthOutsideTheEngineRangeIsRefused() {
         Intervention i = intervention(AffineMap.of(new float[] {2}, new float[] {1}));
         assertThrows(IllegalArgumentException.class, () -> new SteeringPlan.Step(i, SteeringPlan.MAX_STRENGTH + 0.5));
