@@ -14,7 +14,6 @@ import jakarta.persistence.Query;
 import jakarta.transaction.Transactional;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -252,11 +251,7 @@ public class AuditQuery {
         if (!present(value)) {
             return null;
         }
-        try {
-            return Instant.parse(value);
-        } catch (DateTimeParseException e) {
-            throw ApiError.badField(name, "must be an ISO-8601 instant such as 2025-01-31T12:00:00Z");
-        }
+        return ApiError.instantField(name, value, "2025-01-31T12:00:00Z");
     }
 
     private static Double number(String name, String value) {

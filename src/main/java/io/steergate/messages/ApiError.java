@@ -1,5 +1,8 @@
 package io.steergate.messages;
 
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+
 /**
  * A refused request: the HTTP status and the error that names the problem (the parameter or field, the missing
  * thing, the conflict). Expected, so app.ErrorMapper answers it as {@code {code, message}} and logs one line
@@ -20,6 +23,30 @@ public class ApiError extends RuntimeException {
     public static ApiError badField(String name, String why) {
         return new ApiError(400, ErrorCode.INVALID_REQUEST, name + ": " + why);
     }
+
+    /**
+     * The ISO-8601 instant {@code value} of parameter or field {@code name}. Java parses years far outside what
+     * PostgreSQL's timestamptz holds (+300000-01-01T00:00:00Z), which would fail in the database as a 500; so only
+     * years 1 to 9999 are taken.
+     *
+     * @throws ApiError 400 naming the field, with {@code example} as the form to use
+     */
+    public static Instant instantField(String name, String value, String example) {
+        Instant parsed;
+        try {
+            parsed = Instant.parse(value);
+        } catch (DateTimeParseException e) {
+            throw badField(name, "must be an ISO-8601 instant such as " + example);
+        }
+        if (parsed.isBefore(EARLIEST_INSTANT) || parsed.isAfter(LATEST_INSTANT)) {
+            throw badField(name, "must lie in the years 1 to 9999");
+        }
+        return parsed;
+    }
+
+    /** The first and last instants {@link #instantField} takes. */
+    public static final Instant EARLIEST_INSTANT = Instant.parse("0001-01-01T00:00:00Z");
+    public static final Instant LATEST_INSTANT = Instant.parse("9999-12-31T23:59:59Z");
 
     /** 404 NOT_FOUND: "{what}: not found". */
     public static ApiError notFound(String what) {

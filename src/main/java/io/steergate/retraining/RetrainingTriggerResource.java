@@ -46,11 +46,21 @@ public class RetrainingTriggerResource {
     public List<TriggerFiringView> list(
             @Parameter(description = "only this policy's firings") @QueryParam("policy") String policy,
             @Parameter(description = "only this intervention's firings") @QueryParam("intervention") String intervention,
-            @Parameter(description = "at most this many, 1-500 (default 50)") @QueryParam("limit") Integer limit) {
-        if (limit != null && (limit < 1 || limit > MAX_LIMIT)) {
-            throw ApiError.badField("limit", "must be 1-" + MAX_LIMIT);
+            // a String: a typed parameter that does not convert is answered 404 by JAX-RS, as if the path did not exist
+            @Parameter(description = "at most this many, 1-500 (default 50)") @QueryParam("limit") String limit) {
+        return triggers.list(policy, intervention, caller.tenantScope(), limit == null ? DEFAULT_LIMIT : limit(limit));
+    }
+
+    private static int limit(String value) {
+        try {
+            int limit = Integer.parseInt(value);
+            if (limit >= 1 && limit <= MAX_LIMIT) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // answered below, like an out-of-range number
         }
-        return triggers.list(policy, intervention, caller.tenantScope(), limit == null ? DEFAULT_LIMIT : limit);
+        throw ApiError.badField("limit", "must be a whole number 1-" + MAX_LIMIT);
     }
 
     @GET

@@ -81,11 +81,7 @@ public class KeyResource {
             throw ApiError.badField("expiresAt", "give expiresAt or expiresIn, not both");
         }
         if (request.expiresAt() != null) {
-            try {
-                return Instant.parse(request.expiresAt());
-            } catch (DateTimeParseException e) {
-                throw ApiError.badField("expiresAt", "must be an ISO-8601 instant such as 2027-01-31T00:00:00Z");
-            }
+            return ApiError.instantField("expiresAt", request.expiresAt(), "2027-01-31T00:00:00Z");
         }
         if ("never".equals(request.expiresIn())) {
             return null;
@@ -97,7 +93,15 @@ public class KeyResource {
             } catch (DateTimeParseException e) {
                 throw ApiError.badField("expiresIn", "must be an ISO-8601 duration such as P30D, or \"never\"");
             }
+            if (lifetime.isNegative() || lifetime.isZero()) {
+                throw ApiError.badField("expiresIn", "must be a positive duration such as P30D, or \"never\"");
+            }
         }
-        return Instant.now().plus(lifetime);
+        Instant now = Instant.now();
+        // compared before adding: PT9223372036854775807S would overflow Instant.plus (a 500 with a trace)
+        if (lifetime.compareTo(Duration.between(now, ApiError.LATEST_INSTANT)) > 0) {
+            throw ApiError.badField("expiresIn", "must end before the year 10000; for a key that never expires send \"never\"");
+        }
+        return now.plus(lifetime);
     }
 }

@@ -205,6 +205,28 @@ class TenantIsolationQuarkusTest {
     }
 
     @Test
+    void expiriesInstantsAndLimitsThatParseBadlyOrBeyondWhatTheDatabaseHoldsAreRefusedNamingTheField() {
+        // each parses in Java; before, the first two overflowed Instant.plus and the third failed in PostgreSQL: 500s
+        for (String[] bad : new String[][] {{"expiresIn", "PT9223372036854775807S"}, {"expiresIn", "P400000000000D"},
+                {"expiresAt", "+300000-01-01T00:00:00Z"}, {"expiresIn", "-P1D"}, {"expiresIn", "PT0S"}}) {
+            given().contentType("application/json")
+                    .body("{\"tenants\":[\"acme\"],\"roles\":[\"auditor\"],\"" + bad[0] + "\":\"" + bad[1] + "\"}")
+                    .post("/v1/keys").then().statusCode(400).body("code", org.hamcrest.Matchers.equalTo("INVALID_REQUEST"))
+                    .body("message", org.hamcrest.Matchers.startsWith(bad[0] + ": "));
+        }
+        // a typed JAX-RS parameter that does not convert was a 404 "no such resource"
+        for (String limit : List.of("ten", "99999999999", "0", "501")) {
+            given().queryParam("limit", limit).get("/v1/retraining-triggers").then().statusCode(400)
+                    .body("message", org.hamcrest.Matchers.equalTo("limit: must be a whole number 1-500"));
+        }
+        given().queryParam("limit", "500").get("/v1/retraining-triggers").then().statusCode(200);
+        for (String parameter : List.of("from", "to")) {
+            given().queryParam(parameter, "+300000-01-01T00:00:00Z").get("/v1/audit").then().statusCode(400)
+                    .body("message", org.hamcrest.Matchers.equalTo(parameter + ": must lie in the years 1 to 9999"));
+        }
+    }
+
+    @Test
     void theFirstStartWroteAnOperatorKeyAndAClientKeyPerTenantReadableByTheOwnerOnly() throws Exception {
         Path operator = bootstrapDir.resolve(CredentialBootstrap.OPERATOR_FILE);
         Path acme = bootstrapDir.resolve("client-acme.key");
