@@ -24,7 +24,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -145,7 +149,13 @@ public final class PolicyParser {
                 if (documents.hasNext()) {
                     reading.error(documents.next(), "one policy per file: a second YAML document starts here");
                 }
-                policy = reading.policy(root, version);
+                Node repeated = firstRepeated(root);
+                if (repeated != null) {
+                    reading.error(repeated, "anchors and aliases (&name, *name) are not supported in policies: this value"
+                            + " is used more than once; write it out where it is needed");
+                } else {
+                    policy = reading.policy(root, version);
+                }
             }
         } catch (MarkedYAMLException e) {
             var mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
@@ -156,6 +166,31 @@ public final class PolicyParser {
             reading.errors.add(new PolicyError(fileName, 0, 0, "YAML syntax: " + e.getMessage()));
         }
         return new Result(fileName, version, reading.errors.isEmpty() ? policy : null, reading.errors, reading.tenantMarks);
+    }
+
+    /**
+     * The first node reached twice from {@code root}, or null. Only an alias reaches a node again. SnakeYAML bounds
+     * aliases to collections but not to scalars, so a 3 MB file of {@code *s} repeating a 1 MB scalar would make every
+     * error message that quotes it copy it again (hundreds of GB); a policy needs no aliases, so none is read.
+     */
+    private static Node firstRepeated(Node root) {
+        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        Deque<Node> pending = new ArrayDeque<>(List.of(root));
+        while (!pending.isEmpty()) {
+            Node node = pending.pop();
+            if (!seen.add(node)) {
+                return node;
+            }
+            if (node instanceof MappingNode mapping) {
+                for (NodeTuple tuple : mapping.getValue()) {
+                    pending.push(tuple.getValueNode());
+                    pending.push(tuple.getKeyNode());
+                }
+            } else if (node instanceof SequenceNode sequence) {
+                sequence.getValue().forEach(pending::push);
+            }
+        }
+        return null;
     }
 
     static String sha256(byte[] content) {

@@ -194,6 +194,17 @@ class PolicyParserTest {
     }
 
     @Test
+    void anchorsAndAliasesAreRefusedBeforeAnythingQuotesTheirValues() {
+        // before: every alias became an error message quoting the 100,000-character scalar again (3 MB of file,
+        // hundreds of GB of messages at scale)
+        String yaml = "id: p\ntenants: [a]\nconflicts:\n  - [&s \"" + "x".repeat(100_000) + "\"" + ", *s".repeat(2_000) + "]\n";
+        assertEquals(List.of("p.yaml:4:6: anchors and aliases (&name, *name) are not supported in policies: this value is"
+                + " used more than once; write it out where it is needed"), errors(yaml));
+        assertEquals(List.of("p.yaml:3:9: anchors and aliases (&name, *name) are not supported in policies: this value is"
+                + " used more than once; write it out where it is needed"), errors("id: p\ntenants: [a]\nstyles: &loop {a: *loop}\n"));
+    }
+
+    @Test
     void unknownLexiconFile() {
         List<String> errors = errors("""
                 id: p
