@@ -14,6 +14,7 @@ import io.steergate.messages.Identifiers;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
+import jakarta.persistence.LockModeType;
 import jakarta.transaction.TransactionSynchronizationRegistry;
 import jakarta.transaction.Transactional;
 import java.time.Instant;
@@ -142,15 +143,19 @@ public class InterventionRegistry {
         } catch (IllegalArgumentException e) {
             throw new ApiError(422, ErrorCode.MAP_REFUSED, e.getMessage());
         }
-        InterventionDefinition definition = InterventionDefinition.findById(name);
+        // Uploads of one name take turns from here to their commit (two trainers finishing together, a trigger's job
+        // beside a manual upload, a retried request): the definition's row is locked, so each reads the versions the
+        // one before it committed and draws the next number instead of both drawing the same (a unique violation,
+        // which threw away the second's finished training).
+        InterventionDefinition definition = InterventionDefinition.findById(name, LockModeType.PESSIMISTIC_WRITE);
         if (definition == null) {
-            definition = new InterventionDefinition();
-            definition.name = name;
-            definition.kind = kind(kind);
-            definition.description = description;
-            definition.createdAt = Instant.now();
-            definition.persist();
-        } else if (kind != null && !kind.equals(definition.kind)) {
+            entities.createNativeQuery("insert into interventions (name, kind, description, created_at)"
+                            + " values (:name, :kind, :description, :createdAt) on conflict (name) do nothing")
+                    .setParameter("name", name).setParameter("kind", kind(kind)).setParameter("description", description)
+                    .setParameter("createdAt", Instant.now()).executeUpdate();
+            definition = InterventionDefinition.findById(name, LockModeType.PESSIMISTIC_WRITE);
+        }
+        if (kind != null && !kind.equals(definition.kind)) {
             throw new ApiError(409, ErrorCode.CONFLICT, "intervention '" + name + "' is of kind " + definition.kind + ", not " + kind);
         }
         int next = InterventionVersion.find("name", name).count() == 0 ? 1

@@ -35,6 +35,11 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The registry over HTTP on the real PostgreSQL: upload, refusals that name the mismatch, promote, retire. */
@@ -101,6 +106,44 @@ class InterventionRegistryQuarkusTest {
         given().when().post("/v1/interventions/" + name + "/versions/1/promote")
                 .then().statusCode(409).body("code", equalTo("CONFLICT")).body("message", containsString("retired"));
         given().when().get("/v1/interventions").then().statusCode(200).body("name", hasItem(name));
+    }
+
+    /**
+     * Two uploads of one new name at once (two trainers finishing together, a retried request) both store: the second
+     * waits for the first to commit and draws the next version. Before, both drew version 1 (or both created the
+     * definition) and the second failed on the unique key, throwing its finished training away.
+     */
+    @Test
+    void concurrentUploadsOfOneNameTakeTurnsAndDrawSuccessiveVersions() throws Exception {
+        String name = name();
+        byte[] file = mapFile(name, fingerprint(), DIM, 0);
+        CountDownLatch firstStored = new CountDownLatch(1);
+        CountDownLatch commitFirst = new CountDownLatch(1);
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            Future<Integer> first = threads.submit(() -> QuarkusTransaction.requiringNew().call(() -> {
+                int version = registry.upload(name, "style", null, file, "first").version();
+                firstStored.countDown();
+                commitFirst.await(); // holds the transaction open, uncommitted
+                return version;
+            }));
+            assertTrue(firstStored.await(60, TimeUnit.SECONDS));
+            Future<Integer> second = threads.submit(() -> registry.upload(name, "style", null, file, "second").version());
+            // release the first only once the second is blocked inside the database behind it (not a timing bound:
+            // it waits for the state, for as long as that takes)
+            while (QuarkusTransaction.requiringNew().call(() -> ((Number) entities.createNativeQuery(
+                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")
+                    .getSingleResult()).longValue()) == 0) {
+                assertTrue(!second.isDone(), "the second upload finished without waiting");
+                Thread.sleep(20);
+            }
+            commitFirst.countDown();
+            assertEquals(1, first.get(60, TimeUnit.SECONDS));
+            assertEquals(2, second.get(60, TimeUnit.SECONDS));
+        } finally {
+            commitFirst.countDown();
+            threads.shutdownNow();
+        }
     }
 
     /**
