@@ -2,16 +2,21 @@ package io.steergate.audit;
 
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.steergate.messages.ApiError;
+import io.steergate.messages.ErrorCode;
+import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
+import jakarta.ws.rs.core.StreamingOutput;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.Semaphore;
 import java.util.function.Consumer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -23,8 +28,23 @@ public class AuditEvidence {
 
     private static final Logger LOG = Logger.getLogger(AuditEvidence.class);
     private static final int PAGE = 500;
-    /** An export streams to the client inside its snapshot: give a slow client time. */
-    private static final Duration EXPORT_TIMEOUT = Duration.ofHours(1);
+    /** An export streams to the client inside its snapshot: give a slow client time; a verify of a long chain too. */
+    private static final Duration WALK_TIMEOUT = Duration.ofHours(1);
+
+    /**
+     * Chain walks (verifies and exports) running at once in this process. Each holds a pooled connection and a
+     * snapshot for its whole walk, an export for as long as its client takes to read; unbounded, a handful of clients
+     * that never read would take the whole pool and with it every request's acceptance.
+     */
+    @ConfigProperty(name = "steergate.audit.max-concurrent-walks", defaultValue = "2")
+    int maxWalks;
+
+    private Semaphore walks;
+
+    @PostConstruct
+    void limitWalks() {
+        walks = new Semaphore(maxWalks);
+    }
 
     @Inject
     EntityManager em;
@@ -40,12 +60,18 @@ public class AuditEvidence {
      */
     public AuditChain.Check verify(String tenant) {
         String key = chainKey(tenant);
-        AuditChain.Check check = QuarkusTransaction.requiringNew().call(() -> {
-            Head head = snapshot(key);
-            AuditChain.Walker walker = new AuditChain.Walker(key.isEmpty() ? null : key);
-            walk(key, Long.MAX_VALUE, walker::accept);
-            return walker.finish(head.records() == null ? 0L : head.records(), head.lastId(), head.lastHash());
-        });
+        startWalk();
+        AuditChain.Check check;
+        try {
+            check = QuarkusTransaction.requiringNew().timeout((int) WALK_TIMEOUT.toSeconds()).call(() -> {
+                Head head = snapshot(key);
+                AuditChain.Walker walker = new AuditChain.Walker(key.isEmpty() ? null : key);
+                walk(key, Long.MAX_VALUE, walker::accept);
+                return walker.finish(head.records() == null ? 0L : head.records(), head.lastId(), head.lastHash());
+            });
+        } finally {
+            walks.release();
+        }
         if (!check.ok()) {
             // evidence of tampering (or of a fault): worth an operator's attention; the reason names ids, not content
             LOG.warnf("audit chain of tenant '%s' is broken at record %s: %s", key, check.firstBrokenId(), check.reason());
@@ -53,10 +79,33 @@ public class AuditEvidence {
         return check;
     }
 
-    /** Writes the bundle of the tenant's chain as it stands when the export begins (its head's record count). */
-    public void export(String tenant, OutputStream out) {
+    /**
+     * The bundle of the tenant's chain as it stands when its writing begins (its head's record count), to be written
+     * once. Its walk is counted from now until it has been written (or failed).
+     *
+     * @throws ApiError 429 when {@code steergate.audit.max-concurrent-walks} walks are running
+     */
+    public StreamingOutput export(String tenant) {
         String key = chainKey(tenant);
-        QuarkusTransaction.requiringNew().timeout((int) EXPORT_TIMEOUT.toSeconds()).run(() -> {
+        startWalk();
+        return out -> {
+            try {
+                write(key, out);
+            } finally {
+                walks.release();
+            }
+        };
+    }
+
+    private void startWalk() {
+        if (!walks.tryAcquire()) {
+            throw new ApiError(429, ErrorCode.UNAVAILABLE, "audit: " + maxWalks + " chain verifies or exports are running"
+                    + " (steergate.audit.max-concurrent-walks); try again when one has finished");
+        }
+    }
+
+    private void write(String key, OutputStream out) {
+        QuarkusTransaction.requiringNew().timeout((int) WALK_TIMEOUT.toSeconds()).run(() -> {
             Head head = snapshot(key);
             long records = head.records() == null ? 0 : head.records();
             AuditBundle.Writer writer = new AuditBundle.Writer(out);

@@ -101,6 +101,7 @@ public class AuditResource {
                     + " chain with its head (records deleted from the end). ok false names the first broken record.")
     @APIResponse(responseCode = "200", description = "{tenant, records, ok, firstBrokenId, reason}")
     @APIResponse(responseCode = "400", description = "tenant missing or malformed")
+    @APIResponse(responseCode = "429", description = "steergate.audit.max-concurrent-walks verifies or exports running")
     public AuditChain.Check verify(
             @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant,
             @Context UriInfo uri) {
@@ -116,11 +117,12 @@ public class AuditResource {
                     + " (README, Audit evidence).")
     @APIResponse(responseCode = "200", description = "header line, one line per record in chain order, signature line")
     @APIResponse(responseCode = "400", description = "tenant missing or malformed")
+    @APIResponse(responseCode = "429", description = "steergate.audit.max-concurrent-walks verifies or exports running")
     public Response export(
             @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant,
             @Context UriInfo uri) {
         String key = AuditEvidence.chainKey(requireChainOf(tenant, uri));
-        StreamingOutput body = out -> evidence.export(key, out);
+        StreamingOutput body = evidence.export(key);
         return Response.ok(body).header("Content-Disposition",
                 "attachment; filename=\"audit-" + (key.isEmpty() ? "no-tenant" : key) + ".jsonl\"").build();
     }

@@ -16,6 +16,10 @@ import io.steergate.cli.SteerCli;
 import io.steergate.testing.SteerGateTestProfile;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
+import jakarta.ws.rs.core.StreamingOutput;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -88,6 +92,33 @@ class AuditEvidenceQuarkusTest {
             statement.execute("set session_replication_role = replica");
             statement.execute(sql);
         }
+    }
+
+    @Inject
+    AuditEvidence evidence;
+
+    /**
+     * Exports whose clients have not read them yet hold their walks; past steergate.audit.max-concurrent-walks (2 in
+     * tests, as shipped) a third export or a verify is a 429, and a walk that finishes frees its place.
+     */
+    @Test
+    void chainWalksAreBoundedSoExportsThatAreNotReadCannotTakeThePool() throws IOException {
+        String tenant = tenant("walks");
+        generate(tenant);
+        StreamingOutput first = evidence.export(tenant);
+        StreamingOutput second = evidence.export(tenant);
+        try {
+            given().queryParam("tenant", tenant).get("/v1/audit/export").then().statusCode(429)
+                    .body("code", equalTo("UNAVAILABLE")).body("message", containsString("steergate.audit.max-concurrent-walks"));
+            given().queryParam("tenant", tenant).get("/v1/audit/verify").then().statusCode(429);
+        } finally {
+            first.write(OutputStream.nullOutputStream());
+        }
+        assertTrue(verify(tenant).getBoolean("ok"), "a place is free again");
+        ByteArrayOutputStream bundle = new ByteArrayOutputStream();
+        second.write(bundle);
+        assertTrue(bundle.toString(StandardCharsets.UTF_8).contains(tenant), "the held export still writes its bundle");
+        given().queryParam("tenant", tenant).get("/v1/audit/export").then().statusCode(200);
     }
 
     @Test
