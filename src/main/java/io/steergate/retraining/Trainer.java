@@ -164,6 +164,16 @@ public class Trainer {
         GateEvaluation.Baseline baseline = active.map(v -> new GateEvaluation.Baseline(v, InterventionFile.read(
                 Retry.untilDone("reading " + job.intervention() + " version " + v,
                         () -> registry.mapFile(job.intervention(), v))))).orElse(null);
+        String fingerprint = model.model().fingerprint();
+        if (baseline != null && !baseline.intervention().modelFingerprint().equals(fingerprint)) {
+            // After a model upgrade the active version was made for the old weights: it cannot run on this model (the
+            // sweep would refuse it after the whole training, every time), and no worker of this model serves it, so
+            // what the candidate must beat here is the unsteered model.
+            LOG.infof("retraining job %s: active version %d of %s was made for model %s, not %s; gating against the"
+                    + " unsteered model", job.id(), active.get(), job.intervention(),
+                    baseline.intervention().modelFingerprint(), fingerprint);
+            baseline = null;
+        }
         LOG.infof("retraining job %s evaluating: candidate vs %s on prompt set %s (%d prompts), concept %s, strength %s,"
                 + " %d generations", job.id(), baseline == null ? "the unsteered model" : "active version " + active.get(),
                 job.evaluation().prompts(), job.heldOut().size(), job.evaluation().concept(),

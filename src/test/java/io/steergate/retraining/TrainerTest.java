@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.steergate.engine.eval.PromptSet;
+import io.steergate.engine.model.HookPoint;
+import io.steergate.engine.steering.AffineMap;
+import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.intervention.InterventionRegistry;
@@ -15,9 +18,11 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -269,6 +274,37 @@ class TrainerTest {
         assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1));
         assertEquals(beforeTheGate + GATE_BATCHES, heartbeats(), String.valueOf(jobs.calls));
         assertEquals(2, outcome("succeeded"));
+    }
+
+    @Test
+    void anActiveVersionMadeForAnotherModelIsNotTheGatesBaselineTheUnsteeredModelIs() throws IOException {
+        staleAfter = Duration.ofDays(1);
+        Trainer trainer = gatedTrainer();
+        int dim = trainer.model.model().config().dim();
+        TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
+        float[] ones = new float[dim];
+        Arrays.fill(ones, 1f);
+        maps.put(new HookSite(2, HookPoint.RESID), AffineMap.of(ones, new float[dim]));
+        // what is left active after a model upgrade: a map of the old weights
+        byte[] oldModels = InterventionFile.write(new Intervention("kindness", Intervention.MEAN_SHIFT, "sha256:old-weights",
+                "kindness", Map.of(), maps));
+        trainer.registry = new InterventionRegistry() {
+            @Override
+            public Optional<Integer> activeVersion(String name) {
+                return Optional.of(1);
+            }
+
+            @Override
+            public byte[] mapFile(String name, int number) {
+                return oldModels;
+            }
+        };
+        trainer.train(ID);
+        // before: the sweep refused the baseline after the whole training ("made for model sha256:old-weights"), on
+        // every attempt, until someone retired the old version
+        assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1), jobs.failedWith);
+        assertEquals(null, jobs.storedGate.baselineVersion());
+        assertEquals("unsteered", ((Map<?, ?>) jobs.storedGate.report().get("baseline")).get("against"));
     }
 
     @Test
