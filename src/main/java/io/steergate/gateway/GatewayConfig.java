@@ -66,6 +66,15 @@ public interface GatewayConfig {
     Duration httpWait();
 
     /**
+     * How many HTTP callers of one tenant may wait for outcomes at once in this instance (synchronous generations,
+     * completions, streams). Each waiting caller holds a worker thread for up to http-wait; without a bound one tenant
+     * (repeating the id of a slow request costs no quota) could take the pool every tenant's requests need.
+     */
+    @WithName("max-waiting-per-tenant")
+    @WithDefault("64")
+    int maxWaitingPerTenant();
+
+    /**
      * Whether the instance that stores an outcome tells the other gateway instances at once (PostgreSQL NOTIFY, see
      * {@link OutcomeNotices}); off where a pooler between the gateway and PostgreSQL cannot hold a LISTEN.
      */

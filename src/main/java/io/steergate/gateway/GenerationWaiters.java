@@ -36,6 +36,8 @@ public class GenerationWaiters {
     GatewayConfig config;
 
     private final ConcurrentHashMap<String, CompletableFuture<String>> waiting = new ConcurrentHashMap<>();
+    /** Open watches per tenant; a tenant's entry goes when its last watch closes, so the map holds waiting tenants only. */
+    private final ConcurrentHashMap<String, Integer> watchesByTenant = new ConcurrentHashMap<>();
 
     /** Called inside the transaction that stores a final result; wakes a waiter only if that transaction commits. */
     void completeAfterCommit(String tenant, String requestId, String resultJson) {
@@ -82,7 +84,16 @@ public class GenerationWaiters {
     /** A watch on a tenant's request's outcome, for a caller that waits for other things too (a stream's pieces). */
     public Watch watch(String tenant, String requestId) {
         String key = key(tenant, requestId);
+        watchesByTenant.merge(tenant, 1, Integer::sum);
         return new Watch(tenant, requestId, key, waiting.computeIfAbsent(key, k -> new CompletableFuture<>()));
+    }
+
+    /**
+     * Whether {@code tenant} already has steergate.gateway.max-waiting-per-tenant callers waiting here. Asked before a
+     * request is accepted, so a refused one is not stored; requests admitted together may pass it by a few.
+     */
+    public boolean full(String tenant) {
+        return watchesByTenant.getOrDefault(tenant, 0) >= config.maxWaitingPerTenant();
     }
 
     /** The outcome of one request as it becomes known; close it when done waiting. */
@@ -156,6 +167,7 @@ public class GenerationWaiters {
         @Override
         public void close() {
             waiting.remove(key, waiter);
+            watchesByTenant.computeIfPresent(tenant, (t, open) -> open == 1 ? null : open - 1);
         }
     }
 

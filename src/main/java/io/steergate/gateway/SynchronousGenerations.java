@@ -79,6 +79,13 @@ public class SynchronousGenerations {
         caller.requireTenant(decoded.tenant());
         String id = decoded.id();
         String tenant = decoded.tenant();
+        if (waiters.full(tenant)) {
+            return refused(Response.status(Response.Status.TOO_MANY_REQUESTS).header("Retry-After", "1")
+                    .entity(ErrorInfo.of(ErrorCode.QUOTA_EXCEEDED, "tenant " + tenant + " has " + config.maxWaitingPerTenant()
+                            + " requests waiting for outcomes here (steergate.gateway.max-waiting-per-tenant); nothing"
+                            + " stored: send it again when one has been answered, or send it on Kafka"))
+                    .type(MediaType.APPLICATION_JSON).build());
+        }
         if (!gate.await(config.unavailableWait())) {
             return refused(unavailable("the gateway is starting: policies and interventions are not loaded yet"));
         }
