@@ -270,18 +270,7 @@ public class AuditQuery {
     }
 
     private static int limit(String value) {
-        if (!present(value)) {
-            return DEFAULT_LIMIT;
-        }
-        try {
-            int limit = Integer.parseInt(value);
-            if (limit >= 1 && limit <= MAX_LIMIT) {
-                return limit;
-            }
-        } catch (NumberFormatException e) {
-            // falls through to the refusal
-        }
-        throw ApiError.badField("limit", "must be an integer from 1 to " + MAX_LIMIT);
+        return present(value) ? ApiError.wholeNumberField("limit", value, 1, MAX_LIMIT) : DEFAULT_LIMIT;
     }
 
     static String encodeCursor(long id) {

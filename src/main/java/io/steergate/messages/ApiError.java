@@ -44,6 +44,24 @@ public class ApiError extends RuntimeException {
         return parsed;
     }
 
+    /**
+     * The whole number {@code value} of parameter {@code name}, from {@code min} to {@code max}. Taken as a string:
+     * a typed JAX-RS parameter that does not convert is answered 404, as if the path did not exist.
+     *
+     * @throws ApiError 400 naming the parameter and the range
+     */
+    public static int wholeNumberField(String name, String value, int min, int max) {
+        try {
+            int parsed = Integer.parseInt(value);
+            if (parsed >= min && parsed <= max) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // answered below, like a number out of range
+        }
+        throw badField(name, "must be a whole number from " + min + " to " + max);
+    }
+
     /** The first and last instants {@link #instantField} takes. */
     public static final Instant EARLIEST_INSTANT = Instant.parse("0001-01-01T00:00:00Z");
     public static final Instant LATEST_INSTANT = Instant.parse("9999-12-31T23:59:59Z");

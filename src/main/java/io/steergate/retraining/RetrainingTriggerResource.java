@@ -46,21 +46,9 @@ public class RetrainingTriggerResource {
     public List<TriggerFiringView> list(
             @Parameter(description = "only this policy's firings") @QueryParam("policy") String policy,
             @Parameter(description = "only this intervention's firings") @QueryParam("intervention") String intervention,
-            // a String: a typed parameter that does not convert is answered 404 by JAX-RS, as if the path did not exist
             @Parameter(description = "at most this many, 1-500 (default 50)") @QueryParam("limit") String limit) {
-        return triggers.list(policy, intervention, caller.tenantScope(), limit == null ? DEFAULT_LIMIT : limit(limit));
-    }
-
-    private static int limit(String value) {
-        try {
-            int limit = Integer.parseInt(value);
-            if (limit >= 1 && limit <= MAX_LIMIT) {
-                return limit;
-            }
-        } catch (NumberFormatException e) {
-            // answered below, like an out-of-range number
-        }
-        throw ApiError.badField("limit", "must be a whole number 1-" + MAX_LIMIT);
+        return triggers.list(policy, intervention, caller.tenantScope(),
+                limit == null ? DEFAULT_LIMIT : ApiError.wholeNumberField("limit", limit, 1, MAX_LIMIT));
     }
 
     @GET

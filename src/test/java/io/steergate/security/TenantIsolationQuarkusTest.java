@@ -217,7 +217,7 @@ class TenantIsolationQuarkusTest {
         // a typed JAX-RS parameter that does not convert was a 404 "no such resource"
         for (String limit : List.of("ten", "99999999999", "0", "501")) {
             given().queryParam("limit", limit).get("/v1/retraining-triggers").then().statusCode(400)
-                    .body("message", org.hamcrest.Matchers.equalTo("limit: must be a whole number 1-500"));
+                    .body("message", org.hamcrest.Matchers.equalTo("limit: must be a whole number from 1 to 500"));
         }
         given().queryParam("limit", "500").get("/v1/retraining-triggers").then().statusCode(200);
         for (String parameter : List.of("from", "to")) {
