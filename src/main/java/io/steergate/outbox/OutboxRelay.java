@@ -21,6 +21,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -29,6 +31,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -50,6 +55,7 @@ public class OutboxRelay {
 
     private static final Logger LOG = Logger.getLogger(OutboxRelay.class);
     private static final int BATCH = 500;
+    private static final int PASS_TIMEOUT_S = 180;
 
     @Inject
     EntityManager entities;
@@ -80,6 +86,8 @@ public class OutboxRelay {
     private volatile boolean healthy;
     private Thread thread;
     private KafkaProducer<String, byte[]> producer;
+    /** Asked only when a pass ends with every row failed transiently; made on first need, on the relay's thread. */
+    private Admin admin;
     private Counter published;
     /** Per row: from its append (in the writer's transaction) to the relay reading it; the writer's commit and the wake-up. */
     private Timer appendToRead;
@@ -127,6 +135,9 @@ public class OutboxRelay {
             wake();
             thread.join(10_000);
             producer.close();
+            if (admin != null) {
+                admin.close(Duration.ofSeconds(5));
+            }
         }
     }
 
@@ -174,8 +185,10 @@ public class OutboxRelay {
 
     /**
      * Publishes the oldest waiting rows and deletes those the broker acknowledged. A row the broker refuses for good
-     * is counted and, after max-attempts, set aside; it never holds up the rows behind it. When the broker is away
-     * (every row failed transiently) the batch fails, so the loop backs off; acknowledged rows are never re-sent.
+     * is counted and, after max-attempts, set aside; it never holds up the rows behind it. A row that failed
+     * transiently while the broker is up (some row was acknowledged, or the cluster answers) is counted the same way:
+     * its topic is missing or broken, not the broker. When the broker is away (every row failed transiently and the
+     * cluster does not answer) the batch fails, so the loop backs off; acknowledged rows are never re-sent.
      * The backlog and set-aside gauges are counted in the table when {@code recount} (the relay was idle or failing),
      * when the batch was full or when a row was not acknowledged; otherwise nothing is left waiting that the relay has
      * not been woken for, and the count would be one more round trip per batch.
@@ -185,7 +198,9 @@ public class OutboxRelay {
      * delivery rules allow (every copy identical), as they do for a crash between the ack and the commit.
      */
     private int publishBatch(boolean recount) {
-        return QuarkusTransaction.requiringNew().call(() -> {
+        // a pass while the broker is away waits max.block.ms per topic without metadata, the delivery timeout and the
+        // cluster check: more than the default 60 s in the worst case
+        return QuarkusTransaction.requiringNew().timeout(PASS_TIMEOUT_S).call(() -> {
             @SuppressWarnings("unchecked")
             List<OutboxEvent> rows = entities.createNativeQuery("select * from outbox where set_aside_at is null order by id limit "
                     + BATCH + " for update skip locked", OutboxEvent.class).getResultList();
@@ -203,27 +218,55 @@ public class OutboxRelay {
                 appendToRead.record(Duration.between(row.createdAt, readAt));
             }
             List<Future<RecordMetadata>> acks = new ArrayList<>(rows.size());
+            // Topics the producer found no metadata for within max.block.ms in this pass, with the row that found it:
+            // their other rows are not sent (each would block the loop max.block.ms again) but share its fate below.
+            Map<String, OutboxEvent> withoutMetadata = new HashMap<>();
+            List<OutboxEvent> notSent = new ArrayList<>();
             for (OutboxEvent row : rows) {
-                acks.add(producer.send(record(row)));
+                if (withoutMetadata.containsKey(row.topic)) {
+                    notSent.add(row);
+                    acks.add(null);
+                } else {
+                    acks.add(send(row, withoutMetadata));
+                }
             }
             producer.flush();
             List<Long> acknowledged = new ArrayList<>(rows.size());
-            RuntimeException away = null;
-            for (int i = 0; i < rows.size() && away == null; i++) {
+            Map<OutboxEvent, RuntimeException> failedTransiently = new LinkedHashMap<>();
+            for (int i = 0; i < rows.size(); i++) {
+                if (acks.get(i) == null) {
+                    continue;
+                }
+                // sent together, so waiting on each in turn costs the longest wait, not their sum
                 try {
                     awaitAck(rows.get(i), acks.get(i));
                     acknowledged.add(rows.get(i).id);
                 } catch (RuntimeException e) {
                     if (Failures.isTransient(e)) {
-                        // the broker is away: waiting on the rest would hold this transaction for each of them
-                        away = e;
+                        failedTransiently.put(rows.get(i), e);
                     } else {
                         refused(rows.get(i), e);
                     }
                 }
             }
-            if (away == null) {
+            RuntimeException away = null;
+            if (failedTransiently.isEmpty()) {
                 readToAck.record(System.nanoTime() - read, TimeUnit.NANOSECONDS);
+            } else if (!acknowledged.isEmpty() || brokerAnswers()) {
+                // The broker is up, so these failures are the rows' own: a topic that does not exist where topics are
+                // not created on first use (per-tenant results of a tenant never given its topics, a deleted tenant's,
+                // a mistyped DLQ name) times out waiting for metadata like an away broker. Counted on each row, so it is
+                // set aside after max-attempts instead of holding the relay and every row behind it for good.
+                failedTransiently.forEach((row, failure) -> refused(row, failure, true));
+                Map<String, Integer> counted = new LinkedHashMap<>();
+                for (OutboxEvent row : notSent) {
+                    refused(row, failedTransiently.get(withoutMetadata.get(row.topic)), false);
+                    counted.merge(row.topic, 1, Integer::sum);
+                }
+                counted.forEach((topic, n) -> LOG.warnf("outbox: %d more records for %s not sent, counted as refused with"
+                        + " record %d", n, topic, withoutMetadata.get(topic).id));
+            } else {
+                away = failedTransiently.values().iterator().next();
             }
             entities.createNativeQuery("set local synchronous_commit = off").executeUpdate();
             if (!acknowledged.isEmpty()) {
@@ -252,15 +295,71 @@ public class OutboxRelay {
 
     /** Counts a refusal on the row (in the batch's transaction); after max-attempts the row is set aside for good. */
     private void refused(OutboxEvent row, RuntimeException failure) {
+        refused(row, failure, true);
+    }
+
+    /** As {@link #refused(OutboxEvent, RuntimeException)}; {@code logRefusal} false: the caller logs a refusal once for many. */
+    private void refused(OutboxEvent row, RuntimeException failure, boolean logRefusal) {
         row.attempts++;
         row.lastError = SafeText.of(Failures.rootMessage(failure), 1_000);
         if (row.attempts >= maxAttempts) {
             row.setAsideAt = Instant.now();
             LOG.errorf("outbox record %d for %s (%d bytes) set aside after %d refusals: %s", row.id, row.topic,
                     row.payload.length, row.attempts, row.lastError);
-        } else {
+        } else if (logRefusal) {
             LOG.warnf("outbox record %d for %s refused (%d of %d): %s", row.id, row.topic, row.attempts, maxAttempts, row.lastError);
         }
+    }
+
+    /**
+     * Sends one row. A row whose record cannot even be built (its stored headers unreadable) is counted as refused
+     * and null returned, rather than failing the batch on every pass. A send that fails at once for want of its
+     * topic's metadata adds the topic to {@code withoutMetadata} with this row; its failed future is returned.
+     */
+    private Future<RecordMetadata> send(OutboxEvent row, Map<String, OutboxEvent> withoutMetadata) {
+        ProducerRecord<String, byte[]> record;
+        try {
+            record = record(row);
+        } catch (RuntimeException e) {
+            refused(row, e);
+            return null;
+        }
+        Future<RecordMetadata> ack = producer.send(record);
+        if (ack.isDone()) {
+            try {
+                ack.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+                    withoutMetadata.put(row.topic, row);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return ack;
+    }
+
+    /**
+     * Whether the cluster answers a metadata request now: told apart from an away broker, a failure that left every
+     * row of a pass unacknowledged is the rows' own.
+     */
+    private boolean brokerAnswers() {
+        try {
+            admin().describeCluster(new DescribeClusterOptions().timeoutMs(5_000)).clusterId().get(6, TimeUnit.SECONDS);
+            return true;
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private Admin admin() {
+        if (admin == null) {
+            admin = Admin.create(kafka.admin(Map.of(AdminClientConfig.CLIENT_ID_CONFIG, "steergate-outbox-relay-admin")));
+        }
+        return admin;
     }
 
     private static void awaitAck(OutboxEvent row, Future<RecordMetadata> ack) {

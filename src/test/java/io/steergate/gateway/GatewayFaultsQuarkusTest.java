@@ -15,6 +15,7 @@ import io.steergate.messages.GenerationResult;
 import io.steergate.messages.JobResult;
 import io.steergate.messages.ModelRef;
 import io.steergate.outbox.OutboxEvent;
+import io.steergate.testing.OutboxRows;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
 import io.steergate.testing.TopicClient.Received;
@@ -212,14 +213,14 @@ class GatewayFaultsQuarkusTest {
     void anOutboxRecordTheBrokerRefusesIsSetAsideWithoutHoldingUpTheRecordsBehindIt() throws InterruptedException {
         String key = id("refused");
         long refusedId = QuarkusTransaction.requiringNew().call(() -> {
-            OutboxEvent bad = outboxRow("not a valid topic!", key);
+            OutboxEvent bad = OutboxRows.row("not a valid topic!", key, "{}");
             bad.persist();
-            outboxRow("steer.results", key).persist();
+            OutboxRows.row("steer.results", key, "{}").persist();
             return bad.id;
         });
 
         assertEquals("{}", kafka.awaitRecord("steer.results", key, WAIT).text());
-        OutboxEvent setAside = awaitSetAside(refusedId);
+        OutboxEvent setAside = OutboxRows.awaitSetAside(refusedId, WAIT);
         assertEquals(5, setAside.attempts);
         assertTrue(setAside.lastError.contains("InvalidTopicException"), setAside.lastError);
         assertTrue(metrics.get("steergate.outbox.set.aside").gauge().value() >= 1); // counted when a row is refused
@@ -233,48 +234,21 @@ class GatewayFaultsQuarkusTest {
     void recordsTheBrokerAcknowledgedAreNeverSentAgainWhileARefusedOneIsRetried() throws InterruptedException {
         String key = id("acked-once"); // one key, one partition: its records are read in the order published
         long refusedId = QuarkusTransaction.requiringNew().call(() -> {
-            outboxRow("steer.results", key, "{\"n\":1}").persist();
-            OutboxEvent bad = outboxRow("not a valid topic!", key);
+            OutboxRows.row("steer.results", key, "{\"n\":1}").persist();
+            OutboxEvent bad = OutboxRows.row("not a valid topic!", key, "{}");
             bad.persist();
-            outboxRow("steer.results", key, "{\"n\":2}").persist();
+            OutboxRows.row("steer.results", key, "{\"n\":2}").persist();
             return bad.id;
         });
         // set aside after max-attempts passes of the relay: a pass that re-sent acknowledged records has run by now
-        awaitSetAside(refusedId);
-        QuarkusTransaction.requiringNew().run(() -> outboxRow("steer.results", key, "{\"n\":3}").persist());
+        OutboxRows.awaitSetAside(refusedId, WAIT);
+        QuarkusTransaction.requiringNew().run(() -> OutboxRows.row("steer.results", key, "{\"n\":3}").persist());
 
         try (TopicClient.Tail tail = kafka.tail("steer.results")) {
             tail.await(r -> key.equals(r.key()) && r.text().equals("{\"n\":3}"), 1, WAIT);
             assertEquals(List.of("{\"n\":1}", "{\"n\":2}", "{\"n\":3}"),
                     tail.records(r -> key.equals(r.key())).stream().map(Received::text).toList());
         }
-    }
-
-    private static OutboxEvent outboxRow(String topic, String key, String payload) {
-        OutboxEvent row = outboxRow(topic, key);
-        row.payload = payload.getBytes(StandardCharsets.UTF_8);
-        return row;
-    }
-
-    private static OutboxEvent awaitSetAside(long id) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            OutboxEvent row = QuarkusTransaction.requiringNew().call(() -> OutboxEvent.<OutboxEvent>findById(id));
-            if (row.setAsideAt != null) {
-                return row;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("outbox record " + id + " was not set aside within " + WAIT);
-    }
-
-    private static OutboxEvent outboxRow(String topic, String key) {
-        OutboxEvent row = new OutboxEvent();
-        row.topic = topic;
-        row.messageKey = key;
-        row.payload = "{}".getBytes(StandardCharsets.UTF_8);
-        row.createdAt = Instant.now();
-        return row;
     }
 
     /** A PENDING row with its job, as accept leaves it, accepted at {@code acceptedAt}. */

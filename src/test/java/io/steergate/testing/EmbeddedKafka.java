@@ -84,7 +84,7 @@ public final class EmbeddedKafka implements AutoCloseable {
      * A broker as a secured deployment runs one: its client listener is SASL_PLAINTEXT and accepts SCRAM-SHA-512
      * users (made with io.steergate.kafka.KafkaProvisioning through {@link #adminSettings()}), clients without valid
      * credentials are refused, and a user may do only what an ACL allows (none granted yet). The kit's admin and the
-     * broker itself are super users.
+     * broker itself are super users. Topics are not created on first use: each must be created first.
      */
     public EmbeddedKafka withAcls() {
         return new EmbeddedKafka(defaultPartitions, true);
@@ -128,7 +128,9 @@ public final class EmbeddedKafka implements AutoCloseable {
             KafkaClusterTestKit kit = kitSettings
                     // the default 3 s delay would be paid by every new consumer group
                     .setConfigProp("group.initial.rebalance.delay.ms", "0")
-                    .setConfigProp("auto.create.topics.enable", "true")
+                    // a secured broker is the production one (k8s/base/kafka: topics come from provisioning only):
+                    // a record for a topic that does not exist then waits for metadata, where auto-creation hides it
+                    .setConfigProp("auto.create.topics.enable", String.valueOf(!secured))
                     .setConfigProp("num.partitions", String.valueOf(defaultPartitions))
                     .setConfigProp("message.max.bytes", String.valueOf(MESSAGE_MAX_BYTES))
                     .setConfigProp("offsets.topic.replication.factor", "1")
