@@ -76,6 +76,8 @@ final class ContinuousJobLoop implements WorkerLoop {
         final JobRecords.Delivery delivery;
         final JobBatch.Prepared prepared;
         final boolean alone;
+        /** Its alone attempt was counted when it was queued (a redelivery): taken back should it never start. */
+        final boolean countedAlone;
         final Completion[] completions;
         /** When it was submitted to the decode core: where its queueMs ends and its generateMs begins. */
         final long startMs = System.currentTimeMillis();
@@ -84,10 +86,11 @@ final class ContinuousJobLoop implements WorkerLoop {
         int finished;
         boolean cancelled;
 
-        InFlight(JobRecords.Delivery delivery, JobBatch.Prepared prepared, boolean alone) {
+        InFlight(JobRecords.Delivery delivery, JobBatch.Prepared prepared, boolean alone, boolean countedAlone) {
             this.delivery = delivery;
             this.prepared = prepared;
             this.alone = alone;
+            this.countedAlone = countedAlone;
             this.completions = new Completion[prepared.rows().size()];
         }
 
@@ -294,7 +297,8 @@ final class ContinuousJobLoop implements WorkerLoop {
             answers.add(delivery, cancelledBeforeStart(prepared), false);
             return;
         }
-        join(new InFlight(delivery, prepared, alone), answers);
+        // alone here only from runAlone, which counted the attempt
+        join(new InFlight(delivery, prepared, alone, alone), answers);
     }
 
     /** Submits the job's rows to the decode core; a job it refuses (a steering or a site that does not fit) is FAILED. */
@@ -455,7 +459,8 @@ final class ContinuousJobLoop implements WorkerLoop {
                 answers.add(job.delivery, cancelledBeforeStart(job.prepared), false);
             } else {
                 meters.retriedAlone.increment();
-                join(new InFlight(job.delivery, job.prepared, true), answers);
+                // counted when it joined the failed batch: nothing to take back should it not start
+                join(new InFlight(job.delivery, job.prepared, true, false), answers);
             }
         }
         answers.publish();
@@ -477,6 +482,7 @@ final class ContinuousJobLoop implements WorkerLoop {
         });
         LOG.errorf("job loop: %s at %s with %d jobs in hand; their records will be delivered again and their attempts counted",
                 reason, JobTraffic.where(failure), inHand.size());
+        List<String> neverStarted = queuedAlone(inFlight.values());
         rows.abandon();
         rowsRunning.set(0);
         inFlight.clear();
@@ -497,11 +503,28 @@ final class ContinuousJobLoop implements WorkerLoop {
             if (!inHand.isEmpty()) {
                 attempts.recordError(inHand, reason);
             }
+            if (!neverStarted.isEmpty()) {
+                attempts.notStarted(neverStarted);
+            }
         } catch (RuntimeException e) {
             LOG.warnf("job loop: recording the error of %d jobs failed (they run again all the same): %s", inHand.size(),
                     Failures.reason(e));
         }
         Retry.backOff(Retry.pauseMs(surprises));
+    }
+
+    /**
+     * The jobs among {@code jobs} whose alone attempt was counted when they were queued and that are queued still:
+     * taken out of the decode core here (a waiting unit's cancel drops it), as the callers drop them anyway.
+     */
+    private List<String> queuedAlone(Collection<InFlight> jobs) {
+        List<String> queued = new ArrayList<>();
+        for (InFlight job : List.copyOf(jobs)) {
+            if (job.countedAlone && rows.cancel(job.unit)) {
+                queued.add(job.id());
+            }
+        }
+        return queued;
     }
 
     /** Commits up to each partition's lowest unfinished job, every commit-interval-ms and whenever the loop is idle. */
@@ -629,16 +652,23 @@ final class ContinuousJobLoop implements WorkerLoop {
             LOG.infof("job partitions revoked: %s", partitions);
             settle(false); // what the broker already acknowledged is committed, not redone by the new owner
             commit(partitions);
+            List<InFlight> leaving = inFlight.values().stream().filter(job -> partitions.contains(job.partition())).toList();
+            // asked before drop() cancels them: which alone jobs were still queued
+            List<String> neverStarted = queuedAlone(leaving);
             List<String> firstAttempts = drop(partitions).stream().filter(job -> !job.alone).map(InFlight::id).toList();
-            if (!firstAttempts.isEmpty()) {
-                // handing a partition over is no failure: the new owner's attempt is a first one again, so that
-                // rebalances during a long job never take it to the dead-letter topic (no retry: inside poll())
-                try {
+            // handing a partition over is no failure: the new owner's attempt is a first one again, so that rebalances
+            // during a long job never take it to the dead-letter topic; an alone job that never started gives back the
+            // attempt counted when it was queued (no retry: inside poll())
+            try {
+                if (!firstAttempts.isEmpty()) {
                     attempts.finished(firstAttempts);
-                } catch (RuntimeException e) {
-                    LOG.warnf("forgetting the attempts of %d jobs handed over failed, their new owner runs them alone: %s",
-                            firstAttempts.size(), Failures.reason(e));
                 }
+                if (!neverStarted.isEmpty()) {
+                    attempts.notStarted(neverStarted);
+                }
+            } catch (RuntimeException e) {
+                LOG.warnf("forgetting the attempts of %d jobs handed over failed, their new owner counts them: %s",
+                        firstAttempts.size() + neverStarted.size(), Failures.reason(e));
             }
         }
 

@@ -57,6 +57,17 @@ public class JobAttempts implements JobLoop.Attempts {
 
     @Override
     @Transactional
+    public void notStarted(Collection<String> requestIds) {
+        if (!requestIds.isEmpty()) {
+            entities.createNativeQuery("update job_attempts set attempts = attempts - 1, updated_at = now()"
+                            + " where request_id in (:ids) and attempts > 1")
+                    .setParameter("ids", requestIds)
+                    .executeUpdate();
+        }
+    }
+
+    @Override
+    @Transactional
     public void recordError(Collection<String> requestIds, String error) {
         if (!requestIds.isEmpty()) {
             entities.createNativeQuery("update job_attempts set last_error = :error, updated_at = now() where request_id in (:ids)")

@@ -56,6 +56,12 @@ final class JobLoop implements WorkerLoop {
         /** Counts one more attempt of a job about to run alone. */
         Attempt startAlone(String requestId);
 
+        /**
+         * Takes back the attempt {@link #startAlone} counted for jobs that never started: queued alone behind other
+         * work when their partition was handed over or the loop gave up its batch. An attempt counts only when it ran.
+         */
+        void notStarted(Collection<String> requestIds);
+
         void recordError(Collection<String> requestIds, String error);
 
         /** Forgets the attempts of jobs whose results the broker acknowledged. */

@@ -319,6 +319,41 @@ class ContinuousJobLoopTest {
         await().atMost(WAIT).until(() -> attempts.rows.isEmpty()); // a hand-over is no failed attempt
     }
 
+    /**
+     * Jobs redelivered after a crash are counted as they are queued alone behind running work; handed over before they
+     * start, they give that attempt back. Before, the count stayed: a second disruption before the queue drained (here
+     * a rebalance and back) took them to attempt 3 and the dead-letter topic without their ever having run alone.
+     */
+    @Test
+    void redeliveredJobsQueuedAloneAndHandedOverBeforeTheyStartGiveTheirAttemptBack() {
+        attempts.rows.put("x", new JobLoop.Attempt(1, "worker died"));
+        attempts.rows.put("y", new JobLoop.Attempt(1, "worker died"));
+        start();
+        List<ConsumerRecord<String, byte[]>> records = List.of(record(P0, 0, bytes(job("h", "held p0", 8))),
+                record(P0, 1, bytes(job("x", "x", 2))), record(P0, 2, bytes(job("y", "y", 2))));
+        deliver(records);
+        // the held job runs; x and y wait alone for an empty batch, their second attempt counted
+        await().atMost(WAIT).until(() -> rows.running() == 1 && attempts.rows.get("x").count() == 2
+                && attempts.rows.get("y").count() == 2);
+
+        consumer.schedulePollTask(() -> consumer.rebalance(List.of(P1, P2)));
+        await().atMost(WAIT).until(() -> attempts.rows.get("x").count() == 1 && attempts.rows.get("y").count() == 1);
+        assertFalse(attempts.rows.containsKey("h"), "a first attempt handed over is forgotten");
+
+        rows.hold = false;
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(P0));
+            consumer.seek(P0, 0);
+        });
+        deliver(records);
+        await().atMost(WAIT).until(() -> Long.valueOf(3).equals(committed(P0)));
+
+        for (String id : List.of("h", "x", "y")) {
+            assertEquals("COMPLETED", result(id).get("status").asText(), id);
+        }
+        assertEquals(List.of(), sent(DLQ));
+    }
+
     @Test
     void aFailingStepRecordsTheErrorAndRunsEachOfItsJobsAgainAloneAndTheJobThatFailsAloneFails() {
         start();

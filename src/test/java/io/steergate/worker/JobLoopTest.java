@@ -86,6 +86,13 @@ class JobLoopTest {
         }
 
         @Override
+        public synchronized void notStarted(Collection<String> requestIds) {
+            for (String id : requestIds) {
+                rows.computeIfPresent(id, (key, old) -> old.count() > 1 ? new JobLoop.Attempt(old.count() - 1, old.lastError()) : old);
+            }
+        }
+
+        @Override
         public synchronized void recordError(Collection<String> requestIds, String error) {
             for (String id : requestIds) {
                 rows.computeIfPresent(id, (key, old) -> new JobLoop.Attempt(old.count(), error));
