@@ -79,12 +79,18 @@ public class Quotas {
         Instant now = Instant.now();
         long tokenLimit = limit(tenant, Kind.TOKENS);
         if (tokenLimit > 0) {
+            // Tokens are charged when results arrive, so counting those alone admitted every request sent together
+            // before the first completed (500 of 512 tokens against 1,000 a day). The tenant's requests in flight
+            // count with their budgets, and its admissions take turns (a lock held to the accepting commit, which
+            // stores the new PENDING row the next admission counts): only the request that crosses the quota passes it.
+            entities.createNativeQuery("select count(*) from (select pg_advisory_xact_lock(hashtext(:key))) taken")
+                    .setParameter("key", "steergate.quota.tokens/" + tenant).getSingleResult();
             List<?> rows = entities.createNativeQuery("select used from quota_usage where tenant = :tenant and kind = 'tokens'"
                             + " and window_start = :window")
                     .setParameter("tenant", tenant).setParameter("window", utc(Kind.TOKENS.windowStart(now))).getResultList();
             long used = rows.isEmpty() ? 0 : ((Number) rows.get(0)).longValue();
             observe(tenant, Kind.TOKENS, now, used, tokenLimit);
-            if (used >= tokenLimit) {
+            if (used + inFlightBudget(tenant) >= tokenLimit) {
                 return Optional.of(exceeded(tenant, Kind.TOKENS, tokenLimit, now));
             }
         }
@@ -109,6 +115,20 @@ public class Quotas {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The completion tokens the tenant's PENDING requests may still be charged: each job's maxTokens, twice with a
+     * counterfactual row. An escalating request's later rungs are not foreseen, and a rung already charged counts
+     * again here until the request ends: an over-estimate, never an under-one, of its first attempt.
+     */
+    private long inFlightBudget(String tenant) {
+        return ((Number) entities.createNativeQuery("""
+                        select coalesce(sum(cast(j ->> 'maxTokens' as bigint)
+                                            * case when j ->> 'counterfactual' = 'true' then 2 else 1 end), 0)
+                        from (select cast(job_json as jsonb) as j from generations
+                              where tenant = :tenant and status = 'PENDING' and job_json is not null) pending""")
+                .setParameter("tenant", tenant).getSingleResult()).longValue();
     }
 
     /** Adds an attempt's completion tokens to its tenant's day (nothing when the tenant has no token quota). */

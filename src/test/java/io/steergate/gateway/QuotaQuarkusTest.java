@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Per-tenant quotas through both doors, on the real broker and PostgreSQL. application.properties gives the tenants
  * used here (and only they) small quotas in the test profile: quota-requests 3 requests a minute, quota-kafka 1,
- * quota-tokens 1 completion token a day.
+ * quota-tokens 1 completion token a day, quota-inflight 100.
  */
 @QuarkusTest
 @TestProfile(SteerGateTestProfile.class)
@@ -129,6 +129,38 @@ class QuotaQuarkusTest {
             assertEquals(1, stored("quota-kafka", second), "a Kafka rejection is stored like any other");
             assertEquals(1, used("quota-kafka", "requests"));
         }
+    }
+
+    /**
+     * Requests in flight count with their budgets: before, a tenant whose day had charged nothing yet was admitted any
+     * number of requests at once (tokens are charged only when results arrive), overshooting its quota without bound.
+     */
+    @Test
+    void requestsInFlightCountWithTheirBudgetsSoConcurrentOnesCannotOvershootTheDaysTokens() throws InterruptedException {
+        awayFromTheEndOf(ChronoUnit.DAYS, Duration.ofMinutes(2));
+        String tenant = "quota-inflight";
+        // a request of 100 tokens still generating, as accept leaves it (stored behind the application's back, so that
+        // no worker finishes it during the test)
+        String pending = "inflight-" + UUID.randomUUID();
+        QuarkusTransaction.requiringNew().run(() -> {
+            Generation row = GatewayFaultsQuarkusTest.pendingRow(pending, Instant.now());
+            row.tenant = tenant;
+            row.jobJson = row.jobJson.replace("\"maxTokens\":4", "\"maxTokens\":100");
+            row.persist();
+        });
+        String next = "inflight-" + UUID.randomUUID();
+        Response refused = client(tenant).body("{\"id\":\"" + next + "\",\"prompt\":\"Once upon a time\",\"maxTokens\":4}")
+                .post("/v1/generations");
+        assertEquals(429, refused.statusCode(), refused.asString());
+        assertEquals("QUOTA_EXCEEDED", refused.jsonPath().getString("code"));
+        assertEquals(0, used(tenant, "tokens"), "nothing charged yet: the refusal counts the budget in flight");
+        assertEquals(0, stored(tenant, next));
+
+        // once it ends (here: failed, having generated nothing), its budget is free again
+        QuarkusTransaction.requiringNew().run(() -> Generation.update("status = ?1 where tenant = ?2 and requestId = ?3",
+                Generation.State.FAILED, tenant, pending));
+        client(tenant).body("{\"id\":\"" + next + "\",\"prompt\":\"Once upon a time\",\"maxTokens\":4,\"seed\":1}")
+                .post("/v1/generations").then().statusCode(200).body("status", equalTo("COMPLETED"));
     }
 
     @Test
