@@ -1,6 +1,8 @@
 package io.steergate.openai;
 
 import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * The header format of Meta's Llama 3 instruct models: each message as
@@ -16,6 +18,14 @@ public final class Llama3ChatTemplate implements ChatTemplate {
     @Override
     public String name() {
         return NAME;
+    }
+
+    /** Llama 3's special tokens are all spelled {@code <|name|>}: the header and turn markers and the reserved ones. */
+    private static final Pattern SPECIAL_TOKEN = Pattern.compile("<\\|[A-Za-z0-9_]+\\|>");
+
+    @Override
+    public Optional<Pattern> specialTokens() {
+        return Optional.of(SPECIAL_TOKEN);
     }
 
     @Override

@@ -10,7 +10,9 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
 
 /**
  * Turns an OpenAI completions or chat completions body into the GenerationRequest it asks for; the gateway's
@@ -91,7 +93,7 @@ public final class OpenAiRequests {
     /** POST /v1/chat/completions: the messages rendered through the served model's template. */
     public Mapped chat(JsonNode body, String requestId, ChatTemplate template) {
         ObjectNode request = common(body, requestId, CHAT, CHAT_DEFAULTS);
-        request.put("prompt", template.render(messages(body.get("messages"))));
+        request.put("prompt", template.render(messages(body.get("messages"), template)));
         JsonNode maxTokens = body.get("max_tokens");
         JsonNode maxCompletionTokens = body.get("max_completion_tokens");
         if (!isAbsent(maxTokens) && !isAbsent(maxCompletionTokens)) {
@@ -216,7 +218,7 @@ public final class OpenAiRequests {
         throw ApiError.badField("prompt", "must be a string (token arrays are not supported)");
     }
 
-    private static List<ChatTemplate.Message> messages(JsonNode messages) {
+    private static List<ChatTemplate.Message> messages(JsonNode messages, ChatTemplate template) {
         if (isAbsent(messages)) {
             throw ApiError.badField("messages", "missing");
         }
@@ -242,7 +244,14 @@ public final class OpenAiRequests {
             }
             // developer is the newer name of the system role
             String normalized = "developer".equals(role.textValue()) ? "system" : role.textValue();
-            read.add(new ChatTemplate.Message(normalized, content(message.get("content"), at + ".content")));
+            String content = content(message.get("content"), at + ".content");
+            Optional<Matcher> special = template.specialTokens().map(tokens -> tokens.matcher(content)).filter(Matcher::find);
+            if (special.isPresent()) {
+                throw ApiError.badField(at + ".content", "must not contain '" + SafeText.of(special.get().group(), 64)
+                        + "': the " + template.name() + " chat format's tokenizer reads it as a special token, which would"
+                        + " end this message and could open another");
+            }
+            read.add(new ChatTemplate.Message(normalized, content));
         }
         return read;
     }
