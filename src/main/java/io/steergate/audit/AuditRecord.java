@@ -18,6 +18,14 @@ import java.time.Instant;
 @Table(name = "audit_records")
 public class AuditRecord extends PanacheEntityBase {
 
+    /**
+     * SQL over audit_records as {@code a}: the records of an output its client received, COMPLETED or a stream the
+     * client closed (FAILED CANCELLED, with the text it had seen). What reviewers review, the dashboard counts and the
+     * retraining triggers measure: a client that leaves just before the end must not take its output past them.
+     */
+    public static final String DELIVERED_OUTPUT = "(a.status = 'COMPLETED' or (a.status = 'FAILED'"
+            + " and a.error_code = 'CANCELLED' and a.output_text is not null))";
+
     @Id
     @GeneratedValue(strategy = GenerationType.IDENTITY)
     public Long id;

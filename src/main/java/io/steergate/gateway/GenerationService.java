@@ -207,8 +207,14 @@ public class GenerationService {
         }
         long totalMs = Duration.between(generation.acceptedAt, Instant.now()).toMillis();
         boolean completed = outcome.status() == Status.COMPLETED;
-        Map<String, Double> scores = completed ? policies.score(job.policy(), outcome.text(), outcome.probeScores()) : Map.of();
-        List<String> flagged = completed ? policies.flagged(job.policy(), scores) : List.of();
+        // a cancelled stream's text is what its client saw before it went away
+        boolean cancelled = outcome.status() == Status.FAILED && outcome.error() != null
+                && ErrorCode.CANCELLED.name().equals(outcome.error().code());
+        // What a client received is moderated whether or not it stayed to the end: a stream closed just before its last
+        // token would otherwise escape scoring, flags, review and the retraining triggers (AuditRecord.DELIVERED_OUTPUT).
+        boolean delivered = completed || (cancelled && outcome.text() != null);
+        Map<String, Double> scores = delivered ? policies.score(job.policy(), outcome.text(), outcome.probeScores()) : Map.of();
+        List<String> flagged = delivered ? policies.flagged(job.policy(), scores) : List.of();
         List<GenerationAttempt> attempts = new ArrayList<>(generation.attemptsJson == null ? List.of()
                 : List.of(read(generation.attemptsJson, GenerationAttempt[].class)));
         GenerationAttempt thisAttempt = new GenerationAttempt(attempt, outcome.requestId(), outcome.status().name(),
@@ -221,13 +227,12 @@ public class GenerationService {
             metrics.counter("steergate.escalation.attempts", "rung", Integer.toString(Math.min(attempt, Policy.Escalation.MAX_RUNGS)),
                     "outcome", thisAttempt.outcome()).increment();
         }
-        if (!flagged.isEmpty() && escalate(generation, job, attempts, thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars))) {
+        // the client of a cancelled stream has its text already: nothing to generate again or withhold
+        if (completed && !flagged.isEmpty()
+                && escalate(generation, job, attempts, thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars))) {
             return;
         }
-        boolean withheld = !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD;
-        // a cancelled stream's text is what its client saw before it went away
-        boolean cancelled = outcome.status() == Status.FAILED && outcome.error() != null
-                && ErrorCode.CANCELLED.name().equals(outcome.error().code());
+        boolean withheld = completed && !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD;
         attempts.add(withheld || cancelled ? thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars) : thisAttempt);
         generation.attemptsJson = write(attempts);
         GenerationResult result = withheld
@@ -237,7 +242,7 @@ public class GenerationService {
                         ErrorInfo.of(ErrorCode.OUTPUT_WITHHELD, withheldMessage(job.policy(), scores, flagged, attempts.size())),
                         flagged, null)
                 : new GenerationResult(generation.requestId, generation.tenant, outcome.status(), outcome.text(),
-                        outcome.model(), job.policy(), completed ? job.plan() : List.of(), scores, outcome.usage(),
+                        outcome.model(), job.policy(), delivered ? job.plan() : List.of(), scores, outcome.usage(),
                         new GenerationResult.Timings(outcome.queueMs(), outcome.generateMs(), totalMs), outcome.error(),
                         flagged.isEmpty() ? null : flagged,
                         completed && generation.deliverCounterfactual ? generation.counterfactualText : null);

@@ -1,5 +1,6 @@
 package io.steergate.retraining;
 
+import io.steergate.audit.AuditRecord;
 import io.steergate.policy.Policy;
 import io.steergate.policy.RetrainingTrigger;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -102,7 +103,7 @@ public class TriggerMeasure {
     /** One row per counted record: its id and whether it violates. */
     private static String measured(String intervention, Integer version, RetrainingTrigger.Measure measure, Scope scope,
             Instant from, Instant to, Map<String, Object> params) {
-        StringBuilder where = new StringBuilder(" from audit_records a where a.status = 'COMPLETED'"
+        StringBuilder where = new StringBuilder(" from audit_records a where " + AuditRecord.DELIVERED_OUTPUT
                 + " and a.recorded_at >= :from and a.recorded_at < :to"
                 + " and exists (select 1 from jsonb_array_elements(cast(a.applied_json as jsonb)) e"
                 + " where e ->> 'intervention' = :intervention");

@@ -2,6 +2,7 @@ package io.steergate.review;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.steergate.audit.AuditRecord;
 import io.steergate.engine.eval.SvgChart;
 import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyEngine;
@@ -69,7 +70,7 @@ public class ReviewDashboard {
                 select a.recorded_at, a.applied_json, a.scores_json,
                        (select v.verdict from review_verdicts v where v.audit_id = a.id order by v.id desc limit 1)
                 from audit_records a
-                where a.status = 'COMPLETED' and a.recorded_at >= :since""";
+                where """ + AuditRecord.DELIVERED_OUTPUT + " and a.recorded_at >= :since";
         if (session.tenantScope().isPresent()) {
             sql += " and a.tenant in (:scope)";
         }

@@ -3,6 +3,7 @@ package io.steergate.review;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.steergate.audit.AuditRecord;
 import io.steergate.messages.PolicyRef;
 import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyEngine;
@@ -192,11 +193,11 @@ public class ReviewQueue {
                                     where r.audit_id = a.id) v
                 cross join lateral (select cast(a.scores_json as jsonb) as scores, %s as sample_draw,
                                            %s as agreement_draw) d
-                where a.status = 'COMPLETED' and a.recorded_at >= :since and a.id > :after and v.reviews < 2
+                where %s and a.recorded_at >= :since and a.id > :after and v.reviews < 2
                   and not exists (select 1 from review_verdicts r where r.audit_id = a.id and r.reviewer = :reviewer)
                   and not exists (select 1 from review_assignments s where s.audit_id = a.id and s.slot = v.reviews + 1
                                   and s.session_hash <> :session and s.expires_at > :now)""".formatted(
-                drawBits("sample"), drawBits("agreement")));
+                drawBits("sample"), drawBits("agreement"), AuditRecord.DELIVERED_OUTPUT));
         Map<String, Object> params = new LinkedHashMap<>();
         sql.append(" and ").append(queuedCondition(filter, params));
         params.put("since", since);

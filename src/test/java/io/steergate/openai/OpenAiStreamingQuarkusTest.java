@@ -25,6 +25,7 @@ import io.steergate.security.ApiKeys;
 import io.steergate.security.Roles;
 import io.steergate.testing.DatabaseOutage;
 import jakarta.inject.Inject;
+import jakarta.persistence.EntityManager;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -64,6 +65,9 @@ class OpenAiStreamingQuarkusTest {
 
     @Inject
     MeterRegistry metrics;
+
+    @Inject
+    EntityManager em;
 
     String clientKey(String tenant) {
         return keys.issue(List.of(tenant), List.of(Roles.CLIENT), "streaming test", null, "test").key();
@@ -170,6 +174,14 @@ class OpenAiStreamingQuarkusTest {
         assertEquals(row.completionTokens.longValue(), attempt.get("chargedTokens").asLong(), "the tokens generated are charged");
         assertEquals(IntStream.range(0, row.completionTokens).mapToObj(i -> " w" + i).collect(Collectors.joining()),
                 attempt.get("text").asText(), "the audit keeps the text generated before the cancel");
+        // what the client saw is moderated like a completed output: scored by the policy, its plan recorded, and among
+        // the records reviewers review and retraining triggers measure (before: scores {}, left out of both)
+        AuditRecord audit = QuarkusTransaction.requiringNew().call(() -> AuditRecord.<AuditRecord>find("requestId", id).firstResult());
+        assertEquals(attempt.get("text").asText(), audit.outputText);
+        assertTrue(readTree(audit.scoresJson).size() > 0, "scored: " + audit.scoresJson);
+        assertEquals(1L, QuarkusTransaction.requiringNew().call(() -> ((Number) em.createNativeQuery(
+                "select count(*) from audit_records a where a.request_id = :id and " + AuditRecord.DELIVERED_OUTPUT)
+                .setParameter("id", id).getSingleResult()).longValue()), "a delivered output");
         await().atMost(WAIT).until(() -> metrics.get("steergate.stream.feeds").gauge().value() == 0.0);
     }
 
