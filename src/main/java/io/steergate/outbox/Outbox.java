@@ -8,6 +8,7 @@ import jakarta.transaction.Status;
 import jakarta.transaction.Synchronization;
 import jakarta.transaction.TransactionSynchronizationRegistry;
 import jakarta.transaction.Transactional;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
 
@@ -31,7 +32,7 @@ public class Outbox {
     public void append(String topic, String key, byte[] payload, Map<String, String> headers) {
         OutboxEvent event = new OutboxEvent();
         event.topic = topic;
-        event.messageKey = key;
+        event.messageKey = key == null ? null : key.getBytes(StandardCharsets.UTF_8);
         event.payload = payload;
         event.headersJson = headers == null || headers.isEmpty() ? null : writeHeaders(headers);
         event.createdAt = Instant.now();
