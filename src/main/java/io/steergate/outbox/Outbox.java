@@ -8,7 +8,6 @@ import jakarta.transaction.Status;
 import jakarta.transaction.Synchronization;
 import jakarta.transaction.TransactionSynchronizationRegistry;
 import jakarta.transaction.Transactional;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
 
@@ -32,7 +31,7 @@ public class Outbox {
     public void append(String topic, String key, byte[] payload, Map<String, String> headers) {
         OutboxEvent event = new OutboxEvent();
         event.topic = topic;
-        event.messageKey = key == null ? null : key.getBytes(StandardCharsets.UTF_8);
+        event.messageKey = key;
         event.payload = payload;
         event.headersJson = headers == null || headers.isEmpty() ? null : writeHeaders(headers);
         event.createdAt = Instant.now();

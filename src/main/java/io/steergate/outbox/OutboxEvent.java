@@ -20,9 +20,8 @@ public class OutboxEvent extends PanacheEntityBase {
 
     public String topic;
 
-    /** The record's key, UTF-8: bytes, since a client's key may hold U+0000, which PostgreSQL text refuses. */
-    @Column(name = "message_key")
-    public byte[] messageKey;
+    @Column(name = "message_key", columnDefinition = "text")
+    public String messageKey;
 
     public byte[] payload;
 

@@ -15,7 +15,7 @@ public final class OutboxRows {
     public static OutboxEvent row(String topic, String key, String payload) {
         OutboxEvent row = new OutboxEvent();
         row.topic = topic;
-        row.messageKey = key.getBytes(StandardCharsets.UTF_8);
+        row.messageKey = key;
         row.payload = payload.getBytes(StandardCharsets.UTF_8);
         row.createdAt = Instant.now();
         return row;
