@@ -313,6 +313,11 @@ class WorkerFaultsQuarkusTest {
         assertEquals(new JobLoop.Attempt(2, "IllegalStateException: staged"), attempts.startAlone(b));
         String fresh = id("fresh");
         assertEquals(new JobLoop.Attempt(1, null), attempts.startAlone(fresh));
+        // queued alone and handed over before they started: the attempt counted at the queue is taken back, never below 1
+        attempts.notStarted(List.of(a, b, c));
+        assertEquals(2, attemptsOf(a));
+        assertEquals(1, attemptsOf(b));
+        assertEquals(1, attemptsOf(c));
 
         attempts.finished(List.of(a, b, c, fresh));
 
