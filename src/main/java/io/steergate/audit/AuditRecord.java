@@ -20,11 +20,12 @@ public class AuditRecord extends PanacheEntityBase {
 
     /**
      * SQL over audit_records as {@code a}: the records of an output its client received, COMPLETED or a stream the
-     * client closed (FAILED CANCELLED, with the text it had seen). What reviewers review, the dashboard counts and the
-     * retraining triggers measure: a client that leaves just before the end must not take its output past them.
+     * client closed (FAILED CANCELLED, with the text it had seen; one cancelled before its first token has "" and
+     * delivered nothing). What reviewers review, the dashboard counts and the retraining triggers measure: a client
+     * that leaves just before the end must not take its output past them.
      */
     public static final String DELIVERED_OUTPUT = "(a.status = 'COMPLETED' or (a.status = 'FAILED'"
-            + " and a.error_code = 'CANCELLED' and a.output_text is not null))";
+            + " and a.error_code = 'CANCELLED' and a.output_text <> ''))";
 
     @Id
     @GeneratedValue(strategy = GenerationType.IDENTITY)

@@ -212,7 +212,7 @@ public class GenerationService {
                 && ErrorCode.CANCELLED.name().equals(outcome.error().code());
         // What a client received is moderated whether or not it stayed to the end: a stream closed just before its last
         // token would otherwise escape scoring, flags, review and the retraining triggers (AuditRecord.DELIVERED_OUTPUT).
-        boolean delivered = completed || (cancelled && outcome.text() != null);
+        boolean delivered = completed || (cancelled && outcome.text() != null && !outcome.text().isEmpty());
         Map<String, Double> scores = delivered ? policies.score(job.policy(), outcome.text(), outcome.probeScores()) : Map.of();
         List<String> flagged = delivered ? policies.flagged(job.policy(), scores) : List.of();
         List<GenerationAttempt> attempts = new ArrayList<>(generation.attemptsJson == null ? List.of()
