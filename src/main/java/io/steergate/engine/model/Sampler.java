@@ -23,7 +23,7 @@ final class Sampler {
      *         weights), and a token drawn from such a row would be garbage presented as text
      */
     int sample(float[] logits) {
-        int best = argmax(requireFinite(logits));
+        int best = finiteArgmax(logits);
         if (temperature == 0f) {
             return best;
         }
@@ -40,14 +40,20 @@ final class Sampler {
         return topP >= 1f ? sampleMult(logits, coin) : sampleTopP(logits, topP, coin);
     }
 
-    private static float[] requireFinite(float[] logits) {
-        for (float v : logits) {
+    /** The argmax, checking each logit on the same pass: one read of the vocabulary per token, not two. */
+    private static int finiteArgmax(float[] logits) {
+        int best = 0;
+        for (int i = 0; i < logits.length; i++) {
+            float v = logits[i];
             if (!Float.isFinite(v)) {
                 throw new IllegalStateException("the model's logits are not finite (" + v + "): the forward overflowed,"
                         + " so this row cannot be sampled; a steering map with extreme values is the likely cause");
             }
+            if (v > logits[best]) {
+                best = i;
+            }
         }
-        return logits;
+        return best;
     }
 
     static int argmax(float[] v) {
