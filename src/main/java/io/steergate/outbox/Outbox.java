@@ -31,7 +31,7 @@ public class Outbox {
     public void append(String topic, String key, byte[] payload, Map<String, String> headers) {
         OutboxEvent event = new OutboxEvent();
         event.topic = topic;
-        event.messageKey = key;
+        event.key(key);
         event.payload = payload;
         event.headersJson = headers == null || headers.isEmpty() ? null : writeHeaders(headers);
         event.createdAt = Instant.now();

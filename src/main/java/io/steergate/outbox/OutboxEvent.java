@@ -7,6 +7,7 @@ import jakarta.persistence.GeneratedValue;
 import jakarta.persistence.GenerationType;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 
 /** A Kafka record waiting to be published: written in the transaction of the state it announces. */
@@ -20,8 +21,13 @@ public class OutboxEvent extends PanacheEntityBase {
 
     public String topic;
 
+    /** The record's key; null when it holds U+0000, which text refuses: then {@link #messageKeyBytes} holds it. */
     @Column(name = "message_key", columnDefinition = "text")
     public String messageKey;
+
+    /** The key as UTF-8 bytes, only where {@link #messageKey} cannot hold it; null otherwise. */
+    @Column(name = "message_key_bytes")
+    public byte[] messageKeyBytes;
 
     public byte[] payload;
 
@@ -42,4 +48,19 @@ public class OutboxEvent extends PanacheEntityBase {
     /** When the record was set aside after steergate.outbox.max-attempts refusals; null while it waits to be published. */
     @Column(name = "set_aside_at")
     public Instant setAsideAt;
+
+    /** Stores {@code key} in the column that can hold it. */
+    void key(String key) {
+        boolean text = key == null || key.indexOf('\u0000') < 0;
+        messageKey = text ? key : null;
+        messageKeyBytes = text ? null : key.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The key as sent: the bytes StringSerializer made of every key before the bytes column existed. */
+    byte[] keyBytes() {
+        if (messageKeyBytes != null) {
+            return messageKeyBytes;
+        }
+        return messageKey == null ? null : messageKey.getBytes(StandardCharsets.UTF_8);
+    }
 }

@@ -39,7 +39,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -85,7 +84,7 @@ public class OutboxRelay {
     private volatile boolean running;
     private volatile boolean healthy;
     private Thread thread;
-    private KafkaProducer<String, byte[]> producer;
+    private KafkaProducer<byte[], byte[]> producer;
     /** Asked only when a pass ends with every row failed transiently; made on first need, on the relay's thread. */
     private Admin admin;
     private Counter published;
@@ -98,7 +97,7 @@ public class OutboxRelay {
         if (!roles.gateway()) {
             return;
         }
-        producer = new KafkaProducer<>(producerProperties(kafka), new StringSerializer(), new ByteArraySerializer());
+        producer = new KafkaProducer<>(producerProperties(kafka), new ByteArraySerializer(), new ByteArraySerializer());
         published = Counter.builder("steergate.outbox.published").description("Outbox records published to Kafka").register(metrics);
         appendToRead = stage("outbox-wait", "from a row's append to the relay reading it (the writer's commit, the wake-up)");
         readToAck = stage("outbox-send", "from the relay reading a batch to the broker acknowledging all of it");
@@ -317,7 +316,7 @@ public class OutboxRelay {
      * topic's metadata adds the topic to {@code withoutMetadata} with this row; its failed future is returned.
      */
     private Future<RecordMetadata> send(OutboxEvent row, Map<String, OutboxEvent> withoutMetadata) {
-        ProducerRecord<String, byte[]> record;
+        ProducerRecord<byte[], byte[]> record;
         try {
             record = record(row);
         } catch (RuntimeException e) {
@@ -375,8 +374,8 @@ public class OutboxRelay {
         }
     }
 
-    private ProducerRecord<String, byte[]> record(OutboxEvent row) {
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(row.topic, row.messageKey, row.payload);
+    private ProducerRecord<byte[], byte[]> record(OutboxEvent row) {
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(row.topic, row.keyBytes(), row.payload);
         if (row.headersJson != null) {
             try {
                 Map<String, String> headers = json.readValue(row.headersJson, new TypeReference<Map<String, String>>() {});
