@@ -29,6 +29,9 @@ import java.util.function.Function;
 @ApplicationScoped
 public class Quotas {
 
+    /** When a client refused for tokens reserved in flight is asked back: a guess at how soon one of them ends. */
+    private static final Duration RESERVED_RETRY = Duration.ofSeconds(5);
+
     /** The metric label of a tenant without its own quota configuration. */
     private static final String OTHER = "other";
 
@@ -90,8 +93,11 @@ public class Quotas {
                     .setParameter("tenant", tenant).setParameter("window", utc(Kind.TOKENS.windowStart(now))).getResultList();
             long used = rows.isEmpty() ? 0 : ((Number) rows.get(0)).longValue();
             observe(tenant, Kind.TOKENS, now, used, tokenLimit);
-            if (used + inFlightBudget(tenant) >= tokenLimit) {
+            if (used >= tokenLimit) {
                 return Optional.of(exceeded(tenant, Kind.TOKENS, tokenLimit, now));
+            }
+            if (used + inFlightBudget(tenant) >= tokenLimit) {
+                return Optional.of(reserved(tenant, tokenLimit - used, tokenLimit, now));
             }
         }
         long requestLimit = limit(tenant, Kind.REQUESTS);
@@ -162,12 +168,29 @@ public class Quotas {
     }
 
     private Exceeded exceeded(String tenant, Kind kind, long limit, Instant now) {
-        Instant windowEnd = kind.windowStart(now).plus(1, kind.window);
-        long retryAfter = Math.max(1, (Duration.between(now, windowEnd).toMillis() + 999) / 1000);
+        long retryAfter = secondsLeft(kind, now);
         metrics.counter("steergate.quota.exceeded", "tenant", label(tenant), "kind", kind.column).increment();
         // the client learns its limit and when the window ends, not how the operator configured it
         return new Exceeded(kind, ErrorInfo.of(ErrorCode.QUOTA_EXCEEDED, "tenant " + tenant + " has used its quota of " + limit
                 + kind.unit + "; the window ends in " + retryAfter + " s"), retryAfter);
+    }
+
+    /**
+     * A refusal because the day's tokens left are all reserved by budgets in flight: those requests end within seconds
+     * and often use less than their maxTokens, so the client is asked back after {@link #RESERVED_RETRY}, not at the
+     * day's end (nor after the window's end, should that come first).
+     */
+    private Exceeded reserved(String tenant, long left, long limit, Instant now) {
+        long retryAfter = Math.min(RESERVED_RETRY.toSeconds(), secondsLeft(Kind.TOKENS, now));
+        metrics.counter("steergate.quota.exceeded", "tenant", label(tenant), "kind", Kind.TOKENS.column).increment();
+        return new Exceeded(Kind.TOKENS, ErrorInfo.of(ErrorCode.QUOTA_EXCEEDED, "tenant " + tenant + " has " + left + " of its quota of "
+                + limit + Kind.TOKENS.unit + " left, all reserved by its requests in flight; retry in " + retryAfter + " s"), retryAfter);
+    }
+
+    /** Whole seconds until the window of {@code kind} ends, at least 1. */
+    private static long secondsLeft(Kind kind, Instant now) {
+        Instant windowEnd = kind.windowStart(now).plus(1, kind.window);
+        return Math.max(1, (Duration.between(now, windowEnd).toMillis() + 999) / 1000);
     }
 
     /** Rows of windows before the previous one count nothing any more; deleted once per tenant and window. */

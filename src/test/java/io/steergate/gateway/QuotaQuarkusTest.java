@@ -153,6 +153,9 @@ class QuotaQuarkusTest {
                 .post("/v1/generations");
         assertEquals(429, refused.statusCode(), refused.asString());
         assertEquals("QUOTA_EXCEEDED", refused.jsonPath().getString("code"));
+        assertTrue(refused.jsonPath().getString("message").contains("reserved by its requests in flight"), refused.asString());
+        // before, the day's end: a client that obeyed stayed away all day although the request in flight may use less
+        assertEquals("5", refused.header("Retry-After"), "a budget in flight frees within seconds");
         assertEquals(0, used(tenant, "tokens"), "nothing charged yet: the refusal counts the budget in flight");
         assertEquals(0, stored(tenant, next));
 
