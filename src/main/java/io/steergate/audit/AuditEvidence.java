@@ -10,31 +10,31 @@ import jakarta.persistence.EntityManager;
 import jakarta.ws.rs.core.StreamingOutput;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Semaphore;
-import java.util.function.Consumer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
- * Checks a tenant's audit chain against the database, and exports it as a signed bundle ({@link AuditBundle}). Each
- * runs in one read-only snapshot, so records appended meanwhile neither count as missing nor as extra.
+ * Checks a tenant's audit chain against the database, and exports it as a signed bundle ({@link AuditBundle}). Both
+ * stop at the chain's head as read when they start, so records appended meanwhile neither count as missing nor as
+ * extra: a verify walks in one read-only snapshot; an export reads a page per transaction and writes it to its client
+ * between them (records up to that head never change: V1's trigger keeps audit_records append-only, and a change
+ * behind it shows when the bundle is checked).
  */
 @ApplicationScoped
 public class AuditEvidence {
 
     private static final Logger LOG = Logger.getLogger(AuditEvidence.class);
     private static final int PAGE = 500;
-    /** An export streams to the client inside its snapshot: give a slow client time; a verify of a long chain too. */
-    private static final Duration WALK_TIMEOUT = Duration.ofHours(1);
+    /** A verify of a long chain runs in one snapshot: give it time. */
+    private static final Duration VERIFY_TIMEOUT = Duration.ofHours(1);
 
     /**
-     * Chain walks (verifies and exports) running at once in this process. Each holds a pooled connection and a
-     * snapshot for its whole walk, an export for as long as its client takes to read; unbounded, a handful of clients
-     * that never read would take the whole pool and with it every request's acceptance.
+     * Chain walks (verifies and exports) running at once in this process. A verify holds a pooled connection and a
+     * snapshot for its whole walk; an export one page at a time, but it reads the whole chain, as fast as its client.
      */
     @ConfigProperty(name = "steergate.audit.max-concurrent-walks", defaultValue = "2")
     int maxWalks;
@@ -63,10 +63,10 @@ public class AuditEvidence {
         startWalk();
         AuditChain.Check check;
         try {
-            check = QuarkusTransaction.requiringNew().timeout((int) WALK_TIMEOUT.toSeconds()).call(() -> {
+            check = QuarkusTransaction.requiringNew().timeout((int) VERIFY_TIMEOUT.toSeconds()).call(() -> {
                 Head head = snapshot(key);
                 AuditChain.Walker walker = new AuditChain.Walker(key.isEmpty() ? null : key);
-                walk(key, Long.MAX_VALUE, walker::accept);
+                walk(after -> page(key, after, Long.MAX_VALUE), walker::accept);
                 return walker.finish(head.records() == null ? 0L : head.records(), head.lastId(), head.lastHash());
             });
         } finally {
@@ -104,26 +104,15 @@ public class AuditEvidence {
         }
     }
 
-    private void write(String key, OutputStream out) {
-        QuarkusTransaction.requiringNew().timeout((int) WALK_TIMEOUT.toSeconds()).run(() -> {
-            Head head = snapshot(key);
-            long records = head.records() == null ? 0 : head.records();
-            AuditBundle.Writer writer = new AuditBundle.Writer(out);
-            try {
-                writer.line(new AuditBundle.Header(AuditBundle.FORMAT, AuditChain.FORMAT_V2, key.isEmpty() ? null : key,
-                        records, head.lastHash() == null ? AuditChain.GENESIS : head.lastHash(), Instant.now().toString()));
-                walk(key, records, entry -> {
-                    try {
-                        writer.line(entry);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                });
-                writer.sign(signingKey);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+    /** Writes to the client outside any transaction: a client that reads slowly holds no pooled connection. */
+    private void write(String key, OutputStream out) throws IOException {
+        Head head = QuarkusTransaction.requiringNew().call(() -> snapshot(key));
+        long records = head.records() == null ? 0 : head.records();
+        AuditBundle.Writer writer = new AuditBundle.Writer(out);
+        writer.line(new AuditBundle.Header(AuditBundle.FORMAT, AuditChain.FORMAT_V2, key.isEmpty() ? null : key,
+                records, head.lastHash() == null ? AuditChain.GENESIS : head.lastHash(), Instant.now().toString()));
+        walk(after -> QuarkusTransaction.requiringNew().call(() -> page(key, after, records)), writer::line);
+        writer.sign(signingKey);
     }
 
     /** Validates the tenant parameter; the chain key of records without a tenant is "". */
@@ -150,23 +139,38 @@ public class AuditEvidence {
         return new Head(((Number) row[0]).longValue(), row[1] == null ? null : ((Number) row[1]).longValue(), (String) row[2]);
     }
 
-    /** Feeds the chain's records with positions up to {@code maxSeq}, in chain order, a page at a time. */
-    private void walk(String key, long maxSeq, Consumer<AuditEntry> consumer) {
+    /** A page of records after a chain position. */
+    private interface Pages {
+        List<AuditEntry> after(long seq);
+    }
+
+    /** Where a walk's records go, in chain order. */
+    private interface Entries<E extends Exception> {
+        void accept(AuditEntry entry) throws E;
+    }
+
+    /** Feeds every record {@code pages} gives to {@code entries}, a page at a time, until a page is not full. */
+    private static <E extends Exception> void walk(Pages pages, Entries<E> entries) throws E {
         long after = 0;
-        while (true) {
-            @SuppressWarnings("unchecked")
-            List<AuditRecord> page = em.createNativeQuery("select * from audit_records where coalesce(tenant, '') = :k"
-                            + " and chain_seq > :after and chain_seq <= :max order by chain_seq limit :n", AuditRecord.class)
-                    .setParameter("k", key).setParameter("after", after).setParameter("max", maxSeq)
-                    .setParameter("n", PAGE).getResultList();
-            for (AuditRecord record : page) {
-                consumer.accept(record.entry());
-                after = record.chainSeq;
+        List<AuditEntry> page;
+        do {
+            page = pages.after(after);
+            for (AuditEntry entry : page) {
+                entries.accept(entry);
+                after = entry.seq();
             }
-            em.clear();
-            if (page.size() < PAGE) {
-                return;
-            }
-        }
+        } while (page.size() == PAGE);
+    }
+
+    /** Up to {@value #PAGE} of the chain's records after position {@code after} and up to {@code maxSeq}, in chain order. */
+    private List<AuditEntry> page(String key, long after, long maxSeq) {
+        @SuppressWarnings("unchecked")
+        List<AuditRecord> rows = em.createNativeQuery("select * from audit_records where coalesce(tenant, '') = :k"
+                        + " and chain_seq > :after and chain_seq <= :max order by chain_seq limit :n", AuditRecord.class)
+                .setParameter("k", key).setParameter("after", after).setParameter("max", maxSeq)
+                .setParameter("n", PAGE).getResultList();
+        List<AuditEntry> page = rows.stream().map(AuditRecord::entry).toList();
+        em.clear();
+        return page;
     }
 }

@@ -121,6 +121,36 @@ class AuditEvidenceQuarkusTest {
         given().queryParam("tenant", tenant).get("/v1/audit/export").then().statusCode(200);
     }
 
+    /**
+     * An export reads its records a page at a time and writes them to its client between transactions, so a client that
+     * reads slowly holds no pooled connection (before, the whole walk ran in one snapshot: every write held one).
+     */
+    @Test
+    void anExportWritesToItsClientOutsideAnyTransaction() throws IOException {
+        String tenant = tenant("slow-client");
+        generate(tenant);
+        generate(tenant);
+        List<Boolean> inTransaction = new ArrayList<>();
+        ByteArrayOutputStream bundle = new ByteArrayOutputStream();
+        evidence.export(tenant).write(new OutputStream() {
+            @Override
+            public void write(int b) {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                inTransaction.add(QuarkusTransaction.isActive());
+                bundle.write(b, off, len);
+            }
+        });
+        assertEquals(4, inTransaction.size(), "header, two records, signature: " + bundle);
+        assertEquals(List.of(false, false, false, false), inTransaction);
+        for (Long id : ids(tenant)) {
+            assertTrue(bundle.toString(StandardCharsets.UTF_8).contains("\"id\":" + id + ","), "record " + id + ": " + bundle);
+        }
+    }
+
     @Test
     void theApplicationRunsAsTheRoleThatMayOnlyInsertAuditRecords() {
         Object[] row = QuarkusTransaction.requiringNew().call(() -> (Object[]) em.createNativeQuery(
