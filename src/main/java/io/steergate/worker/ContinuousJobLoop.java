@@ -467,8 +467,8 @@ final class ContinuousJobLoop implements WorkerLoop {
     }
 
     /**
-     * Something unexpected outside a decode step: recorded as the last error of the jobs in hand, the batch abandoned,
-     * and each partition rewound to its lowest unfinished job, so that they come again and their attempts count.
+     * Something the loop does not handle where it happens (an Error, from a decode step too): recorded as the last error of the jobs in hand that ran (those still
+     * queued alone give their attempt back), the batch abandoned, and each partition rewound to its lowest unfinished job, so that they come again and their attempts count.
      */
     private void recover(Throwable failure) {
         surprises++;
@@ -483,6 +483,8 @@ final class ContinuousJobLoop implements WorkerLoop {
         LOG.errorf("job loop: %s at %s with %d jobs in hand; their records will be delivered again and their attempts counted",
                 reason, JobTraffic.where(failure), inHand.size());
         List<String> neverStarted = queuedAlone(inFlight.values());
+        // the error is the last of the jobs that ran; one queued alone keeps its own (the reason it was alone)
+        List<String> ran = inHand.stream().filter(id -> !neverStarted.contains(id)).toList();
         rows.abandon();
         rowsRunning.set(0);
         inFlight.clear();
@@ -500,8 +502,8 @@ final class ContinuousJobLoop implements WorkerLoop {
             LOG.warnf("job loop: rewinding to the jobs in hand failed: %s", Failures.reason(e));
         }
         try {
-            if (!inHand.isEmpty()) {
-                attempts.recordError(inHand, reason);
+            if (!ran.isEmpty()) {
+                attempts.recordError(ran, reason);
             }
             if (!neverStarted.isEmpty()) {
                 attempts.notStarted(neverStarted);

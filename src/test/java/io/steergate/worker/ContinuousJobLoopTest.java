@@ -354,6 +354,43 @@ class ContinuousJobLoopTest {
         assertEquals(List.of(), sent(DLQ));
     }
 
+    /**
+     * An Error escaping a step (out of memory) goes through the loop's recovery: the batch is abandoned and the
+     * partition rewound. Only the job that ran is charged with the error; the jobs queued alone behind it give their
+     * attempt back and keep their own last error, so they complete once the job that throws has been dead-lettered.
+     */
+    @Test
+    void anErrorInAStepIsRecordedOnlyOnTheJobThatRanAndTheJobsQueuedBehindItComplete() {
+        attempts.rows.put("y", new JobLoop.Attempt(1, "worker died"));
+        attempts.rows.put("z", new JobLoop.Attempt(1, "worker died"));
+        start();
+        byte[] fatal = bytes(job("fatal", "fatal", 2));
+        List<ConsumerRecord<String, byte[]>> records = List.of(record(P0, 0, fatal), record(P0, 1, bytes(job("y", "y", 2))),
+                record(P0, 2, bytes(job("z", "z", 2))));
+        deliver(records);
+        // each Error rewinds P0 to the fatal job; the broker then delivers the records again
+        await().atMost(WAIT).until(() -> attempts.errors.size() >= 1);
+        deliver(records);
+        await().atMost(WAIT).until(() -> attempts.rows.get("fatal") != null && attempts.rows.get("fatal").count() == 2
+                && attempts.errors.size() >= 2);
+        deliver(records);
+        await().atMost(WAIT).until(() -> Long.valueOf(3).equals(committed(P0)));
+
+        JsonNode dead = result("fatal");
+        assertEquals("JOB_DEAD_LETTERED", dead.at("/error/code").asText());
+        String reason = dead.at("/error/message").asText();
+        assertTrue(reason.startsWith("attempt 3 of steergate.worker.max-attempts=3: "), reason);
+        assertTrue(reason.endsWith("last error: OutOfMemoryError: staged"), reason);
+        assertEquals("COMPLETED", result("y").get("status").asText());
+        assertEquals("COMPLETED", result("z").get("status").asText());
+        assertEquals(1, sent(DLQ).size());
+        assertArrayEquals(fatal, sent(DLQ).get(0).value());
+        assertEquals(List.of("fatal: OutOfMemoryError: staged", "fatal: OutOfMemoryError: staged"), attempts.errors,
+                "the jobs queued behind it are not blamed");
+        await().atMost(WAIT).until(() -> attempts.rows.size() == 1);
+        assertEquals(Map.of("fatal", new JobLoop.Attempt(3, "OutOfMemoryError: staged")), attempts.rows);
+    }
+
     @Test
     void aFailingStepRecordsTheErrorAndRunsEachOfItsJobsAgainAloneAndTheJobThatFailsAloneFails() {
         start();

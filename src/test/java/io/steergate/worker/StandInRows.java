@@ -14,7 +14,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A stand-in decode core for {@link ContinuousJobLoopTest}: each row emits one word per step ("s3 " for token 3 of a
  * steered row, "u3 " of an unsteered one) until its maxTokens; units join first in, first out up to maxRows rows, an
  * alone unit with no other. A unit whose prompt holds "refused" is refused at submission, as a steering that does not
- * fit the model is. A step with a row whose prompt holds "poison" throws, as a kernel fault would; a row whose
+ * fit the model is. A step with a row whose prompt holds "poison" throws, as a kernel fault would, and one with a row
+ * whose prompt holds "fatal" throws an Error, as running out of memory would; a row whose
  * prompt holds "held" stops advancing after 3 tokens while {@link #hold} is set.
  */
 final class StandInRows implements ContinuousRows {
@@ -97,6 +98,9 @@ final class StandInRows implements ContinuousRows {
         admit();
         if (running.values().stream().anyMatch(unit -> unit.prompt().contains("poison"))) {
             throw new IllegalStateException("kernel fault");
+        }
+        if (running.values().stream().anyMatch(unit -> unit.prompt().contains("fatal"))) {
+            throw new OutOfMemoryError("staged");
         }
         for (Iterator<Unit> it = running.values().iterator(); it.hasNext(); ) {
             Unit unit = it.next();
