@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.steergate.audit.AuditQuery;
+import io.steergate.audit.AuditRecord;
 import io.steergate.audit.AuditViews;
 import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyEngine;
@@ -61,7 +62,14 @@ public class ReviewRecords {
      */
     public record View(AuditViews.Detail detail, String prompt, String counterfactual, WordDiff.Sides sides,
             List<Applied> applied, Map<String, String> scores, List<String> trace, List<Attempt> attempts,
-            ReviewQueue.Entry queued) {}
+            ReviewQueue.Entry queued) {
+
+        /** A stream its client closed early: the output is the text the client was sent, not a whole generation. */
+        public boolean cancelledStream() {
+            AuditViews.Item item = detail.item();
+            return AuditRecord.cancelledStream(item.status(), item.error() == null ? null : item.error().code(), item.output());
+        }
+    }
 
     /**
      * One generation of an escalated request, as shown: its rung (0: the decided plan), what became of it, its plan,

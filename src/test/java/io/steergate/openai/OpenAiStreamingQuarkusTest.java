@@ -21,9 +21,12 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.steergate.audit.AuditRecord;
 import io.steergate.gateway.Generation;
+import io.steergate.policy.RetrainingTrigger;
+import io.steergate.retraining.TriggerMeasure;
 import io.steergate.security.ApiKeys;
 import io.steergate.security.Roles;
 import io.steergate.testing.DatabaseOutage;
+import io.steergate.testing.ReviewPages;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
 import java.io.BufferedReader;
@@ -37,6 +40,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -65,6 +69,9 @@ class OpenAiStreamingQuarkusTest {
 
     @Inject
     MeterRegistry metrics;
+
+    @Inject
+    TriggerMeasure measures;
 
     @Inject
     EntityManager em;
@@ -150,20 +157,7 @@ class OpenAiStreamingQuarkusTest {
     @Test
     void aClientThatClosesTheStreamCancelsItsJobAndTheAuditShowsWhatItSaw() throws Exception {
         String id = id("gone");
-        String body = "{\"model\":\"stand-in\",\"prompt\":\"Once\",\"max_tokens\":200,\"stream\":true}";
-        try (Socket socket = new Socket(base.getHost(), base.getPort())) {
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + clientKey("acme")
-                    + "\r\nIdempotency-Key: " + id + "\r\nContent-Type: application/json\r\nContent-Length: "
-                    + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            int events = 0;
-            for (String line = in.readLine(); line != null && events < 2; line = in.readLine()) {
-                events += line.startsWith("data: ") ? 1 : 0;
-            }
-            assertEquals(2, events);
-        }
+        closeAfterTwoPieces("acme", id, "{\"model\":\"stand-in\",\"prompt\":\"Once\",\"max_tokens\":200,\"stream\":true}");
 
         Generation row = await().atMost(WAIT).until(() -> row("acme", id), done -> done.finished());
         assertEquals(Generation.State.FAILED, row.status);
@@ -183,6 +177,52 @@ class OpenAiStreamingQuarkusTest {
                 "select count(*) from audit_records a where a.request_id = :id and " + AuditRecord.DELIVERED_OUTPUT)
                 .setParameter("id", id).getSingleResult()).longValue()), "a delivered output");
         await().atMost(WAIT).until(() -> metrics.get("steergate.stream.feeds").gauge().value() == 0.0);
+    }
+
+    /**
+     * Closing a live stream early does not take its output out of moderation, end to end: kids-platform's meanness
+     * scorer flags the text the client was sent, the reviewer's queue offers it and its page says it is a cancelled
+     * stream, and a scorer trigger's measure counts it.
+     */
+    @Test
+    void aStreamItsClientClosedIsFlaggedQueuedForReviewShownAsCancelledAndCountedByATrigger() throws Exception {
+        String id = id("gone-mean");
+        Instant before = Instant.now().minusSeconds(1);
+        closeAfterTwoPieces("kids-co", id, "{\"model\":\"stand-in\",\"prompt\":\"MEAN\",\"max_tokens\":200,\"stream\":true}");
+
+        Generation row = await().atMost(WAIT).until(() -> row("kids-co", id), done -> done.finished());
+        assertEquals("CANCELLED", row.errorCode);
+        AuditRecord record = QuarkusTransaction.requiringNew().call(() -> AuditRecord.<AuditRecord>find("requestId", id).singleResult());
+        assertTrue(readTree(record.scoresJson).path("meanness").asDouble() > 0.05, "scored: " + record.scoresJson);
+        assertEquals("[\"meanness\"]", readTree(row.resultJson).path("flagged").toString(), row.resultJson);
+
+        String session = ReviewPages.signIn(keys.issue(List.of("kids-co"), List.of(Roles.REVIEWER), "streaming test", null,
+                "test").key());
+        String page = ReviewPages.page(session).get("/review/records/" + record.id).asString();
+        assertTrue(page.contains("In your queue: flagged: meanness"), page);
+        assertTrue(page.contains("id=\"cancelled\""), "the reviewer is told the client closed the stream: " + page);
+
+        TriggerMeasure.Measurement counted = QuarkusTransaction.requiringNew().call(() -> measures.measure("kindness", null,
+                new RetrainingTrigger.Measure(RetrainingTrigger.Kind.SCORER, null, "meanness", 0.05, 0.5, 1, Duration.ofDays(1)),
+                new TriggerMeasure.Scope(List.of("kids-co"), null), before, Instant.now().plusSeconds(1)));
+        assertTrue(counted.violatingIds().contains(record.id), "a scorer trigger counts it: " + counted);
+    }
+
+    /** Sends a streamed completion over a raw socket and closes the connection once two data events came. */
+    void closeAfterTwoPieces(String tenant, String id, String body) throws Exception {
+        try (Socket socket = new Socket(base.getHost(), base.getPort())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + clientKey(tenant)
+                    + "\r\nIdempotency-Key: " + id + "\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            int events = 0;
+            for (String line = in.readLine(); line != null && events < 2; line = in.readLine()) {
+                events += line.startsWith("data: ") ? 1 : 0;
+            }
+            assertEquals(2, events);
+        }
     }
 
     @Test
