@@ -199,13 +199,13 @@ public class ReviewResource {
     @GET
     @Path("/next")
     @Operation(hidden = true)
-    public Response next(@CookieParam(SESSION_COOKIE) String token, @QueryParam("after") Long after,
+    public Response next(@CookieParam(SESSION_COOKIE) String token, @QueryParam("after") String after,
             @QueryParam("tenant") String tenant, @QueryParam("intervention") String intervention,
             @QueryParam("policy") String policy, @QueryParam("flagged") boolean flagged) {
         Session session = reviewer(token);
         ReviewQueue.Filter filter = filter(tenant, intervention, policy, flagged);
         String query = filter.query();
-        return queue.next(session, filter, after == null ? 0 : after)
+        return queue.next(session, filter, afterId(after))
                 .map(id -> see("/review/records/" + id + (query.isEmpty() ? "" : "?" + query)))
                 .orElseGet(() -> see("/review?empty=true" + (query.isEmpty() ? "" : "&" + query)));
     }
@@ -334,6 +334,22 @@ public class ReviewResource {
     public Response refused(ApiError e) {
         return page(Response.Status.fromStatusCode(e.status()), Templates.problem(
                 e.status() == 404 ? "Not found" : "Refused", e.error().message()));
+    }
+
+    /** The record id the queue continues after (0: from its start); a String, so that a bad one is a 400, not a 404. */
+    private static long afterId(String after) {
+        if (after == null || after.isEmpty()) {
+            return 0;
+        }
+        try {
+            long id = Long.parseLong(after);
+            if (id >= 0) {
+                return id;
+            }
+        } catch (NumberFormatException e) {
+            // answered below, like a negative id
+        }
+        throw ApiError.badField("after", "must be a record id (a whole number, 0 or more)");
     }
 
     private Session session(String token) {

@@ -173,6 +173,12 @@ class ReviewOperatorQuarkusTest {
         long other = nextFor(tenants, "policy=kids-platform", cheerful - 1);
         assertTrue(other != cheerful && other != plain, String.valueOf(other));
         assertEquals(400, page(session).get("/review?policy=Not_A_Policy").statusCode());
+        // before: JAX-RS could not convert the parameter and answered 404, as if the queue did not exist
+        for (String after : List.of("abc", "-1", "99999999999999999999")) {
+            Response bad = page(session).get("/review/next?after=" + after);
+            assertEquals(400, bad.statusCode(), after);
+            assertTrue(bad.asString().contains("after: must be a record id"), bad.asString());
+        }
         assertEquals(200, page(session).get("/review?tenant=story-app-beta&intervention=cheerful&policy=storytelling&flagged=true")
                 .statusCode());
 
