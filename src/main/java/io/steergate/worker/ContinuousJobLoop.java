@@ -103,6 +103,12 @@ final class ContinuousJobLoop implements WorkerLoop {
         }
     }
 
+    /**
+     * A job whose attempt {@link #take} counted and that is not in the batch yet (nor answered to the broker): its
+     * attempt is given back if its partition is handed over, or the loop recovers, before it gets there.
+     */
+    private record Counted(TopicPartition partition, boolean alone) {}
+
     /** A partition's offsets taken and not yet done, and the next one to take. */
     private static final class Progress {
         final TreeSet<Long> pending = new TreeSet<>();
@@ -141,6 +147,8 @@ final class ContinuousJobLoop implements WorkerLoop {
 
     /** By unit number, in submission order. */
     private final Map<Long, InFlight> inFlight = new LinkedHashMap<>();
+    /** Jobs counted by the take() under way and not in the batch yet, by request id. */
+    private final Map<String, Counted> counted = new LinkedHashMap<>();
     private final Map<TopicPartition, Progress> progress = new HashMap<>();
     /** Jobs whose results the broker acknowledged, whose attempts are forgotten at the next commit. */
     private final List<String> acknowledged = new ArrayList<>();
@@ -232,7 +240,12 @@ final class ContinuousJobLoop implements WorkerLoop {
         return records;
     }
 
-    /** Dead-letters what is not a job, counts the first attempts of the others and submits them (or answers them). */
+    /**
+     * Dead-letters what is not a job, counts the first attempts of the others and submits them (or answers them).
+     * Every count is of a job this worker still owns when counted: the owners are asked inside the step a database
+     * wait retries, as the wait's polls may hand partitions over; a job counted and handed over later, while another
+     * waits, gives its attempt back in the revoke callback ({@link #counted}).
+     */
     private void take(List<ConsumerRecord<String, byte[]>> records) {
         for (ConsumerRecord<String, byte[]> record : records) {
             Progress of = progress.computeIfAbsent(partition(record), p -> new Progress(record.offset()));
@@ -247,11 +260,16 @@ final class ContinuousJobLoop implements WorkerLoop {
 
         List<JobRecords.Delivery> owned = jobs.stream().filter(d -> traffic.owns(d.record())).toList();
         Set<String> first = traffic.untilDone("counting the attempts of " + owned.size() + " jobs",
-                () -> attempts.startFirst(owned.stream().map(d -> d.job().requestId()).toList()));
+                () -> attempts.startFirst(owned.stream().filter(d -> traffic.owns(d.record())).map(d -> d.job().requestId()).toList()));
+        for (JobRecords.Delivery delivery : owned) {
+            if (first.contains(delivery.job().requestId())) {
+                counted.put(delivery.job().requestId(), new Counted(partition(delivery.record()), false));
+            }
+        }
         Answers answers = new Answers();
         for (JobRecords.Delivery delivery : owned) {
             if (!traffic.owns(delivery.record())) {
-                continue; // revoked while waiting: the new owner takes it
+                continue; // revoked while waiting: the new owner takes it (an attempt counted was given back)
             }
             if (first.contains(delivery.job().requestId())) {
                 submit(delivery, false, answers);
@@ -260,15 +278,18 @@ final class ContinuousJobLoop implements WorkerLoop {
             }
         }
         answers.publish();
+        counted.clear();
     }
 
     /** A job whose earlier attempt ended without a result: submitted alone, or dead-lettered at max-attempts. */
     private void runAlone(JobRecords.Delivery delivery, Answers answers) {
         String id = delivery.job().requestId();
-        JobLoop.Attempt attempt = traffic.untilDone("counting an attempt of job " + id, () -> attempts.startAlone(id));
-        if (!traffic.owns(delivery.record())) {
-            return;
+        JobLoop.Attempt attempt = traffic.untilDone("counting an attempt of job " + id,
+                () -> traffic.owns(delivery.record()) ? attempts.startAlone(id) : null);
+        if (attempt == null) {
+            return; // revoked while waiting: the new owner counts it
         }
+        counted.put(id, new Counted(partition(delivery.record()), true));
         if (attempt.count() < settings.maxAttempts()) {
             meters.retriedAlone.increment();
             LOG.infof("job %s runs alone, attempt %d of %d: an earlier attempt ended without a result", id,
@@ -289,6 +310,9 @@ final class ContinuousJobLoop implements WorkerLoop {
         Job job = delivery.job();
         JobBatch.Prepared prepared = traffic.untilDone("preparing job " + job.requestId(),
                 () -> preparer.prepare(job, System.currentTimeMillis()));
+        if (!traffic.owns(delivery.record())) {
+            return; // revoked while waiting: the new owner takes it (its attempt was given back)
+        }
         if (prepared.result() != null) {
             answers.add(delivery, prepared.result(), prepared.unfit());
             return;
@@ -318,6 +342,7 @@ final class ContinuousJobLoop implements WorkerLoop {
             return;
         }
         inFlight.put(job.unit, job);
+        counted.remove(job.id());
         rowsJoined.increment(requests.size());
     }
 
@@ -485,6 +510,10 @@ final class ContinuousJobLoop implements WorkerLoop {
         List<String> neverStarted = queuedAlone(inFlight.values());
         // the error is the last of the jobs that ran; one queued alone keeps its own (the reason it was alone)
         List<String> ran = inHand.stream().filter(id -> !neverStarted.contains(id)).toList();
+        // counted by a take() the failure cut short, never in the batch: first attempts forgotten, alone ones taken back
+        List<String> firstNotStarted = countedFirst(counted.keySet());
+        neverStarted.addAll(countedAlone(counted.keySet()));
+        counted.clear();
         rows.abandon();
         rowsRunning.set(0);
         inFlight.clear();
@@ -508,6 +537,9 @@ final class ContinuousJobLoop implements WorkerLoop {
             if (!neverStarted.isEmpty()) {
                 attempts.notStarted(neverStarted);
             }
+            if (!firstNotStarted.isEmpty()) {
+                attempts.finished(firstNotStarted);
+            }
         } catch (RuntimeException e) {
             LOG.warnf("job loop: recording the error of %d jobs failed (they run again all the same): %s", inHand.size(),
                     Failures.reason(e));
@@ -527,6 +559,16 @@ final class ContinuousJobLoop implements WorkerLoop {
             }
         }
         return queued;
+    }
+
+    /** Those of {@code ids} whose first attempt {@link #take} counted. */
+    private List<String> countedFirst(Collection<String> ids) {
+        return ids.stream().filter(id -> !counted.get(id).alone()).toList();
+    }
+
+    /** Those of {@code ids} whose alone attempt {@link #take} counted. */
+    private List<String> countedAlone(Collection<String> ids) {
+        return ids.stream().filter(id -> counted.get(id).alone()).toList();
     }
 
     /** Commits up to each partition's lowest unfinished job, every commit-interval-ms and whenever the loop is idle. */
@@ -657,7 +699,13 @@ final class ContinuousJobLoop implements WorkerLoop {
             List<InFlight> leaving = inFlight.values().stream().filter(job -> partitions.contains(job.partition())).toList();
             // asked before drop() cancels them: which alone jobs were still queued
             List<String> neverStarted = queuedAlone(leaving);
-            List<String> firstAttempts = drop(partitions).stream().filter(job -> !job.alone).map(InFlight::id).toList();
+            List<String> firstAttempts = new ArrayList<>(drop(partitions).stream().filter(job -> !job.alone).map(InFlight::id).toList());
+            // counted by the take() under way (this callback runs inside one of its waits) and not in the batch yet
+            List<String> leavingCounted = counted.entrySet().stream()
+                    .filter(entry -> partitions.contains(entry.getValue().partition())).map(Map.Entry::getKey).toList();
+            firstAttempts.addAll(countedFirst(leavingCounted));
+            neverStarted.addAll(countedAlone(leavingCounted));
+            leavingCounted.forEach(counted::remove);
             // handing a partition over is no failure: the new owner's attempt is a first one again, so that rebalances
             // during a long job never take it to the dead-letter topic; an alone job that never started gives back the
             // attempt counted when it was queued (no retry: inside poll())
@@ -683,6 +731,7 @@ final class ContinuousJobLoop implements WorkerLoop {
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             LOG.warnf("job partitions lost: %s", partitions);
+            counted.values().removeIf(job -> partitions.contains(job.partition()));
             drop(partitions);
         }
 

@@ -391,6 +391,76 @@ class ContinuousJobLoopTest {
         assertEquals(Map.of("fatal", new JobLoop.Attempt(3, "OutOfMemoryError: staged")), attempts.rows);
     }
 
+    /**
+     * A job this poll counted that waits, not yet in the batch, while another's count waits out the database, and is
+     * handed over meanwhile: its attempt is given back. Before, a's first attempt stayed counted and its new owner ran
+     * it alone, an attempt nearer the dead-letter topic although it never ran; and b, counted once the database was
+     * back though its partition had gone, lost one too.
+     */
+    @Test
+    void jobsCountedButNotYetInTheBatchGiveTheirAttemptsBackWhenHandedOverDuringAWait() {
+        attempts.rows.put("b", new JobLoop.Attempt(1, "worker died"));
+        attempts.startAloneAway = true;
+        start();
+        List<ConsumerRecord<String, byte[]>> records = List.of(record(P0, 0, bytes(job("b", "b", 2))),
+                record(P0, 1, bytes(job("a", "a", 2))));
+        deliver(records);
+        await().atMost(WAIT).until(() -> attempts.startAloneFailures.get() > 0);
+        assertEquals(new JobLoop.Attempt(1, null), attempts.rows.get("a"), "a's first attempt counted with the poll's");
+
+        consumer.schedulePollTask(() -> consumer.rebalance(List.of(P1, P2)));
+        await().atMost(WAIT).until(() -> !consumer.assignment().contains(P0));
+        attempts.startAloneAway = false;
+        await().atMost(WAIT).until(() -> !loop.traffic().waiting());
+        assertFalse(attempts.rows.containsKey("a"), "a never ran: " + attempts.rows);
+        assertEquals(new JobLoop.Attempt(1, "worker died"), attempts.rows.get("b"), "b is not counted for a partition gone");
+
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(P0));
+            consumer.seek(P0, 0);
+        });
+        deliver(records);
+        await().atMost(WAIT).until(() -> Long.valueOf(2).equals(committed(P0)));
+        assertEquals("COMPLETED", result("a").get("status").asText());
+        assertEquals("COMPLETED", result("b").get("status").asText());
+        assertEquals(List.of(false), rows.submitted.stream().filter(u -> u.prompt().equals("a")).map(u -> u.alone).toList());
+        assertEquals(List.of(true), rows.submitted.stream().filter(u -> u.prompt().equals("b")).map(u -> u.alone).toList());
+        assertEquals(List.of(), sent(DLQ));
+    }
+
+    /**
+     * An Error while a poll's jobs are taken (here preparing the second) leaves the jobs counted after it out of the
+     * batch; the recovery gives their attempts back, so on redelivery they are first attempts again. Before, c ran
+     * alone at attempt 2 although it never ran.
+     */
+    @Test
+    void anErrorWhileJobsAreTakenGivesBackTheAttemptsOfThoseNotYetInTheBatch() {
+        java.util.concurrent.atomic.AtomicBoolean thrown = new java.util.concurrent.atomic.AtomicBoolean();
+        ContinuousJobLoop.Preparer served = preparer;
+        preparer = (job, now) -> {
+            if (job.requestId().equals("boom") && thrown.compareAndSet(false, true)) {
+                throw new OutOfMemoryError("staged");
+            }
+            return served.prepare(job, now);
+        };
+        start();
+        List<ConsumerRecord<String, byte[]>> records = List.of(record(P0, 0, bytes(job("a", "a", 2))),
+                record(P0, 1, bytes(job("boom", "boom", 2))), record(P0, 2, bytes(job("c", "c", 2))));
+        deliver(records);
+        await().atMost(WAIT).until(() -> attempts.errors.size() == 1);
+        assertEquals(List.of("a: OutOfMemoryError: staged"), attempts.errors, "only the job in the batch met it");
+        assertEquals(Map.of("a", new JobLoop.Attempt(1, "OutOfMemoryError: staged")), attempts.rows,
+                "boom and c were counted and never ran");
+
+        deliver(records);
+        await().atMost(WAIT).until(() -> Long.valueOf(3).equals(committed(P0)));
+        for (String id : List.of("a", "boom", "c")) {
+            assertEquals("COMPLETED", result(id).get("status").asText(), id);
+        }
+        assertEquals(List.of(false), rows.submitted.stream().filter(u -> u.prompt().equals("c")).map(u -> u.alone).toList());
+        assertEquals(List.of(false), rows.submitted.stream().filter(u -> u.prompt().equals("boom")).map(u -> u.alone).toList());
+    }
+
     @Test
     void aFailingStepRecordsTheErrorAndRunsEachOfItsJobsAgainAloneAndTheJobThatFailsAloneFails() {
         start();

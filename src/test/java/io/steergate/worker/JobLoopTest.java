@@ -16,6 +16,7 @@ import io.steergate.messages.Job;
 import io.steergate.testing.TestModel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -67,6 +68,9 @@ class JobLoopTest {
         final Map<String, JobLoop.Attempt> rows = new ConcurrentHashMap<>();
         final AtomicInteger startFirstCalls = new AtomicInteger();
         final List<String> errors = new CopyOnWriteArrayList<>();
+        /** While set, startAlone fails as it does with the database away; each failure counted. */
+        volatile boolean startAloneAway;
+        final AtomicInteger startAloneFailures = new AtomicInteger();
 
         @Override
         public synchronized Set<String> startFirst(Collection<String> requestIds) {
@@ -82,6 +86,10 @@ class JobLoopTest {
 
         @Override
         public synchronized JobLoop.Attempt startAlone(String requestId) {
+            if (startAloneAway) {
+                startAloneFailures.incrementAndGet();
+                throw new IllegalStateException(new SQLTransientConnectionException("database away"));
+            }
             return rows.merge(requestId, new JobLoop.Attempt(1, null), (old, one) -> new JobLoop.Attempt(old.count() + 1, old.lastError()));
         }
 
