@@ -157,8 +157,9 @@ final class JobLoop implements WorkerLoop {
     private void runAlone(JobRecords.Delivery delivery) {
         String id = delivery.job().requestId();
         inHand = List.of(id);
-        Attempt attempt = traffic.untilDone("counting an attempt of job " + id, () -> attempts.startAlone(id));
-        if (!owns(delivery)) {
+        // whether it is still this worker's is asked inside the retried step: the wait's polls may hand it over
+        Attempt attempt = traffic.untilDone("counting an attempt of job " + id, () -> owns(delivery) ? attempts.startAlone(id) : null);
+        if (attempt == null) {
             inHand = List.of();
             return; // its partition went to another worker while this one waited: the new owner takes it
         }

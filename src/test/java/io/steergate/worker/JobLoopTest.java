@@ -291,6 +291,29 @@ class JobLoopTest {
         assertFalse(consumer.paused().contains(P1) || consumer.paused().contains(P2));
     }
 
+    /**
+     * A redelivered job whose count waits out the database while its partition is handed over is not counted once the
+     * database is back: before, it was, and then skipped, an attempt it never made.
+     */
+    @Test
+    void aJobToRunAloneHandedOverWhileItsCountWaitsIsNotCounted() {
+        attempts.rows.put("p0-job", new JobLoop.Attempt(1, "worker died"));
+        attempts.startAloneAway = true;
+        start();
+        deliver(List.of(record(P0, 0, jobBytes("p0-job"))));
+        await().atMost(WAIT).until(() -> attempts.startAloneFailures.get() > 0);
+
+        consumer.schedulePollTask(() -> consumer.rebalance(List.of(P1, P2)));
+        await().atMost(WAIT).until(() -> !consumer.assignment().contains(P0));
+        attempts.startAloneAway = false;
+        deliver(List.of(record(P1, 0, jobBytes("p1-job"))));
+        await().atMost(WAIT).until(() -> committed(P1) != null);
+
+        assertEquals(new JobLoop.Attempt(1, "worker died"), attempts.rows.get("p0-job"));
+        assertEquals(List.of(List.of("prompt of p1-job")), model.calls);
+        assertEquals(null, committed(P0), "the new owner of P0 generates its job");
+    }
+
     @Test
     void offsetsWaitForTheBrokersAcknowledgementAndABrokerErrorIsWaitedOut() {
         producer = new MockProducer<>(false, null, new StringSerializer(), new ByteArraySerializer());
