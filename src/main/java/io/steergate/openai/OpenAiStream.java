@@ -171,7 +171,8 @@ class OpenAiStream {
                 }
                 Duration wait = Duration.ofNanos(Math.min(left, out.untilPing()));
                 List<String> pieces = tokens.isPresent() ? tokens.get().await(0, taken, wait) : List.of();
-                if (tokens.isEmpty()) {
+                if (tokens.isEmpty() || tokens.get().gapped(0)) {
+                    // no pieces to wait for (a gapped attempt's await returns at once): the outcome is what comes next
                     watch.poll(wait);
                 }
                 for (String piece : pieces) {

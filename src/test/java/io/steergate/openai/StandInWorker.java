@@ -37,7 +37,8 @@ import org.eclipse.microprofile.config.ConfigProvider;
  * A worker for the streaming tests ({@link StreamingTestProfile} only): it answers the jobs of the model
  * {@value #MODEL} as a streaming worker does, over the real broker, with a text it can be told: one piece per token
  * ({@code " w<i>"}, or words of the meanness lexicon when the prompt says {@value #MEAN}), {@value #TOKEN_MS} ms apart,
- * then the JobResult; a JobCancel stops a job at its next token, answered FAILED CANCELLED with the text so far.
+ * then the JobResult (when the prompt says {@value #GAP}, piece 2 is never sent, as a piece lost on the way would be);
+ * a JobCancel stops a job at its next token, answered FAILED CANCELLED with the text so far.
  */
 @ApplicationScoped
 public class StandInWorker {
@@ -45,6 +46,7 @@ public class StandInWorker {
     static final String MODEL = "stand-in";
     static final String ENABLED = "steergate.test.stand-in-worker";
     static final String MEAN = "MEAN";
+    static final String GAP = "GAP";
     static final long TOKEN_MS = 20;
     private static final List<String> MEAN_WORDS = List.of(" stupid", " hate", " ugly", " mean");
 
@@ -116,7 +118,7 @@ public class StandInWorker {
             }
             String piece = job.prompt().contains(MEAN) ? MEAN_WORDS.get(i % MEAN_WORDS.size()) : " w" + i;
             text.append(piece);
-            if (job.stream()) {
+            if (job.stream() && !(i == 2 && job.prompt().contains(GAP))) {
                 producer.send(new ProducerRecord<>(tokens, job.requestId(), json.writeValueAsBytes(
                         new JobTokens(job.requestId(), i, 1, piece))));
             }
