@@ -146,6 +146,13 @@ public class ReviewQueue {
         return Optional.ofNullable(claimed).map(Entry::id);
     }
 
+    /** Gives up every hold of this session (it signs out), so that other reviewers get those records now. */
+    @Transactional
+    public void releaseAll(Session session) {
+        em.createNativeQuery("delete from review_assignments where session_hash = :session")
+                .setParameter("session", session.id()).executeUpdate();
+    }
+
     /** Gives up this session's hold on a record (a verdict was posted, or the reviewer skipped it). */
     @Transactional
     public void release(Session session, long id) {

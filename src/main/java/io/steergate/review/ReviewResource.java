@@ -191,7 +191,9 @@ public class ReviewResource {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Operation(hidden = true)
     public Response signOut(@CookieParam(SESSION_COOKIE) String token, @FormParam("csrf") String csrf) {
-        requireCsrf(session(token), csrf);
+        Session session = session(token);
+        requireCsrf(session, csrf);
+        queue.releaseAll(session);
         sessions.end(token);
         return Response.seeOther(URI.create(SIGN_IN)).cookie(cookie(SESSION_COOKIE, "", 0)).build();
     }

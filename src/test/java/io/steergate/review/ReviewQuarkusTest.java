@@ -125,6 +125,24 @@ class ReviewQuarkusTest {
         assertEquals(303, page(session).get("/review").statusCode());
     }
 
+    /**
+     * Signing out gives back the record the session held: before, it stayed hidden from every other reviewer until
+     * the claim expired (steergate.review.assignment-ttl, 15 min).
+     */
+    @Test
+    void signingOutReleasesTheRecordTheSessionHeld() {
+        long record = generate(TENANT, "");
+        String first = signIn(reviewerKey(TENANT));
+        String second = signIn(reviewerKey(TENANT));
+        long held = recordOf(page(first).get("/review/next?after=" + (record - 1)));
+        assertTrue(page(second).get("/review/records/" + held).asString().contains("Not in your queue"), "held by the first");
+
+        String html = page(first).get("/review").asString();
+        assertEquals(303, page(first).contentType(FORM).formParam("csrf", csrf(html)).post("/review/sign-out").statusCode());
+        String view = page(second).get("/review/records/" + held).asString();
+        assertTrue(view.contains("In your queue"), view);
+    }
+
     @Test
     void revokingTheKeyEndsItsSessions() {
         ApiKeys.Issued key = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
