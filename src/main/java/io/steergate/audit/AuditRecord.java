@@ -27,7 +27,10 @@ public class AuditRecord extends PanacheEntityBase {
     public static final String DELIVERED_OUTPUT = "(a.status = 'COMPLETED' or (a.status = 'FAILED'"
             + " and a.error_code = 'CANCELLED' and a.output_text <> ''))";
 
-    /** The second half of {@link #DELIVERED_OUTPUT}: a stream its client closed after some text had been sent. */
+    /**
+     * The second half of {@link #DELIVERED_OUTPUT} in Java: a stream its client closed after some text had been sent
+     * (what GenerationService scores and flags beside COMPLETED outcomes, and the review page names).
+     */
     public static boolean cancelledStream(String status, String errorCode, String outputText) {
         return "FAILED".equals(status) && "CANCELLED".equals(errorCode) && outputText != null && !outputText.isEmpty();
     }

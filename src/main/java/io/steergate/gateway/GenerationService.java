@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.steergate.audit.AuditLog;
+import io.steergate.audit.AuditRecord;
 import io.steergate.kafka.JobTopics;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.ErrorInfo;
@@ -212,7 +213,8 @@ public class GenerationService {
                 && ErrorCode.CANCELLED.name().equals(outcome.error().code());
         // What a client received is moderated whether or not it stayed to the end: a stream closed just before its last
         // token would otherwise escape scoring, flags, review and the retraining triggers (AuditRecord.DELIVERED_OUTPUT).
-        boolean delivered = completed || (cancelled && outcome.text() != null && !outcome.text().isEmpty());
+        boolean delivered = completed || AuditRecord.cancelledStream(outcome.status().name(),
+                outcome.error() == null ? null : outcome.error().code(), outcome.text());
         Map<String, Double> scores = delivered ? policies.score(job.policy(), outcome.text(), outcome.probeScores()) : Map.of();
         List<String> flagged = delivered ? policies.flagged(job.policy(), scores) : List.of();
         List<GenerationAttempt> attempts = new ArrayList<>(generation.attemptsJson == null ? List.of()
