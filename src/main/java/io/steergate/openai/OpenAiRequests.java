@@ -134,7 +134,7 @@ public final class OpenAiRequests {
         }
         model(body.get("model"));
         JsonNode n = body.get("n");
-        if (!isAbsent(n) && !(n.isIntegralNumber() && n.asLong() == 1)) {
+        if (!isAbsent(n) && !(n.isIntegralNumber() && n.canConvertToLong() && n.asLong() == 1)) {
             throw ApiError.badField("n", "only 1 choice per request is supported, got " + SafeText.of(n.toString(), 32));
         }
         JsonNode stream = body.get("stream");

@@ -75,6 +75,9 @@ class OpenAiRequestsTest {
     void whatTheGatewayCannotHonourIsRefusedNamingTheField() {
         assertEquals("n: only 1 choice per request is supported, got 2",
                 refusal("{\"model\":\"stories260K\",\"prompt\":\"a\",\"n\":2}").error().message());
+        assertEquals("n: only 1 choice per request is supported, got 18446744073709551617",
+                refusal("{\"model\":\"stories260K\",\"prompt\":\"a\",\"n\":18446744073709551617}").error().message(),
+                "2^64 + 1 is not 1, though its low 64 bits are");
         assertTrue(refusal("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stop\":[\"\\n\"]}").error().message().startsWith("stop: "));
         assertEquals("prompt: one prompt per request is supported, got an array of 2",
                 refusal("{\"model\":\"stories260K\",\"prompt\":[\"a\",\"b\"]}").error().message());
