@@ -7,8 +7,10 @@ import io.steergate.audit.AuditRecord;
 import io.steergate.messages.PolicyRef;
 import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyEngine;
+import io.steergate.security.ApiKeys;
 import io.steergate.security.ReviewSessions.Session;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
 import jakarta.persistence.Query;
@@ -151,6 +153,16 @@ public class ReviewQueue {
     public void releaseAll(Session session) {
         em.createNativeQuery("delete from review_assignments where session_hash = :session")
                 .setParameter("session", session.id()).executeUpdate();
+    }
+
+    /**
+     * Gives up every hold of the sessions of a key being revoked (those sessions end with it), in the revoking
+     * transaction, so that other reviewers get those records now rather than when the claims expire.
+     */
+    void releaseAllOf(@Observes ApiKeys.Revoked revoked) {
+        em.createNativeQuery("delete from review_assignments where session_hash in"
+                        + " (select token_hash from review_sessions where key_id = :key)")
+                .setParameter("key", revoked.keyId()).executeUpdate();
     }
 
     /** Gives up this session's hold on a record (a verdict was posted, or the reviewer skipped it). */

@@ -4,6 +4,8 @@ import io.steergate.messages.ApiError;
 import io.steergate.messages.ErrorCode;
 import io.steergate.messages.Identifiers;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
+import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -46,6 +48,12 @@ public class ApiKeys {
 
     /** A key that may be used now: who it is, its tenants and roles. */
     public record Verified(String id, Set<String> tenants, Set<String> roles) {}
+
+    /** Fired inside the revoking transaction, so that what the key's sessions hold is given back with it. */
+    public record Revoked(String keyId) {}
+
+    @Inject
+    Event<Revoked> revocations;
 
     /**
      * Issues a key.
@@ -99,6 +107,7 @@ public class ApiKeys {
         }
         if (row.revokedAt == null) {
             row.revokedAt = Instant.now();
+            revocations.fire(new Revoked(row.id));
             LOG.infof("API key %s revoked by %s", row.id, revokedBy);
         }
         return view(row);

@@ -143,6 +143,21 @@ class ReviewQuarkusTest {
         assertTrue(view.contains("In your queue"), view);
     }
 
+    /** Revoking a key gives back what its sessions held: before, the records stayed hidden until the claim expired. */
+    @Test
+    void revokingTheKeyReleasesTheRecordsItsSessionsHeld() {
+        long record = generate(TENANT, "");
+        ApiKeys.Issued revoked = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
+        String first = signIn(revoked.key());
+        String second = signIn(reviewerKey(TENANT));
+        long held = recordOf(page(first).get("/review/next?after=" + (record - 1)));
+        assertTrue(page(second).get("/review/records/" + held).asString().contains("Not in your queue"), "held by the first");
+
+        keys.revoke(revoked.view().id(), "test");
+        String view = page(second).get("/review/records/" + held).asString();
+        assertTrue(view.contains("In your queue"), view);
+    }
+
     @Test
     void revokingTheKeyEndsItsSessions() {
         ApiKeys.Issued key = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
