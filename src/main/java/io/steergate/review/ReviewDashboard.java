@@ -60,12 +60,17 @@ public class ReviewDashboard {
      * @param interventions what can be picked: the interventions policies in force name
      * @param rateChart     SVG, or null with no reviewed output yet
      * @param scoreChart    SVG, or null with no scored output yet
+     * @param truncated     whether the window holds more outputs than {@link #MAX_RECORDS}, so only the newest count
      */
-    public record Dashboard(String intervention, List<String> interventions, int outputs, List<Tally> tallies,
-            String rateChart, String scoreChart) {}
+    public record Dashboard(String intervention, List<String> interventions, int outputs, boolean truncated,
+            List<Tally> tallies, String rateChart, String scoreChart) {}
+
+    public Dashboard build(Session session, String intervention) {
+        return build(session, intervention, MAX_RECORDS);
+    }
 
     @Transactional
-    public Dashboard build(Session session, String intervention) {
+    Dashboard build(Session session, String intervention, int maxRecords) {
         String sql = """
                 select a.recorded_at, a.applied_json, a.scores_json,
                        (select v.verdict from review_verdicts v where v.audit_id = a.id order by v.id desc limit 1)
@@ -77,14 +82,17 @@ public class ReviewDashboard {
         if (!intervention.equals(ALL)) {
             sql += " and a.applied_json like :intervention";
         }
-        Query query = em.createNativeQuery(sql + " order by a.id desc limit " + MAX_RECORDS);
+        // one more than is read, to know whether the window holds more
+        Query query = em.createNativeQuery(sql + " order by a.id desc limit " + (maxRecords + 1));
         query.setParameter("since", Instant.now().minus(config.window()));
         session.tenantScope().ifPresent(scope -> query.setParameter("scope", scope.isEmpty() ? List.of("") : scope));
         if (!intervention.equals(ALL)) {
             query.setParameter("intervention", "%\"intervention\":\"" + intervention + "\"%");
         }
         @SuppressWarnings("unchecked")
-        List<Object[]> rows = query.getResultList();
+        List<Object[]> read = query.getResultList();
+        boolean truncated = read.size() > maxRecords;
+        List<Object[]> rows = truncated ? read.subList(0, maxRecords) : read;
 
         // version -> day -> {reviewed, violations}
         Map<String, TreeMap<LocalDate, int[]>> byDay = new TreeMap<>();
@@ -116,7 +124,7 @@ public class ReviewDashboard {
         }
         List<Tally> tallies = new ArrayList<>();
         counts.forEach((version, c) -> tallies.add(new Tally(version, c[0] + c[1] + c[2], c[0], c[1], c[2])));
-        return new Dashboard(intervention, interventions(), rows.size(), tallies, rateChart(byDay, intervention),
+        return new Dashboard(intervention, interventions(), rows.size(), truncated, tallies, rateChart(byDay, intervention),
                 scoreChart(scores));
     }
 

@@ -22,6 +22,7 @@ import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
 import io.steergate.policy.Policy;
 import io.steergate.security.ApiKeys;
+import io.steergate.security.ReviewSessions;
 import io.steergate.security.Roles;
 import io.steergate.testing.DefaultCredential;
 import io.steergate.testing.SteerGateTestProfile;
@@ -52,6 +53,9 @@ class ReviewQuarkusTest {
 
     @Inject
     ApiKeys keys;
+
+    @Inject
+    ReviewDashboard dashboards;
 
     @BeforeEach
     void policiesLoaded() {
@@ -156,6 +160,21 @@ class ReviewQuarkusTest {
         keys.revoke(revoked.view().id(), "test");
         String view = page(second).get("/review/records/" + held).asString();
         assertTrue(view.contains("In your queue"), view);
+    }
+
+    /** A dashboard over more outputs than it reads says so, rather than presenting the newest ones as all. */
+    @Test
+    void aDashboardCutShortByItsBoundSaysSo() {
+        generate(TENANT, "");
+        generate(TENANT, "");
+        ReviewSessions.Session session = new ReviewSessions.Session("dashboard-test", "key:dashboard-test", Set.of(TENANT),
+                Set.of(Roles.REVIEWER), "csrf");
+        ReviewDashboard.Dashboard cut = dashboards.build(session, ReviewDashboard.ALL, 1);
+        assertEquals(1, cut.outputs());
+        assertTrue(cut.truncated(), "two outputs, one read");
+        ReviewDashboard.Dashboard whole = dashboards.build(session, ReviewDashboard.ALL, 1_000_000);
+        assertFalse(whole.truncated());
+        assertTrue(whole.outputs() >= 2, "both outputs are read: " + whole.outputs());
     }
 
     @Test
