@@ -32,6 +32,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -218,6 +219,26 @@ class ReviewQuarkusTest {
                 .post("/review/records/" + record + "/verdict");
         assertEquals(400, bad.statusCode());
         assertTrue(bad.asString().contains("verdict: must be one of ok, violation, unsure"), bad.asString());
+    }
+
+    /** What a client or a reviewer wrote is shown as text: a prompt and a note full of markup reach the page escaped. */
+    @Test
+    void markupInAPromptOrANoteIsShownAsText() {
+        String id = "review-xss-" + UUID.randomUUID();
+        given().contentType("application/json").body("{\"id\":\"" + id + "\",\"tenant\":\"" + TENANT
+                        + "\",\"prompt\":\"<script>alert('prompt')</script><img src=x onerror=alert(1)> & done\",\"maxTokens\":4}")
+                .post("/v1/generations").then().statusCode(200);
+        long record = given().queryParam("tenant", TENANT).queryParam("limit", "50").get("/v1/audit").then().statusCode(200)
+                .extract().jsonPath().getLong("items.find { it.requestId == '" + id + "' }.id");
+        String session = signIn(reviewerKey(TENANT));
+        String html = page(session).get("/review/records/" + record).asString();
+        assertEquals(303, page(session).contentType(FORM).formParam("csrf", csrf(html)).formParam("verdict", "violation")
+                .formParam("note", "</li><script>alert('note')</script>").post("/review/records/" + record + "/verdict").statusCode());
+
+        String shown = page(signIn(reviewerKey(TENANT))).get("/review/records/" + record).asString();
+        assertFalse(shown.contains("<script>alert") || shown.contains("<img src=x"), shown);
+        assertTrue(shown.contains("&lt;script&gt;alert(&#39;prompt&#39;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt; &amp; done"), shown);
+        assertTrue(shown.contains("&lt;/li&gt;&lt;script&gt;alert(&#39;note&#39;)&lt;/script&gt;"), shown);
     }
 
     @Test
