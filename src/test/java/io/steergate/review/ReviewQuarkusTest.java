@@ -24,6 +24,7 @@ import io.steergate.policy.Policy;
 import io.steergate.security.ApiKeys;
 import io.steergate.security.ReviewSessions;
 import io.steergate.security.Roles;
+import io.steergate.testing.DatabaseOutage;
 import io.steergate.testing.DefaultCredential;
 import io.steergate.testing.SteerGateTestProfile;
 import jakarta.inject.Inject;
@@ -34,9 +35,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -146,6 +149,41 @@ class ReviewQuarkusTest {
         assertEquals(303, page(first).contentType(FORM).formParam("csrf", csrf(html)).post("/review/sign-out").statusCode());
         String view = page(second).get("/review/records/" + held).asString();
         assertTrue(view.contains("In your queue"), view);
+    }
+
+    /**
+     * PostgreSQL away: the pages answer 503 with Retry-After rather than sending the reviewer to sign in, a sign-out
+     * fails whole (the session and its hold stay), and once the database is back the same session signs out and its
+     * record goes to the next reviewer.
+     */
+    @Test
+    void whileTheDatabaseIsAwayAPageOrASignOutIs503AndTheSessionOutlivesIt() throws Exception {
+        long record = generate(TENANT, "");
+        String first = signIn(reviewerKey(TENANT));
+        String second = signIn(reviewerKey(TENANT));
+        long held = recordOf(page(first).get("/review/next?after=" + (record - 1)));
+        String csrf = csrf(page(first).get("/review").asString());
+
+        DatabaseOutage database = DatabaseOutage.ofTestApplication();
+        AtomicBoolean away = new AtomicBoolean();
+        CompletableFuture<Void> outage = CompletableFuture.runAsync(() -> database.stage(Duration.ofSeconds(6), away));
+        try {
+            await().atMost(Duration.ofSeconds(10)).untilTrue(away);
+            Response page = page(first).get("/review");
+            Response signOut = page(first).contentType(FORM).formParam("csrf", csrf).post("/review/sign-out");
+            assertTrue(away.get(), "both answers came while the database was away");
+            for (Response answer : List.of(page, signOut)) {
+                assertEquals(503, answer.statusCode(), answer.asString());
+                assertTrue(answer.getHeader("Retry-After") != null, answer.headers().toString());
+            }
+        } finally {
+            outage.join();
+        }
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> page(first).get("/review").statusCode() == 200);
+        assertTrue(page(second).get("/review/records/" + held).asString().contains("Not in your queue"), "still held by the first");
+        assertEquals(303, page(first).contentType(FORM).formParam("csrf", csrf).post("/review/sign-out").statusCode());
+        assertTrue(page(second).get("/review/records/" + held).asString().contains("In your queue"));
     }
 
     /** Revoking a key gives back what its sessions held: before, the records stayed hidden until the claim expired. */
