@@ -198,7 +198,7 @@ public class InterventionRegistry {
      */
     @Transactional
     public VersionSummary promote(String name, int number, boolean overrideGate, String by) {
-        InterventionVersion version = version(name, number);
+        InterventionVersion version = lockedVersion(name, number);
         if (InterventionVersion.Status.retired.name().equals(version.status)) {
             throw new ApiError(409, ErrorCode.CONFLICT, "intervention '" + name + "' version " + number + " is retired and cannot be promoted");
         }
@@ -236,14 +236,14 @@ public class InterventionRegistry {
         if (!InterventionVersion.GATE_REFUSED.equals(verdict) && !InterventionVersion.GATE_PASSED.equals(verdict)) {
             throw new IllegalArgumentException("gate verdict must be PASSED or REFUSED, got " + verdict);
         }
-        version(name, number).gate = verdict;
+        lockedVersion(name, number).gate = verdict;
         changedHere();
     }
 
     /** Takes a version out of use for good; plans can no longer name it. */
     @Transactional
     public VersionSummary retire(String name, int number) {
-        InterventionVersion version = version(name, number);
+        InterventionVersion version = lockedVersion(name, number);
         version.status = InterventionVersion.Status.retired.name();
         version.statusChangedAt = Instant.now();
         changedHere();
@@ -335,6 +335,19 @@ public class InterventionRegistry {
     @Transactional
     public byte[] mapFile(String name, int number) {
         return version(name, number).mapBlob;
+    }
+
+    /**
+     * A version read once its intervention's row is locked: the changes of one intervention's versions (upload,
+     * promote, retire, gate verdict) take turns to their commits. Otherwise two promotes at once both demoted the
+     * active version and the second tripped the one-active index (a 500), and a retire committed between a promote's
+     * read and its commit was undone by it.
+     */
+    private InterventionVersion lockedVersion(String name, int number) {
+        InterventionDefinition.findById(name, LockModeType.PESSIMISTIC_WRITE);
+        InterventionVersion version = version(name, number);
+        entities.refresh(version); // read before the lock earlier in this transaction, it may be stale
+        return version;
     }
 
     private InterventionVersion version(String name, int number) {

@@ -147,6 +147,70 @@ class InterventionRegistryQuarkusTest {
     }
 
     /**
+     * A retire of a version that a promote in flight has read: the two take turns, so the version ends as the later
+     * of them says (retired). Before, the retire committed in between and the promote's commit made the retired
+     * version active again.
+     */
+    @Test
+    void aRetireDuringAPromoteOfTheSameVersionIsNotUndone() throws Exception {
+        String name = name();
+        for (int layer : new int[] {0, 1}) {
+            registry.upload(name, "style", null, mapFile(name, fingerprint(), DIM, layer), "test");
+        }
+        registry.promote(name, 1);
+        whileAPromoteIsUncommitted(name, 2, () -> registry.retire(name, 2));
+        assertEquals("retired", registry.get(name).orElseThrow().versions().stream().filter(v -> v.version() == 2)
+                .findFirst().orElseThrow().status());
+    }
+
+    /**
+     * Two promotes of one intervention at once take turns: the later one is active. Before, the second tripped the
+     * one-active-version index at its commit, a unique violation answered 500 with a stack trace.
+     */
+    @Test
+    void twoPromotesOfOneInterventionAtOnceTakeTurns() throws Exception {
+        String name = name();
+        for (int layer : new int[] {0, 1, 2}) {
+            registry.upload(name, "style", null, mapFile(name, fingerprint(), DIM, layer), "test");
+        }
+        registry.promote(name, 1);
+        whileAPromoteIsUncommitted(name, 2, () -> registry.promote(name, 3));
+        assertEquals(Optional.of(3), Optional.ofNullable(registry.get(name).orElseThrow().activeVersion()));
+    }
+
+    /** Runs {@code second} while a promote of {@code number} has run but not committed, then lets the promote commit. */
+    private void whileAPromoteIsUncommitted(String name, int number, Runnable second) throws Exception {
+        CountDownLatch promoted = new CountDownLatch(1);
+        CountDownLatch commit = new CountDownLatch(1);
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            Future<?> first = threads.submit(() -> QuarkusTransaction.requiringNew().run(() -> {
+                registry.promote(name, number);
+                promoted.countDown();
+                try {
+                    commit.await(); // holds the transaction open, uncommitted
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            assertTrue(promoted.await(60, TimeUnit.SECONDS));
+            Future<?> next = threads.submit(second);
+            // let the promote commit once the second call is done or waits inside the database behind it
+            while (!next.isDone() && QuarkusTransaction.requiringNew().call(() -> ((Number) entities.createNativeQuery(
+                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")
+                    .getSingleResult()).longValue()) == 0) {
+                Thread.sleep(20);
+            }
+            commit.countDown();
+            first.get(60, TimeUnit.SECONDS);
+            next.get(60, TimeUnit.SECONDS);
+        } finally {
+            commit.countDown();
+            threads.shutdownNow();
+        }
+    }
+
+    /**
      * The cached reads see every committed change at once: one made through the registry, one written by another
      * transaction straight to the table (as another process, or an operator, would), and not a change rolled back.
      */
