@@ -234,14 +234,17 @@ public class GenerationService {
                 && escalate(generation, job, attempts, thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars))) {
             return;
         }
-        boolean withheld = completed && !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD;
+        // planned under a policy this gateway can find nowhere: withheld, since delivering it would skip its scorers
+        boolean unjudged = completed && !policies.known(job.policy());
+        boolean withheld = unjudged || (completed && !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD);
         attempts.add(withheld || cancelled ? thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars) : thisAttempt);
         generation.attemptsJson = write(attempts);
         GenerationResult result = withheld
                 ? new GenerationResult(generation.requestId, generation.tenant, Status.REJECTED, null, outcome.model(),
                         job.policy(), job.plan(), scores, outcome.usage(),
                         new GenerationResult.Timings(outcome.queueMs(), outcome.generateMs(), totalMs),
-                        ErrorInfo.of(ErrorCode.OUTPUT_WITHHELD, withheldMessage(job.policy(), scores, flagged, attempts.size())),
+                        ErrorInfo.of(ErrorCode.OUTPUT_WITHHELD, unjudged ? unjudgedMessage(job.policy())
+                                : withheldMessage(job.policy(), scores, flagged, attempts.size())),
                         flagged, null)
                 : new GenerationResult(generation.requestId, generation.tenant, outcome.status(), outcome.text(),
                         outcome.model(), job.policy(), delivered ? job.plan() : List.of(), scores, outcome.usage(),
@@ -318,9 +321,14 @@ public class GenerationService {
     }
 
     /** OUTPUT_WITHHELD's message: each flagging scorer with its score and threshold, and how many attempts were made. */
+    private static String unjudgedMessage(PolicyRef policy) {
+        return "output withheld: policy '" + policy.id() + "' " + policy.version() + ", under which it was planned, is neither"
+                + " in force on this gateway nor recorded, so its scorers cannot judge the output";
+    }
+
     private String withheldMessage(PolicyRef policy, Map<String, Double> scores, List<String> flagged, int attempts) {
         Map<String, Double> thresholds = new LinkedHashMap<>();
-        policies.policy(policy.id()).ifPresent(p -> p.scorers().forEach(spec -> thresholds.put(spec.name(), spec.threshold())));
+        policies.policyOf(policy).ifPresent(p -> p.scorers().forEach(spec -> thresholds.put(spec.name(), spec.threshold())));
         List<String> over = flagged.stream().map(name -> String.format(Locale.ROOT, "%s %.4f (threshold %s)", name,
                 scores.get(name), thresholds.get(name))).toList();
         return "output withheld by policy '" + policy.id() + "' after " + attempts + " attempt" + (attempts == 1 ? "" : "s")

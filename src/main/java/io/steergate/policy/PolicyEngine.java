@@ -84,6 +84,8 @@ public class PolicyEngine {
     private InterventionImport interventionImport = () -> true;
     final AtomicInteger refusedFiles = new AtomicInteger();
     private final Map<Path, LexiconScorer> scorers = new ConcurrentHashMap<>();
+    /** Recorded policy versions not in force here that results were judged by (few: one per rollout's change). */
+    private final Map<PolicyRef, Optional<Policy>> recorded = new ConcurrentHashMap<>();
     private ScheduledExecutorService reloader;
     /** Set once the policies are read against a reachable registry (or there is nothing to read): decisions may start. */
     private volatile boolean loaded;
@@ -170,7 +172,7 @@ public class PolicyEngine {
         if (ref == null || text == null || store == null) {
             return Map.of();
         }
-        Optional<Policy> policy = store.policy(ref.id());
+        Optional<Policy> policy = policyOf(ref);
         if (policy.isEmpty()) {
             return Map.of();
         }
@@ -196,7 +198,7 @@ public class PolicyEngine {
         if (ref == null || store == null) {
             return List.of();
         }
-        return store.policy(ref.id()).map(policy -> policy.scorers().stream().filter(Policy.ScorerSpec::isProbe)
+        return policyOf(ref).map(policy -> policy.scorers().stream().filter(Policy.ScorerSpec::isProbe)
                 .map(spec -> new ProbeRequest(spec.name(), spec.probe().intervention(), spec.probe().site(),
                         spec.probe().sourceSha256(), spec.probe().targetSha256()))
                 .toList()).orElse(List.of());
@@ -210,7 +212,7 @@ public class PolicyEngine {
         if (ref == null || scores == null || store == null) {
             return List.of();
         }
-        return store.policy(ref.id()).map(policy -> policy.scorers().stream()
+        return policyOf(ref).map(policy -> policy.scorers().stream()
                 .filter(spec -> spec.flags(scores.get(spec.name())))
                 .map(Policy.ScorerSpec::name)
                 .toList()).orElse(List.of());
@@ -224,7 +226,7 @@ public class PolicyEngine {
         if (ref == null || store == null) {
             return Policy.Escalation.NONE;
         }
-        return store.policy(ref.id()).map(Policy::escalation).orElse(Policy.Escalation.NONE);
+        return policyOf(ref).map(Policy::escalation).orElse(Policy.Escalation.NONE);
     }
 
     /**
@@ -236,7 +238,7 @@ public class PolicyEngine {
         if (ref == null || store == null) {
             return false;
         }
-        return store.policy(ref.id()).map(policy -> !policy.escalation().rungs().isEmpty()
+        return policyOf(ref).map(policy -> !policy.escalation().rungs().isEmpty()
                 || (policy.escalation().onFailure() == Policy.OnFailure.WITHHOLD && !policy.scorers().isEmpty())).orElse(false);
     }
 
@@ -249,7 +251,7 @@ public class PolicyEngine {
         if (ref == null || store == null) {
             return Optional.empty();
         }
-        return store.policy(ref.id()).filter(policy -> policy.escalation().rung(attempt).isPresent())
+        return policyOf(ref).filter(policy -> policy.escalation().rung(attempt).isPresent())
                 .map(policy -> PolicyEvaluator.evaluate(policy, request, catalog, attempt));
     }
 
@@ -269,6 +271,45 @@ public class PolicyEngine {
 
     public Optional<Policy> policy(String id) {
         return policies().stream().filter(p -> p.id().equals(id)).findFirst();
+    }
+
+    /**
+     * The policy a job was planned under, to judge its output by: the one in force here under its id (its rules as
+     * they are now), else the version the job names as recorded in policy_versions, read with this gateway's lexicons.
+     * Another gateway may have planned the job under a policy this one does not hold: during a rollout that adds or
+     * removes a policy file, results are consumed by whichever gateway holds their partition. Empty when neither is
+     * found: then the output cannot be judged (see {@link #known}).
+     */
+    public Optional<Policy> policyOf(PolicyRef ref) {
+        Optional<Policy> inForce = store == null ? Optional.empty() : store.policy(ref.id());
+        if (inForce.isPresent()) {
+            return inForce;
+        }
+        Optional<Policy> cached = recorded.get(ref);
+        if (cached != null) {
+            return cached;
+        }
+        Optional<Policy> read = QuarkusTransaction.joiningExisting().call(() -> PolicyVersionRecord
+                .<PolicyVersionRecord>find("policyId = ?1 and version = ?2", ref.id(), ref.version()).firstResultOptional())
+                .map(record -> new PolicyParser(dir, catalog).parse(record.file, record.content.getBytes(StandardCharsets.UTF_8)))
+                .filter(result -> {
+                    if (!result.ok()) {
+                        LOG.warnf("policy %s %s is recorded but does not read here: %s", ref.id(), ref.version(), result.errors());
+                    }
+                    return result.ok() && result.version().equals(ref.version());
+                })
+                .map(PolicyParser.Result::policy);
+        if (read.isPresent()) {
+            // only what was found is kept: a version not recorded yet may be by the time the next result comes
+            recorded.put(ref, read);
+            LOG.infof("policy %s %s is not in force here: outputs under it are judged by its recorded text", ref.id(), ref.version());
+        }
+        return read;
+    }
+
+    /** Whether an output under {@code ref} can be judged here (see {@link #policyOf}); true without a policy store. */
+    public boolean known(PolicyRef ref) {
+        return ref == null || store == null || policyOf(ref).isPresent();
     }
 
     /** Checks a policy file without putting it in force. */

@@ -24,17 +24,22 @@ import io.steergate.messages.ModelRef;
 import io.steergate.messages.PolicyRef;
 import io.steergate.policy.Policy;
 import io.steergate.policy.PolicyEngine;
+import io.steergate.policy.PolicyVersionRecord;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
 import io.steergate.testing.TestModel;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.commons.codec.digest.DigestUtils;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -245,6 +250,62 @@ class EscalationQuarkusTest {
                 .body("ok", org.hamcrest.Matchers.equalTo(true));
     }
 
+    /**
+     * A result planned by another gateway under a policy this one does not hold (a rollout that adds or removes a
+     * policy file): it is judged by that policy's recorded version, escalated and withheld as that version says.
+     * Before, it was delivered unscored: no scores, no flag, no escalation.
+     */
+    @Test
+    void aResultUnderAPolicyNotInForceHereIsJudgedByItsRecordedVersion() throws Exception {
+        String id = id("recorded");
+        String policyId = "moderated-elsewhere-" + UUID.randomUUID().toString().substring(0, 8);
+        byte[] content = Files.readString(Path.of("policies", "moderated-stories.yaml"))
+                .replace("id: moderated-stories", "id: " + policyId).getBytes(StandardCharsets.UTF_8);
+        PolicyRef ref = new PolicyRef(policyId, "sha256:" + DigestUtils.sha256Hex(content));
+        QuarkusTransaction.requiringNew().run(() -> {
+            PolicyVersionRecord record = new PolicyVersionRecord();
+            record.policyId = ref.id();
+            record.version = ref.version();
+            record.file = policyId + ".yaml";
+            record.content = new String(content, StandardCharsets.UTF_8);
+            record.firstLoadedAt = Instant.now();
+            record.persist();
+        });
+        assertTrue(policies.policy(policyId).isEmpty(), "not in force on this gateway");
+        String first = persistPending(id, "moderated-co", ref, 200);
+
+        generations.complete(completed(first, MEAN));
+        assertEquals(Generation.State.PENDING, row("moderated-co", id).status, "escalated to the recorded version's next rung");
+        generations.complete(completed(first + ".1", MEAN));
+        generations.complete(completed(first + ".2", MEAN));
+
+        Generation done = row("moderated-co", id);
+        assertEquals(Generation.State.REJECTED, done.status);
+        assertEquals("OUTPUT_WITHHELD", done.errorCode);
+        GenerationResult result = json.readValue(done.resultJson, GenerationResult.class);
+        assertEquals(List.of("meanness"), result.flagged());
+        assertTrue(result.error().message().contains("meanness 0.5000 (threshold 0.05)"), result.error().message());
+    }
+
+    /** A result under a policy this gateway neither holds nor finds recorded is withheld, never delivered unjudged. */
+    @Test
+    void aResultUnderAPolicyKnownNowhereIsWithheldNotDeliveredUnscored() throws Exception {
+        String id = id("unknown-policy");
+        String first = persistPending(id, "moderated-co", new PolicyRef("nowhere-" + UUID.randomUUID().toString().substring(0, 8),
+                "sha256:" + "0".repeat(64)), 200);
+
+        generations.complete(completed(first, " a kind story"));
+
+        Generation done = row("moderated-co", id);
+        assertEquals(Generation.State.REJECTED, done.status);
+        assertEquals("OUTPUT_WITHHELD", done.errorCode);
+        GenerationResult result = json.readValue(done.resultJson, GenerationResult.class);
+        assertNull(result.text());
+        assertTrue(result.error().message().contains("is neither in force on this gateway nor recorded"), result.error().message());
+        assertEquals(" a kind story", json.readTree(audit("moderated-co", id).attemptsJson).get(0).get("text").asText(),
+                "the withheld output is audited");
+    }
+
     @Test
     void underOnFailureFlagTheLastOutputIsDeliveredFlagged() throws Exception {
         String id = id("flagged");
@@ -396,10 +457,19 @@ class EscalationQuarkusTest {
     String persistPending(String id, String tenant, String policyId, boolean counterfactual, boolean deliver, int maxTokens)
             throws Exception {
         Policy policy = policies.policy(policyId).orElseThrow();
+        return persistPending(id, tenant, new PolicyRef(policy.id(), policy.version()),
+                policy.rules().get(policy.rules().size() - 1).apply().get(0).strength(), counterfactual, deliver, maxTokens);
+    }
+
+    /** Stores a PENDING request as accept leaves it under {@code ref} with kindness 0.5, which this gateway may not hold. */
+    String persistPending(String id, String tenant, PolicyRef ref, int maxTokens) throws Exception {
+        return persistPending(id, tenant, ref, 0.5, false, false, maxTokens);
+    }
+
+    String persistPending(String id, String tenant, PolicyRef ref, double strength, boolean counterfactual, boolean deliver,
+            int maxTokens) throws Exception {
         GenerationRequest request = new GenerationRequest(id, tenant, "Once upon a time", maxTokens, 0.0, 1.0, 1L, null, null, null);
-        PolicyRef ref = new PolicyRef(policy.id(), policy.version());
-        List<AppliedIntervention> plan = List.of(new AppliedIntervention("kindness", activeKindness(),
-                policy.rules().get(policy.rules().size() - 1).apply().get(0).strength()));
+        List<AppliedIntervention> plan = List.of(new AppliedIntervention("kindness", activeKindness(), strength));
         return QuarkusTransaction.requiringNew().call(() -> {
             Generation row = new Generation();
             row.requestId = id;
