@@ -84,6 +84,8 @@ public class PolicyEngine {
     private InterventionImport interventionImport = () -> true;
     final AtomicInteger refusedFiles = new AtomicInteger();
     private final Map<Path, LexiconScorer> scorers = new ConcurrentHashMap<>();
+    /** Versions put in force here whose record in policy_versions is still to be written. */
+    private final Set<Policy> unrecorded = ConcurrentHashMap.newKeySet();
     /** Recorded policy versions not in force here that results were judged by (few: one per rollout's change). */
     private final Map<PolicyRef, Optional<Policy>> recorded = new ConcurrentHashMap<>();
     private ScheduledExecutorService reloader;
@@ -377,38 +379,44 @@ public class PolicyEngine {
         awaitingImport = Set.copyOf(waiting);
     }
 
-    /** Records in PostgreSQL each policy version a reload put in force. */
+    /**
+     * Records in PostgreSQL each policy version a reload put in force. Other gateways judge outputs planned under a
+     * version they do not hold by this record ({@link #policyOf}), so one that could not be written (database away)
+     * is tried again at every reload until it is.
+     */
     private void recordAccepted(PolicyStore.ReloadReport report) {
-        if (report.accepted().isEmpty()) {
-            return;
-        }
         for (String file : report.accepted()) {
-            store.policies().stream().filter(p -> p.source().equals(file)).findFirst().ifPresent(this::recordVersion);
+            store.policies().stream().filter(p -> p.source().equals(file)).findFirst().ifPresent(unrecorded::add);
         }
-        metrics.counter("steergate.policy.reloads").increment();
+        if (!report.accepted().isEmpty()) {
+            metrics.counter("steergate.policy.reloads").increment();
+        }
+        // a version no longer in force (changed again, or removed) is recorded by its successor's turn, or not needed
+        unrecorded.removeIf(policy -> !store.policy(policy.id()).map(p -> p.version().equals(policy.version())).orElse(false)
+                || recordVersion(policy));
     }
 
-    private void recordVersion(Policy policy) {
+    /** Whether the version is recorded now, or need not be (its file changed again since it was read). */
+    private boolean recordVersion(Policy policy) {
         try {
             byte[] content = Files.readAllBytes(dir.resolve(policy.source()));
             if (!policy.version().equals("sha256:" + PolicyParser.sha256(content))) {
-                return; // changed again since it was read: the next reload records that version
+                return true; // changed again since it was read: the next reload records that version
             }
-            QuarkusTransaction.requiringNew().run(() -> {
-                if (PolicyVersionRecord.count("policyId = ?1 and version = ?2", policy.id(), policy.version()) == 0) {
-                    PolicyVersionRecord record = new PolicyVersionRecord();
-                    record.policyId = policy.id();
-                    record.version = policy.version();
-                    record.file = policy.source();
-                    record.content = new String(content, StandardCharsets.UTF_8);
-                    record.firstLoadedAt = Instant.now();
-                    record.persist();
-                }
-            });
+            // several gateways start together: the first insert wins and the others find it there
+            QuarkusTransaction.requiringNew().run(() -> PolicyVersionRecord.getEntityManager().createNativeQuery(
+                            "insert into policy_versions (policy_id, version, file, content, first_loaded_at)"
+                                    + " values (?1, ?2, ?3, ?4, ?5) on conflict (policy_id, version) do nothing")
+                    .setParameter(1, policy.id()).setParameter(2, policy.version()).setParameter(3, policy.source())
+                    .setParameter(4, new String(content, StandardCharsets.UTF_8)).setParameter(5, Instant.now())
+                    .executeUpdate());
             LOG.infof("policy %s %s in force (%s, %d rules, tenants %s)", policy.id(), policy.version(), policy.source(),
                     policy.rules().size(), policy.tenants());
+            return true;
         } catch (IOException | RuntimeException e) {
-            LOG.warnf("could not record policy %s version %s: %s", policy.id(), policy.version(), e.getMessage());
+            LOG.warnf("could not record policy %s version %s, trying again at the next reload: %s", policy.id(),
+                    policy.version(), e.getMessage());
+            return false;
         }
     }
 

@@ -84,6 +84,19 @@ class PolicySteeringQuarkusTest {
         return given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion");
     }
 
+    /** Each version in force is recorded with its exact text: what another gateway judges outputs under it by. */
+    @Test
+    void everyPolicyInForceIsRecordedWithItsText() throws IOException {
+        JsonPath policies = given().get("/v1/policies").then().statusCode(200).extract().jsonPath();
+        for (int i = 0; i < policies.getList("id").size(); i++) {
+            String id = policies.getString("[" + i + "].id");
+            String version = policies.getString("[" + i + "].version");
+            String content = QuarkusTransaction.requiringNew().call(() -> PolicyVersionRecord
+                    .<PolicyVersionRecord>find("policyId = ?1 and version = ?2", id, version).singleResult().content);
+            assertEquals(version, "sha256:" + PolicyParser.sha256(content.getBytes(StandardCharsets.UTF_8)), id);
+        }
+    }
+
     @Test
     void aKidsPlatformRequestIsSteeredByItsPolicyAndTheAuditNamesTheExactPlan() {
         String steered = id("kids");
