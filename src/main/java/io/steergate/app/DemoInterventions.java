@@ -11,6 +11,8 @@ import io.steergate.role.ProcessRoles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import jakarta.persistence.EntityManager;
+import jakarta.transaction.Transactional;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,6 +43,9 @@ public class DemoInterventions implements InterventionImport {
 
     @Inject
     ProcessRoles roles;
+
+    @Inject
+    EntityManager entities;
 
     private volatile boolean settled;
 
@@ -95,7 +100,14 @@ public class DemoInterventions implements InterventionImport {
         }
     }
 
-    private void importOne(Entry entry, byte[] map) {
+    /**
+     * Stores and promotes one intervention in one transaction, so an outage or a kill between the two never leaves it
+     * a candidate that a retry then finds existing and leaves inactive. Gateways starting together take turns (a
+     * transaction-scoped advisory lock), so the later one finds it there instead of storing a second version.
+     */
+    @Transactional
+    void importOne(Entry entry, byte[] map) {
+        entities.createNativeQuery("select pg_advisory_xact_lock(hashtext('steergate.demo-import'))").getSingleResult();
         if (registry.exists(entry.name())) {
             return;
         }

@@ -45,7 +45,7 @@ import org.junit.jupiter.api.Test;
 /** The registry over HTTP on the real PostgreSQL: upload, refusals that name the mismatch, promote, retire. */
 @QuarkusTest
 @TestProfile(SteerGateTestProfile.class)
-class InterventionRegistryQuarkusTest {
+public class InterventionRegistryQuarkusTest {
 
     static final int LAYERS = 5;
 
@@ -59,12 +59,12 @@ class InterventionRegistryQuarkusTest {
     EntityManager entities;
     static final int DIM = 64;
 
-    static String fingerprint() throws IOException {
+    public static String fingerprint() throws IOException {
         return "sha256:" + ModelFiles.sha256(TestModel.dir().resolve(ModelFiles.CHECKPOINT));
     }
 
     /** A small random map at the resid sites of the given layers. */
-    static byte[] mapFile(String name, String fingerprint, int width, int... layers) {
+    public static byte[] mapFile(String name, String fingerprint, int width, int... layers) {
         Random random = new Random(name.hashCode());
         TreeMap<HookSite, AffineMap> maps = new TreeMap<>();
         for (int layer : layers) {
