@@ -390,9 +390,17 @@ public class RetrainingTriggers {
                 found.rate(), found.violating(), found.counted(), firing.resultVersion, previousRate, baseline);
         Optional<InterventionVersion> previous = firing.previousVersion == null ? Optional.empty()
                 : InterventionVersion.of(firing.intervention, firing.previousVersion);
-        if (previous.isEmpty() || previous.get().status.equals(InterventionVersion.Status.retired.name())) {
-            detail.put("reason", reason + "; no previous version to restore (" + (previous.isEmpty() ? "none was active"
-                    : "version " + firing.previousVersion + " is retired") + "), so the new one stays");
+        // each of these ends the watch: a promote of a REFUSED version answers 409 without an operator's override, so
+        // trying again at every sweep could never succeed (watch() has already ended it if another version is active)
+        String impossible = previous.isEmpty() ? "no previous version to restore (none was active), so the new one stays"
+                : previous.get().status.equals(InterventionVersion.Status.retired.name())
+                        ? "no previous version to restore (version " + firing.previousVersion + " is retired), so the new one stays"
+                : InterventionVersion.GATE_REFUSED.equals(previous.get().gate)
+                        ? "version " + firing.previousVersion + " was refused by its evaluation gate, which only an operator"
+                                + " may override, so the new one stays"
+                : null;
+        if (impossible != null) {
+            detail.put("reason", reason + "; " + impossible);
             watched(firing, TriggerFiring.Status.INCONCLUSIVE, "rollback-impossible", detail, now);
             return;
         }

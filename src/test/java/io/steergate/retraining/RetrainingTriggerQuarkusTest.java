@@ -14,6 +14,7 @@ import io.restassured.path.json.JsonPath;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
+import io.steergate.intervention.InterventionRegistry;
 import io.steergate.intervention.InterventionVersion;
 import io.steergate.policy.InterventionCatalog;
 import io.steergate.policy.Policy;
@@ -67,6 +68,9 @@ class RetrainingTriggerQuarkusTest {
 
     @Inject
     RetrainingTriggers triggers;
+
+    @Inject
+    InterventionRegistry registry;
 
     @Inject
     InterventionCatalog catalog;
@@ -178,22 +182,9 @@ class RetrainingTriggerQuarkusTest {
     @Test
     void aNewVersionWorseThanTheRateThatFiredTheTriggerIsRolledBack() {
         String intervention = newIntervention();
-        Policy policy = policy(intervention, 0.3);
-        String id = policy.id();
-        List<Generated> outputs = generate(intervention, 1, 3);
-        review(outputs.get(0), "violation");
-        review(outputs.get(1), "ok");
-        review(outputs.get(2), "ok");
-        assertEquals(Outcome.FIRED, triggers.sweep(List.of(policy)).get(id + "/reviews"));
-        RetrainingQuarkusTest.awaitFinished(onlyFiring(id).getString("jobId"));
-        awaitStatus(id, "AWAITING_PROMOTION");
-        approve(intervention, 2);
-        awaitStatus(id, "WATCHING");
+        String id = firedAndWatching(intervention);
 
-        List<Generated> after = generate(intervention, 2, 2);
-        review(after.get(0), "violation");
-        review(after.get(1), "violation");
-        JsonPath rolledBack = endOfWatch(onlyFiring(id));
+        JsonPath rolledBack = worseAtTheEndOfWatch(intervention, id);
         assertEquals("ROLLED_BACK", rolledBack.getString("status"));
         assertEquals(1, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
         assertEquals("rolled-back", rolledBack.getString("steps[4].step"));
@@ -205,6 +196,48 @@ class RetrainingTriggerQuarkusTest {
         assertTrue(reason.contains("is worse than 0.3333, version 1's rate (1 of 3) over the trigger's window"), reason);
         // requests use the restored version again
         assertEquals(1, generate(intervention, 1, 1).get(0).version);
+    }
+
+    /**
+     * The watch finds the new version worse, but the version active before it was REFUSED by its gate (an operator
+     * promoted it over the gate): the automatic loop does not promote it again; the firing ends INCONCLUSIVE saying
+     * so. Before, the rollback's promote answered 409 at every sweep and the firing stayed WATCHING for good.
+     */
+    @Test
+    void aWorseVersionWhosePredecessorWasRefusedByItsGateIsNotRolledBackAndTheWatchEnds() {
+        String intervention = newIntervention();
+        String id = firedAndWatching(intervention);
+        registry.recordGate(intervention, 1, InterventionVersion.GATE_REFUSED);
+
+        JsonPath ended = worseAtTheEndOfWatch(intervention, id);
+        assertEquals("INCONCLUSIVE", ended.getString("status"));
+        assertEquals("rollback-impossible", ended.getString("steps[4].step"));
+        assertTrue(ended.getString("steps[4].detail.reason").contains("version 1 was refused by its evaluation gate"),
+                ended.getString("steps[4].detail.reason"));
+        assertEquals(2, given().get("/v1/interventions/" + intervention).jsonPath().getInt("activeVersion"));
+    }
+
+    /** A trigger fired by 1 violation of 3 on version 1, its candidate (version 2) approved and watched; the policy id. */
+    private String firedAndWatching(String intervention) {
+        Policy policy = policy(intervention, 0.3);
+        String id = policy.id();
+        List<Generated> outputs = generate(intervention, 1, 3);
+        review(outputs.get(0), "violation");
+        review(outputs.get(1), "ok");
+        review(outputs.get(2), "ok");
+        assertEquals(Outcome.FIRED, triggers.sweep(List.of(policy)).get(id + "/reviews"));
+        RetrainingQuarkusTest.awaitFinished(onlyFiring(id).getString("jobId"));
+        awaitStatus(id, "AWAITING_PROMOTION");
+        approve(intervention, 2);
+        awaitStatus(id, "WATCHING");
+        return id;
+    }
+
+    private JsonPath worseAtTheEndOfWatch(String intervention, String id) {
+        List<Generated> after = generate(intervention, 2, 2);
+        review(after.get(0), "violation");
+        review(after.get(1), "violation");
+        return endOfWatch(onlyFiring(id));
     }
 
     @Test
