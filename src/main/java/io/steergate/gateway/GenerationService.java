@@ -28,6 +28,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -342,7 +343,10 @@ public class GenerationService {
      */
     @Transactional
     public int expireOverdue(Duration deadline, int max) {
-        List<Generation> overdue = Generation.overduePendingForUpdate(Instant.now().minus(deadline), max);
+        List<Generation> overdue = new ArrayList<>(Generation.overduePendingForUpdate(Instant.now().minus(deadline), max));
+        // Each audit record locks its tenant's chain head until this transaction ends: taken in one order (by tenant)
+        // on every gateway, so two sweeps over rows of the same tenants cannot each hold a head the other waits for.
+        overdue.sort(Comparator.comparing(generation -> generation.tenant, Comparator.nullsFirst(Comparator.naturalOrder())));
         for (Generation generation : overdue) {
             PolicyRef policy = generation.jobJson == null ? null : read(generation.jobJson, Job.class).policy();
             long totalMs = Duration.between(generation.acceptedAt, Instant.now()).toMillis();
