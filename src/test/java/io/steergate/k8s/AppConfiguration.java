@@ -32,7 +32,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  */
 final class AppConfiguration {
 
-    private static final Path PROPERTIES = Path.of("src/main/resources/application.properties");
+    static final Path PROPERTIES = Path.of("src/main/resources/application.properties");
     private static final Path SOURCES = Path.of("src/main/java");
     private static final Pattern KEY = Pattern.compile("[a-z][a-z0-9]*(\\.[A-Za-z0-9\"*_-]+)+");
     private static final Pattern COMMENTED_KEY = Pattern.compile("^#\\s*([a-z][a-z0-9]*(?:\\.[A-Za-z0-9_-]+)+)=.*$");

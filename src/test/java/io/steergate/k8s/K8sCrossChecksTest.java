@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -511,6 +512,25 @@ class K8sCrossChecksTest {
             assertFalse(selectedDeployments(r, policy.path("spec").path("podSelector")).isEmpty(), name + " selects pods");
         });
         assertTrue(r.one("NetworkPolicy", "default-deny-ingress").path("spec").path("podSelector").isEmpty());
+    }
+
+    /**
+     * A gateway pod is given time to drain before it is killed: readiness DOWN for the delay, then the requests in
+     * flight up to the packaged application's shutdown timeout, which outlasts a synchronous caller's wait.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"dev", "prod"})
+    void theGatewaysGracePeriodCoversItsDrain(String overlay) throws IOException {
+        ObjectNode gateway = rendered(overlay).one("Deployment", "steergate-gateway");
+        Duration delay = Duration.parse(env(rendered(overlay), Manifests.containers(gateway).get(0)).get("QUARKUS_SHUTDOWN_DELAY"));
+        String prodTimeout = "%prod.quarkus.shutdown.timeout=";
+        Duration timeout = Duration.parse(Files.readAllLines(AppConfiguration.PROPERTIES).stream().filter(l -> l.startsWith(prodTimeout))
+                .findFirst().orElseThrow().substring(prodTimeout.length()));
+        assertEquals("true", CONFIG.value("quarkus.shutdown.delay-enabled"), "a build-time property: without it the delay is ignored");
+        assertTrue(timeout.compareTo(Duration.parse(CONFIG.value("steergate.gateway.http-wait"))) > 0, "the drain outlasts http-wait");
+        long grace = Manifests.podSpec(gateway).path("terminationGracePeriodSeconds").asLong();
+        assertTrue(grace >= delay.plus(timeout).plusSeconds(10).toSeconds(),
+                overlay + ": " + grace + " s of grace for " + delay + " + " + timeout + " and the consumers' stop");
     }
 
     @Test

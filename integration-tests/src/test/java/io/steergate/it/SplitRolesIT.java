@@ -116,6 +116,37 @@ class SplitRolesIT {
         }
     }
 
+    /**
+     * A gateway stopped (SIGTERM: a rolling update, a node drain) while a caller waits on a synchronous request answers
+     * that caller before it exits: the 504 with the poll hint at the end of its wait, not a reset connection. The
+     * drain is the packaged application's quarkus.shutdown.timeout; this gateway's jobs go to a model no worker serves,
+     * so the caller is still waiting when the signal comes.
+     */
+    @Test
+    void aGatewayStoppedWhileACallerWaitsAnswersTheCallerBeforeItExits() throws Exception {
+        try (AppProcess draining = stack.app("drain-gateway", Map.of("STEERGATE_ROLE_WORKER", "false", "STEERGATE_ROLE_TRAINER",
+                "false", "STEERGATE_GATEWAY_MODEL", "drain-no-worker", "STEERGATE_GATEWAY_HTTP_WAIT", "PT5S")).start()) {
+            String id = "drain-" + UUID.randomUUID();
+            CompletableFuture<HttpResponse<String>> answer = HTTP.sendAsync(HttpRequest.newBuilder(
+                            URI.create(draining.baseUrl() + "/v1/generations"))
+                    .header("Authorization", draining.clientAuthorization("acme")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"" + id + "\",\"prompt\":\"Once\",\"maxTokens\":8}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpRequest poll = HttpRequest.newBuilder(URI.create(draining.baseUrl() + "/v1/generations/" + id))
+                    .header("Authorization", draining.clientAuthorization("acme")).GET().build();
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (HTTP.send(poll, HttpResponse.BodyHandlers.ofString()).statusCode() != 202) { // PENDING
+                assertTrue(System.nanoTime() < deadline && !answer.isDone(), "the request was never accepted: " + answer);
+                Thread.sleep(50);
+            }
+
+            draining.stop();
+            HttpResponse<String> answered = answer.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertEquals(504, answered.statusCode(), answered.body());
+            assertTrue(answered.body().contains("/v1/generations/" + id), answered.body());
+        }
+    }
+
     /** Both workers hold some of the job topic's partitions, so neither takes every job while the other joins. */
     private static void awaitBothWorkersAssigned(Admin admin) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
