@@ -38,10 +38,13 @@ final class Fitter {
     }
 
     /**
+     * @param afterEachBatch run after every batch of every activation collection: the fit's, the token gates' and the
+     *     transport measure's (see {@link InterventionMethod#fit})
      * @throws IllegalArgumentException when the job does not fit the model (sites, prompt counts) or names no
      *     registered method
      */
-    static Fitted fit(LlamaModel model, Claim job, Consumer<Lineas.Progress> progress, BooleanSupplier cancel) {
+    static Fitted fit(LlamaModel model, Claim job, Consumer<Lineas.Progress> progress, BooleanSupplier cancel,
+            Runnable afterEachBatch) {
         InterventionMethod method = InterventionMethods.byWireName(job.method());
         List<HookSite> sites = SiteSpec.parse(job.sites(), model.config().nLayers());
         String concept = job.description() == null ? "" : job.description();
@@ -50,18 +53,19 @@ final class Fitter {
         TrainingSettings settings = job.hyperparameters().settings(method.defaults());
         long start = System.nanoTime();
         InterventionMethod.Trained trained = method.fit(model, source, target,
-                new InterventionMethod.Request(job.intervention(), concept, sites, settings), progress, cancel);
+                new InterventionMethod.Request(job.intervention(), concept, sites, settings), progress, cancel,
+                afterEachBatch);
         Map<String, Object> metrics = new LinkedHashMap<>(trained.metrics());
         Intervention intervention = trained.intervention();
         if (job.hyperparameters().tokenGates() && !trained.cancelled()) {
-            intervention = gated(model, intervention, source, target, settings, metrics);
+            intervention = gated(model, intervention, source, target, settings, metrics, afterEachBatch);
         }
         metrics.put("trainMillis", (System.nanoTime() - start) / 1_000_000);
         metrics.put("sites", intervention.maps().size());
         metrics.put("sourcePrompts", source.size());
         metrics.put("targetPrompts", target.size());
         if (!trained.cancelled()) {
-            transport(model, source, target, intervention, settings, metrics);
+            transport(model, source, target, intervention, settings, metrics, afterEachBatch);
         }
         return new Fitted(intervention, metrics, trained.cancelled());
     }
@@ -69,10 +73,10 @@ final class Fitter {
     // Two-step DSAS gates as `steer gate --source S --control T` fits them (default options): open where the source
     // prompts' activations sit, closed on the target's; the job's metrics carry each site's gate accuracy.
     private static Intervention gated(LlamaModel model, Intervention fitted, List<String> source, List<String> target,
-            TrainingSettings settings, Map<String, Object> metrics) {
+            TrainingSettings settings, Map<String, Object> metrics, Runnable afterEachBatch) {
         Intervention gated = TokenGates.gate(model, fitted, source, target, TokenGates.Options.defaults(),
                 Map.of("source_sha256", PromptSet.sha256Of(source), "control_sha256", PromptSet.sha256Of(target)),
-                settings.pooling());
+                settings.pooling(), afterEachBatch);
         try {
             // the accuracies TokenGates records in the gate metadata, per site [train, held out]
             metrics.put("gateAccuracy", JSON.readTree(gated.metadata().get("gate")).path("accuracy_train_heldout"));
@@ -85,8 +89,9 @@ final class Fitter {
     // W1 on the training prompts, pooled as the fit pooled them: cheap (three collection passes), and a map that does
     // not lower it is suspect.
     private static void transport(LlamaModel model, List<String> source, List<String> target, Intervention intervention,
-            TrainingSettings settings, Map<String, Object> metrics) {
-        ActivationCollector collector = new ActivationCollector(model, settings.batchSize(), settings.pooling());
+            TrainingSettings settings, Map<String, Object> metrics, Runnable afterEachBatch) {
+        ActivationCollector collector = new ActivationCollector(model, settings.batchSize(), settings.pooling(),
+                afterEachBatch);
         var sites = intervention.maps().keySet();
         SortedMap<HookSite, float[][]> targetActivations = collector.collect(target, sites, null);
         SortedMap<HookSite, float[][]> before = collector.collect(source, sites, null);

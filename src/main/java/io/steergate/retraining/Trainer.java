@@ -25,7 +25,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Runs one retraining job end to end: claim (RUNNING), fit on the trainer's model with progress every few LinEAS
- * steps, measure the candidate with the evaluation gate ({@link GateRule}) when the job has an evaluation, then store
+ * steps and the heartbeat refreshed through every activation collection, measure the candidate with the evaluation
+ * gate ({@link GateRule}) when the job has an evaluation, then store
  * the map as a candidate version with the verdict (promoted if asked and PASSED) and mark the job SUCCEEDED, or mark it FAILED
  * with a one-line error. Every database step goes through {@link Retry#untilDone}: an outage pauses the job rather
  * than losing it, so {@link #train} returns only when the job is finished, known to be someone else's, or left to
@@ -38,10 +39,13 @@ public class Trainer {
     private static final Logger LOG = Logger.getLogger(Trainer.class);
     /** Stored errors are one line of at most this many characters. */
     static final int ERROR_CHARS = 2000;
-    /** Heartbeats per stale-after during the gate: a few missed ones (a slow batch, a short outage) are no restart. */
-    static final int GATE_HEARTBEATS_PER_STALE = 5;
+    /**
+     * Heartbeats per stale-after during the collection passes and the gate: a few missed ones (a slow batch, a short
+     * outage) are no restart.
+     */
+    static final int HEARTBEATS_PER_STALE = 5;
 
-    /** Ends a gate evaluation whose job a later attempt owns now (its heartbeat was refused). */
+    /** Ends a fit or a gate evaluation whose job a later attempt owns now (its heartbeat was refused). */
     private static final class Superseded extends RuntimeException {
         Superseded() {
             super("a later attempt owns the job", null, false, false);
@@ -104,6 +108,9 @@ public class Trainer {
             AtomicReference<String> progress = new AtomicReference<>();
             LossHistory losses = new LossHistory();
             int steps = job.hyperparameters().steps();
+            // a closed-form fit, token gates and the transport measure are collection passes with no steps to report:
+            // on a large set they outlast stale-after, so each batch of them refreshes the heartbeat (throttled)
+            Runnable heartbeat = heartbeat(job, what, progress, owned);
             Fitter.Fitted fitted = Fitter.fit(model.model(), job, p -> {
                 losses.add(p.step(), p.loss());
                 if (p.step() % config.progressEvery() == 0 || p.step() == steps) {
@@ -111,7 +118,7 @@ public class Trainer {
                     String history = losses.isEmpty() ? null : write(losses.points());
                     owned.set(Retry.untilDone("recording progress of " + what, () -> jobs.heartbeat(job, progress.get(), history)));
                 }
-            }, () -> !owned.get());
+            }, () -> !owned.get(), heartbeat);
             Optional<Integer> version = Optional.empty();
             if (!fitted.cancelled()) {
                 LOG.infof("retraining job %s fitted: %s", job.id(), fitted.metrics());
@@ -121,7 +128,7 @@ public class Trainer {
                     // gate longer than stale-after would otherwise be taken for a dead trainer and started again), and
                     // stop if the job moved on
                     owned.set(Retry.untilDone("recording progress of " + what, () -> jobs.heartbeat(job, progress.get())));
-                    gate = owned.get() ? evaluate(job, fitted, gateHeartbeat(job, what, progress, owned)) : null;
+                    gate = owned.get() ? evaluate(job, fitted, heartbeat) : null;
                 }
                 if (owned.get()) {
                     byte[] mapFile = InterventionFile.write(fitted.intervention());
@@ -132,11 +139,12 @@ public class Trainer {
                 }
             }
             if (version.isEmpty()) {
-                LOG.warnf("%s dropped: a later attempt owns the job", what);
-                return "superseded";
+                return dropped(what);
             }
             LOG.infof("retraining job %s succeeded: %s version %d", job.id(), job.intervention(), version.get());
             return "succeeded";
+        } catch (Superseded e) {
+            return dropped(what);
         } catch (RuntimeException e) {
             if (Thread.currentThread().isInterrupted()) {
                 // shutting down: not the job's fault; the sweep restarts it once its heartbeat is stale
@@ -179,13 +187,8 @@ public class Trainer {
                 job.evaluation().prompts(), job.heldOut().size(), job.evaluation().concept(),
                 job.evaluation().strength(), gateConfig.generations());
         Timer.Sample sample = Timer.start(metrics);
-        GateEvaluation.Outcome outcome;
-        try {
-            outcome = GateEvaluation.measure(model.model(), job, fitted.intervention(), baseline, gateConfig, gateSpecs,
-                    heartbeat);
-        } catch (Superseded e) {
-            return null;
-        }
+        GateEvaluation.Outcome outcome = GateEvaluation.measure(model.model(), job, fitted.intervention(), baseline,
+                gateConfig, gateSpecs, heartbeat);
         String verdict = outcome.decision().verdict().name();
         sample.stop(metrics.timer("steergate.retraining.gate", "outcome", verdict.toLowerCase(Locale.ROOT)));
         GateRule.Decision d = outcome.decision();
@@ -197,11 +200,12 @@ public class Trainer {
     }
 
     /**
-     * The gate's progress point: refreshes the job's heartbeat when a fifth of stale-after has passed since the last
-     * one; when a later attempt owns the job, clears {@code owned} and ends the evaluation.
+     * The progress point of the collection passes and the gate: refreshes the job's heartbeat when a fifth of
+     * stale-after has passed since the last one; when a later attempt owns the job, clears {@code owned} and throws
+     * {@link Superseded}, which ends the fit or the evaluation.
      */
-    private Runnable gateHeartbeat(Claim job, String what, AtomicReference<String> progress, AtomicBoolean owned) {
-        long everyNanos = config.staleAfter().toNanos() / GATE_HEARTBEATS_PER_STALE;
+    private Runnable heartbeat(Claim job, String what, AtomicReference<String> progress, AtomicBoolean owned) {
+        long everyNanos = config.staleAfter().toNanos() / HEARTBEATS_PER_STALE;
         long[] last = {System.nanoTime()};
         return () -> {
             if (System.nanoTime() - last[0] < everyNanos) {
@@ -213,6 +217,12 @@ public class Trainer {
                 throw new Superseded();
             }
         };
+    }
+
+    /** A run whose job a later attempt took over: nothing of it is stored. */
+    private static String dropped(String what) {
+        LOG.warnf("%s dropped: a later attempt owns the job", what);
+        return "superseded";
     }
 
     /** Marks the claimed job FAILED; if even that fails for good, the sweep finds it stale and takes it up. */

@@ -39,7 +39,7 @@ class FitterTest {
         try (CountingTokenizer.Counted counted = CountingTokenizer.load(TestModel.dir())) {
             int seqLen = counted.model().config().seqLen();
 
-            Fitter.Fitted fitted = Fitter.fit(counted.model(), claim, progress -> { }, () -> false);
+            Fitter.Fitted fitted = Fitter.fit(counted.model(), claim, progress -> { }, () -> false, () -> { });
 
             List<String> encoded = counted.tokenizer().encoded();
             assertFalse(encoded.isEmpty());
@@ -55,8 +55,8 @@ class FitterTest {
     @Test
     void aJobFitsWithItsPoolingAndAJobStoredBeforePoolingExistedIsMeanPooled() throws IOException {
         try (LlamaModel model = TestModel.load()) {
-            Fitter.Fitted last = Fitter.fit(model, claim("last"), progress -> { }, () -> false);
-            Fitter.Fitted old = Fitter.fit(model, claim(null), progress -> { }, () -> false);
+            Fitter.Fitted last = Fitter.fit(model, claim("last"), progress -> { }, () -> false, () -> { });
+            Fitter.Fitted old = Fitter.fit(model, claim(null), progress -> { }, () -> false, () -> { });
 
             assertTrue(last.intervention().metadata().get("hyperparameters").contains("\"pooling\":\"last\""),
                     last.intervention().metadata().toString());
@@ -69,8 +69,8 @@ class FitterTest {
     @Test
     void aJobAskingForTokenGatesGetsTheGatesSteerGateWouldFitOnItsPromptsPooledAsItsFit() throws IOException {
         try (LlamaModel model = TestModel.load()) {
-            Fitter.Fitted plain = Fitter.fit(model, claim("last"), progress -> { }, () -> false);
-            Fitter.Fitted gated = Fitter.fit(model, claim("last", true), progress -> { }, () -> false);
+            Fitter.Fitted plain = Fitter.fit(model, claim("last"), progress -> { }, () -> false, () -> { });
+            Fitter.Fitted gated = Fitter.fit(model, claim("last", true), progress -> { }, () -> false, () -> { });
 
             Intervention expected = TokenGates.gate(model, plain.intervention(), SOURCE, TARGET,
                     TokenGates.Options.defaults(), Map.of("source_sha256", PromptSet.sha256Of(SOURCE),
@@ -100,7 +100,7 @@ class FitterTest {
         Claim claim = new Claim(UUID.randomUUID(), 1, "no-dogs", "negation", null, "lineas", "layers.2.resid",
                 new Hyperparameters(2, 1e-2, 0, 0, 0L, 0, 0, "last", false, batchSize), false, source, target, null,
                 null);
-        String hyperparameters = Fitter.fit(model, claim, progress -> { }, () -> false).intervention().metadata()
+        String hyperparameters = Fitter.fit(model, claim, progress -> { }, () -> false, () -> { }).intervention().metadata()
                 .get("hyperparameters");
         return hyperparameters.replaceAll(".*\"batch\":\"(\\d+)\".*", "$1");
     }

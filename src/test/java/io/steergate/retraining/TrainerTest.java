@@ -240,6 +240,8 @@ class TrainerTest {
         trainer.registry = new InterventionRegistry() {
             @Override
             public Optional<Integer> activeVersion(String name) {
+                // the gate's first step: what is recorded after it happened during the gate
+                jobs.calls.add("gate");
                 return Optional.empty();
             }
         };
@@ -257,14 +259,55 @@ class TrainerTest {
         return jobs.calls.stream().filter("heartbeat"::equals).count();
     }
 
+    long heartbeatsBeforeTheGate() {
+        return jobs.calls.subList(0, jobs.calls.indexOf("gate")).stream().filter("heartbeat"::equals).count();
+    }
+
+    /** The kindness sets' 56 prompts in batches of 8. */
+    static final int BATCHES_PER_PASS = 7;
+
+    /** The gated trainer's job as mean-shift at one site, collecting in batches of 8. */
+    static Claim meanShiftInBatchesOfEight(Claim gated) {
+        return new Claim(ID, 1, gated.intervention(), gated.kind(), gated.description(), "mean-shift",
+                "layers.2.resid", new Hyperparameters(300, 1e-2, 0, 0, 0L, 0, 0, "mean", false, 8), false,
+                gated.source(), gated.target(), gated.evaluation(), gated.heldOut());
+    }
+
+    @Test
+    void aClosedFormFitRefreshesTheHeartbeatAtItsCollectionBatchesWhenStaleAfterIsShort() throws IOException {
+        staleAfter = Duration.ofNanos(1);
+        Trainer trainer = gatedTrainer();
+        jobs.claim = jobs.claim.map(TrainerTest::meanShiftInBatchesOfEight);
+        trainer.train(ID);
+        assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1), jobs.failedWith);
+        // before: one heartbeat before the gate, however long the fit's collection passes ran, so a fit longer than
+        // stale-after was taken for a dead trainer; now every batch of every pass refreshes it (stale-after is
+        // shorter than any batch here), so there are more heartbeats than one pass has batches
+        assertTrue(heartbeatsBeforeTheGate() > BATCHES_PER_PASS, String.valueOf(jobs.calls));
+    }
+
+    @Test
+    void aFitWhoseHeartbeatIsRefusedStopsBeforeTheGateAndStoresNothing() throws IOException {
+        staleAfter = Duration.ofNanos(1);
+        Trainer trainer = gatedTrainer();
+        jobs.claim = jobs.claim.map(TrainerTest::meanShiftInBatchesOfEight);
+        // a later attempt took the job over during the fit: its second heartbeat, at the fit's second batch, is refused
+        jobs.ownedHeartbeats = 1;
+        trainer.train(ID);
+        assertEquals(2, heartbeats(), "the fit stopped at the refused heartbeat: " + jobs.calls);
+        assertTrue(!jobs.calls.contains("gate") && !jobs.calls.contains("succeed"), String.valueOf(jobs.calls));
+        assertEquals(null, jobs.failedWith);
+        assertEquals(1, outcome("superseded"));
+    }
+
     @Test
     void theGateRefreshesTheHeartbeatAtItsBatchesWhenStaleAfterIsShort() throws IOException {
-        // stale-after far longer than the gate: one heartbeat before it, none during it
+        // stale-after far longer than the gate: no heartbeat during it
         staleAfter = Duration.ofDays(1);
         gatedTrainer().train(ID);
         assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1));
         assertTrue(jobs.storedGate != null, "the gate ran");
-        long beforeTheGate = heartbeats();
+        assertEquals(0, heartbeats() - heartbeatsBeforeTheGate(), String.valueOf(jobs.calls));
 
         // stale-after shorter than any batch: every batch of the gate refreshes the heartbeat, so a gate longer than
         // stale-after is not taken for a dead trainer
@@ -272,7 +315,7 @@ class TrainerTest {
         staleAfter = Duration.ofNanos(1);
         gatedTrainer().train(ID);
         assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1));
-        assertEquals(beforeTheGate + GATE_BATCHES, heartbeats(), String.valueOf(jobs.calls));
+        assertEquals(GATE_BATCHES, heartbeats() - heartbeatsBeforeTheGate(), String.valueOf(jobs.calls));
         assertEquals(2, outcome("succeeded"));
     }
 
@@ -309,17 +352,16 @@ class TrainerTest {
 
     @Test
     void aGateWhoseHeartbeatIsRefusedStopsAndStoresNothing() throws IOException {
-        staleAfter = Duration.ofDays(1);
+        staleAfter = Duration.ofNanos(1);
         gatedTrainer().train(ID);
-        long beforeTheGate = heartbeats();
+        long beforeTheGate = heartbeatsBeforeTheGate();
 
         // a later attempt took the job over while this one's gate ran: its first heartbeat in the gate is refused
         jobs.calls.clear();
-        staleAfter = Duration.ofNanos(1);
         jobs.ownedHeartbeats = (int) beforeTheGate;
         gatedTrainer().train(ID);
         assertEquals(beforeTheGate + 1, heartbeats(), "the gate stopped at the refused heartbeat: " + jobs.calls);
-        assertTrue(!jobs.calls.contains("succeed"), "nothing stored: " + jobs.calls);
+        assertTrue(jobs.calls.contains("gate") && !jobs.calls.contains("succeed"), "nothing stored: " + jobs.calls);
         assertEquals(1, outcome("superseded"));
     }
 

@@ -59,6 +59,7 @@ public final class ActivationCollector {
     private final LlamaModel model;
     private final int batchSize;
     private final Pooling pooling;
+    private final Runnable afterEachBatch;
 
     /** Mean pooling. */
     public ActivationCollector(LlamaModel model, int batchSize) {
@@ -71,12 +72,23 @@ public final class ActivationCollector {
      * @param pooling how each prompt's tokens are pooled
      */
     public ActivationCollector(LlamaModel model, int batchSize, Pooling pooling) {
+        this(model, batchSize, pooling, () -> { });
+    }
+
+    /**
+     * As {@link #ActivationCollector(LlamaModel, int, Pooling)}, running {@code afterEachBatch} after every batch's
+     * forward: a collection over thousands of long prompts takes minutes, and a caller that must show it is alive
+     * meanwhile (the retraining trainer refreshes its job's heartbeat) can do so there; an exception it throws ends
+     * the collection.
+     */
+    public ActivationCollector(LlamaModel model, int batchSize, Pooling pooling, Runnable afterEachBatch) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
         }
         this.model = model;
         this.batchSize = batchSize;
         this.pooling = Objects.requireNonNull(pooling, "pooling");
+        this.afterEachBatch = Objects.requireNonNull(afterEachBatch, "afterEachBatch");
     }
 
     /**
@@ -130,6 +142,7 @@ public final class ActivationCollector {
                     }
                 }
             }
+            afterEachBatch.run();
         }
         return out;
     }

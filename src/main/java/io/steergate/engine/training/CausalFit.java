@@ -38,9 +38,11 @@ final class CausalFit {
      * Fits a map at every site of {@code options}, in forward order, each from the source prompts' activations with the
      * maps before it applied against the target prompts' (clean unless targetsThroughEarlierMaps), pooled as
      * {@code options.pooling()} says (a pooling other than the published mean is recorded in the hyperparameters).
+     *
+     * @param afterEachBatch run after every batch of every collection pass (see {@link ActivationCollector})
      */
     static Fit run(LlamaModel model, List<String> source, List<String> target, FitOptions options, String method,
-            Map<String, String> hyperparameters, SiteEstimator estimator) {
+            Map<String, String> hyperparameters, SiteEstimator estimator, Runnable afterEachBatch) {
         ActivationCollector.Pooling pooling = options.pooling();
         if (source.isEmpty() || target.isEmpty()) {
             throw new IllegalArgumentException("source and target prompts must not be empty (got " + source.size()
@@ -60,7 +62,7 @@ final class CausalFit {
         String sourceSha = PromptSet.sha256Of(source);
         String targetSha = PromptSet.sha256Of(target);
 
-        ActivationCollector collector = new ActivationCollector(model, options.batchSize(), pooling);
+        ActivationCollector collector = new ActivationCollector(model, options.batchSize(), pooling, afterEachBatch);
         TreeMap<HookSite, AffineMap> fitted = new TreeMap<>();
         long collectNanos = 0;
         long fitNanos = 0;

@@ -86,10 +86,19 @@ public interface InterventionMethod {
      * @param progress told after every step by methods that run in steps; never by the others
      * @param cancel checked between steps by methods that run in steps; once true they return the maps so far, marked
      *     cancelled
+     * @param afterEachBatch run by every method after each batch of each pass that collects activations: a closed-form
+     *     fit is nothing but such passes, so this is its only sign of life on a large set; an exception it throws ends
+     *     the training
      * @throws IllegalArgumentException when the prompts or sites do not fit the model or the method
      */
     Trained fit(LlamaModel model, List<String> source, List<String> target, Request request,
-            Consumer<Lineas.Progress> progress, BooleanSupplier cancel);
+            Consumer<Lineas.Progress> progress, BooleanSupplier cancel, Runnable afterEachBatch);
+
+    /** {@link #fit(LlamaModel, List, List, Request, Consumer, BooleanSupplier, Runnable)} with nothing per batch. */
+    default Trained fit(LlamaModel model, List<String> source, List<String> target, Request request,
+            Consumer<Lineas.Progress> progress, BooleanSupplier cancel) {
+        return fit(model, source, target, request, progress, cancel, () -> { });
+    }
 
     /**
      * What to train.

@@ -118,10 +118,14 @@ public final class Lineas {
      * As {@link #train(LlamaModel, List, List, LineasOptions, Consumer, BooleanSupplier)}, with a token gate per map
      * trained jointly ({@link JointGates}; null = none): every returned map is gated, and the hyperparameters record
      * the control weight and the control prompts' hash. Held-out W1 and early stopping measure the gated maps.
+     *
+     * @param afterEachBatch run after every batch of the activation collections (the targets and sources read before
+     *     the first step, the held-out checks), which on a large set take longer than many steps
      */
     public static LineasFit train(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
-            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel) {
-        return run(model, source, target, options, gates, listener, cancel, (s, gw, gb) -> { });
+            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, Runnable afterEachBatch) {
+        return run(model, source, target, options, gates, listener, cancel, (s, gw, gb) -> { },
+                !inputsFixed(options, gates), afterEachBatch);
     }
 
     /**
@@ -132,7 +136,8 @@ public final class Lineas {
      */
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap) {
-        return run(model, source, target, options, gates, listener, cancel, tap, !inputsFixed(options, gates));
+        return run(model, source, target, options, gates, listener, cancel, tap, !inputsFixed(options, gates),
+                () -> { });
     }
 
     /** One site without joint gates: the site's input is upstream of its only map, so no step can move it. */
@@ -148,6 +153,12 @@ public final class Lineas {
     static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
             JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap,
             boolean forwardEveryStep) {
+        return run(model, source, target, options, gates, listener, cancel, tap, forwardEveryStep, () -> { });
+    }
+
+    private static LineasFit run(LlamaModel model, List<String> source, List<String> target, LineasOptions options,
+            JointGates gates, Consumer<Progress> listener, BooleanSupplier cancel, GradientTap tap,
+            boolean forwardEveryStep, Runnable afterEachBatch) {
         if (!forwardEveryStep && !inputsFixed(options, gates)) {
             throw new IllegalArgumentException("only one site without joint gates has inputs its map cannot move");
         }
@@ -181,7 +192,7 @@ public final class Lineas {
         int runLayers = sites.get(sites.size() - 1).layer() + 1;
 
         // targets: clean pooled activations, read at the batch's quantile levels once
-        ActivationCollector collector = new ActivationCollector(model, 32, pooling);
+        ActivationCollector collector = new ActivationCollector(model, 32, pooling, afterEachBatch);
         Map<HookSite, float[][]> clean = collector.collect(dst.train(), lossSites, null);
         float[][] targetQuantiles = new float[lossSites.size()][];
         for (int s = 0; s < lossSites.size(); s++) {

@@ -39,9 +39,10 @@ final class LineasMethod implements InterventionMethod {
 
     @Override
     public Trained fit(LlamaModel model, List<String> source, List<String> target, Request request,
-            Consumer<Lineas.Progress> progress, BooleanSupplier cancel) {
+            Consumer<Lineas.Progress> progress, BooleanSupplier cancel, Runnable afterEachBatch) {
         LineasOptions options = LineasOptions.of(request.name(), request.concept(), request.sites(), request.settings());
-        LineasFit fit = Lineas.train(model, source, target, options, request.gates(), progress, cancel);
+        LineasFit fit = Lineas.train(model, source, target, options, request.gates(), progress, cancel,
+                afterEachBatch);
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("stepsRun", fit.stepsRun());
         metrics.put("initialLoss", finite(fit.initialLoss()));

@@ -144,10 +144,20 @@ public final class TokenGates {
      */
     public static Intervention gate(LlamaModel model, Intervention map, List<String> source, List<String> control,
             Options options, Map<String, String> provenance, ActivationCollector.Pooling pooling) {
+        return gate(model, map, source, control, options, provenance, pooling, () -> { });
+    }
+
+    /**
+     * As {@link #gate(LlamaModel, Intervention, List, List, Options, Map, ActivationCollector.Pooling)}, running
+     * {@code afterEachBatch} after every batch of the two collection passes (see {@link ActivationCollector}).
+     */
+    public static Intervention gate(LlamaModel model, Intervention map, List<String> source, List<String> control,
+            Options options, Map<String, String> provenance, ActivationCollector.Pooling pooling,
+            Runnable afterEachBatch) {
         if (map.maps().values().stream().anyMatch(AffineMap::isGated)) {
             throw new IllegalArgumentException("intervention '" + map.name() + "' is already gated");
         }
-        ActivationCollector collector = new ActivationCollector(model, 8, pooling);
+        ActivationCollector collector = new ActivationCollector(model, 8, pooling, afterEachBatch);
         SortedMap<HookSite, float[][]> src = collector.collect(source, map.maps().keySet(), null);
         SortedMap<HookSite, float[][]> ctl = collector.collect(control, map.maps().keySet(), null);
         TreeMap<HookSite, AffineMap> gated = new TreeMap<>();

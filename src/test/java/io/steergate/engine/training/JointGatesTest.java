@@ -48,8 +48,10 @@ class JointGatesTest {
         sites = SiteSpec.parse("layers.3-4.attn_out,layers.3-4.mlp_out", model.config().nLayers());
         LineasOptions options = LineasOptions.of("no-dogs", "dogs", sites)
                 .with(s -> s.withSteps(60).withLearningRate(3e-2).withBatchSize(16));
-        weak = Lineas.train(model, dogs, cats, options, new JointGates(cats, 1e-4), p -> { }, () -> false);
-        strong = Lineas.train(model, dogs, cats, options, new JointGates(cats, 10), p -> { }, () -> false);
+        weak = Lineas.train(model, dogs, cats, options, new JointGates(cats, 1e-4), p -> { }, () -> false,
+                () -> { });
+        strong = Lineas.train(model, dogs, cats, options, new JointGates(cats, 10), p -> { }, () -> false,
+                () -> { });
     }
 
     @AfterAll
@@ -109,10 +111,10 @@ class JointGatesTest {
         LineasOptions options = LineasOptions.of("seeded", "dogs", sites.subList(0, 1))
                 .with(s -> s.withSteps(3).withBatchSize(8).withSeed(4));
         JointGates gates = new JointGates(cats.subList(0, 8), 1);
-        AffineMap first = onlyMap(Lineas.train(model, dogs, cats, options, gates, p -> { }, () -> false));
-        AffineMap second = onlyMap(Lineas.train(model, dogs, cats, options, gates, p -> { }, () -> false));
+        AffineMap first = onlyMap(Lineas.train(model, dogs, cats, options, gates, p -> { }, () -> false, () -> { }));
+        AffineMap second = onlyMap(Lineas.train(model, dogs, cats, options, gates, p -> { }, () -> false, () -> { }));
         AffineMap reseeded = onlyMap(Lineas.train(model, dogs, cats, options.with(s -> s.withSeed(5)), gates, p -> { },
-                () -> false));
+                () -> false, () -> { }));
         double same = maxDifference(first, second);
         double other = maxDifference(first, reseeded);
         System.out.printf("same seed: max difference %.3g; another seed: %.3g%n", same, other);
