@@ -181,10 +181,8 @@ public class AuditQuery {
         if (request.note() != null && request.note().length() > MAX_NOTE) {
             throw ApiError.badField("note", "must be at most " + MAX_NOTE + " characters");
         }
-        if (request.note() != null && request.note().indexOf('\u0000') >= 0) {
-            // PostgreSQL refuses U+0000 in text: without this a note from JSON "\u0000" (or the review form) is a 500
-            throw ApiError.badField("note", "must not contain U+0000");
-        }
+        // a note from JSON "\u0000" (or the review form)
+        ApiError.textField("note", request.note());
         AuditRecord record = AuditRecord.findById(id);
         if (record == null || !inScope(record, scope)) {
             throw ApiError.notFound("audit record " + id);

@@ -62,6 +62,19 @@ public class ApiError extends RuntimeException {
         throw badField(name, "must be a whole number from " + min + " to " + max);
     }
 
+    /**
+     * The text {@code value} of parameter or field {@code name} (null stays null), if PostgreSQL can store it: it
+     * refuses U+0000 in text, and a value that reached it would fail there as a 500 with a stack trace.
+     *
+     * @throws ApiError 400 "{name}: must not contain U+0000"
+     */
+    public static String textField(String name, String value) {
+        if (value != null && value.indexOf('\u0000') >= 0) {
+            throw badField(name, "must not contain U+0000");
+        }
+        return value;
+    }
+
     /** The first and last instants {@link #instantField} takes. */
     public static final Instant EARLIEST_INSTANT = Instant.parse("0001-01-01T00:00:00Z");
     public static final Instant LATEST_INSTANT = Instant.parse("9999-12-31T23:59:59Z");

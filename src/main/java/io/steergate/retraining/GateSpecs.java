@@ -90,7 +90,7 @@ public class GateSpecs {
 
     /** Refuses a held-out set that is a training set or shares a text with one: the gate would measure the fit. */
     private void checkHeldOut(String heldOut, String source, String target) {
-        List<String> texts = promptSets.get(heldOut).map(PromptSetStore.PromptSetContent::texts).orElseThrow(() ->
+        List<String> texts = promptSets.get(ApiError.textField("evaluation.prompts", heldOut)).map(PromptSetStore.PromptSetContent::texts).orElseThrow(() ->
                 new ApiError(404, ErrorCode.NOT_FOUND, "evaluation.prompts: no prompt set '" + heldOut
                         + "'; import it with POST /v1/prompt-sets/" + heldOut));
         if (heldOut.equals(source) || heldOut.equals(target)) {

@@ -69,7 +69,7 @@ public class RetrainingService {
      * The job's evaluation is the request's or the intervention's default ({@link GateSpecs}); {@code promote} needs
      * one, since only a candidate the gate passes is promoted.
      *
-     * @throws ApiError 400 naming the field (name, method, source, target, sites, steps, learningRate, l1,
+     * @throws ApiError 400 naming the field (name, description, method, source, target, sites, steps, learningRate, l1,
      *     groupLasso, heldOut, patience, pooling, tokenGates, batchSize, kind, evaluation.*, promote), 404 for an
      *     unknown prompt set, 409 for a kind other than the intervention's, or when no worker has registered a model to
      *     check the sites against
@@ -80,6 +80,7 @@ public class RetrainingService {
         if (body == null) {
             throw invalid("body: expected a JSON object with method, source, target and sites");
         }
+        ApiError.textField("description", body.description());
         String wireName = required("method", body.method());
         InterventionMethod method = InterventionMethods.find(wireName).orElseThrow(() -> invalid("method: must be "
                 + InterventionMethods.wireNames() + ", got '" + wireName + "'"));
@@ -402,7 +403,7 @@ public class RetrainingService {
 
     private int promptSetSize(String field, String name) {
         required(field, name);
-        return promptSets.get(name).map(PromptSetStore.PromptSetContent::size).orElseThrow(() -> new ApiError(404,
+        return promptSets.get(ApiError.textField(field, name)).map(PromptSetStore.PromptSetContent::size).orElseThrow(() -> new ApiError(404,
                 ErrorCode.NOT_FOUND, field + ": no prompt set '" + name + "'; import it with POST /v1/prompt-sets/" + name));
     }
 

@@ -317,6 +317,37 @@ class RetrainingQuarkusTest {
         given().get("/v1/retraining-jobs/not-a-uuid").then().statusCode(404).body("code", equalTo("NOT_FOUND"));
     }
 
+    @Test
+    void aNulInATextFieldOrParameterIsRefusedNamingItAndStoresNothing() {
+        // PostgreSQL refuses U+0000 in text: before, each of these reached it and was answered 500 with a stack trace
+        String name = name();
+        Map<String, Map<String, Object>> cases = new LinkedHashMap<>();
+        cases.put("description", with("description", "a\u0000b"));
+        cases.put("source", with("source", "kindness\u0000source"));
+        cases.put("target", with("target", "kindness\u0000target"));
+        cases.put("evaluation.prompts", with("evaluation", evaluation("kindness\u0000elicit", "meanness")));
+        for (Map.Entry<String, Map<String, Object>> c : cases.entrySet()) {
+            given().body(c.getValue()).contentType("application/json").when().post("/v1/interventions/" + name + "/train")
+                    .then().statusCode(400).body("code", equalTo("INVALID_REQUEST"))
+                    .body("message", equalTo(c.getKey() + ": must not contain U+0000"));
+        }
+        given().get("/v1/interventions/" + name).then().statusCode(404);
+        given().queryParam("intervention", name).get("/v1/retraining-jobs").then().statusCode(200).body("size()", equalTo(0));
+
+        given().get("/v1/prompt-sets/{name}", "kindness\u0000source").then().statusCode(400)
+                .body("message", equalTo("name: must not contain U+0000"));
+        given().queryParam("intervention", "a\u0000b").get("/v1/retraining-jobs").then().statusCode(400)
+                .body("message", equalTo("intervention: must not contain U+0000"));
+        for (String parameter : new String[] {"policy", "intervention"}) {
+            given().queryParam(parameter, "a\u0000b").get("/v1/retraining-triggers").then().statusCode(400)
+                    .body("message", equalTo(parameter + ": must not contain U+0000"));
+        }
+        given().queryParam("kind", "toxicity").queryParam("description", "a\u0000b").body(new byte[0])
+                .contentType("application/octet-stream").when().post("/v1/interventions/" + name + "/versions").then()
+                .statusCode(400).body("message", equalTo("description: must not contain U+0000"));
+        given().get("/v1/interventions/" + name).then().statusCode(404);
+    }
+
     static Map<String, Object> evaluation(String prompts, String concept) {
         return Map.of("prompts", prompts, "concept", concept, "desired", "kindness", "strength", 2.0);
     }
