@@ -24,8 +24,19 @@ final class GateEvaluation {
     /** The active version a candidate is measured against; null for the unsteered model. */
     record Baseline(int version, Intervention intervention) {}
 
-    /** The verdict and the report stored with the job (evaluation_json, before the promotion outcome is added). */
-    record Outcome(GateRule.Decision decision, Integer baselineVersion, Map<String, Object> report) {}
+    /**
+     * The verdict and the report stored with the job (evaluation_json, before the promotion outcome is added).
+     *
+     * @param baselineVersion the version measured against; null for the unsteered model
+     * @param replacedVersion the version active when the gate ran, which a promotion replaces: the baseline, or one
+     *     made for other weights (after a model upgrade), which the gate replaces by the unsteered model
+     */
+    record Outcome(GateRule.Decision decision, Integer baselineVersion, Integer replacedVersion, Map<String, Object> report) {
+
+        Outcome replacing(Integer version) {
+            return new Outcome(decision, baselineVersion, version, report);
+        }
+    }
 
     private GateEvaluation() {
     }
@@ -102,7 +113,8 @@ final class GateEvaluation {
         report.put("verdict", decision.verdict().name());
         report.put("reasons", decision.reasons());
         report.put("evaluationMillis", (System.nanoTime() - start) / 1_000_000);
-        return new Outcome(decision, active == null ? null : active.version(), report);
+        Integer baselineVersion = active == null ? null : active.version();
+        return new Outcome(decision, baselineVersion, baselineVersion, report);
     }
 
     private static Map<String, Object> lexicon(String name, GateSpecs files) throws IOException {

@@ -321,22 +321,35 @@ public class RetrainingService {
         return Optional.of(version.version());
     }
 
-    /** Promotes a PASSED candidate if the job asks and the baseline is still active; says what happened. */
+    /** Promotes a PASSED candidate if the job asks and the version it replaces is still active; says what happened. */
     private String promotion(Claim claim, GateEvaluation.Outcome gate, int version) {
-        if (gate.decision().verdict() != GateRule.Verdict.PASSED) {
-            return "stays candidate: the gate REFUSED it";
-        }
-        if (!claim.promote()) {
-            return "awaits an operator's promotion: the gate PASSED it and the job did not ask to promote";
-        }
-        Integer activeNow = registry.activeVersion(claim.intervention()).orElse(null);
-        if (!Objects.equals(activeNow, gate.baselineVersion())) {
-            return "stays candidate: measured against " + (gate.baselineVersion() == null ? "no active version"
-                    : "version " + gate.baselineVersion()) + " but " + (activeNow == null ? "none" : "version " + activeNow)
-                    + " is active now; promote it by hand after checking";
+        String notPromoted = whyNotPromoted(gate, claim.promote(), registry.activeVersion(claim.intervention()).orElse(null));
+        if (notPromoted != null) {
+            return notPromoted;
         }
         registry.promote(claim.intervention(), version);
         return "promoted: the gate PASSED it and the job asked to promote";
+    }
+
+    /**
+     * Why a candidate stays one, or null when it is promoted: only a PASSED one whose job asks, and only while the
+     * version it was gated to replace is still the active one (another promoted meanwhile was not measured).
+     */
+    static String whyNotPromoted(GateEvaluation.Outcome gate, boolean promote, Integer activeNow) {
+        if (gate.decision().verdict() != GateRule.Verdict.PASSED) {
+            return "stays candidate: the gate REFUSED it";
+        }
+        if (!promote) {
+            return "awaits an operator's promotion: the gate PASSED it and the job did not ask to promote";
+        }
+        if (!Objects.equals(activeNow, gate.replacedVersion())) {
+            String measured = gate.baselineVersion() != null ? "version " + gate.baselineVersion()
+                    : gate.replacedVersion() == null ? "no active version"
+                    : "the unsteered model in place of version " + gate.replacedVersion();
+            return "stays candidate: measured against " + measured + " but " + (activeNow == null ? "none" : "version "
+                    + activeNow) + " is active now; promote it by hand after checking";
+        }
+        return null;
     }
 
     /** Marks the job FAILED with a one-line error (also its lastError), unless a later attempt owns it. */

@@ -188,7 +188,7 @@ public class Trainer {
                 job.evaluation().strength(), gateConfig.generations());
         Timer.Sample sample = Timer.start(metrics);
         GateEvaluation.Outcome outcome = GateEvaluation.measure(model.model(), job, fitted.intervention(), baseline,
-                gateConfig, gateSpecs, heartbeat);
+                gateConfig, gateSpecs, heartbeat).replacing(active.orElse(null));
         String verdict = outcome.decision().verdict().name();
         sample.stop(metrics.timer("steergate.retraining.gate", "outcome", verdict.toLowerCase(Locale.ROOT)));
         GateRule.Decision d = outcome.decision();

@@ -347,6 +347,7 @@ class TrainerTest {
         // every attempt, until someone retired the old version
         assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1), jobs.failedWith);
         assertEquals(null, jobs.storedGate.baselineVersion());
+        assertEquals(1, jobs.storedGate.replacedVersion(), "a promotion replaces it all the same");
         assertEquals("unsteered", ((Map<?, ?>) jobs.storedGate.report().get("baseline")).get("against"));
     }
 
