@@ -84,6 +84,12 @@ public class PolicyEngine {
     private InterventionImport interventionImport = () -> true;
     final AtomicInteger refusedFiles = new AtomicInteger();
     private final Map<Path, LexiconScorer> scorers = new ConcurrentHashMap<>();
+    /** The policy_versions row of a version (CDI: {@link #start}); none for an engine of plain tests. */
+    interface RecordedVersions {
+        Optional<PolicyVersionRecord> find(PolicyRef ref);
+    }
+
+    private RecordedVersions recordedVersions = ref -> Optional.empty();
     /** Versions put in force here whose record in policy_versions is still to be written. */
     private final Set<Policy> unrecorded = ConcurrentHashMap.newKeySet();
     /** Recorded policy versions not in force here that results were judged by (few: one per rollout's change). */
@@ -130,6 +136,8 @@ public class PolicyEngine {
         }
         PolicyStore.UncoveredTenants uncovered = "reject".equals(uncoveredTenants)
                 ? PolicyStore.UncoveredTenants.REJECT : PolicyStore.UncoveredTenants.DEFAULT_POLICY;
+        recordedVersions = ref -> QuarkusTransaction.joiningExisting().call(() -> PolicyVersionRecord
+                .<PolicyVersionRecord>find("policyId = ?1 and version = ?2", ref.id(), ref.version()).firstResultOptional());
         store = new PolicyStore(dir, catalog, uncovered);
         reload(true);
         reloader = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -291,8 +299,7 @@ public class PolicyEngine {
         if (cached != null) {
             return cached;
         }
-        Optional<Policy> read = QuarkusTransaction.joiningExisting().call(() -> PolicyVersionRecord
-                .<PolicyVersionRecord>find("policyId = ?1 and version = ?2", ref.id(), ref.version()).firstResultOptional())
+        Optional<Policy> read = recordedVersions.find(ref)
                 .map(record -> new PolicyParser(dir, catalog).parse(record.file, record.content.getBytes(StandardCharsets.UTF_8)))
                 .filter(result -> {
                     if (!result.ok()) {
