@@ -21,6 +21,7 @@ import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TestModel;
+import io.steergate.testing.Turns;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
 import java.io.IOException;
@@ -35,11 +36,6 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The registry over HTTP on the real PostgreSQL: upload, refusals that name the mismatch, promote, retire. */
@@ -117,33 +113,10 @@ public class InterventionRegistryQuarkusTest {
     void concurrentUploadsOfOneNameTakeTurnsAndDrawSuccessiveVersions() throws Exception {
         String name = name();
         byte[] file = mapFile(name, fingerprint(), DIM, 0);
-        CountDownLatch firstStored = new CountDownLatch(1);
-        CountDownLatch commitFirst = new CountDownLatch(1);
-        ExecutorService threads = Executors.newFixedThreadPool(2);
-        try {
-            Future<Integer> first = threads.submit(() -> QuarkusTransaction.requiringNew().call(() -> {
-                int version = registry.upload(name, "style", null, file, "first").version();
-                firstStored.countDown();
-                commitFirst.await(); // holds the transaction open, uncommitted
-                return version;
-            }));
-            assertTrue(firstStored.await(60, TimeUnit.SECONDS));
-            Future<Integer> second = threads.submit(() -> registry.upload(name, "style", null, file, "second").version());
-            // release the first only once the second is blocked inside the database behind it (not a timing bound:
-            // it waits for the state, for as long as that takes)
-            while (QuarkusTransaction.requiringNew().call(() -> ((Number) entities.createNativeQuery(
-                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")
-                    .getSingleResult()).longValue()) == 0) {
-                assertTrue(!second.isDone(), "the second upload finished without waiting");
-                Thread.sleep(20);
-            }
-            commitFirst.countDown();
-            assertEquals(1, first.get(60, TimeUnit.SECONDS));
-            assertEquals(2, second.get(60, TimeUnit.SECONDS));
-        } finally {
-            commitFirst.countDown();
-            threads.shutdownNow();
-        }
+        Turns.Results<Integer, Integer> versions = Turns.secondWhileFirstUncommitted(entities,
+                () -> registry.upload(name, "style", null, file, "first").version(),
+                () -> registry.upload(name, "style", null, file, "second").version());
+        assertEquals(new Turns.Results<>(1, 2), versions, "the second waited for the first and drew the next version");
     }
 
     /**
@@ -180,34 +153,10 @@ public class InterventionRegistryQuarkusTest {
 
     /** Runs {@code second} while a promote of {@code number} has run but not committed, then lets the promote commit. */
     private void whileAPromoteIsUncommitted(String name, int number, Runnable second) throws Exception {
-        CountDownLatch promoted = new CountDownLatch(1);
-        CountDownLatch commit = new CountDownLatch(1);
-        ExecutorService threads = Executors.newFixedThreadPool(2);
-        try {
-            Future<?> first = threads.submit(() -> QuarkusTransaction.requiringNew().run(() -> {
-                registry.promote(name, number);
-                promoted.countDown();
-                try {
-                    commit.await(); // holds the transaction open, uncommitted
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }));
-            assertTrue(promoted.await(60, TimeUnit.SECONDS));
-            Future<?> next = threads.submit(second);
-            // let the promote commit once the second call is done or waits inside the database behind it
-            while (!next.isDone() && QuarkusTransaction.requiringNew().call(() -> ((Number) entities.createNativeQuery(
-                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")
-                    .getSingleResult()).longValue()) == 0) {
-                Thread.sleep(20);
-            }
-            commit.countDown();
-            first.get(60, TimeUnit.SECONDS);
-            next.get(60, TimeUnit.SECONDS);
-        } finally {
-            commit.countDown();
-            threads.shutdownNow();
-        }
+        Turns.secondWhileFirstUncommitted(entities, () -> registry.promote(name, number), () -> {
+            second.run();
+            return null;
+        });
     }
 
     /**
