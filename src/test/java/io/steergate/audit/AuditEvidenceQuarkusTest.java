@@ -1,11 +1,13 @@
 package io.steergate.audit;
 
 import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.matchesPattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -13,6 +15,8 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.steergate.cli.SteerCli;
+import io.steergate.resilience.Failures;
+import io.steergate.testing.DatabaseOutage;
 import io.steergate.testing.SteerGateTestProfile;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
@@ -29,13 +33,16 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -149,6 +156,54 @@ class AuditEvidenceQuarkusTest {
         for (Long id : ids(tenant)) {
             assertTrue(bundle.toString(StandardCharsets.UTF_8).contains("\"id\":" + id + ","), "record " + id + ": " + bundle);
         }
+    }
+
+    /**
+     * PostgreSQL lost in the middle of an export: the bundle ends where the page read failed, without its signature line
+     * (which the offline check names), the walk's place is given back, and once the database is back a new export is
+     * whole. Nothing waits out the outage: a cut bundle is refused by the check, never mistaken for a whole one.
+     */
+    @Test
+    void anExportCutByADatabaseOutageEndsUnsignedAndTheNextOneIsWhole() throws Exception {
+        String tenant = tenant("outage");
+        generate(tenant);
+        DatabaseOutage database = DatabaseOutage.ofTestApplication();
+        AtomicBoolean away = new AtomicBoolean();
+        List<CompletableFuture<Void>> outage = new ArrayList<>();
+        ByteArrayOutputStream bundle = new ByteArrayOutputStream();
+        StreamingOutput export = evidence.export(tenant);
+        try {
+            Exception cut = assertThrows(Exception.class, () -> export.write(new OutputStream() {
+                @Override
+                public void write(int b) {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    bundle.write(b, off, len);
+                    if (outage.isEmpty()) {
+                        // the header is written: the records' page is read next, with the database away
+                        outage.add(CompletableFuture.runAsync(() -> database.stage(Duration.ofSeconds(3), away)));
+                        await().atMost(Duration.ofSeconds(10)).untilTrue(away);
+                    }
+                }
+            }));
+            assertTrue(Failures.isTransient(cut), "an outage, not a broken chain: " + cut);
+        } finally {
+            outage.forEach(CompletableFuture::join);
+        }
+        String[] lines = bundle.toString(StandardCharsets.UTF_8).split("\n");
+        assertEquals(1, lines.length, "the header only: " + bundle);
+        assertFalse(bundle.toString(StandardCharsets.UTF_8).contains("\"signature\""), bundle.toString());
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> given().queryParam("tenant", tenant).get("/v1/audit/verify").statusCode() == 200);
+        for (int i = 0; i < 3; i++) {
+            // every walk's place is free again (max-concurrent-walks is 2): the cut export gave its place back
+            assertTrue(verify(tenant).getBoolean("ok"));
+        }
+        String whole = given().queryParam("tenant", tenant).get("/v1/audit/export").then().statusCode(200).extract().asString();
+        assertEquals(3, whole.split("\n").length, "header, the record, signature: " + whole);
     }
 
     @Test
