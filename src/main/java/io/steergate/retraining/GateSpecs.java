@@ -83,6 +83,18 @@ public class GateSpecs {
             throw new ApiError(409, ErrorCode.CONFLICT, "evaluation: the default held-out set of '" + intervention
                     + "' (" + file + ") cannot be read: " + e.getMessage());
         }
+        // the name is the file's while its stored set holds the same texts; an edited file (an upgrade, a fix) is stored
+        // anew under a name of its texts' own, or every later training without an evaluation would be a 409
+        String sha256;
+        try {
+            sha256 = PromptSet.parse(file.getFileName().toString(), file.toString(), jsonl).sha256();
+        } catch (IllegalArgumentException e) {
+            throw new ApiError(409, ErrorCode.CONFLICT, "evaluation: the default held-out set of '" + intervention
+                    + "' (" + file + ") does not read: " + e.getMessage());
+        }
+        if (promptSets.get(name).map(stored -> !stored.sha256().equals(sha256)).orElse(false)) {
+            name = name + "-" + sha256.substring(0, 8);
+        }
         promptSets.importSet(name, jsonl);
         return new EvaluationRequest(name, d.concept(), d.desired().orElse(null),
                 d.strength().isPresent() ? d.strength().getAsDouble() : null);

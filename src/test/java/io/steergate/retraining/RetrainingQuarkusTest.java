@@ -17,6 +17,7 @@ import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
+import io.steergate.engine.eval.PromptSet;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TopicClient;
 import jakarta.inject.Inject;
@@ -486,6 +487,25 @@ class RetrainingQuarkusTest {
         assertEquals(1.0, gateSpecs.resolve("kindness", new EvaluationRequest("kindness-elicit", "meanness", null, null),
                 "kindness-source", "kindness-target").orElseThrow().strength());
         assertTrue(gateSpecs.resolve(name(), null, "kindness-source", "kindness-target").isEmpty());
+    }
+
+    /**
+     * A default held-out file edited after its set was first stored (an upgrade, a fix): the gate stores the new texts
+     * under a name of their own and evaluates on them. Before, every later training of the intervention without an
+     * evaluation of its own answered 409 "already holds other texts", and every trigger on it failed.
+     */
+    @Test
+    void aDefaultHeldOutFileThatChangedSinceItWasStoredIsStoredAnewUnderANameOfItsOwn() throws IOException {
+        // no-dogs-elicit as an earlier release's file held it (no other test stores that name)
+        given().body("{\"text\": \"An older line about a dog.\"}\n").when().post("/v1/prompt-sets/no-dogs-elicit")
+                .then().statusCode(anyOf(equalTo(201), equalTo(200)));
+        EvaluationRequest noDogs = gateSpecs.resolve("no-dogs", null, "kindness-source", "kindness-target").orElseThrow();
+        PromptSet file = PromptSet.read(Path.of("policies/prompts/no-dogs.elicit.jsonl"));
+        assertEquals("no-dogs-elicit-" + file.sha256().substring(0, 8), noDogs.prompts());
+        assertEquals(file.texts(), given().get("/v1/prompt-sets/" + noDogs.prompts()).then().statusCode(200).extract()
+                .jsonPath().getList("texts"));
+        assertEquals(noDogs, gateSpecs.resolve("no-dogs", null, "kindness-source", "kindness-target").orElseThrow(),
+                "the same name the next time");
     }
 
     static Map<String, Object> with(String field, Object value) {
