@@ -5,10 +5,12 @@ import io.steergate.engine.eval.Evaluation;
 import io.steergate.engine.eval.LexiconScorer;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.engine.model.LlamaModel;
+import io.steergate.engine.model.Tokenizer;
 import io.steergate.engine.steering.Intervention;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +83,8 @@ final class GateEvaluation {
         report.put("seedBase", options.seedBase());
 
         Evaluation evaluation = new Evaluation(model, options, progress);
-        Evaluation.Probe probe = new Evaluation.Probe(spec.concept(), job.heldOut(), concept, desired);
+        Evaluation.Probe probe = new Evaluation.Probe(spec.concept(), endsWithinContext(model, job.heldOut(), options.maxTokens()),
+                concept, desired);
         Evaluation.Activations none = new Evaluation.Activations(List.of(), List.of(), List.of());
         long start = System.nanoTime();
         Evaluation.Point candidatePoint;
@@ -115,6 +118,25 @@ final class GateEvaluation {
         report.put("evaluationMillis", (System.nanoTime() - start) / 1_000_000);
         Integer baselineVersion = active == null ? null : active.version();
         return new Outcome(decision, baselineVersion, baselineVersion, report);
+    }
+
+    /**
+     * The held-out texts as the gate generates from them: a text that leaves no room in the context for its
+     * continuation is cut to its end (its last tokens, decoded), the part a continuation follows. A stored set takes
+     * texts of 4,000 characters, which on a small model's context failed the job after the whole training.
+     */
+    static List<String> endsWithinContext(LlamaModel model, List<String> texts, int maxTokens) {
+        Tokenizer tokenizer = model.tokenizer();
+        int room = Math.max(2, model.config().seqLen() - maxTokens);
+        return texts.stream().map(text -> {
+            int[] tokens = tokenizer.encode(text);
+            String kept = text;
+            // BOS comes first; a decoded tail may encode to a few more tokens than it was, so cut again until it fits
+            for (int keep = room - 1; keep > 0 && tokenizer.encode(kept).length > room; keep -= 8) {
+                kept = tokenizer.decode(Arrays.copyOfRange(tokens, Math.max(1, tokens.length - keep), tokens.length));
+            }
+            return kept;
+        }).toList();
     }
 
     private static Map<String, Object> lexicon(String name, GateSpecs files) throws IOException {

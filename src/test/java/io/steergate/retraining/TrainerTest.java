@@ -286,6 +286,28 @@ class TrainerTest {
         assertTrue(heartbeatsBeforeTheGate() > BATCHES_PER_PASS, String.valueOf(jobs.calls));
     }
 
+    /**
+     * A held-out prompt longer than the model's context (a stored set takes texts of 4,000 characters) is measured on
+     * its end, the part a continuation follows. Before, the gate failed the job after the whole training: "prompt of
+     * row b has N tokens; the context holds 512".
+     */
+    @Test
+    void aHeldOutPromptLongerThanTheContextIsMeasuredOnItsEnd() throws IOException {
+        staleAfter = Duration.ofDays(1);
+        Trainer trainer = gatedTrainer();
+        String story = String.join(" ", texts("kindness.elicit"));
+        assertTrue(trainer.model.model().tokenizer().encode(story).length > trainer.model.model().config().seqLen(),
+                "longer than the context");
+        jobs.claim = jobs.claim.map(c -> new Claim(c.id(), c.attempt(), c.intervention(), c.kind(), c.description(),
+                "mean-shift", "layers.2.resid", c.hyperparameters(), false, c.source(), c.target(), c.evaluation(),
+                List.of(story, c.heldOut().get(0))));
+        trainer.train(ID);
+        assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1), jobs.failedWith);
+        String end = GateEvaluation.endsWithinContext(trainer.model.model(), List.of(story), 4).get(0);
+        assertTrue(story.endsWith(end.strip()) && end.length() > 100, end);
+        assertTrue(trainer.model.model().tokenizer().encode(end).length <= trainer.model.model().config().seqLen() - 4);
+    }
+
     @Test
     void aFitWhoseHeartbeatIsRefusedStopsBeforeTheGateAndStoresNothing() throws IOException {
         staleAfter = Duration.ofNanos(1);
