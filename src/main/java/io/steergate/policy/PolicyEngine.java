@@ -90,8 +90,11 @@ public class PolicyEngine {
     }
 
     private RecordedVersions recordedVersions = ref -> Optional.empty();
-    /** Versions put in force here whose record in policy_versions is still to be written. */
-    private final Set<Policy> unrecorded = ConcurrentHashMap.newKeySet();
+    /**
+     * Versions put in force here whose record in policy_versions is still to be written, each with whether a failed
+     * write was logged already (one line per version, not one per reload, while the database is away).
+     */
+    private final Map<Policy, Boolean> unrecorded = new ConcurrentHashMap<>();
     /** Recorded policy versions not in force here that results were judged by (few: one per rollout's change). */
     private final Map<PolicyRef, Optional<Policy>> recorded = new ConcurrentHashMap<>();
     private ScheduledExecutorService reloader;
@@ -393,14 +396,14 @@ public class PolicyEngine {
      */
     private void recordAccepted(PolicyStore.ReloadReport report) {
         for (String file : report.accepted()) {
-            store.policies().stream().filter(p -> p.source().equals(file)).findFirst().ifPresent(unrecorded::add);
+            store.policies().stream().filter(p -> p.source().equals(file)).findFirst().ifPresent(p -> unrecorded.put(p, false));
         }
         if (!report.accepted().isEmpty()) {
             metrics.counter("steergate.policy.reloads").increment();
         }
         // a version no longer in force (changed again, or removed) is recorded by its successor's turn, or not needed
-        unrecorded.removeIf(policy -> !store.policy(policy.id()).map(p -> p.version().equals(policy.version())).orElse(false)
-                || recordVersion(policy));
+        unrecorded.keySet().removeIf(policy -> !store.policy(policy.id()).map(p -> p.version().equals(policy.version()))
+                .orElse(false) || recordVersion(policy));
     }
 
     /** Whether the version is recorded now, or need not be (its file changed again since it was read). */
@@ -421,8 +424,10 @@ public class PolicyEngine {
                     policy.rules().size(), policy.tenants());
             return true;
         } catch (IOException | RuntimeException e) {
-            LOG.warnf("could not record policy %s version %s, trying again at the next reload: %s", policy.id(),
-                    policy.version(), e.getMessage());
+            if (!Boolean.TRUE.equals(unrecorded.replace(policy, true))) {
+                LOG.warnf("could not record policy %s version %s, trying again at every reload: %s", policy.id(),
+                        policy.version(), e.getMessage());
+            }
             return false;
         }
     }
