@@ -321,12 +321,13 @@ public class GenerationService {
         return limits.maxTokens() * MAX_CHARS_PER_TOKEN;
     }
 
-    /** OUTPUT_WITHHELD's message: each flagging scorer with its score and threshold, and how many attempts were made. */
+    /** OUTPUT_WITHHELD's message for an output no policy here can judge: which policy version it was planned under. */
     private static String unjudgedMessage(PolicyRef policy) {
         return "output withheld: policy '" + policy.id() + "' " + policy.version() + ", under which it was planned, is neither"
                 + " in force on this gateway nor recorded, so its scorers cannot judge the output";
     }
 
+    /** OUTPUT_WITHHELD's message: each flagging scorer with its score and threshold, and how many attempts were made. */
     private String withheldMessage(PolicyRef policy, Map<String, Double> scores, List<String> flagged, int attempts) {
         Map<String, Double> thresholds = new LinkedHashMap<>();
         policies.policyOf(policy).ifPresent(p -> p.scorers().forEach(spec -> thresholds.put(spec.name(), spec.threshold())));
