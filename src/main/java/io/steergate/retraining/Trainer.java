@@ -109,7 +109,8 @@ public class Trainer {
             LossHistory losses = new LossHistory();
             int steps = job.hyperparameters().steps();
             // a closed-form fit, token gates and the transport measure are collection passes with no steps to report:
-            // on a large set they outlast stale-after, so each batch of them refreshes the heartbeat (throttled)
+            // on a large set they outlast stale-after, so each batch of them, and each LinEAS step, refreshes the
+            // heartbeat (throttled to a fifth of stale-after)
             Runnable heartbeat = heartbeat(job, what, progress, owned);
             Fitter.Fitted fitted = Fitter.fit(model.model(), job, p -> {
                 losses.add(p.step(), p.loss());
@@ -117,6 +118,9 @@ public class Trainer {
                     progress.set(write(progress(p, steps)));
                     String history = losses.isEmpty() ? null : write(losses.points());
                     owned.set(Retry.untilDone("recording progress of " + what, () -> jobs.heartbeat(job, progress.get(), history)));
+                } else {
+                    // the steps between records may together outlast stale-after (a large batch of long prompts)
+                    heartbeat.run();
                 }
             }, () -> !owned.get(), heartbeat);
             Optional<Integer> version = Optional.empty();

@@ -287,6 +287,23 @@ class TrainerTest {
     }
 
     /**
+     * LinEAS steps between progress records (every 25 here) refresh the heartbeat when stale-after is near: on a large
+     * batch of long prompts 25 steps can outlast it. Before, only every 25th step did, so with stale-after shorter than
+     * a step, 24 steps in 25 passed without one.
+     */
+    @Test
+    void lineasStepsBetweenProgressRecordsRefreshTheHeartbeatWhenStaleAfterIsShort() throws IOException {
+        staleAfter = Duration.ofNanos(1);
+        Trainer trainer = gatedTrainer();
+        jobs.claim = jobs.claim.map(c -> new Claim(c.id(), c.attempt(), c.intervention(), c.kind(), c.description(),
+                "lineas", "layers.2.resid", new Hyperparameters(30, 1e-2, 0, 0, 0L, 0, 0, "mean", false, null), false,
+                c.source(), c.target(), c.evaluation(), c.heldOut()));
+        trainer.train(ID);
+        assertEquals("succeed", jobs.calls.get(jobs.calls.size() - 1), jobs.failedWith);
+        assertTrue(heartbeatsBeforeTheGate() >= 30, "a heartbeat at every step: " + jobs.calls);
+    }
+
+    /**
      * A held-out prompt longer than the model's context (a stored set takes texts of 4,000 characters) is measured on
      * its end, the part a continuation follows. Before, the gate failed the job after the whole training: "prompt of
      * row b has N tokens; the context holds 512".
