@@ -66,8 +66,7 @@ public class InterventionResource {
         if (createdBy != null) {
             throw new ApiError(400, ErrorCode.INVALID_REQUEST, "createdBy: is taken from the credential; leave it out");
         }
-        InterventionRegistry.VersionSummary version = registry.upload(name, kind, ApiError.textField("description",
-                description), file, caller.name());
+        InterventionRegistry.VersionSummary version = registry.upload(name, kind, description, file, caller.name());
         return Response.status(Response.Status.CREATED).entity(version).build();
     }
 

@@ -54,6 +54,6 @@ public class PromptSetResource {
     @Operation(summary = "One prompt set with its texts")
     @APIResponse(responseCode = "404", description = "No such prompt set")
     public PromptSetStore.PromptSetContent get(@PathParam("name") String name) {
-        return store.get(ApiError.textField("name", name)).orElseThrow(() -> new ApiError(404, ErrorCode.NOT_FOUND, "prompt set '" + name + "': not found"));
+        return store.get(name).orElseThrow(() -> new ApiError(404, ErrorCode.NOT_FOUND, "prompt set '" + name + "': not found"));
     }
 }

@@ -33,7 +33,7 @@ public class RetrainingJobResource {
     @GET
     @Operation(summary = "Retraining jobs, newest first; ?intervention= keeps one intervention's")
     public List<RetrainingJobSummary> list(@QueryParam("intervention") String intervention) {
-        return jobs.list(ApiError.textField("intervention", intervention));
+        return jobs.list(intervention);
     }
 
     @GET

@@ -42,13 +42,12 @@ public class RetrainingTriggerResource {
 
     @GET
     @Operation(summary = "Retraining trigger firings, newest first, with evidence and steps")
-    @APIResponse(responseCode = "400", description = "A bad limit, or a policy or intervention containing U+0000")
+    @APIResponse(responseCode = "400", description = "A bad limit")
     public List<TriggerFiringView> list(
             @Parameter(description = "only this policy's firings") @QueryParam("policy") String policy,
             @Parameter(description = "only this intervention's firings") @QueryParam("intervention") String intervention,
             @Parameter(description = "at most this many, 1-500 (default 50)") @QueryParam("limit") String limit) {
-        return triggers.list(ApiError.textField("policy", policy), ApiError.textField("intervention", intervention),
-                caller.tenantScope(),
+        return triggers.list(policy, intervention, caller.tenantScope(),
                 limit == null ? DEFAULT_LIMIT : ApiError.wholeNumberField("limit", limit, 1, MAX_LIMIT));
     }
 

@@ -336,7 +336,7 @@ class RetrainingQuarkusTest {
         given().queryParam("intervention", name).get("/v1/retraining-jobs").then().statusCode(200).body("size()", equalTo(0));
 
         given().get("/v1/prompt-sets/{name}", "kindness\u0000source").then().statusCode(400)
-                .body("message", equalTo("name: must not contain U+0000"));
+                .body("message", equalTo("path: must not contain U+0000"));
         given().queryParam("intervention", "a\u0000b").get("/v1/retraining-jobs").then().statusCode(400)
                 .body("message", equalTo("intervention: must not contain U+0000"));
         for (String parameter : new String[] {"policy", "intervention"}) {
