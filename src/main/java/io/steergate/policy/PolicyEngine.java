@@ -96,7 +96,7 @@ public class PolicyEngine {
      */
     private final Map<Policy, Boolean> unrecorded = new ConcurrentHashMap<>();
     /** Recorded policy versions not in force here that results were judged by (few: one per rollout's change). */
-    private final Map<PolicyRef, Optional<Policy>> recorded = new ConcurrentHashMap<>();
+    private final Map<PolicyRef, Policy> recorded = new ConcurrentHashMap<>();
     private ScheduledExecutorService reloader;
     /** Set once the policies are read against a reachable registry (or there is nothing to read): decisions may start. */
     private volatile boolean loaded;
@@ -298,9 +298,9 @@ public class PolicyEngine {
         if (inForce.isPresent()) {
             return inForce;
         }
-        Optional<Policy> cached = recorded.get(ref);
+        Policy cached = recorded.get(ref);
         if (cached != null) {
-            return cached;
+            return Optional.of(cached);
         }
         Optional<Policy> read = recordedVersions.find(ref)
                 .map(record -> new PolicyParser(dir, catalog).parse(record.file, record.content.getBytes(StandardCharsets.UTF_8)))
@@ -313,7 +313,7 @@ public class PolicyEngine {
                 .map(PolicyParser.Result::policy);
         if (read.isPresent()) {
             // only what was found is kept: a version not recorded yet may be by the time the next result comes
-            recorded.put(ref, read);
+            recorded.put(ref, read.get());
             LOG.infof("policy %s %s is not in force here: outputs under it are judged by its recorded text", ref.id(), ref.version());
         }
         return read;
