@@ -216,6 +216,36 @@ class ReviewQuarkusTest {
         assertTrue(whole.outputs() >= 2, "both outputs are read: " + whole.outputs());
     }
 
+    /**
+     * A revoke while PostgreSQL is away is a 503 that changes nothing: the key still works and its session keeps its
+     * hold. Asked again once the database is back, it revokes and gives the record back.
+     */
+    @Test
+    void aRevokeDuringADatabaseOutageFailsWholeAndWorksOnceItIsBack() {
+        long record = generate(TENANT, "");
+        ApiKeys.Issued revoked = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
+        String first = signIn(revoked.key());
+        String second = signIn(reviewerKey(TENANT));
+        long held = recordOf(page(first).get("/review/next?after=" + (record - 1)));
+
+        DatabaseOutage database = DatabaseOutage.ofTestApplication();
+        AtomicBoolean away = new AtomicBoolean();
+        CompletableFuture<Void> outage = CompletableFuture.runAsync(() -> database.stage(Duration.ofSeconds(5), away));
+        try {
+            await().atMost(Duration.ofSeconds(10)).untilTrue(away);
+            Response refused = given().delete("/v1/keys/" + revoked.view().id());
+            assertTrue(away.get(), "answered while the database was away");
+            assertEquals(503, refused.statusCode(), refused.asString());
+        } finally {
+            outage.join();
+        }
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> page(first).get("/review").statusCode() == 200);
+        assertTrue(page(second).get("/review/records/" + held).asString().contains("Not in your queue"), "still held");
+        given().delete("/v1/keys/" + revoked.view().id()).then().statusCode(200);
+        assertTrue(page(second).get("/review/records/" + held).asString().contains("In your queue"));
+    }
+
     @Test
     void revokingTheKeyEndsItsSessions() {
         ApiKeys.Issued key = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
