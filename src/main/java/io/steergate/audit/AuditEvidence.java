@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -81,20 +82,52 @@ public class AuditEvidence {
 
     /**
      * The bundle of the tenant's chain as it stands when its writing begins (its head's record count), to be written
-     * once. Its walk is counted from now until it has been written (or failed).
+     * once. Its walk is counted from now until it has been written (or failed), or until {@link Export#abandon()}
+     * when it never is.
      *
      * @throws ApiError 429 when {@code steergate.audit.max-concurrent-walks} walks are running
      */
-    public StreamingOutput export(String tenant) {
+    public Export export(String tenant) {
         String key = chainKey(tenant);
         startWalk();
-        return out -> {
+        return new Export(key);
+    }
+
+    /**
+     * An export's body, holding a walk's place. The place is given back once: after the body is written, or when the
+     * request ends with it unwritten (a HEAD, whose body is never written; a client gone before the body).
+     */
+    public final class Export implements StreamingOutput {
+        private static final int HELD = 0;
+        private static final int WRITING = 1;
+        private static final int GIVEN_BACK = 2;
+
+        private final String key;
+        private final AtomicInteger state = new AtomicInteger(HELD);
+
+        private Export(String key) {
+            this.key = key;
+        }
+
+        @Override
+        public void write(OutputStream out) throws IOException {
+            if (!state.compareAndSet(HELD, WRITING)) {
+                throw new IOException("audit export of '" + key + "': its request has already ended");
+            }
             try {
-                write(key, out);
+                AuditEvidence.this.write(key, out);
             } finally {
+                state.set(GIVEN_BACK);
                 walks.release();
             }
-        };
+        }
+
+        /** Gives the place back if the body's writing never began; a body being written gives it back itself. */
+        public void abandon() {
+            if (state.compareAndSet(HELD, GIVEN_BACK)) {
+                walks.release();
+            }
+        }
     }
 
     private void startWalk() {

@@ -3,6 +3,7 @@ package io.steergate.audit;
 import io.smallrye.common.annotation.Blocking;
 import io.steergate.security.Caller;
 import io.steergate.security.Roles;
+import io.vertx.ext.web.RoutingContext;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -15,7 +16,6 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.StreamingOutput;
 import jakarta.ws.rs.core.UriInfo;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
@@ -120,9 +120,11 @@ public class AuditResource {
     @APIResponse(responseCode = "429", description = "steergate.audit.max-concurrent-walks verifies or exports running")
     public Response export(
             @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant,
-            @Context UriInfo uri) {
+            @Context UriInfo uri, @Context RoutingContext request) {
         String key = AuditEvidence.chainKey(requireChainOf(tenant, uri));
-        StreamingOutput body = evidence.export(key);
+        AuditEvidence.Export body = evidence.export(key);
+        // a HEAD never writes the body (nor does a client gone before it): the walk's place must not stay taken
+        request.addEndHandler(ended -> body.abandon());
         return Response.ok(body).header("Content-Disposition",
                 "attachment; filename=\"audit-" + (key.isEmpty() ? "no-tenant" : key) + ".jsonl\"").build();
     }
