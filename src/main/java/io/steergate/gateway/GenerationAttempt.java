@@ -11,7 +11,9 @@ import java.util.Map;
  * their thresholds, and what became of it. {@code text} is kept only for an output that was not delivered (escalated
  * past or withheld): the delivered one is the record's output text.
  *
- * @param outcome       {@code passed} (no scorer flagged it), {@code flagged}, or {@code failed} (no text: the worker's status)
+ * @param outcome       {@code passed} (no scorer flagged it), {@code flagged}, {@code unjudged} (planned under a policy
+ *                      this gateway neither holds nor finds recorded: no scorer ran, and it was withheld), or
+ *                      {@code failed} (no text: the worker's status)
  * @param trace         how the policy planned this rung (null for rung 0: its trace is the record's decision trace)
  * @param chargedTokens the completion tokens charged to the tenant for this attempt: its own and its counterfactual
  *                      row's, each at most the job's maxTokens
@@ -24,6 +26,7 @@ public record GenerationAttempt(int rung, String jobKey, String status, List<App
 
     public static final String PASSED = "passed";
     public static final String FLAGGED = "flagged";
+    public static final String UNJUDGED = "unjudged";
     public static final String FAILED = "failed";
 
     /**

@@ -220,8 +220,10 @@ public class GenerationService {
         List<String> flagged = delivered ? policies.flagged(job.policy(), scores) : List.of();
         List<GenerationAttempt> attempts = new ArrayList<>(generation.attemptsJson == null ? List.of()
                 : List.of(read(generation.attemptsJson, GenerationAttempt[].class)));
+        // planned under a policy this gateway can find nowhere: withheld, since delivering it would skip its scorers
+        boolean unjudged = completed && !policies.known(job.policy());
         GenerationAttempt thisAttempt = new GenerationAttempt(attempt, outcome.requestId(), outcome.status().name(),
-                job.plan(), scores, flagged, !completed ? GenerationAttempt.FAILED
+                job.plan(), scores, flagged, !completed ? GenerationAttempt.FAILED : unjudged ? GenerationAttempt.UNJUDGED
                         : flagged.isEmpty() ? GenerationAttempt.PASSED : GenerationAttempt.FLAGGED, null,
                 attempt == 0 || generation.rungTraceJson == null ? null : List.of(read(generation.rungTraceJson, String[].class)),
                 chargedTokens, null);
@@ -235,8 +237,6 @@ public class GenerationService {
                 && escalate(generation, job, attempts, thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars))) {
             return;
         }
-        // planned under a policy this gateway can find nowhere: withheld, since delivering it would skip its scorers
-        boolean unjudged = completed && !policies.known(job.policy());
         boolean withheld = unjudged || (completed && !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD);
         attempts.add(withheld || cancelled ? thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars) : thisAttempt);
         generation.attemptsJson = write(attempts);

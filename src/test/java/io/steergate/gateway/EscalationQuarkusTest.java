@@ -302,8 +302,9 @@ class EscalationQuarkusTest {
         GenerationResult result = json.readValue(done.resultJson, GenerationResult.class);
         assertNull(result.text());
         assertTrue(result.error().message().contains("is neither in force on this gateway nor recorded"), result.error().message());
-        assertEquals(" a kind story", json.readTree(audit("moderated-co", id).attemptsJson).get(0).get("text").asText(),
-                "the withheld output is audited");
+        JsonNode attempt = json.readTree(audit("moderated-co", id).attemptsJson).get(0);
+        assertEquals(" a kind story", attempt.get("text").asText(), "the withheld output is audited");
+        assertEquals("unjudged", attempt.get("outcome").asText(), "no scorer ran: the audit must not say it passed");
     }
 
     @Test
