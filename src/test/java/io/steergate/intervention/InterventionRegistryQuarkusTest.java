@@ -1,6 +1,7 @@
 package io.steergate.intervention;
 
 import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
@@ -13,21 +14,25 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.restassured.response.Response;
 import io.steergate.engine.model.HookPoint;
 import io.steergate.engine.model.ModelFiles;
 import io.steergate.engine.steering.AffineMap;
 import io.steergate.engine.steering.HookSite;
 import io.steergate.engine.steering.Intervention;
 import io.steergate.engine.steering.InterventionFile;
+import io.steergate.testing.DatabaseOutage;
 import io.steergate.testing.SteerGateTestProfile;
 import io.steergate.testing.TestModel;
 import io.steergate.testing.Turns;
 import jakarta.inject.Inject;
 import jakarta.persistence.EntityManager;
+import jakarta.persistence.PersistenceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,6 +41,8 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /** The registry over HTTP on the real PostgreSQL: upload, refusals that name the mismatch, promote, retire. */
@@ -102,6 +109,45 @@ public class InterventionRegistryQuarkusTest {
         given().when().post("/v1/interventions/" + name + "/versions/1/promote")
                 .then().statusCode(409).body("code", equalTo("CONFLICT")).body("message", containsString("retired"));
         given().when().get("/v1/interventions").then().statusCode(200).body("name", hasItem(name));
+    }
+
+    /**
+     * PostgreSQL away: a promotion and an upload are 503s with Retry-After (at the door, which reads the key from the
+     * database); the registry's own promotion fails whole, the version in force stays in force, and the same
+     * promotion works once the database is back, where the cached reads see it.
+     */
+    @Test
+    void aPromoteDuringADatabaseOutageIsA503ThatChangesNothingAndWorksOnceItIsBack() throws IOException {
+        String name = name();
+        registry.upload(name, "style", null, mapFile(name, fingerprint(), DIM, 0), "test");
+        registry.upload(name, "style", null, mapFile(name, fingerprint(), DIM, 1), "test");
+        registry.promote(name, 1);
+
+        DatabaseOutage database = DatabaseOutage.ofTestApplication();
+        AtomicBoolean away = new AtomicBoolean();
+        CompletableFuture<Void> outage = CompletableFuture.runAsync(() -> database.stage(Duration.ofSeconds(15), away));
+        try {
+            await().atMost(Duration.ofSeconds(10)).untilTrue(away);
+            Response promote = given().when().post("/v1/interventions/" + name + "/versions/2/promote");
+            Response upload = given().body(mapFile(name, fingerprint(), DIM, 2)).contentType("application/octet-stream")
+                    .when().post("/v1/interventions/" + name + "/versions");
+            // the registry's own transaction, past the door (which needs the database to check the key)
+            assertThrows(PersistenceException.class, () -> registry.promote(name, 2));
+            assertTrue(away.get(), "every answer came while the database was away");
+            for (Response answer : List.of(promote, upload)) {
+                assertEquals(503, answer.statusCode(), answer.asString());
+                assertTrue(answer.getHeader("Retry-After") != null, answer.headers().toString());
+            }
+        } finally {
+            outage.join();
+        }
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> given().when().get("/v1/interventions/" + name).statusCode() == 200);
+        given().when().get("/v1/interventions/" + name).then().statusCode(200)
+                .body("activeVersion", equalTo(1)).body("versions.size()", equalTo(2))
+                .body("versions.find { it.version == 2 }.status", equalTo("candidate"));
+        given().when().post("/v1/interventions/" + name + "/versions/2/promote").then().statusCode(200).body("status", equalTo("active"));
+        assertEquals(Optional.of(2), registry.activeVersion(name));
     }
 
     /**
