@@ -16,10 +16,14 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
-/** Retraining jobs over HTTP: newest first, or one with its status, progress, metrics, result version or error. */
+/**
+ * Retraining jobs over HTTP: the newest (up to ?limit=), or one with its status, progress, metrics, result version or
+ * error.
+ */
 @Path("/v1/retraining-jobs")
 @Tag(name = "retraining")
 @Produces(MediaType.APPLICATION_JSON)
@@ -27,13 +31,20 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Blocking
 public class RetrainingJobResource {
 
+    static final int DEFAULT_LIMIT = 50;
+    static final int MAX_LIMIT = 500;
+
     @Inject
     RetrainingService jobs;
 
     @GET
     @Operation(summary = "Retraining jobs, newest first; ?intervention= keeps one intervention's")
-    public List<RetrainingJobSummary> list(@QueryParam("intervention") String intervention) {
-        return jobs.list(intervention);
+    @APIResponse(responseCode = "400", description = "A bad limit")
+    public List<RetrainingJobSummary> list(
+            @Parameter(description = "only this intervention's jobs") @QueryParam("intervention") String intervention,
+            @Parameter(description = "at most this many, 1-500 (default 50)") @QueryParam("limit") String limit) {
+        return jobs.list(intervention,
+                limit == null ? DEFAULT_LIMIT : ApiError.wholeNumberField("limit", limit, 1, MAX_LIMIT));
     }
 
     @GET

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.hibernate.orm.panache.PanacheQuery;
+import io.quarkus.panache.common.Page;
 import io.steergate.engine.steering.SiteSpec;
 import io.steergate.engine.training.InterventionMethod;
 import io.steergate.engine.training.InterventionMethods;
@@ -133,13 +135,30 @@ public class RetrainingService {
         return summary(job);
     }
 
-    /** Jobs, newest first; only those of one intervention when {@code intervention} is given. */
+    /**
+     * The newest {@code limit} jobs, newest first; only those of one intervention when {@code intervention} is given.
+     * The database applies the limit: a job carries its loss history, so reading every job would grow without bound.
+     */
     @Transactional
-    public List<RetrainingJobSummary> list(String intervention) {
-        List<RetrainingJob> jobs = intervention == null || intervention.isBlank()
-                ? RetrainingJob.list("order by createdAt desc")
-                : RetrainingJob.list("intervention = ?1 order by createdAt desc", intervention);
-        return jobs.stream().map(this::summary).toList();
+    public List<RetrainingJobSummary> list(String intervention, int limit) {
+        PanacheQuery<RetrainingJob> jobs = intervention == null || intervention.isBlank()
+                ? RetrainingJob.<RetrainingJob>find("order by createdAt desc, id desc")
+                : RetrainingJob.<RetrainingJob>find("intervention = ?1 order by createdAt desc, id desc", intervention);
+        return jobs.page(Page.ofSize(limit)).list().stream().map(this::summary).toList();
+    }
+
+    /**
+     * The gate reports ({@link RetrainingJobSummary#gateReport}) of the newest {@code limit} evaluated jobs of
+     * {@code intervention}, newest first; only that column is read.
+     */
+    @Transactional
+    public List<JsonNode> gateReports(String intervention, int limit) {
+        List<String> reports = RetrainingJob.getEntityManager()
+                .createQuery("select j.evaluationJson from RetrainingJob j"
+                        + " where j.intervention = :intervention and j.evaluationJson is not null"
+                        + " order by j.createdAt desc, j.id desc", String.class)
+                .setParameter("intervention", intervention).setMaxResults(limit).getResultList();
+        return reports.stream().map(this::tree).toList();
     }
 
     @Transactional

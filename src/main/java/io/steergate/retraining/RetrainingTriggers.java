@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.hibernate.orm.panache.PanacheQuery;
 import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.panache.common.Page;
 import io.steergate.engine.eval.PromptSet;
 import io.steergate.intervention.InterventionRegistry;
 import io.steergate.intervention.InterventionVersion;
@@ -22,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -523,7 +526,12 @@ public class RetrainingTriggers {
         return intervention.length() > NAME_PREFIX ? intervention.substring(0, NAME_PREFIX) : intervention;
     }
 
-    /** Firings, newest first, with their steps; only those of one policy or intervention when given. */
+    /**
+     * The newest {@code limit} firings the caller sees, newest first, with their steps; only those of one policy or
+     * intervention when given. Without a tenant scope (an operator) the database applies the limit. A reviewer sees
+     * the firings whose measured tenants it holds, which only the scope's JSON tells, so its firings are read in
+     * pages of {@code limit} until {@code limit} visible ones are found or the rows run out.
+     */
     public List<TriggerFiringView> list(String policyId, String intervention, Optional<Set<String>> tenantScope, int limit) {
         StringBuilder query = new StringBuilder("1 = 1");
         Map<String, Object> params = new LinkedHashMap<>();
@@ -535,15 +543,26 @@ public class RetrainingTriggers {
             query.append(" and intervention = :intervention");
             params.put("intervention", intervention);
         }
-        query.append(" order by firedAt desc");
+        query.append(" order by firedAt desc, id desc");
+        PanacheQuery<TriggerFiring> firings = TriggerFiring.<TriggerFiring>find(query.toString(), params)
+                .page(Page.ofSize(limit));
+        if (tenantScope.isEmpty()) {
+            return firings.list().stream().map(this::view).toList();
+        }
         List<TriggerFiringView> views = new ArrayList<>();
-        for (TriggerFiring firing : TriggerFiring.<TriggerFiring>find(query.toString(), params).list()) {
-            if (views.size() >= limit) {
+        // a firing recorded while we page shifts the older ones one row on, so one may come again on the next page
+        Set<UUID> read = new HashSet<>();
+        while (views.size() < limit) {
+            List<TriggerFiring> page = firings.list();
+            if (page.isEmpty()) {
                 break;
             }
-            if (visible(firing, tenantScope)) {
-                views.add(view(firing));
+            for (TriggerFiring firing : page) {
+                if (views.size() < limit && read.add(firing.id) && visible(firing, tenantScope)) {
+                    views.add(view(firing));
+                }
             }
+            firings.nextPage();
         }
         return views;
     }

@@ -25,6 +25,20 @@ import java.util.UUID;
 @ApplicationScoped
 public class RetrainingViews {
 
+    /**
+     * Jobs the retraining page lists, newest first: it is for what runs and what awaits approval, which are the newest
+     * jobs; 100 rows is more than a reader scans, and reading every job (each with its loss history) grows without
+     * bound. GET /v1/retraining-jobs?limit= reads up to 500.
+     */
+    static final int LISTED_JOBS = 100;
+
+    /**
+     * Gate reports the concept chart draws, the newest evaluated jobs': each adds the point of its candidate's version
+     * and of what it was measured against, so 50 reports draw up to 51 version series, past what a reader tells apart
+     * with the chart's 8 colours; older reports add nothing readable and only lengthen the read.
+     */
+    static final int CONCEPT_CHART_REPORTS = 50;
+
     @Inject
     RetrainingService jobs;
 
@@ -68,10 +82,10 @@ public class RetrainingViews {
     public record Job(Row row, RetrainingJobSummary summary, String lossChart, int lossPoints, Gate gate,
             String versionGateOverrideBy) {}
 
-    /** The jobs of one intervention (all with null), newest first. */
+    /** The newest {@value #LISTED_JOBS} jobs of one intervention (of all with null), newest first. */
     public List<Row> list(String intervention) {
         Map<String, Map<Integer, InterventionRegistry.VersionSummary>> versions = new TreeMap<>();
-        return jobs.list(intervention).stream().map(job -> row(job, versions)).toList();
+        return jobs.list(intervention, LISTED_JOBS).stream().map(job -> row(job, versions)).toList();
     }
 
     public Optional<Job> job(UUID id) {
@@ -88,14 +102,14 @@ public class RetrainingViews {
     /**
      * Concept rate against strength for one intervention, from the stored gate reports: each report measured its
      * candidate (and what it was compared with) at one strength, so a version holds as many points as strengths it
-     * was measured at; the unsteered model is strength 0. Null when no report exists.
+     * was measured at; the unsteered model is strength 0. Drawn from the newest {@value #CONCEPT_CHART_REPORTS}
+     * reports. Null when no report exists.
      */
     public String conceptChart(String intervention) {
         Map<String, TreeMap<Double, Double>> series = new TreeMap<>();
         String concept = null;
-        for (RetrainingJobSummary job : jobs.list(intervention)) {
-            JsonNode report = job.gateReport();
-            if (report == null || !report.path("strength").isNumber()) {
+        for (JsonNode report : jobs.gateReports(intervention, CONCEPT_CHART_REPORTS)) {
+            if (!report.path("strength").isNumber()) {
                 continue;
             }
             double strength = report.path("strength").asDouble();

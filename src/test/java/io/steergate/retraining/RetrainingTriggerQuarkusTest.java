@@ -457,6 +457,49 @@ class RetrainingTriggerQuarkusTest {
                 .getList("id").size(), "only the job that trained version 1");
     }
 
+    @Test
+    void aReviewersLimitCountsOnlyTheFiringsItSeesWhenOthersAreInterleaved() {
+        String policy = "trigger-limit-" + UUID.randomUUID().toString().substring(0, 8);
+        String mine = "{\"tenants\":[\"" + TENANT + "\"]}";
+        String others = "{\"tenants\":[\"acme\"]}";
+        String mineAndOthers = "{\"tenants\":[\"" + TENANT + "\",\"acme\"]}";
+        Instant newest = Instant.now().minus(Duration.ofHours(1));
+        // newest first: seen, hidden, hidden, seen, hidden, seen, hidden
+        List<String> scopes = List.of(mine, others, mineAndOthers, mine, others, mine, mineAndOthers);
+        List<String> ids = IntStream.range(0, scopes.size())
+                .mapToObj(i -> storedFinishedFiring(policy, scopes.get(i), newest.minusSeconds(i)).toString()).toList();
+        List<String> seen = List.of(ids.get(0), ids.get(3), ids.get(5));
+
+        for (int limit = 1; limit <= 3; limit++) {
+            assertEquals(seen.subList(0, limit), given().header("Authorization", reviewer).queryParam("policy", policy)
+                    .queryParam("limit", limit).get("/v1/retraining-triggers").then().statusCode(200)
+                    .extract().jsonPath().getList("id"), "limit " + limit);
+        }
+        assertEquals(seen, given().header("Authorization", reviewer).queryParam("policy", policy).queryParam("limit", 5)
+                .get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath().getList("id"), "rows run out");
+        assertEquals(ids.subList(0, 2), given().queryParam("policy", policy).queryParam("limit", 2)
+                .get("/v1/retraining-triggers").then().statusCode(200).extract().jsonPath().getList("id"), "an operator sees all");
+    }
+
+    /** A firing row that ended (FAILED: no sweep moves it on), of {@code policy}, measured over {@code scopeJson}. */
+    static UUID storedFinishedFiring(String policy, String scopeJson, Instant firedAt) {
+        TriggerFiring firing = new TriggerFiring();
+        firing.id = UUID.randomUUID();
+        firing.policyId = policy;
+        firing.policyVersion = "test";
+        firing.triggerName = "stored";
+        firing.intervention = "stored";
+        firing.status = TriggerFiring.Status.FAILED.name();
+        firing.triggerJson = "{}";
+        firing.scopeJson = scopeJson;
+        firing.evidenceJson = "{}";
+        firing.error = "test: stored directly";
+        firing.firedAt = firedAt;
+        firing.updatedAt = firedAt;
+        QuarkusTransaction.requiringNew().run(firing::persist);
+        return firing.id;
+    }
+
     /** Sweeps {@code policy} (its reviews trigger fires), waits for the job and the firing's candidate; its version. */
     /**
      * The database goes away in the middle of a firing: the sweep's transaction has measured, built the firing's prompt
