@@ -110,11 +110,11 @@ public class GenerationService {
     }
 
     /**
-     * Sends an unreadable message consumed from {@code sourceTopic} to its dead-letter topic, unchanged, with the
-     * reason in headers.
+     * Sends an unreadable message consumed from {@code sourceTopic} to its dead-letter topic, unchanged (key and value
+     * the bytes received), with the reason in headers.
      */
     @Transactional
-    public void deadLetter(String sourceTopic, byte[] raw, String key, ErrorInfo error) {
+    public void deadLetter(String sourceTopic, byte[] raw, byte[] key, ErrorInfo error) {
         deadLetters.put(topics.deadLetterTopic(sourceTopic), raw, key, error);
         counter("steergate.requests.dead.lettered", "code", error.code()).increment();
     }

@@ -48,7 +48,7 @@ public class RequestListener {
     // Blocking: Hibernate ORM and JDBC are blocking, so this runs on a worker thread, in order.
     @Incoming(Channels.REQUESTS)
     @Blocking
-    public void onRequest(ConsumerRecord<String, byte[]> record) throws InterruptedException {
+    public void onRequest(ConsumerRecord<byte[], byte[]> record) throws InterruptedException {
         awaitGate();
         String where = record.topic() + "-" + record.partition() + "@" + record.offset();
         Optional<String> topicTenant = topics.tenantOf(record.topic());
@@ -89,7 +89,7 @@ public class RequestListener {
      * The per-tenant subscription pattern admits only tenants' requests topics; a record from any other (an operator
      * replaced the pattern) has no tenant to answer to, so it goes to the shared dead-letter topic with the reason.
      */
-    private void refuseTopic(ConsumerRecord<String, byte[]> record, String where) {
+    private void refuseTopic(ConsumerRecord<byte[], byte[]> record, String where) {
         ErrorInfo error = ErrorInfo.of(ErrorCode.TENANT_MISMATCH, "topic " + SafeText.of(record.topic(), 255)
                 + " is no tenant's requests topic: in the per-tenant Kafka mode requests arrive on steer.requests.<tenant>");
         try {
@@ -101,7 +101,7 @@ public class RequestListener {
     }
 
     /** The last resorts, in order: a FAILED result for the id, else the message on the DLQ, else a loud skip. */
-    private void answerUnstorable(ConsumerRecord<String, byte[]> record, DecodedRequest decoded, String where,
+    private void answerUnstorable(ConsumerRecord<byte[], byte[]> record, DecodedRequest decoded, String where,
             Retry.PermanentFailure refused) {
         String reason = Failures.rootMessage(refused.getCause());
         String id = decoded.id();
@@ -122,7 +122,7 @@ public class RequestListener {
         }
     }
 
-    private void deadLetter(ConsumerRecord<String, byte[]> record, ErrorInfo error, String where) {
+    private void deadLetter(ConsumerRecord<byte[], byte[]> record, ErrorInfo error, String where) {
         Retry.untilDone("dead-lettering " + where, () -> generations.deadLetter(record.topic(), record.value(), record.key(), error));
     }
 

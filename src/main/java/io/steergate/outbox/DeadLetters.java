@@ -7,6 +7,7 @@ import io.steergate.resilience.Retry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.jboss.logging.Logger;
@@ -27,12 +28,18 @@ public class DeadLetters {
     @Inject
     Outbox outbox;
 
-    /** Queues {@code raw} for {@code topic} in the caller's transaction (or a new one). */
+    /**
+     * Queues {@code raw} under {@code key}, both the bytes as received, for {@code topic} in the caller's transaction
+     * (or a new one).
+     */
     @Transactional
-    public void put(String topic, byte[] raw, String key, ErrorInfo error) {
+    public void put(String topic, byte[] raw, byte[] key, ErrorInfo error) {
         outbox.append(topic, key, raw == null ? new byte[0] : raw,
                 Map.of(ERROR_CODE_HEADER, error.code(), ERROR_MESSAGE_HEADER, error.message()));
-        LOG.infof("dead-lettered a message to %s with key %s: %s %s", topic, SafeText.of(key, 128), error.code(), error.message());
+        // the log line only: a key that is not UTF-8 shows U+FFFD here, the record keeps its bytes
+        String shown = key == null ? null : new String(key, StandardCharsets.UTF_8);
+        LOG.infof("dead-lettered a message to %s with key %s: %s %s", topic, SafeText.of(shown, 128), error.code(),
+                error.message());
     }
 
     /**
@@ -43,7 +50,8 @@ public class DeadLetters {
     public void setAside(String topic, ConsumerRecord<String, byte[]> record, ErrorInfo error) {
         String where = record.topic() + "-" + record.partition() + "@" + record.offset();
         try {
-            Retry.untilDone("dead-lettering " + where + " to " + topic, () -> put(topic, record.value(), record.key(), error));
+            byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
+            Retry.untilDone("dead-lettering " + where + " to " + topic, () -> put(topic, record.value(), key, error));
         } catch (Retry.PermanentFailure lost) {
             LOG.errorf("record %s skipped: it could not be dead-lettered either (%s %s): %s", where, error.code(),
                     error.message(), Failures.rootMessage(lost.getCause()));

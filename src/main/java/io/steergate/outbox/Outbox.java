@@ -30,8 +30,20 @@ public class Outbox {
     @Transactional(Transactional.TxType.MANDATORY)
     public void append(String topic, String key, byte[] payload, Map<String, String> headers) {
         OutboxEvent event = new OutboxEvent();
-        event.topic = topic;
         event.key(key);
+        append(event, topic, payload, headers);
+    }
+
+    /** As {@link #append(String, String, byte[], Map)}, with a key of bytes, sent exactly as given (a received key). */
+    @Transactional(Transactional.TxType.MANDATORY)
+    public void append(String topic, byte[] key, byte[] payload, Map<String, String> headers) {
+        OutboxEvent event = new OutboxEvent();
+        event.keyFromBytes(key);
+        append(event, topic, payload, headers);
+    }
+
+    private void append(OutboxEvent event, String topic, byte[] payload, Map<String, String> headers) {
+        event.topic = topic;
         event.payload = payload;
         event.headersJson = headers == null || headers.isEmpty() ? null : writeHeaders(headers);
         event.createdAt = Instant.now();

@@ -9,6 +9,7 @@ import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
 
 /** A Kafka record waiting to be published: written in the transaction of the state it announces. */
 @Entity
@@ -21,11 +22,14 @@ public class OutboxEvent extends PanacheEntityBase {
 
     public String topic;
 
-    /** The record's key; null when it holds U+0000, which text refuses: then {@link #messageKeyBytes} holds it. */
+    /**
+     * The record's key; null when it holds U+0000, which text refuses, or when it is bytes no text gives back (not
+     * UTF-8): then {@link #messageKeyBytes} holds it.
+     */
     @Column(name = "message_key", columnDefinition = "text")
     public String messageKey;
 
-    /** The key as UTF-8 bytes, only where {@link #messageKey} cannot hold it; null otherwise. */
+    /** The key's bytes, only where {@link #messageKey} cannot hold it; null otherwise. */
     @Column(name = "message_key_bytes")
     public byte[] messageKeyBytes;
 
@@ -54,6 +58,22 @@ public class OutboxEvent extends PanacheEntityBase {
         boolean text = key == null || key.indexOf('\u0000') < 0;
         messageKey = text ? key : null;
         messageKeyBytes = text ? null : key.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Stores a key of bytes in the column that gives them back exactly: the text column when they are UTF-8 it can
+     * hold (what a gateway of the previous release reads), else the bytes column.
+     */
+    void keyFromBytes(byte[] key) {
+        String text = key == null ? null : new String(key, StandardCharsets.UTF_8);
+        // bytes that are not UTF-8 decode to U+FFFD, which encodes to other bytes: only an exact round trip is text
+        if (key == null || (text.indexOf('\u0000') < 0 && Arrays.equals(text.getBytes(StandardCharsets.UTF_8), key))) {
+            messageKey = text;
+            messageKeyBytes = null;
+        } else {
+            messageKey = null;
+            messageKeyBytes = key.clone();
+        }
     }
 
     /** The key as sent: the bytes StringSerializer made of every key before the bytes column existed. */

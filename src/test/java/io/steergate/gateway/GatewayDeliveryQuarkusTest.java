@@ -21,9 +21,20 @@ import io.steergate.testing.Management;
 import io.steergate.testing.TopicClient.Received;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -147,6 +158,43 @@ class GatewayDeliveryQuarkusTest {
         assertEquals("NOT_JSON", dead.header("steergate-error-code"));
         String next = id("after-dlq");
         assertEquals("COMPLETED", send(next, request(next, ",\"maxTokens\":4")).json().get("status").asText());
+    }
+
+    @Test
+    void anUnreadableRequestWhoseKeyIsNotUtf8IsDeadLetteredWithTheKeyBytesUnchanged() {
+        byte[] key = {(byte) 0xff, (byte) 0xfe, 'a'};
+        byte[] value = ("not json " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);
+        Map<String, Object> settings = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(settings, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("steer.requests", key, value)).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError("could not send to steer.requests", e);
+        }
+        ConsumerRecord<byte[], byte[]> dead = awaitRawRecord("steer.requests.dlq", value);
+        // before, the key was read as text: each invalid byte became U+FFFD, and the DLQ record's key EF BF BD EF BF BD 61
+        assertArrayEquals(key, dead.key(), "the original key bytes, unchanged");
+        assertEquals("NOT_JSON", new String(dead.headers().lastHeader("steergate-error-code").value(), StandardCharsets.UTF_8));
+    }
+
+    /** The first record of {@code topic} whose value is {@code value}, read from the beginning with its key as bytes. */
+    ConsumerRecord<byte[], byte[]> awaitRawRecord(String topic, byte[] value) {
+        Map<String, Object> settings = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ConsumerConfig.GROUP_ID_CONFIG, "test-raw-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(settings, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    if (Arrays.equals(value, record.value())) {
+                        return record;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no record with the sent value on " + topic + " within " + WAIT);
     }
 
     @Test

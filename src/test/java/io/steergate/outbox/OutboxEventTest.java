@@ -28,6 +28,26 @@ class OutboxEventTest {
     }
 
     @Test
+    void keyBytesThatAreNotUtf8GoToTheBytesColumnAndAreSentUnchanged() {
+        byte[] key = {(byte) 0xff, (byte) 0xfe, 'a'};
+        OutboxEvent row = new OutboxEvent();
+        row.keyFromBytes(key);
+        assertNull(row.messageKey, "no text gives these bytes back");
+        assertArrayEquals(key, row.keyBytes());
+    }
+
+    @Test
+    void keyBytesThatAreUtf8TextCanHoldStayInTheTextColumn() {
+        OutboxEvent row = new OutboxEvent();
+        row.keyFromBytes("req-é-1".getBytes(StandardCharsets.UTF_8));
+        assertEquals("req-é-1", row.messageKey, "what a gateway of the previous release reads");
+        assertNull(row.messageKeyBytes);
+        row.keyFromBytes(new byte[] {'a', 0, 'b'});
+        assertNull(row.messageKey, "PostgreSQL text refuses U+0000");
+        assertArrayEquals(new byte[] {'a', 0, 'b'}, row.keyBytes());
+    }
+
+    @Test
     void noKeyIsSentAsNoKey() {
         OutboxEvent row = new OutboxEvent();
         row.key(null);
