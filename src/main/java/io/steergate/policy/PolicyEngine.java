@@ -84,12 +84,27 @@ public class PolicyEngine {
     private InterventionImport interventionImport = () -> true;
     final AtomicInteger refusedFiles = new AtomicInteger();
     private final Map<Path, LexiconScorer> scorers = new ConcurrentHashMap<>();
-    /** The policy_versions row of a version (CDI: {@link #start}); none for an engine of plain tests. */
+    /**
+     * The policy_versions table (CDI: {@link #start}, {@link DatabaseVersions}); for an engine of plain tests, a table
+     * that stays empty unless the test gives one.
+     */
     interface RecordedVersions {
+        /** The row of a version, if recorded. */
         Optional<PolicyVersionRecord> find(PolicyRef ref);
+
+        /** Records a version read from {@code content}; a version recorded already is left as it is. */
+        void insert(Policy policy, byte[] content);
     }
 
-    private RecordedVersions recordedVersions = ref -> Optional.empty();
+    private RecordedVersions recordedVersions = new RecordedVersions() {
+        @Override
+        public Optional<PolicyVersionRecord> find(PolicyRef ref) {
+            return Optional.empty();
+        }
+
+        @Override
+        public void insert(Policy policy, byte[] content) {}
+    };
     /**
      * Versions put in force here whose record in policy_versions is still to be written, each with whether a failed
      * write was logged already (one line per version, not one per reload, while the database is away).
@@ -139,8 +154,7 @@ public class PolicyEngine {
         }
         PolicyStore.UncoveredTenants uncovered = "reject".equals(uncoveredTenants)
                 ? PolicyStore.UncoveredTenants.REJECT : PolicyStore.UncoveredTenants.DEFAULT_POLICY;
-        recordedVersions = ref -> QuarkusTransaction.joiningExisting().call(() -> PolicyVersionRecord
-                .<PolicyVersionRecord>find("policyId = ?1 and version = ?2", ref.id(), ref.version()).firstResultOptional());
+        recordedVersions = new DatabaseVersions();
         store = new PolicyStore(dir, catalog, uncovered);
         reload(true);
         reloader = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -409,17 +423,11 @@ public class PolicyEngine {
     /** Whether the version is recorded now, or need not be (its file changed again since it was read). */
     private boolean recordVersion(Policy policy) {
         try {
-            byte[] content = Files.readAllBytes(dir.resolve(policy.source()));
+            byte[] content = Files.readAllBytes(store.directory().resolve(policy.source()));
             if (!policy.version().equals("sha256:" + PolicyParser.sha256(content))) {
                 return true; // changed again since it was read: the next reload records that version
             }
-            // several gateways start together: the first insert wins and the others find it there
-            QuarkusTransaction.requiringNew().run(() -> PolicyVersionRecord.getEntityManager().createNativeQuery(
-                            "insert into policy_versions (policy_id, version, file, content, first_loaded_at)"
-                                    + " values (?1, ?2, ?3, ?4, ?5) on conflict (policy_id, version) do nothing")
-                    .setParameter(1, policy.id()).setParameter(2, policy.version()).setParameter(3, policy.source())
-                    .setParameter(4, new String(content, StandardCharsets.UTF_8)).setParameter(5, Instant.now())
-                    .executeUpdate());
+            recordedVersions.insert(policy, content);
             LOG.infof("policy %s %s in force (%s, %d rules, tenants %s)", policy.id(), policy.version(), policy.source(),
                     policy.rules().size(), policy.tenants());
             return true;
@@ -429,6 +437,31 @@ public class PolicyEngine {
                         policy.version(), e.getMessage());
             }
             return false;
+        }
+    }
+
+    /** For tests of the plain logic: the policy_versions table this engine reads and writes. */
+    void recordedVersions(RecordedVersions versions) {
+        this.recordedVersions = versions;
+    }
+
+    /** policy_versions in PostgreSQL. */
+    private static final class DatabaseVersions implements RecordedVersions {
+        @Override
+        public Optional<PolicyVersionRecord> find(PolicyRef ref) {
+            return QuarkusTransaction.joiningExisting().call(() -> PolicyVersionRecord
+                    .<PolicyVersionRecord>find("policyId = ?1 and version = ?2", ref.id(), ref.version()).firstResultOptional());
+        }
+
+        @Override
+        public void insert(Policy policy, byte[] content) {
+            // several gateways start together: the first insert wins and the others find it there
+            QuarkusTransaction.requiringNew().run(() -> PolicyVersionRecord.getEntityManager().createNativeQuery(
+                            "insert into policy_versions (policy_id, version, file, content, first_loaded_at)"
+                                    + " values (?1, ?2, ?3, ?4, ?5) on conflict (policy_id, version) do nothing")
+                    .setParameter(1, policy.id()).setParameter(2, policy.version()).setParameter(3, policy.source())
+                    .setParameter(4, new String(content, StandardCharsets.UTF_8)).setParameter(5, Instant.now())
+                    .executeUpdate());
         }
     }
 

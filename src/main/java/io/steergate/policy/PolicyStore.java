@@ -70,6 +70,11 @@ public final class PolicyStore {
         this.uncovered = uncovered;
     }
 
+    /** The directory the policy files are read from. */
+    Path directory() {
+        return directory;
+    }
+
     /** The policy that decides for {@code tenant}: the one listing it, else per {@link UncoveredTenants}. */
     public Optional<Policy> policyFor(String tenant) {
         Map<String, Policy> byTenant = snapshot.byTenant;
