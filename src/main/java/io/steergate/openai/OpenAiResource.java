@@ -48,6 +48,8 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 public class OpenAiResource {
 
     static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    /** The chat door's method: OpenAiErrors names a chat's rendered prompt "messages". */
+    static final String CHAT_METHOD = "chatCompletions";
 
     @Inject
     SynchronousGenerations generations;
@@ -138,7 +140,9 @@ public class OpenAiResource {
             return answer;
         }
         GenerationResult result = shapes.read((String) answer.getEntity());
-        return Response.ok(shapes.completion(result, shapes.stored(result.tenant(), result.id(), mapped), chat)).build();
+        // JSON whatever Accept prefers: only "stream": true answers text/event-stream
+        return Response.ok(shapes.completion(result, shapes.stored(result.tenant(), result.id(), mapped), chat))
+                .type(MediaType.APPLICATION_JSON_TYPE).build();
     }
 
     private static String requestId(String idempotencyKey, String generatedPrefix) {

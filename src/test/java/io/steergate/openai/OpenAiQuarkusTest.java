@@ -248,6 +248,39 @@ class OpenAiQuarkusTest {
         assertTrue(Long.parseLong(over.header("Retry-After")) >= 1, "Retry-After is kept");
     }
 
+    /**
+     * The framework routes a trailing slash to the same resource, so the error shape must follow the resource, not the
+     * path's spelling: OpenAI SDKs read error.param.
+     */
+    @Test
+    void aTrailingSlashKeepsOpenAisErrorShape() {
+        String acme = clientKey("acme");
+        assertError(raw(acme).body("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stop\":\"\\n\"}").post("/v1/completions/"),
+                400, "invalid_request_error", "stop", "INVALID_REQUEST");
+        assertError(raw(acme).body("{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],"
+                + "\"stop\":\"x\"}").post("/v1/chat/completions/"), 400, "invalid_request_error", "stop", "INVALID_REQUEST");
+        assertError(given().header("Authorization", DefaultCredential.NONE).get("/v1/models/"),
+                401, "authentication_error", null, "UNAUTHENTICATED");
+    }
+
+    /**
+     * Without "stream": true the answer is JSON whatever Accept says: before, an SSE client's Accept made it a 200
+     * labelled text/event-stream carrying JSON, after the generation was charged and audited.
+     */
+    @Test
+    void anAnswerThatIsNotStreamedIsJsonEvenToAnEventStreamClient() {
+        String acme = clientKey("acme");
+        Response answer = raw(acme).accept("text/event-stream")
+                .body("{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"max_tokens\":2}").post("/v1/completions");
+        assertEquals(200, answer.statusCode(), answer.asString());
+        assertTrue(answer.contentType().startsWith("application/json"), answer.contentType());
+        assertEquals("text_completion", readTree(answer.asString()).get("object").asText());
+        Response refused = raw(acme).accept("text/event-stream")
+                .body("{\"model\":\"stories260K\",\"prompt\":\"a\",\"stop\":\"\\n\"}").post("/v1/completions");
+        assertTrue(refused.contentType().startsWith("application/json"), refused.contentType());
+        assertError(refused, 400, "invalid_request_error", "stop", "INVALID_REQUEST");
+    }
+
     @Test
     void theOpenAiDoorGetsTheSamePolicyDecisionAndAuditAsTheNativeDoor() {
         awaitPolicies();
