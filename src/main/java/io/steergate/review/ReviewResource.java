@@ -19,6 +19,7 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.FormParam;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HEAD;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -210,6 +211,18 @@ public class ReviewResource {
         return queue.next(session, filter, afterId(after))
                 .map(id -> see("/review/records/" + id + (query.isEmpty() ? "" : "?" + query)))
                 .orElseGet(() -> see("/review?empty=true" + (query.isEmpty() ? "" : "&" + query)));
+    }
+
+    /**
+     * HEAD of {@link #next}: JAX-RS would run the GET, which claims a record and gives back the one the session held;
+     * a link checker or a prefetch must not move a reviewer's claim. Answers the session check only.
+     */
+    @HEAD
+    @Path("/next")
+    @Operation(hidden = true)
+    public Response peekNext(@CookieParam(SESSION_COOKIE) String token) {
+        reviewer(token);
+        return Response.ok().build();
     }
 
     @GET

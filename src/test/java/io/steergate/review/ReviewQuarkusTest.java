@@ -134,6 +134,25 @@ class ReviewQuarkusTest {
     }
 
     /**
+     * A HEAD of /review/next (a link checker, a prefetch: JAX-RS would run the GET) claims nothing: the record the
+     * session holds stays held, and no other is taken.
+     */
+    @Test
+    void aHeadOfNextClaimsNothing() {
+        long record = generate(TENANT, "");
+        String first = signIn(reviewerKey(TENANT));
+        String second = signIn(reviewerKey(TENANT));
+        long held = recordOf(page(first).get("/review/next?after=" + (record - 1)));
+        long fresh = generate(TENANT, "");
+
+        int head = page(first).head("/review/next?after=" + held).statusCode();
+        assertTrue(page(second).get("/review/records/" + held).asString().contains("Not in your queue"), "still held by the first");
+        assertTrue(page(second).get("/review/records/" + fresh).asString().contains("In your queue"), "not claimed by the HEAD");
+        assertEquals(200, head);
+        assertEquals(303, page(null).head("/review/next").statusCode(), "signed out: to the sign-in page, as a GET");
+    }
+
+    /**
      * Signing out gives back the record the session held: before, it stayed hidden from every other reviewer until
      * the claim expired (steergate.review.assignment-ttl, 15 min).
      */
