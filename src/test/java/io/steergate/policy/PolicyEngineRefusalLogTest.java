@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.steergate.policy.PolicyStore.UncoveredTenants;
+import io.steergate.testing.LogCapture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,12 +12,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,25 +31,12 @@ class PolicyEngineRefusalLogTest {
 
     private final Set<String> registered = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean settled = new AtomicBoolean();
-    private final List<LogRecord> logged = new CopyOnWriteArrayList<>();
-    private final Logger logger = Logger.getLogger(PolicyEngine.class.getName());
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-            logged.add(record);
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-    };
+    private LogCapture log;
     private PolicyEngine engine;
 
     @BeforeEach
     void engine() throws IOException {
-        logger.addHandler(capture);
+        log = LogCapture.of(PolicyEngine.class);
         // "waits" names only an intervention not registered yet; "broken" has a mistake of its own besides
         Files.writeString(dir.resolve("waits.yaml"), "id: waits\ntenants: [w]\nrules:\n  - name: r\n"
                 + "    apply: [{intervention: kindness, strength: 1}]\n");
@@ -64,7 +48,7 @@ class PolicyEngineRefusalLogTest {
 
     @AfterEach
     void detach() {
-        logger.removeHandler(capture);
+        log.close();
     }
 
     @Test
@@ -114,7 +98,7 @@ class PolicyEngineRefusalLogTest {
 
     /** Each refusal report at {@code level}, as "LEVEL file" per file it names, in order. */
     private List<String> refusals(Level level) {
-        return logged.stream().filter(record -> record.getLevel().intValue() == level.intValue()
+        return log.records().stream().filter(record -> record.getLevel().intValue() == level.intValue()
                         && record.getMessage().startsWith("policy file"))
                 .flatMap(record -> {
                     String message = record.getMessage();

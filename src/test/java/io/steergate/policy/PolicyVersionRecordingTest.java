@@ -6,20 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.steergate.messages.PolicyRef;
 import io.steergate.policy.PolicyStore.UncoveredTenants;
+import io.steergate.testing.LogCapture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,25 +35,12 @@ class PolicyVersionRecordingTest {
     private final AtomicInteger writes = new AtomicInteger();
     /** The table: policy id and version to the content recorded. */
     private final Map<PolicyRef, String> table = new ConcurrentHashMap<>();
-    private final List<LogRecord> logged = new CopyOnWriteArrayList<>();
-    private final Logger logger = Logger.getLogger(PolicyEngine.class.getName());
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-            logged.add(record);
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-    };
+    private LogCapture log;
     private PolicyEngine engine;
 
     @BeforeEach
     void engine() {
-        logger.addHandler(capture);
+        log = LogCapture.of(PolicyEngine.class);
         engine = new PolicyEngine(new PolicyStore(dir, InterventionCatalog.empty(), UncoveredTenants.REJECT), InterventionCatalog.empty());
         engine.metrics = new SimpleMeterRegistry();
         engine.recordedVersions(new PolicyEngine.RecordedVersions() {
@@ -79,7 +62,7 @@ class PolicyVersionRecordingTest {
 
     @AfterEach
     void detach() {
-        logger.removeHandler(capture);
+        log.close();
     }
 
     @Test
@@ -116,7 +99,7 @@ class PolicyVersionRecordingTest {
     }
 
     private long warnings() {
-        return logged.stream().filter(record -> record.getLevel().intValue() == Level.WARNING.intValue()
+        return log.records().stream().filter(record -> record.getLevel().intValue() == Level.WARNING.intValue()
                 && record.getMessage().startsWith("could not record policy")).count();
     }
 }

@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
@@ -353,10 +354,10 @@ class RetrainingQuarkusTest {
     void theJobListIsNewestFirstUpToTheLimitAndABadLimitIsRefusedNamingIt() {
         String name = name();
         Instant first = Instant.now().minus(Duration.ofHours(1));
-        String oldest = storedFailedJob(name, first).toString();
-        String middle = storedFailedJob(name, first.plusSeconds(1)).toString();
-        String newest = storedFailedJob(name, first.plusSeconds(2)).toString();
-        java.util.List<String> newestFirst = java.util.List.of(newest, middle, oldest);
+        String oldest = insertJob(name, "FAILED", 1, first).toString();
+        String middle = insertJob(name, "FAILED", 1, first.plusSeconds(1)).toString();
+        String newest = insertJob(name, "FAILED", 1, first.plusSeconds(2)).toString();
+        List<String> newestFirst = List.of(newest, middle, oldest);
         given().queryParam("intervention", name).queryParam("limit", "2").get("/v1/retraining-jobs").then().statusCode(200)
                 .body("id", equalTo(newestFirst.subList(0, 2)));
         given().queryParam("intervention", name).get("/v1/retraining-jobs").then().statusCode(200)
@@ -366,26 +367,6 @@ class RetrainingQuarkusTest {
                     .body("code", equalTo("INVALID_REQUEST"))
                     .body("message", equalTo("limit: must be a whole number from 1 to 500"));
         }
-    }
-
-    /** A job row as the trainer leaves a FAILED one (no trainer or sweep touches it again), created at {@code at}. */
-    static UUID storedFailedJob(String intervention, Instant at) {
-        RetrainingJob job = new RetrainingJob();
-        job.id = UUID.randomUUID();
-        job.intervention = intervention;
-        job.method = "mean-shift";
-        job.sourceSet = "kindness-source";
-        job.targetSet = "kindness-target";
-        job.sites = "resid";
-        job.hyperparametersJson = "{}";
-        job.status = RetrainingJob.Status.FAILED.name();
-        job.error = "test: stored directly";
-        job.requestedBy = "test";
-        job.createdAt = at;
-        job.queuedAt = at;
-        job.finishedAt = at;
-        QuarkusTransaction.requiringNew().run(job::persist);
-        return job.id;
     }
 
     static Map<String, Object> evaluation(String prompts, String concept) {
