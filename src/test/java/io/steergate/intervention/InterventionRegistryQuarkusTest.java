@@ -41,8 +41,6 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /** The registry over HTTP on the real PostgreSQL: upload, refusals that name the mismatch, promote, retire. */
@@ -123,23 +121,18 @@ public class InterventionRegistryQuarkusTest {
         registry.upload(name, "style", null, mapFile(name, fingerprint(), DIM, 1), "test");
         registry.promote(name, 1);
 
-        DatabaseOutage database = DatabaseOutage.ofTestApplication();
-        AtomicBoolean away = new AtomicBoolean();
-        CompletableFuture<Void> outage = CompletableFuture.runAsync(() -> database.stage(Duration.ofSeconds(15), away));
-        try {
-            await().atMost(Duration.ofSeconds(10)).untilTrue(away);
+        byte[] third = mapFile(name, fingerprint(), DIM, 2);
+        List<Response> answers = DatabaseOutage.ofTestApplication().whileAway(Duration.ofSeconds(15), () -> {
             Response promote = given().when().post("/v1/interventions/" + name + "/versions/2/promote");
-            Response upload = given().body(mapFile(name, fingerprint(), DIM, 2)).contentType("application/octet-stream")
+            Response upload = given().body(third).contentType("application/octet-stream")
                     .when().post("/v1/interventions/" + name + "/versions");
             // the registry's own transaction, past the door (which needs the database to check the key)
             assertThrows(PersistenceException.class, () -> registry.promote(name, 2));
-            assertTrue(away.get(), "every answer came while the database was away");
-            for (Response answer : List.of(promote, upload)) {
-                assertEquals(503, answer.statusCode(), answer.asString());
-                assertTrue(answer.getHeader("Retry-After") != null, answer.headers().toString());
-            }
-        } finally {
-            outage.join();
+            return List.of(promote, upload);
+        });
+        for (Response answer : answers) {
+            assertEquals(503, answer.statusCode(), answer.asString());
+            assertTrue(answer.getHeader("Retry-After") != null, answer.headers().toString());
         }
 
         await().atMost(Duration.ofSeconds(30)).until(() -> given().when().get("/v1/interventions/" + name).statusCode() == 200);

@@ -35,11 +35,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -183,20 +181,11 @@ class ReviewQuarkusTest {
         long held = recordOf(page(first).get("/review/next?after=" + (record - 1)));
         String csrf = csrf(page(first).get("/review").asString());
 
-        DatabaseOutage database = DatabaseOutage.ofTestApplication();
-        AtomicBoolean away = new AtomicBoolean();
-        CompletableFuture<Void> outage = CompletableFuture.runAsync(() -> database.stage(Duration.ofSeconds(6), away));
-        try {
-            await().atMost(Duration.ofSeconds(10)).untilTrue(away);
-            Response page = page(first).get("/review");
-            Response signOut = page(first).contentType(FORM).formParam("csrf", csrf).post("/review/sign-out");
-            assertTrue(away.get(), "both answers came while the database was away");
-            for (Response answer : List.of(page, signOut)) {
-                assertEquals(503, answer.statusCode(), answer.asString());
-                assertTrue(answer.getHeader("Retry-After") != null, answer.headers().toString());
-            }
-        } finally {
-            outage.join();
+        List<Response> answers = DatabaseOutage.ofTestApplication().whileAway(Duration.ofSeconds(6), () -> List.of(
+                page(first).get("/review"), page(first).contentType(FORM).formParam("csrf", csrf).post("/review/sign-out")));
+        for (Response answer : answers) {
+            assertEquals(503, answer.statusCode(), answer.asString());
+            assertTrue(answer.getHeader("Retry-After") != null, answer.headers().toString());
         }
 
         await().atMost(Duration.ofSeconds(30)).until(() -> page(first).get("/review").statusCode() == 200);
@@ -247,17 +236,9 @@ class ReviewQuarkusTest {
         String second = signIn(reviewerKey(TENANT));
         long held = recordOf(page(first).get("/review/next?after=" + (record - 1)));
 
-        DatabaseOutage database = DatabaseOutage.ofTestApplication();
-        AtomicBoolean away = new AtomicBoolean();
-        CompletableFuture<Void> outage = CompletableFuture.runAsync(() -> database.stage(Duration.ofSeconds(5), away));
-        try {
-            await().atMost(Duration.ofSeconds(10)).untilTrue(away);
-            Response refused = given().delete("/v1/keys/" + revoked.view().id());
-            assertTrue(away.get(), "answered while the database was away");
-            assertEquals(503, refused.statusCode(), refused.asString());
-        } finally {
-            outage.join();
-        }
+        Response refused = DatabaseOutage.ofTestApplication().whileAway(Duration.ofSeconds(5),
+                () -> given().delete("/v1/keys/" + revoked.view().id()));
+        assertEquals(503, refused.statusCode(), refused.asString());
 
         await().atMost(Duration.ofSeconds(30)).until(() -> page(first).get("/review").statusCode() == 200);
         assertTrue(page(second).get("/review/records/" + held).asString().contains("Not in your queue"), "still held");

@@ -5,7 +5,10 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.awaitility.Awaitility;
 import org.eclipse.microprofile.config.Config;
 import org.eclipse.microprofile.config.ConfigProvider;
 
@@ -36,6 +39,25 @@ public final class DatabaseOutage {
                 config.getValue("quarkus.datasource.username", String.class),
                 config.getValue("steergate.test.postgres.superuser", String.class),
                 config.getValue("steergate.test.postgres.superuser-password", String.class));
+    }
+
+    /**
+     * What {@code during} returns, run once the database is away; returns when the outage of {@code outage} has
+     * ended. Fails when {@code during} outlasted the outage: its answers would not all show the outage.
+     */
+    public <T> T whileAway(Duration outage, Supplier<T> during) {
+        AtomicBoolean away = new AtomicBoolean();
+        CompletableFuture<Void> staged = CompletableFuture.runAsync(() -> stage(outage, away));
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilTrue(away);
+            T answers = during.get();
+            if (!away.get()) {
+                throw new AssertionError("the outage of " + outage + " ended before the steps meant for it did: lengthen it");
+            }
+            return answers;
+        } finally {
+            staged.join();
+        }
     }
 
     /** Blocks for {@code outage}; {@code away} is true from the moment the connections ended until the role may connect again. */
