@@ -20,7 +20,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Checks a tenant's audit chain against the database, and exports it as a signed bundle ({@link AuditBundle}). Both
- * stop at the chain's head as read when they start, so records appended meanwhile neither count as missing nor as
+ * stop at the chain's head as read when they start (an export's when it is asked for), so records appended meanwhile neither count as missing nor as
  * extra: a verify walks in one read-only snapshot; an export reads a page per transaction and writes it to its client
  * between them (records up to that head never change: V1's trigger keeps audit_records append-only, and a change
  * behind it shows when the bundle is checked).
@@ -53,8 +53,16 @@ public class AuditEvidence {
     @Inject
     AuditSigningKey signingKey;
 
-    /** A chain's head as stored: null fields when the tenant never had a record. */
-    private record Head(Long records, Long lastId, String lastHash) {}
+    /**
+     * A chain's head as stored (null fields when the tenant never had a record) and the records the table holds under
+     * its key, read in one snapshot. Each append adds a record and counts it in the head in one transaction, so the
+     * two agree unless rows were added or the head changed behind the application's back.
+     */
+    private record Head(Long records, Long lastId, String lastHash, long stored) {
+        long counted() {
+            return records == null ? 0 : records;
+        }
+    }
 
     /**
      * @param tenant the tenant; "" for the chain of records without a tenant
@@ -68,7 +76,8 @@ public class AuditEvidence {
                 Head head = snapshot(key);
                 AuditChain.Walker walker = new AuditChain.Walker(key.isEmpty() ? null : key);
                 walk(after -> page(key, after, Long.MAX_VALUE), walker::accept);
-                return walker.finish(head.records() == null ? 0L : head.records(), head.lastId(), head.lastHash());
+                AuditChain.Check walked = walker.finish(head.counted(), head.lastId(), head.lastHash());
+                return walked.ok() && head.stored() != walked.records() ? outsideTheChain(key, walked, head.stored()) : walked;
             });
         } finally {
             walks.release();
@@ -81,16 +90,31 @@ public class AuditEvidence {
     }
 
     /**
-     * The bundle of the tenant's chain as it stands when its writing begins (its head's record count), to be written
-     * once. Its walk is counted from now until it has been written (or failed), or until {@link Export#abandon()}
-     * when it never is.
+     * The bundle of the tenant's chain as it stands now (its head's record count), to be written once. Its walk is
+     * counted from now until it has been written (or failed), or until {@link Export#abandon()} when it never is.
      *
-     * @throws ApiError 429 when {@code steergate.audit.max-concurrent-walks} walks are running
+     * @throws ApiError 429 when {@code steergate.audit.max-concurrent-walks} walks are running; 409 when the chain's
+     *                  head disagrees with the records the table holds for it
      */
     public Export export(String tenant) {
         String key = chainKey(tenant);
         startWalk();
-        return new Export(key);
+        try {
+            Head head = QuarkusTransaction.requiringNew().call(() -> snapshot(key));
+            if (head.stored() != head.counted()) {
+                // a bundle signed now would vouch for a chain the table contradicts (its newest records hidden by a
+                // head moved back, or records outside the chain): nothing is signed until verify is clean
+                LOG.warnf("audit export of tenant '%s' refused: its chain's head counts %d records, the table holds %d",
+                        key, head.counted(), head.stored());
+                throw new ApiError(409, ErrorCode.CONFLICT, "audit chain of tenant '" + key + "': its head counts "
+                        + head.counted() + " records but the table holds " + head.stored() + "; nothing was exported"
+                        + " (GET /v1/audit/verify names the problem)");
+            }
+            return new Export(key, head);
+        } catch (RuntimeException refused) {
+            walks.release();
+            throw refused;
+        }
     }
 
     /**
@@ -103,10 +127,12 @@ public class AuditEvidence {
         private static final int GIVEN_BACK = 2;
 
         private final String key;
+        private final Head head;
         private final AtomicInteger state = new AtomicInteger(HELD);
 
-        private Export(String key) {
+        private Export(String key, Head head) {
             this.key = key;
+            this.head = head;
         }
 
         @Override
@@ -115,7 +141,7 @@ public class AuditEvidence {
                 throw new IOException("audit export of '" + key + "': its request has already ended");
             }
             try {
-                AuditEvidence.this.write(key, out);
+                AuditEvidence.this.write(key, head, out);
             } finally {
                 state.set(GIVEN_BACK);
                 walks.release();
@@ -138,9 +164,8 @@ public class AuditEvidence {
     }
 
     /** Writes to the client outside any transaction: a client that reads slowly holds no pooled connection. */
-    private void write(String key, OutputStream out) throws IOException {
-        Head head = QuarkusTransaction.requiringNew().call(() -> snapshot(key));
-        long records = head.records() == null ? 0 : head.records();
+    private void write(String key, Head head, OutputStream out) throws IOException {
+        long records = head.counted();
         AuditBundle.Writer writer = new AuditBundle.Writer(out);
         writer.line(new AuditBundle.Header(AuditBundle.FORMAT, AuditChain.FORMAT_V2, key.isEmpty() ? null : key,
                 records, head.lastHash() == null ? AuditChain.GENESIS : head.lastHash(), Instant.now().toString()));
@@ -165,11 +190,27 @@ public class AuditEvidence {
         @SuppressWarnings("unchecked")
         List<Object[]> rows = em.createNativeQuery("select records, last_id, last_hash from audit_chain_heads where tenant = :t")
                 .setParameter("t", key).getResultList();
+        long stored = ((Number) em.createNativeQuery("select count(*) from audit_records where coalesce(tenant, '') = :k")
+                .setParameter("k", key).getSingleResult()).longValue();
         if (rows.isEmpty()) {
-            return new Head(null, null, null);
+            return new Head(null, null, null, stored);
         }
         Object[] row = rows.get(0);
-        return new Head(((Number) row[0]).longValue(), row[1] == null ? null : ((Number) row[1]).longValue(), (String) row[2]);
+        return new Head(((Number) row[0]).longValue(), row[1] == null ? null : ((Number) row[1]).longValue(), (String) row[2],
+                stored);
+    }
+
+    /**
+     * The check of a chain whose walk was whole while the table holds more records under its key: rows at positions
+     * below 1, which no walk reads (V23 refuses new ones; one added before it stays).
+     */
+    private AuditChain.Check outsideTheChain(String key, AuditChain.Check walked, long stored) {
+        List<?> first = em.createNativeQuery("select id from audit_records where coalesce(tenant, '') = :k and chain_seq < 1"
+                + " order by id limit 1").setParameter("k", key).getResultList();
+        Long id = first.isEmpty() ? null : ((Number) first.get(0)).longValue();
+        return new AuditChain.Check(walked.tenant(), walked.records(), false, id, (stored - walked.records())
+                + " record(s) of this chain are stored outside its positions 1-" + walked.records()
+                + (id == null ? "" : ", the first record " + id) + " (added behind the application's back)");
     }
 
     /** A page of records after a chain position. */

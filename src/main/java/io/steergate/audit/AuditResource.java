@@ -117,6 +117,7 @@ public class AuditResource {
                     + " (README, Audit evidence).")
     @APIResponse(responseCode = "200", description = "header line, one line per record in chain order, signature line")
     @APIResponse(responseCode = "400", description = "tenant missing or malformed")
+    @APIResponse(responseCode = "409", description = "the chain's head disagrees with the records stored: run verify")
     @APIResponse(responseCode = "429", description = "steergate.audit.max-concurrent-walks verifies or exports running")
     public Response export(
             @Parameter(description = "the tenant; empty for the records without a tenant") @QueryParam("tenant") String tenant,

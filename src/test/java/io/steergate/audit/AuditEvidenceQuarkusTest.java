@@ -270,6 +270,84 @@ class AuditEvidenceQuarkusTest {
         assertEquals(3, check.getInt("records"));
     }
 
+    /** Every column of audit_records but its id and chain position, as a list for an insert of a copy. */
+    String copiedColumns() {
+        return QuarkusTransaction.requiringNew().call(() -> (String) em.createNativeQuery("select string_agg(column_name, ', ')"
+                + " from information_schema.columns where table_name = 'audit_records' and column_name not in ('id', 'chain_seq')")
+                .getSingleResult());
+    }
+
+    /**
+     * The application's own role may insert audit records (it writes them), so one inserted at a chain position below
+     * 1 (which no walk reads, while the audit list, review and triggers show it) must be refused. Before V23 the
+     * insert went through and verify said ok.
+     */
+    @Test
+    void theApplicationsRoleCannotAddARecordOutsideTheChain() {
+        String tenant = tenant("outside");
+        generate(tenant);
+        long id = ids(tenant).get(0);
+        String columns = copiedColumns();
+        Exception refused = assertThrows(Exception.class, () -> QuarkusTransaction.requiringNew().run(() -> em.createNativeQuery(
+                "insert into audit_records (" + columns + ", chain_seq) select " + columns + ", 0 from audit_records where id = "
+                        + id).executeUpdate()));
+        assertTrue(Failures.rootMessage(refused).contains("audit_records_chain_position"), Failures.rootMessage(refused));
+        assertEquals(List.of(id), ids(tenant));
+    }
+
+    /**
+     * A row outside the chain that V23 did not refuse (it was there before; NOT VALID checks only new rows) is named by
+     * verify, which compares the records it walked with those the table holds, and no export is signed over it.
+     */
+    @Test
+    void aRecordOutsideTheChainFromBeforeV23IsNamedByVerifyAndStopsExports() throws SQLException {
+        String tenant = tenant("before-v23");
+        generate(tenant);
+        generate(tenant);
+        long first = ids(tenant).get(0);
+        String columns = copiedColumns();
+        behindTheApplicationsBack("alter table audit_records drop constraint if exists audit_records_chain_position; "
+                + "insert into audit_records (" + columns + ", chain_seq) select " + columns + ", 0 from audit_records where id = "
+                + first + "; alter table audit_records add constraint audit_records_chain_position check (chain_seq >= 1) not valid");
+        long outside = QuarkusTransaction.requiringNew().call(() -> ((Number) em.createNativeQuery(
+                "select id from audit_records where tenant = :t and chain_seq = 0").setParameter("t", tenant).getSingleResult()).longValue());
+
+        JsonPath check = verify(tenant);
+        assertFalse(check.getBoolean("ok"), "verify must see the record no walk reads");
+        assertEquals(outside, check.getLong("firstBrokenId"));
+        assertTrue(check.getString("reason").contains("outside its positions 1-2"), check.getString("reason"));
+        given().queryParam("tenant", tenant).get("/v1/audit/export").then().statusCode(409)
+                .body("message", containsString("head counts 2 records but the table holds 3"));
+    }
+
+    /**
+     * The application's role may update the chain's head (it advances it). A head moved back made an export that hid
+     * the newest records and still verified offline, dated now; the export is refused while head and table disagree,
+     * and whole again once they agree.
+     */
+    @Test
+    void anExportIsRefusedWhileTheChainsHeadDisagreesWithTheTable() {
+        String tenant = tenant("head-back");
+        for (int i = 0; i < 3; i++) {
+            generate(tenant);
+        }
+        Object[] head = QuarkusTransaction.requiringNew().call(() -> (Object[]) em.createNativeQuery(
+                "select records, last_id, last_hash from audit_chain_heads where tenant = :t").setParameter("t", tenant).getSingleResult());
+        long second = ids(tenant).get(1);
+        QuarkusTransaction.requiringNew().run(() -> em.createNativeQuery("update audit_chain_heads set records = 2, last_id = a.id,"
+                + " last_hash = a.hash from audit_records a where a.id = :id and audit_chain_heads.tenant = :t")
+                .setParameter("id", second).setParameter("t", tenant).executeUpdate());
+
+        given().queryParam("tenant", tenant).get("/v1/audit/export").then().statusCode(409).body("code", equalTo("CONFLICT"))
+                .body("message", containsString("head counts 2 records but the table holds 3"));
+
+        QuarkusTransaction.requiringNew().run(() -> em.createNativeQuery("update audit_chain_heads set records = :r, last_id = :i,"
+                + " last_hash = :h where tenant = :t").setParameter("r", head[0]).setParameter("i", head[1])
+                .setParameter("h", head[2]).setParameter("t", tenant).executeUpdate());
+        String bundle = given().queryParam("tenant", tenant).get("/v1/audit/export").then().statusCode(200).extract().asString();
+        assertTrue(bundle.contains("\"records\":3"), bundle.lines().findFirst().orElse(""));
+    }
+
     @Test
     void deletedRecordsAreDetectedInTheMiddleAndAtTheEnd() throws SQLException {
         String middle = tenant("del-middle");
