@@ -20,10 +20,10 @@ import org.jboss.logging.Logger;
 
 /**
  * Checks a tenant's audit chain against the database, and exports it as a signed bundle ({@link AuditBundle}). Both
- * stop at the chain's head as read when they start (an export's when it is asked for), so records appended meanwhile neither count as missing nor as
- * extra: a verify walks in one read-only snapshot; an export reads a page per transaction and writes it to its client
- * between them (records up to that head never change: V1's trigger keeps audit_records append-only, and a change
- * behind it shows when the bundle is checked).
+ * stop at the chain's head as read when they start (an export: when it is asked for), so records appended meanwhile
+ * neither count as missing nor as extra: a verify walks in one read-only snapshot; an export reads a page per
+ * transaction and writes it to its client between them (records up to that head never change: V1's trigger keeps
+ * audit_records append-only, and a change behind it shows when the bundle is checked).
  */
 @ApplicationScoped
 public class AuditEvidence {
