@@ -34,7 +34,7 @@ final class SplitHelpers {
                 return run;
             }
         }
-        ForkJoinPool.commonPool().execute(run::run);
+        ForkJoinPool.commonPool().execute(() -> run.run(() -> { }));
         return run;
     }
 
@@ -64,12 +64,17 @@ final class SplitHelpers {
             this.work = work;
         }
 
-        private void run() {
+        /**
+         * Runs the work, then {@code freed} (its thread takes runs again), then publishes the outcome: a joiner that
+         * returns finds the thread free for its next hand-over, rather than racing it to the common pool.
+         */
+        private void run(Runnable freed) {
             try {
                 result = work.get();
             } catch (Throwable e) { // everything, a checked exception thrown sneakily too: a joiner must never hang
                 thrown = e;
             }
+            freed.run();
             done = true; // publishes result and thrown to the joining thread
             Thread joining = waiter;
             if (joining != null) {
@@ -80,6 +85,9 @@ final class SplitHelpers {
         /** The run's result; rethrows what it threw (a checked exception wrapped in an IllegalStateException). */
         T join() {
             long spinUntil = System.nanoTime() + SPIN_NANOS;
+            // the run uses the caller's buffers, so an interrupt cannot end the wait; it is kept for after, since with
+            // the flag set park returns at once and the wait would take a whole core
+            boolean interrupted = false;
             while (!done) {
                 if (System.nanoTime() < spinUntil) {
                     Thread.onSpinWait();
@@ -87,8 +95,12 @@ final class SplitHelpers {
                     waiter = Thread.currentThread();
                     if (!done) {
                         LockSupport.park(this);
+                        interrupted |= Thread.interrupted();
                     }
                 }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
             if (thrown instanceof RuntimeException e) {
                 throw e;
@@ -117,8 +129,8 @@ final class SplitHelpers {
             while (true) {
                 Run<?> run = awaitNext();
                 next.set(null);
-                run.run();
-                idle.set(true);
+                // a submit that finds it idle sets next while this run ends; the loop's awaitNext then finds it
+                run.run(() -> idle.set(true));
             }
         }
 

@@ -25,6 +25,47 @@ class SplitHelpersTest {
         }
     }
 
+    /**
+     * A helper is free again by the time its run's join returns, so the caller's next hand-over (the next decode step)
+     * finds it. Before, the helper marked itself free only after publishing the result: a next submit in that window
+     * went to the common pool, and a test that then took every helper deadlocked the one-thread pool (a CI hang).
+     */
+    @Test
+    void aHelperIsFreeAgainWhenItsRunsJoinReturns() {
+        for (int i = 0; i < 200_000; i++) {
+            SplitHelpers.submit(() -> 1).join();
+            String ranOn = SplitHelpers.submit(() -> Thread.currentThread().getName()).join();
+            assertTrue(ranOn.startsWith("steergate-decode-split-"), "hand-over " + i + " went to " + ranOn);
+        }
+    }
+
+    /** An interrupted caller still waits for its run (which uses its buffers), and keeps its interrupt for after. */
+    @Test
+    void anInterruptedJoinWaitsForItsRunAndKeepsTheInterrupt() {
+        CountDownLatch release = new CountDownLatch(1);
+        SplitHelpers.Run<Integer> run = SplitHelpers.submit(() -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return 3;
+        });
+        Thread caller = Thread.currentThread();
+        Thread releaser = new Thread(() -> {
+            caller.interrupt();
+            try {
+                TimeUnit.MILLISECONDS.sleep(50);
+            } catch (InterruptedException e) {
+                return;
+            }
+            release.countDown();
+        });
+        releaser.start();
+        assertEquals(3, run.join());
+        assertTrue(Thread.interrupted(), "the interrupt is kept (and cleared here)");
+    }
+
     @Test
     void aRunHandedOverAfterTheHelperParkedStillRuns() throws InterruptedException {
         for (int i = 0; i < 5; i++) {
