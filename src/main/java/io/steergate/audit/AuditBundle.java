@@ -1,6 +1,8 @@
 package io.steergate.audit;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -30,7 +32,8 @@ import java.util.List;
  * the signature line {@code {"signature":{"algorithm":"Ed25519","keyFingerprint":..,"sha256":..,"value":..}}}:
  * {@code value} is the base64 Ed25519 signature of the SHA-256 digest (32 raw bytes, also given hex as
  * {@code sha256}) of every byte before the signature line. {@code keyFingerprint} is the hex SHA-256 of the public
- * key's X.509 encoding.
+ * key's X.509 encoding. The offline check takes the signature line only as exactly that one object followed by the
+ * final {@code \n}, with {@code sha256} the digest it computed and {@code keyFingerprint} the key it was given.
  */
 public final class AuditBundle {
 
@@ -39,6 +42,8 @@ public final class AuditBundle {
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            // readers differ on which of a key's two values counts, so a line with a key twice says two things
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
     private static final HexFormat HEX = HexFormat.of();
 
@@ -170,32 +175,54 @@ public final class AuditBundle {
             return new Check("no signature line", header, null, null,
                     number == 0 ? "the bundle is empty" : "the bundle has no records and no signature line");
         }
-        String signatureProblem = checkSignature(pending, digest.digest(), publicKey);
+        String signatureProblem = checkSignature(pending, pendingNumber, digest.digest(), publicKey);
         AuditChain.Check chain = walker == null ? null : walker.finish(header.records(), null, header.lastHash());
         return new Check(signatureProblem, header, chain, brokenLine, problem);
     }
 
-    private static String checkSignature(byte[] line, byte[] sha256, PublicKey publicKey) {
+    /**
+     * The problem with the signature line {@code line} (line {@code number} of the bundle), or null when it signs
+     * {@code sha256} with {@code publicKey} and says so truly: the fields beside {@code value} are not covered by the
+     * signature, and nothing after the signature object is, so both are checked here.
+     */
+    private static String checkSignature(byte[] line, int number, byte[] sha256, PublicKey publicKey) throws IOException {
+        String at = "line " + number + ": ";
         SignatureValue value;
-        try {
-            SignatureLine parsed = JSON.readValue(line, SignatureLine.class);
-            value = parsed.signature();
-        } catch (IOException e) {
-            return "the last line is not a signature line (the bundle is cut short or was changed)";
+        try (JsonParser parser = JSON.createParser(line)) {
+            SignatureLine parsed = JSON.readValue(parser, SignatureLine.class);
+            value = parsed == null ? null : parsed.signature();
+            long end = parser.currentLocation().getByteOffset();
+            if (end == line.length) {
+                return at + "the signature line does not end in a newline (the bundle is cut short)";
+            }
+            if (end != line.length - 1 || line[(int) end] != '\n') {
+                return at + "bytes after the signature object, which the signature does not cover";
+            }
+        } catch (JsonProcessingException e) {
+            return at + "not a signature line (the bundle is cut short or was changed): " + e.getOriginalMessage();
         }
         if (value == null || !ALGORITHM.equals(value.algorithm()) || value.value() == null) {
-            return "the last line is not an " + ALGORITHM + " signature";
+            return at + "not an " + ALGORITHM + " signature";
         }
         String fingerprint = fingerprint(publicKey);
+        String computed = HEX.formatHex(sha256);
         try {
             Signature verifier = Signature.getInstance(ALGORITHM);
             verifier.initVerify(publicKey);
             verifier.update(sha256);
             if (verifier.verify(Base64.getDecoder().decode(value.value()))) {
+                if (!computed.equals(value.sha256())) {
+                    return at + "sha256 " + value.sha256() + " is not the digest of the bundle's content (" + computed
+                            + "): the field was changed after signing";
+                }
+                if (!fingerprint.equals(value.keyFingerprint())) {
+                    return at + "keyFingerprint " + value.keyFingerprint() + " is not the given key's " + fingerprint
+                            + ": the field was changed after signing";
+                }
                 return null;
             }
         } catch (GeneralSecurityException | IllegalArgumentException e) {
-            return "unreadable signature: " + e.getMessage();
+            return at + "unreadable signature: " + e.getMessage();
         }
         if (!fingerprint.equals(value.keyFingerprint())) {
             return "signed by another key (fingerprint " + value.keyFingerprint() + ", the given key is " + fingerprint + ")";

@@ -178,6 +178,77 @@ class AuditBundleTest {
         assertTrue(check.signatureProblem().contains("not a signature line"), check.signatureProblem());
     }
 
+    /** The bundle of {@link #bundle}(3) with its signature line (line 5) replaced by what {@code change} makes of it. */
+    static byte[] withSignatureLine(java.util.function.UnaryOperator<String> change) throws IOException {
+        List<String> lines = lines(bundle(3));
+        lines.set(4, change.apply(lines.get(4)));
+        return join(lines);
+    }
+
+    @Test
+    void aRecordAfterTheSignatureObjectIsNotVerified() throws IOException {
+        // JSON-stream readers (jq -c .) would show this record as part of the bundle; the signature does not cover it
+        String injected = lines(bundle(3)).get(1).replace("\"id\":101", "\"id\":999").replace("text 1", "INJECTED");
+        assertTrue(injected.contains("\"id\":999") && injected.contains("INJECTED"), injected);
+        AuditBundle.Check check = verify(withSignatureLine(signature -> signature + " " + injected));
+        assertFalse(check.ok(), check.report().toString());
+        assertTrue(check.signatureProblem().startsWith("line 5: "), check.signatureProblem());
+        assertTrue(check.signatureProblem().contains("after the signature object"), check.signatureProblem());
+        assertTrue(check.report().contains("NOT VERIFIED"), check.report().toString());
+    }
+
+    @Test
+    void anythingButTheFinalNewlineAfterTheSignatureObjectIsRefused() throws IOException {
+        for (String tail : List.of(" ", "\r", "\t")) {
+            AuditBundle.Check check = verify(withSignatureLine(signature -> signature + tail));
+            assertFalse(check.ok(), "tail " + tail.codePointAt(0));
+            assertTrue(check.signatureProblem().contains("after the signature object"), check.signatureProblem());
+        }
+        byte[] bundle = bundle(3);
+        AuditBundle.Check unterminated = verify(Arrays.copyOf(bundle, bundle.length - 1));
+        assertFalse(unterminated.ok());
+        assertTrue(unterminated.signatureProblem().contains("does not end in a newline"), unterminated.signatureProblem());
+    }
+
+    @Test
+    void aKeyTwiceInTheSignatureLineIsRefused() throws IOException {
+        // readers differ on which of two values counts: a false digest first, the true one after
+        AuditBundle.Check check = verify(withSignatureLine(signature -> signature.replace("\"sha256\":",
+                "\"sha256\":\"" + "ab".repeat(32) + "\",\"sha256\":")));
+        assertFalse(check.ok(), check.report().toString());
+        assertTrue(check.signatureProblem().startsWith("line 5: "), check.signatureProblem());
+        assertTrue(check.signatureProblem().contains("Duplicate field 'sha256'"), check.signatureProblem());
+    }
+
+    /** The signature line with one field of its signature object set to {@code value}; the signature itself kept. */
+    static String withField(String signatureLine, String field, String value) {
+        try {
+            ObjectMapper json = new ObjectMapper();
+            Map<String, Map<String, String>> line = json.readValue(signatureLine, new TypeReference<>() {});
+            line.get("signature").put(field, value);
+            return json.writeValueAsString(line);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void aFalseSha256IsNotVerified() throws IOException {
+        // an auditor who records the sha256 field as the bundle's anchor must be able to rely on it
+        AuditBundle.Check check = verify(withSignatureLine(signature -> withField(signature, "sha256", "ab".repeat(32))));
+        assertFalse(check.ok(), check.report().toString());
+        assertTrue(check.signatureProblem().startsWith("line 5: sha256 " + "ab".repeat(32) + " is not the digest"),
+                check.signatureProblem());
+    }
+
+    @Test
+    void aFalseKeyFingerprintIsNotVerified() throws IOException {
+        AuditBundle.Check check = verify(withSignatureLine(signature -> withField(signature, "keyFingerprint", "cd".repeat(32))));
+        assertFalse(check.ok(), check.report().toString());
+        assertTrue(check.signatureProblem().startsWith("line 5: keyFingerprint " + "cd".repeat(32) + " is not the given key's "
+                + AuditBundle.fingerprint(KEYS.getPublic())), check.signatureProblem());
+    }
+
     @Test
     void anotherKeyDoesNotVerify() throws IOException {
         AuditBundle.Check check = AuditBundle.verify(new ByteArrayInputStream(bundle(2)), OTHER_KEYS.getPublic());
