@@ -169,6 +169,13 @@ public final class AuditChain {
                 return broken(e.id(), "record " + e.id() + " (position " + e.seq() + ") does not match its hash: its"
                         + " content was changed after it was written, or the record before it was replaced");
             }
+            // AuditLog draws each id from the sequence after locking the chain's head, and V9 chained older records in
+            // id order: a hash binds position, not order of writing, so an old id at a later position was put there by
+            // hand (recordedAt is taken before the lock, so it is not checked for order)
+            if (expectedSeq > 1 && e.id() <= lastId) {
+                return broken(e.id(), "record " + e.id() + " (position " + e.seq() + ") has an id not above record "
+                        + lastId + "'s before it: ids only increase along a chain (a record inserted with an old id)");
+            }
             previousHash = e.hash();
             expectedSeq++;
             lastId = e.id();

@@ -228,6 +228,20 @@ class AuditChainTest {
     }
 
     @Test
+    void aRecordWithAnOldIdAppendedAtTheEndIsNamed() {
+        // ids along a chain only increase (AuditLog draws them under the head's lock): an old id at the end was
+        // inserted by hand, and would list among older records wherever records are ordered by id
+        List<AuditEntry> entries = chain("acme", 3);
+        AuditEntry appended = entry(7, "acme", 4, "back-dated");
+        entries.add(appended.withHash(AuditChain.hash(entries.get(2).hash(), appended)));
+        AuditChain.Check check = walk("acme", entries, 4L, 7L, entries.get(3).hash());
+        assertFalse(check.ok());
+        assertEquals(7L, check.firstBrokenId());
+        assertEquals("record 7 (position 4) has an id not above record 103's before it: ids only increase along a chain"
+                + " (a record inserted with an old id)", check.reason());
+    }
+
+    @Test
     void aRecordOfAnotherTenantDoesNotBelong() {
         List<AuditEntry> entries = chain("acme", 2);
         AuditChain.Check check = walk("kids-co", entries, 2L, 102L, entries.get(1).hash());
