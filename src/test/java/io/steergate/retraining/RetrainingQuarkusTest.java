@@ -221,8 +221,9 @@ class RetrainingQuarkusTest {
     @Test
     void aRunningJobWhoseTrainerWentSilentIsRestartedOnRedelivery() {
         String name = name();
-        // as a trainer that crashed mid-training leaves it: RUNNING, heartbeat long past stale-after, record unacked
-        UUID id = insertJob(name, "RUNNING", 1, Instant.now().minusSeconds(7200));
+        // as a trainer that crashed mid-training leaves it: RUNNING, heartbeat long past stale-after, record unacked;
+        // 2 h and 30 s, so that it reads "120 min" whether the claim's clock was read just before the insert or after
+        UUID id = insertJob(name, "RUNNING", 1, Instant.now().minusSeconds(7230));
         try (TopicClient kafka = new TopicClient(bootstrapServers)) {
             kafka.sendJson("steer.retraining", name, Map.of("jobId", id.toString()));
         }
