@@ -144,13 +144,16 @@ public final class AuditBundle {
                     if (pendingNumber == 1) {
                         try {
                             header = JSON.readValue(pending, Header.class);
-                            if (!FORMAT.equals(header.format()) || !(AuditChain.FORMAT.equals(header.chain())
+                            if (header == null) {
+                                problem = "the header is not readable: it is null";
+                                brokenLine = 1;
+                            } else if (!FORMAT.equals(header.format()) || !(AuditChain.FORMAT.equals(header.chain())
                                     || AuditChain.FORMAT_V2.equals(header.chain()))) {
                                 problem = "not a " + FORMAT + " bundle of a " + AuditChain.FORMAT + " or "
                                         + AuditChain.FORMAT_V2 + " chain";
                                 brokenLine = 1;
                             }
-                            walker = new AuditChain.Walker(header.tenant());
+                            walker = header == null ? null : new AuditChain.Walker(header.tenant());
                         } catch (JsonProcessingException e) {
                             problem = "the header is not readable: " + e.getOriginalMessage();
                             brokenLine = 1;
@@ -158,7 +161,10 @@ public final class AuditBundle {
                     } else {
                         try {
                             AuditEntry entry = JSON.readValue(pending, AuditEntry.class);
-                            if (!walker.accept(entry) && brokenLine == null) {
+                            if (entry == null) {
+                                problem = "not an audit record: it is null";
+                                brokenLine = pendingNumber;
+                            } else if (!walker.accept(entry) && brokenLine == null) {
                                 brokenLine = pendingNumber;
                             }
                         } catch (JsonProcessingException e) {

@@ -178,6 +178,18 @@ class AuditBundleTest {
         assertTrue(check.signatureProblem().contains("not a signature line"), check.signatureProblem());
     }
 
+    /** A header or record line that is JSON's null is not verified, and named, rather than thrown on. */
+    @Test
+    void aLineThatIsJustNullIsNamedNotThrownOn() throws IOException {
+        for (int line : new int[] {0, 2}) {
+            List<String> lines = lines(bundle(3));
+            lines.set(line, "null");
+            AuditBundle.Check check = verify(join(lines));
+            assertFalse(check.ok());
+            assertEquals(line + 1, check.firstBrokenLine(), check.report().toString());
+        }
+    }
+
     /** The bundle of {@link #bundle}(3) with its signature line (line 5) replaced by what {@code change} makes of it. */
     static byte[] withSignatureLine(java.util.function.UnaryOperator<String> change) throws IOException {
         List<String> lines = lines(bundle(3));
