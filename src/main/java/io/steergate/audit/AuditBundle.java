@@ -17,10 +17,12 @@ import java.security.MessageDigest;
 import java.security.PublicKey;
 import java.security.Signature;
 import java.security.spec.X509EncodedKeySpec;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The export bundle of one tenant's audit chain, and its offline check (plain Java: {@code steer audit verify-export}
@@ -103,8 +105,15 @@ public final class AuditBundle {
             return signatureProblem == null && problem == null && chain != null && chain.ok();
         }
 
-        /** The report, one finding a line. */
+        /** The report, one finding a line, ending with the verdict. */
         public List<String> report() {
+            List<String> lines = findings();
+            lines.add(ok() ? "VERIFIED" : "NOT VERIFIED");
+            return lines;
+        }
+
+        /** The report without its verdict line. */
+        public List<String> findings() {
             List<String> lines = new ArrayList<>();
             if (header != null) {
                 lines.add("bundle: tenant " + (header.tenant() == null ? "(none)" : header.tenant()) + ", "
@@ -119,8 +128,50 @@ public final class AuditBundle {
                         : "chain: FAILED: " + (firstBrokenLine == null ? "" : "line " + firstBrokenLine + ": ")
                                 + chain.reason());
             }
-            lines.add(ok() ? "VERIFIED" : "NOT VERIFIED");
             return lines;
+        }
+    }
+
+    /**
+     * Whether a verified bundle continues {@code previous}, the header of an earlier verified export of the same chain
+     * (one an auditor kept): null when the record at the previous head's position here has the previous head's hash,
+     * so the records the earlier export vouched for are the first ones here; else what differs. A chain rewritten
+     * since (every record re-hashed from a changed one on) verifies on its own and shows only here.
+     *
+     * @param current the header of {@code bundle}, which {@link #verify} found ok
+     */
+    public static String continues(Header previous, Header current, InputStream bundle) throws IOException {
+        if (!Objects.equals(previous.tenant(), current.tenant())) {
+            return "the previous bundle is of tenant " + previous.tenant() + ", this one of " + current.tenant();
+        }
+        if (previous.records() > current.records()) {
+            return "the previous bundle has " + previous.records() + " records, this one " + current.records()
+                    + ": records were removed since";
+        }
+        if (exportedAt(previous).isAfter(exportedAt(current))) {
+            return "the previous bundle was exported after this one (" + previous.exportedAt() + ")";
+        }
+        if (previous.records() == 0) {
+            return null;
+        }
+        LineReader reader = new LineReader(bundle);
+        byte[] line = null;
+        for (long number = 0; number <= previous.records(); number++) { // the header, then records 1..n
+            line = reader.next();
+        }
+        AuditEntry entry = JSON.readValue(line, AuditEntry.class);
+        if (entry.hash().equals(previous.lastHash())) {
+            return null;
+        }
+        return "the record at position " + previous.records() + " (record " + entry.id() + ") has another hash than the"
+                + " previous bundle's last record: the chain was rewritten since";
+    }
+
+    private static Instant exportedAt(Header header) {
+        try {
+            return Instant.parse(header.exportedAt());
+        } catch (RuntimeException e) {
+            return Instant.MIN;
         }
     }
 

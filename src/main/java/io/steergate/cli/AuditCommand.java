@@ -43,24 +43,60 @@ final class AuditCommand implements Runnable {
         @Option(names = "--public-key", required = true, paramLabel = "FILE", description = "the PEM public key")
         Path publicKey;
 
+        @Option(names = "--previous", paramLabel = "FILE", description = "an earlier export of the same chain, kept when"
+                + " it was checked: this bundle must begin with its records (a chain rewritten since shows only so)")
+        Path previous;
+
+        @Option(names = "--previous-public-key", paramLabel = "FILE",
+                description = "the key the previous bundle was signed with, when the key was rotated since (default: --public-key)")
+        Path previousPublicKey;
+
         @Override
         public Integer call() throws IOException {
             SteerCli.existingFile(spec, "--bundle", bundle);
-            SteerCli.existingFile(spec, "--public-key", publicKey);
-            PublicKey key;
-            try {
-                key = AuditBundle.readPublicKey(Files.readString(publicKey, StandardCharsets.US_ASCII));
-            } catch (IllegalArgumentException e) {
-                throw SteerCli.badArgument(spec, "--public-key " + publicKey + ": " + e.getMessage());
-            }
-            AuditBundle.Check check;
-            try (InputStream in = Files.newInputStream(bundle)) {
-                check = AuditBundle.verify(in, key);
-            }
+            PublicKey key = key("--public-key", publicKey);
+            AuditBundle.Check check = verify(bundle, key);
             PrintWriter out = spec.commandLine().getOut();
-            check.report().forEach(out::println);
+            if (previous == null) {
+                check.report().forEach(out::println);
+                out.flush();
+                return check.ok() ? 0 : 1;
+            }
+            SteerCli.existingFile(spec, "--previous", previous);
+            AuditBundle.Check earlier = verify(previous, previousPublicKey == null ? key
+                    : key("--previous-public-key", previousPublicKey));
+            String problem;
+            if (!earlier.ok()) {
+                problem = "it does not verify itself: " + String.join("; ", earlier.findings());
+            } else if (!check.ok()) {
+                problem = "not compared: this bundle does not verify";
+            } else {
+                try (InputStream in = Files.newInputStream(bundle)) {
+                    problem = AuditBundle.continues(earlier.header(), check.header(), in);
+                }
+            }
+            check.findings().forEach(out::println);
+            out.println(problem == null ? "previous: ok (its " + earlier.header().records() + " records are the first here)"
+                    : "previous: FAILED: " + problem);
+            boolean ok = check.ok() && problem == null;
+            out.println(ok ? "VERIFIED" : "NOT VERIFIED");
             out.flush();
-            return check.ok() ? 0 : 1;
+            return ok ? 0 : 1;
+        }
+
+        private PublicKey key(String option, Path file) throws IOException {
+            SteerCli.existingFile(spec, option, file);
+            try {
+                return AuditBundle.readPublicKey(Files.readString(file, StandardCharsets.US_ASCII));
+            } catch (IllegalArgumentException e) {
+                throw SteerCli.badArgument(spec, option + " " + file + ": " + e.getMessage());
+            }
+        }
+
+        private static AuditBundle.Check verify(Path file, PublicKey key) throws IOException {
+            try (InputStream in = Files.newInputStream(file)) {
+                return AuditBundle.verify(in, key);
+            }
         }
     }
 }

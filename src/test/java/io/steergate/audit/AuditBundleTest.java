@@ -66,7 +66,12 @@ class AuditBundleTest {
 
     /** A signed bundle of n records of tenant acme. */
     static byte[] bundle(int n) throws IOException {
-        List<AuditEntry> entries = AuditChainTest.chain("acme", n);
+        return bundleOf(AuditChainTest.chain("acme", n));
+    }
+
+    /** A signed bundle of these records of tenant acme, chained as they are. */
+    static byte[] bundleOf(List<AuditEntry> entries) throws IOException {
+        int n = entries.size();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         AuditBundle.Writer writer = new AuditBundle.Writer(out);
         writer.line(new AuditBundle.Header(AuditBundle.FORMAT, AuditChain.FORMAT, "acme", n,
@@ -288,14 +293,53 @@ class AuditBundleTest {
     /** What `steer audit verify-export` printed and returned. */
     record Run(int code, String out, String err) {}
 
-    static Run verifyExport(Path bundle, Path publicKey) {
+    static Run verifyExport(Path bundle, Path publicKey, String... more) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cli = SteerCli.commandLine();
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
-        int code = cli.execute("audit", "verify-export", "--bundle", bundle.toString(), "--public-key", publicKey.toString());
+        List<String> args = new ArrayList<>(List.of("audit", "verify-export", "--bundle", bundle.toString(),
+                "--public-key", publicKey.toString()));
+        args.addAll(List.of(more));
+        int code = cli.execute(args.toArray(String[]::new));
         return new Run(code, out.toString(), err.toString());
+    }
+
+    /**
+     * An earlier export an auditor kept is the only check of a chain rewritten since (every record re-hashed from a
+     * changed one on): --previous finds its records at the start of the new bundle, or names what differs.
+     */
+    @Test
+    void aLaterExportIsCheckedAgainstAnEarlierOne(@TempDir Path dir) throws IOException {
+        Path key = dir.resolve("audit.pub");
+        Files.writeString(key, AuditBundle.pem("PUBLIC KEY", KEYS.getPublic().getEncoded()));
+        Path earlier = Files.write(dir.resolve("earlier.jsonl"), bundle(3));
+        Path later = Files.write(dir.resolve("later.jsonl"), bundle(4));
+        Run continued = verifyExport(later, key, "--previous", earlier.toString());
+        assertEquals(0, continued.code(), continued.out());
+        assertTrue(continued.out().contains("previous: ok (its 3 records are the first here)"), continued.out());
+
+        // record 2's output changed and every hash from it on recomputed: a bundle that verifies on its own
+        List<AuditEntry> rewritten = new ArrayList<>(AuditChainTest.chain("acme", 4));
+        String previousHash = rewritten.get(0).hash();
+        for (int i = 1; i < 4; i++) {
+            AuditEntry e = AuditChainTest.entry(101 + i, "acme", i + 1, i == 1 ? "a kinder text" : "text " + (i + 1) + " ü");
+            e = e.withHash(AuditChain.hash(previousHash, e));
+            previousHash = e.hash();
+            rewritten.set(i, e);
+        }
+        Path forged = Files.write(dir.resolve("rewritten.jsonl"), bundleOf(rewritten));
+        assertEquals(0, verifyExport(forged, key).code(), "alone, a rewritten chain verifies");
+        Run caught = verifyExport(forged, key, "--previous", earlier.toString());
+        assertEquals(1, caught.code(), caught.out());
+        assertTrue(caught.out().contains("previous: FAILED: the record at position 3 (record 103) has another hash than the"
+                + " previous bundle's last record: the chain was rewritten since"), caught.out());
+
+        Run shorter = verifyExport(earlier, key, "--previous", later.toString());
+        assertEquals(1, shorter.code(), shorter.out());
+        assertTrue(shorter.out().contains("the previous bundle has 4 records, this one 3: records were removed since"),
+                shorter.out());
     }
 
     @Test
