@@ -98,6 +98,13 @@ public class Generation extends PanacheEntityBase {
     @Column(name = "deliver_counterfactual")
     public boolean deliverCounterfactual;
 
+    /**
+     * Whether the text goes to its client as it is generated (a live stream, decided at acceptance): then the output
+     * is the client's once generated, whatever the policy in force by the time it ends would do with it.
+     */
+    @Column(name = "live_stream")
+    public boolean liveStream;
+
     @Column(name = "completed_at")
     public Instant completedAt;
 

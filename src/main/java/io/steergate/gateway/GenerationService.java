@@ -232,12 +232,15 @@ public class GenerationService {
             metrics.counter("steergate.escalation.attempts", "rung", Integer.toString(Math.min(attempt, Policy.Escalation.MAX_RUNGS)),
                     "outcome", thisAttempt.outcome()).increment();
         }
-        // the client of a cancelled stream has its text already: nothing to generate again or withhold
-        if (completed && !flagged.isEmpty()
+        // the client of a cancelled or a live stream has its text already: nothing to generate again or withhold, even
+        // when the policy in force now (changed since acceptance, or another gateway's) would hold it back
+        boolean clientHasIt = cancelled || generation.liveStream;
+        if (completed && !flagged.isEmpty() && !clientHasIt
                 && escalate(generation, job, attempts, thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars))) {
             return;
         }
-        boolean withheld = unjudged || (completed && !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD);
+        boolean withheld = !clientHasIt
+                && (unjudged || (completed && !flagged.isEmpty() && ladder.onFailure() == Policy.OnFailure.WITHHOLD));
         attempts.add(withheld || cancelled ? thisAttempt.withUndeliveredText(outcome.text(), maxStoredChars) : thisAttempt);
         generation.attemptsJson = write(attempts);
         GenerationResult result = withheld
@@ -406,6 +409,7 @@ public class GenerationService {
         generation.decisionTraceJson = traceJson;
         generation.acceptedAt = now;
         generation.deliverCounterfactual = counterfactual && decision.counterfactual().deliver();
+        generation.liveStream = stream && !policies.mayHoldBack(decision.policy());
         generation.persist(); // the identity insert gives the row id the job key is made of
         if (stream) {
             // before the job can be published (the outbox sends after commit): no piece of it precedes its stream
@@ -418,8 +422,7 @@ public class GenerationService {
         // keyed by the job key, not the model, so one model's jobs spread over its topic's partitions and workers; a
         // republished job keeps its key and partition, and escalation attempts run one after another, so need none
         outbox.append(jobTopics.topic(job.model()), job.requestId(), generation.jobJson.getBytes(StandardCharsets.UTF_8), null);
-        return new Acceptance(Generation.State.PENDING, null, false, null, generation.jobKey(),
-                stream && !policies.mayHoldBack(decision.policy()));
+        return new Acceptance(Generation.State.PENDING, null, false, null, generation.jobKey(), generation.liveStream);
     }
 
     private Acceptance reject(DecodedRequest.Invalid invalid, PolicyRef policy, String traceJson, Generation.Source source) {

@@ -307,6 +307,54 @@ class EscalationQuarkusTest {
         assertEquals("unjudged", attempt.get("outcome").asText(), "no scorer ran: the audit must not say it passed");
     }
 
+    /** Marks a stored PENDING request as a live stream, as accept does when its policy could not hold the text back. */
+    void markLive(String tenant, String id) {
+        QuarkusTransaction.requiringNew().run(() -> entities.createNativeQuery(
+                "update generations set live_stream = true where tenant = ?1 and request_id = ?2")
+                .setParameter(1, tenant).setParameter(2, id).executeUpdate());
+    }
+
+    /**
+     * A live stream's client has every piece by the time the output is judged. Under a policy that now escalates and
+     * withholds (an operator added the ladder after the stream began, or the result reaches a gateway whose policy
+     * does), the output is judged and delivered flagged: before, it was regenerated or withheld, and the audit said
+     * REJECTED with no text while the client had the whole flagged output.
+     */
+    @Test
+    void aLiveStreamsOutputIsJudgedButNeverRegeneratedOrWithheld() throws Exception {
+        String id = id("live");
+        String first = persistPending(id, "moderated-co", "moderated-stories", false, false);
+        markLive("moderated-co", id);
+
+        generations.complete(completed(first, MEAN));
+
+        Generation done = row("moderated-co", id);
+        assertEquals(Generation.State.COMPLETED, done.status, "not escalated: attempt " + done.attempt);
+        GenerationResult result = json.readValue(done.resultJson, GenerationResult.class);
+        assertEquals(MEAN, result.text());
+        assertEquals(List.of("meanness"), result.flagged(), "judged as any output is");
+        AuditRecord audit = audit("moderated-co", id);
+        assertEquals(MEAN, audit.outputText, "the audit holds what the client has");
+        assertEquals("flagged", json.readTree(audit.attemptsJson).get(0).get("outcome").asText());
+    }
+
+    /** Under a policy this gateway cannot find, a live stream's output is delivered unjudged, and said to be. */
+    @Test
+    void aLiveStreamUnderAPolicyKnownNowhereIsAuditedAsDeliveredUnjudged() throws Exception {
+        String id = id("live-unknown");
+        String first = persistPending(id, "moderated-co", new PolicyRef("nowhere-" + UUID.randomUUID().toString().substring(0, 8),
+                "sha256:" + "0".repeat(64)), 200);
+        markLive("moderated-co", id);
+
+        generations.complete(completed(first, " a kind story"));
+
+        Generation done = row("moderated-co", id);
+        assertEquals(Generation.State.COMPLETED, done.status);
+        AuditRecord audit = audit("moderated-co", id);
+        assertEquals(" a kind story", audit.outputText);
+        assertEquals("unjudged", json.readTree(audit.attemptsJson).get(0).get("outcome").asText());
+    }
+
     @Test
     void underOnFailureFlagTheLastOutputIsDeliveredFlagged() throws Exception {
         String id = id("flagged");
