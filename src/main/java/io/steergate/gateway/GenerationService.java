@@ -220,7 +220,8 @@ public class GenerationService {
         List<String> flagged = delivered ? policies.flagged(job.policy(), scores) : List.of();
         List<GenerationAttempt> attempts = new ArrayList<>(generation.attemptsJson == null ? List.of()
                 : List.of(read(generation.attemptsJson, GenerationAttempt[].class)));
-        // planned under a policy this gateway can find nowhere: withheld, since delivering it would skip its scorers
+        // planned under a policy this gateway can find nowhere: no scorer can judge it, so it is withheld unless its
+        // client has it already (below)
         boolean unjudged = completed && !policies.known(job.policy());
         GenerationAttempt thisAttempt = new GenerationAttempt(attempt, outcome.requestId(), outcome.status().name(),
                 job.plan(), scores, flagged, !completed ? GenerationAttempt.FAILED : unjudged ? GenerationAttempt.UNJUDGED
