@@ -336,6 +336,13 @@ class AuditBundleTest {
         assertTrue(caught.out().contains("previous: FAILED: the record at position 3 (record 103) has another hash than the"
                 + " previous bundle's last record: the chain was rewritten since"), caught.out());
 
+        List<String> changed = lines(bundle(3));
+        changed.set(2, changed.get(2).replace("text 2", "text 9"));
+        Path tampered = Files.write(dir.resolve("tampered-earlier.jsonl"), join(changed));
+        Run untrusted = verifyExport(later, key, "--previous", tampered.toString());
+        assertEquals(1, untrusted.code(), untrusted.out());
+        assertTrue(untrusted.out().contains("previous: FAILED: it does not verify itself"), untrusted.out());
+
         Run shorter = verifyExport(earlier, key, "--previous", later.toString());
         assertEquals(1, shorter.code(), shorter.out());
         assertTrue(shorter.out().contains("the previous bundle has 4 records, this one 3: records were removed since"),
