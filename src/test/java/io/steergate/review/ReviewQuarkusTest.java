@@ -194,18 +194,25 @@ class ReviewQuarkusTest {
         assertTrue(page(second).get("/review/records/" + held).asString().contains("In your queue"));
     }
 
+    /** A fresh record held by a session of a key of its own (to revoke), and a second reviewer's session. */
+    record HeldByAKeyToRevoke(ApiKeys.Issued key, String first, String second, long held) {}
+
+    HeldByAKeyToRevoke heldByAKeyToRevoke() {
+        long record = generate(TENANT, "");
+        ApiKeys.Issued key = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
+        String first = signIn(key.key());
+        String second = signIn(reviewerKey(TENANT));
+        return new HeldByAKeyToRevoke(key, first, second, recordOf(page(first).get("/review/next?after=" + (record - 1))));
+    }
+
     /** Revoking a key gives back what its sessions held: before, the records stayed hidden until the claim expired. */
     @Test
     void revokingTheKeyReleasesTheRecordsItsSessionsHeld() {
-        long record = generate(TENANT, "");
-        ApiKeys.Issued revoked = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
-        String first = signIn(revoked.key());
-        String second = signIn(reviewerKey(TENANT));
-        long held = recordOf(page(first).get("/review/next?after=" + (record - 1)));
-        assertTrue(page(second).get("/review/records/" + held).asString().contains("Not in your queue"), "held by the first");
+        HeldByAKeyToRevoke h = heldByAKeyToRevoke();
+        assertTrue(page(h.second()).get("/review/records/" + h.held()).asString().contains("Not in your queue"), "held by the first");
 
-        keys.revoke(revoked.view().id(), "test");
-        String view = page(second).get("/review/records/" + held).asString();
+        keys.revoke(h.key().view().id(), "test");
+        String view = page(h.second()).get("/review/records/" + h.held()).asString();
         assertTrue(view.contains("In your queue"), view);
     }
 
@@ -230,20 +237,16 @@ class ReviewQuarkusTest {
      */
     @Test
     void aRevokeDuringADatabaseOutageFailsWholeAndWorksOnceItIsBack() {
-        long record = generate(TENANT, "");
-        ApiKeys.Issued revoked = keys.issue(List.of(TENANT), List.of(Roles.REVIEWER), "review UI test", null, "test");
-        String first = signIn(revoked.key());
-        String second = signIn(reviewerKey(TENANT));
-        long held = recordOf(page(first).get("/review/next?after=" + (record - 1)));
+        HeldByAKeyToRevoke h = heldByAKeyToRevoke();
 
         Response refused = DatabaseOutage.ofTestApplication().whileAway(Duration.ofSeconds(5),
-                () -> given().delete("/v1/keys/" + revoked.view().id()));
+                () -> given().delete("/v1/keys/" + h.key().view().id()));
         assertEquals(503, refused.statusCode(), refused.asString());
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> page(first).get("/review").statusCode() == 200);
-        assertTrue(page(second).get("/review/records/" + held).asString().contains("Not in your queue"), "still held");
-        given().delete("/v1/keys/" + revoked.view().id()).then().statusCode(200);
-        assertTrue(page(second).get("/review/records/" + held).asString().contains("In your queue"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> page(h.first()).get("/review").statusCode() == 200);
+        assertTrue(page(h.second()).get("/review/records/" + h.held()).asString().contains("Not in your queue"), "still held");
+        given().delete("/v1/keys/" + h.key().view().id()).then().statusCode(200);
+        assertTrue(page(h.second()).get("/review/records/" + h.held()).asString().contains("In your queue"));
     }
 
     @Test
